@@ -1,0 +1,18 @@
+/** The contract between `bench/run.ts` and each benchmark module. */
+export interface BenchOptions {
+  json: boolean
+  /** Smaller sizes, for a smoke run in tests. */
+  quick: boolean
+  /** Progress lines; goes to stderr, never into --json output. */
+  log: (line: string) => void
+}
+
+export interface BenchResult {
+  rows: Array<Record<string, string | number | boolean | null>>
+  notes?: string[]
+  [key: string]: unknown
+}
+
+export interface BenchModule {
+  bench (options: BenchOptions): Promise<BenchResult>
+}

@@ -1,0 +1,38 @@
+/**
+ * The `ddil` command line (brief §4). Exit status 0 on success, 1 on a failed check,
+ * 2 on bad usage; errors go to stderr in one sentence.
+ *
+ * @example
+ * npx ddil --help
+ */
+import { Command, CommanderError } from 'commander'
+import { readFileSync } from 'node:fs'
+import { isDdilError } from '../../protocol/errors.ts'
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+
+export function buildProgram (): Command {
+  const program = new Command('ddil')
+    .description('ddil-relay: out-of-band, store-and-forward, end-to-end encrypted messaging for teams whose network is down')
+    .version(pkg.version)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  return program
+}
+
+async function main (argv: string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return 0
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2
+    if (isDdilError(e)) {
+      process.stderr.write(`ddil: ${e.message}\n`)
+      return e.code === 'ERR_USAGE' || e.code === 'ERR_CONFIG' ? 2 : 1
+    }
+    throw e
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))

@@ -1,0 +1,134 @@
+/**
+ * Frames: everything two peers say to each other over one link. A frame is one
+ * type byte followed by its payload. The envelope frame carries the envelope's own
+ * bytes (it is already canonical and self-checking, and it is the hot, small-link
+ * case: one byte of framing). Every other frame carries a canonical CBOR array
+ * decoded by the strict decoder. Grammar: docs/PROTOCOL.md.
+ *
+ * @example
+ * const bytes = encodeFrame({ type: FrameType.want, ids })
+ * const frame = decodeFrame(bytes)   // DecodeError / LimitError on junk
+ */
+import { asArray, asBytes, asText, asUint, decodeStrict, encodeCanonical, type CborValue } from './cbor.ts'
+import { DecodeError, LimitError } from './errors.ts'
+import { authorRefBytes, channelRefBytes, idBytes } from './envelope.ts'
+import { envelopeBytesMax, frameBytesMax, frameBytesMin, idListItemsMax } from './limits.ts'
+
+/** The link protocol version this code speaks. */
+export const linkVersion = 1
+
+export const FrameType = {
+  /** First frame each way: versions spoken and the largest frame we accept. */
+  hello: 0,
+  /** One envelope, pushed eagerly or in answer to a want. */
+  envelope: 1,
+  /** Ids we hold that the peer may lack (announce before push when the peer may have them). */
+  have: 2,
+  /** Ids we lack and ask the peer to send. */
+  want: 3,
+  /** An opaque set-reconciliation message for session `session`. */
+  reconcile: 4,
+  /** Ask for one author's envelopes in a channel by sequence range (gap repair). */
+  wantSeq: 5,
+  /** The peer refused envelopes (quota, unauthorised, expired): do not resend them. */
+  refused: 6,
+  /** Closing the link, with a reason code. */
+  bye: 7,
+} as const
+export type FrameType = (typeof FrameType)[keyof typeof FrameType]
+export const frameTypeNames = ['hello', 'envelope', 'have', 'want', 'reconcile', 'wantSeq', 'refused', 'bye'] as const
+
+export type Frame =
+  | { type: typeof FrameType.hello, versionMin: number, versionMax: number, frameBytesMax: number }
+  | { type: typeof FrameType.envelope, envelope: Uint8Array }
+  | { type: typeof FrameType.have, ids: Uint8Array[] }
+  | { type: typeof FrameType.want, ids: Uint8Array[] }
+  | { type: typeof FrameType.reconcile, session: number, payload: Uint8Array }
+  | { type: typeof FrameType.wantSeq, channel: Uint8Array, author: Uint8Array, seqFrom: number, seqTo: number }
+  | { type: typeof FrameType.refused, code: string, ids: Uint8Array[] }
+  | { type: typeof FrameType.bye, code: string, reason: string }
+
+/** Longest reason or code text in a frame: enough for a sentence, not for a payload. */
+const frameTextBytesMax = 200
+
+function withType (type: FrameType, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + payload.length)
+  out[0] = type
+  out.set(payload, 1)
+  return out
+}
+
+function body (frame: Frame): CborValue {
+  switch (frame.type) {
+    case FrameType.hello: return [frame.versionMin, frame.versionMax, frame.frameBytesMax]
+    case FrameType.have:
+    case FrameType.want: return [frame.ids]
+    case FrameType.reconcile: return [frame.session, frame.payload]
+    case FrameType.wantSeq: return [frame.channel, frame.author, frame.seqFrom, frame.seqTo]
+    case FrameType.refused: return [frame.code, frame.ids]
+    case FrameType.bye: return [frame.code, frame.reason]
+    default: throw new DecodeError(`frame type ${(frame as Frame).type} has no CBOR body`)
+  }
+}
+
+export function encodeFrame (frame: Frame): Uint8Array {
+  if ((frame.type === FrameType.have || frame.type === FrameType.want || frame.type === FrameType.refused) && frame.ids.length > idListItemsMax) {
+    throw new LimitError(`${frame.ids.length} ids exceed ${idListItemsMax} per frame`)
+  }
+  const bytes = frame.type === FrameType.envelope ? withType(frame.type, frame.envelope) : withType(frame.type, encodeCanonical(body(frame)))
+  if (bytes.length > frameBytesMax) throw new LimitError(`frame of ${bytes.length} bytes exceeds ${frameBytesMax}`)
+  return bytes
+}
+
+function idList (v: CborValue | undefined, what: string): Uint8Array[] {
+  return asArray(v, what, { max: idListItemsMax }).map((id, i) => asBytes(id, `${what}[${i}]`, idBytes))
+}
+
+/** Strict decode of one frame from a peer. */
+export function decodeFrame (bytes: Uint8Array): Frame {
+  if (bytes.length > frameBytesMax) throw new LimitError(`frame of ${bytes.length} bytes exceeds ${frameBytesMax}`)
+  if (bytes.length === 0) throw new DecodeError('empty frame')
+  const type = bytes[0]
+  const payload = bytes.subarray(1)
+  if (type === FrameType.envelope) {
+    if (payload.length > envelopeBytesMax) throw new LimitError(`envelope of ${payload.length} bytes exceeds ${envelopeBytesMax}`)
+    return { type, envelope: payload }
+  }
+  if (type >= frameTypeNames.length) throw new DecodeError(`unknown frame type ${type}`)
+  const name = `${frameTypeNames[type]} frame`
+  switch (type) {
+    case FrameType.hello: {
+      const [min, max, limit] = asArray(decodeStrict(payload), name, 3)
+      const versionMin = asUint(min, `${name} versionMin`, 255)
+      const versionMax = asUint(max, `${name} versionMax`, 255)
+      if (versionMin > versionMax) throw new DecodeError('hello: versionMin above versionMax')
+      return { type, versionMin, versionMax, frameBytesMax: asUint(limit, `${name} frameBytesMax`, frameBytesMax, frameBytesMin) }
+    }
+    case FrameType.have:
+    case FrameType.want: {
+      // Tighten the decoder to the id-list bound so an over-long list fails before it is materialised.
+      const [ids] = asArray(decodeStrict(payload, { arrayItemsMax: idListItemsMax }), name, 1)
+      return { type, ids: idList(ids, `${name} ids`) }
+    }
+    case FrameType.reconcile: {
+      const [session, data] = asArray(decodeStrict(payload), name, 2)
+      return { type, session: asUint(session, `${name} session`, 0xffffffff), payload: asBytes(data, `${name} payload`) }
+    }
+    case FrameType.wantSeq: {
+      const [channel, author, from, to] = asArray(decodeStrict(payload), name, 4)
+      const seqFrom = asUint(from, `${name} seqFrom`, Number.MAX_SAFE_INTEGER, 1)
+      const seqTo = asUint(to, `${name} seqTo`, Number.MAX_SAFE_INTEGER, seqFrom)
+      if (seqTo - seqFrom >= idListItemsMax) throw new LimitError(`wantSeq range of ${seqTo - seqFrom + 1} exceeds ${idListItemsMax}`)
+      return { type, channel: asBytes(channel, `${name} channel`, channelRefBytes), author: asBytes(author, `${name} author`, authorRefBytes), seqFrom, seqTo }
+    }
+    case FrameType.refused: {
+      const [code, ids] = asArray(decodeStrict(payload, { arrayItemsMax: idListItemsMax }), name, 2)
+      return { type, code: asText(code, `${name} code`, { max: frameTextBytesMax }), ids: idList(ids, `${name} ids`) }
+    }
+    case FrameType.bye: {
+      const [code, reason] = asArray(decodeStrict(payload), name, 2)
+      return { type, code: asText(code, `${name} code`, { max: frameTextBytesMax }), reason: asText(reason, `${name} reason`, { max: frameTextBytesMax }) }
+    }
+  }
+  throw new DecodeError(`unknown frame type ${type}`)
+}

@@ -1,0 +1,72 @@
+/**
+ * Every bound in the protocol, in one place, with its unit last in its name.
+ * A limit is checked before the allocation or work it guards. Change a value here
+ * and the tests that probe it follow (they import these constants).
+ */
+
+// ---- Frames and encodings -------------------------------------------------
+
+/** Largest frame on any link. 64 KiB keeps a frame under ~55 s on 9.6 kbps radio, and bounds per-peer buffering. */
+export const frameBytesMax = 64 * 1024
+
+/** Smallest frame budget a link may negotiate; an envelope of `envelopeBytesMax` must still fit with headroom. */
+export const frameBytesMin = 2 * 1024
+
+/** Largest envelope (header, ciphertext, signature). Text, receipts and governance fit; files do not belong here. */
+export const envelopeBytesMax = 1500
+
+/** Largest envelope body (ciphertext including its AEAD tag). */
+export const envelopeBodyBytesMax = 1200
+
+/** Deepest CBOR nesting we decode; our own structures nest at most 4 deep, so 16 leaves room without stack risk. */
+export const cborDepthMax = 16
+
+/** Most items in one CBOR array from a peer (id lists are bounded separately and tighter). */
+export const cborArrayItemsMax = 4096
+
+/** Most entries in one CBOR map from a peer: our maps are small records. */
+export const cborMapEntriesMax = 64
+
+/** Longest CBOR text string from a peer, bytes. */
+export const cborTextBytesMax = 4096
+
+/** Longest CBOR byte string from a peer: a whole frame's worth. */
+export const cborBytesMax = frameBytesMax
+
+/** Most ids in one announce or request frame: 1024 × 32 B = 32 KiB, half a frame. */
+export const idListItemsMax = 1024
+
+// ---- Envelopes -------------------------------------------------------------
+
+/** Most causal dependencies one envelope may name (governance changes cite the heads they saw). */
+export const envelopeDepsMax = 16
+
+/** Longest time-to-live a sender may set: 30 days covers a data mule visiting weekly, with margin. */
+export const ttlSecondsMax = 30 * 24 * 3600
+
+/** Shortest time-to-live: below this a message cannot cross even one slow hop. */
+export const ttlSecondsMin = 10
+
+/**
+ * How far in the future (receiver's clock) a sender's timestamp may be before we
+ * refuse it. The threat catalogue requires nodes whose clocks are off by up to
+ * ±24 h to keep working; beyond this we treat the timestamp as forged.
+ */
+export const clockSkewMsMax = 25 * 3600 * 1000
+
+/**
+ * Largest jump in one author's per-channel sequence over the highest we hold. Larger jumps
+ * are refused so that a forged far-ahead sequence cannot create an unbounded gap to chase.
+ */
+export const sequenceWindowMax = 10_000
+
+/** Largest HLC logical counter before we refuse to tick further in one millisecond. */
+export const hlcCounterMax = 0xffff
+
+// ---- Peers -----------------------------------------------------------------
+
+/** Score a peer starts with; invalid frames and envelopes subtract from it. */
+export const peerScoreInitial = 100
+
+/** Below this score the engine asks the host to disconnect the peer. */
+export const peerScoreDisconnectBelow = 0

@@ -1,0 +1,61 @@
+// The protocol core stays sans-I/O: no Node built-ins, no network or storage libraries, no clocks,
+// timers or randomness of its own. Scans every file under protocol/ (comments stripped).
+import t from 'tap'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+
+const root = new URL('../protocol/', import.meta.url).pathname
+
+function files (dir: string): string[] {
+  return readdirSync(dir).flatMap(name => {
+    const p = join(dir, name)
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : []
+  })
+}
+
+const forbiddenImports = [/^node:/, /^(fs|path|os|net|http|https|crypto|child_process|worker_threads|timers|dgram|tls|stream|process)$/, /^libp2p/, /^@libp2p\//, /^@chainsafe\//, /^level/, /^classic-level/, /^ws$/, /^pino/]
+const forbiddenCalls: Array<[RegExp, string]> = [
+  [/\bDate\.now\s*\(/, 'Date.now'],
+  [/\bnew\s+Date\s*\(/, 'new Date'],
+  [/\bMath\.random\s*\(/, 'Math.random'],
+  [/\bset(Timeout|Interval|Immediate)\s*\(/, 'timers'],
+  [/\bperformance\.now\s*\(/, 'performance.now'],
+  [/\bcrypto\.getRandomValues\s*\(/, 'crypto.getRandomValues'],
+  [/\bcrypto\.subtle\b/, 'crypto.subtle'],
+  [/\bprocess\s*[.[]/, 'process'],
+  [/\brequire\s*\(/, 'require'],
+  [/\bimport\s*\(/, 'dynamic import'],
+]
+
+function stripComments (src: string): string {
+  return src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1')
+}
+
+export function violations (path: string, src: string): string[] {
+  const out: string[] = []
+  const code = stripComments(src)
+  for (const m of code.matchAll(/(?:import|export)\s[^'"`]*?from\s*['"]([^'"]+)['"]|import\s*['"]([^'"]+)['"]/g)) {
+    const spec = m[1] ?? m[2]
+    if (forbiddenImports.some(re => re.test(spec))) out.push(`${path}: imports ${spec}`)
+  }
+  for (const [re, what] of forbiddenCalls) if (re.test(code)) out.push(`${path}: uses ${what}`)
+  return out
+}
+
+t.test('protocol/ imports no I/O and reads no clock, timer or random source', async t => {
+  const all = files(root)
+  t.ok(all.length >= 5, `scanned ${all.length} files`)
+  const found = all.flatMap(p => violations(p, readFileSync(p, 'utf8')))
+  t.same(found, [], found.join('\n'))
+})
+
+t.test('the checker itself catches each forbidden thing', async t => {
+  const samples = [
+    "import fs from 'node:fs'", "import { x } from 'libp2p'", "import { y } from '@libp2p/tcp'", "import { Level } from 'level'",
+    "import WebSocket from 'ws'", "import pino from 'pino'", 'const t = Date.now()', 'const d = new Date()', 'Math.random()',
+    'setTimeout(f, 1)', 'setInterval(f, 1)', 'performance.now()', 'crypto.getRandomValues(b)', 'crypto.subtle.digest()',
+    'process.env.X', "const m = await import('x')",
+  ]
+  for (const s of samples) t.ok(violations('sample.ts', s).length > 0, `caught: ${s}`)
+  t.same(violations('ok.ts', "// Date.now() in a comment\nimport { a } from './a.ts'\n"), [], 'comments and relative imports pass')
+})
