@@ -26,7 +26,8 @@ import {
   type CborLimits, type CborMap, type CborOptions, type CborValue,
 } from './cbor-core.ts'
 
-type Entry = [Uint8Array, CborValue]
+/** A map entry; `text` holds a text key's UTF-8 bytes (uint keys are written from `key`). */
+interface Entry { key: number | string, text: Uint8Array | null, val: CborValue }
 
 /** What the sizing pass learnt, consumed in the same traversal order by the writing pass. */
 interface Plan {
@@ -111,37 +112,44 @@ function sizeOf (v: CborValue, depth: number, plan: Plan): number {
   return refuse(`an object of class ${(v as object).constructor?.name ?? 'null'}`)
 }
 
+/**
+ * Order of encoded keys without encoding uint keys: with minimal heads, uint keys (major 0)
+ * all precede text keys (major 3) and sort numerically; text keys sort by UTF-8 length
+ * (the head) and then by UTF-8 bytes, which is not JavaScript's UTF-16 string order.
+ */
+function compareEntries (a: Entry, b: Entry): number {
+  if (a.text === null) return b.text === null ? (a.key as number) - (b.key as number) : -1
+  if (b.text === null) return 1
+  return (a.text.length - b.text.length) || compareBytes(a.text, 0, a.text.length, b.text, 0, b.text.length)
+}
+
 function sizeOfMap (v: CborMap, depth: number, plan: Plan): number {
   if (v.size > plan.lim.mapEntriesMax) over('map entries', v.size, plan.lim.mapEntriesMax)
   const entries: Entry[] = []
-  for (const [k, val] of v) entries.push([encodeKey(k, plan.lim), val])
-  entries.sort((a, b) => compareBytes(a[0], 0, a[0].length, b[0], 0, b[0].length))
+  v.forEach((val, key) => { entries.push({ key, text: textKey(key, plan.lim), val }) })
+  entries.sort(compareEntries)
   plan.maps.push(entries)
   let n = headSize(entries.length)
   for (let i = 0; i < entries.length; i++) {
-    const [key, val] = entries[i]
+    const e = entries[i]
     // A JS Map cannot hold two equal keys, but -0/0 and future key types make this cheap insurance.
-    if (i > 0 && compareBytes(entries[i - 1][0], 0, entries[i - 1][0].length, key, 0, key.length) === 0) refuse('a map with a duplicate key')
-    n += key.length + sizeOf(val, depth + 1, plan)
+    if (i > 0 && compareEntries(entries[i - 1], e) === 0) refuse('a map with a duplicate key')
+    n += (e.text === null ? headSize(e.key as number) : headSize(e.text.length) + e.text.length) + sizeOf(e.val, depth + 1, plan)
   }
   return n
 }
 
-function encodeKey (k: unknown, lim: Readonly<CborLimits>): Uint8Array {
+/** Validates a key; returns a text key's UTF-8 bytes, or null for a uint key. */
+function textKey (k: unknown, lim: Readonly<CborLimits>): Uint8Array | null {
   if (typeof k === 'number') {
     if (!Number.isSafeInteger(k) || k < 0) refuse(`map key ${k}: keys must be unsigned integers or text`)
-    const out = new Uint8Array(headSize(k))
-    writeHead(out, 0, 0, k)
-    return out
+    return null
   }
   if (typeof k !== 'string') return refuse(`a map key of type ${typeof k}`)
   if (forbiddenKeys.has(k)) refuse(`the map key ${JSON.stringify(k)}`)
   const n = utf8Length(k)
   if (n > lim.textBytesMax) over('text bytes', n, lim.textBytesMax)
-  const out = new Uint8Array(headSize(n) + n)
-  const p = writeHead(out, 0, 3, n)
-  utf8.encodeInto(k, out.subarray(p))
-  return out
+  return utf8.encode(k)
 }
 
 /** Minimal head for major type `major` with argument `n` (0 ≤ n ≤ 2^53 − 1); returns the next position. */
@@ -191,9 +199,10 @@ function write (v: CborValue, out: Uint8Array, p: number, plan: Plan): number {
   }
   const entries = plan.maps[plan.m++]
   p = writeHead(out, p, 5, entries.length)
-  for (const [key, val] of entries) {
-    out.set(key, p)
-    p = write(val, out, p + key.length, plan)
+  for (const e of entries) {
+    if (e.text === null) p = writeHead(out, p, 0, e.key as number)
+    else { p = writeHead(out, p, 3, e.text.length); out.set(e.text, p); p += e.text.length }
+    p = write(e.val, out, p, plan)
   }
   return p
 }

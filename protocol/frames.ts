@@ -12,7 +12,7 @@
 import { asArray, asBytes, asText, asUint, decodeStrict, encodeCanonical, type CborValue } from './cbor.ts'
 import { DecodeError, LimitError } from './errors.ts'
 import { authorRefBytes, channelRefBytes, idBytes } from './envelope.ts'
-import { envelopeBytesMax, frameBytesMax, frameBytesMin, idListItemsMax } from './limits.ts'
+import { envelopeBytesMax, frameBytesMax, frameBytesMin, idListItemsMax, neighboursMax } from './limits.ts'
 
 /** The link protocol version this code speaks. */
 export const linkVersion = 1
@@ -34,9 +34,11 @@ export const FrameType = {
   refused: 6,
   /** Closing the link, with a reason code. */
   bye: 7,
+  /** Our current neighbours and link costs, so peers skip pushes we will make ourselves. */
+  neighbours: 8,
 } as const
 export type FrameType = (typeof FrameType)[keyof typeof FrameType]
-export const frameTypeNames = ['hello', 'envelope', 'have', 'want', 'reconcile', 'wantSeq', 'refused', 'bye'] as const
+export const frameTypeNames = ['hello', 'envelope', 'have', 'want', 'reconcile', 'wantSeq', 'refused', 'bye', 'neighbours'] as const
 
 export type Frame =
   | { type: typeof FrameType.hello, versionMin: number, versionMax: number, frameBytesMax: number }
@@ -47,6 +49,15 @@ export type Frame =
   | { type: typeof FrameType.wantSeq, channel: Uint8Array, author: Uint8Array, seqFrom: number, seqTo: number }
   | { type: typeof FrameType.refused, code: string, ids: Uint8Array[] }
   | { type: typeof FrameType.bye, code: string, reason: string }
+  | { type: typeof FrameType.neighbours, neighbours: Neighbour[] }
+
+/** A neighbour as advertised: an 8-byte reference to its peer id and our estimated one-hop cost to it. */
+export interface Neighbour {
+  ref: Uint8Array
+  costMs: number
+}
+
+export const peerRefBytes = 8
 
 /** Longest reason or code text in a frame: enough for a sentence, not for a payload. */
 const frameTextBytesMax = 200
@@ -67,11 +78,13 @@ function body (frame: Frame): CborValue {
     case FrameType.wantSeq: return [frame.channel, frame.author, frame.seqFrom, frame.seqTo]
     case FrameType.refused: return [frame.code, frame.ids]
     case FrameType.bye: return [frame.code, frame.reason]
+    case FrameType.neighbours: return [frame.neighbours.map(n => [n.ref, n.costMs])]
     default: throw new DecodeError(`frame type ${(frame as Frame).type} has no CBOR body`)
   }
 }
 
 export function encodeFrame (frame: Frame): Uint8Array {
+  if (frame.type === FrameType.neighbours && frame.neighbours.length > neighboursMax) throw new LimitError(`${frame.neighbours.length} neighbours exceed ${neighboursMax}`)
   if ((frame.type === FrameType.have || frame.type === FrameType.want || frame.type === FrameType.refused) && frame.ids.length > idListItemsMax) {
     throw new LimitError(`${frame.ids.length} ids exceed ${idListItemsMax} per frame`)
   }
@@ -128,6 +141,14 @@ export function decodeFrame (bytes: Uint8Array): Frame {
     case FrameType.bye: {
       const [code, reason] = asArray(decodeStrict(payload), name, 2)
       return { type, code: asText(code, `${name} code`, { max: frameTextBytesMax }), reason: asText(reason, `${name} reason`, { max: frameTextBytesMax }) }
+    }
+    case FrameType.neighbours: {
+      const [list] = asArray(decodeStrict(payload, { arrayItemsMax: neighboursMax }), name, 1)
+      const neighbours = asArray(list, `${name} list`, { max: neighboursMax }).map((n, i) => {
+        const [ref, cost] = asArray(n, `${name}[${i}]`, 2)
+        return { ref: asBytes(ref, `${name}[${i}] ref`, peerRefBytes), costMs: asUint(cost, `${name}[${i}] cost`, 0xffffffff) }
+      })
+      return { type, neighbours }
     }
   }
   throw new DecodeError(`unknown frame type ${type}`)

@@ -70,3 +70,59 @@ export const peerScoreInitial = 100
 
 /** Below this score the engine asks the host to disconnect the peer. */
 export const peerScoreDisconnectBelow = 0
+
+/** Score lost for a frame that does not decode (junk, oversized, wrong version). */
+export const peerPenaltyBadFrame = 10
+
+/** Score lost for an envelope that fails decoding, signature or authorisation: ten forgeries and the peer is out. */
+export const peerPenaltyBadEnvelope = 10
+
+/** Score lost for an expired envelope: small, since a skewed clock or slow path can cause it honestly. */
+export const peerPenaltyExpired = 1
+
+/** Most neighbours one node advertises; a relay with more links than this is not a field relay. */
+export const neighboursMax = 256
+
+// ---- Reconciliation --------------------------------------------------------
+
+/**
+ * Coded symbols each ReconcileSet keeps up to date on every add and delete. 4096
+ * symbols decode differences up to about 2,900 ids with no O(N) work per session;
+ * each add or delete touches about 16 of them; the cache is 64 KiB, copied per session.
+ */
+export const reconcileCachedSymbols = 4096
+
+/**
+ * Most coded symbols one session sends or accepts: about 700,000 differences, 13 MiB of
+ * symbols. Bounds the decoder's memory and a peer that keeps asking for, or sending, more.
+ */
+export const reconcileSymbolsMax = 1 << 20
+
+/**
+ * Most messages one side of a session handles. At the 2 KiB minimum frame this still
+ * carries about 8 MiB each way; a peer that never finishes gets a LimitError here.
+ */
+export const reconcileRoundsMax = 4096
+
+/**
+ * Set changes remembered so that a session needing symbols past the cache can rebuild
+ * them as of its start; more changes than this during one such session end it (retry).
+ */
+export const reconcileJournalEntriesMax = 8192
+
+// ---- Simulator scenarios ----------------------------------------------------
+
+/** Largest scenario file parsed, characters: thousands of lines of YAML; long contact traces go in their own file. */
+export const scenarioCharsMax = 4 * 1024 * 1024
+
+/** Most nodes one scenario may declare: the simulator target is 200 nodes; this leaves room without unbounded meshes. */
+export const scenarioNodesMax = 10_000
+
+/** Most lines read from one contact trace: a day of The ONE's Helsinki scenario is far below this. */
+export const contactLinesMax = 1_000_000
+
+/** Most messages one `at` or `every` traffic stream may ask for with `count`. */
+export const trafficCountMax = 1_000_000
+
+/** Most up/down periods one flap may produce: keeps a typo such as `up: 1ms` from building a huge timeline. */
+export const flapPeriodsMax = 100_000

@@ -61,6 +61,8 @@ export interface LinkInfo {
   frameBytesMax?: number
   /** Nominal bandwidth if known, bits per second (the simulator knows; libp2p usually does not). */
   bandwidthBitsPerSecond?: number
+  /** One-way latency if known, ms. */
+  latencyMs?: number
 }
 
 /** Outbound frames. `send` returns false when the link cannot take the frame now (back-pressure or down). */

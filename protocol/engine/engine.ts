@@ -1,0 +1,408 @@
+/**
+ * The store-and-forward engine: sans-I/O, driven by its host. The host calls
+ * `linkUp`, `linkDown`, `receive` and `drain`; local clients call `submit`. The
+ * engine validates, stores durably (one atomic batch per envelope, group-committed),
+ * pushes new envelopes to peers that need them (skipping those its sender reaches
+ * directly), reconciles on link-up and periodically, purges on expiry, evicts by
+ * precedence under quota, repairs sequence gaps and scores misbehaving peers.
+ *
+ * @example
+ * const engine = createEngine({ clock, crypto, store, transport, logger, authoriser }, { nodeId: 'relay-a' })
+ * await engine.open()
+ * transportHost.onLinkUp(peer => engine.linkUp(peer, {}))
+ * await engine.submit(envelopeBytes)   // resolves once durable
+ */
+import { Catalog, entryOverheadBytes, idFromKey, idKey, type Entry } from './catalog.ts'
+import { MessageLog, type IndexedFields } from './log.ts'
+import { PeerLink } from './peer.ts'
+import { newCounters, defaultEngineConfig, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason } from './types.ts'
+import { SyncHandlers } from './sync.ts'
+import { checkTimely, decodeEnvelope, verifySignature, checkSequenceWindow, type Envelope } from '../envelope.ts'
+import { isDdilError, QuotaError, StorageError, UnauthorisedError } from '../errors.ts'
+import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '../frames.ts'
+import { HybridClock, type Hlc } from '../hlc.ts'
+import { frameBytesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyExpired, peerScoreDisconnectBelow } from '../limits.ts'
+import type { LinkHandler, LinkInfo, PeerId, StoreOp } from '../ports.ts'
+import { ReconcileSet } from '../reconcile/index.ts'
+
+/** Typical envelope size used to turn bandwidth into a per-hop cost, bytes. */
+const typicalEnvelopeBytes = 300
+
+export function createEngine (deps: EngineDeps, config: Partial<EngineConfig> & { nodeId: PeerId }): Engine {
+  return new Engine(deps, { ...defaultEngineConfig, ...config })
+}
+
+export class Engine implements LinkHandler {
+  readonly deps: EngineDeps
+  readonly config: EngineConfig
+  readonly counters = newCounters()
+  readonly catalog = new Catalog()
+  readonly set = new ReconcileSet()
+  readonly log: MessageLog
+  readonly peers = new Map<PeerId, PeerLink>()
+  readonly hlc: HybridClock
+  readonly refKey: string
+  readonly #sync: SyncHandlers
+  readonly #pending = new Map<string, Promise<void>>()
+  #pendingBytes = 0
+  #writeOps: StoreOp[] = []
+  #writeWaiters: Array<{ resolve: () => void, reject: (e: unknown) => void }> = []
+  #writing = false
+  #cancels: Array<() => void> = []
+  #closed = false
+
+  constructor (deps: EngineDeps, config: EngineConfig) {
+    this.deps = deps
+    this.config = config
+    this.log = new MessageLog(deps.store, (b) => deps.crypto.sha256(b))
+    this.hlc = new HybridClock(() => deps.clock.nowMs())
+    this.refKey = this.peerRef(config.nodeId)
+    this.#sync = new SyncHandlers(this)
+  }
+
+  /** The 8-byte reference for a peer id that neighbour lists carry. */
+  peerRef (peer: PeerId): string {
+    return idKey(this.deps.crypto.sha256(new TextEncoder().encode(peer)).subarray(0, peerRefBytes))
+  }
+
+  /** Loads the catalog from the store and starts the purge and reconcile schedules. */
+  async open (): Promise<void> {
+    await this.log.open()
+    const corrupt: StoreOp[] = []
+    for await (const rec of this.log.loadAll()) {
+      if ('corrupt' in rec) {
+        corrupt.push(this.log.recordDeleteOp(rec.corrupt))
+        this.deps.logger.warn({ id: rec.corrupt, reason: rec.reason }, 'corrupt envelope record dropped; reconciliation will fetch it again')
+        continue
+      }
+      this.#index(rec.envelope, rec.custody)
+    }
+    for await (const t of this.log.loadTombstones()) {
+      const key = idKey(t.id)
+      this.catalog.addTombstone(key, t.expiresAtMs)
+      this.set.add(t.id)
+    }
+    if (corrupt.length > 0) await this.deps.store.batch(corrupt)
+    this.#every(this.config.purgeIntervalMs, () => { void this.purge() })
+    this.#every(this.config.reconcileIntervalMs, () => { this.#sync.reconcileAll() })
+  }
+
+  close (): void {
+    this.#closed = true
+    for (const cancel of this.#cancels) cancel()
+    this.#cancels = []
+  }
+
+  /** A timestamp for a new local envelope, after everything this node has seen. */
+  stamp (): Hlc { return this.hlc.now() }
+
+  // ---- Local submissions ----------------------------------------------------
+
+  /** Validates and stores a client's envelope; resolves once it is durable (custody acknowledged). */
+  async submit (bytes: Uint8Array): Promise<Envelope> {
+    const env = decodeEnvelope(bytes, (b) => this.deps.crypto.sha256(b))
+    const key = idKey(env.id)
+    if (this.catalog.has(key)) return env
+    const pending = this.#pending.get(key)
+    if (pending !== undefined) { await pending; return env }
+    try {
+      this.#validate(env)
+    } catch (e) {
+      this.#refused(reasonOf(e), (e as Error).message, undefined, env)
+      throw e
+    }
+    await this.#accept(env, 'local', true)
+    this.counters.submitted++
+    return env
+  }
+
+  /** A stored envelope by id. */
+  async get (id: Uint8Array): Promise<Envelope | undefined> {
+    if (!this.catalog.has(idKey(id))) return undefined
+    return (await this.log.get(id))?.envelope
+  }
+
+  // ---- Links (called by the host) ------------------------------------------
+
+  linkUp (peer: PeerId, info: LinkInfo): void {
+    if (this.#closed) return
+    const frameMax = Math.min(frameBytesMax, info.frameBytesMax ?? frameBytesMax)
+    const costMs = (info.latencyMs ?? 0) + (info.bandwidthBitsPerSecond !== undefined ? typicalEnvelopeBytes * 8000 / info.bandwidthBitsPerSecond : 1)
+    const link = new PeerLink(peer, this.peerRef(peer), frameMax, costMs, this.config.peerQueueBytesMax)
+    this.peers.set(peer, link)
+    link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: frameMax })
+    this.pump(link)
+  }
+
+  linkDown (peer: PeerId): void {
+    if (!this.peers.delete(peer)) return
+    this.#sync.advertiseNeighbours()
+  }
+
+  drain (peer: PeerId): void {
+    const link = this.peers.get(peer)
+    if (link === undefined) return
+    link.blocked = false
+    this.pump(link)
+  }
+
+  receive (peer: PeerId, bytes: Uint8Array): void {
+    const link = this.peers.get(peer)
+    if (link === undefined || this.#closed) return
+    if (bytes.length > 0 && bytes[0] < this.counters.framesReceived.length) {
+      this.counters.framesReceived[bytes[0]]++
+      this.counters.bytesReceived[bytes[0]] += bytes.length
+    }
+    let frame: Frame
+    try {
+      frame = decodeFrame(bytes)
+    } catch (e) {
+      this.penalise(link, peerPenaltyBadFrame, `bad frame: ${(e as Error).message}`)
+      return
+    }
+    if (!link.ready && frame.type !== FrameType.hello) {
+      this.penalise(link, peerPenaltyBadFrame, `${frame.type} frame before hello`)
+      return
+    }
+    if (frame.type === FrameType.envelope) void this.#ingest(frame.envelope, link)
+    else this.#sync.handle(link, frame)
+  }
+
+  // ---- Ingest ----------------------------------------------------------------
+
+  async #ingest (bytes: Uint8Array, link: PeerLink): Promise<void> {
+    let env: Envelope
+    try {
+      env = decodeEnvelope(bytes, (b) => this.deps.crypto.sha256(b))
+    } catch (e) {
+      this.#refused('decode', (e as Error).message, link.id)
+      this.penalise(link, peerPenaltyBadEnvelope, `undecodable envelope: ${(e as Error).message}`)
+      return
+    }
+    const key = idKey(env.id)
+    if (this.catalog.known(key) || this.#pending.has(key)) {
+      this.counters.duplicatesReceived++
+      this.counters.duplicatePayloadBytesReceived += bytes.length
+      return
+    }
+    try {
+      this.#validate(env)
+    } catch (e) {
+      const reason = reasonOf(e)
+      this.#refused(reason, (e as Error).message, link.id, env)
+      if (reason === 'expired') { this.counters.expiredOnArrival++; this.penalise(link, peerPenaltyExpired, 'expired envelope') } else this.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${(e as Error).message}`)
+      return
+    }
+    try {
+      await this.#accept(env, link.id, false)
+    } catch (e) {
+      const reason = reasonOf(e)
+      this.#refused(reason, (e as Error).message, link.id, env)
+      if (reason === 'quota' && this.peers.get(link.id) === link) {
+        link.control({ type: FrameType.refused, code: 'ERR_QUOTA', ids: [env.id] })
+        this.pump(link)
+      }
+    }
+  }
+
+  #validate (env: Envelope): void {
+    checkTimely(env, this.deps.clock.nowMs())
+    const auth = this.deps.authoriser.authorise(env)
+    if (!auth.ok) throw new UnauthorisedError(auth.reason)
+    verifySignature(this.deps.crypto, env, auth.publicKey)
+    const highest = this.catalog.streams.get(streamKey(env))?.highest ?? 0
+    if (highest > 0) checkSequenceWindow(env.seq, highest)
+  }
+
+  /** Stores an envelope (evicting by policy if needed), then indexes, announces and forwards it. */
+  async #accept (env: Envelope, from: PeerId | 'local', custody: boolean): Promise<void> {
+    const key = idKey(env.id)
+    const size = env.bytes.length + entryOverheadBytes
+    const victims = this.#makeRoom(size, env.precedence)
+    let release!: () => void
+    const done = new Promise<void>(resolve => { release = resolve })
+    this.#pending.set(key, done)
+    this.#pendingBytes += size
+    const ops = this.log.appendOps(env, custody, this.deps.clock.nowMs())
+    for (const v of victims) ops.push(...this.log.removeOps(entryFields(v), true))
+    try {
+      await this.write(ops)
+    } catch (e) {
+      for (const v of victims) this.catalog.add(v)
+      throw isDdilError(e) ? e : new StorageError(`store write failed: ${(e as Error).message}`, { cause: e })
+    } finally {
+      this.#pending.delete(key)
+      this.#pendingBytes -= size
+      release()
+    }
+    if (victims.length > 0) {
+      for (const v of victims) this.catalog.addTombstone(v.key, v.expiresAtMs)
+      this.counters.evicted += victims.length
+      this.deps.events?.removed?.(victims.map(v => v.id), 'evicted')
+    }
+    const stream = this.catalog.streams.get(streamKey(env))
+    const highestBefore = stream?.highest ?? 0
+    const rival = stream?.bySeq.get(env.seq)
+    this.#index(env, custody)
+    try { this.hlc.observe(env.hlc) } catch { /* far-future was refused in #validate; a racing wall-clock step cannot make it fail */ }
+    this.counters.stored++
+    if (rival !== undefined && rival.length > 0) {
+      this.counters.equivocations++
+      this.deps.events?.equivocation?.(idFromKey(rival[0]), env)
+    }
+    this.deps.events?.stored?.(env, from)
+    this.#sync.forward(env, from)
+    if (highestBefore > 0 && env.seq > highestBefore + 1) this.#sync.scheduleGapCheck(streamKey(env), env.channel, env.author, highestBefore + 1, env.seq - 1)
+  }
+
+  #index (env: Envelope, custody: boolean): void {
+    const entry: Entry = {
+      key: idKey(env.id), id: env.id, expiresAtMs: env.expiresAtMs, precedence: env.precedence, hlcMs: env.hlc.ms,
+      size: env.bytes.length + entryOverheadBytes, stream: streamKey(env), seq: env.seq, custody,
+    }
+    this.catalog.add(entry)
+    this.set.add(env.id)
+  }
+
+  /** Picks eviction victims so that `size` more bytes fit, or throws QuotaError (nothing is removed then). */
+  #makeRoom (size: number, precedence: number): Entry[] {
+    const victims: Entry[] = []
+    let free = this.config.storageBytesMax - this.catalog.bytesUsed - this.#pendingBytes
+    while (free < size) {
+      const v = this.catalog.evictionCandidate(precedence)
+      if (v === undefined) break
+      this.catalog.remove(v.key)
+      victims.push(v)
+      free += v.size
+    }
+    if (free < size) {
+      for (const v of victims) this.catalog.add(v)
+      throw new QuotaError(`storage quota of ${this.config.storageBytesMax} bytes is full of envelopes this node must keep; refusing new custody`)
+    }
+    return victims
+  }
+
+  // ---- Purge -----------------------------------------------------------------
+
+  /** Removes expired envelopes and spent tombstones. */
+  async purge (): Promise<number> {
+    const now = this.deps.clock.nowMs()
+    const expired = this.catalog.expired(now, 10_000)
+    const ops: StoreOp[] = []
+    for (const e of expired) {
+      this.catalog.remove(e.key)
+      this.set.delete(e.id)
+      ops.push(...this.log.removeOps(entryFields(e), false))
+    }
+    for (const key of this.catalog.expiredTombstones(now)) {
+      const id = idFromKey(key)
+      this.set.delete(id)
+      ops.push(this.log.tombstoneDeleteOp(id))
+    }
+    if (ops.length > 0) await this.write(ops)
+    if (expired.length > 0) {
+      this.counters.purged += expired.length
+      this.deps.events?.removed?.(expired.map(e => e.id), 'purged')
+    }
+    return expired.length
+  }
+
+  // ---- Shared plumbing (used by sync.ts) -----------------------------------------
+
+  /** Group commit: ops queued while a batch is in flight go out together in the next one. */
+  write (ops: StoreOp[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#writeOps.push(...ops)
+      this.#writeWaiters.push({ resolve, reject })
+      if (!this.#writing) void this.#flush()
+    })
+  }
+
+  async #flush (): Promise<void> {
+    this.#writing = true
+    while (this.#writeOps.length > 0) {
+      const ops = this.#writeOps
+      const waiters = this.#writeWaiters
+      this.#writeOps = []
+      this.#writeWaiters = []
+      try {
+        await this.deps.store.batch(ops)
+        for (const w of waiters) w.resolve()
+      } catch (e) {
+        for (const w of waiters) w.reject(e)
+      }
+    }
+    this.#writing = false
+  }
+
+  pump (link: PeerLink): void {
+    for (const sent of link.pump(this.deps.transport, this.counters)) this.deps.events?.sent?.(sent.id, link.id)
+  }
+
+  penalise (link: PeerLink, points: number, reason: string): void {
+    link.score -= points
+    this.deps.logger.debug({ peer: link.id, score: link.score, reason }, 'peer penalised')
+    if (link.score < peerScoreDisconnectBelow && this.peers.get(link.id) === link) {
+      this.counters.peersPenalised++
+      this.peers.delete(link.id)
+      this.deps.events?.penalised?.(link.id, reason)
+      this.deps.transport.disconnect(link.id, `score below ${peerScoreDisconnectBelow}: ${reason}`)
+    }
+  }
+
+  #refused (reason: RefusalReason, detail: string, peer?: PeerId, env?: Envelope): void {
+    this.counters.refused++
+    this.deps.events?.refused?.(reason, detail, peer, env)
+  }
+
+  #every (ms: number, fn: () => void): void {
+    const tick = (): void => {
+      if (this.#closed) return
+      fn()
+      this.#cancels.push(this.deps.clock.schedule(ms, tick))
+    }
+    this.#cancels.push(this.deps.clock.schedule(ms, tick))
+  }
+
+  schedule (ms: number, fn: () => void): void {
+    const cancel = this.deps.clock.schedule(ms, () => { if (!this.#closed) fn() })
+    this.#cancels.push(cancel)
+  }
+
+  status (): EngineStatus {
+    const queued = [0, 0, 0, 0]
+    const peers = [...this.peers.values()].map(p => {
+      const depths = p.queue.depths()
+      depths.forEach((d, i) => { queued[i] += d })
+      return { id: p.id, ready: p.ready, score: p.score, queued: depths }
+    })
+    return {
+      nodeId: this.config.nodeId, peers, envelopes: this.catalog.size, storeBytes: this.catalog.bytesUsed,
+      storageBytesMax: this.config.storageBytesMax, queuedByPrecedence: queued, counters: this.counters,
+    }
+  }
+}
+
+export function streamKey (env: Pick<Envelope, 'channel' | 'author'>): string {
+  return idKey(env.channel) + idKey(env.author)
+}
+
+function entryFields (e: Entry): IndexedFields {
+  const stream = idFromKey(e.stream)
+  return { id: e.id, expiresAtMs: e.expiresAtMs, precedence: e.precedence, hlcMs: e.hlcMs, channel: stream.subarray(0, 8), author: stream.subarray(8, 16), seq: e.seq }
+}
+
+function reasonOf (e: unknown): RefusalReason {
+  if (!isDdilError(e)) return 'storage'
+  switch (e.code) {
+    case 'ERR_EXPIRED': return 'expired'
+    case 'ERR_CLOCK_SKEW': return 'clock-skew'
+    case 'ERR_SIGNATURE': return 'signature'
+    case 'ERR_UNAUTHORISED': return 'unauthorised'
+    case 'ERR_LIMIT': return 'limit'
+    case 'ERR_QUOTA': return 'quota'
+    case 'ERR_DECODE': return 'decode'
+    default: return 'storage'
+  }
+}
+

@@ -1,0 +1,182 @@
+/**
+ * The engine's conversation with peers beyond single envelopes: the hello
+ * handshake, neighbour lists, eager forwarding decisions, set reconciliation,
+ * wants, and sequence-gap repair. Split from engine.ts so each stays readable.
+ *
+ * Forwarding rule (dominant pruning with a shortcut): a node that received an
+ * envelope from S pushes it to neighbour Q unless S advertised Q as its own
+ * neighbour (S reaches Q itself), or the path through us is clearly faster than
+ * S's direct link. The first neighbour of Q to receive an envelope always got it
+ * from a node that is not Q's neighbour, so with current neighbour lists every
+ * reachable node is pushed to; stale lists are repaired by reconciliation.
+ */
+import { idFromKey, idKey } from './catalog.ts'
+import type { Engine } from './engine.ts'
+import type { PeerLink } from './peer.ts'
+import type { Envelope } from '../envelope.ts'
+import { FrameType, linkVersion, type Frame } from '../frames.ts'
+import { frameBytesMin, idListItemsMax, peerPenaltyBadFrame } from '../limits.ts'
+import { accept, initiate, reconcile, type ReconcileStep } from '../reconcile/index.ts'
+import type { PeerId } from '../ports.ts'
+
+/** A path through us must beat the sender's direct link by this factor before we push a copy too. */
+const shortcutFactor = 0.5
+/** Bytes a reconcile frame adds around its payload (type, array, session, byte-string head). */
+const reconcileFrameOverheadBytes = 16
+
+export class SyncHandlers {
+  readonly #e: Engine
+  #nextSession = 1
+
+  constructor (engine: Engine) { this.#e = engine }
+
+  handle (link: PeerLink, frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.hello: return this.#hello(link, frame)
+      case FrameType.neighbours:
+        link.neighbours = new Map(frame.neighbours.map(n => [idKey(n.ref), n.costMs]))
+        return
+      case FrameType.have: return this.#want(link, frame.ids.filter(id => !this.#e.catalog.known(idKey(id))))
+      case FrameType.want: return this.serve(link, frame.ids)
+      case FrameType.reconcile: return this.#reconcileFrame(link, frame.session, frame.payload)
+      case FrameType.wantSeq: {
+        const stream = idKey(frame.channel) + idKey(frame.author)
+        return this.serve(link, this.#e.catalog.idsInSeqRange(stream, frame.seqFrom, frame.seqTo).map(idFromKey))
+      }
+      case FrameType.refused:
+      case FrameType.bye:
+        this.#e.deps.logger.info({ peer: link.id, frame: frame.type, code: frame.code }, 'peer notice')
+    }
+  }
+
+  #hello (link: PeerLink, frame: Extract<Frame, { type: typeof FrameType.hello }>): void {
+    if (link.ready) { this.#e.penalise(link, peerPenaltyBadFrame, 'second hello'); return }
+    if (linkVersion < frame.versionMin || linkVersion > frame.versionMax) {
+      link.control({ type: FrameType.bye, code: 'ERR_PROTOCOL', reason: `we speak link version ${linkVersion}` })
+      this.#e.pump(link)
+      this.#e.peers.delete(link.id)
+      this.#e.deps.transport.disconnect(link.id, `no common link version (peer ${frame.versionMin}..${frame.versionMax})`)
+      return
+    }
+    link.ready = true
+    link.frameBytesMax = Math.max(frameBytesMin, Math.min(link.frameBytesMax, frame.frameBytesMax))
+    this.advertiseNeighbours()
+    this.#startReconcile(link)
+  }
+
+  /** Tells every ready peer who our ready neighbours are. */
+  advertiseNeighbours (): void {
+    const neighbours = [...this.#e.peers.values()].filter(p => p.ready).map(p => ({ ref: idFromKey(p.refKey), costMs: Math.round(p.costMs) }))
+    for (const p of this.#e.peers.values()) {
+      if (!p.ready) continue
+      p.control({ type: FrameType.neighbours, neighbours })
+      this.#e.pump(p)
+    }
+  }
+
+  /** Eager push of a newly stored envelope. */
+  forward (env: Envelope, from: PeerId | 'local'): void {
+    const source = from === 'local' ? undefined : this.#e.peers.get(from)
+    for (const q of this.#e.peers.values()) {
+      if (!q.ready || q.id === from) continue
+      if (source !== undefined && !this.#shouldPush(source, q)) continue
+      this.#enqueue(q, env.precedence, env.id, env.bytes)
+    }
+  }
+
+  #shouldPush (source: PeerLink, q: PeerLink): boolean {
+    const direct = source.neighbours.get(q.refKey)
+    if (direct === undefined) return true
+    const toUs = source.neighbours.get(this.#e.refKey) ?? source.costMs
+    return toUs + q.costMs < direct * shortcutFactor
+  }
+
+  #enqueue (q: PeerLink, precedence: number, id: Uint8Array, bytes: Uint8Array): void {
+    q.queue.push(precedence, { id, bytes }, bytes.length)
+    this.#e.pump(q)
+  }
+
+  /** Sends the envelopes we hold among `ids` to a peer, by precedence. */
+  serve (link: PeerLink, ids: Uint8Array[]): void {
+    for (const id of ids) {
+      const entry = this.#e.catalog.get(idKey(id))
+      if (entry === undefined) continue
+      void this.#e.log.get(id).then(rec => {
+        if (rec !== undefined && this.#e.peers.get(link.id) === link) this.#enqueue(link, rec.envelope.precedence, id, rec.envelope.bytes)
+      }, (e: unknown) => { this.#e.deps.logger.error({ err: (e as Error).message }, 'store read failed while serving a peer') })
+    }
+  }
+
+  #want (link: PeerLink, ids: Uint8Array[]): void {
+    for (let i = 0; i < ids.length; i += idListItemsMax) {
+      link.control({ type: FrameType.want, ids: ids.slice(i, i + idListItemsMax) })
+    }
+    if (ids.length > 0) this.#e.pump(link)
+  }
+
+  // ---- Reconciliation: the peer with the smaller id initiates ------------------
+
+  reconcileAll (): void {
+    for (const link of this.#e.peers.values()) if (link.ready) this.#startReconcile(link)
+  }
+
+  #startReconcile (link: PeerLink): void {
+    if (this.#e.config.nodeId >= link.id || link.initiator !== undefined) return
+    const id = this.#nextSession++
+    const { session, message } = initiate(this.#e.set, { frameBytesMax: this.#payloadMax(link) })
+    link.initiator = { id, session }
+    this.#e.counters.reconcileSessions++
+    link.control({ type: FrameType.reconcile, session: id, payload: message })
+    this.#e.pump(link)
+  }
+
+  #payloadMax (link: PeerLink): number {
+    return Math.max(frameBytesMin, link.frameBytesMax - reconcileFrameOverheadBytes)
+  }
+
+  #reconcileFrame (link: PeerLink, session: number, payload: Uint8Array): void {
+    const weInitiated = this.#e.config.nodeId < link.id
+    let slot = weInitiated ? link.initiator : link.responder
+    if (!weInitiated && slot?.id !== session) {
+      slot = { id: session, session: accept(this.#e.set, { frameBytesMax: this.#payloadMax(link) }) }
+      link.responder = slot
+    }
+    if (slot === undefined || slot.id !== session) return // a stale session's late reply
+    let step: ReconcileStep
+    try {
+      step = reconcile(slot.session, payload)
+    } catch (e) {
+      this.#endSession(link, weInitiated)
+      this.#e.penalise(link, peerPenaltyBadFrame, `reconcile: ${(e as Error).message}`)
+      return
+    }
+    if (step.have.length > 0) this.serve(link, step.have)
+    this.#want(link, step.need.filter(id => !this.#e.catalog.known(idKey(id))))
+    if (step.reply !== null) {
+      link.control({ type: FrameType.reconcile, session, payload: step.reply })
+      this.#e.pump(link)
+    }
+    if (step.done) this.#endSession(link, weInitiated)
+  }
+
+  #endSession (link: PeerLink, weInitiated: boolean): void {
+    if (weInitiated) link.initiator = undefined
+    else link.responder = undefined
+  }
+
+  // ---- Sequence gaps ------------------------------------------------------------
+
+  scheduleGapCheck (stream: string, channel: Uint8Array, author: Uint8Array, from: number, to: number): void {
+    this.#e.schedule(this.#e.config.gapGraceMs, () => {
+      const missing = this.#e.catalog.missingSeqs(stream, Math.max(from, to - idListItemsMax + 1), to, idListItemsMax)
+      if (missing.length === 0) return
+      this.#e.counters.gapRequests++
+      const frame: Frame = { type: FrameType.wantSeq, channel, author, seqFrom: missing[0], seqTo: missing[missing.length - 1] }
+      for (const p of this.#e.peers.values()) {
+        if (!p.ready) continue
+        p.control(frame)
+        this.#e.pump(p)
+      }
+    })
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The engine's contract with its host: what it needs (ports and an authoriser),
+ * how it is configured, what it reports (events and counters).
+ */
+import type { Envelope } from '../envelope.ts'
+import type { Clock, Crypto, Logger, PeerId, Store, Transport } from '../ports.ts'
+
+/** Decides whether an author may write an envelope, and supplies the key to verify it with. */
+export type AuthoriseResult =
+  | { ok: true, publicKey: Uint8Array }
+  | { ok: false, reason: string }
+
+export interface Authoriser {
+  authorise (env: Envelope): AuthoriseResult
+}
+
+export interface EngineDeps {
+  clock: Clock
+  crypto: Crypto
+  store: Store
+  transport: Transport
+  logger: Logger
+  authoriser: Authoriser
+  events?: EngineEvents
+}
+
+export interface EngineConfig {
+  /** This node's peer id, as its peers know it (tie-breaks and neighbour lists). */
+  nodeId: PeerId
+  /** Storage quota for envelopes and their indexes, bytes. */
+  storageBytesMax: number
+  /** How often expired envelopes are purged, ms. */
+  purgeIntervalMs: number
+  /** How often each link is reconciled while up, ms (also on every link-up). */
+  reconcileIntervalMs: number
+  /** How long a sequence gap may stand before we ask peers for it, ms. */
+  gapGraceMs: number
+  /** Byte bound of each peer's outbound queue (hints; the store is the truth). */
+  peerQueueBytesMax: number
+}
+
+export const defaultEngineConfig: Omit<EngineConfig, 'nodeId'> = {
+  storageBytesMax: 1024 ** 3,
+  purgeIntervalMs: 60_000,
+  reconcileIntervalMs: 30_000,
+  gapGraceMs: 5_000,
+  peerQueueBytesMax: 4 * 1024 * 1024,
+}
+
+export type RefusalReason = 'decode' | 'signature' | 'unauthorised' | 'expired' | 'clock-skew' | 'limit' | 'quota' | 'storage'
+
+/** Hooks for the daemon (client API, audit log) and the simulator (delivery times). Must not throw. */
+export interface EngineEvents {
+  /** A new envelope is durably stored here (from a local client or a peer). */
+  stored? (env: Envelope, from: PeerId | 'local'): void
+  /** An envelope was refused; `peer` is undefined for local submissions. */
+  refused? (reason: RefusalReason, detail: string, peer?: PeerId, env?: Envelope): void
+  /** One author signed two envelopes with one sequence number in one channel. */
+  equivocation? (first: Envelope | Uint8Array, second: Envelope): void
+  /** A peer's score fell below the threshold; the engine asked the host to disconnect it. */
+  penalised? (peer: PeerId, reason: string): void
+  /** Envelopes removed for quota (evicted) or age (purged). */
+  removed? (ids: Uint8Array[], why: 'evicted' | 'purged'): void
+  /** An envelope was handed to the transport for a peer. */
+  sent? (id: Uint8Array, peer: PeerId): void
+}
+
+export interface Counters {
+  framesSent: number[]
+  bytesSent: number[]
+  framesReceived: number[]
+  bytesReceived: number[]
+  /** Envelope bytes handed to the transport. */
+  payloadBytesSent: number
+  /** Envelope bytes received that we already held (or were storing). */
+  duplicatePayloadBytesReceived: number
+  duplicatesReceived: number
+  submitted: number
+  /** New envelopes stored (local or from peers). */
+  stored: number
+  purged: number
+  evicted: number
+  expiredOnArrival: number
+  refused: number
+  equivocations: number
+  gapRequests: number
+  reconcileSessions: number
+  peersPenalised: number
+}
+
+export function newCounters (): Counters {
+  const perType = (): number[] => new Array(16).fill(0)
+  return {
+    framesSent: perType(), bytesSent: perType(), framesReceived: perType(), bytesReceived: perType(),
+    payloadBytesSent: 0, duplicatePayloadBytesReceived: 0, duplicatesReceived: 0, submitted: 0, stored: 0,
+    purged: 0, evicted: 0, expiredOnArrival: 0, refused: 0, equivocations: 0, gapRequests: 0, reconcileSessions: 0, peersPenalised: 0,
+  }
+}
+
+export interface EngineStatus {
+  nodeId: PeerId
+  peers: Array<{ id: PeerId, ready: boolean, score: number, queued: number[] }>
+  envelopes: number
+  storeBytes: number
+  storageBytesMax: number
+  queuedByPrecedence: number[]
+  counters: Counters
+}

@@ -1,0 +1,91 @@
+/**
+ * The responding side: answers HELLO with EQUAL when symbol 0 and the sketch
+ * match, otherwise streams its coded symbols in batches the initiator sizes, and
+ * finally resolves the keys the initiator sends back into whole ids.
+ *
+ * @example
+ * const session = accept(set, { frameBytesMax: 2048 })
+ * const { reply, have, need } = reconcile(session, hello)
+ */
+import { LimitError, ProtocolError } from '../errors.ts'
+import { estimateDifference, firstTarget, wireSketch } from './estimate.ts'
+import { type ReconcileOptions, type ReconcileStep, type SessionLimits, receive, suffixesThatFit, sessionOptions, step, symbolsThatFit } from './session.ts'
+import type { ReconcileSet } from './set.ts'
+import { SymbolSource } from './source.ts'
+import { encodeMessage, keyBytes, type Message, MessageType, suffixBytes } from './wire.ts'
+
+export class ResponderSession {
+  readonly role = 'responder'
+  readonly limits: SessionLimits
+  readonly source: SymbolSource
+  rounds = 0
+  done = false
+  #state: 'hello' | 'streaming' | 'lists' = 'hello'
+  #frame: number
+  #sent = 0
+  #estimate = 0
+  #listsLast = false
+  #keysSeen = 0
+  readonly #outbox: Uint8Array[] = []
+
+  constructor (set: ReconcileSet, options: ReconcileOptions) {
+    this.limits = sessionOptions(options)
+    this.source = new SymbolSource(set, this.limits.symbolsMax)
+    this.#frame = this.limits.frameBytesMax
+  }
+
+  reconcile (bytes: Uint8Array): ReconcileStep {
+    if (this.done) throw new ProtocolError('reconcile: message after the session ended')
+    const m = receive(this, bytes)
+    if (m.type === MessageType.hello && this.#state === 'hello') return this.#hello(m)
+    if (m.type === MessageType.more && this.#state === 'streaming') return step(this.#symbols(m.n), false)
+    if (m.type === MessageType.lists && this.#state !== 'hello') return this.#lists(m)
+    throw new ProtocolError(`reconcile: unexpected message type ${m.type}`)
+  }
+
+  #hello (m: Extract<Message, { type: typeof MessageType.hello }>): ReconcileStep {
+    this.#frame = Math.min(this.#frame, m.frameBytesMax)
+    const ours = this.source.words(0, 1)
+    const sketch = wireSketch(this.source.sketch)
+    const same = m.symbol0.every((w, i) => i === 3 ? (w & 0xff) === (ours[3] & 0xff) : w === ours[i]) && m.sketch.every((c, j) => c === sketch[j])
+    if (same) { this.done = true; return step(encodeMessage({ type: MessageType.equal }), true) }
+    this.#estimate = Math.min(Math.round(estimateDifference(m.sketch, this.source.sketch)), this.limits.symbolsMax)
+    this.#state = 'streaming'
+    return step(this.#symbols(firstTarget(this.#estimate)), false)
+  }
+
+  #symbols (wanted: number): Uint8Array {
+    if (this.#sent >= this.limits.symbolsMax) throw new LimitError(`reconcile: peer asked for more than ${this.limits.symbolsMax} symbols`)
+    const n = Math.min(wanted, symbolsThatFit(this.#frame), this.limits.symbolsMax - this.#sent)
+    const words = this.source.words(this.#sent, this.#sent + n)
+    const message = encodeMessage({ type: MessageType.symbols, start: this.#sent, estimate: this.#estimate, words })
+    this.#sent += n
+    return message
+  }
+
+  #lists (m: Extract<Message, { type: typeof MessageType.lists }>): ReconcileStep {
+    this.#state = 'lists'
+    if (this.#listsLast && (m.ids.length > 0 || m.keys.length > 0)) throw new ProtocolError('reconcile: lists after the last chunk')
+    const set = this.source.set
+    const need = m.ids.filter(id => !set.has(id))
+    const have: Uint8Array[] = []
+    for (const [k0, k1] of m.keys) {
+      this.#keysSeen++
+      const id = set.lookup(k0, k1)
+      if (id !== undefined) have.push(id)
+      // Answer every key in order; zeros say we no longer hold it (purged since, or never had it).
+      this.#outbox.push(id === undefined ? new Uint8Array(suffixBytes) : id.subarray(keyBytes))
+    }
+    this.#listsLast ||= m.last
+    if (this.#listsLast && this.#keysSeen === 0) { this.done = true; return step(null, true, have, need) }
+    const suffixes = this.#outbox.splice(0, suffixesThatFit(this.#frame))
+    const fin = this.#listsLast && this.#outbox.length === 0
+    if (fin) this.done = true
+    return step(encodeMessage({ type: MessageType.ids, fin, suffixes }), fin, have, need)
+  }
+}
+
+/** Starts a session on the responding side (call it when the first message arrives). */
+export function accept (set: ReconcileSet, options: ReconcileOptions = {}): ResponderSession {
+  return new ResponderSession(set, options)
+}

@@ -1,0 +1,60 @@
+/**
+ * One session's frozen view of a ReconcileSet's coded symbols: the cached prefix
+ * is copied when the session starts (O(cache), not O(N)), so the engine may keep
+ * adding and purging ids while the session runs. Symbols past the cache are
+ * computed on demand by one pass over the set's keys, then corrected back to the
+ * session's start with the set's change journal.
+ *
+ * @example
+ * const source = new SymbolSource(set, symbolsMax)
+ * const words = source.words(0, 10)   // 10 symbols × 4 words
+ */
+import { LimitError } from '../errors.ts'
+import { applyKey, type ReconcileSet, sketchWidth, symbolWords } from './set.ts'
+
+export class SymbolSource {
+  readonly set: ReconcileSet
+  readonly sketch: Int32Array
+  readonly #cached: Int32Array
+  readonly #cachedSymbols: number
+  readonly #generation: number
+  readonly #symbolsMax: number
+  #extension = new Int32Array(0)
+  #extensionEnd: number
+
+  constructor (set: ReconcileSet, symbolsMax: number) {
+    this.set = set
+    this.sketch = set.sketch.slice(0, sketchWidth)
+    this.#cached = set.symbols.slice()
+    this.#cachedSymbols = set.cachedSymbols
+    this.#generation = set.generation
+    this.#symbolsMax = symbolsMax
+    this.#extensionEnd = set.cachedSymbols
+  }
+
+  /** Symbols [from, to) as `symbolWords` words each (a copy the caller may keep). */
+  words (from: number, to: number): Int32Array {
+    if (to > this.#symbolsMax) throw new LimitError(`symbol ${to} is past the session limit ${this.#symbolsMax}`)
+    const out = new Int32Array((to - from) * symbolWords)
+    const cachedEnd = Math.min(to, this.#cachedSymbols)
+    if (from < cachedEnd) out.set(this.#cached.subarray(from * symbolWords, cachedEnd * symbolWords), 0)
+    if (to > this.#cachedSymbols) {
+      this.#extend(to)
+      const start = Math.max(from, this.#cachedSymbols)
+      out.set(this.#extension.subarray((start - this.#cachedSymbols) * symbolWords, (to - this.#cachedSymbols) * symbolWords), (start - from) * symbolWords)
+    }
+    return out
+  }
+
+  /** Compute symbols up to at least `to` (doubling, so a long session makes O(log) passes). */
+  #extend (to: number): void {
+    if (to <= this.#extensionEnd) return
+    const base = this.#cachedSymbols
+    const end = Math.min(this.#symbolsMax, Math.max(to, base + 2 * (this.#extensionEnd - base), base * 2))
+    const ext = new Int32Array((end - base) * symbolWords)
+    this.set.forEachKey((k0, k1) => { applyKey(ext, base, end, k0, k1, 1) })
+    this.set.changesSince(this.#generation, (k0, k1, delta) => { applyKey(ext, base, end, k0, k1, -delta) })
+    this.#extension = ext
+    this.#extensionEnd = end
+  }
+}

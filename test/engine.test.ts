@@ -1,0 +1,232 @@
+// The store-and-forward engine on a manual clock and an in-memory network: topologies,
+// partitions, restarts, expiry, eviction, precedence, equivocation, gaps and junk from peers.
+import t from 'tap'
+import { TestNet } from './helpers/net.ts'
+import { toHex } from '../protocol/bytes.ts'
+import { Precedence, signEnvelope, authorRef, Kind } from '../protocol/envelope.ts'
+import { FrameType, encodeFrame } from '../protocol/frames.ts'
+import { crypto } from './helpers/fixtures.ts'
+import { entryOverheadBytes } from '../protocol/engine/catalog.ts'
+
+t.test('two nodes: a post reaches the peer once, and the local node once', async t => {
+  const net = new TestNet()
+  await net.node('a'); await net.node('b')
+  net.connect('a', 'b', { latencyMs: 20 })
+  await net.run(100)
+  const alice = net.author(1)
+  const env = await net.post('a', alice, 1)
+  await net.run(100)
+  t.same(net.ids('b'), [toHex(env.id)])
+  t.equal(net.delivered.get('a')?.length, 1)
+  t.equal(net.delivered.get('b')?.length, 1)
+  await net.engines.get('a')!.submit(env.bytes) // resubmitting the same bytes is idempotent
+  await net.run(100)
+  t.equal(net.delivered.get('b')?.length, 1, 'nothing delivered twice')
+})
+
+t.test('a chain of five and a star: everyone gets everything exactly once, without duplicate payloads', async t => {
+  for (const shape of ['chain', 'star'] as const) {
+    const net = new TestNet()
+    const ids = ['n1', 'n2', 'n3', 'n4', 'n5']
+    for (const id of ids) await net.node(id)
+    if (shape === 'chain') for (let i = 0; i < 4; i++) net.connect(ids[i], ids[i + 1], { latencyMs: 10 })
+    else for (let i = 1; i < 5; i++) net.connect('n1', ids[i], { latencyMs: 10 })
+    await net.run(100)
+    const authors = ids.map((_, i) => net.author(10 + i))
+    for (let k = 0; k < 3; k++) for (let i = 0; i < 5; i++) await net.post(ids[i], authors[i], k + 1)
+    await net.run(1000)
+    for (const id of ids) {
+      t.equal(net.ids(id).length, 15, `${shape}: ${id} holds all 15`)
+      t.equal(net.delivered.get(id)?.length, 15, `${shape}: ${id} delivered 15, none twice`)
+    }
+    const dup = ids.reduce((s, id) => s + (net.engines.get(id)?.counters.duplicatePayloadBytesReceived ?? 0), 0)
+    t.equal(dup, 0, `${shape}: no duplicate payload bytes`)
+  }
+})
+
+t.test('full mesh of six: neighbour-aware push sends no payload twice', async t => {
+  const net = new TestNet()
+  const ids = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6']
+  for (const id of ids) await net.node(id)
+  for (let i = 0; i < 6; i++) for (let j = i + 1; j < 6; j++) net.connect(ids[i], ids[j], { latencyMs: 5 })
+  await net.run(200)
+  const author = net.author(3)
+  for (let k = 1; k <= 20; k++) await net.post(ids[k % 6], author, k)
+  await net.run(2000)
+  let dup = 0; let sent = 0
+  for (const id of ids) {
+    t.equal(net.ids(id).length, 20)
+    dup += net.engines.get(id)?.counters.duplicatePayloadBytesReceived ?? 0
+    sent += net.engines.get(id)?.counters.payloadBytesSent ?? 0
+  }
+  t.equal(dup, 0, `duplicate payload bytes ${dup} of ${sent} sent`)
+})
+
+t.test('partition and heal: posts on both sides arrive after heal (reconciliation)', async t => {
+  const net = new TestNet({ reconcileIntervalMs: 5_000 })
+  for (const id of ['a', 'b', 'c', 'd']) await net.node(id)
+  net.connect('a', 'b'); net.connect('b', 'c'); net.connect('c', 'd')
+  await net.run(100)
+  const alice = net.author(1); const dave = net.author(4)
+  await net.post('a', alice, 1)
+  await net.run(100)
+  net.cut('b', 'c')
+  for (let k = 2; k <= 6; k++) await net.post('a', alice, k)
+  for (let k = 1; k <= 4; k++) await net.post('d', dave, k)
+  await net.run(1000)
+  t.equal(net.ids('a').length, 6, 'a side has its own posts only')
+  t.equal(net.ids('d').length, 5)
+  net.connect('b', 'c')
+  await net.run(2000)
+  for (const id of ['a', 'b', 'c', 'd']) t.equal(net.ids(id).length, 10, `${id} holds all after heal`)
+  t.ok((net.engines.get('b')?.counters.reconcileSessions ?? 0) + (net.engines.get('c')?.counters.reconcileSessions ?? 0) > 0)
+})
+
+t.test('a node crashed and reopened from its store keeps what it acknowledged and catches up', async t => {
+  const net = new TestNet({ reconcileIntervalMs: 5_000 })
+  await net.node('a'); await net.node('b')
+  net.connect('a', 'b')
+  await net.run(100)
+  const alice = net.author(1)
+  for (let k = 1; k <= 5; k++) await net.post('a', alice, k)
+  await net.run(200)
+  const storeB = net.crash('b')
+  for (let k = 6; k <= 8; k++) await net.post('a', alice, k)
+  const b = await net.node('b', {}, storeB)
+  t.equal(b.catalog.size, 5, 'reopened with its five envelopes')
+  net.connect('a', 'b')
+  await net.run(500)
+  t.equal(net.ids('b').length, 8, 'caught up after restart')
+})
+
+t.test('expiry: refused on arrival, purged on schedule, never fetched again', async t => {
+  const net = new TestNet({ purgeIntervalMs: 1_000 })
+  await net.node('a'); await net.node('b')
+  const alice = net.author(1)
+  const short = await net.post('a', alice, 1, { ttlSeconds: 10 })
+  await net.post('a', alice, 2, { ttlSeconds: 3600 })
+  await net.run(11_000)
+  t.equal(net.ids('a').length, 1, 'expired envelope purged at a')
+  t.equal(net.engines.get('a')?.counters.purged, 1)
+  // b receives the expired one directly from a misbehaving sender: refused.
+  net.connect('a', 'b')
+  await net.run(100)
+  net.engines.get('b')?.receive('a', encodeFrame({ type: FrameType.envelope, envelope: short.bytes }))
+  await net.run(2000)
+  t.equal(net.ids('b').length, 1, 'b holds only the live one')
+  t.equal(net.engines.get('b')?.counters.expiredOnArrival, 1)
+  await t.rejects(net.engines.get('a')!.submit(short.bytes), { code: 'ERR_EXPIRED' }, 'a client cannot submit it either')
+})
+
+t.test('quota: eviction takes expired, then lowest precedence, oldest first; custody is never evicted', async t => {
+  const net = new TestNet()
+  const envSize = 100 + 100 + entryOverheadBytes // approx: body 100 + header/sig ~100
+  await net.node('relay', { storageBytesMax: envSize * 4 })
+  await net.node('src')
+  const author = net.author(5)
+  net.connect('src', 'relay')
+  await net.run(50)
+  // Relay holds (not in custody) routine r1, r2, priority p1; then flash and more routine arrive.
+  const r1 = await net.post('src', author, 1, { precedence: Precedence.routine })
+  await net.run(10)
+  const p1 = await net.post('src', author, 2, { precedence: Precedence.priority })
+  await net.run(10)
+  const r2 = await net.post('src', author, 3, { precedence: Precedence.routine })
+  await net.run(10)
+  const r3 = await net.post('src', author, 4, { precedence: Precedence.routine })
+  await net.run(10)
+  t.equal(net.ids('relay').length, 4)
+  const f1 = await net.post('src', author, 5, { precedence: Precedence.flash })
+  await net.run(10)
+  const held = new Set(net.ids('relay'))
+  t.notOk(held.has(toHex(r1.id)), 'oldest routine evicted first')
+  t.ok(held.has(toHex(f1.id)) && held.has(toHex(p1.id)) && held.has(toHex(r2.id)) && held.has(toHex(r3.id)))
+  t.equal(net.engines.get('relay')?.counters.evicted, 1)
+  t.ok(net.engines.get('relay')?.catalog.tombstones.has(String.fromCharCode(...r1.id)), 'evicted id tombstoned')
+  // The relay's own client's messages are custody: when only those remain, new custody is refused.
+  const relayAuthor = net.author(6)
+  const full = new TestNet()
+  await full.node('solo', { storageBytesMax: envSize * 2 })
+  full.keys.set(toHex(authorRef(relayAuthor.publicKey)), relayAuthor.publicKey)
+  await full.post('solo', relayAuthor, 1)
+  await full.post('solo', relayAuthor, 2)
+  await t.rejects(full.post('solo', relayAuthor, 3, { precedence: Precedence.flash }), { code: 'ERR_QUOTA' }, 'refused, not evicted')
+  t.equal(full.ids('solo').length, 2, 'custody kept')
+})
+
+t.test('a flash envelope overtakes a routine backlog on a slow link', async t => {
+  const net = new TestNet()
+  await net.node('hq'); await net.node('field')
+  net.connect('hq', 'field', { latencyMs: 40, bandwidthBps: 9600 })
+  await net.run(500)
+  const author = net.author(7)
+  const arrivals: Array<{ prec: number, at: number }> = []
+  net.events.stored = (env, from) => { if (from !== 'local') arrivals.push({ prec: env.precedence, at: net.clock.now }) }
+  for (let k = 1; k <= 20; k++) await net.post('hq', author, k, { body: new Uint8Array(400) })
+  const flash = await net.post('hq', author, 21, { precedence: Precedence.flash, body: new Uint8Array(100) })
+  await net.run(30_000)
+  t.equal(net.ids('field').length, 21)
+  const flashAt = arrivals.findIndex(a => a.prec === Precedence.flash)
+  t.ok(flashAt >= 0 && flashAt <= 1, `flash arrived ${flashAt + 1}th of 21 (at most one routine frame was already on the wire)`)
+  t.ok(flash.bytes.length > 0)
+})
+
+t.test('equivocation: two envelopes with one sequence are both kept and flagged; replication continues', async t => {
+  const flagged: string[] = []
+  const net = new TestNet({}, { equivocation: (_first, second) => { flagged.push(toHex(second.id)) } })
+  await net.node('a'); await net.node('b')
+  net.connect('a', 'b')
+  await net.run(50)
+  const mallory = net.author(8)
+  const one = await net.post('a', mallory, 7, { body: new Uint8Array([1]) })
+  const two = await net.post('a', mallory, 7, { body: new Uint8Array([2]) })
+  await net.post('a', mallory, 8)
+  await net.run(200)
+  t.same(net.ids('b').sort(), net.ids('a').sort())
+  t.equal(net.ids('b').length, 3, 'both equivocating envelopes kept as proof, and the next one replicated')
+  t.ok(flagged.includes(toHex(two.id)) && one.id.length === 32)
+  t.equal(net.engines.get('b')?.counters.equivocations, 1)
+})
+
+t.test('sequence gap: a relay that drops one author is bypassed by pulling from another peer', async t => {
+  // bad forwards to good and dst; good does not push to dst because bad advertises dst as its own
+  // neighbour. So when bad drops seq 2 towards dst, only gap repair (not push) can fill it.
+  const net = new TestNet({ gapGraceMs: 500, reconcileIntervalMs: 3_600_000 })
+  for (const id of ['src', 'bad', 'good', 'dst']) await net.node(id)
+  net.connect('src', 'bad'); net.connect('bad', 'good'); net.connect('bad', 'dst'); net.connect('good', 'dst')
+  await net.run(100)
+  const victim = net.author(9)
+  net.link('bad', 'dst')!.tamper = (from, frame) => {
+    if (from === 'bad' && frame[0] === FrameType.envelope && frame[1 + 1 + 8 + 8] === 2) return null
+    return frame
+  }
+  for (let k = 1; k <= 3; k++) await net.post('src', victim, k)
+  await net.run(300)
+  t.equal(net.ids('good').length, 3, 'good holds all three')
+  t.equal(net.ids('dst').length, 2, 'seq 2 was dropped on its way to dst')
+  await net.run(1000)
+  t.equal(net.ids('dst').length, 3, 'gap pulled from good')
+  t.equal(net.engines.get('dst')?.counters.gapRequests, 1)
+})
+
+t.test('garbage and forgeries from a peer cost it its link; honest traffic keeps flowing', async t => {
+  const penalised: string[] = []
+  const net = new TestNet({}, { penalised: (peer) => { penalised.push(peer) } })
+  await net.node('victim'); await net.node('honest'); await net.node('evil')
+  net.connect('victim', 'honest'); net.connect('victim', 'evil')
+  await net.run(100)
+  const alice = net.author(1)
+  const victim = net.engines.get('victim')!
+  const env = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq: 1, hlc: victim.stamp(), ttlSeconds: 60, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey)
+  const forged = env.bytes.slice(); forged[forged.length - 1] ^= 1
+  for (let i = 0; i < 4; i++) victim.receive('evil', Uint8Array.of(0xff, 1, 2, 3))
+  for (let i = 0; i < 4; i++) victim.receive('evil', encodeFrame({ type: FrameType.envelope, envelope: forged }))
+  for (let i = 0; i < 4; i++) victim.receive('evil', Uint8Array.of(FrameType.want, 0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+  await net.run(100)
+  t.same(penalised, ['evil'])
+  t.ok(net.disconnects.some(d => d.from === 'victim' && d.peer === 'evil'))
+  t.equal(victim.catalog.size, 0, 'nothing forged stored')
+  await net.post('honest', alice, 1)
+  await net.run(100)
+  t.equal(victim.catalog.size, 1, 'honest traffic still delivered')
+})
