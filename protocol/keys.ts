@@ -22,6 +22,9 @@
  */
 import { DecodeError, StorageError } from './errors.ts'
 
+/** Re-exported: keys are compared with it (bytewise, unsigned, shorter prefix first). */
+export { compareBytes } from './bytes.ts'
+
 /** One element of a tuple key: a non-negative safe integer, a string or a byte string. */
 export type KeyPart = number | string | Uint8Array
 
@@ -38,15 +41,6 @@ const escapeByte = 0xff
 
 const utf8Encoder = new TextEncoder()
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-
-/** Bytewise comparison: negative, zero or positive like `Array.prototype.sort` wants. */
-export function compareBytes (a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) {
-    if (a[i] !== b[i]) return a[i] - b[i]
-  }
-  return a.length - b.length
-}
 
 /** Encodes a tuple; throws StorageError for a part outside `KeyPart` (caller bug). */
 export function encodeKey (parts: readonly KeyPart[]): Uint8Array {

@@ -120,31 +120,28 @@ export class MemoryStore implements Store {
     }
   }
 
-  /** Snapshot taken now, when range() is called; errors surface from the first `next()`. */
+  /**
+   * Snapshot taken now, when range() is called (references only: stored values are never
+   * mutated in place, puts replace them); each entry is copied as it is yielded, so a
+   * consumer that stops early pays only for what it read. Errors surface from `next()`.
+   */
   range (options: RangeOptions): AsyncIterable<[Uint8Array, Uint8Array]> {
-    let entries: Array<[Uint8Array, Uint8Array]> = []
+    let entries: Array<[string, Uint8Array]> = []
     let failure: unknown
     try {
-      entries = this.rangeSync(options)
+      entries = this.#select(options)
     } catch (e) {
       failure = e
     }
     return (async function * () {
       if (failure !== undefined) throw failure
-      yield * entries
+      for (const [k, v] of entries) yield [fromBinary(k), v.slice()] as [Uint8Array, Uint8Array]
     })()
   }
 
   /** Synchronous `range`, returning the entries (copies) in order. */
   rangeSync (options: RangeOptions = {}): Array<[Uint8Array, Uint8Array]> {
-    this.#checkOpen()
-    validateRange(options)
-    const lo = options.gte === undefined ? undefined : toBinary(options.gte)
-    const hi = options.lt === undefined ? undefined : toBinary(options.lt)
-    const limit = options.limit ?? Number.POSITIVE_INFINITY
-    const keys = options.reverse === true ? this.#keysDown(lo, hi, limit) : this.#keysUp(lo, hi, limit)
-    // Stored values are never mutated in place (puts replace them), but callers may mutate what we return.
-    return keys.map(k => [fromBinary(k), (this.#values.get(k) as Uint8Array).slice()])
+    return this.#select(options).map(([k, v]) => [fromBinary(k), v.slice()])
   }
 
   async close (): Promise<void> {
@@ -162,6 +159,16 @@ export class MemoryStore implements Store {
     copy.#chunks = this.#chunks.map(chunk => chunk.slice())
     copy.#bytes = this.#bytes
     return copy
+  }
+
+  #select (options: RangeOptions): Array<[string, Uint8Array]> {
+    this.#checkOpen()
+    validateRange(options)
+    const lo = options.gte === undefined ? undefined : toBinary(options.gte)
+    const hi = options.lt === undefined ? undefined : toBinary(options.lt)
+    const limit = options.limit ?? Number.POSITIVE_INFINITY
+    const keys = options.reverse === true ? this.#keysDown(lo, hi, limit) : this.#keysUp(lo, hi, limit)
+    return keys.map(k => [k, this.#values.get(k) as Uint8Array])
   }
 
   #checkOpen (): void {
