@@ -36,9 +36,11 @@ export const FrameType = {
   bye: 7,
   /** Our current neighbours and link costs, so peers skip pushes we will make ourselves. */
   neighbours: 8,
+  /** You sent me an author's envelope I already had: announce that author's envelopes (have) instead of pushing them. */
+  prune: 9,
 } as const
 export type FrameType = (typeof FrameType)[keyof typeof FrameType]
-export const frameTypeNames = ['hello', 'envelope', 'have', 'want', 'reconcile', 'wantSeq', 'refused', 'bye', 'neighbours'] as const
+export const frameTypeNames = ['hello', 'envelope', 'have', 'want', 'reconcile', 'wantSeq', 'refused', 'bye', 'neighbours', 'prune'] as const
 
 export type Frame =
   | { type: typeof FrameType.hello, versionMin: number, versionMax: number, frameBytesMax: number }
@@ -50,6 +52,7 @@ export type Frame =
   | { type: typeof FrameType.refused, code: string, ids: Uint8Array[] }
   | { type: typeof FrameType.bye, code: string, reason: string }
   | { type: typeof FrameType.neighbours, neighbours: Neighbour[] }
+  | { type: typeof FrameType.prune, author: Uint8Array }
 
 /** A neighbour as advertised: an 8-byte reference to its peer id and our estimated one-hop cost to it. */
 export interface Neighbour {
@@ -79,6 +82,7 @@ function body (frame: Frame): CborValue {
     case FrameType.refused: return [frame.code, frame.ids]
     case FrameType.bye: return [frame.code, frame.reason]
     case FrameType.neighbours: return [frame.neighbours.map(n => [n.ref, n.costMs])]
+    case FrameType.prune: return [frame.author]
     default: throw new DecodeError(`frame type ${(frame as Frame).type} has no CBOR body`)
   }
 }
@@ -149,6 +153,10 @@ export function decodeFrame (bytes: Uint8Array): Frame {
         return { ref: asBytes(ref, `${name}[${i}] ref`, peerRefBytes), costMs: asUint(cost, `${name}[${i}] cost`, 0xffffffff) }
       })
       return { type, neighbours }
+    }
+    case FrameType.prune: {
+      const [author] = asArray(decodeStrict(payload), name, 1)
+      return { type, author: asBytes(author, `${name} author`, authorRefBytes) }
     }
   }
   throw new DecodeError(`unknown frame type ${type}`)

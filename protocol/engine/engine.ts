@@ -14,7 +14,7 @@
  */
 import { Catalog, entryOverheadBytes, idFromKey, idKey, type Entry } from './catalog.ts'
 import { MessageLog, type IndexedFields } from './log.ts'
-import { PeerLink } from './peer.ts'
+import { PeerLink, type PruneState } from './peer.ts'
 import { newCounters, defaultEngineConfig, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason } from './types.ts'
 import { SyncHandlers } from './sync.ts'
 import { checkTimely, decodeEnvelope, verifySignature, checkSequenceWindow, type Envelope } from '../envelope.ts'
@@ -44,6 +44,8 @@ export class Engine implements LinkHandler {
   readonly refKey: string
   readonly #sync: SyncHandlers
   readonly #pending = new Map<string, Promise<void>>()
+  /** Push-tree state per peer id, kept across reconnects (bounded by peers seen × authors). */
+  readonly #prune = new Map<PeerId, PruneState>()
   #pendingBytes = 0
   #writeOps: StoreOp[] = []
   #writeWaiters: Array<{ resolve: () => void, reject: (e: unknown) => void }> = []
@@ -116,6 +118,11 @@ export class Engine implements LinkHandler {
     return env
   }
 
+  /** Whether we hold (or are storing, or evicted) the envelope with this id key. */
+  holds (key: string): boolean {
+    return this.catalog.known(key) || this.#pending.has(key)
+  }
+
   /** A stored envelope by id. */
   async get (id: Uint8Array): Promise<Envelope | undefined> {
     if (!this.catalog.has(idKey(id))) return undefined
@@ -128,7 +135,9 @@ export class Engine implements LinkHandler {
     if (this.#closed) return
     const frameMax = Math.min(frameBytesMax, info.frameBytesMax ?? frameBytesMax)
     const costMs = (info.latencyMs ?? 0) + (info.bandwidthBitsPerSecond !== undefined ? typicalEnvelopeBytes * 8000 / info.bandwidthBitsPerSecond : 1)
-    const link = new PeerLink(peer, this.peerRef(peer), frameMax, costMs, this.config.peerQueueBytesMax)
+    let prune = this.#prune.get(peer)
+    if (prune === undefined) { prune = { lazyAuthors: new Set(), prunedByUs: new Set() }; this.#prune.set(peer, prune) }
+    const link = new PeerLink(peer, this.peerRef(peer), frameMax, costMs, this.config.peerQueueBytesMax, prune)
     this.peers.set(peer, link)
     link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: frameMax })
     this.pump(link)
@@ -180,9 +189,10 @@ export class Engine implements LinkHandler {
       return
     }
     const key = idKey(env.id)
-    if (this.catalog.known(key) || this.#pending.has(key)) {
+    if (this.holds(key)) {
       this.counters.duplicatesReceived++
       this.counters.duplicatePayloadBytesReceived += bytes.length
+      this.#sync.pruneAfterDuplicate(link, env.author)
       return
     }
     try {

@@ -16,6 +16,12 @@ export interface OutEnvelope {
   bytes: Uint8Array
 }
 
+/** Per-peer push-tree state that outlives a link: a flapping link should not relearn it. */
+export interface PruneState {
+  lazyAuthors: Set<string>
+  prunedByUs: Set<string>
+}
+
 export class PeerLink {
   readonly id: PeerId
   readonly refKey: string
@@ -29,12 +35,21 @@ export class PeerLink {
   costMs: number
   /** What the peer advertised: its neighbours (by ref key) and its cost to each. */
   neighbours = new Map<string, number>()
+  /** Authors (ref keys) whose envelopes this peer asked us to announce rather than push. Kept across reconnects. */
+  readonly lazyAuthors: Set<string>
+  /** Authors we already asked this peer to stop pushing (so one prune per author per link). Kept across reconnects. */
+  readonly prunedByUs: Set<string>
+  /** Ids to announce to this peer in the next `have` frame. */
+  pendingHaves: Uint8Array[] = []
+  haveFlushScheduled = false
   initiator?: { id: number, session: ReconcileSession }
   responder?: { id: number, session: ReconcileSession }
   lastReconcileMs = -Infinity
 
-  constructor (id: PeerId, refKey: string, frameBytesMax: number, costMs: number, queueBytesMax: number) {
+  constructor (id: PeerId, refKey: string, frameBytesMax: number, costMs: number, queueBytesMax: number, prune: PruneState) {
     this.id = id
+    this.lazyAuthors = prune.lazyAuthors
+    this.prunedByUs = prune.prunedByUs
     this.refKey = refKey
     this.frameBytesMax = frameBytesMax
     this.costMs = costMs

@@ -26,6 +26,8 @@ const reconcileFrameOverheadBytes = 16
 
 export class SyncHandlers {
   readonly #e: Engine
+  /** Ids announced to us that we are waiting (the graft delay) to receive eagerly. */
+  readonly #awaiting = new Set<string>()
   #nextSession = 1
 
   constructor (engine: Engine) { this.#e = engine }
@@ -36,8 +38,11 @@ export class SyncHandlers {
       case FrameType.neighbours:
         link.neighbours = new Map(frame.neighbours.map(n => [idKey(n.ref), n.costMs]))
         return
-      case FrameType.have: return this.#want(link, frame.ids.filter(id => !this.#e.catalog.known(idKey(id))))
-      case FrameType.want: return this.serve(link, frame.ids)
+      case FrameType.have: return this.#announced(link, frame.ids)
+      case FrameType.want: return this.serve(link, frame.ids, true)
+      case FrameType.prune:
+        link.lazyAuthors.add(idKey(frame.author))
+        return
       case FrameType.reconcile: return this.#reconcileFrame(link, frame.session, frame.payload)
       case FrameType.wantSeq: {
         const stream = idKey(frame.channel) + idKey(frame.author)
@@ -80,8 +85,47 @@ export class SyncHandlers {
     for (const q of this.#e.peers.values()) {
       if (!q.ready || q.id === from) continue
       if (source !== undefined && !this.#shouldPush(source, q)) continue
-      this.#enqueue(q, env.precedence, env.id, env.bytes)
+      if (q.lazyAuthors.has(idKey(env.author))) this.#announce(q, env.id)
+      else this.#enqueue(q, env.precedence, env.id, env.bytes)
     }
+  }
+
+  /** Tells a peer that pushed us a duplicate to announce this author's envelopes instead (once per author per link). */
+  pruneAfterDuplicate (link: PeerLink, author: Uint8Array): void {
+    const key = idKey(author)
+    if (link.prunedByUs.has(key) || this.#e.peers.get(link.id) !== link) return
+    link.prunedByUs.add(key)
+    this.#e.counters.prunesSent++
+    link.control({ type: FrameType.prune, author })
+    this.#e.pump(link)
+  }
+
+  /** A peer announced ids: if an eager copy does not arrive within the graft delay, ask this peer. */
+  #announced (link: PeerLink, ids: Uint8Array[]): void {
+    const missing = ids.filter(id => { const k = idKey(id); return !this.#e.holds(k) && !this.#awaiting.has(k) })
+    if (missing.length === 0) return
+    for (const id of missing) this.#awaiting.add(idKey(id))
+    this.#e.schedule(this.#e.config.graftDelayMs, () => {
+      for (const id of missing) this.#awaiting.delete(idKey(id))
+      const still = missing.filter(id => !this.#e.holds(idKey(id)))
+      if (still.length === 0 || this.#e.peers.get(link.id) !== link) return
+      this.#e.counters.grafts++
+      this.#want(link, still)
+    })
+  }
+
+  #announce (q: PeerLink, id: Uint8Array): void {
+    q.pendingHaves.push(id)
+    if (q.haveFlushScheduled) return
+    q.haveFlushScheduled = true
+    this.#e.schedule(this.#e.config.haveBatchMs, () => {
+      q.haveFlushScheduled = false
+      const ids = q.pendingHaves
+      q.pendingHaves = []
+      if (this.#e.peers.get(q.id) !== q) return
+      for (let i = 0; i < ids.length; i += idListItemsMax) q.control({ type: FrameType.have, ids: ids.slice(i, i + idListItemsMax) })
+      this.#e.pump(q)
+    })
   }
 
   #shouldPush (source: PeerLink, q: PeerLink): boolean {
@@ -96,11 +140,15 @@ export class SyncHandlers {
     this.#e.pump(q)
   }
 
-  /** Sends the envelopes we hold among `ids` to a peer, by precedence. */
-  serve (link: PeerLink, ids: Uint8Array[]): void {
+  /**
+   * Sends the envelopes we hold among `ids` to a peer, by precedence. When the peer asked
+   * (`graft`), it lacked them: push that author's envelopes to it eagerly again.
+   */
+  serve (link: PeerLink, ids: Uint8Array[], graft = false): void {
     for (const id of ids) {
       const entry = this.#e.catalog.get(idKey(id))
       if (entry === undefined) continue
+      if (graft) link.lazyAuthors.delete(entry.stream.slice(8))
       void this.#e.log.get(id).then(rec => {
         if (rec !== undefined && this.#e.peers.get(link.id) === link) this.#enqueue(link, rec.envelope.precedence, id, rec.envelope.bytes)
       }, (e: unknown) => { this.#e.deps.logger.error({ err: (e as Error).message }, 'store read failed while serving a peer') })

@@ -37,6 +37,10 @@ export interface EngineConfig {
   gapGraceMs: number
   /** Byte bound of each peer's outbound queue (hints; the store is the truth). */
   peerQueueBytesMax: number
+  /** How long announced ids may wait to be batched into one `have` frame, ms. */
+  haveBatchMs: number
+  /** After a `have` for an id we lack, how long to wait for an eager copy before asking (graft), ms. */
+  graftDelayMs: number
 }
 
 export const defaultEngineConfig: Omit<EngineConfig, 'nodeId'> = {
@@ -45,6 +49,8 @@ export const defaultEngineConfig: Omit<EngineConfig, 'nodeId'> = {
   reconcileIntervalMs: 30_000,
   gapGraceMs: 5_000,
   peerQueueBytesMax: 4 * 1024 * 1024,
+  haveBatchMs: 20,
+  graftDelayMs: 400,
 }
 
 export type RefusalReason = 'decode' | 'signature' | 'unauthorised' | 'expired' | 'clock-skew' | 'limit' | 'quota' | 'storage'
@@ -85,6 +91,8 @@ export interface Counters {
   equivocations: number
   gapRequests: number
   reconcileSessions: number
+  prunesSent: number
+  grafts: number
   peersPenalised: number
 }
 
@@ -93,7 +101,7 @@ export function newCounters (): Counters {
   return {
     framesSent: perType(), bytesSent: perType(), framesReceived: perType(), bytesReceived: perType(),
     payloadBytesSent: 0, duplicatePayloadBytesReceived: 0, duplicatesReceived: 0, submitted: 0, stored: 0,
-    purged: 0, evicted: 0, expiredOnArrival: 0, refused: 0, equivocations: 0, gapRequests: 0, reconcileSessions: 0, peersPenalised: 0,
+    purged: 0, evicted: 0, expiredOnArrival: 0, refused: 0, equivocations: 0, gapRequests: 0, reconcileSessions: 0, prunesSent: 0, grafts: 0, peersPenalised: 0,
   }
 }
 

@@ -58,6 +58,8 @@ export class TestNet {
   readonly stores = new Map<PeerId, MemoryStore>()
   readonly keys = new Map<string, Uint8Array>()
   readonly delivered = new Map<PeerId, Envelope[]>()
+  /** Every store event: which node, which envelope (hex id), when, and from whom. */
+  readonly arrivals: Array<{ node: PeerId, id: string, at: number, from: PeerId | 'local' }> = []
   readonly links = new Map<string, Link>()
   readonly disconnects: Array<{ from: PeerId, peer: PeerId, reason: string }> = []
   readonly config: Partial<EngineConfig>
@@ -91,7 +93,14 @@ export class TestNet {
     this.delivered.set(id, delivered)
     const engine = createEngine({
       clock: this.clock, crypto, store, transport, logger: silentLogger, authoriser: this.authoriser,
-      events: { ...this.events, stored: (env, from) => { delivered.push(env); this.events.stored?.(env, from) } },
+      events: {
+        ...this.events,
+        stored: (env, from) => {
+          delivered.push(env)
+          this.arrivals.push({ node: id, id: toHex(env.id), at: this.clock.now, from })
+          this.events.stored?.(env, from)
+        },
+      },
     }, { nodeId: id, ...this.config, ...config })
     await engine.open()
     this.engines.set(id, engine)
