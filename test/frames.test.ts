@@ -10,7 +10,7 @@ const fromJson = (v: unknown): any => JSON.parse(JSON.stringify(v), (_k, x) => x
 const vectors = JSON.parse(readFileSync(new URL('./vectors/frames.json', import.meta.url), 'utf8')) as { vectors: Array<{ name: string, frame: unknown, bytes: string }> }
 
 t.test('pinned vectors: encode and decode', async t => {
-  t.ok(vectors.vectors.length >= 8)
+  t.ok(vectors.vectors.length >= 10)
   for (const v of vectors.vectors) {
     const frame = fromJson(v.frame) as Frame
     t.equal(toHex(encodeFrame(frame)), v.bytes, `${v.name}: encode`)
@@ -38,6 +38,9 @@ t.test('junk frames give typed errors', async t => {
     ['tagged payload', withType(FrameType.want, Uint8Array.of(0xd8, 0x40, 0x81, 0x80)), 'ERR_DECODE'],
     ['wantSeq range too wide', withType(FrameType.wantSeq, encodeCanonical([new Uint8Array(8), new Uint8Array(8), 1, 1 + idListItemsMax])), 'ERR_LIMIT'],
     ['wantSeq reversed', withType(FrameType.wantSeq, encodeCanonical([new Uint8Array(8), new Uint8Array(8), 5, 4])), 'ERR_DECODE'],
+    ['prune with a short author', withType(FrameType.prune, encodeCanonical([new Uint8Array(7)])), 'ERR_DECODE'],
+    ['neighbour with a long ref', withType(FrameType.neighbours, encodeCanonical([[[new Uint8Array(9), 1]]])), 'ERR_DECODE'],
+    ['too many neighbours', withType(FrameType.neighbours, encodeCanonical([Array.from({ length: 257 }, () => [new Uint8Array(8), 1])])), 'ERR_LIMIT'],
     ['bye with a long reason', withType(FrameType.bye, encodeCanonical(['x', 'y'.repeat(500)])), 'ERR_DECODE'],
   ]
   for (const [name, bytes, code] of cases) t.throws(() => decodeFrame(bytes), { code }, name)
