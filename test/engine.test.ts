@@ -230,3 +230,18 @@ t.test('garbage and forgeries from a peer cost it its link; honest traffic keeps
   await net.run(100)
   t.equal(victim.catalog.size, 1, 'honest traffic still delivered')
 })
+
+t.test('the log lists a channel newest-last for backlogs, and forgets purged envelopes', async t => {
+  const net = new TestNet({ purgeIntervalMs: 1_000 })
+  const a = await net.node('a')
+  const alice = net.author(1)
+  const other = new Uint8Array(8).fill(3)
+  const posted = []
+  for (let k = 1; k <= 5; k++) { posted.push(await net.post('a', alice, k, { ttlSeconds: k === 1 ? 10 : 3600 })); await net.run(5) }
+  await net.post('a', alice, 6, { channel: other })
+  const channel = posted[0].channel
+  t.same((await a.log.byChannel(channel, 3)).map(toHex), posted.slice(2).map(e => toHex(e.id)), 'newest three, oldest first')
+  t.equal((await a.log.byChannel(channel, 100)).length, 5)
+  await net.run(11_000)
+  t.equal((await a.log.byChannel(channel, 100)).length, 4, 'purged envelope gone from the index')
+})

@@ -40,8 +40,8 @@ export interface Stream {
   bySeq: Map<number, string[]>
 }
 
-/** Bytes charged per stored envelope beyond its own size (keys of the four indexes). */
-export const entryOverheadBytes = 160
+/** Bytes charged per stored envelope beyond its own size (keys of the five index entries and record header). */
+export const entryOverheadBytes = 200
 
 export class Catalog {
   readonly byId = new Map<string, Entry>()

@@ -9,6 +9,7 @@
  *   ['x', expiresAtMs, id]         → ''   by expiry (purge, reconciliation ranges)
  *   ['p', precedence, hlcMs, id]   → ''   by precedence, then age (eviction)
  *   ['s', channel, author, seq, id]→ ''   by channel, author and sequence (gaps, equivocation)
+ *   ['c', channel, hlcMs, id]      → ''   by channel, then time (a client's backlog)
  *   ['t', id]                      → u48 expiresAtMs   tombstone of an evicted envelope
  *
  * @example
@@ -47,6 +48,7 @@ function indexKeys (f: IndexedFields): Uint8Array[] {
     encodeKey(['x', f.expiresAtMs, f.id]),
     encodeKey(['p', f.precedence, f.hlcMs, f.id]),
     encodeKey(['s', f.channel, f.author, f.seq, f.id]),
+    encodeKey(['c', f.channel, f.hlcMs, f.id]),
   ]
 }
 
@@ -140,6 +142,13 @@ export class MessageLog {
     const gte = encodeKey(['s', channel, author, from])
     const lt = encodeKey(['s', channel, author, to + 1])
     for await (const [key] of this.#store.range({ gte, lt })) yield decodeKey(key)[4] as Uint8Array
+  }
+
+  /** The newest `limit` ids of a channel, oldest first (a client's backlog). */
+  async byChannel (channel: Uint8Array, limit: number): Promise<Uint8Array[]> {
+    const ids: Uint8Array[] = []
+    for await (const [key] of this.#store.range({ ...prefixRange(['c', channel]), reverse: true, limit })) ids.push(decodeKey(key)[3] as Uint8Array)
+    return ids.reverse()
   }
 
   /** Ids by expiry in [fromMs, toMs). */

@@ -1,0 +1,90 @@
+/**
+ * Admin HTTP on loopback: `/healthz` (liveness), `/status` (JSON: node id, listen
+ * addresses, peers, queues by precedence, store bytes, delivered, expired, evicted)
+ * and `/metrics` (Prometheus text, every name prefixed `ddil_`). Metrics are read from
+ * the engine's counters at scrape time, so nothing is double-counted.
+ *
+ * @example
+ * const admin = await startAdmin({ host: '127.0.0.1', port: 4411, status: () => node.status() })
+ */
+import { createServer, type Server } from 'node:http'
+import { Registry, Gauge, Counter } from 'prom-client'
+import type { Counters } from '../protocol/engine/types.ts'
+import { frameTypeNames } from '../protocol/frames.ts'
+import { precedenceNames } from '../protocol/envelope.ts'
+
+export interface NodeStatus {
+  nodeId: string
+  listen: string[]
+  peers: Array<{ id: string, ready: boolean, score: number, queued: number[] }>
+  queuedByPrecedence: number[]
+  envelopes: number
+  storeBytes: number
+  storageBytesMax: number
+  counters: Counters
+  uptimeMs: number
+}
+
+export interface AdminServer {
+  address: { host: string, port: number }
+  close (): Promise<void>
+}
+
+function metrics (status: () => NodeStatus): Registry {
+  // Our own registry: prom-client's global one is shared with libraries and reset by some.
+  const registry = new Registry()
+  const gauge = (name: string, help: string, read: (s: NodeStatus, g: Gauge) => void, labelNames: string[] = []): void => {
+    registry.registerMetric(new Gauge({ name: `ddil_${name}`, help, labelNames, registers: [], collect () { read(status(), this) } }))
+  }
+  const counter = (name: string, help: string, read: (c: Counters) => number): void => {
+    registry.registerMetric(new Counter({ name: `ddil_${name}_total`, help, registers: [], collect () { this.reset(); this.inc(read(status().counters)) } }))
+  }
+  gauge('peers', 'Connected peers that completed the handshake', (s, g) => g.set(s.peers.filter(p => p.ready).length))
+  gauge('envelopes', 'Envelopes held in the store', (s, g) => g.set(s.envelopes))
+  gauge('store_bytes', 'Bytes charged against the storage quota', (s, g) => g.set(s.storeBytes))
+  gauge('store_quota_bytes', 'Storage quota', (s, g) => g.set(s.storageBytesMax))
+  gauge('queue_envelopes', 'Envelopes queued to peers, by precedence', (s, g) => { s.queuedByPrecedence.forEach((n, i) => g.set({ precedence: precedenceNames[i] }, n)) }, ['precedence'])
+  gauge('uptime_seconds', 'Seconds since the node started', (s, g) => g.set(s.uptimeMs / 1000))
+  counter('stored', 'New envelopes stored (local and from peers)', c => c.stored)
+  counter('submitted', 'Envelopes submitted by local clients', c => c.submitted)
+  counter('purged', 'Envelopes purged on expiry', c => c.purged)
+  counter('evicted', 'Envelopes evicted under quota', c => c.evicted)
+  counter('expired_on_arrival', 'Envelopes refused because they had expired', c => c.expiredOnArrival)
+  counter('refused', 'Envelopes refused (any reason)', c => c.refused)
+  counter('duplicate_payload_bytes', 'Envelope bytes received that we already held', c => c.duplicatePayloadBytesReceived)
+  counter('payload_bytes_sent', 'Envelope bytes handed to the transport', c => c.payloadBytesSent)
+  counter('equivocations', 'Authors caught signing two envelopes with one sequence', c => c.equivocations)
+  counter('peers_penalised', 'Peers disconnected for misbehaviour', c => c.peersPenalised)
+  const frames = new Counter({ name: 'ddil_frames_sent_total', help: 'Frames sent, by type', labelNames: ['type'], registers: [], collect () { this.reset(); const c = status().counters; frameTypeNames.forEach((t, i) => this.inc({ type: t }, c.framesSent[i])) } })
+  const bytes = new Counter({ name: 'ddil_bytes_sent_total', help: 'Frame bytes sent, by type', labelNames: ['type'], registers: [], collect () { this.reset(); const c = status().counters; frameTypeNames.forEach((t, i) => this.inc({ type: t }, c.bytesSent[i])) } })
+  const received = new Counter({ name: 'ddil_bytes_received_total', help: 'Frame bytes received, by type', labelNames: ['type'], registers: [], collect () { this.reset(); const c = status().counters; frameTypeNames.forEach((t, i) => this.inc({ type: t }, c.bytesReceived[i])) } })
+  registry.registerMetric(frames); registry.registerMetric(bytes); registry.registerMetric(received)
+  return registry
+}
+
+export function startAdmin (options: { host: string, port: number, status: () => NodeStatus }): Promise<AdminServer> {
+  const registry = metrics(options.status)
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]
+    const reply = (code: number, type: string, body: string): void => { res.writeHead(code, { 'content-type': type }); res.end(body) }
+    if (req.method !== 'GET') { reply(405, 'application/json', '{"error":"method not allowed"}'); return }
+    if (path === '/healthz') { reply(200, 'application/json', '{"ok":true}\n'); return }
+    if (path === '/status') { reply(200, 'application/json', JSON.stringify(options.status(), null, 2) + '\n'); return }
+    if (path === '/metrics') {
+      registry.metrics().then(text => reply(200, registry.contentType, text), (e: Error) => reply(500, 'text/plain', e.message))
+      return
+    }
+    reply(404, 'application/json', '{"error":"not found: try /healthz, /status or /metrics"}\n')
+  })
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.host, () => {
+      const addr = server.address()
+      if (addr === null || typeof addr === 'string') { reject(new Error('admin server has no address')); return }
+      resolve({
+        address: { host: addr.address, port: addr.port },
+        close: () => new Promise(r => { server.closeAllConnections(); server.close(() => r()) }),
+      })
+    })
+  })
+}

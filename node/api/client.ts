@@ -1,0 +1,218 @@
+/**
+ * Client library for the node's client API, used by the `ddil send`/`ddil tail` CLI:
+ * connects, answers the challenge with the user's key, then offers submit, subscribe,
+ * stamp and status as promises. `error` replies become DdilErrors of the matching class
+ * (see `errorFromWire`; `wireCodeOf(e)` gives the exact wire code).
+ *
+ * @example
+ * const client = await connectClient({ url: 'ws://127.0.0.1:7070', user, crypto })
+ * const { id } = await client.submit(envelopeBytes)           // resolves once the node holds it durably
+ * const sub = await client.subscribe(channel, { backlog: 50 }, env => print(env))
+ * client.onStatus((id, status) => print(status.state))
+ * await sub.unsubscribe(); await client.close()
+ */
+import WebSocket from 'ws'
+import { toHex } from '../../protocol/bytes.ts'
+import { ProtocolError, type DdilError } from '../../protocol/errors.ts'
+import type { Hlc } from '../../protocol/hlc.ts'
+import type { Crypto, KeyPair } from '../../protocol/ports.ts'
+import { signClientAuth } from './auth.ts'
+import { errorFromWire } from './errors.ts'
+import type { ApiEnvelope, MessageStatus } from './facade.ts'
+import { clientConnectTimeoutMs, clientRequestTimeoutMs, wsPayloadBytesMax } from './limits.ts'
+import { clientApiVersion, decodeServerMessage, encodeClientMessage, type ClientMessage, type ServerMessage } from './wire.ts'
+
+export interface ConnectOptions {
+  url: string
+  user: KeyPair
+  crypto: Crypto
+  /** When given, a challenge from a node with another id is refused. */
+  nodeId?: string
+  connectTimeoutMs?: number
+  requestTimeoutMs?: number
+}
+
+export interface Subscription {
+  /** Envelopes sent from the backlog before live delivery began. */
+  backlog: number
+  unsubscribe (): Promise<void>
+}
+
+type Reply = Exclude<ServerMessage, { type: 'challenge' | 'envelope' | 'status' }>
+type Distribute<T> = T extends unknown ? Omit<T, 'rid'> : never
+type Request = Distribute<ClientMessage>
+
+export class Client {
+  readonly nodeId: string
+  readonly user: Uint8Array
+  /** Settles when the connection ends, with the close code and reason. */
+  readonly closed: Promise<{ code: number, reason: string }>
+  readonly #ws: WebSocket
+  readonly #timeoutMs: number
+  readonly #pending = new Map<number, { expect: Reply['type'], resolve: (m: Reply) => void, reject: (e: DdilError) => void, timer: NodeJS.Timeout }>()
+  readonly #subs = new Map<string, (env: ApiEnvelope) => void>()
+  readonly #statusListeners = new Set<(id: Uint8Array, status: MessageStatus) => void>()
+  #nextRid = 1
+  #failure: DdilError | undefined
+
+  constructor (ws: WebSocket, nodeId: string, user: Uint8Array, timeoutMs: number) {
+    this.#ws = ws
+    this.nodeId = nodeId
+    this.user = user
+    this.#timeoutMs = timeoutMs
+    this.closed = new Promise(resolve => {
+      ws.on('close', (code, reason) => {
+        this.#failAll(this.#failure ?? new ProtocolError(`client API connection closed (${code} ${reason.toString()})`))
+        resolve({ code, reason: reason.toString() })
+      })
+    })
+    ws.on('message', (data, isBinary) => { this.#receive(data.toString(), isBinary) })
+  }
+
+  async submit (envelope: Uint8Array): Promise<{ id: Uint8Array }> {
+    const reply = await this.#request({ type: 'submit', envelope }, 'submitted')
+    return { id: reply.id }
+  }
+
+  /** Subscribes to a channel: `onEnvelope` gets up to `backlog` stored envelopes (oldest first), then live ones. */
+  async subscribe (channel: Uint8Array, options: { backlog: number }, onEnvelope: (env: ApiEnvelope) => void): Promise<Subscription> {
+    const key = toHex(channel)
+    if (this.#subs.has(key)) throw new ProtocolError(`already subscribed to channel ${key}`)
+    this.#subs.set(key, onEnvelope)
+    try {
+      const reply = await this.#request({ type: 'subscribe', channel, backlog: options.backlog }, 'subscribed')
+      return {
+        backlog: reply.backlog,
+        unsubscribe: async () => {
+          if (this.#subs.get(key) !== onEnvelope) return
+          this.#subs.delete(key)
+          await this.#request({ type: 'unsubscribe', channel }, 'unsubscribed')
+        },
+      }
+    } catch (e) {
+      if (this.#subs.get(key) === onEnvelope) this.#subs.delete(key)
+      throw e
+    }
+  }
+
+  async stamp (): Promise<Hlc> {
+    const reply = await this.#request({ type: 'stamp' }, 'stamped')
+    return { ms: reply.ms, c: reply.c }
+  }
+
+  async status (): Promise<Record<string, unknown>> {
+    return (await this.#request({ type: 'status' }, 'nodeStatus')).status
+  }
+
+  /** Delivery status of envelopes this connection submitted; returns the remover. */
+  onStatus (listener: (id: Uint8Array, status: MessageStatus) => void): () => void {
+    this.#statusListeners.add(listener)
+    return () => { this.#statusListeners.delete(listener) }
+  }
+
+  async close (): Promise<void> {
+    if (this.#ws.readyState !== WebSocket.CLOSED) this.#ws.close(1000, 'client done')
+    await this.closed
+  }
+
+  #request<T extends Reply['type']> (req: Request, expect: T): Promise<Extract<Reply, { type: T }>> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    if (this.#ws.readyState !== WebSocket.OPEN) return Promise.reject(new ProtocolError('client API connection is not open'))
+    const rid = this.#nextRid++
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(rid)
+        reject(new ProtocolError(`no reply to ${req.type} within ${this.#timeoutMs} ms`))
+      }, this.#timeoutMs)
+      this.#pending.set(rid, { expect, resolve: resolve as (m: Reply) => void, reject, timer })
+      this.#ws.send(encodeClientMessage({ ...req, rid } as ClientMessage))
+    })
+  }
+
+  #receive (text: string, isBinary: boolean): void {
+    let msg: ServerMessage
+    try {
+      if (isBinary) throw new ProtocolError('node sent a binary frame')
+      msg = decodeServerMessage(text)
+    } catch (e) {
+      this.#fail(e as DdilError)
+      return
+    }
+    switch (msg.type) {
+      case 'envelope': this.#subs.get(toHex(msg.channel))?.({ id: msg.id, channel: msg.channel, bytes: msg.envelope }); return
+      case 'status': { const { type, id, ...status } = msg; for (const l of this.#statusListeners) l(id, status); return }
+      case 'challenge': this.#fail(new ProtocolError('node sent a second challenge')); return
+      default: this.#settle(msg)
+    }
+  }
+
+  #settle (msg: Reply): void {
+    if (msg.type === 'error' && msg.rid === null) { this.#fail(errorFromWire(msg.code, msg.message)); return }
+    const pending = typeof msg.rid === 'number' ? this.#pending.get(msg.rid) : undefined
+    if (pending === undefined) { this.#fail(new ProtocolError(`reply ${msg.type} to unknown request ${String(msg.rid)}`)); return }
+    this.#pending.delete(msg.rid as number)
+    clearTimeout(pending.timer)
+    if (msg.type === 'error') pending.reject(errorFromWire(msg.code, msg.message))
+    else if (msg.type !== pending.expect) pending.reject(new ProtocolError(`expected ${pending.expect}, node replied ${msg.type}`))
+    else pending.resolve(msg)
+  }
+
+  /** A broken conversation ends the connection; every pending request fails with the cause. */
+  #fail (e: DdilError): void {
+    this.#failure ??= e
+    this.#failAll(e)
+    this.#ws.close(1002, 'protocol error')
+  }
+
+  #failAll (e: DdilError): void {
+    for (const p of this.#pending.values()) { clearTimeout(p.timer); p.reject(e) }
+    this.#pending.clear()
+  }
+}
+
+/** Opens a connection and authenticates as `user`. Rejects with UnauthorisedError when the node refuses the user. */
+export async function connectClient (options: ConnectOptions): Promise<Client> {
+  const timeoutMs = options.connectTimeoutMs ?? clientConnectTimeoutMs
+  const ws = new WebSocket(options.url, { maxPayload: wsPayloadBytesMax, perMessageDeflate: false })
+  try {
+    return await new Promise<Client>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new ProtocolError(`client API at ${options.url} did not authenticate within ${timeoutMs} ms`)) }, timeoutMs)
+      const fail = (e: DdilError): void => { clearTimeout(timer); reject(e) }
+      ws.once('error', (err) => { fail(new ProtocolError(`cannot reach the node's client API at ${options.url}: ${err.message}`, { cause: err })) })
+      ws.once('close', (code, reason) => { fail(new ProtocolError(`client API closed the connection (${code} ${reason.toString()})`)) })
+      let nodeId: string | undefined
+      ws.on('message', function handshake (data, isBinary) {
+        try {
+          const msg = decodeServerMessage(isBinary ? '' : data.toString())
+          if (nodeId === undefined) {
+            nodeId = answerChallenge(ws, msg, options)
+            return
+          }
+          ws.off('message', handshake)
+          if (msg.type === 'error') { fail(errorFromWire(msg.code, msg.message)); return }
+          if (msg.type !== 'authed') throw new ProtocolError(`expected authed, node sent ${msg.type}`)
+          clearTimeout(timer)
+          ws.removeAllListeners('close')
+          ws.removeAllListeners('error')
+          ws.on('error', () => { /* followed by 'close', which fails pending requests */ })
+          resolve(new Client(ws, nodeId, options.user.publicKey, options.requestTimeoutMs ?? clientRequestTimeoutMs))
+        } catch (e) {
+          ws.off('message', handshake)
+          fail(e as DdilError)
+        }
+      })
+    })
+  } catch (e) {
+    ws.terminate()
+    throw e
+  }
+}
+
+function answerChallenge (ws: WebSocket, msg: ServerMessage, options: ConnectOptions): string {
+  if (msg.type !== 'challenge') throw new ProtocolError(`expected challenge, node sent ${msg.type}`)
+  if (msg.v !== clientApiVersion) throw new ProtocolError(`node speaks client API v${msg.v}, this client v${clientApiVersion}`)
+  if (options.nodeId !== undefined && msg.nodeId !== options.nodeId) throw new ProtocolError(`expected node ${options.nodeId}, reached ${msg.nodeId}`)
+  const signature = signClientAuth(options.crypto, options.user.privateKey, msg.nonce, msg.nodeId)
+  ws.send(encodeClientMessage({ type: 'auth', rid: 0, publicKey: options.user.publicKey, signature }))
+  return msg.nodeId
+}

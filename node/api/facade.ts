@@ -1,0 +1,74 @@
+/**
+ * What the client API needs from the relay: the narrow facade the daemon implements
+ * over its engine, and the delivery status the API pushes to clients. The API never
+ * touches the engine, store or transport directly, so it is tested against any
+ * implementation (the tests wrap a real engine on an in-memory store).
+ *
+ * @example
+ * const facade: NodeFacade = {
+ *   nodeId: 'relay-a',
+ *   submit: async (bytes) => ({ id: (await engine.submit(bytes)).id }),
+ *   backlog: (channel, { limit }) => channelHistory(channel, limit),
+ *   onStored: (listener) => storedListeners.add(listener),   // return the remover
+ *   onStatus: (listener) => statusListeners.add(listener),
+ *   stamp: () => engine.stamp(),
+ *   status: () => engine.status(),
+ *   isAllowedUser: (key) => config.users.has(toHex(key)),
+ * }
+ */
+import type { Hlc } from '../../protocol/hlc.ts'
+
+/** One stored envelope as the API hands it on. An engine `Envelope` satisfies this shape as it is. */
+export interface ApiEnvelope {
+  /** 32-byte id (SHA-256 of `bytes`). */
+  id: Uint8Array
+  /** 8-byte channel reference from the envelope header. */
+  channel: Uint8Array
+  /** The envelope's one byte form. */
+  bytes: Uint8Array
+}
+
+export type MessageState = 'queued' | 'relayed' | 'delivered' | 'expired' | 'refused'
+export const messageStates: readonly MessageState[] = ['queued', 'relayed', 'delivered', 'expired', 'refused']
+
+/**
+ * Delivery status of one envelope. `relayedTo`: peers it was handed to; `deliveredTo` of `of`:
+ * recipients whose receipts arrived ("delivered to k of N"), once receipts exist; `reason`:
+ * why it expired or was refused.
+ */
+export interface MessageStatus {
+  state: MessageState
+  relayedTo?: number
+  deliveredTo?: number
+  of?: number
+  reason?: string
+}
+
+/** Who asked: lets the daemon audit a submission by the authenticated user. */
+export interface SubmitContext {
+  /** The client's authenticated Ed25519 public key, 32 bytes. */
+  user: Uint8Array
+}
+
+export interface NodeFacade {
+  /** This node's id, bound into every client's authentication signature. */
+  readonly nodeId: string
+  /**
+   * Validates and stores an envelope; resolves once durable (custody acknowledged).
+   * Rejects with a DdilError (DecodeError, SignatureError, ExpiredError, UnauthorisedError,
+   * QuotaError, ClockSkewError, LimitError, StorageError) when refused.
+   */
+  submit (envelopeBytes: Uint8Array, context: SubmitContext): Promise<{ id: Uint8Array }>
+  /** The newest `limit` stored envelopes of a channel, yielded oldest first. */
+  backlog (channel: Uint8Array, options: { limit: number }): AsyncIterable<ApiEnvelope>
+  /** Live feed of newly stored envelopes (local or from peers); returns the unsubscriber. Listeners must not throw. */
+  onStored (listener: (envelope: ApiEnvelope) => void): () => void
+  /** Delivery status updates by envelope id; returns the unsubscriber. */
+  onStatus (listener: (id: Uint8Array, status: MessageStatus) => void): () => void
+  /** A hybrid-logical-clock timestamp for a new envelope, after everything this node has seen. */
+  stamp (): Hlc
+  /** Node status summary; must be JSON-compatible (no Uint8Array, no bigint). */
+  status (): Record<string, unknown>
+  /** Whether this Ed25519 public key (32 bytes) may use the client API. */
+  isAllowedUser (publicKey: Uint8Array): boolean
+}

@@ -1,0 +1,112 @@
+/**
+ * Bounds of the client API (the WebSocket that local clients use): message size,
+ * request rate, authentication attempts, subscriptions, buffered output. Each is a
+ * default that `startClientApi({ limits })` may override (tests shrink some); units
+ * last in every name. Envelope-level bounds stay in `protocol/limits.ts`.
+ *
+ * @example
+ * import { defaultClientApiLimits } from './limits.ts'
+ * startClientApi({ port: 0, facade, crypto, logger, limits: { ...defaultClientApiLimits, sendBufferedBytesMax: 64 * 1024 } })
+ */
+import { envelopeBytesMax } from '../../protocol/limits.ts'
+
+/** Largest client message we parse, bytes. A submit of the largest envelope is ~2.1 KB of JSON; 8 KiB leaves room and bounds parse work per frame. */
+export const clientMessageBytesMax = 8 * 1024
+
+/**
+ * Hard bound handed to ws as `maxPayload`, bytes: ws closes the connection (1009) on a frame beyond it
+ * before buffering it. Between `clientMessageBytesMax` and this, a frame gets an ERR_LIMIT reply and the
+ * connection stays up; beyond it, reading the frame at all would be the attack.
+ */
+export const wsPayloadBytesMax = 64 * 1024
+
+/** Largest envelope a client may submit, bytes: the protocol's own bound, checked before base64 decoding. */
+export const submitEnvelopeBytesMax = envelopeBytesMax
+
+/** Steady request rate per connection, requests per second. A person or a CLI sends a few; a browser page re-subscribing after a reconnect sends a few dozen. */
+export const requestRatePerSecond = 50
+
+/** Token bucket depth per connection, requests: a client may burst this many before the steady rate applies. */
+export const requestBurstMax = 100
+
+/** Consecutive requests refused for rate before the connection is closed: a client that ignores ERR_RATE this long is abusing the node. */
+export const rateRefusalsMax = 200
+
+/** Failed authentication attempts (bad key, bad signature, unlisted user, or a request before auth) before the connection is closed. */
+export const authFailuresMax = 3
+
+/** A connection that has not authenticated within this is closed, ms: bounds idle unauthenticated sockets (slowloris). */
+export const authTimeoutMs = 10_000
+
+/** Open client connections at once: a node serves its own team's phones and laptops, not the Internet. */
+export const clientConnectionsMax = 64
+
+/** Channel subscriptions per connection: a client shows a handful of channels; 32 bounds the fan-out work per stored envelope. */
+export const subscriptionsPerConnectionMax = 32
+
+/** Most backlog envelopes one subscribe may ask for (~2.2 MB of JSON at the largest envelope). */
+export const backlogEnvelopesMax = 1000
+
+/** Live envelopes held for one subscription while its backlog is still being sent; more and the subscription is ended with ERR_LIMIT. */
+export const subscribePendingEnvelopesMax = 1000
+
+/** Submissions awaiting durability per connection; more get ERR_LIMIT. The store's group commit makes a deeper pipeline pointless. */
+export const submitsInFlightMax = 64
+
+/** Submitted ids per connection whose delivery status is pushed (oldest forgotten first). */
+export const trackedSubmissionsMax = 1024
+
+/**
+ * Bytes the server may hold unsent for one client (ws `bufferedAmount`). Beyond this the client is a slow consumer
+ * and is disconnected rather than buffered without bound; 1 MiB is ~450 of the largest envelopes.
+ */
+export const sendBufferedBytesMax = 1024 * 1024
+
+/** On shutdown, clients get this long to answer the close handshake before their sockets are destroyed, ms. */
+export const closeGraceMs = 1000
+
+/** Client library: a request without a reply after this fails, ms. Submit waits for a durable write, which takes milliseconds. */
+export const clientRequestTimeoutMs = 30_000
+
+/** Client library: the server's challenge must arrive and auth be answered within this, ms. */
+export const clientConnectTimeoutMs = 10_000
+
+/** Longest request id (`rid`) a client may choose, characters when a string. */
+export const ridCharsMax = 64
+
+/** Every bound above that the server reads at run time, as one overridable object. */
+export interface ClientApiLimits {
+  clientMessageBytesMax: number
+  wsPayloadBytesMax: number
+  requestRatePerSecond: number
+  requestBurstMax: number
+  rateRefusalsMax: number
+  authFailuresMax: number
+  authTimeoutMs: number
+  clientConnectionsMax: number
+  subscriptionsPerConnectionMax: number
+  backlogEnvelopesMax: number
+  subscribePendingEnvelopesMax: number
+  submitsInFlightMax: number
+  trackedSubmissionsMax: number
+  sendBufferedBytesMax: number
+  closeGraceMs: number
+}
+
+export const defaultClientApiLimits: Readonly<ClientApiLimits> = Object.freeze({
+  clientMessageBytesMax,
+  wsPayloadBytesMax,
+  requestRatePerSecond,
+  requestBurstMax,
+  rateRefusalsMax,
+  authFailuresMax,
+  authTimeoutMs,
+  clientConnectionsMax,
+  subscriptionsPerConnectionMax,
+  backlogEnvelopesMax,
+  subscribePendingEnvelopesMax,
+  submitsInFlightMax,
+  trackedSubmissionsMax,
+  sendBufferedBytesMax,
+  closeGraceMs,
+})

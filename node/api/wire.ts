@@ -1,0 +1,183 @@
+/**
+ * The client API's messages (grammar in docs/CLIENT-API.md): JSON text frames, one object
+ * each, byte fields as unpadded base64url. A table of fields per message type drives both
+ * directions, so encode and decode are one symmetric pair: encode writes the fields in table
+ * order; decode accepts exactly the table's fields (unknown or missing ones are a
+ * DecodeError, an unknown type a ProtocolError, oversized byte fields a LimitError).
+ * Pure (no Buffer, no node:*): a browser page can share it.
+ *
+ * @example
+ * const text = encodeClientMessage({ type: 'stamp', rid: 1 })   // '{"type":"stamp","rid":1}'
+ * decodeClientMessage(text)                                     // { type: 'stamp', rid: 1 }
+ */
+import { DecodeError, LimitError, ProtocolError } from '../../protocol/errors.ts'
+import { hlcMsMax } from '../../protocol/hlc.ts'
+import { channelRefBytes, idBytes } from '../../protocol/envelope.ts'
+import { hlcCounterMax } from '../../protocol/limits.ts'
+import { authNonceBytes, publicKeyBytes, signatureBytes } from './auth.ts'
+import { base64urlLength, fromBase64url, toBase64url } from './base64url.ts'
+import { isWireErrorCode, type WireErrorCode } from './errors.ts'
+import { messageStates, type MessageStatus } from './facade.ts'
+import { backlogEnvelopesMax, ridCharsMax, submitEnvelopeBytesMax } from './limits.ts'
+
+/** Version in the challenge; a client that does not speak it must disconnect. */
+export const clientApiVersion = 1
+
+/** A client-chosen request id, echoed in the reply: a non-negative safe integer or a short string. */
+export type Rid = number | string
+
+export type ClientMessage =
+  | { type: 'auth', rid: Rid, publicKey: Uint8Array, signature: Uint8Array }
+  | { type: 'submit', rid: Rid, envelope: Uint8Array }
+  | { type: 'subscribe', rid: Rid, channel: Uint8Array, backlog: number }
+  | { type: 'unsubscribe', rid: Rid, channel: Uint8Array }
+  | { type: 'stamp', rid: Rid }
+  | { type: 'status', rid: Rid }
+
+export type StatusPush = { type: 'status', id: Uint8Array } & MessageStatus
+
+export type ServerMessage =
+  | { type: 'challenge', v: number, nonce: Uint8Array, nodeId: string }
+  | { type: 'authed', rid: Rid, user: Uint8Array }
+  | { type: 'submitted', rid: Rid, id: Uint8Array }
+  | { type: 'subscribed', rid: Rid, channel: Uint8Array, backlog: number }
+  | { type: 'unsubscribed', rid: Rid, channel: Uint8Array }
+  | { type: 'stamped', rid: Rid, ms: number, c: number }
+  | { type: 'nodeStatus', rid: Rid, status: Record<string, unknown> }
+  | { type: 'envelope', channel: Uint8Array, id: Uint8Array, envelope: Uint8Array }
+  | StatusPush
+  | { type: 'error', rid: Rid | null, code: WireErrorCode, message: string }
+
+type Field =
+  | { name: string, kind: 'rid' | 'ridOrNull' | 'json' | 'state' | 'code', optional?: boolean }
+  | { name: string, kind: 'bytes', length?: number, max?: number, optional?: boolean }
+  | { name: string, kind: 'uint', max: number, optional?: boolean }
+  | { name: string, kind: 'text', max: number, optional?: boolean }
+
+const rid: Field = { name: 'rid', kind: 'rid' }
+const channel: Field = { name: 'channel', kind: 'bytes', length: channelRefBytes }
+const id: Field = { name: 'id', kind: 'bytes', length: idBytes }
+const envelope: Field = { name: 'envelope', kind: 'bytes', max: submitEnvelopeBytesMax }
+const count = (name: string, optional = false): Field => ({ name, kind: 'uint', max: Number.MAX_SAFE_INTEGER, optional })
+
+const clientFields: Record<ClientMessage['type'], Field[]> = {
+  auth: [rid, { name: 'publicKey', kind: 'bytes', length: publicKeyBytes }, { name: 'signature', kind: 'bytes', length: signatureBytes }],
+  submit: [rid, envelope],
+  subscribe: [rid, channel, { name: 'backlog', kind: 'uint', max: backlogEnvelopesMax }],
+  unsubscribe: [rid, channel],
+  stamp: [rid],
+  status: [rid],
+}
+
+const serverFields: Record<ServerMessage['type'], Field[]> = {
+  challenge: [{ name: 'v', kind: 'uint', max: 0xffff }, { name: 'nonce', kind: 'bytes', length: authNonceBytes }, { name: 'nodeId', kind: 'text', max: 256 }],
+  authed: [rid, { name: 'user', kind: 'bytes', length: publicKeyBytes }],
+  submitted: [rid, id],
+  subscribed: [rid, channel, { name: 'backlog', kind: 'uint', max: backlogEnvelopesMax }],
+  unsubscribed: [rid, channel],
+  stamped: [rid, { name: 'ms', kind: 'uint', max: hlcMsMax }, { name: 'c', kind: 'uint', max: hlcCounterMax }],
+  nodeStatus: [rid, { name: 'status', kind: 'json' }],
+  envelope: [channel, id, envelope],
+  status: [id, { name: 'state', kind: 'state' }, count('relayedTo', true), count('deliveredTo', true), count('of', true), { name: 'reason', kind: 'text', max: 1024, optional: true }],
+  error: [{ name: 'rid', kind: 'ridOrNull' }, { name: 'code', kind: 'code' }, { name: 'message', kind: 'text', max: 4096 }],
+}
+
+export function encodeClientMessage (m: ClientMessage): string { return encode(clientFields, m) }
+export function encodeServerMessage (m: ServerMessage): string { return encode(serverFields, m) }
+
+/** Strict decode of a client frame's text. Throws DecodeError, LimitError or ProtocolError. */
+export function decodeClientMessage (text: string): ClientMessage { return decodeClientObject(parseJsonObject(text)) }
+export function decodeClientObject (obj: Record<string, unknown>): ClientMessage { return decode(clientFields, obj) as ClientMessage }
+export function decodeServerMessage (text: string): ServerMessage { return decode(serverFields, parseJsonObject(text)) as ServerMessage }
+
+/** Parses one JSON object (not an array, not a scalar). */
+export function parseJsonObject (text: string): Record<string, unknown> {
+  let value: unknown
+  try { value = JSON.parse(text) } catch { throw new DecodeError('message is not valid JSON') }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new DecodeError('message must be a JSON object')
+  return value as Record<string, unknown>
+}
+
+/** The request id of a parsed message if it carries a valid one, else null (for error replies). */
+export function ridOf (obj: Record<string, unknown>): Rid | null {
+  return isRid(obj.rid) ? obj.rid : null
+}
+
+function isRid (v: unknown): v is Rid {
+  return (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) || (typeof v === 'string' && v.length <= ridCharsMax)
+}
+
+function encode (table: Record<string, Field[]>, m: { type: string }): string {
+  const fields = table[m.type]
+  if (fields === undefined) throw new ProtocolError(`unknown message type ${m.type}`)
+  const src = m as unknown as Record<string, unknown>
+  const out: Record<string, unknown> = { type: m.type }
+  for (const f of fields) {
+    const v = src[f.name]
+    if (v === undefined) {
+      if (f.optional !== true) throw new DecodeError(`${m.type}.${f.name} is required`)
+      continue
+    }
+    out[f.name] = v instanceof Uint8Array ? toBase64url(v) : v
+  }
+  return JSON.stringify(out)
+}
+
+function decode (table: Record<string, Field[]>, obj: Record<string, unknown>): { type: string } {
+  const type = obj.type
+  if (typeof type !== 'string') throw new DecodeError('message has no string "type"')
+  if (!Object.hasOwn(table, type)) throw new ProtocolError(`unknown message type ${JSON.stringify(type.slice(0, 32))}`)
+  const fields = table[type]
+  for (const key of Object.keys(obj)) {
+    if (key !== 'type' && !fields.some(f => f.name === key)) throw new DecodeError(`${type} has unknown field ${JSON.stringify(key.slice(0, 32))}`)
+  }
+  const out: Record<string, unknown> = { type }
+  for (const f of fields) {
+    const v = obj[f.name]
+    if (v === undefined) {
+      if (f.optional !== true) throw new DecodeError(`${type}.${f.name} is missing`)
+      continue
+    }
+    out[f.name] = readField(type, f, v)
+  }
+  return out as { type: string }
+}
+
+function readField (type: string, f: Field, v: unknown): unknown {
+  const where = `${type}.${f.name}`
+  switch (f.kind) {
+    case 'rid':
+      if (!isRid(v)) throw new DecodeError(`${where} must be a non-negative integer or a string of at most ${ridCharsMax} characters`)
+      return v
+    case 'ridOrNull':
+      if (v !== null && !isRid(v)) throw new DecodeError(`${where} must be a request id or null`)
+      return v
+    case 'json':
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new DecodeError(`${where} must be an object`)
+      return v
+    case 'state':
+      if (typeof v !== 'string' || !(messageStates as readonly string[]).includes(v)) throw new DecodeError(`${where} is not a message state`)
+      return v
+    case 'code':
+      if (typeof v !== 'string' || !isWireErrorCode(v)) throw new DecodeError(`${where} is not a known error code`)
+      return v
+    case 'uint':
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new DecodeError(`${where} must be a non-negative integer`)
+      if (v > f.max) throw new LimitError(`${where} of ${v} exceeds ${f.max}`)
+      return v
+    case 'text':
+      if (typeof v !== 'string') throw new DecodeError(`${where} must be a string`)
+      if (v.length > f.max) throw new LimitError(`${where} exceeds ${f.max} characters`)
+      return v
+    case 'bytes':
+      return readBytes(where, f, v)
+  }
+}
+
+function readBytes (where: string, f: { length?: number, max?: number }, v: unknown): Uint8Array {
+  if (typeof v !== 'string') throw new DecodeError(`${where} must be a base64url string`)
+  // Length checks come before decoding, so an oversized field costs no allocation.
+  if (f.max !== undefined && v.length > base64urlLength(f.max)) throw new LimitError(`${where} exceeds ${f.max} bytes`)
+  if (f.length !== undefined && v.length !== base64urlLength(f.length)) throw new DecodeError(`${where} must be ${f.length} bytes`)
+  return fromBase64url(v)
+}
