@@ -126,3 +126,55 @@ export const trafficCountMax = 1_000_000
 
 /** Most up/down periods one flap may produce: keeps a typo such as `up: 1ms` from building a huge timeline. */
 export const flapPeriodsMax = 100_000
+
+// ---- Node configuration and operator identity -------------------------------
+
+/** Largest config.yaml read, bytes: the commented default is ~4 KB; a few thousand peers still fit. */
+export const configFileBytesMax = 1024 * 1024
+
+/** Most entries in one config list (listen addresses, static peers, allowed peers or clients): a typo cannot build a huge table. */
+export const configListItemsMax = 10_000
+
+/** Largest user.key read, bytes: the versioned JSON is ~250 B; anything far larger is not ours. */
+export const userKeyFileBytesMax = 4096
+
+/** Shortest `engine.reconcileInterval`: below a second a node spends its link reconciling instead of delivering. */
+export const reconcileIntervalMsMin = 1000
+
+/** Shortest `engine.purgeInterval`: purging scans the expiry index, so more often than this is wasted work. */
+export const purgeIntervalMsMin = 1000
+
+/** Longest engine interval accepted, ms: a day; longer is almost certainly a unit typo (`30d` for `30s`). */
+export const engineIntervalMsMax = 24 * 3_600_000
+
+// ---- Audit log (node/audit) --------------------------------------------------
+
+/** Largest `detail` object in one audit entry, bytes of its canonical JSON: room for ids, reasons and counts, not payloads. */
+export const auditDetailBytesMax = 2048
+
+/** Longest string kept in an audit field, characters; longer ones are cut and marked, so a peer cannot bloat the log. */
+export const auditStringCharsMax = 256
+
+/** Deepest nesting kept inside `detail`: our details are flat records; deeper values are replaced by a marker. */
+export const auditDetailDepthMax = 4
+
+/** Most keys per object and items per array kept inside `detail`; the rest are dropped with a count. */
+export const auditDetailItemsMax = 32
+
+/**
+ * Longest audit log line, bytes. Three string fields of `auditStringCharsMax` characters escaped
+ * as \uXXXX (1,536 B each), a full detail, hashes and the signature stay under it; longer lines are malformed.
+ */
+export const auditLineBytesMax = 8192
+
+/** Most entries written with one fsync and one head update (group commit under a flood of security events). */
+export const auditBatchEntriesMax = 64
+
+/** Default entries between signed checkpoints: a few per busy hour, one verification each. */
+export const auditCheckpointEntriesDefault = 256
+
+/** Most problems one verification lists; the rest are counted, so a wholly rewritten log cannot flood the report. */
+export const auditProblemsMax = 1000
+
+/** Largest audit head file, bytes: one short JSON line. */
+export const auditHeadBytesMax = 1024

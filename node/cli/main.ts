@@ -8,6 +8,9 @@
 import { Command, CommanderError } from 'commander'
 import { readFileSync } from 'node:fs'
 import { isDdilError } from '../../protocol/errors.ts'
+import { register as registerInit } from './commands/init.ts'
+import { register as registerConfigtest } from './commands/configtest.ts'
+import { register as registerWhoami } from './commands/whoami.ts'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -17,6 +20,9 @@ export function buildProgram (): Command {
     .version(pkg.version)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  registerInit(program)
+  registerConfigtest(program)
+  registerWhoami(program)
   return program
 }
 

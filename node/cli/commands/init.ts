@@ -1,0 +1,127 @@
+/**
+ * `ddil init [--data DIR] [--force] [--json]`: first boot. Creates the data directory
+ * (mode 0700), the node key (node.key, the libp2p identity), the operator user key
+ * (user.key) and a commented config.yaml, then prints the node id and the operator's
+ * public key.
+ *
+ * On a directory that already holds any of those files it refuses (exit 1) and
+ * changes nothing. `--force` keeps every existing key, creates whatever is missing,
+ * and writes a fresh config.yaml after renaming the old one to config.yaml.bak
+ * (config.yaml.bak.1, … if taken). Keys are never overwritten.
+ *
+ * @example
+ * ddil init --data /var/lib/ddil
+ * // node id:       12D3KooW…
+ * // operator user: ddil1:…
+ */
+import { rename } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import { ConfigError, StorageError } from '../../../protocol/errors.ts'
+import { ensurePrivateDir, modeText, statOrUndefined, writeNewFile } from '../../config/files.ts'
+import { configFileName, resolveDataDir } from '../../config/paths.ts'
+import { createUserIdentityFile, loadUserIdentity, userKeyFileName } from '../../user-identity.ts'
+
+/** Same as node/p2p/identity.ts's `nodeKeyFileName`, which is imported lazily (see `initDataDir`). */
+const nodeKeyFileName = 'node.key'
+
+export interface InitResult {
+  dataDir: string
+  nodeId: string
+  userPublicKey: string
+  files: { nodeKey: string, userKey: string, config: string }
+  /** Files this run created. */
+  created: string[]
+  /** Files that existed and were kept (only with --force). */
+  kept: string[]
+  /** Where the previous config.yaml went (only with --force). */
+  configBackup?: string
+  /** Things the operator should know (an existing data directory others can read). */
+  notes: string[]
+}
+
+/** The most `config.yaml.bak.N` names tried before giving up. */
+const backupNamesMax = 1000
+
+async function backupName (path: string): Promise<string> {
+  for (let i = 0; i < backupNamesMax; i++) {
+    const candidate = i === 0 ? `${path}.bak` : `${path}.bak.${i}`
+    if (await statOrUndefined(candidate) === undefined) return candidate
+  }
+  throw new StorageError(`${path}.bak … ${path}.bak.${backupNamesMax - 1} all exist; remove old backups and run ddil init --force again`)
+}
+
+export async function initDataDir (options: { dataDir: string, force?: boolean }): Promise<InitResult> {
+  // libp2p, yaml and the rest are loaded here, not at the top: every ddil command loads this module.
+  const [{ loadOrCreateNodeKey }, { peerIdFromPrivateKey }, { renderConfigTemplate }] = await Promise.all([
+    import('../../p2p/identity.ts'), import('@libp2p/peer-id'), import('../../config/template.ts'),
+  ])
+  const { dataDir } = options
+  const files = { nodeKey: join(dataDir, nodeKeyFileName), userKey: join(dataDir, userKeyFileName), config: join(dataDir, configFileName) }
+  const dir = await statOrUndefined(dataDir)
+  if (dir !== undefined && !dir.isDirectory()) throw new ConfigError(`${dataDir} exists and is not a directory; choose another --data directory`)
+  const existing: string[] = []
+  for (const path of Object.values(files)) if (await statOrUndefined(path) !== undefined) existing.push(path)
+  if (existing.length > 0 && options.force !== true) {
+    // StorageError, not ConfigError: the invocation is fine, the directory's state is the problem (exit 1).
+    throw new StorageError(`${dataDir} is already initialised (${existing.join(', ')} exist${existing.length === 1 ? 's' : ''}); nothing was changed. ` +
+      `Use "ddil init --force --data ${dataDir}" to create what is missing and write a fresh config.yaml (keys are never overwritten)`)
+  }
+  const dirState = await ensurePrivateDir(dataDir)
+  const notes = (dirState.mode & 0o077) === 0 ? [] : [`${dataDir} already existed with files in it and keeps its mode ${modeText(dirState.mode)}; the keys are 0600, but consider chmod 700 ${dataDir}`]
+  const created: string[] = []
+  const kept = [...existing]
+  const user = existing.includes(files.userKey) ? await loadUserIdentity(dataDir) : await createUserIdentityFile(dataDir)
+  if (!existing.includes(files.userKey)) created.push(files.userKey)
+  const nodeKey = await loadOrCreateNodeKey(dataDir)
+  if (!existing.includes(files.nodeKey)) created.push(files.nodeKey)
+  const nodeId = peerIdFromPrivateKey(nodeKey).toString()
+  let configBackup: string | undefined
+  if (existing.includes(files.config)) {
+    configBackup = await backupName(files.config)
+    await rename(files.config, configBackup)
+    kept.splice(kept.indexOf(files.config), 1)
+  }
+  await writeNewFile(files.config, renderConfigTemplate({ nodeId }), 0o600)
+  created.push(files.config)
+  return { dataDir, nodeId, userPublicKey: user.publicKey, files, created, kept, notes, ...(configBackup !== undefined ? { configBackup } : {}) }
+}
+
+/** The human-readable report `ddil init` prints. */
+export function formatInitResult (r: InitResult): string {
+  const what: Record<string, string> = {
+    [r.files.nodeKey]: 'node identity (libp2p Ed25519 key, secret, mode 0600)',
+    [r.files.userKey]: 'operator user identity (Ed25519 + X25519 keys, secret, mode 0600)',
+    [r.files.config]: 'configuration, commented',
+  }
+  const width = Math.max(...Object.keys(what).map(p => p.length))
+  const line = (p: string): string => `  ${p.padEnd(width)}  ${what[p]}`
+  return [
+    `Initialised ddil relay in ${r.dataDir}`,
+    `node id:       ${r.nodeId}`,
+    `operator user: ${r.userPublicKey}`,
+    'created:',
+    ...r.created.map(line),
+    ...(r.kept.length > 0 ? ['kept (already there):', ...r.kept.map(line)] : []),
+    ...(r.configBackup !== undefined ? [`previous config moved to ${r.configBackup}`] : []),
+    ...r.notes.map(n => `note: ${n}`),
+    '',
+    'Give the node id to relays that should dial or allow this one (peers.static, peers.allow);',
+    'paste the operator user key into "ddil channel add" on a channel owner\'s machine.',
+    `Next: review ${r.files.config}, then run "ddil configtest --data ${r.dataDir}" and "ddil start --data ${r.dataDir}".`,
+    '',
+  ].join('\n')
+}
+
+export function register (program: Command): void {
+  program.command('init')
+    .description('create the node identity, the operator user identity and a commented config; print the node id')
+    .option('--data <dir>', 'data directory (default: $DDIL_DATA, else ./data)')
+    .option('--force', 'on an initialised directory: keep existing keys, create what is missing, write a fresh config.yaml (old one kept as config.yaml.bak)')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { data?: string, force?: boolean, json?: boolean }) => {
+      const dataDir = resolveDataDir({ dataDir: opts.data, env: process.env })
+      const result = await initDataDir({ dataDir, force: opts.force })
+      process.stdout.write(opts.json === true ? JSON.stringify(result) + '\n' : formatInitResult(result))
+    })
+}

@@ -1,0 +1,80 @@
+/**
+ * What a resolved config makes the node do, in plain sentences, for `ddil configtest`
+ * (in the spirit of `nginx -t`, but saying what will happen rather than only "ok").
+ *
+ * @example
+ * describeConfig(config)
+ * // ['Keep its data in /var/lib/ddil.',
+ * //  'Listen for relays on /ip4/0.0.0.0/tcp/4401 and /ip4/0.0.0.0/tcp/4402/ws (every interface).', …]
+ */
+import { formatDuration, formatBytes } from '../../protocol/units.ts'
+import { formatHostPort, type HostPort } from './fields.ts'
+import { allowedPeerIds, type ResolvedConfig } from './schema.ts'
+
+function and (items: readonly string[]): string {
+  if (items.length <= 1) return items.join('')
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`
+}
+
+function plural (n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`
+}
+
+function reach (address: HostPort): string {
+  const h = address.host
+  const port = address.port === 0 ? ' (port chosen by the system)' : ''
+  if (h === 'localhost' || h === '::1' || h.startsWith('127.')) return `this machine only${port}`
+  if (h === '0.0.0.0' || h === '::') return `every interface, so other machines can connect${port}`
+  return `the interface with address ${h}${port}`
+}
+
+function listenScope (addrs: readonly string[]): string {
+  if (addrs.length === 0) return 'Not listen for relays (it can still dial them).'
+  const everywhere = addrs.some(a => a.startsWith('/ip4/0.0.0.0/') || a.startsWith('/ip6/::/'))
+  return `Listen for relays on ${and(addrs)}${everywhere ? ' (every interface)' : ''}.`
+}
+
+function peerSentences (config: ResolvedConfig): string[] {
+  const { peers, discovery } = config
+  const out: string[] = []
+  out.push(peers.static.length === 0
+    ? 'Dial no relays by itself (peers.static is empty).'
+    : `Dial ${plural(peers.static.length, 'relay')} and redial when a link drops: ${and(peers.static)}.`)
+  if (peers.mode === 'open') {
+    out.push('Accept any relay that completes the encrypted handshake (peers.mode: open).')
+  } else {
+    const ids = allowedPeerIds(config)
+    out.push(ids.length === 0
+      ? 'Refuse every relay (peers.mode: allowlist, and no node ids are allowed).'
+      : `Accept only ${plural(ids.length, 'relay')} by node id, refusing and auditing any other: ${and(ids)}.`)
+  }
+  out.push(discovery.mdns ? 'Look for relays on the local network with mDNS.' : 'Not use mDNS: only configured or dialling relays are found.')
+  return out
+}
+
+function clientSentence (config: ResolvedConfig): string {
+  const { clients, api } = config
+  const who: string[] = []
+  if (clients.allowOperator) who.push('the operator user in user.key')
+  if (clients.allow.length > 0) who.push(plural(clients.allow.length, 'other user'))
+  const users = who.length === 0 ? 'no user (clients.allow is empty)' : and(who)
+  return `Serve the client API on ws://${formatHostPort(api.listen)} (${reach(api.listen)}) to ${users}.`
+}
+
+/** One sentence per behaviour, in the order an operator would check them. */
+export function describeConfig (config: ResolvedConfig): string[] {
+  const { storage, engine, admin, log } = config
+  return [
+    `Keep its data in ${config.dataDir}.`,
+    listenScope(config.node.listen),
+    ...peerSentences(config),
+    clientSentence(config),
+    `Serve /health, /status and /metrics on http://${formatHostPort(admin.listen)} (${reach(admin.listen)}), without authentication.`,
+    `Store up to ${formatBytes(storage.quotaBytes)} of messages; when full, evict expired, then lowest-precedence oldest messages, then refuse new custody.`,
+    storage.sync
+      ? 'Flush each write batch to disk before acknowledging it (storage.sync: true), so acknowledged messages survive a power cut.'
+      : 'Acknowledge writes without flushing them to disk (storage.sync: false): they survive a crash of ddil but a power cut may lose the last few seconds.',
+    `Reconcile each connected link every ${formatDuration(engine.reconcileIntervalMs)} and on every reconnect; purge expired messages every ${formatDuration(engine.purgeIntervalMs)}.`,
+    `Log at level ${log.level} and above.`,
+  ]
+}

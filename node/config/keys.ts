@@ -1,0 +1,208 @@
+/**
+ * Every config key in one table: its default, what it means (the comment `ddil init`
+ * writes above it), how to write it, and the `DDIL_*` variable and command-line flag
+ * that override it. The schema, the commented template, the error messages and
+ * docs/CONFIG.md all follow this table.
+ *
+ * @example
+ * configKeys.find(k => k.path === 'storage.quota')?.defaultValue  // '1GB'
+ */
+
+export interface ConfigKey {
+  /** Dotted path: `section.key`. */
+  path: string
+  /** Default, as written in YAML. */
+  defaultValue: unknown
+  /** What a valid value is, for "… is not <what>" messages. */
+  what: string
+  /** How to write it, for "write e.g. …". */
+  example: string
+  /** Comment lines written above the key. */
+  help: string[]
+  /** Environment variable overriding it (list values comma-separated). */
+  env?: string
+  /** Command-line flag overriding it (`ddil start`). */
+  flag?: string
+  /** For lists: what one entry is, for "… is not <item>" messages (env and flag values are split on commas). */
+  item?: string
+}
+
+export const configKeys: readonly ConfigKey[] = [
+  {
+    path: 'node.listen',
+    defaultValue: ['/ip4/0.0.0.0/tcp/4401', '/ip4/0.0.0.0/tcp/4402/ws'],
+    what: 'a list of listen multiaddrs',
+    item: 'a listen multiaddr',
+    example: '[/ip4/0.0.0.0/tcp/4401, /ip4/0.0.0.0/tcp/4402/ws]',
+    help: [
+      'Addresses other relays reach this node on: TCP, and WebSocket for paths that',
+      'only carry HTTP. 0.0.0.0 listens on every interface; 127.0.0.1 on this machine',
+      'only. Port 0 lets the system choose a free port. IP addresses only.',
+    ],
+    env: 'DDIL_LISTEN',
+    flag: '--listen',
+  },
+  {
+    path: 'peers.static',
+    defaultValue: [],
+    what: 'a list of peer multiaddrs',
+    item: 'a peer multiaddr',
+    example: '[/ip4/192.0.2.7/tcp/4401/p2p/12D3KooW…]',
+    help: [
+      'Relays to dial at start, and to redial whenever the link drops. Each ends in',
+      '/p2p/<node id> (printed by "ddil init" on that relay), so the encrypted',
+      'handshake proves the right node answered. Example:',
+      '  static: [/ip4/192.0.2.7/tcp/4401/p2p/12D3KooW…]',
+    ],
+    env: 'DDIL_PEERS',
+    flag: '--peer',
+  },
+  {
+    path: 'peers.mode',
+    defaultValue: 'open',
+    what: 'open or allowlist',
+    example: 'open or allowlist',
+    help: [
+      'open: accept any relay that completes the encrypted handshake.',
+      'allowlist: accept only relays whose node id is in peers.allow or in',
+      'peers.static; others are refused right after the handshake and audited.',
+    ],
+  },
+  {
+    path: 'peers.allow',
+    defaultValue: [],
+    what: 'a list of node ids',
+    item: 'a node id',
+    example: '[12D3KooW…]',
+    help: ['Node ids accepted in allowlist mode (besides those in peers.static).'],
+  },
+  {
+    path: 'discovery.mdns',
+    defaultValue: true,
+    what: 'true or false',
+    example: 'true or false',
+    help: [
+      'Find relays on the same local network with multicast DNS. Set false where',
+      'multicast is unwelcome, or to keep the node silent until it is dialled.',
+    ],
+  },
+  {
+    path: 'api.listen',
+    defaultValue: '127.0.0.1:4410',
+    what: 'a host:port address',
+    example: '127.0.0.1:4410',
+    help: [
+      'host:port of the client WebSocket API used by "ddil send", "ddil tail" and',
+      'the web client. Keep 127.0.0.1 unless phones on the local Wi-Fi connect',
+      'directly (then 0.0.0.0:4410); only users in clients.allow may use it.',
+    ],
+    env: 'DDIL_API_LISTEN',
+    flag: '--api',
+  },
+  {
+    path: 'admin.listen',
+    defaultValue: '127.0.0.1:4411',
+    what: 'a host:port address',
+    example: '127.0.0.1:4411',
+    help: [
+      'host:port of the HTTP server for /health, /status and /metrics (Prometheus).',
+      'It has no authentication: keep it on 127.0.0.1 or a management network.',
+    ],
+    env: 'DDIL_ADMIN_LISTEN',
+    flag: '--admin',
+  },
+  {
+    path: 'storage.quota',
+    defaultValue: '1GB',
+    what: 'a size',
+    example: '500MB or 1GB',
+    help: [
+      'Most bytes of messages (with their indexes) this node keeps for others. When',
+      'full it evicts expired messages, then the lowest precedence, oldest first,',
+      'and then refuses new custody rather than drop a message it acknowledged.',
+      'Sizes: 500MB, 1GB, 64GiB (KB = 1000 bytes, KiB = 1024 bytes).',
+    ],
+  },
+  {
+    path: 'storage.sync',
+    defaultValue: false,
+    what: 'true or false',
+    example: 'true or false',
+    help: [
+      'true: flush every write batch to disk (fsync) before acknowledging it, so an',
+      'acknowledged message survives a power cut; writes are roughly 40 times slower.',
+      'false: an acknowledged message survives ddil crashing or being killed, but a',
+      'power cut may lose the last few seconds of writes (the sending peer still',
+      'holds those messages and re-syncs them). Use true on hardware without a UPS.',
+    ],
+  },
+  {
+    path: 'log.level',
+    defaultValue: 'info',
+    what: 'a log level',
+    example: 'trace, debug, info, warn or error',
+    help: ['Least severe log records written (JSON lines): trace, debug, info, warn or error.'],
+    env: 'DDIL_LOG_LEVEL',
+    flag: '--log-level',
+  },
+  {
+    path: 'engine.reconcileInterval',
+    defaultValue: '30s',
+    what: 'a duration',
+    example: '30s or 2m',
+    help: [
+      'How often each connected link compares message sets with the peer (also on',
+      'every reconnect). Shorter finds missed messages sooner at the cost of a few',
+      'hundred bytes per run. From 1s to 1d.',
+    ],
+  },
+  {
+    path: 'engine.purgeInterval',
+    defaultValue: '1m',
+    what: 'a duration',
+    example: '1m or 10m',
+    help: ['How often expired messages are removed from storage. From 1s to 1d.'],
+  },
+  {
+    path: 'clients.allow',
+    defaultValue: ['operator'],
+    what: 'a list of user keys',
+    item: 'a user key',
+    example: '[operator, ddil1:…]',
+    help: [
+      'Users allowed to use the client API: "operator" (the user in this data',
+      'directory\'s user.key) and ddil1:… keys printed by "ddil whoami" elsewhere.',
+    ],
+  },
+]
+
+/** Section comments, written above each section. */
+export const sectionHelp: Readonly<Record<string, string>> = {
+  node: 'This relay\'s own network endpoints.',
+  peers: 'Other relays: which to dial and which to accept.',
+  discovery: 'Finding relays without configuring them.',
+  api: 'The client API (local users and tools).',
+  admin: 'Health, status and metrics for operators.',
+  storage: 'Message custody on disk.',
+  log: 'Structured logs.',
+  engine: 'Store-and-forward timing.',
+  clients: 'Who may use the client API.',
+}
+
+/** Section names in file order. */
+export const sectionNames: readonly string[] = [...new Set(configKeys.map(k => k.path.split('.')[0]))]
+
+/** Key names within `section`, in file order. */
+export function keysOf (section: string): string[] {
+  return configKeys.filter(k => k.path.startsWith(`${section}.`)).map(k => k.path.slice(section.length + 1))
+}
+
+/** The entry for a dotted path (array indexes ignored), if any. */
+export function findKey (path: string): ConfigKey | undefined {
+  const bare = path.replace(/\[\d+\]/g, '')
+  return configKeys.find(k => k.path === bare)
+}
+
+/** Environment variables that choose where the data and config are, besides the per-key ones. */
+export const envDataDir = 'DDIL_DATA'
+export const envConfigFile = 'DDIL_CONFIG'

@@ -1,0 +1,127 @@
+/**
+ * The config schema (zod 4): the raw YAML shape in, `ResolvedConfig` out, with units
+ * converted, addresses normalised and defaults applied. Unknown keys are rejected
+ * (strict objects); each failed check carries the tail of a sentence saying what is
+ * wrong and how to write it, which `load.ts` turns into a message with the file
+ * position and key path.
+ *
+ * @example
+ * const parsed = configSchema.safeParse(yamlValue)
+ * if (parsed.success) parsed.data.storage.quotaBytes  // 1_000_000_000
+ */
+import { z } from 'zod'
+import { ConfigError } from '../../protocol/errors.ts'
+import { configListItemsMax, engineIntervalMsMax, purgeIntervalMsMin, reconcileIntervalMsMin } from '../../protocol/limits.ts'
+import {
+  checkClientKey, checkDuration, checkHostPort, checkListenAddr, checkPeerId, checkSize, checkStaticPeer, operatorKeyword, type HostPort,
+} from './fields.ts'
+import { findKey } from './keys.ts'
+
+export const logLevels = ['trace', 'debug', 'info', 'warn', 'error'] as const
+export type LogLevel = (typeof logLevels)[number]
+export const peerModes = ['open', 'allowlist'] as const
+export type PeerMode = (typeof peerModes)[number]
+
+/** What the daemon runs with. */
+export interface ResolvedConfig {
+  /** Absolute path of the data directory. */
+  dataDir: string
+  node: { listen: string[] }
+  peers: {
+    /** Multiaddrs ending in /p2p/<peer id>. */
+    static: string[]
+    mode: PeerMode
+    /** Peer ids allowed in allowlist mode, as written (the peers in `static` are allowed too: see `allowedPeerIds`). */
+    allow: string[]
+  }
+  discovery: { mdns: boolean }
+  api: { listen: HostPort }
+  admin: { listen: HostPort }
+  storage: { quotaBytes: number, sync: boolean }
+  log: { level: LogLevel }
+  engine: { reconcileIntervalMs: number, purgeIntervalMs: number }
+  clients: {
+    /** `operator` was listed: the user in `<dataDir>/user.key` may connect. */
+    allowOperator: boolean
+    /** Other users' keys (`ddil1:…`, canonical text). */
+    allow: string[]
+  }
+}
+
+/** Peer ids accepted in allowlist mode: `peers.allow` plus the id at the end of each static peer. */
+export function allowedPeerIds (config: ResolvedConfig): string[] {
+  const fromStatic = config.peers.static.map(a => a.slice(a.lastIndexOf('/p2p/') + 5))
+  return [...new Set([...config.peers.allow, ...fromStatic])]
+}
+
+/** A string checked (and normalised) by one of fields.ts; its ConfigError message becomes the issue. */
+function checked<T> (check: (text: string) => T) {
+  return z.string().transform((text, ctx) => {
+    try {
+      return check(text)
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e
+      ctx.addIssue({ code: 'custom', message: e.message })
+      return z.NEVER
+    }
+  })
+}
+
+/** The default from the key table (keys.ts), so the schema, template and docs cannot disagree. */
+function defaultOf (path: string): unknown {
+  const key = findKey(path)
+  if (key === undefined) throw new ConfigError(`internal: the config key table has no ${path}`) // a programming error, caught by the tests
+  return key.defaultValue
+}
+
+function list<T extends z.ZodType> (item: T, path: string) {
+  return z.array(item).max(configListItemsMax).prefault(defaultOf(path) as Array<z.input<T>>)
+}
+
+/** A section whose keys all have defaults, so a missing section is the same as an empty one. */
+const section = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).prefault({} as never)
+
+export const configSchema = z.strictObject({
+  node: section({
+    listen: list(checked(checkListenAddr), 'node.listen'),
+  }),
+  peers: section({
+    static: list(checked(checkStaticPeer), 'peers.static'),
+    mode: z.enum(peerModes).default(defaultOf('peers.mode') as PeerMode),
+    allow: list(checked(checkPeerId), 'peers.allow'),
+  }),
+  discovery: section({ mdns: z.boolean().default(defaultOf('discovery.mdns') as boolean) }),
+  api: section({ listen: checked(checkHostPort).prefault(defaultOf('api.listen') as string) }),
+  admin: section({ listen: checked(checkHostPort).prefault(defaultOf('admin.listen') as string) }),
+  storage: section({
+    quota: checked(checkSize).prefault(defaultOf('storage.quota') as string),
+    sync: z.boolean().default(defaultOf('storage.sync') as boolean),
+  }),
+  log: section({ level: z.enum(logLevels).default(defaultOf('log.level') as LogLevel) }),
+  engine: section({
+    reconcileInterval: checked(t => checkDuration(t, reconcileIntervalMsMin, engineIntervalMsMax, '30s or 2m')).prefault(defaultOf('engine.reconcileInterval') as string),
+    purgeInterval: checked(t => checkDuration(t, purgeIntervalMsMin, engineIntervalMsMax, '1m or 10m')).prefault(defaultOf('engine.purgeInterval') as string),
+  }),
+  clients: section({ allow: list(checked(checkClientKey), 'clients.allow') }),
+}).prefault({})
+
+export type ParsedConfig = z.output<typeof configSchema>
+
+/** The schema's output in the daemon's terms. */
+export function toResolved (parsed: ParsedConfig, dataDir: string): ResolvedConfig {
+  return {
+    dataDir,
+    node: { listen: parsed.node.listen },
+    peers: { static: parsed.peers.static, mode: parsed.peers.mode, allow: parsed.peers.allow },
+    discovery: { mdns: parsed.discovery.mdns },
+    api: { listen: parsed.api.listen },
+    admin: { listen: parsed.admin.listen },
+    storage: { quotaBytes: parsed.storage.quota, sync: parsed.storage.sync },
+    log: { level: parsed.log.level },
+    engine: { reconcileIntervalMs: parsed.engine.reconcileInterval, purgeIntervalMs: parsed.engine.purgeInterval },
+    clients: {
+      allowOperator: parsed.clients.allow.includes(operatorKeyword),
+      allow: [...new Set(parsed.clients.allow.filter(k => k !== operatorKeyword))],
+    },
+  }
+}

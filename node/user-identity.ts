@@ -1,0 +1,171 @@
+/**
+ * The operator user's identity: an Ed25519 signing key and an X25519 key-agreement
+ * key (raw 32-byte seeds), kept in `<dataDir>/user.key` (mode 0600), and its public
+ * form for `ddil whoami` / `ddil channel add`.
+ *
+ * user.key, format version 1 (JSON, exactly these keys, base64url without padding):
+ *   { "type": "ddil-user-key", "version": 1,
+ *     "ed25519Seed": <32 B>, "x25519Seed": <32 B>, "publicKey": "ddil1:…" }
+ * `publicKey` is redundant on purpose: it is re-derived on load, so a flipped bit in a
+ * seed is reported as corruption instead of silently becoming another user.
+ *
+ * Public form: `ddil1:` + base64url(ed25519 public 32 B ‖ x25519 public 32 B ‖
+ * first 4 bytes of SHA-256(ed25519 public ‖ x25519 public)), 91 characters after the
+ * prefix. The checksum catches a mistyped or truncated key (a miss is 1 in 2^32).
+ *
+ * @example
+ * const me = await createUserIdentityFile('/var/lib/ddil')
+ * me.publicKey                                  // 'ddil1:…' (91 characters after the prefix)
+ * parseUserPublicKey(me.publicKey).ed25519      // Uint8Array(32)
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ConfigError } from '../protocol/errors.ts'
+import { userKeyFileBytesMax } from '../protocol/limits.ts'
+import type { Crypto, KeyPair } from '../protocol/ports.ts'
+import { checkPrivateFile, writeNewFile } from './config/files.ts'
+import { createNodeCrypto } from './crypto.ts'
+
+export const userKeyFileName = 'user.key'
+export const userPublicKeyPrefix = 'ddil1:'
+
+const fileType = 'ddil-user-key'
+const fileVersion = 1
+const fileKeys = ['type', 'version', 'ed25519Seed', 'x25519Seed', 'publicKey']
+const checksumBytes = 4
+/** base64url length of 32 + 32 + 4 bytes, unpadded. */
+const publicTextChars = Math.ceil((64 + checksumBytes) * 4 / 3)
+
+export interface UserPublicKey {
+  ed25519: Uint8Array
+  x25519: Uint8Array
+  /** The canonical `ddil1:…` text. */
+  text: string
+}
+
+export interface UserIdentity {
+  ed25519: KeyPair
+  x25519: KeyPair
+  /** The `ddil1:…` public form. */
+  publicKey: string
+}
+
+function b64 (bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64url')
+}
+
+/** Strict base64url: only the alphabet, and it must re-encode to the same text (Buffer ignores junk otherwise). */
+function unb64 (text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined
+  const bytes = Buffer.from(text, 'base64url')
+  return bytes.toString('base64url') === text ? new Uint8Array(bytes) : undefined
+}
+
+function checksum (ed25519: Uint8Array, x25519: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(ed25519).update(x25519).digest().subarray(0, checksumBytes))
+}
+
+/** The `ddil1:…` text for two raw 32-byte public keys. */
+export function formatUserPublicKey (ed25519: Uint8Array, x25519: Uint8Array): string {
+  if (ed25519.length !== 32 || x25519.length !== 32) throw new ConfigError('user public keys are 32 bytes each')
+  const body = new Uint8Array(64 + checksumBytes)
+  body.set(ed25519, 0)
+  body.set(x25519, 32)
+  body.set(checksum(ed25519, x25519), 64)
+  return userPublicKeyPrefix + b64(body)
+}
+
+/** Parses a pasted `ddil1:…` key (surrounding whitespace ignored); ConfigError says what is wrong with it. */
+export function parseUserPublicKey (input: string): UserPublicKey {
+  const result = tryParseUserPublicKey(input)
+  if ('problem' in result) {
+    const text = String(input).trim()
+    throw new ConfigError(`${JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text)} ${result.problem}`)
+  }
+  return result
+}
+
+/** Like `parseUserPublicKey`, but returns the problem as the tail of a sentence ("is not a user key: …"). */
+export function tryParseUserPublicKey (input: string): UserPublicKey | { problem: string } {
+  const text = typeof input === 'string' ? input.trim() : ''
+  const fix = 'copy it again from "ddil whoami" on the user\'s machine'
+  if (!text.startsWith(userPublicKeyPrefix)) {
+    const hint = /^(12D3KooW|Qm)/.test(text) ? ' (that looks like a node id; a user key comes from "ddil whoami")' : ''
+    return { problem: `is not a user key: it must start with "${userPublicKeyPrefix}"${hint}` }
+  }
+  const encoded = text.slice(userPublicKeyPrefix.length)
+  if (encoded.length !== publicTextChars) {
+    return { problem: `is not a user key: it has ${encoded.length} characters after "${userPublicKeyPrefix}" instead of ${publicTextChars}; ${fix}` }
+  }
+  const body = unb64(encoded)
+  if (body === undefined) return { problem: `is not a user key: it contains characters other than A-Z, a-z, 0-9, "-" and "_"; ${fix}` }
+  const ed25519 = body.slice(0, 32)
+  const x25519 = body.slice(32, 64)
+  if (!Buffer.from(checksum(ed25519, x25519)).equals(body.subarray(64))) {
+    return { problem: `is not a valid user key: its checksum does not match (a character was mistyped or changed); ${fix}` }
+  }
+  return { ed25519, x25519, text }
+}
+
+/** Derives an identity from two 32-byte seeds (random ones when omitted). */
+export function createUserIdentity (crypto: Crypto = createNodeCrypto(), seeds?: { ed25519: Uint8Array, x25519: Uint8Array }): UserIdentity {
+  const ed25519 = crypto.ed25519KeyPair(seeds?.ed25519 ?? new Uint8Array(randomBytes(32)))
+  const x25519 = crypto.x25519KeyPair(seeds?.x25519 ?? new Uint8Array(randomBytes(32)))
+  return { ed25519, x25519, publicKey: formatUserPublicKey(ed25519.publicKey, x25519.publicKey) }
+}
+
+/** The user.key file text (version 1). */
+export function encodeUserKeyFile (identity: UserIdentity): string {
+  const file = {
+    type: fileType,
+    version: fileVersion,
+    ed25519Seed: b64(identity.ed25519.privateKey),
+    x25519Seed: b64(identity.x25519.privateKey),
+    publicKey: identity.publicKey,
+  }
+  return JSON.stringify(file, null, 2) + '\n'
+}
+
+/** Reads user.key text strictly; `where` names the file in errors. */
+export function decodeUserKeyFile (text: string, where = userKeyFileName, crypto: Crypto = createNodeCrypto()): UserIdentity {
+  const corrupt = (why: string): ConfigError => new ConfigError(`${where} is corrupt (${why}); restore it from a backup, or move it away and run "ddil init --force" to create a new operator identity`)
+  let file: unknown
+  try {
+    file = JSON.parse(text)
+  } catch {
+    throw corrupt('not JSON')
+  }
+  if (typeof file !== 'object' || file === null || Array.isArray(file)) throw corrupt('not a JSON object')
+  const record = file as Record<string, unknown>
+  if (record.type !== fileType) throw corrupt(`"type" is not "${fileType}"`)
+  if (typeof record.version !== 'number') throw corrupt('no "version" number')
+  if (record.version !== fileVersion) {
+    throw new ConfigError(`${where} has format version ${JSON.stringify(record.version)}, but this ddil reads version ${fileVersion}; use the ddil release that wrote it`)
+  }
+  const extra = Object.keys(record).filter(k => !fileKeys.includes(k))
+  if (extra.length > 0) throw corrupt(`unexpected key ${JSON.stringify(extra[0])}`)
+  const seed = (key: string): Uint8Array => {
+    const bytes = typeof record[key] === 'string' ? unb64(record[key]) : undefined
+    if (bytes?.length !== 32) throw corrupt(`"${key}" is not 32 bytes of base64url`)
+    return bytes
+  }
+  const identity = createUserIdentity(crypto, { ed25519: seed('ed25519Seed'), x25519: seed('x25519Seed') })
+  if (record.publicKey !== identity.publicKey) throw corrupt('the stored public key does not match the seeds')
+  return identity
+}
+
+/** Loads `<dataDir>/user.key`, refusing a file that group or others can read, or one that is corrupt. */
+export async function loadUserIdentity (dataDir: string, crypto: Crypto = createNodeCrypto()): Promise<UserIdentity> {
+  const path = join(dataDir, userKeyFileName)
+  const stats = await checkPrivateFile(path, 'the operator user key')
+  if (stats.size > userKeyFileBytesMax) throw new ConfigError(`${path} is ${stats.size} bytes, not a user key (corrupt?)`)
+  return decodeUserKeyFile(await readFile(path, 'utf8'), path, crypto)
+}
+
+/** Creates `<dataDir>/user.key` (mode 0600) with fresh random seeds; fails if the file exists. */
+export async function createUserIdentityFile (dataDir: string, crypto: Crypto = createNodeCrypto()): Promise<UserIdentity> {
+  const identity = createUserIdentity(crypto)
+  await writeNewFile(join(dataDir, userKeyFileName), encodeUserKeyFile(identity), 0o600)
+  return identity
+}
