@@ -61,6 +61,14 @@ function clientSentence (config: ResolvedConfig): string {
   return `Serve the client API on ws://${formatHostPort(api.listen)} (${reach(api.listen)}) to ${users}.`
 }
 
+function authorSentence (config: ResolvedConfig): string {
+  const { authors } = config
+  const who: string[] = []
+  if (authors.allowOperator) who.push('the operator user')
+  if (authors.allow.length > 0) who.push(plural(authors.allow.length, 'other user'))
+  return who.length === 0 ? 'Relay messages from no one (authors.allow is empty).' : `Store and forward messages written by ${and(who)}; refuse and audit the rest.`
+}
+
 /** One sentence per behaviour, in the order an operator would check them. */
 export function describeConfig (config: ResolvedConfig): string[] {
   const { storage, engine, admin, log } = config
@@ -69,6 +77,7 @@ export function describeConfig (config: ResolvedConfig): string[] {
     listenScope(config.node.listen),
     ...peerSentences(config),
     clientSentence(config),
+    authorSentence(config),
     `Serve /health, /status and /metrics on http://${formatHostPort(admin.listen)} (${reach(admin.listen)}), without authentication.`,
     `Store up to ${formatBytes(storage.quotaBytes)} of messages; when full, evict expired, then lowest-precedence oldest messages, then refuse new custody.`,
     storage.sync

@@ -174,6 +174,18 @@ export const configKeys: readonly ConfigKey[] = [
       'directory\'s user.key) and ddil1:… keys printed by "ddil whoami" elsewhere.',
     ],
   },
+  {
+    path: 'authors.allow',
+    defaultValue: ['operator'],
+    what: 'a list of user keys',
+    item: 'a user key',
+    example: '[operator, ddil1:…]',
+    help: [
+      'Users whose messages this relay stores and forwards: "operator" and ddil1:…',
+      'keys from "ddil whoami" on other nodes. Messages from anyone else are refused',
+      'and audited. (Channel membership will replace this list.)',
+    ],
+  },
 ]
 
 /** Section comments, written above each section. */
@@ -187,6 +199,7 @@ export const sectionHelp: Readonly<Record<string, string>> = {
   log: 'Structured logs.',
   engine: 'Store-and-forward timing.',
   clients: 'Who may use the client API.',
+  authors: 'Whose messages are relayed.',
 }
 
 /** Section names in file order. */

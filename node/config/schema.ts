@@ -46,6 +46,12 @@ export interface ResolvedConfig {
     /** Other users' keys (`ddil1:…`, canonical text). */
     allow: string[]
   }
+  authors: {
+    /** `operator` was listed: the user in `<dataDir>/user.key` may author messages. */
+    allowOperator: boolean
+    /** Other users' keys (`ddil1:…`, canonical text). */
+    allow: string[]
+  }
 }
 
 /** Peer ids accepted in allowlist mode: `peers.allow` plus the id at the end of each static peer. */
@@ -103,6 +109,7 @@ export const configSchema = z.strictObject({
     purgeInterval: checked(t => checkDuration(t, purgeIntervalMsMin, engineIntervalMsMax, '1m or 10m')).prefault(defaultOf('engine.purgeInterval') as string),
   }),
   clients: section({ allow: list(checked(checkClientKey), 'clients.allow') }),
+  authors: section({ allow: list(checked(checkClientKey), 'authors.allow') }),
 }).prefault({})
 
 export type ParsedConfig = z.output<typeof configSchema>
@@ -122,6 +129,10 @@ export function toResolved (parsed: ParsedConfig, dataDir: string): ResolvedConf
     clients: {
       allowOperator: parsed.clients.allow.includes(operatorKeyword),
       allow: [...new Set(parsed.clients.allow.filter(k => k !== operatorKeyword))],
+    },
+    authors: {
+      allowOperator: parsed.authors.allow.includes(operatorKeyword),
+      allow: [...new Set(parsed.authors.allow.filter(k => k !== operatorKeyword))],
     },
   }
 }

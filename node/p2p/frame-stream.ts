@@ -1,0 +1,143 @@
+/**
+ * One libp2p stream carrying length-prefixed frames in both directions, with a
+ * bounded outbound queue. `send` hands a frame straight to the stream while the
+ * stream accepts data; while the stream needs draining frames wait in our queue,
+ * and once queued plus stream-buffered bytes would pass `writeQueueBytesMax`
+ * `send` returns false (the frame was NOT taken). When the queue has emptied
+ * after such a refusal, `onDrain` fires. Inbound bytes go through `FrameDecoder`;
+ * a frame over the limit aborts the stream and fires `onViolation`. `onClose`
+ * fires once, on a later microtask, however the stream ends.
+ *
+ * @example
+ * const fs = new FrameStream(stream, { frameBytesMax, writeQueueBytesMax }, { onFrame, onDrain, onClose, onViolation })
+ * fs.start()
+ * fs.send(new Uint8Array([1, 2, 3])) // => true
+ */
+import type { Stream, StreamMessageEvent } from '@libp2p/interface'
+import { LimitError, isDdilError } from '../../protocol/errors.ts'
+import { FrameDecoder, encodeFrame } from './frame-codec.ts'
+
+export interface FrameStreamOptions {
+  frameBytesMax: number
+  writeQueueBytesMax: number
+}
+
+export interface FrameStreamEvents {
+  onFrame (frame: Uint8Array): void
+  onDrain (): void
+  onClose (): void
+  /** The remote broke the framing rules, or `onFrame` threw a DdilError; the stream is already aborted. */
+  onViolation (reason: string): void
+}
+
+export class FrameStream {
+  readonly stream: Stream
+  readonly #options: FrameStreamOptions
+  readonly #events: FrameStreamEvents
+  readonly #decoder: FrameDecoder
+  readonly #queue: Uint8Array[] = []
+  #queueBytes = 0
+  #refused = false
+  #closed = false
+  readonly #whenClosed = Promise.withResolvers<void>()
+
+  constructor (stream: Stream, options: FrameStreamOptions, events: FrameStreamEvents) {
+    this.stream = stream
+    this.#options = options
+    this.#events = events
+    this.#decoder = new FrameDecoder(options.frameBytesMax)
+  }
+
+  get closed (): boolean { return this.#closed }
+
+  /** Resolves once the stream has ended, however it ended. */
+  get whenClosed (): Promise<void> { return this.#whenClosed.promise }
+
+  /** Bytes waiting in our queue and in the stream's own buffer. */
+  get bufferedBytes (): number { return this.#queueBytes + this.stream.writeBufferLength }
+
+  /** Attach listeners (call after the owner is ready for `onFrame`). */
+  start (): void {
+    this.stream.addEventListener('message', (evt) => { this.#onMessage(evt) })
+    this.stream.addEventListener('drain', () => { this.#flush() })
+    this.stream.addEventListener('remoteCloseWrite', () => { this.shutdown() })
+    this.stream.addEventListener('close', () => { this.#markClosed() })
+    if (this.stream.status !== 'open') this.#markClosed()
+  }
+
+  /** Queue a frame; false when closed or over the queue bound. Throws LimitError only for a frame no link may carry. */
+  send (frame: Uint8Array): boolean {
+    if (frame.byteLength > this.#options.frameBytesMax) throw new LimitError(`frame of ${frame.byteLength} bytes exceeds frameBytesMax ${this.#options.frameBytesMax}`)
+    if (this.#closed) return false
+    const wire = encodeFrame(frame)
+    if (this.bufferedBytes + wire.byteLength > this.#options.writeQueueBytesMax) {
+      this.#refused = true
+      return false
+    }
+    if (this.#queue.length > 0 || this.stream.writableNeedsDrain) {
+      this.#queue.push(wire)
+      this.#queueBytes += wire.byteLength
+      return true
+    }
+    return this.#write(wire)
+  }
+
+  /** Abort now (reset to the remote); pending frames are dropped. */
+  abort (reason: string): void {
+    this.stream.abort(new Error(reason))
+    this.#markClosed()
+  }
+
+  /** Close our write side once queued frames are written; the remote closes its side in turn. */
+  shutdown (): void {
+    if (this.#closed || this.stream.writeStatus !== 'writable') return
+    if (this.#queue.length > 0) {
+      this.stream.addEventListener('idle', () => { this.shutdown() }, { once: true })
+      return
+    }
+    this.stream.close().catch((e: unknown) => { this.abort(`close failed: ${(e as Error).message}`) })
+  }
+
+  #write (wire: Uint8Array): boolean {
+    try {
+      this.stream.send(wire)
+      return true
+    } catch {
+      // The stream closed under us (remote reset, connection gone): a network condition, not an error.
+      this.#markClosed()
+      return false
+    }
+  }
+
+  #flush (): void {
+    while (this.#queue.length > 0 && !this.stream.writableNeedsDrain && !this.#closed) {
+      const wire = this.#queue.shift() as Uint8Array
+      this.#queueBytes -= wire.byteLength
+      if (!this.#write(wire)) return
+    }
+    if (this.#queue.length === 0 && this.#refused && !this.#closed) {
+      this.#refused = false
+      this.#events.onDrain()
+    }
+  }
+
+  #onMessage (evt: StreamMessageEvent): void {
+    if (this.#closed) return
+    try {
+      this.#decoder.push(evt.data, (frame) => { if (!this.#closed) this.#events.onFrame(frame) })
+    } catch (e) {
+      if (!isDdilError(e)) throw e
+      this.abort(`${e.code}: ${e.message}`)
+      this.#events.onViolation(e.message)
+    }
+  }
+
+  #markClosed (): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#queue.length = 0
+    this.#queueBytes = 0
+    this.#whenClosed.resolve()
+    queueMicrotask(() => { this.#events.onClose() })
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The node's libp2p identity: an Ed25519 private key kept at `<dataDir>/node.key`
+ * (libp2p's protobuf key encoding), so the peer id survives restarts and peers'
+ * allowlists keep recognising us. The file is created with mode 0600 by writing a
+ * temporary file and renaming it over, so a crash never leaves half a key; a key
+ * file that group or others can read is refused (ConfigError: fix the mode), and
+ * one that does not decode to an Ed25519 key is refused (StorageError: corrupt).
+ *
+ * @example
+ * const key = await loadOrCreateNodeKey('/var/lib/ddil')
+ * const host = await createHost({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/4001'] })
+ */
+import { randomBytes } from 'node:crypto'
+import type { Stats } from 'node:fs'
+import { lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { ConfigError, StorageError } from '../../protocol/errors.ts'
+
+export const nodeKeyFileName = 'node.key'
+
+/** An Ed25519 key in libp2p protobuf is 68 bytes; anything much larger is not ours. */
+const nodeKeyFileBytesMax = 1024
+
+/** Permission bits for group and others: none may be set on a private key. */
+const groupOrOtherBits = 0o077
+
+export async function loadOrCreateNodeKey (dataDir: string): Promise<PrivateKey> {
+  const path = join(dataDir, nodeKeyFileName)
+  const existing = await statOrUndefined(path)
+  if (existing === undefined) return await createNodeKey(dataDir, path)
+  if (!existing.isFile()) throw new StorageError(`${path} is not a regular file; move it away and restart to create a new node key`)
+  if (process.platform !== 'win32' && (existing.mode & groupOrOtherBits) !== 0) {
+    const mode = (existing.mode & 0o777).toString(8).padStart(4, '0')
+    throw new ConfigError(`${path} has mode ${mode}: a node key must not be readable by group or others; run chmod 600 ${path}`)
+  }
+  if (existing.size > nodeKeyFileBytesMax) throw new StorageError(`${path} is ${existing.size} bytes, not a node key (corrupt?)`)
+  return decodeNodeKey(path, await readFile(path))
+}
+
+function decodeNodeKey (path: string, bytes: Uint8Array): PrivateKey {
+  let key: PrivateKey
+  try {
+    key = privateKeyFromProtobuf(bytes)
+  } catch (e) {
+    throw new StorageError(`${path} is corrupt: ${(e as Error).message}`)
+  }
+  if (key.type !== 'Ed25519') throw new StorageError(`${path} holds a ${key.type} key; ddil nodes use Ed25519`)
+  return key
+}
+
+async function createNodeKey (dataDir: string, path: string): Promise<PrivateKey> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  const key = await generateKeyPair('Ed25519')
+  await writeFileAtomic(dataDir, path, privateKeyToProtobuf(key))
+  return key
+}
+
+/** Write to a fresh 0600 temporary file, flush it, rename it over `path`, then flush the directory entry. */
+async function writeFileAtomic (dir: string, path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+  try {
+    const file = await open(tmp, 'wx', 0o600)
+    try {
+      await file.writeFile(bytes)
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(tmp, path)
+  } catch (e) {
+    await rm(tmp, { force: true })
+    throw new StorageError(`cannot write ${path}: ${(e as Error).message}`)
+  }
+  await syncDirectory(dir)
+}
+
+async function syncDirectory (dir: string): Promise<void> {
+  if (process.platform === 'win32') return // directories cannot be opened for fsync there
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+async function statOrUndefined (path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new StorageError(`cannot read ${path}: ${(e as Error).message}`)
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Bounds of the relay's libp2p host: connections, handshakes, streams, write
+ * queues and redial pacing. Protocol-level bounds (frame size, ids per frame)
+ * live in `protocol/limits.ts`; these guard the host's own resources, so they
+ * stay in the daemon. Each is a default that `createHost` / `attachFrameTransport`
+ * options may override; units last in every name.
+ *
+ * @example
+ * import { linkWriteQueueBytesMax } from './limits.ts'
+ * attachFrameTransport(host, handler, { writeQueueBytesMax: linkWriteQueueBytesMax })
+ */
+
+/** Open connections at once. A relay talks to a handful of peers; 64 leaves room for mules and clients on a single-board computer. */
+export const hostConnectionsMax = 64
+
+/** Inbound connections still in their Noise/yamux upgrade at once; bounds the cost of a slow-handshake flood (libp2p's default is 10). */
+export const hostInboundPendingConnectionsMax = 8
+
+/** An inbound connection must finish Noise and muxer negotiation within this; about 3 KB of handshake fits at 9.6 kbps with satellite latency to spare. */
+export const hostInboundUpgradeTimeoutMs = 10_000
+
+/** An outbound dial (all addresses of one peer) gives up after this; the redialer tries again later. */
+export const hostDialTimeoutMs = 10_000
+
+/** Concurrent inbound streams of the sync protocol per connection: one link plus one replacement racing the old one's close. */
+export const syncInboundStreamsPerConnectionMax = 2
+
+/** Concurrent outbound streams of the sync protocol per connection, for the same reason. */
+export const syncOutboundStreamsPerConnectionMax = 2
+
+/** Concurrent inbound identify/ping streams per connection: each is short-lived, one at a time is normal. */
+export const serviceInboundStreamsPerConnectionMax = 4
+
+/** Bytes of frames queued for one peer beyond what the stream took. 1 MiB is 16 full frames: enough to keep a fast link busy, small enough for many peers. */
+export const linkWriteQueueBytesMax = 1024 * 1024
+
+/** Inbound bytes are fed to the frame decoder in slices of at most this, so its buffer never holds more than one frame plus one slice. */
+export const linkDecodeSliceBytesMax = 16 * 1024
+
+/** First redial of a dropped static peer waits this long; a cut link usually needs a moment to come back. */
+export const redialDelayMsMin = 1000
+
+/** Redial backoff stops growing here, so a peer back after a long partition is found within a minute. */
+export const redialDelayMsMax = 60_000
+
+/** Each failed redial multiplies the delay by this. */
+export const redialBackoffFactor = 2
+
+/** Random spread of each redial delay (fraction either side), so that nodes healed together do not all dial at once. */
+export const redialJitterFraction = 0.2
+
+/** Opening the sync stream (multistream-select over an open connection) gives up after this; the next connection or identify retries. */
+export const syncStreamOpenTimeoutMs = 10_000
+
+/** On shutdown, streams get this long to flush and close gracefully before they are reset. */
+export const syncStreamCloseTimeoutMs = 2000

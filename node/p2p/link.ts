@@ -1,0 +1,202 @@
+/**
+ * The engine's `Transport` over libp2p: one `/ddil/sync/1.0.0` stream per peer
+ * carrying length-prefixed frames (see `frame-codec.ts`, `frame-stream.ts`).
+ *
+ * One stream per pair: only the peer whose id string sorts first opens the
+ * stream (when identify shows the other side speaks the protocol); a stream
+ * opened by the other side is reset and replaced by our own. Both sides therefore
+ * agree without negotiating, and simultaneous dials still end with exactly one
+ * stream. A newer stream from the opener replaces an older one (the opener only
+ * opens again once it saw the old one die), reported as linkDown then linkUp.
+ *
+ * The engine sees `linkUp` once per stream, `receive` for each frame in order,
+ * `linkDown` exactly once, and `drain` after a refused `send` once the queue has
+ * emptied. Handler calls never happen inside `send` or `disconnect`.
+ *
+ * @example
+ * const transport = attachFrameTransport(host, engineLinkHandler, { onPeerMisbehaved: (peer, why) => audit(peer, why) })
+ * transport.send(peer, frame) // false: link down or queue full; wait for drain
+ * await transport.close()
+ */
+import type { Connection, Libp2p, PeerId as Libp2pPeerId, PeerUpdate, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { ConfigError } from '../../protocol/errors.ts'
+import { frameBytesMax as protocolFrameBytesMax, frameBytesMin } from '../../protocol/limits.ts'
+import type { LinkHandler, Logger, PeerId, Transport } from '../../protocol/ports.ts'
+import { lengthPrefixBytesMax } from './frame-codec.ts'
+import { FrameStream } from './frame-stream.ts'
+import * as limits from './limits.ts'
+
+export const syncProtocol = '/ddil/sync/1.0.0'
+
+export interface FrameTransportOptions {
+  /** Largest frame either way on this host's links (default and ceiling: protocol `frameBytesMax`). */
+  frameBytesMax?: number
+  writeQueueBytesMax?: number
+  inboundStreamsPerConnectionMax?: number
+  outboundStreamsPerConnectionMax?: number
+  streamOpenTimeoutMs?: number
+  closeTimeoutMs?: number
+  /** The peer broke the framing rules (oversized frame) or its frame made the engine throw a DdilError; its stream was reset. */
+  onPeerMisbehaved?: (peer: PeerId, reason: string) => void
+  logger?: Logger
+}
+
+export interface FrameTransport extends Transport {
+  readonly protocol: string
+  /** Resolves once the protocol handler is registered with the host. */
+  readonly ready: Promise<void>
+  /** Peers with a link up. */
+  peers (): PeerId[]
+  /** Bytes queued towards `peer` (ours plus the stream's), 0 when down. */
+  bufferedBytes (peer: PeerId): number
+  /** Unregister, report every link down, close streams (reset after `closeTimeoutMs`). */
+  close (): Promise<void>
+}
+
+interface Settings {
+  frameBytesMax: number
+  writeQueueBytesMax: number
+  inboundStreams: number
+  outboundStreams: number
+  openTimeoutMs: number
+  closeTimeoutMs: number
+}
+
+function settingsFrom (options: FrameTransportOptions): Settings {
+  const s: Settings = {
+    frameBytesMax: options.frameBytesMax ?? protocolFrameBytesMax,
+    writeQueueBytesMax: options.writeQueueBytesMax ?? limits.linkWriteQueueBytesMax,
+    inboundStreams: options.inboundStreamsPerConnectionMax ?? limits.syncInboundStreamsPerConnectionMax,
+    outboundStreams: options.outboundStreamsPerConnectionMax ?? limits.syncOutboundStreamsPerConnectionMax,
+    openTimeoutMs: options.streamOpenTimeoutMs ?? limits.syncStreamOpenTimeoutMs,
+    closeTimeoutMs: options.closeTimeoutMs ?? limits.syncStreamCloseTimeoutMs,
+  }
+  if (s.frameBytesMax < frameBytesMin || s.frameBytesMax > protocolFrameBytesMax) {
+    throw new ConfigError(`frameBytesMax ${s.frameBytesMax} must be within [${frameBytesMin}, ${protocolFrameBytesMax}]`)
+  }
+  if (s.writeQueueBytesMax < s.frameBytesMax + lengthPrefixBytesMax) {
+    throw new ConfigError(`writeQueueBytesMax ${s.writeQueueBytesMax} must hold at least one full frame (${s.frameBytesMax + lengthPrefixBytesMax} bytes)`)
+  }
+  return s
+}
+
+export function attachFrameTransport (host: Libp2p, handler: LinkHandler, options: FrameTransportOptions = {}): FrameTransport {
+  const settings = settingsFrom(options)
+  if (host.getProtocols().includes(syncProtocol)) throw new ConfigError(`${syncProtocol} already has a handler on this host`)
+  const local = host.peerId.toString()
+  const links = new Map<PeerId, FrameStream>()
+  const opening = new Set<PeerId>()
+  let closed = false
+
+  /** The tie-break: the peer whose id string sorts first opens the stream. */
+  const weOpen = (peer: PeerId): boolean => local < peer
+
+  const adopt = (peer: PeerId, stream: Stream, connection: Connection): void => {
+    const fs: FrameStream = new FrameStream(stream, settings, {
+      onFrame: (frame) => { if (links.get(peer) === fs) handler.receive(peer, frame) },
+      onDrain: () => { if (links.get(peer) === fs) handler.drain?.(peer) },
+      onViolation: (reason) => { options.onPeerMisbehaved?.(peer, reason) },
+      onClose: () => {
+        if (links.get(peer) !== fs) return
+        links.delete(peer)
+        handler.linkDown(peer)
+        // Reopen only if this stream died with its connection and another connection survives;
+        // a reset on a live connection is the remote's decision and is not retried here.
+        if (connection.status !== 'open') openOn(connection.remotePeer)
+      },
+    })
+    links.set(peer, fs)
+    handler.linkUp(peer, { frameBytesMax: settings.frameBytesMax })
+    fs.start()
+  }
+
+  const openOn = (peerId: Libp2pPeerId, preferred?: Connection): void => {
+    const peer = peerId.toString()
+    if (closed || !weOpen(peer) || links.has(peer) || opening.has(peer)) return
+    const connection = preferred?.status === 'open' ? preferred : host.getConnections(peerId).find((c) => c.status === 'open')
+    if (connection === undefined) return
+    opening.add(peer)
+    connection.newStream(syncProtocol, { signal: AbortSignal.timeout(settings.openTimeoutMs), maxOutboundStreams: settings.outboundStreams }).then((stream) => {
+      opening.delete(peer)
+      if (closed || links.has(peer)) stream.abort(new Error('sync stream no longer needed'))
+      else adopt(peer, stream, connection)
+    }, (e: unknown) => {
+      opening.delete(peer)
+      options.logger?.debug({ peer, err: (e as Error).message }, 'cannot open sync stream')
+    })
+  }
+
+  const onInbound = (stream: Stream, connection: Connection): void => {
+    const peer = connection.remotePeer.toString()
+    if (closed) { stream.abort(new Error('sync transport closed')); return }
+    if (weOpen(peer)) {
+      stream.abort(new Error('tie-break: the peer with the smaller id opens the sync stream'))
+      openOn(connection.remotePeer, connection)
+      return
+    }
+    const old = links.get(peer)
+    if (old !== undefined) {
+      links.delete(peer)
+      old.abort('replaced by a newer sync stream')
+      handler.linkDown(peer)
+    }
+    adopt(peer, stream, connection)
+  }
+
+  /** Identify push can reveal the protocol after identify ran (the peer attached its handler late). */
+  const onPeerUpdate = (evt: CustomEvent<PeerUpdate>): void => {
+    const { peer, previous } = evt.detail
+    if (peer.protocols.includes(syncProtocol) && previous?.protocols.includes(syncProtocol) !== true) openOn(peer.id)
+  }
+
+  const ready = (async () => {
+    await host.handle(syncProtocol, onInbound, { maxInboundStreams: settings.inboundStreams, maxOutboundStreams: settings.outboundStreams })
+    return await host.register(syncProtocol, { onConnect: (peerId, connection) => { openOn(peerId, connection) } })
+  })()
+  host.addEventListener('peer:update', onPeerUpdate)
+  openToConnectedPeers(host, (peerId) => { openOn(peerId) })
+
+  return {
+    protocol: syncProtocol,
+    ready: ready.then(() => undefined),
+    peers: () => [...links.keys()],
+    bufferedBytes: (peer) => links.get(peer)?.bufferedBytes ?? 0,
+    send: (peer, frame) => links.get(peer)?.send(frame) ?? false,
+    disconnect: (peer, reason) => {
+      links.get(peer)?.abort(`disconnected: ${reason}`)
+      host.hangUp(peerIdFromString(peer)).catch((e: unknown) => {
+        options.logger?.debug({ peer, err: (e as Error).message }, 'hang up failed')
+      })
+    },
+    close: async () => {
+      if (closed) return
+      closed = true
+      host.removeEventListener('peer:update', onPeerUpdate)
+      host.unregister(await ready)
+      await host.unhandle(syncProtocol)
+      const streams = [...links]
+      links.clear()
+      for (const [peer, fs] of streams) { handler.linkDown(peer); fs.shutdown() }
+      await closeWithin(streams.map(([, fs]) => fs), settings.closeTimeoutMs)
+    },
+  }
+}
+
+/** Peers already connected when we attach (and already identified) get their stream too. */
+function openToConnectedPeers (host: Libp2p, open: (peer: Libp2pPeerId) => void): void {
+  for (const connection of host.getConnections()) {
+    host.peerStore.get(connection.remotePeer).then((peer) => {
+      if (peer.protocols.includes(syncProtocol)) open(peer.id)
+    }, () => { /* not identified yet: the topology will tell us once it is */ })
+  }
+}
+
+/** Wait for graceful closes, then reset whatever is still open. */
+async function closeWithin (streams: FrameStream[], timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs) })
+  await Promise.race([Promise.all(streams.map((fs) => fs.whenClosed)), timeout])
+  clearTimeout(timer)
+  for (const fs of streams) if (!fs.closed) fs.abort('sync transport closed')
+}

@@ -1,0 +1,94 @@
+/**
+ * Keeps the host connected to its static peers: dials each at start, and when
+ * one drops (or a dial fails) dials it again after a delay that starts at
+ * `delayMsMin`, grows by `backoffFactor` per failure up to `delayMsMax`, with a
+ * little jitter. Unlike libp2p's own reconnect queue it never gives up: a relay
+ * must find its peer again after a partition of any length.
+ *
+ * @example
+ * const redialer = startRedialer(host, [{ peer, addrs }], { delayMsMin: 1000, delayMsMax: 60_000, backoffFactor: 2, jitterFraction: 0.2 })
+ * // host 'stop' cancels every pending redial
+ */
+import type { Libp2p, PeerId as Libp2pPeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Logger } from '../../protocol/ports.ts'
+
+export interface StaticPeer {
+  peer: Libp2pPeerId
+  addrs: Multiaddr[]
+}
+
+export interface RedialOptions {
+  delayMsMin: number
+  delayMsMax: number
+  backoffFactor: number
+  jitterFraction: number
+  logger?: Logger
+}
+
+interface PeerState {
+  target: StaticPeer
+  delayMs: number
+  timer?: ReturnType<typeof setTimeout>
+  dialling: boolean
+}
+
+export interface Redialer {
+  stop (): void
+}
+
+export function startRedialer (host: Libp2p, targets: readonly StaticPeer[], options: RedialOptions): Redialer {
+  const states = new Map<string, PeerState>()
+  for (const target of targets) states.set(target.peer.toString(), { target, delayMs: options.delayMsMin, dialling: false })
+  let stopped = false
+
+  const running = (): boolean => !stopped && host.status === 'started'
+
+  const schedule = (state: PeerState): void => {
+    if (!running() || state.timer !== undefined || state.dialling) return
+    const spread = 1 + options.jitterFraction * (2 * Math.random() - 1)
+    state.timer = setTimeout(() => { state.timer = undefined; dial(state) }, Math.round(state.delayMs * spread))
+  }
+
+  const dial = (state: PeerState): void => {
+    if (!running() || state.dialling || host.getConnections(state.target.peer).length > 0) return
+    state.dialling = true
+    host.dial(state.target.addrs).then(() => {
+      state.dialling = false
+      state.delayMs = options.delayMsMin
+    }, (e: unknown) => {
+      state.dialling = false
+      options.logger?.debug({ peer: state.target.peer.toString(), delayMs: state.delayMs, err: (e as Error).message }, 'static peer dial failed')
+      state.delayMs = Math.min(options.delayMsMax, state.delayMs * options.backoffFactor)
+      schedule(state)
+    })
+  }
+
+  const onDisconnect = (evt: CustomEvent<Libp2pPeerId>): void => {
+    const state = states.get(evt.detail.toString())
+    if (state !== undefined) schedule(state)
+  }
+  const onConnect = (evt: CustomEvent<Libp2pPeerId>): void => {
+    const state = states.get(evt.detail.toString())
+    if (state === undefined) return
+    state.delayMs = options.delayMsMin
+    clearTimeout(state.timer)
+    state.timer = undefined
+  }
+  const onStart = (): void => { for (const state of states.values()) dial(state) }
+  const stop = (): void => {
+    stopped = true
+    for (const state of states.values()) { clearTimeout(state.timer); state.timer = undefined }
+    host.removeEventListener('peer:disconnect', onDisconnect)
+    host.removeEventListener('peer:connect', onConnect)
+    host.removeEventListener('start', onStart)
+    host.removeEventListener('stop', stop)
+  }
+
+  host.addEventListener('peer:disconnect', onDisconnect)
+  host.addEventListener('peer:connect', onConnect)
+  host.addEventListener('start', onStart)
+  host.addEventListener('stop', stop)
+  if (host.status === 'started') onStart()
+  return { stop }
+}
