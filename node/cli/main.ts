@@ -11,6 +11,10 @@ import { isDdilError } from '../../protocol/errors.ts'
 import { register as registerInit } from './commands/init.ts'
 import { register as registerConfigtest } from './commands/configtest.ts'
 import { register as registerWhoami } from './commands/whoami.ts'
+import { register as registerStart } from './commands/start.ts'
+import { register as registerStatus } from './commands/status.ts'
+import { register as registerMessages } from './commands/messages.ts'
+import { register as registerAudit } from './commands/audit.ts'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -21,8 +25,12 @@ export function buildProgram (): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
   registerInit(program)
+  registerStart(program)
   registerConfigtest(program)
   registerWhoami(program)
+  registerStatus(program)
+  registerMessages(program)
+  registerAudit(program)
   return program
 }
 
@@ -30,7 +38,7 @@ async function main (argv: string[]): Promise<number> {
   const program = buildProgram()
   try {
     await program.parseAsync(argv, { from: 'user' })
-    return 0
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2
     if (isDdilError(e)) {

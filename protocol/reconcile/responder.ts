@@ -3,6 +3,14 @@
  * match, otherwise streams its coded symbols in batches the initiator sizes, and
  * finally resolves the keys the initiator sends back into whole ids.
  *
+ * Equality is judged on 96 bits of XOR (keys and checksums), the count modulo 256
+ * and 64 sketch counters: honest sets that differ pass with probability < 2^-96.
+ * XOR is linear, so a member who mints a few hundred envelopes could choose a
+ * subset whose keys, checksums and signs cancel, and place it so two nodes look
+ * equal; that hides only their own minted envelopes from this session (eager push
+ * and later sessions still move them), so it is accepted rather than salted, which
+ * would cost the incremental symbol cache.
+ *
  * @example
  * const session = accept(set, { frameBytesMax: 2048 })
  * const { reply, have, need } = reconcile(session, hello)
@@ -27,11 +35,14 @@ export class ResponderSession {
   #listsLast = false
   #keysSeen = 0
   readonly #outbox: Uint8Array[] = []
+  /** Keys the initiator may ask about: each names one of our items, so never more than we held. */
+  readonly #keysMax: number
 
   constructor (set: ReconcileSet, options: ReconcileOptions) {
     this.limits = sessionOptions(options)
     this.source = new SymbolSource(set, this.limits.symbolsMax)
     this.#frame = this.limits.frameBytesMax
+    this.#keysMax = set.size
   }
 
   reconcile (bytes: Uint8Array): ReconcileStep {
@@ -69,6 +80,7 @@ export class ResponderSession {
     const set = this.source.set
     const need = m.ids.filter(id => !set.has(id))
     const have: Uint8Array[] = []
+    if (this.#keysSeen + m.keys.length > this.#keysMax) throw new LimitError(`reconcile: asked about more keys than the ${this.#keysMax} items we hold`)
     for (const [k0, k1] of m.keys) {
       this.#keysSeen++
       const id = set.lookup(k0, k1)

@@ -12,7 +12,11 @@ import { idBytes } from './set.ts'
 import { decodeMessage, keyBytes, type Message, suffixBytes, symbolBytes } from './wire.ts'
 
 export interface ReconcileOptions {
-  /** Largest message this side sends or accepts (default: the link frame limit). */
+  /**
+   * Largest message this side sends or accepts (default: the largest frame). Give both
+   * sides the link's negotiated value: the responder sends within the smaller of its own
+   * and the initiator's (HELLO carries it), but refuses anything over its own.
+   */
   frameBytesMax?: number
   /** Most symbols per session (default and ceiling from limits). */
   symbolsMax?: number

@@ -8,6 +8,9 @@
  * exactly as they were when it started, even if the engine kept adding and
  * purging meanwhile.
  *
+ * Items are ids alone: rateless IBLT symbols need no order, so unlike negentropy
+ * no timestamps are kept (the engine fetches envelopes by id).
+ *
  * Two ids that share their first 8 bytes (the key) cannot both take part: the
  * smaller id is reconciled, the other is kept aside and takes over if the first is
  * deleted. Honest ids collide with probability N²/2^65; a forger must grind about

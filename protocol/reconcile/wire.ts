@@ -23,9 +23,13 @@
  * Conversation (I = initiator, decodes; R = responder, streams symbols):
  *   I: HELLO → R: EQUAL                                  (sets equal: 1 round trip)
  *   I: HELLO → R: SYMBOLS → [I: MORE → R: SYMBOLS]* → I: LISTS → R: IDS (fin)
- *   LISTS / IDS repeat when they do not fit one frame; R does not answer a last LISTS
- *   that carried no keys (I expects nothing back). A round trip is two messages,
- *   counted as messages / 2 rounded up, the same way as for negentropy.
+ *   LISTS / IDS repeat when they do not fit one frame (an empty last LISTS asks for
+ *   the rest of the IDS). If no LISTS of the session carried a key, R does not answer
+ *   the last one (I expects nothing back). A round trip is two messages, counted as
+ *   messages / 2 rounded up, the same way as for negentropy.
+ *   Typical cost: 116 B for equal sets; about 1.4–1.8 symbols (13 B each) per
+ *   difference, plus 32 B per id the responder lacks and 8 + 24 B per id the
+ *   initiator lacks: 50–60 B per difference once d is in the hundreds.
  *
  * @example
  * const bytes = encodeMessage({ type: MessageType.more, n: 40 })

@@ -1,0 +1,134 @@
+/**
+ * `ddil audit verify`: check a data directory's audit log against the node's key and its
+ * signed head, and say where each problem is. Needs only the data directory: the trusted key
+ * comes from `<dataDir>/node.key` (or the caller). Reads the log once, line by line, holding a
+ * small record per line. Never throws for a damaged log (that is what it reports); only for
+ * I/O errors (AuditError).
+ *
+ * What it cannot see locally: the log and its head rolled back together to an earlier state
+ * (e.g. restored from a backup). Pass a head exported earlier as `anchor` to catch that.
+ *
+ * @example
+ * const r = await verifyAuditLog('/var/lib/ddil', createNodeCrypto())
+ * if (!r.ok) for (const p of r.problems) console.log(`line ${p.line}: ${p.kind}: ${p.message}`)
+ */
+import { AuditError } from '../../protocol/errors.ts'
+import { auditProblemsMax } from '../../protocol/limits.ts'
+import type { Crypto } from '../../protocol/ports.ts'
+import { classifyLines, type AuditProblem, type LineRecord } from './classify.ts'
+import { fromHex, headSignatureOk, parseEntryLine, parseHead, toHex, type AuditHead } from './format.ts'
+import { auditPaths, readHeadFile, readLines, type HeadRead } from './files.ts'
+import { readNodePublicKey } from './key.ts'
+
+export type { AuditProblem, AuditProblemKind } from './classify.ts'
+
+export interface VerifyOptions {
+  /** The node's Ed25519 public key (raw). Default: from `<dataDir>/node.key`; failing that, the key audit.head names. */
+  publicKey?: Uint8Array
+  /** A head line exported earlier (`exportAuditHead`): the log must still hold the entry it names. */
+  anchor?: string
+}
+
+export interface AuditVerifyResult {
+  ok: boolean
+  /** Lines in the log. */
+  entries: number
+  /** Entries whose hash and node signature verify. */
+  authentic: number
+  problems: AuditProblem[]
+  /** Problems found beyond `auditProblemsMax` and not listed. */
+  problemsOmitted: number
+  /** The signed head, when it verified. */
+  head?: { seq: number, hash: string }
+  /** The key entries were checked against, hex, and where it came from. 'head' means self-consistency only. */
+  key?: string
+  keySource: 'option' | 'node.key' | 'head' | 'none'
+}
+
+export async function verifyAuditLog (dataDir: string, crypto: Crypto, options: VerifyOptions = {}): Promise<AuditVerifyResult> {
+  try {
+    return await verify(dataDir, crypto, options)
+  } catch (e) {
+    if (e instanceof AuditError) throw e
+    throw new AuditError(`cannot read the audit log in ${dataDir}: ${(e as Error).message}`, { cause: e })
+  }
+}
+
+async function verify (dataDir: string, crypto: Crypto, options: VerifyOptions): Promise<AuditVerifyResult> {
+  const paths = auditPaths(dataDir)
+  const problems: AuditProblem[] = []
+  let omitted = 0
+  const push = (p: AuditProblem): void => { if (problems.length < auditProblemsMax) problems.push(p); else omitted++ }
+
+  const headRead = await readHeadFile(paths.head)
+  const { key, keySource } = await trustedKey(dataDir, options, headRead)
+  if (key === undefined) push({ line: 0, kind: 'bad-signature', message: 'no node key to check signatures against (no node.key and no readable audit.head)' })
+
+  const records: LineRecord[] = []
+  for await (const l of readLines(paths.log)) records.push(check(l.lineNo, l.text, l.problem, l.terminated, crypto, key))
+
+  const head = checkHead(headRead, records.length, crypto, key, push)
+  if (options.anchor !== undefined) checkAnchor(options.anchor, records, crypto, key, push)
+  classifyLines(records, head, push)
+  problems.sort((a, b) => a.line - b.line)
+  return {
+    ok: problems.length === 0 && omitted === 0,
+    entries: records.length,
+    authentic: records.filter(r => r.status === 'authentic').length,
+    problems,
+    problemsOmitted: omitted,
+    ...(head !== undefined ? { head: { seq: head.seq, hash: head.hash } } : {}),
+    ...(key !== undefined ? { key: toHex(key) } : {}),
+    keySource,
+  }
+}
+
+async function trustedKey (dataDir: string, options: VerifyOptions, head: HeadRead): Promise<{ key?: Uint8Array, keySource: AuditVerifyResult['keySource'] }> {
+  if (options.publicKey !== undefined) return { key: options.publicKey, keySource: 'option' }
+  const fromFile = await readNodePublicKey(dataDir)
+  if (fromFile !== undefined) return { key: fromFile, keySource: 'node.key' }
+  if (head.kind === 'ok') return { key: fromHex(head.head.key), keySource: 'head' }
+  return { keySource: 'none' }
+}
+
+function check (line: number, text: string | undefined, problem: string | undefined, terminated: boolean, crypto: Crypto, key: Uint8Array | undefined): LineRecord {
+  if (text === undefined) return { line, status: 'malformed', canonical: false, reason: problem ?? 'unreadable line' }
+  const c = parseEntryLine(text, crypto, key)
+  if (typeof c === 'string') return { line, status: 'malformed', canonical: false, reason: `${c}${terminated ? '' : ' (last line has no newline: torn write?)'}` }
+  const base = { line, canonical: c.canonical && terminated, seq: c.entry.seq, hash: c.entry.hash, prev: c.entry.prev }
+  if (!c.hashOk) return { ...base, status: 'hash', reason: 'content does not match its hash (edited)' }
+  if (!c.sigOk) return { ...base, status: 'sig', reason: 'the node signature does not verify' }
+  return { ...base, status: 'authentic', reason: 'ok' }
+}
+
+/** The head, if it is present, well-formed and signed by the trusted key; otherwise a problem at line 0. */
+function checkHead (read: HeadRead, lines: number, crypto: Crypto, key: Uint8Array | undefined, push: (p: AuditProblem) => void): AuditHead | undefined {
+  if (read.kind === 'missing') {
+    if (lines > 0) push({ line: 0, kind: 'deleted', message: 'audit.head is missing: truncation and rollback cannot be checked' })
+    return undefined
+  }
+  if (read.kind === 'bad') { push({ line: 0, kind: 'malformed', message: read.reason }); return undefined }
+  if (key === undefined) return undefined
+  if (!headSignatureOk(read.head, crypto, key)) {
+    push({ line: 0, seq: read.head.seq, kind: 'bad-signature', message: `audit.head is not signed by the node key ${toHex(key)}` })
+    return undefined
+  }
+  return read.head
+}
+
+function checkAnchor (text: string, records: LineRecord[], crypto: Crypto, key: Uint8Array | undefined, push: (p: AuditProblem) => void): void {
+  const anchor = parseHead(text.trim())
+  if (typeof anchor === 'string') { push({ line: 0, kind: 'malformed', message: `anchor: ${anchor}` }); return }
+  if (key === undefined || !headSignatureOk(anchor, crypto, key)) {
+    push({ line: 0, seq: anchor.seq, kind: 'bad-signature', message: 'the anchor head is not signed by the node key' })
+    return
+  }
+  if (anchor.seq === 0) return
+  const match = records.find(r => r.status === 'authentic' && r.seq === anchor.seq)
+  if (match === undefined) {
+    const last = records.reduce((m, r) => r.status === 'authentic' ? Math.max(m, r.seq as number) : m, 0)
+    if (last < anchor.seq) push({ seq: anchor.seq, line: records.length + 1, kind: 'rolled-back', message: `the anchor names seq ${anchor.seq} but the log's signed entries end at seq ${last}: log and head were rolled back or truncated together` })
+  } else if (match.hash !== anchor.hash) {
+    push({ seq: anchor.seq, line: match.line, kind: 'rolled-back', message: 'the anchor names a different entry at this seq: the log was rolled back and written again' })
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * `ddil start`: runs the relay until SIGINT or SIGTERM. On a fresh data directory it
+ * creates the identities and config first. Prints the node id, listen addresses, the
+ * client API and admin endpoints, then logs (pino) on stdout.
+ */
+import type { Command } from 'commander'
+import { addConfigOptions, flagsFromOptions } from '../../config/index.ts'
+
+export function register (program: Command): void {
+  addConfigOptions(program.command('start'))
+    .description('run the relay (creates identity and config on first run)')
+    .action(async (opts: Record<string, unknown>) => {
+      const { startNode } = await import('../../daemon.ts')
+      const node = await startNode({ dataDir: opts.data as string | undefined, configPath: opts.config as string | undefined, env: process.env, flags: flagsFromOptions(opts) })
+      process.stdout.write([
+        node.firstRun ? `First run: created node identity, operator user and config in ${node.dataDir}` : `Data directory: ${node.dataDir}`,
+        `node id:    ${node.nodeId}`,
+        ...node.listen.map((a, i) => `${i === 0 ? 'listening: ' : '           '} ${a}`),
+        `client API: ws://${node.api.host}:${node.api.port}`,
+        `admin:      http://${node.admin.host}:${node.admin.port}  (/healthz /status /metrics)`,
+        '',
+      ].join('\n'))
+      await new Promise<void>(resolve => {
+        const shutdown = (signal: string): void => {
+          process.stderr.write(`ddil: ${signal}: stopping\n`)
+          node.stop().then(resolve, (e: Error) => { process.stderr.write(`ddil: stop failed: ${e.message}\n`); resolve() })
+        }
+        process.once('SIGINT', () => shutdown('SIGINT'))
+        process.once('SIGTERM', () => shutdown('SIGTERM'))
+      })
+    })
+}

@@ -1,0 +1,180 @@
+/**
+ * The relay daemon: opens the data directory (failing fast if another process holds
+ * it), loads config and keys (creating them on first run), and wires the engine to
+ * LevelDB, libp2p, the client API, the admin endpoints and the audit log. `stop()`
+ * shuts everything down in reverse order.
+ *
+ * @example
+ * const node = await startNode({ env: process.env, flags: {} })
+ * console.log(node.nodeId, node.listen); await node.stop()
+ */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { createNodeCrypto } from './crypto.ts'
+import { openLevelStore, type LevelStore } from './store/level-store.ts'
+import { loadOrCreateNodeKey } from './p2p/identity.ts'
+import { createHost } from './p2p/host.ts'
+import { attachFrameTransport, type FrameTransport } from './p2p/link.ts'
+import { openAuditLog, auditKeyFromNodeKey, type AuditLog } from './audit/index.ts'
+import type { AuditEvent } from './audit/index.ts'
+import { startClientApi } from './api/server.ts'
+import { startAdmin, type NodeStatus } from './admin.ts'
+import { createFacade, EngineEventHub } from './facade.ts'
+import { createLogger, loggerPort, realClock } from './runtime.ts'
+import { loadConfig, resolveDataDir, allowedPeerIds, type ConfigFlags, type Env, type ResolvedConfig } from './config/index.ts'
+import { loadUserIdentity, parseUserPublicKey, userKeyFileName } from './user-identity.ts'
+import { initDataDir } from './cli/commands/init.ts'
+import { createEngine, type Engine } from '../protocol/engine/engine.ts'
+import type { Authoriser } from '../protocol/engine/types.ts'
+import { authorRef } from '../protocol/envelope.ts'
+import { bytesEqual, toHex } from '../protocol/bytes.ts'
+import { frameBytesMax } from '../protocol/limits.ts'
+import type { LinkHandler, Logger } from '../protocol/ports.ts'
+
+/**
+ * Per-peer write queue for the libp2p link: two frames. Small on purpose: the engine
+ * orders by precedence only what the transport has not yet taken, so a large queue
+ * would make a flash message wait behind routine bytes on a slow link.
+ */
+const linkWriteQueueBytes = 2 * frameBytesMax + 64
+
+export interface StartOptions {
+  dataDir?: string
+  configPath?: string
+  env: Env
+  flags: ConfigFlags
+  /** Pretty or JSON logs; default: pretty on a terminal. */
+  prettyLogs?: boolean
+}
+
+export interface RunningNode {
+  nodeId: string
+  dataDir: string
+  firstRun: boolean
+  listen: string[]
+  api: { host: string, port: number }
+  admin: { host: string, port: number }
+  engine: Engine
+  status (): NodeStatus
+  stop (): Promise<void>
+}
+
+function initialised (dataDir: string): boolean {
+  return existsSync(join(dataDir, 'node.key')) && existsSync(join(dataDir, userKeyFileName)) && existsSync(join(dataDir, 'config.yaml'))
+}
+
+/** Author keys the pre-channels authoriser accepts: `authors.allow`, with `operator` as this node's user. */
+function authorKeys (config: ResolvedConfig, operator: Uint8Array): Map<string, Uint8Array> {
+  const keys = [...(config.authors.allowOperator ? [operator] : []), ...config.authors.allow.map(k => parseUserPublicKey(k).ed25519)]
+  return new Map(keys.map(k => [toHex(authorRef(k)), k]))
+}
+
+function clientAllowed (config: ResolvedConfig, operator: Uint8Array): (key: Uint8Array) => boolean {
+  const others = config.clients.allow.map(k => parseUserPublicKey(k).ed25519)
+  return (key) => (config.clients.allowOperator && bytesEqual(key, operator)) || others.some(k => bytesEqual(k, key))
+}
+
+export async function startNode (options: StartOptions): Promise<RunningNode> {
+  const dataDir = resolveDataDir({ dataDir: options.dataDir, env: options.env })
+  const firstRun = !initialised(dataDir)
+  if (firstRun) await initDataDir({ dataDir, force: existsSync(dataDir) })
+  const { config } = loadConfig({ dataDir, configPath: options.configPath, env: options.env, flags: options.flags })
+  const pino = createLogger(config.log.level, options.prettyLogs)
+  const logger: Logger = loggerPort(pino)
+  const crypto = createNodeCrypto()
+  const clock = realClock()
+  const started = clock.monotonicMs()
+  // The store first: LevelDB's lock makes a second process on this data directory fail here, before it touches anything else.
+  const store: LevelStore = await openLevelStore(join(dataDir, 'store'), { sync: config.storage.sync })
+  const cleanups: Array<() => Promise<void> | void> = [() => store.close()]
+  const cleanup = async (): Promise<void> => { for (const c of cleanups.reverse()) await c() }
+  try {
+    const nodeKey = await loadOrCreateNodeKey(dataDir)
+    const nodeId = peerIdFromPrivateKey(nodeKey as Parameters<typeof peerIdFromPrivateKey>[0]).toString()
+    const user = await loadUserIdentity(dataDir, crypto)
+    const audit: AuditLog = await openAuditLog({ dataDir, crypto, key: auditKeyFromNodeKey(nodeKey), node: nodeId, now: () => clock.nowMs() })
+    cleanups.push(() => audit.close())
+    const record = (event: AuditEvent): void => {
+      audit.append(event).catch((e: Error) => logger.error({ err: e.message, event: event.what }, 'audit log write failed'))
+    }
+    const authors = authorKeys(config, user.ed25519.publicKey)
+    const authoriser: Authoriser = {
+      authorise: (env) => {
+        const key = authors.get(toHex(env.author))
+        return key === undefined ? { ok: false, reason: 'author is not in authors.allow' } : { ok: true, publicKey: key }
+      },
+    }
+    const hub = new EngineEventHub()
+    let transport: FrameTransport | undefined
+    const engine = createEngine({
+      clock, crypto, store, logger, authoriser, events: hub.events,
+      transport: {
+        send: (peer, frame) => transport?.send(peer, frame) ?? false,
+        disconnect: (peer, reason) => transport?.disconnect(peer, reason),
+      },
+    }, { nodeId, storageBytesMax: config.storage.quotaBytes, reconcileIntervalMs: config.engine.reconcileIntervalMs, purgeIntervalMs: config.engine.purgeIntervalMs })
+    await engine.open()
+    cleanups.push(() => engine.close())
+    hub.refused.add((reason, detail, peer, env) => record({ who: peer ?? 'local client', what: 'envelope.rejected', outcome: 'refused', detail: { reason, detail, id: env !== undefined ? toHex(env.id) : undefined } }))
+    hub.penalised.add((peer, reason) => record({ who: peer, what: 'peer.refused', outcome: 'refused', detail: { reason } }))
+    hub.removed.add((ids, why) => record({ who: 'node', what: why === 'purged' ? 'store.purged' : 'store.evicted', outcome: 'ok', detail: { count: ids.length } }))
+    hub.equivocation.add((_first, second) => record({ who: toHex(second.author), what: 'envelope.rejected', outcome: 'ok', detail: { reason: 'equivocation: two envelopes with one sequence (both kept as proof)', id: toHex(second.id), seq: second.seq } }))
+
+    const host = await createHost({
+      privateKey: nodeKey, listen: config.node.listen, staticPeers: config.peers.static, mdns: config.discovery.mdns,
+      peers: { mode: config.peers.mode, allow: allowedPeerIds(config) }, logger, start: false,
+      onRefused: (peer, direction, reason, remote) => record({ who: peer, what: 'peer.refused', outcome: 'refused', remote, detail: { direction, reason } }),
+    })
+    cleanups.push(() => host.stop())
+    const handler: LinkHandler = {
+      linkUp: (peer, info) => { record({ who: peer, what: 'peer.accepted', outcome: 'ok' }); engine.linkUp(peer, info) },
+      linkDown: (peer) => engine.linkDown(peer),
+      receive: (peer, frame) => engine.receive(peer, frame),
+      drain: (peer) => engine.drain(peer),
+    }
+    transport = attachFrameTransport(host, handler, {
+      writeQueueBytesMax: linkWriteQueueBytes, logger,
+      onPeerMisbehaved: (peer, reason) => record({ who: peer, what: 'peer.refused', outcome: 'refused', detail: { reason } }),
+    })
+    const ft = transport
+    cleanups.push(() => ft.close())
+    await host.start()
+    const listen = (): string[] => host.getMultiaddrs().map(String)
+    const status = (): NodeStatus => {
+      const s = engine.status()
+      return { nodeId, listen: listen(), peers: s.peers, queuedByPrecedence: s.queuedByPrecedence, envelopes: s.envelopes, storeBytes: s.storeBytes, storageBytesMax: s.storageBytesMax, counters: s.counters, uptimeMs: clock.monotonicMs() - started }
+    }
+    const facade = createFacade(engine, hub, {
+      nodeId, status: () => status() as unknown as Record<string, unknown>, isAllowedUser: clientAllowed(config, user.ed25519.publicKey),
+    })
+    const api = await startClientApi({
+      host: config.api.listen.host, port: config.api.listen.port, facade, crypto, logger,
+      onEvent: (e) => {
+        const who = e.user !== undefined ? toHex(e.user) : 'unauthenticated client'
+        if (e.type === 'authenticated') record({ who, what: 'client.authenticated', outcome: 'ok' })
+        else record({ who, what: 'client.refused', outcome: 'refused', detail: { reason: e.type === 'auth-refused' ? e.reason : `disconnected: ${String(e.reason)}` } })
+      },
+    })
+    cleanups.push(() => api.close())
+    const admin = await startAdmin({ host: config.admin.listen.host, port: config.admin.listen.port, status })
+    cleanups.push(() => admin.close())
+    await audit.append({ who: 'operator', what: 'node.started', outcome: 'ok', detail: { listen: listen(), api: `${api.address.host}:${api.address.port}` } })
+    let stopping: Promise<void> | undefined
+    return {
+      nodeId, dataDir, firstRun, listen: listen(), api: api.address, admin: admin.address, engine, status,
+      stop: () => {
+        stopping ??= (async () => {
+          await audit.append({ who: 'operator', what: 'node.stopped', outcome: 'ok' }).catch(() => {})
+          await audit.checkpoint('stop').catch(() => {})
+          await cleanup()
+          pino.flush()
+        })()
+        return stopping
+      },
+    }
+  } catch (e) {
+    await cleanup().catch(() => {})
+    throw e
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The client API's view of a running relay (`NodeFacade`) over the real engine:
+ * submissions, channel backlogs from the log's channel index, a live feed of stored
+ * envelopes, and per-message delivery status for envelopes submitted here
+ * (queued → relayed to n peers; expired when purged). Receipts ("delivered to k of N")
+ * arrive with the channels issue.
+ *
+ * @example
+ * const hub = new EngineEventHub(); const engine = createEngine({ ..., events: hub.events }, ...)
+ * const facade = createFacade(engine, hub, { nodeId, isAllowedUser, status })
+ */
+import type { Engine } from '../protocol/engine/engine.ts'
+import type { EngineEvents } from '../protocol/engine/types.ts'
+import type { Envelope } from '../protocol/envelope.ts'
+import { idKey } from '../protocol/engine/catalog.ts'
+import type { ApiEnvelope, MessageStatus, NodeFacade } from './api/facade.ts'
+
+/** Submitted envelopes whose status we track (oldest forgotten first). */
+const trackedSubmissionsMax = 10_000
+
+/** Fans the engine's single events object out to any number of listeners. */
+export class EngineEventHub {
+  readonly stored = new Set<(env: Envelope, from: string) => void>()
+  readonly sent = new Set<(id: Uint8Array, peer: string) => void>()
+  readonly removed = new Set<(ids: Uint8Array[], why: 'evicted' | 'purged') => void>()
+  readonly refused = new Set<NonNullable<EngineEvents['refused']>>()
+  readonly penalised = new Set<NonNullable<EngineEvents['penalised']>>()
+  readonly equivocation = new Set<NonNullable<EngineEvents['equivocation']>>()
+
+  readonly events: EngineEvents = {
+    stored: (env, from) => { for (const l of this.stored) l(env, from) },
+    sent: (id, peer) => { for (const l of this.sent) l(id, peer) },
+    removed: (ids, why) => { for (const l of this.removed) l(ids, why) },
+    refused: (reason, detail, peer, env) => { for (const l of this.refused) l(reason, detail, peer, env) },
+    penalised: (peer, reason) => { for (const l of this.penalised) l(peer, reason) },
+    equivocation: (first, second) => { for (const l of this.equivocation) l(first, second) },
+  }
+}
+
+export interface FacadeOptions {
+  nodeId: string
+  isAllowedUser: (publicKey: Uint8Array) => boolean
+  status: () => Record<string, unknown>
+  onSubmitted?: (env: Envelope, user: Uint8Array) => void
+}
+
+export function createFacade (engine: Engine, hub: EngineEventHub, options: FacadeOptions): NodeFacade {
+  const statusListeners = new Set<(id: Uint8Array, s: MessageStatus) => void>()
+  const tracked = new Map<string, { id: Uint8Array, peers: Set<string> }>()
+  const emit = (id: Uint8Array, s: MessageStatus): void => { for (const l of statusListeners) l(id, s) }
+
+  hub.sent.add((id, peer) => {
+    const t = tracked.get(idKey(id))
+    if (t === undefined || t.peers.has(peer)) return
+    t.peers.add(peer)
+    emit(t.id, { state: 'relayed', relayedTo: t.peers.size })
+  })
+  hub.removed.add((ids, why) => {
+    for (const id of ids) {
+      const t = tracked.get(idKey(id))
+      if (t === undefined) continue
+      tracked.delete(idKey(id))
+      emit(id, why === 'purged' ? { state: 'expired', relayedTo: t.peers.size } : { state: 'refused', reason: 'evicted under quota' })
+    }
+  })
+
+  return {
+    nodeId: options.nodeId,
+    async submit (bytes, context) {
+      const env = await engine.submit(bytes)
+      const key = idKey(env.id)
+      if (!tracked.has(key)) {
+        if (tracked.size >= trackedSubmissionsMax) tracked.delete(tracked.keys().next().value as string)
+        tracked.set(key, { id: env.id, peers: new Set() })
+      }
+      options.onSubmitted?.(env, context.user)
+      queueMicrotask(() => emit(env.id, { state: 'queued', relayedTo: tracked.get(key)?.peers.size ?? 0 }))
+      return { id: env.id }
+    },
+    async * backlog (channel, { limit }): AsyncIterable<ApiEnvelope> {
+      for (const id of await engine.log.byChannel(channel, limit)) {
+        const env = await engine.get(id)
+        if (env !== undefined) yield { id: env.id, channel: env.channel, bytes: env.bytes }
+      }
+    },
+    onStored (listener) {
+      const l = (env: Envelope): void => listener({ id: env.id, channel: env.channel, bytes: env.bytes })
+      hub.stored.add(l)
+      return () => { hub.stored.delete(l) }
+    },
+    onStatus (listener) {
+      statusListeners.add(listener)
+      return () => { statusListeners.delete(listener) }
+    },
+    stamp: () => engine.stamp(),
+    status: options.status,
+    isAllowedUser: options.isAllowedUser,
+  }
+}

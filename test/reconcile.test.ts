@@ -1,0 +1,292 @@
+// Set reconciliation (protocol/reconcile): exact differences on seeded random sets, frame bounds,
+// pinned wire vectors, strict decoding, and bounded sessions against peers that misbehave.
+import t, { type Test } from 'tap'
+import { accept, decodeMessage, encodeMessage, initiate, MessageType, reconcile, ReconcileSet, type Message, type ReconcileSession } from '../protocol/reconcile/index.ts'
+import { checksum, keyWord0, keyWord1, mapDraw, mapSeed, mapStep, nextIndex, signs } from '../protocol/reconcile/hash.ts'
+import { fromHex, toHex } from '../protocol/bytes.ts'
+import { frameBytesMin, reconcileRoundsMax } from '../protocol/limits.ts'
+import { prng, testSeed } from './helpers/seed.ts'
+
+type Rng = ReturnType<typeof prng>
+const hex = (b: Uint8Array): string => toHex(b)
+
+interface Outcome { aHave: Set<string>, aNeed: Set<string>, bHave: Set<string>, bNeed: Set<string>, messages: number, bytes: number, largest: number }
+
+/** Ping-pongs an initiator over `a` and a responder over `b` until a reply is null. */
+function run (a: ReconcileSet, b: ReconcileSet, frameBytesMax?: number, between?: (round: number) => void): Outcome {
+  const { session: ia, message } = initiate(a, { frameBytesMax })
+  const rb = accept(b, { frameBytesMax })
+  const out: Outcome = { aHave: new Set(), aNeed: new Set(), bHave: new Set(), bNeed: new Set(), messages: 0, bytes: 0, largest: 0 }
+  let msg: Uint8Array | null = message
+  let side: ReconcileSession = rb
+  while (msg !== null) {
+    out.messages++; out.bytes += msg.length; out.largest = Math.max(out.largest, msg.length)
+    between?.(out.messages)
+    const s = reconcile(side, msg)
+    for (const id of s.have) (side === ia ? out.aHave : out.bHave).add(hex(id))
+    for (const id of s.need) (side === ia ? out.aNeed : out.bNeed).add(hex(id))
+    msg = s.reply
+    side = side === rb ? ia : rb
+  }
+  if (!ia.done || !rb.done) throw new Error(`session ended with a side not done (initiator ${ia.done}, responder ${rb.done})`)
+  return out
+}
+
+function makeSets (rng: Rng, shared: number, onlyA: number, onlyB: number, options = {}): { a: ReconcileSet, b: ReconcileSet, onlyA: Set<string>, onlyB: Set<string> } {
+  const a = new ReconcileSet(options)
+  const b = new ReconcileSet(options)
+  for (let i = 0; i < shared; i++) { const id = rng.bytes(32); a.add(id); b.add(id) }
+  const oa = new Set<string>()
+  const ob = new Set<string>()
+  for (let i = 0; i < onlyA; i++) { const id = rng.bytes(32); a.add(id); oa.add(hex(id)) }
+  for (let i = 0; i < onlyB; i++) { const id = rng.bytes(32); b.add(id); ob.add(hex(id)) }
+  return { a, b, onlyA: oa, onlyB: ob }
+}
+
+function checkExact (t: Test, o: Outcome, onlyA: Set<string>, onlyB: Set<string>, label: string): void {
+  t.same([...o.aHave].sort(), [...onlyA].sort(), `${label}: initiator have = A \\ B`)
+  t.same([...o.bNeed].sort(), [...onlyA].sort(), `${label}: responder need = A \\ B`)
+  t.same([...o.aNeed].sort(), [...onlyB].sort(), `${label}: initiator need = B \\ A`)
+  t.same([...o.bHave].sort(), [...onlyB].sort(), `${label}: responder have = B \\ A`)
+}
+
+t.test('exact differences on seeded random sets, both frame sizes', async t => {
+  const rng = prng(testSeed(t))
+  const cases: Array<[string, number, number, number]> = [
+    ['both empty', 0, 0, 0], ['equal', 300, 0, 0], ['one missing', 300, 1, 0], ['1 each', 300, 1, 1],
+    ['10 each', 2000, 10, 10], ['100 each', 2000, 100, 100], ['1000 each', 500, 1000, 1000],
+    ['responder empty', 0, 700, 0], ['initiator empty', 0, 0, 700], ['all different', 0, 400, 400], ['lopsided', 1000, 3, 250],
+  ]
+  for (const frame of [frameBytesMin, 64 * 1024]) {
+    for (const [label, shared, na, nb] of cases) {
+      const { a, b, onlyA, onlyB } = makeSets(rng, shared, na, nb)
+      const o = run(a, b, frame)
+      checkExact(t, o, onlyA, onlyB, `${label} @${frame}`)
+      t.ok(o.largest <= frame, `${label} @${frame}: largest message ${o.largest} ≤ ${frame}`)
+    }
+  }
+})
+
+t.test('random sizes and differences (seeded, 40 runs)', async t => {
+  const rng = prng(testSeed(t))
+  for (let i = 0; i < 40; i++) {
+    const shared = rng.int(3000)
+    const na = rng.int(4) === 0 ? 0 : rng.int(150)
+    const nb = rng.int(4) === 0 ? 0 : rng.int(150)
+    const frame = frameBytesMin + rng.int(8000)
+    const { a, b, onlyA, onlyB } = makeSets(rng, shared, na, nb)
+    const o = run(a, b, frame)
+    checkExact(t, o, onlyA, onlyB, `run ${i} (${shared} shared, ${na}/${nb}, frame ${frame})`)
+    t.ok(o.largest <= frame, `run ${i}: frame bound`)
+  }
+})
+
+t.test('cost follows the difference, not the set', async t => {
+  const rng = prng(testSeed(t))
+  const equal = makeSets(rng, 20000, 0, 0)
+  const e = run(equal.a, equal.b)
+  t.equal(e.messages, 2, 'equal sets: one round trip')
+  t.ok(e.bytes <= 128, `equal sets: ${e.bytes} B`)
+  const ten = makeSets(rng, 20000, 10, 10)
+  const o = run(ten.a, ten.b)
+  t.ok(Math.ceil(o.messages / 2) <= 3, `10 each side: ${Math.ceil(o.messages / 2)} round trips`)
+  t.ok(o.bytes <= 4096, `10 each side: ${o.bytes} B ≤ 4 KiB`)
+})
+
+t.test('differences past the symbol cache, with the sets changing mid-session', async t => {
+  const rng = prng(testSeed(t))
+  const { a, b, onlyA, onlyB } = makeSets(rng, 500, 300, 300, { cachedSymbols: 64 })
+  const shared = Array.from({ length: 50 }, () => rng.bytes(32))
+  for (const id of shared) { a.add(id); b.add(id) }
+  // Each round both sides gain a common id and lose a common one: not part of the difference at the start.
+  const o = run(a, b, 4096, () => {
+    const id = rng.bytes(32); a.add(id); b.add(id)
+    const gone = shared.pop(); if (gone !== undefined) { a.delete(gone); b.delete(gone) }
+  })
+  checkExact(t, o, onlyA, onlyB, 'extension + journal')
+
+  const small = makeSets(rng, 100, 200, 200, { cachedSymbols: 32, journalEntries: 4 })
+  const churn = (): void => { for (let i = 0; i < 5; i++) { small.a.add(rng.bytes(32)); small.b.add(rng.bytes(32)) } }
+  t.throws(() => run(small.a, small.b, 4096, churn), { code: 'ERR_LIMIT' }, 'more changes than the journal holds: LimitError, not a wrong answer')
+})
+
+t.test('ids purged or received while a session runs are left out, not errors', async t => {
+  const rng = prng(testSeed(t))
+  const { a, b, onlyA, onlyB } = makeSets(rng, 1000, 20, 20)
+  const [x] = [...onlyA]; const [y, z] = [...onlyB]
+  const o = run(a, b, undefined, (k) => {
+    if (k === 2) { a.delete(fromHex(x)); a.add(fromHex(y)) } // the initiator purges one of its own, receives one of theirs
+    if (k === 3) b.delete(fromHex(z)) // the responder purges one the initiator lacks
+  })
+  onlyA.delete(x); onlyB.delete(y); onlyB.delete(z)
+  checkExact(t, o, onlyA, onlyB, 'changes during the session')
+})
+
+t.test('the set: incremental symbols equal a fresh build; key collisions', async t => {
+  const rng = prng(testSeed(t))
+  const ids = Array.from({ length: 200 }, () => rng.bytes(32))
+  const s = new ReconcileSet({ cachedSymbols: 256 })
+  for (const id of ids) t.equal(s.add(id), true)
+  t.equal(s.add(ids[0]), false, 'duplicate add')
+  for (const id of ids.slice(100)) t.equal(s.delete(id), true)
+  t.equal(s.delete(ids[150]), false, 'delete of an absent id')
+  const fresh = new ReconcileSet({ cachedSymbols: 256 })
+  for (const id of ids.slice(0, 100)) fresh.add(id)
+  t.same(Array.from(s.symbols), Array.from(fresh.symbols), 'symbols')
+  t.same(Array.from(s.sketch), Array.from(fresh.sketch), 'sketch')
+  t.equal(s.size, 100)
+  for (const id of ids.slice(0, 100)) s.delete(id)
+  t.ok(s.symbols.every(x => x === 0) && s.sketch.every(x => x === 0), 'empty again: all zero')
+
+  // Two ids sharing their first 8 bytes: one reconciles, the other waits aside and takes over.
+  const x = rng.bytes(32); const y = x.slice(); y[31] ^= 1
+  const [lo, hi] = hex(x) < hex(y) ? [x, y] : [y, x]
+  const c = new ReconcileSet()
+  c.add(hi); c.add(lo)
+  t.equal(c.size, 1); t.ok(c.has(lo) && c.has(hi))
+  t.equal(hex(c.lookup(keyWord0(lo), keyWord1(lo)) as Uint8Array), hex(lo), 'the smaller id takes part')
+  const before = Array.from(c.symbols)
+  c.delete(lo)
+  t.equal(hex(c.lookup(keyWord0(hi), keyWord1(hi)) as Uint8Array), hex(hi), 'the other takes over')
+  t.same(Array.from(c.symbols), before, 'symbols depend on the key only')
+  t.throws(() => c.add(new Uint8Array(31)), { code: 'ERR_DECODE' })
+  t.throws(() => new ReconcileSet({ cachedSymbols: 0 }), { code: 'ERR_LIMIT' })
+})
+
+t.test('pinned vectors: hash functions and the symbol cache', async t => {
+  const id = Uint8Array.from({ length: 32 }, (_, i) => i)
+  const k0 = keyWord0(id); const k1 = keyWord1(id)
+  t.equal(k0, 0x03020100); t.equal(k1, 0x07060504)
+  t.equal(checksum(k0, k1), 0x29dfeed0)
+  t.equal(signs(k0, k1, 0), 0x21cc7cc0)
+  const idx: number[] = []
+  for (let i = 0, s = mapSeed(k0, k1); i < 4096; s = mapStep(s), i = nextIndex(i, mapDraw(s))) idx.push(i)
+  t.same(idx, [0, 1, 2, 7, 8, 9, 42, 51, 174, 185, 186, 194, 239, 376, 385, 411, 763, 940, 2007, 2215, 2263, 3484])
+  const set = new ReconcileSet({ cachedSymbols: 8 })
+  set.add(id); set.add(Uint8Array.from({ length: 32 }, (_, i) => 255 - i))
+  t.same(Array.from(set.symbols), [-1, -1, 878132563, 2, -1, -1, 878132563, 2, -1, -1, 878132563, 2, 0, 0, 0, 0, -50462977, -117835013, 495506307, 1, 0, 0, 0, 0, 0, 0, 0, 0, 50462976, 117835012, 702541520, 1])
+  t.same(Array.from(set.sketch.slice(0, 8)), [-2, -2, 0, 0, -2, -2, 2, 0])
+})
+
+const id32 = Uint8Array.from({ length: 32 }, (_, i) => i)
+const vectors: Array<[string, Message, string]> = [
+  ['hello', { type: MessageType.hello, frameBytesMax: 2048, symbol0: Int32Array.from([0x03020100, 0x07060504, -1, 44]), sketch: new Uint16Array(64).map((_, j) => (j * 67) & 0xfff) },
+    '010180100001020304050607ffffffff2c00300486900c0cf11492511d18b2259e122e247336aad33e303447b6944f3cf557c2556048b668ce1671547779dad78160388ae698926cf99af259a378baabfe1ab4847bbc0adcc4903ccd169dd59cfddd225ee6a8beee2e1ff7b47fff3ad007'],
+  ['equal', { type: MessageType.equal }, '0102'],
+  ['symbols', { type: MessageType.symbols, start: 130, estimate: 20, words: Int32Array.from([1, 2, 3, 255, -2, 0x7fffffff, 0, 1]) }, '010382011402010000000200000003000000fffeffffffffffff7f0000000001'],
+  ['more', { type: MessageType.more, n: 300 }, '0104ac02'],
+  ['lists', { type: MessageType.lists, last: true, ids: [id32], keys: [[0x01020304, 0xa0b0c0d0]] }, '0105010101000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f04030201d0c0b0a0'],
+  ['ids', { type: MessageType.ids, fin: false, suffixes: [id32.slice(8)] }, '0106000108090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'],
+]
+
+t.test('pinned vectors: messages encode and decode', async t => {
+  for (const [name, m, bytes] of vectors) {
+    t.equal(toHex(encodeMessage(m)), bytes, `${name}: encode`)
+    const back = decodeMessage(fromHex(bytes), { symbolsMax: 1 << 20 })
+    t.equal(toHex(encodeMessage(back)), bytes, `${name}: decode → encode`)
+    t.equal(back.type, m.type)
+  }
+  const h = decodeMessage(fromHex(vectors[0][2]), { symbolsMax: 1 }) as Extract<Message, { type: 1 }>
+  t.equal(h.frameBytesMax, 2048); t.equal(h.symbol0[3], 44); t.equal(h.sketch[63], (63 * 67) & 0xfff)
+})
+
+t.test('junk messages give DecodeError or LimitError', async t => {
+  const limits = { symbolsMax: 1000 }
+  const cases: Array<[string, string, string]> = [
+    ['empty', '', 'ERR_DECODE'],
+    ['unknown version', '0202', 'ERR_DECODE'],
+    ['unknown type', '0109', 'ERR_DECODE'],
+    ['trailing byte', '010200', 'ERR_DECODE'],
+    ['truncated hello', vectors[0][2].slice(0, 40), 'ERR_DECODE'],
+    ['hello with a tiny frame', '01017f' + '00'.repeat(13 + 96), 'ERR_LIMIT'],
+    ['truncated symbols', vectors[2][2].slice(0, -2), 'ERR_DECODE'],
+    ['symbols declaring more than the limit (before allocating)', '01030000e907', 'ERR_LIMIT'],
+    ['symbols declaring 2^32 in 8 bytes', '010300008080808010', 'ERR_LIMIT'],
+    ['symbols declaring more than the bytes present', '0103000005' + '00'.repeat(13), 'ERR_DECODE'],
+    ['empty symbols', '01030000 00'.replace(' ', ''), 'ERR_DECODE'],
+    ['symbols past the limit', '0103e7070002' + '00'.repeat(26), 'ERR_LIMIT'],
+    ['more 0', '010400', 'ERR_DECODE'],
+    ['more over the limit', '0104e907', 'ERR_LIMIT'],
+    ['non-canonical varint', '01048100', 'ERR_DECODE'],
+    ['lists with unknown flags', '0105020000', 'ERR_DECODE'],
+    ['lists declaring 2^28 ids', '01050080808080010000', 'ERR_DECODE'],
+    ['ids truncated', vectors[5][2].slice(0, -2), 'ERR_DECODE'],
+  ]
+  for (const [name, h, code] of cases) t.throws(() => decodeMessage(fromHex(h), limits), { code }, name)
+
+  const rng = prng(testSeed(t))
+  const { a } = makeSets(rng, 10, 0, 0)
+  const big = new Uint8Array(frameBytesMin + 1); big[0] = 1; big[1] = MessageType.equal
+  t.throws(() => reconcile(initiate(a, { frameBytesMax: frameBytesMin }).session, big), { code: 'ERR_LIMIT' }, 'message over the frame limit')
+  t.throws(() => reconcile(accept(a), encodeMessage({ type: MessageType.more, n: 5 })), { code: 'ERR_PROTOCOL' }, 'MORE before HELLO')
+  t.throws(() => reconcile(initiate(a).session, encodeMessage({ type: MessageType.ids, fin: true, suffixes: [] })), { code: 'ERR_PROTOCOL' }, 'IDS before LISTS')
+  t.throws(() => initiate(a, { frameBytesMax: 100 }), { code: 'ERR_LIMIT' }, 'frame option below the minimum')
+  t.throws(() => initiate(a, { roundsMax: reconcileRoundsMax + 1 }), { code: 'ERR_LIMIT' }, 'rounds option above the limit')
+})
+
+t.test('malicious peers: sessions end with a LimitError at the configured bound', async t => {
+  const rng = prng(testSeed(t))
+  const { a, b } = makeSets(rng, 100, 20, 20)
+
+  // A responder that streams junk symbols that never decode: the initiator stops at symbolsMax.
+  const { session: ia, message } = initiate(a, { symbolsMax: 3000 })
+  let start = 0
+  let err: unknown
+  let reply: Uint8Array | null = message
+  try {
+    for (let i = 0; i < 10_000 && reply !== null; i++) {
+      const n: number = i === 0 ? 100 : (decodeMessage(reply, { symbolsMax: 1 << 20 }) as Extract<Message, { type: 4 }>).n
+      const words: Int32Array = Int32Array.from({ length: n * 4 }, (_, j) => j % 4 === 3 ? rng.int(256) : (rng.next() * 2 ** 32) | 0)
+      reply = reconcile(ia, encodeMessage({ type: MessageType.symbols, start, estimate: 50, words })).reply
+      start += n
+    }
+  } catch (e) { err = e }
+  t.match(err, { code: 'ERR_LIMIT' }, 'junk symbol stream ends with LimitError')
+  t.ok(start <= 3000, `stopped after ${start} symbols`)
+
+  // An initiator that keeps asking for more: the responder stops at symbolsMax.
+  const rb = accept(b, { symbolsMax: 2000 })
+  let sent = 0
+  const symbolsIn = (reply: Uint8Array | null): number => (decodeMessage(reply as Uint8Array, { symbolsMax: 1 << 20 }) as Extract<Message, { type: 3 }>).words.length / 4
+  t.throws(() => {
+    sent += symbolsIn(reconcile(rb, initiate(a).message).reply)
+    for (let i = 0; i < 10_000; i++) sent += symbolsIn(reconcile(rb, encodeMessage({ type: MessageType.more, n: 500 })).reply)
+  }, { code: 'ERR_LIMIT' }, 'endless MORE ends with LimitError')
+  t.ok(sent <= 2000, `sent ${sent} symbols`)
+
+  // A responder that never says fin: the initiator stops at roundsMax (the default limit).
+  const pair = makeSets(rng, 50, 3, 3)
+  const i2 = initiate(pair.a)
+  const r2 = accept(pair.b)
+  let m: Uint8Array | null = reconcile(r2, i2.message).reply
+  while (m !== null && decodeMessage(m, { symbolsMax: 1 << 20 }).type === MessageType.symbols) {
+    const s = reconcile(i2.session, m)
+    m = reconcile(r2, s.reply as Uint8Array).reply
+  }
+  t.equal(m !== null && decodeMessage(m, { symbolsMax: 1 << 20 }).type, MessageType.ids, 'reached the lists phase')
+  let rounds = 0
+  t.throws(() => {
+    let msg = encodeMessage({ type: MessageType.ids, fin: false, suffixes: [] }) // never the real, final answer
+    for (let i = 0; i < 2 * reconcileRoundsMax; i++) {
+      const s = reconcile(i2.session, msg)
+      rounds = i2.session.rounds
+      if (s.reply === null) throw new Error('initiator finished without fin')
+      msg = encodeMessage({ type: MessageType.ids, fin: false, suffixes: [] })
+    }
+  }, { code: 'ERR_LIMIT' }, 'a peer that never finishes ends with LimitError')
+  t.equal(rounds, reconcileRoundsMax, 'after exactly roundsMax messages')
+
+  // Lies: more answers than keys asked, and a key decoded twice, are ProtocolErrors.
+  const p3 = makeSets(rng, 20, 2, 2)
+  const i3 = initiate(p3.a)
+  const r3 = accept(p3.b)
+  let x: Uint8Array | null = reconcile(r3, i3.message).reply
+  while (x !== null && decodeMessage(x, { symbolsMax: 1 << 20 }).type === MessageType.symbols) x = reconcile(r3, reconcile(i3.session, x).reply as Uint8Array).reply
+  t.throws(() => reconcile(i3.session, encodeMessage({ type: MessageType.ids, fin: true, suffixes: Array.from({ length: 5 }, () => new Uint8Array(24).fill(1)) })), { code: 'ERR_PROTOCOL' }, 'unasked-for ids')
+
+  // An initiator asking about more keys than the responder holds (memory amplification): LimitError.
+  const r4 = accept(p3.b)
+  reconcile(r4, initiate(p3.a).message)
+  const keys = Array.from({ length: p3.b.size + 1 }, (): [number, number] => [rng.int(2 ** 32), rng.int(2 ** 32)])
+  t.throws(() => reconcile(r4, encodeMessage({ type: MessageType.lists, last: false, ids: [], keys })), { code: 'ERR_LIMIT' }, 'too many keys')
+})
