@@ -1,0 +1,131 @@
+/**
+ * Real relay processes for integration tests and the relay benchmark: data
+ * directories initialised in-process, config files written for a topology on
+ * loopback, `ddil start` children, and client connections with the operator key.
+ *
+ * @example
+ * const a = await Relay.init('a'); a.writeConfig({ ... }); await a.start(); const c = await a.client()
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { initDataDir } from '../../node/cli/commands/init.ts'
+import { connectClient, type Client } from '../../node/api/client.ts'
+import { loadUserIdentity, type UserIdentity } from '../../node/user-identity.ts'
+import { createNodeCrypto } from '../../node/crypto.ts'
+import { encodeText, localChannelRef } from '../../node/cli/local-channel.ts'
+import { authorRef, Kind, signEnvelope, type Precedence } from '../../protocol/envelope.ts'
+
+const bin = new URL('../../node/cli/bin.js', import.meta.url).pathname
+export const crypto = createNodeCrypto()
+export const root = mkdtempSync(join(tmpdir(), 'ddil-relays-'))
+
+export function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address()
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+export async function waitFor<T> (what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const v = await probe()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}
+
+export class Relay {
+  readonly name: string
+  readonly dataDir: string
+  nodeId = ''
+  user!: UserIdentity
+  p2pPort = 0
+  apiPort = 0
+  adminPort = 0
+  child: ChildProcess | undefined
+  output = ''
+
+  private constructor (name: string) {
+    this.name = name
+    this.dataDir = join(root, name)
+  }
+
+  static async init (name: string): Promise<Relay> {
+    const r = new Relay(name)
+    const result = await initDataDir({ dataDir: r.dataDir })
+    r.nodeId = result.nodeId
+    r.user = await loadUserIdentity(r.dataDir, crypto)
+    r.p2pPort = await freePort(); r.apiPort = await freePort(); r.adminPort = await freePort()
+    return r
+  }
+
+  get addr (): string { return `/ip4/127.0.0.1/tcp/${this.p2pPort}/p2p/${this.nodeId}` }
+
+  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], mode?: 'open' | 'allowlist' }): void {
+    const list = (xs: string[]): string => xs.length === 0 ? ' []' : '\n' + xs.map(x => `    - "${x}"`).join('\n')
+    writeFileSync(join(this.dataDir, 'config.yaml'), [
+      'node:', `  listen:${list([`/ip4/127.0.0.1/tcp/${this.p2pPort}`])}`,
+      'peers:', `  static:${list((o.dial ?? []).map(r => r.addr))}`, `  mode: ${o.mode ?? 'open'}`, `  allow:${list((o.allow ?? []).map(r => r.nodeId))}`,
+      'discovery:', '  mdns: false',
+      'api:', `  listen: 127.0.0.1:${this.apiPort}`,
+      'admin:', `  listen: 127.0.0.1:${this.adminPort}`,
+      'log:', '  level: warn',
+      'engine:', '  reconcileInterval: 2s',
+      'clients:', '  allow: [operator]',
+      'authors:', `  allow:${list(['operator', ...o.authors.filter(r => r !== this).map(r => r.user.publicKey)])}`,
+      '',
+    ].join('\n'), { mode: 0o600 })
+  }
+
+  async start (): Promise<void> {
+    this.output = ''
+    const child = spawn(process.execPath, [bin, 'start', '--data', this.dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DDIL_DATA: '' } })
+    this.child = child
+    child.stdout?.on('data', (c: Buffer) => { this.output += c.toString() })
+    child.stderr?.on('data', (c: Buffer) => { this.output += c.toString() })
+    await waitFor(`${this.name} to start`, 20_000, () => {
+      if (child.exitCode !== null) throw new Error(`${this.name} exited ${child.exitCode}: ${this.output}`)
+      return this.output.includes('admin:') ? true : undefined
+    })
+  }
+
+  async kill (signal: NodeJS.Signals): Promise<void> {
+    const child = this.child
+    if (child === undefined || child.exitCode !== null) return
+    const exited = new Promise(resolve => child.once('exit', resolve))
+    child.kill(signal)
+    await exited
+    this.child = undefined
+  }
+
+  async client (): Promise<Client> {
+    return await connectClient({ url: `ws://127.0.0.1:${this.apiPort}`, user: this.user.ed25519, crypto })
+  }
+
+  async status (): Promise<any> {
+    const res = await fetch(`http://127.0.0.1:${this.adminPort}/status`)
+    return await res.json()
+  }
+}
+
+/** Signs a text message on a local channel as `relay`'s operator user. */
+export async function textEnvelope (client: Client, relay: Relay, channel: string, seq: number, text: string, precedence: Precedence = 3): Promise<Uint8Array> {
+  return signEnvelope(crypto, {
+    kind: Kind.message, precedence, channel: localChannelRef(crypto, channel), author: authorRef(relay.user.ed25519.publicKey), seq,
+    hlc: await client.stamp(), ttlSeconds: 3600, epoch: 0, deps: [], body: encodeText(text),
+  }, relay.user.ed25519.privateKey).bytes
+}
+
+export function cleanupRelays (): void {
+  rmSync(root, { recursive: true, force: true })
+}
