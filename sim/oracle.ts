@@ -1,0 +1,208 @@
+/**
+ * The oracle (brief §5): the earliest moment a message could reach each node over a
+ * time-respecting path through the timeline: the physical limit each run is scored
+ * against. Model, per hop u → v over a link direction:
+ *
+ * - the hop departs at the earliest t' ≥ (arrival at u) inside a usable segment: link up,
+ *   loss below 100%, and both u and v running (a crashed node neither sends nor receives;
+ *   it keeps what it stored and forwards again after restart);
+ * - it costs latency + size·8 / bandwidth, both taken from the segment it departs in;
+ * - it must complete (arrival ≤ end of the uninterrupted usable run) or it is lost, and
+ *   then the next usable segment is tried; segments of one run may differ in knobs
+ *   (a degrade), so every segment up to the best arrival so far is considered;
+ * - nothing moves once the message has expired or the scenario has ended.
+ *
+ * Each message is considered alone (no queueing behind other traffic, no loss retries,
+ * jitter ignored since it only adds): a lower bound no protocol can beat.
+ *
+ * Earliest-arrival Dijkstra is exact here: with the cost fixed per departure segment,
+ * departing later from a node never arrives earlier than the best candidate it scans.
+ *
+ * @example
+ * const graph = buildOracleGraph(compileTimeline(scenario))   // build once, query per message
+ * const arrivals = earliestArrivals(graph, 'field-3', createdAtMs, 140, createdAtMs + ttlMs, scenario.durationMs)
+ * arrivals.has('hq')  // deliverable?   arrivals.get('hq') // earliest arrival, ms
+ */
+import { directedKey, intervalIndexAt, type CrashInterval, type Timeline } from './timeline.ts'
+
+/** A stretch of time during which a link direction can carry a hop, with the knobs that set its cost. */
+export interface UsableSegment {
+  startMs: number
+  endMs: number
+  /** End of the uninterrupted usable run this segment belongs to: a hop must arrive by then. */
+  runEndMs: number
+  latencyMs: number
+  bandwidthBitsPerSecond: number
+}
+
+export interface OracleEdge {
+  from: string
+  to: string
+  /** Position of `to` in `timeline.nodes` (the search runs on indices: dense meshes have ~40k edges). */
+  toIndex: number
+  segments: UsableSegment[]
+  /** Smallest latency over its segments: a hop ready at t cannot arrive before t + this. */
+  latencyMinMs: number
+}
+
+/** The timeline reduced to what the oracle needs; build it once per scenario run. */
+export interface OracleGraph {
+  timeline: Timeline
+  outgoing: ReadonlyMap<string, OracleEdge[]>
+  /** Outgoing edges by node index (as `timeline.nodes`). */
+  adjacency: OracleEdge[][]
+  index: ReadonlyMap<string, number>
+}
+
+/** [start, end) windows in which `node` is running: the complement of its crashes within [0, duration). */
+function upWindows (crashes: readonly CrashInterval[], durationMs: number): Array<{ startMs: number, endMs: number }> {
+  const out: Array<{ startMs: number, endMs: number }> = []
+  let t = 0
+  for (const c of crashes) {
+    if (c.startMs > t) out.push({ startMs: t, endMs: c.startMs })
+    t = Math.max(t, c.endMs)
+  }
+  if (t < durationMs) out.push({ startMs: t, endMs: durationMs })
+  return out
+}
+
+/** Intersects two sorted lists of disjoint windows. */
+function intersect<A extends { startMs: number, endMs: number }> (xs: readonly A[], ys: ReadonlyArray<{ startMs: number, endMs: number }>): Array<A & { startMs: number, endMs: number }> {
+  const out: A[] = []
+  let i = 0
+  let j = 0
+  while (i < xs.length && j < ys.length) {
+    const startMs = Math.max(xs[i].startMs, ys[j].startMs)
+    const endMs = Math.min(xs[i].endMs, ys[j].endMs)
+    if (startMs < endMs) out.push({ ...xs[i], startMs, endMs })
+    if (xs[i].endMs < ys[j].endMs) i++
+    else j++
+  }
+  return out
+}
+
+function usableSegments (timeline: Timeline, from: string, to: string): UsableSegment[] {
+  const link = timeline.links.get(directedKey(from, to))
+  if (link === undefined) return []
+  const usable = link.intervals
+    .filter(iv => iv.state.up && iv.state.loss < 1)
+    .map(iv => ({ startMs: iv.startMs, endMs: iv.endMs, runEndMs: iv.endMs, latencyMs: iv.state.latencyMs, bandwidthBitsPerSecond: iv.state.bandwidthBitsPerSecond }))
+  const nodesUp = intersect(upWindows(timeline.crashes.get(from) ?? [], timeline.durationMs), upWindows(timeline.crashes.get(to) ?? [], timeline.durationMs))
+  const segments = intersect(usable, nodesUp)
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const next = segments[i + 1]
+    segments[i].runEndMs = next !== undefined && next.startMs === segments[i].endMs ? next.runEndMs : segments[i].endMs
+  }
+  return segments
+}
+
+export function buildOracleGraph (timeline: Timeline): OracleGraph {
+  const index = new Map(timeline.nodes.map((n, i) => [n, i]))
+  const outgoing = new Map<string, OracleEdge[]>()
+  for (const [node, links] of timeline.outgoing) {
+    const edges = links.map(l => {
+      const segments = usableSegments(timeline, l.from, l.to)
+      return { from: l.from, to: l.to, toIndex: index.get(l.to) as number, segments, latencyMinMs: segments.reduce((m, s) => Math.min(m, s.latencyMs), Infinity) }
+    })
+    // Edges that are never usable cost a search step each and can never help.
+    outgoing.set(node, edges.filter(e => e.segments.length > 0))
+  }
+  return { timeline, outgoing, adjacency: timeline.nodes.map(n => outgoing.get(n) ?? []), index }
+}
+
+/** Earliest arrival over one edge for a message held at its source from `readyMs`; Infinity if none before `limitMs`. */
+export function hopArrival (edge: OracleEdge, readyMs: number, sizeBytes: number, limitMs: number): number {
+  const segs = edge.segments
+  let lo = 0
+  let hi = segs.length
+  while (lo < hi) { // first segment ending after readyMs
+    const mid = (lo + hi) >> 1
+    if (segs[mid].endMs <= readyMs) lo = mid + 1
+    else hi = mid
+  }
+  let best = Infinity
+  for (let i = lo; i < segs.length; i++) {
+    const s = segs[i]
+    if (s.startMs >= best || s.startMs >= limitMs) break
+    const arrival = Math.max(readyMs, s.startMs) + s.latencyMs + (sizeBytes * 8 * 1000) / s.bandwidthBitsPerSecond
+    if (arrival <= s.runEndMs && arrival < best) best = arrival
+  }
+  return best < limitMs ? best : Infinity
+}
+
+/** A binary min-heap of (time, node index) with deterministic ties. */
+class Queue {
+  readonly #items: Array<[number, number]> = []
+  get size (): number { return this.#items.length }
+  #less (a: [number, number], b: [number, number]): boolean { return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]) }
+  push (item: [number, number]): void {
+    const h = this.#items
+    h.push(item)
+    for (let i = h.length - 1; i > 0;) {
+      const p = (i - 1) >> 1
+      if (!this.#less(h[i], h[p])) break;
+      [h[i], h[p]] = [h[p], h[i]]
+      i = p
+    }
+  }
+
+  pop (): [number, number] {
+    const h = this.#items
+    const top = h[0]
+    const last = h.pop() as [number, number]
+    if (h.length > 0) {
+      h[0] = last
+      for (let i = 0; ;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < h.length && this.#less(h[l], h[m])) m = l
+        if (r < h.length && this.#less(h[r], h[m])) m = r
+        if (m === i) break;
+        [h[i], h[m]] = [h[m], h[i]]
+        i = m
+      }
+    }
+    return top
+  }
+}
+
+/**
+ * Earliest arrival at every node that can get the message before min(endMs, expiresAtMs).
+ * The source maps to `createdAtMs`; absent nodes are not deliverable. Empty if the source
+ * is crashed at creation or the message is created at or after the limit.
+ */
+export function earliestArrivals (graphOrTimeline: OracleGraph | Timeline, source: string, createdAtMs: number, sizeBytes: number, expiresAtMs: number, endMs: number): Map<string, number> {
+  const graph = 'outgoing' in graphOrTimeline && 'timeline' in graphOrTimeline ? graphOrTimeline : buildOracleGraph(graphOrTimeline)
+  const { timeline } = graph
+  const limitMs = Math.min(endMs, expiresAtMs, timeline.durationMs)
+  const arrivals = new Map<string, number>()
+  const start = graph.index.get(source)
+  const crashedAtCreation = intervalIndexAt(timeline.crashes.get(source) ?? [], createdAtMs) >= 0
+  if (start === undefined || crashedAtCreation || createdAtMs >= limitMs) return arrivals
+  const dist = new Float64Array(timeline.nodes.length).fill(Infinity)
+  const done = new Uint8Array(timeline.nodes.length)
+  const queue = new Queue()
+  dist[start] = createdAtMs
+  queue.push([createdAtMs, start])
+  while (queue.size > 0) {
+    const [t, i] = queue.pop()
+    if (done[i] === 1 || t !== dist[i]) continue
+    done[i] = 1
+    arrivals.set(timeline.nodes[i], t)
+    for (const edge of graph.adjacency[i]) {
+      if (done[edge.toIndex] === 1 || t + edge.latencyMinMs >= dist[edge.toIndex]) continue
+      const arrival = hopArrival(edge, t, sizeBytes, limitMs)
+      if (arrival < dist[edge.toIndex]) {
+        dist[edge.toIndex] = arrival
+        queue.push([arrival, edge.toIndex])
+      }
+    }
+  }
+  return arrivals
+}
+
+/** The brief's rule: a pair is deliverable when the earliest arrival precedes both the end and the expiry. */
+export function isDeliverable (arrivalMs: number | undefined, endMs: number, expiresAtMs: number): boolean {
+  return arrivalMs !== undefined && arrivalMs < Math.min(endMs, expiresAtMs)
+}
