@@ -75,10 +75,13 @@ t.test('chain A–B–C over libp2p', async t => {
   })
   t.match(refused, /"outcome":"refused"/)
   t.notOk((await a.status()).peers.some((p: any) => p.id === d.nodeId), 'D is not among A\'s peers')
-  const verify = ddil('audit', 'verify', '--data', a.dataDir)
-  t.equal(verify.code, 0, `A's audit log verifies: ${verify.stdout}`)
 
   await clientA.close(); await clientC.close()
+  // Verified after a graceful stop: on a live node an append can sit between its line and the head update.
+  await a.kill('SIGTERM')
+  const verify = ddil('audit', 'verify', '--data', a.dataDir)
+  t.equal(verify.code, 0, `A's audit log verifies: ${verify.stdout}`)
+  t.match(ddil('audit', 'export', '--data', a.dataDir).stdout, /"node.stopped"/, 'the stop was audited')
   // Graceful shutdown leaves a verifiable log; a second process on the same data directory fails fast.
   const second = ddil('start', '--data', c.dataDir)
   t.equal(second.code, 1, 'a second process on a data directory in use fails')

@@ -23,11 +23,16 @@ export const wsPayloadBytesMax = 64 * 1024
 /** Largest envelope a client may submit, bytes: the protocol's own bound, checked before base64 decoding. */
 export const submitEnvelopeBytesMax = envelopeBytesMax
 
-/** Steady request rate per connection, requests per second. A person or a CLI sends a few; a browser page re-subscribing after a reconnect sends a few dozen. */
-export const requestRatePerSecond = 50
+/**
+ * Steady request rate per connection, requests per second. People send a few; a gateway
+ * or a bulk import through one connection must reach the node's ingest rate (brief §6
+ * measures ingest through this API), which is bounded anyway by `submitsInFlightMax`
+ * and by durable acknowledgement. The bucket stops a client that floods cheap requests.
+ */
+export const requestRatePerSecond = 5000
 
 /** Token bucket depth per connection, requests: a client may burst this many before the steady rate applies. */
-export const requestBurstMax = 100
+export const requestBurstMax = 10_000
 
 /** Consecutive requests refused for rate before the connection is closed: a client that ignores ERR_RATE this long is abusing the node. */
 export const rateRefusalsMax = 200

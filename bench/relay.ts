@@ -1,0 +1,86 @@
+/**
+ * Relay benchmark: three real `ddil start` processes on loopback in a chain A–B–C.
+ * End-to-end latency A→C (submit at A's client API until C's client API delivers) at
+ * low load, p50 and p99; sustained messages per second submitted at A and arriving at
+ * C; RSS of each node at rest and after it stores `DDIL_BENCH_STORED` envelopes
+ * (default 1,000,000; --quick 20,000).
+ *
+ * @example
+ * npm run bench -- relay --json
+ */
+import { readFileSync } from 'node:fs'
+import { Relay, waitFor, textEnvelope, cleanupRelays, crypto } from '../test/helpers/relays.ts'
+import { localChannelRef } from '../node/cli/local-channel.ts'
+import { toHex } from '../protocol/bytes.ts'
+import type { BenchOptions, BenchResult } from './types.ts'
+
+function rssMiB (pid: number | undefined): number {
+  if (pid === undefined) return NaN
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m === null ? NaN : Math.round(Number(m[1]) / 1024)
+}
+
+function quantile (xs: number[], q: number): number {
+  const s = [...xs].sort((x, y) => x - y)
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]
+}
+
+export async function bench (options: BenchOptions): Promise<BenchResult> {
+  const stored = Number(process.env.DDIL_BENCH_STORED ?? (options.quick ? 20_000 : 1_000_000))
+  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(n => Relay.init(`bench-${n}`)))
+  const all = [a, b, c]
+  a.writeConfig({ authors: all }); b.writeConfig({ authors: all, dial: [a, c] }); c.writeConfig({ authors: all })
+  try {
+    await a.start(); await c.start(); await b.start()
+    await waitFor('B linked', 20_000, async () => (await b.status()).peers.filter((p: { ready: boolean }) => p.ready).length === 2 ? true : undefined)
+    const rest = all.map(r => rssMiB(r.child?.pid))
+    const clientA = await a.client()
+    const clientC = await c.client()
+    const arrived = new Map<string, number>()
+    let onArrive: (() => void) | undefined
+    await clientC.subscribe(localChannelRef(crypto, 'bench'), { backlog: 0 }, env => { arrived.set(toHex(env.id), performance.now()); onArrive?.() })
+    let seq = 0
+
+    options.log('latency at low load…')
+    const latencies: number[] = []
+    for (let i = 0; i < (options.quick ? 30 : 200); i++) {
+      const bytes = await textEnvelope(clientA, a, 'bench', ++seq, `latency probe ${i}`)
+      const t0 = performance.now()
+      const { id } = await clientA.submit(bytes)
+      const key = toHex(id)
+      await waitFor('probe at C', 10_000, () => arrived.has(key) ? true : undefined)
+      latencies.push((arrived.get(key) as number) - t0)
+    }
+
+    options.log(`throughput and storage: ${stored} envelopes…`)
+    const inflight = 64
+    let next = 0
+    const t0 = performance.now()
+    const ids: string[] = []
+    await Promise.all(Array.from({ length: inflight }, async () => {
+      while (next < stored) {
+        const i = next++
+        const bytes = await textEnvelope(clientA, a, 'bench', seq + i + 1, `load ${i} `.padEnd(100, '.'))
+        ids.push(toHex((await clientA.submit(bytes)).id))
+        if (i % 50_000 === 0 && i > 0) options.log(`  ${i} submitted`)
+      }
+    }))
+    const submittedMs = performance.now() - t0
+    await waitFor('all at C', 3_600_000, async () => (await c.status()).envelopes >= stored + latencies.length ? true : undefined)
+    const arrivedMs = performance.now() - t0
+    const loaded = all.map(r => rssMiB(r.child?.pid))
+    await clientA.close(); await clientC.close()
+    const rows = [
+      { measure: 'latency A→C at low load, p50', value: Number(quantile(latencies, 0.5).toFixed(1)), unit: 'ms' },
+      { measure: 'latency A→C at low load, p99', value: Number(quantile(latencies, 0.99).toFixed(1)), unit: 'ms' },
+      { measure: 'submitted at A (acknowledged, durable)', value: Math.round(stored / (submittedMs / 1000)), unit: 'msg/s' },
+      { measure: 'sustained A→C (all stored at C)', value: Math.round(stored / (arrivedMs / 1000)), unit: 'msg/s' },
+      ...all.map((r, i) => ({ measure: `RSS ${r.name.slice(-1).toUpperCase()} at rest`, value: rest[i], unit: 'MiB' })),
+      ...all.map((r, i) => ({ measure: `RSS ${r.name.slice(-1).toUpperCase()} holding ${stored + latencies.length} envelopes`, value: loaded[i], unit: 'MiB' })),
+    ]
+    return { rows, notes: [`${stored} envelopes of ${ids.length > 0 ? 'about 250' : '?'} B, 64 in flight at A's client API; three processes on one 2-core machine.`] }
+  } finally {
+    for (const r of all) await r.kill('SIGTERM')
+    cleanupRelays()
+  }
+}
