@@ -118,7 +118,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     cleanups.push(() => engine.close())
     hub.refused.add((reason, detail, peer, env) => record({ who: peer ?? 'local client', what: 'envelope.rejected', outcome: 'refused', detail: { reason, detail, id: env !== undefined ? toHex(env.id) : undefined } }))
     hub.penalised.add((peer, reason) => record({ who: peer, what: 'peer.refused', outcome: 'refused', detail: { reason } }))
-    hub.removed.add((ids, why) => record({ who: 'node', what: why === 'purged' ? 'store.purged' : 'store.evicted', outcome: 'ok', detail: { count: ids.length } }))
+    hub.removed.add((ids, why) => record({ who: 'node', what: why === 'purged' ? 'store.purged' : why === 'evicted' ? 'store.evicted' : 'envelope.rejected', outcome: 'ok', detail: { count: ids.length, why } }))
     hub.equivocation.add((_first, second) => record({ who: toHex(second.author), what: 'envelope.rejected', outcome: 'ok', detail: { reason: 'equivocation: two envelopes with one sequence (both kept as proof)', id: toHex(second.id), seq: second.seq } }))
 
     const host = await createHost({

@@ -22,7 +22,7 @@ const trackedSubmissionsMax = 10_000
 export class EngineEventHub {
   readonly stored = new Set<(env: Envelope, from: string) => void>()
   readonly sent = new Set<(id: Uint8Array, peer: string) => void>()
-  readonly removed = new Set<(ids: Uint8Array[], why: 'evicted' | 'purged') => void>()
+  readonly removed = new Set<(ids: Uint8Array[], why: 'evicted' | 'purged' | 'discarded') => void>()
   readonly refused = new Set<NonNullable<EngineEvents['refused']>>()
   readonly penalised = new Set<NonNullable<EngineEvents['penalised']>>()
   readonly equivocation = new Set<NonNullable<EngineEvents['equivocation']>>()
@@ -60,7 +60,7 @@ export function createFacade (engine: Engine, hub: EngineEventHub, options: Faca
       const t = tracked.get(idKey(id))
       if (t === undefined) continue
       tracked.delete(idKey(id))
-      emit(id, why === 'purged' ? { state: 'expired', relayedTo: t.peers.size } : { state: 'refused', reason: 'evicted under quota' })
+      emit(id, why === 'purged' ? { state: 'expired', relayedTo: t.peers.size } : { state: 'refused', reason: why === 'evicted' ? 'evicted under quota' : 'discarded: its author was removed from the channel' })
     }
   })
 

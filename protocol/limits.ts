@@ -80,6 +80,12 @@ export const peerPenaltyBadEnvelope = 10
 /** Score lost for an expired envelope: small, since a skewed clock or slow path can cause it honestly. */
 export const peerPenaltyExpired = 1
 
+/** Most envelopes held while their authorisation is undecidable (unknown channel, author or parent). */
+export const pendingEnvelopesMax = 4096
+
+/** Bytes held in the pending pool: bounded so that junk claiming unknown channels cannot fill memory. */
+export const pendingBytesMax = 4 * 1024 * 1024
+
 /** Most neighbours one node advertises; a relay with more links than this is not a field relay. */
 export const neighboursMax = 256
 

@@ -245,3 +245,50 @@ t.test('the log lists a channel newest-last for backlogs, and forgets purged env
   await net.run(11_000)
   t.equal((await a.log.byChannel(channel, 100)).length, 4, 'purged envelope gone from the index')
 })
+
+t.test('pending authorisation: held, then stored when decidable; strong removal discards a stream', async t => {
+  const net = new TestNet()
+  const late = net.author(30)
+  const lateRef = toHex(authorRef(late.publicKey))
+  let undecided = true
+  const b = await net.node('b', {}, undefined, {
+    authorise: (env) => toHex(env.author) === lateRef && undecided ? { ok: false, pending: true, reason: 'unknown author' } : net.authoriser.authorise(env),
+  })
+  await net.node('a')
+  net.connect('a', 'b')
+  await net.run(50)
+  const env = await net.post('a', late, 1)
+  await net.run(100)
+  t.notOk(net.ids('b').includes(toHex(env.id)), 'held, not stored')
+  t.equal(b.counters.heldPending, 1)
+  undecided = false
+  b.retryPending()
+  await net.run(100)
+  t.ok(net.ids('b').includes(toHex(env.id)), 'stored once decidable')
+  // Strong removal: everything after seq 2 of this author in this channel goes, with tombstones.
+  for (let k = 2; k <= 4; k++) await net.post('a', late, k)
+  await net.run(100)
+  t.equal(net.ids('b').length, 4)
+  t.equal(await b.discardStream(env.channel, env.author, 2), 2)
+  t.equal(net.ids('b').length, 2)
+  t.equal(b.catalog.tombstones.size, 2, 'discarded ids are tombstoned, so reconciliation will not fetch them back')
+})
+
+t.test('the pending pool is bounded: envelopes for unknown channels cannot fill memory', async t => {
+  const net = new TestNet()
+  const b = await net.node('b', {}, undefined, { authorise: () => ({ ok: false, pending: true, reason: 'unknown channel' }) })
+  await net.node('a')
+  net.connect('a', 'b')
+  await net.run(50)
+  const flood = net.author(31)
+  const { pendingEnvelopesMax } = await import('../protocol/limits.ts')
+  const a = net.engines.get('a')!
+  for (let k = 1; k <= pendingEnvelopesMax + 10; k++) {
+    const env = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8).fill(k % 251), author: authorRef(flood.publicKey), seq: k, hlc: a.stamp(), ttlSeconds: 600, epoch: 0, deps: [], body: new Uint8Array(8) }, flood.privateKey)
+    b.receive('a', encodeFrame({ type: FrameType.envelope, envelope: env.bytes }))
+  }
+  await net.run(10)
+  t.equal(b.counters.heldPending, pendingEnvelopesMax + 10)
+  t.equal(b.counters.refused, 10, 'the oldest ten were dropped from the pool')
+  t.equal(b.catalog.size, 0)
+})

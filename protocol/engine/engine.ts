@@ -21,7 +21,7 @@ import { checkTimely, decodeEnvelope, verifySignature, checkSequenceWindow, type
 import { isDdilError, QuotaError, StorageError, UnauthorisedError } from '../errors.ts'
 import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '../frames.ts'
 import { HybridClock, type Hlc } from '../hlc.ts'
-import { frameBytesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyExpired, peerScoreDisconnectBelow } from '../limits.ts'
+import { frameBytesMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyExpired, peerScoreDisconnectBelow } from '../limits.ts'
 import type { LinkHandler, LinkInfo, PeerId, StoreOp } from '../ports.ts'
 import { ReconcileSet } from '../reconcile/index.ts'
 
@@ -44,6 +44,9 @@ export class Engine implements LinkHandler {
   readonly refKey: string
   readonly #sync: SyncHandlers
   readonly #pending = new Map<string, Promise<void>>()
+  /** Envelopes whose authorisation is not decidable yet, oldest first (bounded: limits.ts). */
+  readonly #held = new Map<string, { env: Envelope, from: PeerId | 'local' }>()
+  #heldBytes = 0
   /** Push-tree state per peer id, kept across reconnects (bounded by peers seen × authors). */
   readonly #prune = new Map<PeerId, PruneState>()
   #pendingBytes = 0
@@ -78,6 +81,7 @@ export class Engine implements LinkHandler {
         continue
       }
       this.#index(rec.envelope, rec.custody)
+      this.deps.events?.restored?.(rec.envelope)
     }
     for await (const t of this.log.loadTombstones()) {
       const key = idKey(t.id)
@@ -110,8 +114,9 @@ export class Engine implements LinkHandler {
     try {
       this.#validate(env)
     } catch (e) {
-      this.#refused(reasonOf(e), (e as Error).message, undefined, env)
-      throw e
+      const err = e instanceof PendingAuthorisation ? new UnauthorisedError(`not yet authorised: ${e.message}`) : e
+      this.#refused(reasonOf(err), (err as Error).message, undefined, env)
+      throw err
     }
     await this.#accept(env, 'local', true)
     this.counters.submitted++
@@ -120,7 +125,7 @@ export class Engine implements LinkHandler {
 
   /** Whether we hold (or are storing, or evicted) the envelope with this id key. */
   holds (key: string): boolean {
-    return this.catalog.known(key) || this.#pending.has(key)
+    return this.catalog.known(key) || this.#pending.has(key) || this.#held.has(key)
   }
 
   /** A stored envelope by id. */
@@ -198,6 +203,7 @@ export class Engine implements LinkHandler {
     try {
       this.#validate(env)
     } catch (e) {
+      if (e instanceof PendingAuthorisation) { this.#hold(env, link.id); return }
       const reason = reasonOf(e)
       this.#refused(reason, (e as Error).message, link.id, env)
       if (reason === 'expired') { this.counters.expiredOnArrival++; this.penalise(link, peerPenaltyExpired, 'expired envelope') } else this.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${(e as Error).message}`)
@@ -215,10 +221,67 @@ export class Engine implements LinkHandler {
     }
   }
 
+  #hold (env: Envelope, from: PeerId | 'local'): void {
+    const key = idKey(env.id)
+    this.#held.set(key, { env, from })
+    this.#heldBytes += env.bytes.length
+    this.counters.heldPending++
+    while (this.#held.size > pendingEnvelopesMax || this.#heldBytes > pendingBytesMax) {
+      const [oldest, h] = this.#held.entries().next().value as [string, { env: Envelope }]
+      this.#held.delete(oldest)
+      this.#heldBytes -= h.env.bytes.length
+      this.#refused('unauthorised', 'dropped from the pending pool (full) before its authorisation could be decided', undefined, h.env)
+    }
+  }
+
+  /**
+   * Asks the authoriser again about every held envelope (call after channel state changed).
+   * Newly decidable ones are stored or refused; the rest stay held.
+   */
+  retryPending (): void {
+    for (const [key, h] of [...this.#held]) {
+      try {
+        this.#validate(h.env)
+      } catch (e) {
+        if (e instanceof PendingAuthorisation) continue
+        this.#held.delete(key)
+        this.#heldBytes -= h.env.bytes.length
+        this.#refused(reasonOf(e), (e as Error).message, h.from === 'local' ? undefined : h.from, h.env)
+        continue
+      }
+      this.#held.delete(key)
+      this.#heldBytes -= h.env.bytes.length
+      this.#accept(h.env, h.from, false).catch((e: unknown) => this.#refused(reasonOf(e), (e as Error).message, undefined, h.env))
+    }
+  }
+
+  /**
+   * Strong removal: removes every envelope of one author in one channel with sequence above
+   * `afterSeq`, leaving tombstones so reconciliation never fetches them again. Returns how many.
+   */
+  async discardStream (channel: Uint8Array, author: Uint8Array, afterSeq: number): Promise<number> {
+    const stream = this.catalog.streams.get(streamKey({ channel, author }))
+    if (stream === undefined) return 0
+    const victims = [...stream.bySeq.entries()].filter(([seq]) => seq > afterSeq).flatMap(([, keys]) => keys)
+    const ops: StoreOp[] = []
+    const ids: Uint8Array[] = []
+    for (const key of victims) {
+      const e = this.catalog.remove(key)
+      if (e === undefined) continue
+      this.catalog.addTombstone(key, e.expiresAtMs)
+      ops.push(...this.log.removeOps(entryFields(e), true))
+      ids.push(e.id)
+    }
+    if (ops.length > 0) await this.write(ops)
+    this.counters.discarded += ids.length
+    if (ids.length > 0) this.deps.events?.removed?.(ids, 'discarded')
+    return ids.length
+  }
+
   #validate (env: Envelope): void {
     checkTimely(env, this.deps.clock.nowMs())
     const auth = this.deps.authoriser.authorise(env)
-    if (!auth.ok) throw new UnauthorisedError(auth.reason)
+    if (!auth.ok) throw 'pending' in auth ? new PendingAuthorisation(auth.reason) : new UnauthorisedError(auth.reason)
     verifySignature(this.deps.crypto, env, auth.publicKey)
     const highest = this.catalog.streams.get(streamKey(env))?.highest ?? 0
     if (highest > 0) checkSequenceWindow(env.seq, highest)
@@ -416,3 +479,6 @@ function reasonOf (e: unknown): RefusalReason {
   }
 }
 
+
+/** Internal signal: the authoriser cannot decide yet; the envelope is held, not refused. */
+class PendingAuthorisation extends Error {}

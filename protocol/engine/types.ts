@@ -9,6 +9,8 @@ import type { Clock, Crypto, Logger, PeerId, Store, Transport } from '../ports.t
 export type AuthoriseResult =
   | { ok: true, publicKey: Uint8Array }
   | { ok: false, reason: string }
+  /** Not decidable yet (unknown channel, author or parent): hold it and ask again later. */
+  | { ok: false, pending: true, reason: string }
 
 export interface Authoriser {
   authorise (env: Envelope): AuthoriseResult
@@ -65,10 +67,12 @@ export interface EngineEvents {
   equivocation? (first: Envelope | Uint8Array, second: Envelope): void
   /** A peer's score fell below the threshold; the engine asked the host to disconnect it. */
   penalised? (peer: PeerId, reason: string): void
-  /** Envelopes removed for quota (evicted) or age (purged). */
-  removed? (ids: Uint8Array[], why: 'evicted' | 'purged'): void
+  /** Envelopes removed for quota (evicted), age (purged) or because channel state discarded them. */
+  removed? (ids: Uint8Array[], why: 'evicted' | 'purged' | 'discarded'): void
   /** An envelope was handed to the transport for a peer. */
   sent? (id: Uint8Array, peer: PeerId): void
+  /** During `open`, once per stored envelope (so channel state can be rebuilt before links come up). */
+  restored? (env: Envelope): void
 }
 
 export interface Counters {
@@ -94,6 +98,10 @@ export interface Counters {
   prunesSent: number
   grafts: number
   peersPenalised: number
+  /** Envelopes held because their authorisation was not decidable yet. */
+  heldPending: number
+  /** Envelopes removed because channel state later discarded them (strong removal). */
+  discarded: number
 }
 
 export function newCounters (): Counters {
@@ -101,7 +109,7 @@ export function newCounters (): Counters {
   return {
     framesSent: perType(), bytesSent: perType(), framesReceived: perType(), bytesReceived: perType(),
     payloadBytesSent: 0, duplicatePayloadBytesReceived: 0, duplicatesReceived: 0, submitted: 0, stored: 0,
-    purged: 0, evicted: 0, expiredOnArrival: 0, refused: 0, equivocations: 0, gapRequests: 0, reconcileSessions: 0, prunesSent: 0, grafts: 0, peersPenalised: 0,
+    purged: 0, evicted: 0, expiredOnArrival: 0, refused: 0, equivocations: 0, gapRequests: 0, reconcileSessions: 0, prunesSent: 0, grafts: 0, peersPenalised: 0, heldPending: 0, discarded: 0,
   }
 }
 

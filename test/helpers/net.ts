@@ -83,7 +83,7 @@ export class TestNet {
     return keys
   }
 
-  async node (id: PeerId, config: Partial<EngineConfig> = {}, store = new MemoryStore()): Promise<Engine> {
+  async node (id: PeerId, config: Partial<EngineConfig> = {}, store = new MemoryStore(), authoriser: Authoriser = this.authoriser): Promise<Engine> {
     this.stores.set(id, store)
     const transport: Transport = {
       send: (peer, frame) => this.#send(id, peer, frame),
@@ -92,7 +92,7 @@ export class TestNet {
     const delivered: Envelope[] = this.delivered.get(id) ?? []
     this.delivered.set(id, delivered)
     const engine = createEngine({
-      clock: this.clock, crypto, store, transport, logger: silentLogger, authoriser: this.authoriser,
+      clock: this.clock, crypto, store, transport, logger: silentLogger, authoriser,
       events: {
         ...this.events,
         stored: (env, from) => {
