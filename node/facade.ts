@@ -11,9 +11,12 @@
  */
 import type { Engine } from '../protocol/engine/engine.ts'
 import type { EngineEvents } from '../protocol/engine/types.ts'
-import type { Envelope } from '../protocol/envelope.ts'
+import { Kind, type Envelope } from '../protocol/envelope.ts'
 import { idKey } from '../protocol/engine/catalog.ts'
 import type { ApiEnvelope, MessageStatus, NodeFacade } from './api/facade.ts'
+
+/** Most governance (and, separately, key) envelopes a backlog carries: a channel's whole membership history. */
+const channelHistoryEnvelopesMax = 4096
 
 /** Submitted envelopes whose status we track (oldest forgotten first). */
 const trackedSubmissionsMax = 10_000
@@ -77,8 +80,22 @@ export function createFacade (engine: Engine, hub: EngineEventHub, options: Faca
       queueMicrotask(() => emit(env.id, { state: 'queued', relayedTo: tracked.get(key)?.peers.size ?? 0 }))
       return { id: env.id }
     },
+    /**
+     * A channel's backlog: all of its governance and key envelopes (a client needs the
+     * whole membership history to verify and decrypt), then its newest `limit` other
+     * envelopes, each group oldest first.
+     */
     async * backlog (channel, { limit }): AsyncIterable<ApiEnvelope> {
-      for (const id of await engine.log.byChannel(channel, limit)) {
+      const ids = [
+        ...await engine.log.byChannel(channel, Kind.governance, channelHistoryEnvelopesMax),
+        ...await engine.log.byChannel(channel, Kind.keys, channelHistoryEnvelopesMax),
+      ]
+      const rest = await Promise.all([Kind.message, Kind.state, Kind.receipt].map(k => engine.log.byChannel(channel, k, limit)))
+      const recent: Array<{ id: Uint8Array, ms: number }> = []
+      for (const id of rest.flat()) recent.push({ id, ms: engine.catalog.get(idKey(id))?.hlcMs ?? 0 })
+      recent.sort((x, y) => x.ms - y.ms)
+      ids.push(...recent.slice(-limit).map(r => r.id))
+      for (const id of ids) {
         const env = await engine.get(id)
         if (env !== undefined) yield { id: env.id, channel: env.channel, bytes: env.bytes }
       }

@@ -240,10 +240,11 @@ t.test('the log lists a channel newest-last for backlogs, and forgets purged env
   for (let k = 1; k <= 5; k++) { posted.push(await net.post('a', alice, k, { ttlSeconds: k === 1 ? 10 : 3600 })); await net.run(5) }
   await net.post('a', alice, 6, { channel: other })
   const channel = posted[0].channel
-  t.same((await a.log.byChannel(channel, 3)).map(toHex), posted.slice(2).map(e => toHex(e.id)), 'newest three, oldest first')
-  t.equal((await a.log.byChannel(channel, 100)).length, 5)
+  t.same((await a.log.byChannel(channel, Kind.message, 3)).map(toHex), posted.slice(2).map(e => toHex(e.id)), 'newest three, oldest first')
+  t.equal((await a.log.byChannel(channel, Kind.message, 100)).length, 5)
+  t.equal((await a.log.byChannel(channel, Kind.governance, 100)).length, 0, 'by kind')
   await net.run(11_000)
-  t.equal((await a.log.byChannel(channel, 100)).length, 4, 'purged envelope gone from the index')
+  t.equal((await a.log.byChannel(channel, Kind.message, 100)).length, 4, 'purged envelope gone from the index')
 })
 
 t.test('pending authorisation: held, then stored when decidable; strong removal discards a stream', async t => {

@@ -25,6 +25,7 @@ export interface Entry {
   id: Uint8Array
   expiresAtMs: number
   precedence: number
+  kind: number
   hlcMs: number
   /** Bytes charged against the quota: envelope plus index overhead. */
   size: number

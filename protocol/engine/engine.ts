@@ -330,7 +330,7 @@ export class Engine implements LinkHandler {
 
   #index (env: Envelope, custody: boolean): void {
     const entry: Entry = {
-      key: idKey(env.id), id: env.id, expiresAtMs: env.expiresAtMs, precedence: env.precedence, hlcMs: env.hlc.ms,
+      key: idKey(env.id), id: env.id, expiresAtMs: env.expiresAtMs, precedence: env.precedence, kind: env.kind, hlcMs: env.hlc.ms,
       size: env.bytes.length + entryOverheadBytes, stream: streamKey(env), seq: env.seq, custody,
     }
     this.catalog.add(entry)
@@ -462,7 +462,7 @@ export function streamKey (env: Pick<Envelope, 'channel' | 'author'>): string {
 
 function entryFields (e: Entry): IndexedFields {
   const stream = idFromKey(e.stream)
-  return { id: e.id, expiresAtMs: e.expiresAtMs, precedence: e.precedence, hlcMs: e.hlcMs, channel: stream.subarray(0, 8), author: stream.subarray(8, 16), seq: e.seq }
+  return { id: e.id, kind: e.kind, expiresAtMs: e.expiresAtMs, precedence: e.precedence, hlcMs: e.hlcMs, channel: stream.subarray(0, 8), author: stream.subarray(8, 16), seq: e.seq }
 }
 
 function reasonOf (e: unknown): RefusalReason {

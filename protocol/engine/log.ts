@@ -9,7 +9,7 @@
  *   ['x', expiresAtMs, id]         → ''   by expiry (purge, reconciliation ranges)
  *   ['p', precedence, hlcMs, id]   → ''   by precedence, then age (eviction)
  *   ['s', channel, author, seq, id]→ ''   by channel, author and sequence (gaps, equivocation)
- *   ['c', channel, hlcMs, id]      → ''   by channel, then time (a client's backlog)
+ *   ['c', channel, kind, hlcMs, id] → ''  by channel and kind, then time (a client's backlog)
  *   ['t', id]                      → u48 expiresAtMs   tombstone of an evicted envelope
  *
  * @example
@@ -35,6 +35,7 @@ export interface StoredRecord {
 
 export interface IndexedFields {
   id: Uint8Array
+  kind: number
   expiresAtMs: number
   precedence: number
   hlcMs: number
@@ -48,7 +49,7 @@ function indexKeys (f: IndexedFields): Uint8Array[] {
     encodeKey(['x', f.expiresAtMs, f.id]),
     encodeKey(['p', f.precedence, f.hlcMs, f.id]),
     encodeKey(['s', f.channel, f.author, f.seq, f.id]),
-    encodeKey(['c', f.channel, f.hlcMs, f.id]),
+    encodeKey(['c', f.channel, f.kind, f.hlcMs, f.id]),
   ]
 }
 
@@ -144,10 +145,10 @@ export class MessageLog {
     for await (const [key] of this.#store.range({ gte, lt })) yield decodeKey(key)[4] as Uint8Array
   }
 
-  /** The newest `limit` ids of a channel, oldest first (a client's backlog). */
-  async byChannel (channel: Uint8Array, limit: number): Promise<Uint8Array[]> {
+  /** The newest `limit` ids of one kind in a channel, oldest first (a client's backlog). */
+  async byChannel (channel: Uint8Array, kind: number, limit: number): Promise<Uint8Array[]> {
     const ids: Uint8Array[] = []
-    for await (const [key] of this.#store.range({ ...prefixRange(['c', channel]), reverse: true, limit })) ids.push(decodeKey(key)[3] as Uint8Array)
+    for await (const [key] of this.#store.range({ ...prefixRange(['c', channel, kind]), reverse: true, limit })) ids.push(decodeKey(key)[4] as Uint8Array)
     return ids.reverse()
   }
 
@@ -168,5 +169,5 @@ export class MessageLog {
 }
 
 export function fieldsOf (env: Envelope): IndexedFields {
-  return { id: env.id, expiresAtMs: env.expiresAtMs, precedence: env.precedence, hlcMs: env.hlc.ms, channel: env.channel, author: env.author, seq: env.seq }
+  return { id: env.id, kind: env.kind, expiresAtMs: env.expiresAtMs, precedence: env.precedence, hlcMs: env.hlc.ms, channel: env.channel, author: env.author, seq: env.seq }
 }
