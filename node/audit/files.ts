@@ -9,6 +9,7 @@
  */
 import { open, rename } from 'node:fs/promises'
 import { join } from 'node:path'
+import { syncDir } from '../fs-durable.ts'
 import { auditHeadBytesMax, auditLineBytesMax } from '../../protocol/limits.ts'
 import { encodeHead, parseHead, type AuditHead } from './format.ts'
 
@@ -132,12 +133,4 @@ export async function writeHeadFile (paths: AuditPaths, head: AuditHead): Promis
   await syncDir(paths.dir)
 }
 
-export async function syncDir (dir: string): Promise<void> {
-  if (process.platform === 'win32') return // directories cannot be opened for fsync there
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-}
+export { syncDir }

@@ -12,11 +12,11 @@
  * await writeNewFile('/var/lib/ddil/user.key', text, 0o600)
  * await checkPrivateFile('/var/lib/ddil/user.key', 'an operator key')
  */
-import { randomBytes } from 'node:crypto'
 import type { Stats } from 'node:fs'
-import { chmod, link, lstat, mkdir, open, readdir, rm } from 'node:fs/promises'
+import { chmod, lstat, mkdir, readdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { ConfigError, StorageError } from '../../protocol/errors.ts'
+import { writeNewFile as writeNewDurably } from '../fs-durable.ts'
 
 /** Permission bits for group and others. */
 const groupOrOtherBits = 0o077
@@ -77,31 +77,10 @@ export async function ensurePrivateDir (dir: string): Promise<PrivateDir> {
  * The file appears complete or not at all; the directory entry is flushed.
  */
 export async function writeNewFile (path: string, contents: string | Uint8Array, mode: number): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
   try {
-    const file = await open(tmp, 'wx', mode)
-    try {
-      await file.writeFile(contents)
-      await file.sync()
-    } finally {
-      await file.close()
-    }
-    await link(tmp, path)
+    await writeNewDurably(path, contents, mode)
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ConfigError(`${path} already exists; refusing to overwrite it`)
     throw new StorageError(`cannot write ${path}: ${(e as Error).message}`)
-  } finally {
-    await rm(tmp, { force: true })
-  }
-  await syncDirectory(dirname(path))
-}
-
-async function syncDirectory (dir: string): Promise<void> {
-  if (process.platform === 'win32') return // directories cannot be opened for fsync there
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
   }
 }

@@ -10,13 +10,13 @@
  * const key = await loadOrCreateNodeKey('/var/lib/ddil')
  * const host = await createHost({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/4001'] })
  */
-import { randomBytes } from 'node:crypto'
 import type { Stats } from 'node:fs'
-import { lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { lstat, mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { ConfigError, StorageError } from '../../protocol/errors.ts'
+import { writeFileAtomic } from '../fs-durable.ts'
 
 export const nodeKeyFileName = 'node.key'
 
@@ -53,37 +53,12 @@ function decodeNodeKey (path: string, bytes: Uint8Array): PrivateKey {
 async function createNodeKey (dataDir: string, path: string): Promise<PrivateKey> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const key = await generateKeyPair('Ed25519')
-  await writeFileAtomic(dataDir, path, privateKeyToProtobuf(key))
-  return key
-}
-
-/** Write to a fresh 0600 temporary file, flush it, rename it over `path`, then flush the directory entry. */
-async function writeFileAtomic (dir: string, path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
   try {
-    const file = await open(tmp, 'wx', 0o600)
-    try {
-      await file.writeFile(bytes)
-      await file.sync()
-    } finally {
-      await file.close()
-    }
-    await rename(tmp, path)
+    await writeFileAtomic(path, privateKeyToProtobuf(key), 0o600)
   } catch (e) {
-    await rm(tmp, { force: true })
     throw new StorageError(`cannot write ${path}: ${(e as Error).message}`)
   }
-  await syncDirectory(dir)
-}
-
-async function syncDirectory (dir: string): Promise<void> {
-  if (process.platform === 'win32') return // directories cannot be opened for fsync there
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
+  return key
 }
 
 async function statOrUndefined (path: string): Promise<Stats | undefined> {
