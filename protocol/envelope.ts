@@ -55,7 +55,7 @@ const hlcMsBytes = 6
 export interface EnvelopeFields {
   kind: Kind
   precedence: Precedence
-  /** Short channel reference: the first 8 bytes of the channel's genesis id. */
+  /** Short channel reference: the first 8 bytes of SHA-256 of the channel genesis body (the genesis envelope carries it, so it cannot be the genesis id). */
   channel: Uint8Array
   /** Short author reference: the first 8 bytes of the author's Ed25519 public key. */
   author: Uint8Array

@@ -184,3 +184,48 @@ export const auditProblemsMax = 1000
 
 /** Largest audit head file, bytes: one short JSON line. */
 export const auditHeadBytesMax = 1024
+
+// ---- Channel encryption (protocol/channel: keys, seal, content, epochs) -----
+
+/**
+ * Most recipients one epoch key is sealed to: a large incident channel, about 53 keys
+ * envelopes of 19 recipients. Bounds the work and storage one admin's rotation causes.
+ */
+export const epochRecipientsMax = 1000
+
+/** Most keys envelopes (chunks) one epoch may be split into: ceil(epochRecipientsMax / 19) with room. */
+export const keysChunksMax = 64
+
+/**
+ * Most epoch instances one channel keyring holds. Daily rotation with a 7-day grace window
+ * keeps about 8; the rest is room for concurrent epochs after partitions. A flood beyond it
+ * (only admins can send keys envelopes) is refused rather than grown without bound.
+ */
+export const keyringInstancesMax = 256
+
+/** Most message ids in one receipt: 36 × 32 B fill a body after the content-type byte and AEAD tag. */
+export const receiptIdsMax = 36
+
+/** Default grace window for superseded epoch keys (brief §3: messages held in custody for days still open). */
+export const epochGraceMsDefault = 7 * 24 * 3_600_000
+
+// ---- Channel governance (protocol/channel: governance, resolve, pending, store, authorise) ----
+
+/**
+ * Most governance changes one channel may hold. Resolution keeps per-change causal state
+ * (O(members) each) and a merge re-resolves its past, so work grows with this; 1,024
+ * changes (~300 KB of envelopes) is years of membership churn for a field team.
+ */
+export const governanceChangesMax = 1024
+
+/** Most governance changes held waiting for unknown parents (all channels): a partition's worth of churn. */
+export const governancePendingItemsMax = 512
+
+/** Most bytes of envelopes held waiting for parents: ~512 governance envelopes; the oldest are evicted first. */
+export const governancePendingBytesMax = 512 * 1024
+
+/** Longest a change waits for its parents, ms: a day covers a data mule's round; after that reconciliation offers it again. */
+export const governancePendingAgeMsMax = 24 * 3_600_000
+
+/** Refused change ids remembered, so changes built on them are refused without waiting: a flood's worth, 64 B each. */
+export const governanceRefusedIdsMax = 4096
