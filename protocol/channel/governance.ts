@@ -1,0 +1,142 @@
+/**
+ * Governance change bodies: the public, signed statements that create a channel and
+ * change its members, roles and policy. A governance envelope's body is the canonical
+ * CBOR of one change (integer keys; grammar in docs/CHANNELS.md "Governance"):
+ *
+ *   create = {0:'create', 1: ownerEd(32), 2: ownerX(32), 3: policy, 4: nonce(16)}
+ *   add    = {0:'add',    1: memberEd(32), 2: memberX(32), 3: role}
+ *   remove = {0:'remove', 1: memberEd(32), 5: cutSeq}
+ *   role   = {0:'role',   1: memberEd(32), 3: role}
+ *   policy = {0:'policy', 3: policy}
+ *   policy value = {0: retentionSeconds, 1: [precedence, …] ascending, 2: 'member'|'admin'}
+ *
+ * Decoding is strict: exactly the keys of the op (no more, no fewer), exact key lengths,
+ * known roles and precedences only, and (through `decodeStrict`) one byte form per change.
+ *
+ * @example
+ * const body = encodeChange({ op: 'remove', memberEd, cutSeq: 7 })
+ * decodeChange(body)   // { op: 'remove', memberEd, cutSeq: 7 }
+ */
+import { asArray, asBytes, asMap, asText, asUint, decodeStrict, encodeCanonical, field, onlyKeys, type CborMap, type CborValue } from '../cbor.ts'
+import { DecodeError } from '../errors.ts'
+import { precedenceNames, type Precedence } from '../envelope.ts'
+import { ttlSecondsMax, ttlSecondsMin } from '../limits.ts'
+import { isRole, postRoleNames, type PostRole, type Role } from './roles.ts'
+
+export const edKeyLength = 32
+export const xKeyLength = 32
+export const genesisNonceBytes = 16
+
+export interface Policy {
+  /** How long nodes keep the channel's messages, seconds (bounded by the envelope TTL limits). */
+  retentionSeconds: number
+  /** Precedences members may use, ascending, unique, at least one. */
+  allowedPrecedence: Precedence[]
+  /** Least role that may post messages and state updates. */
+  whoMayPost: PostRole
+}
+
+export interface CreateChange { op: 'create', ownerEd: Uint8Array, ownerX: Uint8Array, policy: Policy, nonce: Uint8Array }
+export interface AddChange { op: 'add', memberEd: Uint8Array, memberX: Uint8Array, role: Role }
+export interface RemoveChange { op: 'remove', memberEd: Uint8Array, cutSeq: number }
+export interface RoleChange { op: 'role', memberEd: Uint8Array, role: Role }
+export interface PolicyChange { op: 'policy', policy: Policy }
+export type Change = CreateChange | AddChange | RemoveChange | RoleChange | PolicyChange
+export type ChangeOp = Change['op']
+
+const K = { op: 0, ed: 1, x: 2, value: 3, nonce: 4, cutSeq: 5 } as const
+const opKeys: Record<ChangeOp, readonly number[]> = {
+  create: [K.op, K.ed, K.x, K.value, K.nonce],
+  add: [K.op, K.ed, K.x, K.value],
+  remove: [K.op, K.ed, K.cutSeq],
+  role: [K.op, K.ed, K.value],
+  policy: [K.op, K.value],
+}
+
+function checkLength (bytes: Uint8Array, length: number, what: string): Uint8Array {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== length) throw new DecodeError(`${what} must be ${length} bytes`)
+  return bytes
+}
+
+function policyValue (p: Policy): CborMap {
+  return new Map<number, CborValue>([[0, p.retentionSeconds], [1, [...p.allowedPrecedence]], [2, p.whoMayPost]])
+}
+
+/** The canonical CBOR value of a change (checked: encoding something we would refuse to decode throws). */
+function changeValue (c: Change): CborMap {
+  const m = new Map<number, CborValue>([[K.op, c.op]])
+  switch (c.op) {
+    case 'create':
+      m.set(K.ed, checkLength(c.ownerEd, edKeyLength, 'owner Ed25519 key')).set(K.x, checkLength(c.ownerX, xKeyLength, 'owner X25519 key'))
+      m.set(K.value, policyValue(c.policy)).set(K.nonce, checkLength(c.nonce, genesisNonceBytes, 'genesis nonce'))
+      break
+    case 'add':
+      m.set(K.ed, checkLength(c.memberEd, edKeyLength, 'member Ed25519 key')).set(K.x, checkLength(c.memberX, xKeyLength, 'member X25519 key')).set(K.value, c.role)
+      break
+    case 'remove':
+      m.set(K.ed, checkLength(c.memberEd, edKeyLength, 'member Ed25519 key')).set(K.cutSeq, c.cutSeq)
+      break
+    case 'role':
+      m.set(K.ed, checkLength(c.memberEd, edKeyLength, 'member Ed25519 key')).set(K.value, c.role)
+      break
+    case 'policy':
+      m.set(K.value, policyValue(c.policy))
+      break
+  }
+  return m
+}
+
+export function encodeChange (change: Change): Uint8Array {
+  const bytes = encodeCanonical(changeValue(change))
+  decodeChange(bytes) // one definition of validity: never sign what a peer would refuse
+  return bytes
+}
+
+function readPolicy (v: CborValue | undefined, what: string): Policy {
+  const m = onlyKeys(asMap(v, what), [0, 1, 2], what)
+  const retentionSeconds = asUint(field(m, 0, what), `${what} retention`, ttlSecondsMax, ttlSecondsMin)
+  const list = asArray(field(m, 1, what), `${what} precedences`, { min: 1, max: precedenceNames.length })
+  const allowedPrecedence = list.map((p, i) => {
+    const n = asUint(p, `${what} precedence ${i}`, precedenceNames.length - 1)
+    if (i > 0 && n <= (list[i - 1] as number)) throw new DecodeError(`${what} precedences must be ascending and unique`)
+    return n as Precedence
+  })
+  const who = asText(field(m, 2, what), `${what} whoMayPost`)
+  if (!(postRoleNames as readonly string[]).includes(who)) throw new DecodeError(`${what} whoMayPost must be member or admin, got ${JSON.stringify(who)}`)
+  return { retentionSeconds, allowedPrecedence, whoMayPost: who as PostRole }
+}
+
+function readRole (v: CborValue | undefined, what: string): Role {
+  const text = asText(v, what)
+  if (!isRole(text)) throw new DecodeError(`unknown role ${JSON.stringify(text)} at ${what}`)
+  return text
+}
+
+/** Strict decode of a governance body; throws DecodeError (or LimitError) on anything else. */
+export function decodeChange (bytes: Uint8Array): Change {
+  const what = 'governance change'
+  const m = asMap(decodeStrict(bytes), what)
+  const op = asText(field(m, K.op, what), `${what} op`)
+  if (!Object.hasOwn(opKeys, op)) throw new DecodeError(`unknown governance op ${JSON.stringify(op)}`)
+  onlyKeys(m, opKeys[op as ChangeOp], `${what} ${op}`)
+  for (const k of opKeys[op as ChangeOp]) field(m, k, `${what} ${op}`)
+  const ed = (): Uint8Array => asBytes(m.get(K.ed), `${op} member key`, edKeyLength)
+  const x = (): Uint8Array => asBytes(m.get(K.x), `${op} X25519 key`, xKeyLength)
+  switch (op as ChangeOp) {
+    case 'create':
+      return { op: 'create', ownerEd: ed(), ownerX: x(), policy: readPolicy(m.get(K.value), 'create policy'), nonce: asBytes(m.get(K.nonce), 'create nonce', genesisNonceBytes) }
+    case 'add':
+      return { op: 'add', memberEd: ed(), memberX: x(), role: readRole(m.get(K.value), 'add role') }
+    case 'remove':
+      return { op: 'remove', memberEd: ed(), cutSeq: asUint(m.get(K.cutSeq), 'remove cutSeq') }
+    case 'role':
+      return { op: 'role', memberEd: ed(), role: readRole(m.get(K.value), 'role role') }
+    case 'policy':
+      return { op: 'policy', policy: readPolicy(m.get(K.value), 'policy') }
+  }
+}
+
+/** The canonical CBOR value of a policy, for state encodings. */
+export function policyCbor (p: Policy): CborMap {
+  return policyValue(p)
+}
