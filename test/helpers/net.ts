@@ -62,6 +62,8 @@ export class TestNet {
   readonly arrivals: Array<{ node: PeerId, id: string, at: number, from: PeerId | 'local' }> = []
   readonly links = new Map<string, Link>()
   readonly disconnects: Array<{ from: PeerId, peer: PeerId, reason: string }> = []
+  /** Per-node listeners for newly stored envelopes (clients, channel policies). */
+  readonly listeners = new Map<PeerId, Array<(env: Envelope) => void>>()
   readonly config: Partial<EngineConfig>
   readonly events: Partial<EngineEvents>
 
@@ -98,6 +100,7 @@ export class TestNet {
         stored: (env, from) => {
           delivered.push(env)
           this.arrivals.push({ node: id, id: toHex(env.id), at: this.clock.now, from })
+          for (const l of this.listeners.get(id) ?? []) l(env)
           this.events.stored?.(env, from)
         },
       },
@@ -105,6 +108,12 @@ export class TestNet {
     await engine.open()
     this.engines.set(id, engine)
     return engine
+  }
+
+  listen (node: PeerId, fn: (env: Envelope) => void): void {
+    const list = this.listeners.get(node) ?? []
+    list.push(fn)
+    this.listeners.set(node, list)
   }
 
   /** Stops a node (as a crash: its store survives) and brings its links down. */

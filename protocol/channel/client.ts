@@ -1,0 +1,306 @@
+/**
+ * The channel client: everything an endpoint does with governed, end-to-end
+ * encrypted channels, over two small ports — a `NodeLink` to its relay and a
+ * `reserveSeq` that persists each sequence number before it is used (so a crash never
+ * reuses an AES-GCM nonce). Used by the CLI, the simulator and later the browser.
+ *
+ * It ingests every envelope of a channel (`receive`: governance into a
+ * GovernanceStore, keys into the EpochKeyring, the rest verified and decrypted),
+ * and builds, signs and encrypts what the user does: create, add, remove, role,
+ * send, board edits, receipts. Admins keep the channel's epoch current
+ * (`maintainEpochs`): a new epoch at every removal or addition and on schedule.
+ *
+ * @example
+ * const client = new ChannelClient({ crypto, randomBytes, nowMs, node, reserveSeq }, user)
+ * const { channel } = await client.createChannel({ name: 'ops' })
+ * await client.addMember(channel, bob, 'member')
+ * await client.sendText(channel, 'Pump 3 offline', { precedence: Precedence.flash })
+ */
+import { authoriseEnvelope } from './authorise.ts'
+import { Board, clientIdFor, type BoardEditor, type BoardView } from './board.ts'
+import { createChannel, signChange, type UserKeys } from './builders.ts'
+import { ContentType, decryptContent, encryptContent, type ContentHeader } from './content.ts'
+import { EpochKeyring, type RotationPolicy } from './epochs.ts'
+import type { Change, Policy } from './governance.ts'
+import { decodeKeysBody } from './keys.ts'
+import { decodeReceipt, encodeReceipt } from './receipt.ts'
+import type { Role } from './roles.ts'
+import { openEpoch, sealEpoch } from './seal.ts'
+import { GovernanceStore } from './store.ts'
+import type { GovernanceState } from './state.ts'
+import { fromUtf8, toHex, utf8 } from '../bytes.ts'
+import { authorRef, decodeEnvelope, Kind, Precedence, signEnvelope, verifySignature, type Envelope } from '../envelope.ts'
+import { CryptoError, isDdilError, UnauthorisedError } from '../errors.ts'
+import type { Hlc } from '../hlc.ts'
+import type { Crypto } from '../ports.ts'
+import { ttlSecondsMax } from '../limits.ts'
+
+export interface NodeLink {
+  submit (bytes: Uint8Array): Promise<{ id: Uint8Array }>
+  stamp (): Promise<Hlc>
+}
+
+export interface ClientPorts {
+  crypto: Crypto
+  randomBytes: (length: number) => Uint8Array
+  nowMs: () => number
+  node: NodeLink
+  /** Returns the next sequence number for (channel, this user), durably recorded before it returns. */
+  reserveSeq: (channelHex: string) => Promise<number>
+  /** Per-device seed for this user's board client id (persist it with the user's data). */
+  deviceSeed: Uint8Array
+}
+
+export type Received =
+  | { type: 'text', id: Uint8Array, channel: Uint8Array, author: Uint8Array, seq: number, precedence: number, hlc: Hlc, text: string }
+  | { type: 'board', id: Uint8Array, channel: Uint8Array, author: Uint8Array }
+  | { type: 'receipt', id: Uint8Array, channel: Uint8Array, author: Uint8Array, ids: Uint8Array[] }
+  | { type: 'governance' | 'keys', id: Uint8Array, channel: Uint8Array, author: Uint8Array }
+  | { type: 'held', id: Uint8Array, channel: Uint8Array, reason: string }
+  | { type: 'refused', id: Uint8Array, channel: Uint8Array, reason: string }
+
+export const defaultPolicy: Policy = { retentionSeconds: 7 * 24 * 3600, allowedPrecedence: [0, 1, 2, 3] as Precedence[], whoMayPost: 'member' }
+/** Most undecryptable envelopes held per client until their keys or governance arrive. */
+const heldEnvelopesMax = 1024
+
+interface ChannelLocal {
+  keyring: EpochKeyring
+  board: Board
+  /** Highest sequence seen per author ref (the cut for a removal). */
+  highest: Map<string, number>
+  /** Receipts: message id hex → reader author refs. */
+  receipts: Map<string, Set<string>>
+}
+
+export class ChannelClient {
+  readonly store: GovernanceStore
+  readonly #ports: ClientPorts
+  readonly #user: UserKeys
+  readonly #channels = new Map<string, ChannelLocal>()
+  readonly #held = new Map<string, Envelope>()
+  rotation: RotationPolicy = { intervalMs: 24 * 3600_000 }
+
+  constructor (ports: ClientPorts, user: UserKeys) {
+    this.#ports = ports
+    this.#user = user
+    this.store = new GovernanceStore(ports.crypto)
+  }
+
+  get me (): Uint8Array { return this.#user.ed25519.publicKey }
+
+  state (channel: Uint8Array): GovernanceState | undefined { return this.store.state(channel) }
+
+  #local (channel: Uint8Array): ChannelLocal {
+    const key = toHex(channel)
+    let c = this.#channels.get(key)
+    if (c === undefined) {
+      const state = this.store.state(channel)
+      c = {
+        keyring: new EpochKeyring(),
+        board: new Board(toHex(state?.channelId ?? channel), clientIdFor(this.#ports.crypto, this.me, this.#ports.deviceSeed)),
+        highest: new Map(),
+        receipts: new Map(),
+      }
+      this.#channels.set(key, c)
+    }
+    return c
+  }
+
+  // ---- Ingest ------------------------------------------------------------------------
+
+  /** Takes one envelope of a channel (from the relay's backlog or live feed, or our own). */
+  receive (bytes: Uint8Array): Received {
+    const { crypto } = this.#ports
+    const env = decodeEnvelope(bytes, b => crypto.sha256(b))
+    const out = this.#receive(env)
+    if (out.type !== 'held' && (env.kind === Kind.governance || env.kind === Kind.keys)) this.#retryHeld()
+    return out
+  }
+
+  #receive (env: Envelope): Received {
+    try {
+      return this.#receiveChecked(env)
+    } catch (e) {
+      if (!isDdilError(e)) throw e
+      return { id: env.id, channel: env.channel, type: 'refused', reason: e.message }
+    }
+  }
+
+  #receiveChecked (env: Envelope): Received {
+    const base = { id: env.id, channel: env.channel }
+    const auth = authoriseEnvelope(this.store, env, this.#ports.crypto)
+    if (!auth.ok) {
+      if (auth.pending === true) { this.#hold(env); return { ...base, type: 'held', reason: auth.reason } }
+      return { ...base, type: 'refused', reason: auth.reason }
+    }
+    verifySignature(this.#ports.crypto, env, auth.publicKey)
+    const local = this.#local(env.channel)
+    const ref = toHex(env.author)
+    if (env.seq > (local.highest.get(ref) ?? 0)) local.highest.set(ref, env.seq)
+    if (env.kind === Kind.governance) return { ...base, type: 'governance', author: auth.publicKey }
+    const state = this.store.state(env.channel) as GovernanceState
+    if (env.kind === Kind.keys) {
+      const body = decodeKeysBody(env.body)
+      const opened = openEpoch(this.#ports.crypto, { channelId: state.channelId, channelRef: env.channel, body: env.body, me: { ed: this.me, xPrivate: this.#user.x25519.privateKey } })
+      local.keyring.add({ keysId: env.id, body, key: opened?.epochKey, knownAtMs: this.#ports.nowMs() })
+      return { ...base, type: 'keys', author: auth.publicKey }
+    }
+    const keys = local.keyring.keysFor(env.epoch)
+    if (keys.length === 0) { this.#hold(env); return { ...base, type: 'held', reason: `no key for epoch ${env.epoch} (yet)` } }
+    const content = decryptContent(this.#ports.crypto, { channelId: state.channelId, keys, header: headerOf(env, auth.publicKey), body: env.body })
+    if (content.contentType === ContentType.text && env.kind === Kind.message) {
+      return { ...base, type: 'text', author: auth.publicKey, seq: env.seq, precedence: env.precedence, hlc: env.hlc, text: fromUtf8(content.payload) }
+    }
+    if (content.contentType === ContentType.yjsUpdate && env.kind === Kind.state) {
+      local.board.apply(content.payload)
+      return { ...base, type: 'board', author: auth.publicKey }
+    }
+    if (content.contentType === ContentType.receipt && env.kind === Kind.receipt) {
+      const ids = decodeReceipt(content.payload)
+      for (const id of ids) {
+        const readers = local.receipts.get(toHex(id)) ?? new Set<string>()
+        readers.add(ref)
+        local.receipts.set(toHex(id), readers)
+      }
+      return { ...base, type: 'receipt', author: auth.publicKey, ids }
+    }
+    return { ...base, type: 'refused', reason: `content type ${content.contentType} does not belong in a ${env.kind} envelope` }
+  }
+
+  #hold (env: Envelope): void {
+    this.#held.set(toHex(env.id), env)
+    if (this.#held.size > heldEnvelopesMax) this.#held.delete(this.#held.keys().next().value as string)
+  }
+
+  #retryHeld (): void {
+    for (const [key, env] of [...this.#held]) {
+      this.#held.delete(key)
+      this.#receive(env)
+    }
+  }
+
+  /** Messages received so far that were held (keys or governance missing), for a caller that wants to show them later. */
+  get heldCount (): number { return this.#held.size }
+
+  // ---- Governance ---------------------------------------------------------------------
+
+  async createChannel (board: { name: string, topic?: string }, policy: Policy = defaultPolicy): Promise<{ channel: Uint8Array, channelId: Uint8Array }> {
+    const { crypto, randomBytes, node } = this.#ports
+    const env = createChannel(crypto, this.#user, policy, randomBytes(16), await node.stamp())
+    const seq = await this.#ports.reserveSeq(toHex(env.channel))
+    if (seq !== 1) throw new UnauthorisedError(`channel ${toHex(env.channel)} already has sequence numbers here`)
+    await this.#publish(env)
+    await this.maintainEpochs(env.channel)
+    await this.editBoard(env.channel, b => { b.setName(board.name); if (board.topic !== undefined) b.setTopic(board.topic) })
+    return { channel: env.channel, channelId: env.id }
+  }
+
+  async addMember (channel: Uint8Array, member: { ed: Uint8Array, x: Uint8Array }, role: Role = 'member'): Promise<void> {
+    await this.#change(channel, { op: 'add', memberEd: member.ed, memberX: member.x, role })
+    await this.maintainEpochs(channel)
+    // A new member reads from its join onward: give it the board as it stands.
+    const local = this.#local(channel)
+    await this.#sendContent(channel, Kind.state, ContentType.yjsUpdate, local.board.snapshot(), Precedence.routine, ttlSecondsMax)
+  }
+
+  async removeMember (channel: Uint8Array, memberEd: Uint8Array): Promise<void> {
+    const cutSeq = this.#local(channel).highest.get(toHex(authorRef(memberEd))) ?? 0
+    await this.#change(channel, { op: 'remove', memberEd, cutSeq })
+    await this.maintainEpochs(channel)
+  }
+
+  async setRole (channel: Uint8Array, memberEd: Uint8Array, role: Role): Promise<void> {
+    await this.#change(channel, { op: 'role', memberEd, role })
+  }
+
+  async #change (channel: Uint8Array, change: Change): Promise<void> {
+    const { crypto, node } = this.#ports
+    const seq = await this.#ports.reserveSeq(toHex(channel))
+    const env = signChange(crypto, this.#user, { channel, heads: this.store.heads(channel) }, change, seq, await node.stamp())
+    const r = this.#receive(env)
+    if (r.type !== 'governance') throw new UnauthorisedError(`this change is not allowed: ${'reason' in r ? r.reason : r.type}`)
+    await node.submit(env.bytes)
+  }
+
+  /**
+   * If this user is an owner or admin and the channel needs a new epoch (none usable, a
+   * removed member holds the current one, a member lacks it, or the schedule says so),
+   * creates and publishes one sealed to every current member. Returns whether it did.
+   */
+  async maintainEpochs (channel: Uint8Array): Promise<boolean> {
+    const state = this.store.state(channel)
+    const mine = state?.members.get(toHex(authorRef(this.me)))
+    if (state === undefined || mine === undefined || (mine.role !== 'owner' && mine.role !== 'admin')) return false
+    const local = this.#local(channel)
+    const removed = [...state.removed.values()].map(r => r.ed)
+    const members = [...state.members.values()].map(m => m.ed)
+    if (!local.keyring.needsNewEpoch(removed, this.#ports.nowMs(), this.rotation, members)) return false
+    const { crypto, randomBytes, node } = this.#ports
+    const epoch = local.keyring.nextEpoch()
+    const bodies = sealEpoch(crypto, {
+      channelId: state.channelId, channelRef: channel, epoch, epochKey: randomBytes(32), ephemeralSeed: randomBytes(32),
+      recipients: [...state.members.values()].map(m => ({ ed: m.ed, x: m.x })),
+    })
+    for (const body of bodies) {
+      const seq = await this.#ports.reserveSeq(toHex(channel))
+      const env = signEnvelope(crypto, {
+        kind: Kind.keys, precedence: Precedence.flash, channel, author: authorRef(this.me), seq, hlc: await node.stamp(),
+        ttlSeconds: ttlSecondsMax, epoch, deps: [], body,
+      }, this.#user.ed25519.privateKey)
+      await this.#publish(env)
+    }
+    return true
+  }
+
+  // ---- Content ------------------------------------------------------------------------
+
+  async sendText (channel: Uint8Array, text: string, options: { precedence?: Precedence, ttlSeconds?: number } = {}): Promise<Envelope> {
+    return await this.#sendContent(channel, Kind.message, ContentType.text, utf8(text), options.precedence ?? Precedence.routine, options.ttlSeconds ?? 24 * 3600)
+  }
+
+  async editBoard (channel: Uint8Array, fn: (b: BoardEditor) => void): Promise<Envelope> {
+    const update = this.#local(channel).board.edit(fn)
+    return await this.#sendContent(channel, Kind.state, ContentType.yjsUpdate, update, Precedence.routine, ttlSecondsMax)
+  }
+
+  board (channel: Uint8Array): BoardView { return this.#local(channel).board.view() }
+
+  /** Tells the channel's members (encrypted) which messages reached this user. */
+  async sendReceipt (channel: Uint8Array, ids: Uint8Array[]): Promise<Envelope> {
+    return await this.#sendContent(channel, Kind.receipt, ContentType.receipt, encodeReceipt(ids), Precedence.routine, 24 * 3600)
+  }
+
+  /** "Delivered to k of N": readers that sent a receipt for `id`, of the members other than its author. */
+  delivery (channel: Uint8Array, id: Uint8Array, author: Uint8Array = this.me): { k: number, n: number } {
+    const state = this.store.state(channel)
+    const others = state === undefined ? 0 : [...state.members.keys()].filter(r => r !== toHex(authorRef(author))).length
+    return { k: this.#local(channel).receipts.get(toHex(id))?.size ?? 0, n: others }
+  }
+
+  async #sendContent (channel: Uint8Array, kind: Kind, contentType: number, payload: Uint8Array, precedence: Precedence, ttlSeconds: number): Promise<Envelope> {
+    const state = this.store.state(channel)
+    if (state === undefined) throw new UnauthorisedError(`unknown channel ${toHex(channel)}: its governance has not reached this client`)
+    const local = this.#local(channel)
+    const sending = local.keyring.currentForSending([...state.removed.values()].map(r => r.ed))
+    if (sending === undefined) throw new CryptoError('no current key for this channel yet: an owner or admin must create one (their client does it when it next syncs)')
+    const { crypto, node } = this.#ports
+    const seq = await this.#ports.reserveSeq(toHex(channel))
+    const hlc = await node.stamp()
+    const ttl = Math.min(ttlSeconds, kind === Kind.state ? ttlSecondsMax : state.policy.retentionSeconds)
+    const header: ContentHeader = { kind, precedence, channel, author: this.me, seq, epoch: sending.epoch }
+    const body = encryptContent(crypto, { channelId: state.channelId, epochKey: sending.key, header, contentType, payload })
+    const env = signEnvelope(crypto, { kind, precedence, channel, author: authorRef(this.me), seq, hlc, ttlSeconds: ttl, epoch: sending.epoch, deps: [], body }, this.#user.ed25519.privateKey)
+    local.keyring.countMessage(sending.epoch)
+    await this.#publish(env)
+    return env
+  }
+
+  async #publish (env: Envelope): Promise<void> {
+    this.#receive(env)
+    await this.#ports.node.submit(env.bytes)
+  }
+}
+
+function headerOf (env: Envelope, authorEd: Uint8Array): ContentHeader {
+  return { kind: env.kind, precedence: env.precedence, channel: env.channel, author: authorEd, seq: env.seq, epoch: env.epoch }
+}

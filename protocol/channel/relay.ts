@@ -1,0 +1,64 @@
+/**
+ * What a relay enforces for governed channels, through the engine's authoriser hook,
+ * without reading any content: a channel may be created only by a user the operator
+ * allows (`creators`); everything else is judged by the channel's signed governance
+ * (members, roles, policy, removals with their sequence cuts). Envelopes whose channel,
+ * author or parent is not known yet are held by the engine and retried whenever
+ * governance changes; when a removal takes effect, the removed member's envelopes beyond
+ * the cut are discarded from the store (strong removal, also after a partition heals).
+ *
+ * @example
+ * const policy = new RelayChannelPolicy(crypto, ref => allowedCreators.has(ref))
+ * const engine = createEngine({ ..., authoriser: policy, events: { stored: env => policy.stored(engine, env) } }, config)
+ */
+import { authoriseEnvelope } from './authorise.ts'
+import { decodeChange } from './governance.ts'
+import { GovernanceStore } from './store.ts'
+import { toHex } from '../bytes.ts'
+import { Kind, type Envelope } from '../envelope.ts'
+import type { Authoriser, AuthoriseResult } from '../engine/types.ts'
+import type { Crypto } from '../ports.ts'
+
+/** The engine surface the policy drives after governance changes. */
+export interface PolicyEngine {
+  retryPending (): void
+  discardStream (channel: Uint8Array, author: Uint8Array, afterSeq: number): Promise<number>
+}
+
+export class RelayChannelPolicy implements Authoriser {
+  readonly store: GovernanceStore
+  readonly #creators: (authorRefHex: string) => boolean
+  /** Cuts already enforced per channel+author, so each removal discards once. */
+  readonly #enforced = new Map<string, number>()
+
+  constructor (crypto: Crypto, creators: (authorRefHex: string) => boolean) {
+    this.store = new GovernanceStore(crypto)
+    this.#creators = creators
+  }
+
+  authorise (env: Envelope): AuthoriseResult {
+    if (env.kind === Kind.governance && env.deps.length === 0 && this.store.state(env.channel) === undefined) {
+      let op: string
+      try { op = decodeChange(env.body).op } catch (e) { return { ok: false, reason: `undecodable governance change: ${(e as Error).message}` } }
+      if (op === 'create' && !this.#creators(toHex(env.author))) return { ok: false, reason: 'this relay does not carry channels created by this user (authors.allow)' }
+    }
+    return authoriseEnvelope(this.store, env)
+  }
+
+  /** Call when the engine has stored an envelope: governance may release held envelopes or enforce a removal. */
+  async stored (engine: PolicyEngine, env: Envelope): Promise<void> {
+    if (env.kind !== Kind.governance) return
+    for (const r of this.store.removals(env.channel)) {
+      const key = toHex(env.channel) + toHex(r.author)
+      if (this.#enforced.get(key) === r.cutSeq) continue
+      this.#enforced.set(key, r.cutSeq)
+      await engine.discardStream(env.channel, r.author, r.cutSeq)
+    }
+    engine.retryPending()
+  }
+
+  /** Rebuilds governance from the envelopes a restarted relay holds (engine `restored` event). */
+  restored (env: Envelope): void {
+    if (env.kind === Kind.governance) this.store.add(env)
+  }
+}
