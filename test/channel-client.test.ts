@@ -78,7 +78,7 @@ t.test('create, add by key, exchange, board, remove: the removed member is cut o
   t.notOk(B.texts.includes(secret), 'Bob cannot read what is sent after his removal')
   const stillHeld = B.c.heldCount
   t.ok(stillHeld >= 1, 'Bob\'s client holds it undecryptable')
-  await t.rejects(B.c.sendText(channel, 'still here?'), undefined, 'Bob\'s own client refuses to send without a key for the new epoch')
+  await t.rejects(B.c.sendText(channel, 'still here?'), { code: 'ERR_CRYPTO' }, 'Bob\'s own client refuses to send without a key for the new epoch')
   // Bob's relay refuses his later posts even if he forges one with the old epoch key.
   const bEngine = net.engines.get('relay-b') as Engine
   const before = bEngine.counters.refused
