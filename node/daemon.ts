@@ -26,7 +26,7 @@ import { loadConfig, resolveDataDir, allowedPeerIds, type ConfigFlags, type Env,
 import { loadUserIdentity, parseUserPublicKey, userKeyFileName } from './user-identity.ts'
 import { initDataDir } from './cli/commands/init.ts'
 import { createEngine, type Engine } from '../protocol/engine/engine.ts'
-import type { Authoriser } from '../protocol/engine/types.ts'
+import { RelayChannelPolicy } from '../protocol/channel/relay.ts'
 import { authorRef } from '../protocol/envelope.ts'
 import { bytesEqual, toHex } from '../protocol/bytes.ts'
 import { frameBytesMax } from '../protocol/limits.ts'
@@ -64,7 +64,7 @@ function initialised (dataDir: string): boolean {
   return existsSync(join(dataDir, 'node.key')) && existsSync(join(dataDir, userKeyFileName)) && existsSync(join(dataDir, 'config.yaml'))
 }
 
-/** Author keys the pre-channels authoriser accepts: `authors.allow`, with `operator` as this node's user. */
+/** Users allowed to create channels on this relay: `authors.allow`, with `operator` as this node's user. */
 function authorKeys (config: ResolvedConfig, operator: Uint8Array): Map<string, Uint8Array> {
   const keys = [...(config.authors.allowOperator ? [operator] : []), ...config.authors.allow.map(k => parseUserPublicKey(k).ed25519)]
   return new Map(keys.map(k => [toHex(authorRef(k)), k]))
@@ -98,24 +98,23 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     const record = (event: AuditEvent): void => {
       audit.append(event).catch((e: Error) => logger.error({ err: e.message, event: event.what }, 'audit log write failed'))
     }
-    const authors = authorKeys(config, user.ed25519.publicKey)
-    const authoriser: Authoriser = {
-      authorise: (env) => {
-        const key = authors.get(toHex(env.author))
-        return key === undefined ? { ok: false, reason: 'author is not in authors.allow' } : { ok: true, publicKey: key }
-      },
-    }
+    // Channels are judged by their signed governance; only a genesis needs the operator's
+    // say-so: this relay carries channels created by the users in authors.allow.
+    const creators = authorKeys(config, user.ed25519.publicKey)
+    const policy = new RelayChannelPolicy(crypto, ref => creators.has(ref))
     const hub = new EngineEventHub()
     let transport: FrameTransport | undefined
     const engine = createEngine({
-      clock, crypto, store, logger, authoriser, events: hub.events,
+      clock, crypto, store, logger, authoriser: policy, events: hub.events,
       transport: {
         send: (peer, frame) => transport?.send(peer, frame) ?? false,
         disconnect: (peer, reason) => transport?.disconnect(peer, reason),
       },
     }, { nodeId, storageBytesMax: config.storage.quotaBytes, reconcileIntervalMs: config.engine.reconcileIntervalMs, purgeIntervalMs: config.engine.purgeIntervalMs })
+    hub.restored.add((env) => policy.restored(env))
     await engine.open()
     cleanups.push(() => engine.close())
+    hub.stored.add((env) => { policy.stored(engine, env).catch((e: Error) => logger.error({ err: e.message }, 'enforcing a channel removal failed')) })
     hub.refused.add((reason, detail, peer, env) => record({ who: peer ?? 'local client', what: 'envelope.rejected', outcome: 'refused', detail: { reason, detail, id: env !== undefined ? toHex(env.id) : undefined } }))
     hub.penalised.add((peer, reason) => record({ who: peer, what: 'peer.refused', outcome: 'refused', detail: { reason } }))
     hub.removed.add((ids, why) => record({ who: 'node', what: why === 'purged' ? 'store.purged' : why === 'evicted' ? 'store.evicted' : 'envelope.rejected', outcome: 'ok', detail: { count: ids.length, why } }))

@@ -29,6 +29,7 @@ export class EngineEventHub {
   readonly refused = new Set<NonNullable<EngineEvents['refused']>>()
   readonly penalised = new Set<NonNullable<EngineEvents['penalised']>>()
   readonly equivocation = new Set<NonNullable<EngineEvents['equivocation']>>()
+  readonly restored = new Set<(env: Envelope) => void>()
 
   readonly events: EngineEvents = {
     stored: (env, from) => { for (const l of this.stored) l(env, from) },
@@ -37,6 +38,7 @@ export class EngineEventHub {
     refused: (reason, detail, peer, env) => { for (const l of this.refused) l(reason, detail, peer, env) },
     penalised: (peer, reason) => { for (const l of this.penalised) l(peer, reason) },
     equivocation: (first, second) => { for (const l of this.equivocation) l(first, second) },
+    restored: (env) => { for (const l of this.restored) l(env) },
   }
 }
 

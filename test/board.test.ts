@@ -33,6 +33,15 @@ t.test('client ids are derived from author and device, not random', async t => {
   t.equal(new Board(channel, 42).doc.clientID, 42)
 })
 
+t.test('an update claiming our own client id is refused (Yjs would otherwise re-draw one at random)', async t => {
+  const mine = new Board(channel, 7)
+  const impostor = new Board(channel, 7)
+  const update = impostor.edit(e => e.addFact('forged'))
+  t.throws(() => mine.apply(update), { code: 'ERR_DECODE' })
+  t.equal(mine.doc.clientID, 7)
+  t.same(mine.view().facts, [])
+})
+
 t.test('oversized edits are refused before anything is sent', async t => {
   const a = new Board(channel, 1)
   t.throws(() => a.edit(e => e.setTopic('x'.repeat(501))), { code: 'ERR_LIMIT' })
@@ -49,7 +58,7 @@ t.test('garbage updates are refused in bounded time and leave the board unchange
   let accepted = 0
   const started = performance.now()
   for (let i = 0; i < 300; i++) {
-    const board = new Board(channel, 1)
+    const board = new Board(channel, 3)
     board.apply(original.snapshot())
     const before = board.snapshot()
     const junk = i % 2 === 0 ? rand.bytes(1 + rand.int(200)) : good.map((b, j) => j === rand.int(good.length) ? b ^ (1 + rand.int(255)) : b)

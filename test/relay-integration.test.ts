@@ -1,11 +1,10 @@
 // Real `ddil start` processes on loopback in a chain A–B–C with static peers (B dials both).
-// A message sent at A is tailed at C; B is SIGKILLed mid-stream and restarted: nothing acknowledged is
+// A's user creates an encrypted channel and adds C's user (CLI); a message sent at A is tailed at C; B is SIGKILLed mid-stream and restarted: nothing acknowledged is
 // lost; B is stopped while A keeps posting (the A–B link is cut) and restarted: the backlog arrives;
 // an unlisted peer is refused and audited by A.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { Relay, waitFor, textEnvelope, cleanupRelays, crypto } from './helpers/relays.ts'
-import { localChannelRef } from '../node/cli/local-channel.ts'
+import { Relay, waitFor, cleanupRelays } from './helpers/relays.ts'
 import { toHex } from '../protocol/bytes.ts'
 
 const bin = new URL('../node/cli/bin.js', import.meta.url).pathname
@@ -27,40 +26,52 @@ t.test('chain A–B–C over libp2p', async t => {
   await a.start(); await c.start(); await b.start()
   await waitFor('B linked to A and C', 20_000, async () => (await b.status()).peers.filter((p: any) => p.ready).length === 2 ? true : undefined)
 
-  // 1. A message sent at A (through the CLI) is tailed at C (through the CLI).
+  // 1. A's user creates a channel and adds C's user; a message sent at A (CLI) is tailed at C (CLI).
+  const created = ddil('channel', 'create', '--data', a.dataDir, 'ops')
+  t.equal(created.code, 0, `channel create exits 0: ${created.stderr}`)
+  const ref = /reference ([0-9a-f]{16})/.exec(created.stdout)?.[1] as string
+  t.ok(ref, 'the channel reference is printed')
+  const added = ddil('channel', 'add', '--data', a.dataDir, 'ops', c.user.publicKey)
+  t.equal(added.code, 0, `channel add exits 0: ${added.stderr}`)
   const sent = ddil('send', '--data', a.dataDir, 'ops', 'Substation 4 on generator power', '--precedence', 'flash')
   t.equal(sent.code, 0, `send exits 0: ${sent.stderr}`)
-  const seen = await waitFor('the message at C', 15_000, () => {
-    const tail = ddil('tail', '--data', c.dataDir, 'ops', '--json')
+  const seen = await waitFor('the message at C', 20_000, () => {
+    const tail = ddil('tail', '--data', c.dataDir, ref, '--json')
     return tail.stdout.includes('Substation 4 on generator power') ? tail.stdout : undefined
   })
   t.match(seen, /"precedence":"flash"/)
+  const board = ddil('board', '--data', c.dataDir, ref, '--json')
+  t.match(board.stdout, /"name":"ops"/, 'C reads the encrypted board (channel name)')
+  const status = await waitFor('A to see the receipt from C', 20_000, () => {
+    const out = ddil('tail', '--data', a.dataDir, 'ops', '--json').stdout
+    return out.includes('delivered to 1 of 1') ? out : undefined
+  })
+  t.match(status, /Substation 4.*delivered to 1 of 1/, 'A sees its message delivered to 1 of 1')
 
   // 2. B is killed with SIGKILL in the middle of a stream; whatever A acknowledged reaches C after B restarts.
-  const clientA = await a.client()
+  const sa = await a.channels()
+  const chA = await sa.open(ref)
   const acked: string[] = []
-  let seq = 100
   const stream = (async () => {
     for (let i = 0; i < 60; i++) {
-      const bytes = await textEnvelope(clientA, a, 'ops', ++seq, `stream ${i}`)
-      acked.push(toHex((await clientA.submit(bytes)).id))
+      acked.push(toHex((await sa.cc.sendText(chA, `stream ${i}`)).id))
       await new Promise(resolve => setTimeout(resolve, 20))
     }
   })()
-  await waitFor('some of the stream at C', 15_000, async () => (await c.status()).envelopes >= 5 ? true : undefined)
+  await waitFor('some of the stream at C', 15_000, async () => (await c.status()).envelopes >= 10 ? true : undefined)
   await b.kill('SIGKILL')
   await stream
   await b.start()
-  const clientC = await c.client()
+  const sc = await c.channels()
   const atC = new Set<string>()
-  await clientC.subscribe(localChannelRef(crypto, 'ops'), { backlog: 1000 }, env => atC.add(toHex(env.id)))
+  await sc.open(ref, r => { if (r.type === 'text') atC.add(toHex(r.id)) }, 1000)
   await waitFor('every acknowledged envelope at C', 30_000, () => acked.every(id => atC.has(id)) ? true : undefined)
   t.equal(acked.filter(id => !atC.has(id)).length, 0, `all ${acked.length} acknowledged envelopes reached C across B's SIGKILL`)
 
   // 3. The A–B link is cut (B stopped) while A keeps posting; when it is restored the backlog arrives.
   await b.kill('SIGTERM')
   const backlog: string[] = []
-  for (let i = 0; i < 10; i++) backlog.push(toHex((await clientA.submit(await textEnvelope(clientA, a, 'ops', ++seq, `during outage ${i}`))).id))
+  for (let i = 0; i < 10; i++) backlog.push(toHex((await sa.cc.sendText(chA, `during outage ${i}`)).id))
   await new Promise(resolve => setTimeout(resolve, 500))
   t.notOk(backlog.some(id => atC.has(id)), 'nothing crosses while the link is cut')
   await b.start()
@@ -76,7 +87,7 @@ t.test('chain A–B–C over libp2p', async t => {
   t.match(refused, /"outcome":"refused"/)
   t.notOk((await a.status()).peers.some((p: any) => p.id === d.nodeId), 'D is not among A\'s peers')
 
-  await clientA.close(); await clientC.close()
+  await sa.close(); await sc.close()
   // Verified after a graceful stop: on a live node an append can sit between its line and the head update.
   await a.kill('SIGTERM')
   const verify = ddil('audit', 'verify', '--data', a.dataDir)

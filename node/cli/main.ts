@@ -15,6 +15,7 @@ import { register as registerStart } from './commands/start.ts'
 import { register as registerStatus } from './commands/status.ts'
 import { register as registerMessages } from './commands/messages.ts'
 import { register as registerAudit } from './commands/audit.ts'
+import { register as registerChannels } from './commands/channels.ts'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -29,6 +30,7 @@ export function buildProgram (): Command {
   registerConfigtest(program)
   registerWhoami(program)
   registerStatus(program)
+  registerChannels(program)
   registerMessages(program)
   registerAudit(program)
   return program

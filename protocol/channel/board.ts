@@ -5,9 +5,13 @@
  * Relays only ever carry the updates as ciphertext (content type 0x02).
  *
  * Determinism: the document's guid is the channel id and each writer's Yjs client id
- * is derived from its author key and a per-device seed (passed in), never drawn at
- * random. Untrusted updates are size-bounded and fully decoded before they are
- * applied, so garbage is refused in bounded time with the board unchanged.
+ * is derived from its author key and a per-session seed (the device seed plus fresh
+ * bytes from the injected random source), never drawn by Yjs itself. Per session,
+ * because a client that rebuilds the board from a relay's backlog replays its own
+ * earlier edits: reusing their client id would make Yjs re-draw one at random.
+ * Untrusted updates are size-bounded and fully decoded before they are applied, so
+ * garbage is refused in bounded time with the board unchanged; an update claiming
+ * this session's own client id is refused too.
  *
  * @example
  * const board = new Board(channelIdHex, clientIdFor(crypto, authorEd, deviceSeed))
@@ -102,12 +106,14 @@ export class Board {
   /** Applies an update from a peer. Junk is refused (DecodeError / LimitError) and the board is unchanged. */
   apply (update: Uint8Array): void {
     if (update.length > boardUpdateBytesMax) throw new LimitError(`board update of ${update.length} bytes exceeds ${boardUpdateBytesMax}`)
+    let decoded: ReturnType<typeof Y.decodeUpdate>
     try {
       // Decoding the whole update first means a malformed one throws here, before any state changes.
-      Y.decodeUpdate(update)
+      decoded = Y.decodeUpdate(update)
     } catch (e) {
       throw new DecodeError(`not a board update: ${(e as Error).message}`)
     }
+    if (decoded.structs.some(s => s.id.client === this.doc.clientID)) throw new DecodeError('board update claims this writer\'s own client id')
     try {
       Y.applyUpdate(this.doc, update, 'remote')
     } catch (e) {

@@ -28,7 +28,7 @@ import type { Role } from './roles.ts'
 import { openEpoch, sealEpoch } from './seal.ts'
 import { GovernanceStore } from './store.ts'
 import type { GovernanceState } from './state.ts'
-import { fromUtf8, toHex, utf8 } from '../bytes.ts'
+import { concatBytes, fromUtf8, toHex, utf8 } from '../bytes.ts'
 import { authorRef, decodeEnvelope, Kind, Precedence, signEnvelope, verifySignature, type Envelope } from '../envelope.ts'
 import { CryptoError, isDdilError, UnauthorisedError } from '../errors.ts'
 import type { Hlc } from '../hlc.ts'
@@ -47,7 +47,7 @@ export interface ClientPorts {
   node: NodeLink
   /** Returns the next sequence number for (channel, this user), durably recorded before it returns. */
   reserveSeq: (channelHex: string) => Promise<number>
-  /** Per-device seed for this user's board client id (persist it with the user's data). */
+  /** Per-device seed for this user's board client ids (mixed with fresh random bytes per session). */
   deviceSeed: Uint8Array
 }
 
@@ -97,7 +97,7 @@ export class ChannelClient {
       const state = this.store.state(channel)
       c = {
         keyring: new EpochKeyring(),
-        board: new Board(toHex(state?.channelId ?? channel), clientIdFor(this.#ports.crypto, this.me, this.#ports.deviceSeed)),
+        board: new Board(toHex(state?.channelId ?? channel), clientIdFor(this.#ports.crypto, this.me, concatBytes([this.#ports.deviceSeed, this.#ports.randomBytes(8)]))),
         highest: new Map(),
         receipts: new Map(),
       }
@@ -177,6 +177,11 @@ export class ChannelClient {
       this.#held.delete(key)
       this.#receive(env)
     }
+  }
+
+  /** Highest sequence number seen from `authorEd` in `channel` (a restarted client must continue above it). */
+  highestSeq (channel: Uint8Array, authorEd: Uint8Array): number {
+    return this.#channels.get(toHex(channel))?.highest.get(toHex(authorRef(authorEd))) ?? 0
   }
 
   /** Messages received so far that were held (keys or governance missing), for a caller that wants to show them later. */

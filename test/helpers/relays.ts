@@ -13,10 +13,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { initDataDir } from '../../node/cli/commands/init.ts'
 import { connectClient, type Client } from '../../node/api/client.ts'
+import { channelSession, type ChannelSession } from '../../node/cli/channel-session.ts'
 import { loadUserIdentity, type UserIdentity } from '../../node/user-identity.ts'
 import { createNodeCrypto } from '../../node/crypto.ts'
-import { encodeText, localChannelRef } from '../../node/cli/local-channel.ts'
-import { authorRef, Kind, signEnvelope, type Precedence } from '../../protocol/envelope.ts'
 
 const bin = new URL('../../node/cli/bin.js', import.meta.url).pathname
 export const crypto = createNodeCrypto()
@@ -112,18 +111,15 @@ export class Relay {
     return await connectClient({ url: `ws://127.0.0.1:${this.apiPort}`, user: this.user.ed25519, crypto })
   }
 
+  /** The operator user's channel session on this relay (the same code path as the CLI). */
+  async channels (): Promise<ChannelSession> {
+    return await channelSession({ data: this.dataDir })
+  }
+
   async status (): Promise<any> {
     const res = await fetch(`http://127.0.0.1:${this.adminPort}/status`)
     return await res.json()
   }
-}
-
-/** Signs a text message on a local channel as `relay`'s operator user. */
-export async function textEnvelope (client: Client, relay: Relay, channel: string, seq: number, text: string, precedence: Precedence = 3): Promise<Uint8Array> {
-  return signEnvelope(crypto, {
-    kind: Kind.message, precedence, channel: localChannelRef(crypto, channel), author: authorRef(relay.user.ed25519.publicKey), seq,
-    hlc: await client.stamp(), ttlSeconds: 3600, epoch: 0, deps: [], body: encodeText(text),
-  }, relay.user.ed25519.privateKey).bytes
 }
 
 export function cleanupRelays (): void {

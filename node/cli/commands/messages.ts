@@ -1,16 +1,18 @@
 /**
- * `ddil send CH TEXT` and `ddil tail CH`: post to and read a locally named channel
- * through the running node's client API, signed by the operator user.
- * (Governed, end-to-end encrypted channels arrive with the channels issue.)
+ * `ddil send CH TEXT` and `ddil tail CH`: post to and read a governed, end-to-end
+ * encrypted channel through the running relay, as the operator user. `tail` sends
+ * encrypted receipts for what it shows, so senders see "delivered to k of N".
  */
 import type { Command } from 'commander'
-import { clientOptions, connect } from '../client-context.ts'
-import { decodeText, encodeText, localChannelRef, nextSequence } from '../local-channel.ts'
-import { authorRef, decodeEnvelope, Kind, precedenceNames, signEnvelope, type Precedence, type PrecedenceName } from '../../../protocol/envelope.ts'
+import { clientOptions } from '../client-context.ts'
+import { channelSession } from '../channel-session.ts'
+import { precedenceNames, type Precedence, type PrecedenceName } from '../../../protocol/envelope.ts'
 import { formatDuration, parseDuration } from '../../../protocol/units.ts'
 import { toHex } from '../../../protocol/bytes.ts'
 import { UsageError } from '../../../protocol/errors.ts'
 import { ttlSecondsMax, ttlSecondsMin } from '../../../protocol/limits.ts'
+import type { Received } from '../../../protocol/channel/client.ts'
+import { receiptIdsMax } from '../../../protocol/limits.ts'
 
 function precedenceOf (name: string): Precedence {
   const i = precedenceNames.indexOf(name as PrecedenceName)
@@ -26,60 +28,67 @@ function ttlOf (text: string): number {
 
 export function register (program: Command): void {
   clientOptions(program.command('send'))
-    .argument('<channel>', 'channel name')
+    .argument('<channel>', 'channel name (as created here) or its 16-hex-digit reference')
     .argument('<text>', 'message text')
-    .description('post a message; exits once the node has durably taken custody of it')
+    .description('post an end-to-end encrypted message; exits once the relay has durably taken custody of it')
     .option('--precedence <p>', 'flash, immediate, priority or routine', 'routine')
     .option('--ttl <duration>', 'time to live, e.g. 30m, 6h, 7d', '24h')
     .option('--json', 'print JSON')
     .action(async (name: string, text: string, opts: { data?: string, config?: string, precedence: string, ttl: string, json?: boolean }) => {
       const precedence = precedenceOf(opts.precedence)
       const ttlSeconds = ttlOf(opts.ttl)
-      const { client, ctx } = await connect(opts)
+      const s = await channelSession(opts)
       try {
-        const user = await ctx.user()
-        const channel = localChannelRef(ctx.crypto, name)
-        const seq = await nextSequence(ctx.dataDir, channel)
-        const env = signEnvelope(ctx.crypto, {
-          kind: Kind.message, precedence, channel, author: authorRef(user.ed25519.publicKey), seq,
-          hlc: await client.stamp(), ttlSeconds, epoch: 0, deps: [], body: encodeText(text),
-        }, user.ed25519.privateKey)
-        const { id } = await client.submit(env.bytes)
+        const ref = s.resolve(name)
+        const channel = await s.open(ref)
+        await s.cc.maintainEpochs(channel)
+        const env = await s.cc.sendText(channel, text, { precedence, ttlSeconds })
         process.stdout.write(opts.json === true
-          ? JSON.stringify({ id: toHex(id), channel: name, seq, precedence: opts.precedence, expiresAtMs: env.expiresAtMs, status: 'queued' }) + '\n'
-          : `queued ${toHex(id).slice(0, 16)} on ${name} (seq ${seq}, ${opts.precedence}, expires in ${formatDuration(ttlSeconds * 1000)})\n`)
+          ? JSON.stringify({ id: toHex(env.id), channel: ref, seq: env.seq, precedence: opts.precedence, expiresAtMs: env.expiresAtMs, status: 'queued' }) + '\n'
+          : `queued ${toHex(env.id).slice(0, 16)} on ${s.nameOf(ref)} (seq ${env.seq}, ${opts.precedence}, encrypted, expires in ${formatDuration(env.ttlSeconds * 1000)})\n`)
       } finally {
-        await client.close()
+        await s.close()
       }
     })
 
   clientOptions(program.command('tail'))
-    .argument('<channel>', 'channel name')
-    .description('print a channel\'s messages, oldest first')
-    .option('-n, --lines <n>', 'how many stored messages to print first', '20')
+    .argument('<channel>', 'channel name or 16-hex-digit reference')
+    .description('print a channel\'s messages, oldest first, with delivery status for your own')
+    .option('-n, --lines <n>', 'how many stored messages to replay first', '50')
     .option('-f, --follow', 'keep printing new messages until interrupted')
     .option('--json', 'print one JSON object per message')
     .action(async (name: string, opts: { data?: string, config?: string, lines: string, follow?: boolean, json?: boolean }) => {
       const backlog = Number(opts.lines)
       if (!Number.isInteger(backlog) || backlog < 0 || backlog > 1000) throw new UsageError(`--lines must be a whole number from 0 to 1000, not ${opts.lines}`)
-      const { client, ctx } = await connect(opts)
-      const me = toHex(authorRef((await ctx.user()).ed25519.publicKey))
-      const channel = localChannelRef(ctx.crypto, name)
-      const print = (bytes: Uint8Array): void => {
-        const env = decodeEnvelope(bytes, b => ctx.crypto.sha256(b))
-        let text: string
-        try { text = decodeText(env.body) } catch { text = `<${env.body.length} bytes, not text>` }
-        const author = toHex(env.author)
-        const line = { id: toHex(env.id), time: new Date(env.hlc.ms).toISOString(), author, seq: env.seq, precedence: precedenceNames[env.precedence], text, status: author === me ? 'sent by you, held by this node' : 'delivered here' }
-        process.stdout.write(opts.json === true ? JSON.stringify(line) + '\n' : `${line.time}  ${author.slice(0, 8)}${author === me ? ' (you)' : ''}  [${line.precedence}]  ${text}\n`)
+      const s = await channelSession(opts)
+      const ref = s.resolve(name)
+      const texts: Array<Extract<Received, { type: 'text' }>> = []
+      const me = toHex(s.cc.me)
+      const print = (r: Extract<Received, { type: 'text' }>, channel: Uint8Array): void => {
+        const mine = toHex(r.author) === me
+        const d = s.cc.delivery(channel, r.id, r.author)
+        const status = mine ? `delivered to ${d.k} of ${d.n}` : 'received'
+        const line = { id: toHex(r.id), time: new Date(r.hlc.ms).toISOString(), author: toHex(r.author).slice(0, 16), seq: r.seq, precedence: precedenceNames[r.precedence], text: r.text, status }
+        process.stdout.write(opts.json === true ? JSON.stringify(line) + '\n' : `${line.time}  ${line.author.slice(0, 8)}${mine ? ' (you)' : ''}  [${line.precedence}]  ${r.text}  (${status})\n`)
       }
-      await client.subscribe(channel, { backlog }, env => print(env.bytes))
-      if (opts.follow !== true) { await client.close(); return }
+      let channel: Uint8Array | undefined
+      const onReceived = (r: Received, live: boolean): void => {
+        if (r.type !== 'text') return
+        if (live && channel !== undefined) { print(r, channel); void s.cc.sendReceipt(channel, [r.id]).catch(() => {}) } else texts.push(r)
+      }
+      channel = await s.open(ref, onReceived, backlog)
+      const name2 = s.cc.board(channel).name
+      if (name2 !== '' && !/^[0-9a-f]{16}$/.test(name2)) await s.remember(ref, name2)
+      for (const r of texts) print(r, channel)
+      // Tell the senders (encrypted) what reached us, in bounded receipts.
+      const others = texts.filter(r => toHex(r.author) !== me).map(r => r.id)
+      for (let i = 0; i < others.length; i += receiptIdsMax) await s.cc.sendReceipt(channel, others.slice(i, i + receiptIdsMax)).catch(() => {})
+      if (opts.follow !== true) { await s.close(); return }
       await new Promise<void>(resolve => {
         process.once('SIGINT', resolve)
         process.once('SIGTERM', resolve)
-        void client.closed.then(() => resolve())
+        void s.client.closed.then(() => resolve())
       })
-      await client.close()
+      await s.close()
     })
 }

@@ -1,0 +1,53 @@
+/**
+ * One CLI command's view of the channels: connects to the local relay's client API,
+ * builds a ChannelClient for the operator user, and replays a channel's backlog
+ * (all its governance and keys, then recent content) into it before acting.
+ */
+import { randomBytes } from 'node:crypto'
+import { connect } from './client-context.ts'
+import { channelNames, deviceSeed, nextSequence, rememberChannel, resolveChannel } from './local-channel.ts'
+import { ChannelClient, type Received } from '../../protocol/channel/client.ts'
+import { fromHex, toHex } from '../../protocol/bytes.ts'
+import type { Client } from '../api/client.ts'
+
+export interface ChannelSession {
+  client: Client
+  cc: ChannelClient
+  dataDir: string
+  /** Subscribes to a channel: replays its backlog, then calls `onLive` for new envelopes. */
+  open (channelHex: string, onReceived?: (r: Received, live: boolean) => void, backlog?: number): Promise<Uint8Array>
+  resolve (arg: string): string
+  nameOf (channelHex: string): string
+  remember (channelHex: string, name: string): Promise<void>
+  close (): Promise<void>
+}
+
+export async function channelSession (opts: { data?: string, config?: string }): Promise<ChannelSession> {
+  const { client, ctx } = await connect(opts)
+  const user = await ctx.user()
+  let cc: ChannelClient
+  cc = new ChannelClient({
+    crypto: ctx.crypto,
+    randomBytes: (n) => new Uint8Array(randomBytes(n)),
+    nowMs: () => Date.now(),
+    deviceSeed: deviceSeed(ctx.dataDir),
+    node: { submit: (b) => client.submit(b), stamp: () => client.stamp() },
+    reserveSeq: (chHex) => nextSequence(ctx.dataDir, chHex, cc.highestSeq(fromHex(chHex), user.ed25519.publicKey)),
+  }, user)
+  return {
+    client, cc, dataDir: ctx.dataDir,
+    async open (channelHex, onReceived, backlog = 200) {
+      const channel = fromHex(channelHex)
+      let live = false
+      await client.subscribe(channel, { backlog }, env => { const r = cc.receive(env.bytes); onReceived?.(r, live) })
+      live = true
+      return channel
+    },
+    resolve: (arg) => resolveChannel(ctx.dataDir, arg),
+    nameOf: (channelHex) => channelNames(ctx.dataDir)[channelHex] ?? channelHex,
+    remember: (channelHex, name) => rememberChannel(ctx.dataDir, channelHex, name),
+    close: () => client.close(),
+  }
+}
+
+export { toHex }

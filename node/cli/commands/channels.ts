@@ -1,0 +1,137 @@
+/**
+ * `ddil channel create|add|remove|role|list` (channel governance, signed by the
+ * operator user) and `ddil board CH` (the channel's encrypted situation board).
+ */
+import type { Command } from 'commander'
+import { clientOptions } from '../client-context.ts'
+import { channelSession, type ChannelSession } from '../channel-session.ts'
+import { channelNames } from '../local-channel.ts'
+import { parseUserPublicKey } from '../../user-identity.ts'
+import { isRole, roleNames, type Role } from '../../../protocol/channel/roles.ts'
+import { authorRef } from '../../../protocol/envelope.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import { UsageError } from '../../../protocol/errors.ts'
+import { resolveDataDir } from '../../config/index.ts'
+
+function roleOf (text: string): Role {
+  if (!isRole(text)) throw new UsageError(`--role must be one of ${roleNames.join(', ')}, not "${text}"`)
+  return text
+}
+
+async function withChannel (opts: { data?: string, config?: string }, arg: string, fn: (s: ChannelSession, channel: Uint8Array, ref: string) => Promise<void>): Promise<void> {
+  const s = await channelSession(opts)
+  try {
+    const ref = s.resolve(arg)
+    const channel = await s.open(ref)
+    if (s.cc.state(channel) === undefined) throw new UsageError(`channel ${ref} is unknown to this relay (not created, or its governance has not arrived yet)`)
+    await fn(s, channel, ref)
+  } finally {
+    await s.close()
+  }
+}
+
+export function register (program: Command): void {
+  const channel = program.command('channel').description('create and govern end-to-end encrypted channels')
+
+  clientOptions(channel.command('create'))
+    .argument('<name>', 'channel name (encrypted: relays never see it)')
+    .option('--topic <text>', 'channel topic')
+    .description('create a channel with you as owner; prints its reference')
+    .action(async (name: string, opts: { data?: string, config?: string, topic?: string }) => {
+      if (name.length === 0 || name.length > 64) throw new UsageError('a channel name is 1 to 64 characters')
+      const s = await channelSession(opts)
+      try {
+        const { channel: ref } = await s.cc.createChannel({ name, topic: opts.topic })
+        await s.remember(toHex(ref), name)
+        process.stdout.write(`created channel "${name}": reference ${toHex(ref)}\nAdd members with: ddil channel add ${name} <their ddil1:… key from "ddil whoami">\n`)
+      } finally {
+        await s.close()
+      }
+    })
+
+  clientOptions(channel.command('add'))
+    .argument('<channel>', 'channel name or reference').argument('<key>', 'the member\'s ddil1:… key')
+    .option('--role <role>', 'owner, admin, member or reader', 'member')
+    .description('add a member (a new key epoch includes them)')
+    .action(async (arg: string, key: string, opts: { data?: string, config?: string, role: string }) => {
+      const member = parseUserPublicKey(key)
+      const role = roleOf(opts.role)
+      await withChannel(opts, arg, async (s, ch, ref) => {
+        await s.cc.addMember(ch, { ed: member.ed25519, x: member.x25519 }, role)
+        process.stdout.write(`added ${toHex(authorRef(member.ed25519))} as ${role}. They read the channel with: ddil tail ${ref}\n`)
+      })
+    })
+
+  clientOptions(channel.command('remove'))
+    .argument('<channel>', 'channel name or reference').argument('<key>', 'the member\'s ddil1:… key')
+    .description('remove a member: their later posts are refused everywhere and a new key epoch excludes them')
+    .action(async (arg: string, key: string, opts: { data?: string, config?: string }) => {
+      const member = parseUserPublicKey(key)
+      await withChannel(opts, arg, async (s, ch) => {
+        await s.cc.removeMember(ch, member.ed25519)
+        process.stdout.write(`removed ${toHex(authorRef(member.ed25519))}; new messages use a key they do not have\n`)
+      })
+    })
+
+  clientOptions(channel.command('role'))
+    .argument('<channel>', 'channel name or reference').argument('<key>', 'the member\'s ddil1:… key').argument('<role>', roleNames.join(', '))
+    .description('change a member\'s role')
+    .action(async (arg: string, key: string, roleText: string, opts: { data?: string, config?: string }) => {
+      const member = parseUserPublicKey(key)
+      const role = roleOf(roleText)
+      await withChannel(opts, arg, async (s, ch) => {
+        await s.cc.setRole(ch, member.ed25519, role)
+        process.stdout.write(`${toHex(authorRef(member.ed25519))} is now ${role}\n`)
+      })
+    })
+
+  channel.command('list')
+    .option('--data <dir>', 'data directory (default: $DDIL_DATA, else ./data)')
+    .option('--json', 'print JSON')
+    .description('channels known on this machine')
+    .action((opts: { data?: string, json?: boolean }) => {
+      const names = channelNames(resolveDataDir({ dataDir: opts.data, env: process.env }))
+      if (opts.json === true) { process.stdout.write(JSON.stringify(names) + '\n'); return }
+      const entries = Object.entries(names)
+      if (entries.length === 0) process.stdout.write('no channels yet: ddil channel create NAME\n')
+      for (const [ref, name] of entries) process.stdout.write(`${ref}  ${name}\n`)
+    })
+
+  clientOptions(program.command('board'))
+    .argument('<channel>', 'channel name or reference')
+    .option('--name <text>', 'set the channel name').option('--topic <text>', 'set the topic')
+    .option('--status <key=value>', 'set a status line').option('--fact <text>', 'add a key fact')
+    .option('--task <text>', 'add a task').option('--done <n>', 'mark task n (1-based) done')
+    .option('--json', 'print JSON')
+    .description('show the channel\'s encrypted situation board, or edit it')
+    .action(async (arg: string, opts: { data?: string, config?: string, name?: string, topic?: string, status?: string, fact?: string, task?: string, done?: string, json?: boolean }) => {
+      await withChannel(opts, arg, async (s, ch, ref) => {
+        const edits = [opts.name, opts.topic, opts.status, opts.fact, opts.task, opts.done].some(v => v !== undefined)
+        if (edits) {
+          await s.cc.maintainEpochs(ch)
+          await s.cc.editBoard(ch, b => {
+            if (opts.name !== undefined) b.setName(opts.name)
+            if (opts.topic !== undefined) b.setTopic(opts.topic)
+            if (opts.status !== undefined) {
+              const i = opts.status.indexOf('=')
+              if (i <= 0) throw new UsageError('--status takes key=value')
+              b.setStatus(opts.status.slice(0, i), opts.status.slice(i + 1))
+            }
+            if (opts.fact !== undefined) b.addFact(opts.fact)
+            if (opts.task !== undefined) b.addTask(opts.task)
+            if (opts.done !== undefined) b.setDone(Number(opts.done) - 1, true)
+          })
+          if (opts.name !== undefined) await s.remember(ref, opts.name)
+        }
+        const v = s.cc.board(ch)
+        if (opts.json === true) { process.stdout.write(JSON.stringify(v) + '\n'); return }
+        process.stdout.write([
+          `# ${v.name || ref}${v.topic !== '' ? ` — ${v.topic}` : ''}`,
+          ...Object.entries(v.status).map(([k, val]) => `status  ${k}: ${val}`),
+          ...v.facts.map(f => `fact    ${f}`),
+          ...v.tasks.map((task, i) => `task ${i + 1}  [${task.done ? 'x' : ' '}] ${task.text}`),
+          '',
+        ].join('\n'))
+      })
+    })
+}
