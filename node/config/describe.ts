@@ -66,7 +66,7 @@ function authorSentence (config: ResolvedConfig): string {
   const who: string[] = []
   if (authors.allowOperator) who.push('the operator user')
   if (authors.allow.length > 0) who.push(plural(authors.allow.length, 'other user'))
-  return who.length === 0 ? 'Relay messages from no one (authors.allow is empty).' : `Store and forward messages written by ${and(who)}; refuse and audit the rest.`
+  return who.length === 0 ? 'Carry no channels (authors.allow is empty).' : `Carry channels created by ${and(who)} (membership inside each channel is decided by its signed governance); refuse and audit other channels.`
 }
 
 /** One sentence per behaviour, in the order an operator would check them. */

@@ -181,9 +181,9 @@ export const configKeys: readonly ConfigKey[] = [
     item: 'a user key',
     example: '[operator, ddil1:…]',
     help: [
-      'Users whose messages this relay stores and forwards: "operator" and ddil1:…',
-      'keys from "ddil whoami" on other nodes. Messages from anyone else are refused',
-      'and audited. (Channel membership will replace this list.)',
+      'Users whose channels this relay carries: "operator" and ddil1:… keys from',
+      '"ddil whoami" on other nodes. A channel created by anyone else is refused and',
+      'audited; within a channel, its signed membership decides who may post.',
     ],
   },
 ]
@@ -199,7 +199,7 @@ export const sectionHelp: Readonly<Record<string, string>> = {
   log: 'Structured logs.',
   engine: 'Store-and-forward timing.',
   clients: 'Who may use the client API.',
-  authors: 'Whose messages are relayed.',
+  authors: 'Whose channels are relayed.',
 }
 
 /** Section names in file order. */
