@@ -1,0 +1,95 @@
+/**
+ * `ddil sim SCENARIO [--seed N] [--json] [--out DIR]`: runs a scenario in the
+ * deterministic simulator (brief §5) and prints the report: a table for people, or one
+ * JSON object with `--json`. `--out DIR` also writes report.json, messages.csv and
+ * SVG plots. Exit 0 when every check and expectation passes; 1 when one fails (stderr
+ * names them and the command that replays the run); 2 on bad usage or an invalid
+ * scenario (one sentence with file, line and column). A progress line goes to stderr
+ * during long runs, never into the JSON on stdout.
+ *
+ * Exit status 1 is set by exiting after the output is flushed: main.ts maps thrown
+ * errors to their own codes and overwrites process.exitCode (as configtest does).
+ *
+ * @example
+ * npx ddil sim scenarios/example.yaml --seed 7 --json | jq .delivered_vs_oracle
+ */
+import type { Command } from 'commander'
+import { readFileSync } from 'node:fs'
+import { UsageError } from '../../../protocol/errors.ts'
+import { formatDuration } from '../../../protocol/units.ts'
+import { writeArtifacts } from '../../../sim/artifacts.ts'
+import { buildReport } from '../../../sim/report.ts'
+import { formatReport } from '../../../sim/report-text.ts'
+import { runScenario, type Progress } from '../../../sim/runner.ts'
+import { parseScenario } from '../../../sim/scenario.ts'
+
+export interface SimOptions { seed?: string, json?: boolean, out?: string }
+
+export interface SimIo {
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+}
+
+function parseSeed (text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  if (!/^\d{1,10}$/.test(text) || Number(text) > 2 ** 32 - 1) throw new UsageError(`--seed must be a whole number from 0 to ${2 ** 32 - 1}, not ${JSON.stringify(text)}`)
+  return Number(text)
+}
+
+function readScenarioText (file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (e) {
+    throw new UsageError(`cannot read scenario ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`)
+  }
+}
+
+function progressLine (p: Progress): string {
+  const share = Math.floor(100 * p.simMs / p.durationMs)
+  return `sim: ${formatDuration(Math.floor(p.simMs / 1000) * 1000)} of ${formatDuration(p.durationMs)} simulated (${share}%), ${p.events} events, ${(p.wallMs / 1000).toFixed(0)} s wall\n`
+}
+
+/** Runs the command; returns the exit status (errors that mean exit 2 are thrown). */
+export async function runSim (file: string, opts: SimOptions, io: SimIo): Promise<number> {
+  const seed = parseSeed(opts.seed)
+  const scenario = parseScenario(readScenarioText(file), file)
+  for (const w of scenario.warnings) io.stderr(`warning: ${w}\n`)
+  const result = await runScenario(scenario, { seed, progress: p => { if (p.wallMs > 2000) io.stderr(progressLine(p)) } })
+  const bundle = buildReport(result, { command: `npx ddil sim ${file}` })
+  const { report } = bundle
+  io.stdout(opts.json === true ? JSON.stringify(report) + '\n' : formatReport(report))
+  if (opts.out !== undefined) {
+    const written = await writeArtifacts(opts.out, result, bundle)
+    io.stderr(`wrote ${written.join(', ')}\n`)
+  }
+  if (report.ok) return 0
+  const failed = [
+    ...Object.entries(report.checks).filter(([, c]) => !c.ok).map(([name]) => `check ${name}`),
+    ...Object.entries(report.expect).filter(([, e]) => !e.ok).map(([key]) => `expect ${key}`),
+  ]
+  io.stderr(`ddil: scenario ${report.scenario} failed (${failed.join(', ')}); replay: ${report.replay}\n`)
+  return 1
+}
+
+function flushed (stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise(resolve => { if (stream.writableLength === 0) resolve(); else stream.write('', () => resolve()) })
+}
+
+async function exitAfterFlush (code: number): Promise<never> {
+  await flushed(process.stdout)
+  await flushed(process.stderr)
+  process.exit(code)
+}
+
+export function register (program: Command): void {
+  program.command('sim')
+    .description('run a scenario in the deterministic simulator (exit 1 if a check or expectation fails)')
+    .argument('<scenario>', 'scenario file (YAML or JSON)')
+    .option('--seed <n>', "seed for this run (default: the scenario's seed)")
+    .option('--json', 'print the report as one JSON object on stdout')
+    .option('--out <dir>', 'also write report.json, messages.csv and SVG plots into DIR')
+    .action(async (file: string, opts: SimOptions) => {
+      const code = await runSim(file, opts, { stdout: s => process.stdout.write(s), stderr: s => process.stderr.write(s) })
+      if (code !== 0) await exitAfterFlush(code)
+    })
+}

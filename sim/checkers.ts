@@ -1,0 +1,84 @@
+/**
+ * Checkers: properties every run must have, whatever its workload (kept apart from the
+ * workload, as TigerBeetle keeps its cluster checkers). Safety: no node delivers a
+ * message twice, no outbound queue outgrows its bound, no store outgrows its quota.
+ * Liveness, judged on the quiet healed phase at the end: every pair the oracle calls
+ * deliverable, of a message created before the quiet phase, was delivered; and nodes
+ * that are connected at the end hold the same live messages (convergence). Messages
+ * that were evicted or refused for quota anywhere are left out of the liveness checks:
+ * the brief's delivery target holds where storage is adequate.
+ *
+ * @example
+ * const checks = runCheckers(result, analysePairs(result))
+ * checks.every(c => c.ok)
+ */
+import type { Pair } from './analysis.ts'
+import type { RunResult } from './run-stats.ts'
+
+export interface CheckResult {
+  name: string
+  ok: boolean
+  /** The measured figure (a count or bytes). */
+  value: number
+  detail: string
+}
+
+/** Margin before the end within which a message may still be expiring somewhere, ms. */
+const expiryMarginMs = 60_000
+const examplesMax = 5
+
+function check (name: string, ok: boolean, value: number, detail: string): CheckResult {
+  return { name, ok, value, detail }
+}
+
+function noDuplicates (r: RunResult): CheckResult {
+  const d = r.ledger.duplicateDeliveries
+  const ex = r.ledger.duplicateExamples.map(e => `message ${e.message} at ${r.nodeIds[e.node]}`).join(', ')
+  return check('no_duplicate_deliveries', d === 0, d, d === 0 ? 'every node stored each message at most once' : `${d} repeated deliveries, e.g. ${ex}`)
+}
+
+function boundedQueues (r: RunResult): CheckResult {
+  const ok = r.queueBytesSeen <= r.queueBytesLimit
+  return check('bounded_queues', ok, r.queueBytesSeen, `largest outbound queue for one peer ${r.queueBytesSeen} B (bound ${r.queueBytesLimit} B); links hold one frame per direction`)
+}
+
+function withinQuota (r: RunResult): CheckResult {
+  const first = r.overQuota[0]
+  return check('storage_within_quota', first === undefined, r.overQuota.length,
+    first === undefined ? 'no store above its quota in any sample' : `${first.node} held ${first.bytes} B over its ${first.quota} B quota at ${first.atMs} ms`)
+}
+
+function allDelivered (r: RunResult, pairs: readonly Pair[]): CheckResult {
+  const due = pairs.filter(p => p.deliverable && !p.rec.quotaHit && p.rec.createdAtMs < r.quietStartMs)
+  const missing = due.filter(p => !p.delivered)
+  const ex = missing.slice(0, examplesMax).map(p => `message ${p.rec.index} ${r.nodeIds[p.rec.sender]}→${r.nodeIds[p.node]} created at ${Math.round(p.rec.createdAtMs)} ms`).join('; ')
+  return check('all_deliverable_delivered', missing.length === 0, missing.length,
+    missing.length === 0
+      ? `${due.length} deliverable pairs of messages created before the quiet phase (from ${r.quietStartMs} ms) all delivered`
+      : `${missing.length} of ${due.length} deliverable pairs never delivered, e.g. ${ex}`)
+}
+
+function convergence (r: RunResult): CheckResult {
+  const skewMax = r.scenario.nodes.reduce((m, n) => Math.max(m, Math.abs(n.skewMs ?? 0)), 0)
+  const liveAfter = r.scenario.durationMs + skewMax + expiryMarginMs
+  let missing = 0
+  const ex: string[] = []
+  for (const comp of r.components) {
+    if (comp.length < 2) continue
+    const engines = comp.map(i => r.nodes[i].engine)
+    for (const rec of r.ledger.records) {
+      if (!rec.acked || rec.quotaHit || rec.createdAtMs >= r.quietStartMs || rec.createdAtMs + rec.post.ttlMs <= liveAfter) continue
+      let holders = 0
+      for (const e of engines) if (e?.catalog.has(rec.key) === true) holders++
+      if (holders === 0 || holders === comp.length) continue
+      missing += comp.length - holders
+      if (ex.length < examplesMax) ex.push(`message ${rec.index} held by ${holders} of ${comp.length}`)
+    }
+  }
+  return check('convergence', missing === 0, missing,
+    missing === 0 ? `${r.components.length} connected group(s) at the end hold identical live message sets` : `${missing} copies missing inside connected groups, e.g. ${ex.join('; ')}`)
+}
+
+export function runCheckers (result: RunResult, pairs: readonly Pair[]): CheckResult[] {
+  return [noDuplicates(result), boundedQueues(result), withinQuota(result), allDelivered(result, pairs), convergence(result)]
+}

@@ -1,0 +1,264 @@
+/**
+ * Simulated links: the `Transport` each engine sends through, and the host side that
+ * tells engines when links come and go. Per direction, one frame is on the wire at a
+ * time: `send` starts serialising (size·8/bandwidth) and returns true, or returns
+ * false while the wire is busy and calls `drain` when it frees, so queueing happens
+ * in the engine's precedence queues (a flash frame never waits behind routine bytes
+ * that have not started). After serialisation a frame propagates for `latency` plus
+ * up to `jitter` (jitter delays, it never reorders: the link stands in for a stream).
+ *
+ * Faults, per frame and direction, each drawn from the direction's own seeded stream:
+ * - loss: the attempt is lost and the stream retransmits it after a timeout (doubling
+ *   per retry), so loss costs bandwidth and latency, never a frame, as on TCP/QUIC;
+ * - clog (the timeline's one-way down): frames vanish silently, the sender never knows;
+ * - duplicate: a delivered frame is delivered a second time;
+ * - reorder: a frame is held back and delivered after the next one (or after a short hold).
+ * A link is connected while either direction is up and both nodes run; connecting costs
+ * a handshake of two round trips; going down loses every frame in flight.
+ *
+ * @example
+ * const net = new SimNetwork(scheduler, rng.fork('net'), host, observer)
+ * net.addLink('hq', 'relay-a'); net.setState('hq', 'relay-a', state); net.setState('relay-a', 'hq', state)
+ * engine = createEngine({ transport: net.transport('hq'), … })
+ */
+import { frameBytesMax, frameBytesMin } from '../protocol/limits.ts'
+import type { LinkHandler, LinkInfo, PeerId, Transport } from '../protocol/ports.ts'
+import type { Rng } from './rng.ts'
+import type { Scheduler } from './scheduler.ts'
+import { directedKey, type LinkState } from './timeline.ts'
+
+/** Round trips a new connection spends before the engines hear of it (TCP + Noise + muxer, roughly). */
+const handshakeRoundTrips = 2
+/** Smallest retransmission timeout (Linux TCP's floor), ms. */
+const rtoMsMin = 200
+/** Largest retransmission timeout after repeated losses, ms. */
+const rtoMsMax = 60_000
+/** How long a frame picked for reordering waits for a successor before it is released anyway, ms. */
+const reorderHoldMsMin = 10
+/** A link the engine asked to drop is redialled after this, ms (node/p2p redials with backoff from 1 s). */
+const redialMs = 10_000
+/** Frames are sized to about this much link time, so a slow link is not blocked by one huge frame, ms. */
+const frameTargetMs = 1000
+
+export interface NetworkHost {
+  /** The running engine of `node`, or undefined while it is down or still opening. */
+  handler (node: string): LinkHandler | undefined
+}
+
+/** Accounting and trace hooks; all optional. */
+export interface NetworkObserver {
+  sent? (from: string, to: string, frame: Uint8Array): void
+  delivered? (from: string, to: string, frame: Uint8Array, sentAtMs: number): void
+  lost? (from: string, to: string, frame: Uint8Array, why: 'down' | 'clog' | 'retransmit'): void
+  connected? (a: string, b: string, up: boolean): void
+  disconnected? (by: string, peer: string, reason: string): void
+}
+
+interface Direction {
+  from: string
+  to: string
+  state: LinkState
+  busy: boolean
+  wantsDrain: boolean
+  lastArrivalMs: number
+  held: { frame: Uint8Array, sentAtMs: number } | undefined
+  rng: Rng
+}
+
+interface LinkRuntime {
+  a: string
+  b: string
+  ab: Direction
+  ba: Direction
+  connected: boolean
+  /** Bumped on every connect and disconnect: events of an older epoch are void. */
+  epoch: number
+  connecting: boolean
+  suspendedUntilMs: number
+}
+
+const downState: LinkState = { up: false, bandwidthBitsPerSecond: 1, latencyMs: 0, loss: 0, jitterMs: 0, duplicate: 0, reorder: 0 }
+
+/** What the engine is told about a link when it comes up. */
+export function linkInfoFor (state: LinkState): LinkInfo {
+  const budget = Math.round(state.bandwidthBitsPerSecond / 8 * frameTargetMs / 1000)
+  return {
+    frameBytesMax: Math.max(frameBytesMin, Math.min(frameBytesMax, budget)),
+    bandwidthBitsPerSecond: state.bandwidthBitsPerSecond,
+    latencyMs: state.latencyMs,
+  }
+}
+
+export class SimNetwork {
+  readonly #s: Scheduler
+  readonly #rng: Rng
+  readonly #host: NetworkHost
+  readonly #obs: NetworkObserver
+  readonly #dirs = new Map<string, { dir: Direction, link: LinkRuntime }>()
+  readonly #byNode = new Map<string, LinkRuntime[]>()
+  readonly links: LinkRuntime[] = []
+
+  constructor (scheduler: Scheduler, rng: Rng, host: NetworkHost, observer: NetworkObserver = {}) {
+    this.#s = scheduler
+    this.#rng = rng
+    this.#host = host
+    this.#obs = observer
+  }
+
+  addLink (a: string, b: string): void {
+    const dir = (from: string, to: string): Direction => ({
+      from, to, state: downState, busy: false, wantsDrain: false, lastArrivalMs: 0, held: undefined, rng: this.#rng.fork(`${from}>${to}`),
+    })
+    const link: LinkRuntime = { a, b, ab: dir(a, b), ba: dir(b, a), connected: false, epoch: 0, connecting: false, suspendedUntilMs: 0 }
+    this.links.push(link)
+    this.#dirs.set(directedKey(a, b), { dir: link.ab, link })
+    this.#dirs.set(directedKey(b, a), { dir: link.ba, link })
+    for (const n of [a, b]) this.#byNode.set(n, [...(this.#byNode.get(n) ?? []), link])
+  }
+
+  /** The transport a node's engine sends through. */
+  transport (node: string): Transport {
+    return {
+      send: (peer, frame) => this.#send(node, peer, frame),
+      disconnect: (peer, reason) => this.#engineDisconnect(node, peer, reason),
+    }
+  }
+
+  /** A timeline change for one direction. */
+  setState (from: string, to: string, state: LinkState): void {
+    const entry = this.#dirs.get(directedKey(from, to))
+    if (entry === undefined) return
+    entry.dir.state = state
+    this.#refresh(entry.link)
+  }
+
+  /** A node crashed, or finished starting: re-evaluate its links. */
+  nodeChanged (node: string): void {
+    for (const link of this.#byNode.get(node) ?? []) this.#refresh(link)
+  }
+
+  isConnected (a: string, b: string): boolean {
+    return this.#dirs.get(directedKey(a, b))?.link.connected ?? false
+  }
+
+  #wanted (link: LinkRuntime): boolean {
+    return (link.ab.state.up || link.ba.state.up) && this.#s.now >= link.suspendedUntilMs &&
+      this.#host.handler(link.a) !== undefined && this.#host.handler(link.b) !== undefined
+  }
+
+  #refresh (link: LinkRuntime): void {
+    const want = this.#wanted(link)
+    if (!want && link.connected) this.#disconnect(link)
+    if (!want || link.connected || link.connecting) return
+    link.connecting = true
+    const epoch = link.epoch
+    const state = link.ab.state.up ? link.ab.state : link.ba.state
+    this.#s.after(2 * handshakeRoundTrips * state.latencyMs, () => {
+      link.connecting = false
+      if (link.epoch === epoch && !link.connected && this.#wanted(link)) this.#connect(link)
+    })
+  }
+
+  #reset (link: LinkRuntime): void {
+    link.epoch++
+    for (const d of [link.ab, link.ba]) {
+      d.busy = false
+      d.wantsDrain = false
+      d.held = undefined
+      d.lastArrivalMs = this.#s.now
+    }
+  }
+
+  #connect (link: LinkRuntime): void {
+    this.#reset(link)
+    link.connected = true
+    this.#obs.connected?.(link.a, link.b, true)
+    const info = linkInfoFor(link.ab.state.up ? link.ab.state : link.ba.state)
+    this.#host.handler(link.a)?.linkUp(link.b, info)
+    if (link.connected) this.#host.handler(link.b)?.linkUp(link.a, info)
+  }
+
+  #disconnect (link: LinkRuntime): void {
+    this.#reset(link)
+    link.connected = false
+    this.#obs.connected?.(link.a, link.b, false)
+    this.#host.handler(link.a)?.linkDown(link.b)
+    this.#host.handler(link.b)?.linkDown(link.a)
+  }
+
+  #engineDisconnect (node: string, peer: string, reason: string): void {
+    const entry = this.#dirs.get(directedKey(node, peer))
+    if (entry === undefined || !entry.link.connected) return
+    this.#obs.disconnected?.(node, peer, reason)
+    entry.link.suspendedUntilMs = this.#s.now + redialMs
+    this.#disconnect(entry.link)
+    this.#s.after(redialMs, () => this.#refresh(entry.link))
+  }
+
+  #send (from: PeerId, to: PeerId, frame: Uint8Array): boolean {
+    const entry = this.#dirs.get(directedKey(from, to))
+    if (entry === undefined || !entry.link.connected) return false
+    const { dir, link } = entry
+    if (dir.busy) { dir.wantsDrain = true; return false }
+    dir.busy = true
+    this.#obs.sent?.(from, to, frame)
+    this.#transmit(dir, link, link.epoch, frame, this.#s.now, 0)
+    return true
+  }
+
+  #transmit (dir: Direction, link: LinkRuntime, epoch: number, frame: Uint8Array, sentAtMs: number, retries: number): void {
+    const serialiseMs = frame.length * 8000 / dir.state.bandwidthBitsPerSecond
+    this.#s.after(serialiseMs, () => {
+      if (link.epoch !== epoch) return
+      const st = dir.state
+      if (st.up && st.loss > 0 && dir.rng.float() < st.loss) {
+        this.#obs.lost?.(dir.from, dir.to, frame, 'retransmit')
+        const rto = Math.min(rtoMsMax, Math.max(rtoMsMin, 4 * st.latencyMs) * 2 ** retries)
+        this.#s.after(rto, () => { if (link.epoch === epoch) this.#transmit(dir, link, epoch, frame, sentAtMs, retries + 1) })
+        return
+      }
+      if (!st.up) this.#obs.lost?.(dir.from, dir.to, frame, 'clog')
+      else this.#propagate(dir, link, epoch, frame, sentAtMs)
+      dir.busy = false
+      if (dir.wantsDrain) {
+        dir.wantsDrain = false
+        this.#host.handler(dir.from)?.drain?.(dir.to)
+      }
+    })
+  }
+
+  #propagate (dir: Direction, link: LinkRuntime, epoch: number, frame: Uint8Array, sentAtMs: number): void {
+    const st = dir.state
+    const jitter = st.jitterMs > 0 ? dir.rng.float() * st.jitterMs : 0
+    const at = Math.max(this.#s.now + st.latencyMs + jitter, dir.lastArrivalMs)
+    dir.lastArrivalMs = at
+    this.#s.at(at, () => this.#arrive(dir, link, epoch, frame, sentAtMs))
+  }
+
+  #arrive (dir: Direction, link: LinkRuntime, epoch: number, frame: Uint8Array, sentAtMs: number): void {
+    if (link.epoch !== epoch) { this.#obs.lost?.(dir.from, dir.to, frame, 'down'); return }
+    const st = dir.state
+    if (dir.held === undefined && st.reorder > 0 && dir.rng.float() < st.reorder) {
+      const held = { frame, sentAtMs }
+      dir.held = held
+      this.#s.after(Math.max(reorderHoldMsMin, st.latencyMs), () => {
+        if (link.epoch === epoch && dir.held === held) { dir.held = undefined; this.#deliver(dir, frame, sentAtMs) }
+      })
+      return
+    }
+    this.#deliver(dir, frame, sentAtMs)
+    if (st.duplicate > 0 && dir.rng.float() < st.duplicate && link.epoch === epoch) this.#deliver(dir, frame, sentAtMs)
+    const held = dir.held
+    if (held !== undefined && link.epoch === epoch) {
+      dir.held = undefined
+      this.#deliver(dir, held.frame, held.sentAtMs)
+    }
+  }
+
+  #deliver (dir: Direction, frame: Uint8Array, sentAtMs: number): void {
+    const h = this.#host.handler(dir.to)
+    if (h === undefined) return
+    this.#obs.delivered?.(dir.from, dir.to, frame, sentAtMs)
+    h.receive(dir.from, frame)
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Plots of a run as SVG, specified in vega-lite and rendered by vega's SVG renderer
+ * inside Node (no canvas, no browser): delivery over time (delivered pairs against
+ * what the oracle could have delivered by then and what was expected), the latency
+ * CDF per precedence, and the link timeline (each link's up / degraded / clogged /
+ * down periods). Series are thinned to a few hundred points so files stay small.
+ *
+ * @example
+ * const svgs = await renderPlots(result, pairs)   // { 'delivery.svg': '<svg…', … }
+ */
+import * as vega from 'vega'
+import * as vl from 'vega-lite'
+import { precedenceNames } from '../protocol/envelope.ts'
+import type { Pair } from './analysis.ts'
+import type { RunResult } from './run-stats.ts'
+
+/** Most points per plotted series. */
+const seriesPointsMax = 300
+/** Most links drawn in the timeline (those with something happening first). */
+const timelineLinksMax = 80
+
+type Row = Record<string, string | number>
+
+async function toSvg (spec: vl.TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' })
+  return await view.toSVG()
+}
+
+/** Cumulative count over time of sorted event times, thinned to at most `seriesPointsMax` steps. */
+function cumulative (times: number[], series: string): Row[] {
+  const sorted = Array.from(Float64Array.from(times).sort())
+  const step = Math.max(1, Math.ceil(sorted.length / seriesPointsMax))
+  const rows: Row[] = [{ minutes: 0, pairs: 0, series }]
+  for (let i = step - 1; i < sorted.length; i += step) rows.push({ minutes: sorted[i] / 60_000, pairs: i + 1, series })
+  if (sorted.length > 0 && (sorted.length - 1) % step !== step - 1) rows.push({ minutes: sorted[sorted.length - 1] / 60_000, pairs: sorted.length, series })
+  return rows
+}
+
+function deliverySpec (pairs: readonly Pair[]): vl.TopLevelSpec {
+  const values = [
+    ...cumulative(pairs.map(p => p.rec.createdAtMs), 'expected (created)'),
+    ...cumulative(pairs.filter(p => p.deliverable).map(p => p.oracleAtMs), 'oracle (earliest possible)'),
+    ...cumulative(pairs.filter(p => p.delivered).map(p => p.deliveredAtMs), 'delivered'),
+  ]
+  return {
+    title: 'Delivery over time', width: 640, height: 300, data: { values }, mark: { type: 'line', interpolate: 'step-after' },
+    encoding: {
+      x: { field: 'minutes', type: 'quantitative', title: 'simulated time (min)' },
+      y: { field: 'pairs', type: 'quantitative', title: '(message, recipient) pairs' },
+      color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 300 } },
+    },
+  }
+}
+
+function cdfSpec (pairs: readonly Pair[]): vl.TopLevelSpec {
+  const values: Row[] = []
+  for (const p of precedenceNames) {
+    const lat = Array.from(Float64Array.from(pairs.filter(x => x.delivered && x.rec.post.precedenceName === p).map(x => Math.max(x.latencyMs, 1) / 1000)).sort())
+    const step = Math.max(1, Math.ceil(lat.length / seriesPointsMax))
+    for (let i = 0; i < lat.length; i += step) values.push({ seconds: lat[i], fraction: (i + 1) / lat.length, precedence: p })
+    if (lat.length > 0) values.push({ seconds: lat[lat.length - 1], fraction: 1, precedence: p })
+  }
+  return {
+    title: 'Latency CDF per precedence', width: 640, height: 300, data: { values }, mark: { type: 'line', interpolate: 'step-after' },
+    encoding: {
+      x: { field: 'seconds', type: 'quantitative', scale: { type: 'log' }, title: 'latency (s, log scale)' },
+      y: { field: 'fraction', type: 'quantitative', title: 'fraction of delivered pairs' },
+      color: { field: 'precedence', type: 'nominal', sort: [...precedenceNames] },
+    },
+  }
+}
+
+function timelineSpec (r: RunResult): vl.TopLevelSpec {
+  const links = r.scenario.links.map(l => {
+    const ab = r.timeline.links.get(`${l.a}\u0000${l.b}`)?.intervals ?? []
+    const ba = r.timeline.links.get(`${l.b}\u0000${l.a}`)?.intervals ?? []
+    return { name: `${l.a}–${l.b}`, ab, ba, base: l.params }
+  })
+  const busy = links.filter(l => l.ab.length > 1 || l.ba.length > 1 || !(l.ab[0]?.state.up ?? true))
+  const shown = [...busy, ...links.filter(l => !busy.includes(l))].slice(0, timelineLinksMax)
+  const values: Row[] = []
+  for (const l of shown) {
+    for (const iv of l.ab) {
+      const back = l.ba.find(b => b.startMs <= iv.startMs && iv.startMs < b.endMs)?.state.up ?? false
+      const s = iv.state
+      const degraded = s.bandwidthBitsPerSecond < l.base.bandwidthBitsPerSecond || s.loss > l.base.loss || s.latencyMs > l.base.latencyMs
+      const state = s.up && back ? (degraded ? 'degraded' : 'up') : s.up || back ? 'one-way' : 'down'
+      values.push({ link: l.name, start: iv.startMs / 60_000, end: iv.endMs / 60_000, state })
+    }
+  }
+  return {
+    title: `Link timeline${shown.length < links.length ? ` (${shown.length} of ${links.length} links)` : ''}`, width: 640, height: { step: 14 },
+    data: { values }, mark: 'bar',
+    encoding: {
+      y: { field: 'link', type: 'nominal', sort: null, title: null },
+      x: { field: 'start', type: 'quantitative', title: 'simulated time (min)' },
+      x2: { field: 'end' },
+      color: { field: 'state', type: 'nominal', scale: { domain: ['up', 'degraded', 'one-way', 'down'], range: ['#4c9a2a', '#e0a800', '#8e44ad', '#c0392b'] } },
+    },
+  }
+}
+
+/** The three plots, by file name. */
+export async function renderPlots (result: RunResult, pairs: readonly Pair[]): Promise<Record<string, string>> {
+  return {
+    'delivery.svg': await toSvg(deliverySpec(pairs)),
+    'latency-cdf.svg': await toSvg(cdfSpec(pairs)),
+    'links.svg': await toSvg(timelineSpec(result)),
+  }
+}

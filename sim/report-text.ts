@@ -1,0 +1,58 @@
+/**
+ * The report for people: a short header, a table per precedence (pairs, delivery
+ * against the oracle, latency and its ratio to the oracle), the wire and The ONE's
+ * figures, then every check and expectation with PASS/FAIL. Plain text, fixed
+ * columns, no colour (it goes to terminals, CI logs and e-mails alike).
+ *
+ * @example
+ * process.stdout.write(formatReport(report))
+ */
+import { precedenceNames } from '../protocol/envelope.ts'
+import { formatBytes, formatDuration } from '../protocol/units.ts'
+import type { Report, Slice } from './report.ts'
+
+function pct (x: number | null): string { return x === null ? '-' : `${(x * 100).toFixed(x === 1 ? 0 : 2)}%` }
+function ms (x: number | null): string { return x === null ? '-' : formatDuration(Math.round(x)) }
+function num (x: number | null, digits = 2): string { return x === null ? '-' : x.toFixed(digits) }
+
+function table (rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)))
+  return rows.map(r => r.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join('  ')).join('\n') + '\n'
+}
+
+function sliceRow (name: string, s: Slice): string[] {
+  return [name, String(s.created), String(s.pairs.expected), String(s.pairs.deliverable), String(s.pairs.delivered_deliverable),
+    pct(s.delivered_vs_oracle), ms(s.latency_ms.p50), ms(s.latency_ms.p95), num(s.latency_vs_oracle.p50), num(s.latency_vs_oracle.p95)]
+}
+
+function expectValue (key: string, v: number | null): string {
+  if (v === null) return '-'
+  if (key.includes('vs_oracle') && !key.endsWith('delivered_vs_oracle')) return num(v)
+  if (key.includes('latency_')) return ms(v)
+  if (key === 'overhead_ratio') return num(v)
+  return pct(v)
+}
+
+export function formatReport (r: Report): string {
+  const lines: string[] = []
+  lines.push(`scenario ${r.scenario} (seed ${r.seed}): ${r.nodes} nodes, ${formatDuration(r.duration_ms)} simulated in ${(r.wall_ms / 1000).toFixed(1)} s wall, ${r.events} events`)
+  if (r.description !== '') lines.push(r.description)
+  lines.push('')
+  const rows = [['precedence', 'msgs', 'pairs', 'deliverable', 'delivered', 'vs oracle', 'lat p50', 'lat p95', 'x oracle p50', 'x oracle p95']]
+  for (const p of precedenceNames) if (r.by_precedence[p].created > 0) rows.push(sliceRow(p, r.by_precedence[p]))
+  rows.push(sliceRow('all', r))
+  lines.push(table(rows))
+  const w = r.wire
+  lines.push(`wire: ${formatBytes(w.bytes)} on links, ${formatBytes(w.payload_bytes)} envelopes sent, duplicates ${pct(w.duplicate_share)} of envelope bytes, overhead ratio ${num(w.overhead_ratio)}`)
+  const o = r.one
+  lines.push(`The ONE: created ${o.created}, relayed ${o.relayed}, delivered ${o.delivered}, delivery_prob ${num(o.delivery_prob, 4)}, latency_avg ${num(o.latency_avg, 1)} s, hopcount_avg ${num(o.hopcount_avg)}, buffertime_avg ${num(o.buffertime_avg, 1)} s`)
+  if (r.posts_skipped > 0 || r.non_member_posts > 0) lines.push(`posts skipped (sender's relay down): ${r.posts_skipped}; posts by non-members (accepted until channel governance lands): ${r.non_member_posts}`)
+  lines.push('')
+  for (const [name, c] of Object.entries(r.checks)) lines.push(`${c.ok ? 'PASS' : 'FAIL'}  check ${name}: ${c.detail}`)
+  for (const [key, e] of Object.entries(r.expect)) {
+    const scope = e.pairs !== undefined ? ` (over ${e.pairs} pairs the oracle allows; ${e.excluded ?? 0} excluded)` : ''
+    lines.push(`${e.ok ? 'PASS' : 'FAIL'}  expect ${key}: ${expectValue(key, e.value)} ${e.op === 'min' ? '>=' : '<='} ${expectValue(key, e.limit)}${scope}`)
+  }
+  lines.push(`trace ${r.trace_hash}; replay: ${r.replay}`)
+  return lines.join('\n') + '\n'
+}

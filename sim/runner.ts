@@ -1,0 +1,152 @@
+/**
+ * Runs a scenario: builds the fleet (one real engine per node over a simulated disk,
+ * clock and transport), replays the compiled link timeline, crashes and restarts,
+ * posts the workload, and records what every node stored. Deterministic: one event
+ * queue ordered by (time, sequence), seeded streams per link and traffic entry, and
+ * the engines' promise continuations drained before the next event whenever a store
+ * operation may have woken them. `wallMs` is the only value that varies between runs.
+ *
+ * @example
+ * const result = await runScenario(parseScenario(text, path), { seed: 7 })
+ * buildReport(result).delivered_vs_oracle
+ */
+import { performance } from 'node:perf_hooks'
+import { createNodeCrypto } from '../node/crypto.ts'
+import { FrameType } from '../protocol/frames.ts'
+import { envelopeBodyBytesMax, ttlSecondsMin } from '../protocol/limits.ts'
+import type { EngineConfig } from '../protocol/engine/types.ts'
+import { ConfigError } from '../protocol/errors.ts'
+import type { Logger } from '../protocol/ports.ts'
+import { simEpochMs } from './clock.ts'
+import { SimIdentities } from './identities.ts'
+import { Ledger } from './ledger.ts'
+import { Membership, type MembershipHooks } from './membership.ts'
+import { SimNetwork } from './network.ts'
+import { SimNode } from './node.ts'
+import { Rng } from './rng.ts'
+import type { Scenario } from './scenario-types.ts'
+import { Scheduler } from './scheduler.ts'
+import type { Wake } from './sim-store.ts'
+import { compileTimeline, timelineChanges, type Timeline } from './timeline.ts'
+import { TraceHash } from './trace.ts'
+import { memoisedCrypto } from './verify-cache.ts'
+import { buildWorkload, type Post } from './workload.ts'
+import { RunStats, type RunResult } from './run-stats.ts'
+
+export type { RunResult } from './run-stats.ts'
+
+export interface Progress { simMs: number, durationMs: number, events: number, wallMs: number }
+
+export interface RunOptions {
+  /** Overrides the scenario's seed. */
+  seed?: number
+  /** Called about once a second of wall time (for a progress line on stderr). */
+  progress?: (p: Progress) => void
+  /** Virtual time a store batch takes to become durable, ms (the crash window). */
+  storeWriteMs?: number
+  engineConfig?: Partial<EngineConfig>
+  membership?: MembershipHooks
+}
+
+/**
+ * Virtual time for a store batch to become durable, ms: LevelDB with sync writes manages
+ * about 4,500 batches/s on these machines (shared/NOTES.md), so about 0.22 ms each.
+ */
+const storeWriteMsDefault = 0.25
+/** How often queue depths and store use are sampled, virtual ms. */
+const sampleEveryMs = 60_000
+const silent: Logger = { debug () {}, info () {}, warn () {}, error () {} }
+
+/** Traffic sizes the envelope cannot carry are a scenario error, reported at the traffic entry. */
+function checkSizes (scenario: Scenario): void {
+  scenario.traffic.forEach((t, i) => {
+    if (t.size.maxBytes > envelopeBodyBytesMax) {
+      const p = t.pos
+      throw new ConfigError(`${p.file}:${p.line}:${p.col}: traffic[${i}].size: ${t.size.maxBytes} B is more than the ${envelopeBodyBytesMax} B an envelope body carries`)
+    }
+  })
+}
+
+export async function runScenario (scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
+  checkSizes(scenario)
+  const wallStart = performance.now()
+  const seed = options.seed ?? scenario.seed
+  const rng = Rng.from(seed)
+  const s = new Scheduler()
+  const wake: Wake = { pending: false }
+  const trace = new TraceHash()
+  const timeline: Timeline = compileTimeline(scenario)
+  const ids = scenario.nodes.map(n => n.id)
+  const index = new Map(ids.map((id, i) => [id, i]))
+  const crypto = memoisedCrypto(createNodeCrypto())
+  const identities = new SimIdentities(crypto, seed, ids)
+  const ledger = new Ledger(ids.length)
+  const stats = new RunStats(scenario, seed, timeline, ledger, crypto.verifyStats)
+  const nodes: SimNode[] = []
+  const net = new SimNetwork(s, rng.fork('link'), { handler: (id) => nodes[index.get(id) as number]?.running === true ? nodes[index.get(id) as number].engine : undefined }, {
+    sent: (from, to, frame) => { stats.frameSent(frame); trace.add(s.now); trace.add(index.get(from) as number); trace.add(index.get(to) as number); trace.add(frame.length) },
+    delivered: (_from, to, frame, sentAtMs) => { if (frame[0] === FrameType.envelope) ledger.frameDelivered(index.get(to) as number, frame, sentAtMs) },
+    lost: (_from, _to, frame, why) => stats.frameLost(frame, why),
+    disconnected: (by, peer, reason) => stats.disconnects.push({ atMs: s.now, by, peer, reason }),
+  })
+  for (const link of scenario.links) net.addLink(link.a, link.b)
+  for (const [i, n] of scenario.nodes.entries()) {
+    nodes.push(new SimNode({
+      id: n.id, index: i, scheduler: s, epochMs: simEpochMs, clockFault: { skewMs: n.skewMs ?? 0, driftPpm: n.driftPpm ?? 0 },
+      crypto, user: identities.user(n.id), authoriser: identities.authoriser, transport: net.transport(n.id), logger: silent, wake,
+      storeWriteMs: options.storeWriteMs ?? storeWriteMsDefault, engineConfig: { storageBytesMax: n.storageBytes, ...options.engineConfig },
+      onUp: () => net.nodeChanged(n.id),
+      events: {
+        stored: (env, from) => {
+          trace.add(s.now); trace.add(i); trace.add(env.bytes.length)
+          ledger.stored(i, env, from === 'local' ? 'local' : index.get(from) as number, s.now)
+        },
+        removed: (evicted, why) => { if (why === 'evicted') for (const id of evicted) ledger.quota(id) },
+        refused: (reason, _detail, _peer, env) => { stats.refused(reason); if (reason === 'quota' && env !== undefined) ledger.quota(env.id) },
+      },
+    }))
+  }
+  let failure: unknown
+  const fail = (e: unknown): void => { failure ??= e }
+  // Engines open inside the run: opening writes the store layout, a batch that lands at storeWriteMs.
+  for (const node of nodes) node.start().catch(fail)
+  for (const change of timelineChanges(timeline)) {
+    s.at(change.atMs, () => {
+      if (change.kind === 'link') { net.setState(change.from, change.to, change.state); return }
+      const node = nodes[index.get(change.node) as number]
+      trace.add(s.now); trace.add(change.up ? 1 : 0)
+      if (change.up) node.start().catch(fail)
+      else { node.crash(); net.nodeChanged(node.id) }
+    })
+  }
+  const membership = new Membership(scenario, options.membership)
+  for (const e of scenario.events) if (e.kind === 'remove') s.at(e.atMs, () => membership.remove(e.channel, e.member, s.now, nodes))
+  const bodies = rng.fork('bodies')
+  const post = (p: Post): void => {
+    const sender = nodes[index.get(p.sender) as number]
+    const channel = p.target.kind === 'channel' ? identities.channelRef(p.target.channel) : identities.directRef(p.sender, p.target.to)
+    const env = sender.sign({ channel, precedence: p.precedence, ttlSeconds: Math.max(ttlSecondsMin, Math.round(p.ttlMs / 1000)), body: bodies.bytes(p.sizeBytes) })
+    if (env === undefined) { stats.postsSkipped++; return }
+    const { expected, nonMember } = membership.expected(p)
+    const rec = ledger.register(p, env, index.get(p.sender) as number, expected.map(id => index.get(id) as number), nonMember, s.now)
+    sender.submit(env).then(ok => { rec.acked = ok }, fail)
+  }
+  for (const p of buildWorkload(scenario, rng.fork('traffic'))) s.at(p.atMs, () => post(p))
+  for (let t = sampleEveryMs; t < scenario.durationMs; t += sampleEveryMs) s.at(t, () => stats.sample(nodes))
+
+  let lastProgress = performance.now()
+  while (s.step(scenario.durationMs)) {
+    if (wake.pending) {
+      await new Promise<void>(resolve => setImmediate(resolve))
+      wake.pending = false
+    }
+    if (failure !== undefined) throw failure
+    if ((s.executed & 4095) === 0 && options.progress !== undefined && performance.now() - lastProgress > 1000) {
+      lastProgress = performance.now()
+      options.progress({ simMs: s.now, durationMs: scenario.durationMs, events: s.executed, wallMs: lastProgress - wallStart })
+    }
+  }
+  s.now = scenario.durationMs
+  stats.sample(nodes)
+  return stats.finish({ nodes, net, events: s.executed, traceHash: trace.hex(), wallMs: performance.now() - wallStart })
+}
