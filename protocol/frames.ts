@@ -18,7 +18,7 @@ import { envelopeBytesMax, frameBytesMax, frameBytesMin, idListItemsMax, neighbo
 export const linkVersion = 1
 
 export const FrameType = {
-  /** First frame each way: versions spoken and the largest frame we accept. */
+  /** First frame each way: versions spoken, the largest frame we accept, and our clock (network time estimate). */
   hello: 0,
   /** One envelope, pushed eagerly or in answer to a want. */
   envelope: 1,
@@ -43,7 +43,7 @@ export type FrameType = (typeof FrameType)[keyof typeof FrameType]
 export const frameTypeNames = ['hello', 'envelope', 'have', 'want', 'reconcile', 'wantSeq', 'refused', 'bye', 'neighbours', 'prune'] as const
 
 export type Frame =
-  | { type: typeof FrameType.hello, versionMin: number, versionMax: number, frameBytesMax: number }
+  | { type: typeof FrameType.hello, versionMin: number, versionMax: number, frameBytesMax: number, nowMs: number }
   | { type: typeof FrameType.envelope, envelope: Uint8Array }
   | { type: typeof FrameType.have, ids: Uint8Array[] }
   | { type: typeof FrameType.want, ids: Uint8Array[] }
@@ -74,7 +74,7 @@ function withType (type: FrameType, payload: Uint8Array): Uint8Array {
 
 function body (frame: Frame): CborValue {
   switch (frame.type) {
-    case FrameType.hello: return [frame.versionMin, frame.versionMax, frame.frameBytesMax]
+    case FrameType.hello: return [frame.versionMin, frame.versionMax, frame.frameBytesMax, frame.nowMs]
     case FrameType.have:
     case FrameType.want: return [frame.ids]
     case FrameType.reconcile: return [frame.session, frame.payload]
@@ -115,11 +115,11 @@ export function decodeFrame (bytes: Uint8Array): Frame {
   const name = `${frameTypeNames[type]} frame`
   switch (type) {
     case FrameType.hello: {
-      const [min, max, limit] = asArray(decodeStrict(payload), name, 3)
+      const [min, max, limit, now] = asArray(decodeStrict(payload), name, 4)
       const versionMin = asUint(min, `${name} versionMin`, 255)
       const versionMax = asUint(max, `${name} versionMax`, 255)
       if (versionMin > versionMax) throw new DecodeError('hello: versionMin above versionMax')
-      return { type, versionMin, versionMax, frameBytesMax: asUint(limit, `${name} frameBytesMax`, frameBytesMax, frameBytesMin) }
+      return { type, versionMin, versionMax, frameBytesMax: asUint(limit, `${name} frameBytesMax`, frameBytesMax, frameBytesMin), nowMs: asUint(now, `${name} nowMs`, 2 ** 48 - 1) }
     }
     case FrameType.have:
     case FrameType.want: {

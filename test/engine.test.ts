@@ -293,3 +293,30 @@ t.test('the pending pool is bounded: envelopes for unknown channels cannot fill 
   t.equal(b.counters.refused, 10, 'the oldest ten were dropped from the pool')
   t.equal(b.catalog.size, 0)
 })
+
+t.test('network time: a relay a day off agrees with its peers; one peer cannot drag it', async t => {
+  const net = new TestNet()
+  const x = await net.node('x')
+  for (const id of ['p1', 'p2', 'p3']) { await net.node(id); net.connect('x', id) }
+  await net.run(50)
+  const day = 24 * 3600_000
+  const now = net.clock.now
+  const set = (offsets: number[]): void => { [...x.peers.values()].forEach((p, i) => { p.clockOffsetMs = offsets[i] }) }
+  set([0, 0, 0])
+  t.equal(x.networkNowMs(), now, 'agreeing peers: no correction')
+  set([day, day, day])
+  t.equal(x.networkNowMs(), now + day, 'our clock is a day slow: corrected by the majority')
+  set([day, 0, 0])
+  t.equal(x.networkNowMs(), now, 'one peer a day off does not move us')
+  set([30 * day, 30 * day, 30 * day])
+  t.equal(x.networkNowMs(), now + 25 * 3600_000, 'clamped to the skew allowance')
+  // An envelope stamped 48 h ahead of our wall clock is far-future unless our clock is the one that is off.
+  set([day, day, day])
+  const alice = net.author(1)
+  const env = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq: 1, hlc: { ms: now + 2 * day, c: 0 }, ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey)
+  await x.submit(env.bytes)
+  t.equal(x.catalog.size, 1, 'accepted: it is only 24 h ahead of network time')
+  set([0, 0, 0])
+  const env2 = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq: 2, hlc: { ms: now + 2 * day, c: 0 }, ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey)
+  await t.rejects(x.submit(env2.bytes), { code: 'ERR_CLOCK_SKEW' }, 'with agreeing peers, 48 h ahead is refused')
+})

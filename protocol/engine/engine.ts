@@ -21,7 +21,7 @@ import { checkTimely, decodeEnvelope, verifySignature, checkSequenceWindow, type
 import { isDdilError, QuotaError, StorageError, UnauthorisedError } from '../errors.ts'
 import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '../frames.ts'
 import { HybridClock, type Hlc } from '../hlc.ts'
-import { frameBytesMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyExpired, peerScoreDisconnectBelow } from '../limits.ts'
+import { clockSkewMsMax, frameBytesMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyExpired, peerScoreDisconnectBelow } from '../limits.ts'
 import type { LinkHandler, LinkInfo, PeerId, StoreOp } from '../ports.ts'
 import { ReconcileSet } from '../reconcile/index.ts'
 
@@ -144,7 +144,7 @@ export class Engine implements LinkHandler {
     if (prune === undefined) { prune = { lazyAuthors: new Set(), prunedByUs: new Set() }; this.#prune.set(peer, prune) }
     const link = new PeerLink(peer, this.peerRef(peer), frameMax, costMs, this.config.peerQueueBytesMax, prune)
     this.peers.set(peer, link)
-    link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: frameMax })
+    link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: frameMax, nowMs: this.deps.clock.nowMs() })
     this.pump(link)
   }
 
@@ -278,8 +278,23 @@ export class Engine implements LinkHandler {
     return ids.length
   }
 
+  /**
+   * Network time: our wall clock corrected by the median offset of ourselves (0) and our
+   * ready peers, ties going to the value nearer our own clock, clamped to the skew
+   * allowance. A relay whose clock is a day off still agrees with its neighbours about
+   * what has expired and what is far in the future; a relay with one peer trusts itself.
+   */
+  networkNowMs (): number {
+    const offsets = [0]
+    for (const p of this.peers.values()) if (p.ready) offsets.push(p.clockOffsetMs)
+    offsets.sort((a, b) => a - b)
+    const mid = offsets.length >> 1
+    const median = offsets.length % 2 === 1 ? offsets[mid] : (Math.abs(offsets[mid - 1]) <= Math.abs(offsets[mid]) ? offsets[mid - 1] : offsets[mid])
+    return this.deps.clock.nowMs() + Math.max(-clockSkewMsMax, Math.min(clockSkewMsMax, median))
+  }
+
   #validate (env: Envelope): void {
-    checkTimely(env, this.deps.clock.nowMs())
+    checkTimely(env, this.networkNowMs())
     const auth = this.deps.authoriser.authorise(env)
     if (!auth.ok) throw 'pending' in auth ? new PendingAuthorisation(auth.reason) : new UnauthorisedError(auth.reason)
     verifySignature(this.deps.crypto, env, auth.publicKey)
@@ -359,7 +374,7 @@ export class Engine implements LinkHandler {
 
   /** Removes expired envelopes and spent tombstones. */
   async purge (): Promise<number> {
-    const now = this.deps.clock.nowMs()
+    const now = this.networkNowMs()
     const expired = this.catalog.expired(now, 10_000)
     const ops: StoreOp[] = []
     for (const e of expired) {
@@ -409,7 +424,7 @@ export class Engine implements LinkHandler {
   }
 
   pump (link: PeerLink): void {
-    for (const sent of link.pump(this.deps.transport, this.counters)) this.deps.events?.sent?.(sent.id, link.id)
+    for (const sent of link.pump(this.deps.transport, this.counters, this.deps.clock.nowMs())) this.deps.events?.sent?.(sent.id, link.id)
   }
 
   penalise (link: PeerLink, points: number, reason: string): void {

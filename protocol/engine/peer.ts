@@ -13,8 +13,18 @@ import type { Counters } from './types.ts'
 
 export interface OutEnvelope {
   id: Uint8Array
+  key: string
   bytes: Uint8Array
 }
+
+/** Ids remembered per link as already sent: enough for a reconciliation round on a busy link. */
+const sentIdsRememberedMax = 8192
+/**
+ * After this long a sent envelope that reconciliation still finds missing is sent again
+ * (its frame was lost). Once handed to the transport a frame arrives within seconds even
+ * on 9.6 kbps radio; queueing happens before that point, not after.
+ */
+const resendAfterMs = 15_000
 
 /** Per-peer push-tree state that outlives a link: a flapping link should not relearn it. */
 export interface PruneState {
@@ -39,12 +49,18 @@ export class PeerLink {
   readonly lazyAuthors: Set<string>
   /** Authors we already asked this peer to stop pushing (so one prune per author per link). Kept across reconnects. */
   readonly prunedByUs: Set<string>
+  /** Ids queued to this peer (an id is never queued twice). */
+  readonly queued = new Set<string>()
+  /** Ids handed to the transport on this link → when (bounded, oldest first): not re-served soon after, unless the peer asks. */
+  readonly sent = new Map<string, number>()
   /** Ids to announce to this peer in the next `have` frame. */
   pendingHaves: Uint8Array[] = []
   haveFlushScheduled = false
   initiator?: { id: number, session: ReconcileSession }
   responder?: { id: number, session: ReconcileSession }
   lastReconcileMs = -Infinity
+  /** The peer's clock minus ours at hello, ms (its contribution to our network-time estimate). */
+  clockOffsetMs = 0
 
   constructor (id: PeerId, refKey: string, frameBytesMax: number, costMs: number, queueBytesMax: number, prune: PruneState) {
     this.id = id
@@ -56,12 +72,26 @@ export class PeerLink {
     this.queue = new PrecedenceQueue(queueBytesMax)
   }
 
+  /** Whether `key` went out on this link recently enough that it is still on its way or was just received. */
+  sentRecently (key: string, nowMs: number): boolean {
+    const at = this.sent.get(key)
+    return at !== undefined && nowMs - at < resendAfterMs
+  }
+
+  /** Queues an envelope unless it is already queued or was just sent; `force` re-sends anyway (the peer asked for it). */
+  enqueue (precedence: number, item: OutEnvelope, force: boolean, nowMs: number): boolean {
+    if (this.queued.has(item.key) || (!force && this.sentRecently(item.key, nowMs))) return false
+    this.queued.add(item.key)
+    for (const dropped of this.queue.push(precedence, item, item.bytes.length)) this.queued.delete(dropped.key)
+    return true
+  }
+
   control (frame: Frame): void {
     this.#control.push(encodeFrame(frame))
   }
 
   /** Hands frames to the transport until it pushes back. Returns the envelopes sent. */
-  pump (transport: Transport, counters: Counters): OutEnvelope[] {
+  pump (transport: Transport, counters: Counters, nowMs: number): OutEnvelope[] {
     const sent: OutEnvelope[] = []
     if (this.blocked) return sent
     while (this.#control.length > 0) {
@@ -76,6 +106,10 @@ export class PeerLink {
       const frame = encodeFrame({ type: FrameType.envelope, envelope: item.bytes })
       if (!transport.send(this.id, frame)) { this.blocked = true; break }
       this.queue.shift()
+      this.queued.delete(item.key)
+      this.sent.delete(item.key)
+      this.sent.set(item.key, nowMs)
+      if (this.sent.size > sentIdsRememberedMax) this.sent.delete(this.sent.keys().next().value as string)
       count(counters, frame)
       counters.payloadBytesSent += item.bytes.length
       sent.push(item)

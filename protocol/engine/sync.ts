@@ -64,6 +64,7 @@ export class SyncHandlers {
       return
     }
     link.ready = true
+    link.clockOffsetMs = frame.nowMs - this.#e.deps.clock.nowMs()
     link.frameBytesMax = Math.max(frameBytesMin, Math.min(link.frameBytesMax, frame.frameBytesMax))
     this.advertiseNeighbours()
     this.#startReconcile(link)
@@ -135,9 +136,8 @@ export class SyncHandlers {
     return toUs + q.costMs < direct * shortcutFactor
   }
 
-  #enqueue (q: PeerLink, precedence: number, id: Uint8Array, bytes: Uint8Array): void {
-    q.queue.push(precedence, { id, bytes }, bytes.length)
-    this.#e.pump(q)
+  #enqueue (q: PeerLink, precedence: number, id: Uint8Array, bytes: Uint8Array, force = false): void {
+    if (q.enqueue(precedence, { id, key: idKey(id), bytes }, force, this.#e.deps.clock.nowMs())) this.#e.pump(q)
   }
 
   /**
@@ -149,8 +149,10 @@ export class SyncHandlers {
       const entry = this.#e.catalog.get(idKey(id))
       if (entry === undefined) continue
       if (graft) link.lazyAuthors.delete(entry.stream.slice(8))
+      const key = idKey(id)
+      if (link.queued.has(key) || (!graft && link.sentRecently(key, this.#e.deps.clock.nowMs()))) continue
       void this.#e.log.get(id).then(rec => {
-        if (rec !== undefined && this.#e.peers.get(link.id) === link) this.#enqueue(link, rec.envelope.precedence, id, rec.envelope.bytes)
+        if (rec !== undefined && this.#e.peers.get(link.id) === link) this.#enqueue(link, rec.envelope.precedence, id, rec.envelope.bytes, graft)
       }, (e: unknown) => { this.#e.deps.logger.error({ err: (e as Error).message }, 'store read failed while serving a peer') })
     }
   }
@@ -198,8 +200,9 @@ export class SyncHandlers {
       this.#e.penalise(link, peerPenaltyBadFrame, `reconcile: ${(e as Error).message}`)
       return
     }
+    // Both sides learn the whole difference; only the side holding an envelope acts (it pushes),
+    // so nothing crosses twice. A push lost on the way shows up again in the next round.
     if (step.have.length > 0) this.serve(link, step.have)
-    this.#want(link, step.need.filter(id => !this.#e.catalog.known(idKey(id))))
     if (step.reply !== null) {
       link.control({ type: FrameType.reconcile, session, payload: step.reply })
       this.#e.pump(link)
