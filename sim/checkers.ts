@@ -13,6 +13,7 @@
  * checks.every(c => c.ok)
  */
 import type { Pair } from './analysis.ts'
+import { channelCheckers } from './channel-checkers.ts'
 import type { RunResult } from './run-stats.ts'
 
 export interface CheckResult {
@@ -80,5 +81,5 @@ function convergence (r: RunResult): CheckResult {
 }
 
 export function runCheckers (result: RunResult, pairs: readonly Pair[]): CheckResult[] {
-  return [noDuplicates(result), boundedQueues(result), withinQuota(result), allDelivered(result, pairs), convergence(result)]
+  return [noDuplicates(result), boundedQueues(result), withinQuota(result), allDelivered(result, pairs), convergence(result), ...channelCheckers(result, pairs)]
 }

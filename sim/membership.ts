@@ -5,7 +5,8 @@
  * later posts and calls the hook the channels issue fills in (issuing the signed
  * governance change through the engines). Until then relays enforce nothing: a post
  * from a non-member is flagged (`nonMember`) but still expected at every member, as
- * the brief's rule reads (members other than the sender).
+ * the brief's rule reads (members other than the sender). In governed mode
+ * (sim/governed.ts) relays do enforce: a non-member's post is expected nowhere.
  *
  * @example
  * const m = new Membership(scenario, { remove: ({ channel, member, nodes }) => issueRemoval(…) })
@@ -32,9 +33,13 @@ export class Membership {
   readonly #hooks: MembershipHooks
   readonly removals: Array<{ channel: string, member: string, atMs: number }> = []
 
-  constructor (scenario: Scenario, hooks: MembershipHooks = {}) {
+  readonly #governed: boolean
+
+  /** `governed`: relays enforce governance, so a non-member's channel post is expected nowhere. */
+  constructor (scenario: Scenario, hooks: MembershipHooks = {}, governed = false) {
     for (const c of scenario.channels) this.#members.set(c.name, [...c.members])
     this.#hooks = hooks
+    this.#governed = governed
   }
 
   members (channel: string): readonly string[] { return this.#members.get(channel) ?? [] }
@@ -48,6 +53,7 @@ export class Membership {
   expected (post: Post): { expected: string[], nonMember: boolean } {
     if (post.target.kind === 'direct') return { expected: [post.target.to], nonMember: false }
     const members = this.members(post.target.channel)
-    return { expected: members.filter(m => m !== post.sender), nonMember: !members.includes(post.sender) }
+    const nonMember = !members.includes(post.sender)
+    return { expected: nonMember && this.#governed ? [] : members.filter(m => m !== post.sender), nonMember }
   }
 }

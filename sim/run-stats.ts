@@ -11,6 +11,7 @@
  */
 import { newCounters, type Counters } from '../protocol/engine/types.ts'
 import { defaultEngineConfig } from '../protocol/engine/types.ts'
+import type { GovernedOutcome } from './governed.ts'
 import type { Ledger } from './ledger.ts'
 import type { SimNetwork } from './network.ts'
 import type { SimNode } from './node.ts'
@@ -54,6 +55,8 @@ export interface RunResult {
   /** The quiet phase runs from here to the end: the last change of any link or node (or the last quarter of a run without faults). */
   quietStartMs: number
   verify: { calls: number, computed: number }
+  /** Governed mode only (`governance: true`): channel keys, removals and who decrypted what. */
+  governance?: GovernedOutcome
 }
 
 export class RunStats {

@@ -18,6 +18,7 @@ import type { EngineConfig } from '../protocol/engine/types.ts'
 import { ConfigError } from '../protocol/errors.ts'
 import type { Logger } from '../protocol/ports.ts'
 import { simEpochMs } from './clock.ts'
+import { GovernedFleet, governedSetupAtMs } from './governed.ts'
 import { SimIdentities } from './identities.ts'
 import { Ledger } from './ledger.ts'
 import { Membership, type MembershipHooks } from './membership.ts'
@@ -83,6 +84,9 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   const ledger = new Ledger(ids.length)
   const stats = new RunStats(scenario, seed, timeline, ledger, crypto.verifyStats)
   const nodes: SimNode[] = []
+  const governed = scenario.governance === true
+    ? new GovernedFleet({ scenario, crypto, seed, identities, nodes, ledger, scheduler: s, wake, fail: e => { fail(e) } })
+    : undefined
   const net = new SimNetwork(s, rng.fork('link'), { handler: (id) => nodes[index.get(id) as number]?.running === true ? nodes[index.get(id) as number].engine : undefined }, {
     sent: (from, to, frame) => { stats.frameSent(frame); trace.add(s.now); trace.add(index.get(from) as number); trace.add(index.get(to) as number); trace.add(frame.length) },
     delivered: (_from, to, frame, sentAtMs) => { if (frame[0] === FrameType.envelope) ledger.frameDelivered(index.get(to) as number, frame, sentAtMs) },
@@ -93,16 +97,18 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   for (const [i, n] of scenario.nodes.entries()) {
     nodes.push(new SimNode({
       id: n.id, index: i, scheduler: s, epochMs: simEpochMs, clockFault: { skewMs: n.skewMs ?? 0, driftPpm: n.driftPpm ?? 0 },
-      crypto, user: identities.user(n.id), authoriser: identities.authoriser, transport: net.transport(n.id), logger: silent, wake,
+      crypto, user: identities.user(n.id), authoriser: governed?.authoriser(i) ?? identities.authoriser, transport: net.transport(n.id), logger: silent, wake,
       storeWriteMs: options.storeWriteMs ?? storeWriteMsDefault, engineConfig: { storageBytesMax: n.storageBytes, ...options.engineConfig },
       onUp: () => net.nodeChanged(n.id),
       events: {
         stored: (env, from) => {
           trace.add(s.now); trace.add(i); trace.add(env.bytes.length)
           ledger.stored(i, env, from === 'local' ? 'local' : index.get(from) as number, s.now)
+          governed?.stored(i, env)
         },
+        restored: env => governed?.restored(i, env),
         removed: (evicted, why) => { if (why === 'evicted') for (const id of evicted) ledger.quota(id) },
-        refused: (reason, _detail, _peer, env) => { stats.refused(reason); if (reason === 'quota' && env !== undefined) ledger.quota(env.id) },
+        refused: (reason, _detail, _peer, env) => { stats.refused(reason); if (reason === 'quota' && env !== undefined) ledger.quota(env.id); governed?.refused(env) },
       },
     }))
   }
@@ -119,10 +125,15 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       else { node.crash(); net.nodeChanged(node.id) }
     })
   }
-  const membership = new Membership(scenario, options.membership)
+  const membership = new Membership(scenario, governed?.hooks ?? options.membership, governed !== undefined)
+  if (governed !== undefined) s.at(governedSetupAtMs, () => governed.setup())
   for (const e of scenario.events) if (e.kind === 'remove') s.at(e.atMs, () => membership.remove(e.channel, e.member, s.now, nodes))
   const bodies = rng.fork('bodies')
   const post = (p: Post): void => {
+    if (governed !== undefined && p.target.kind === 'channel') {
+      if (!governed.post(p, membership, q => postText(q, bodies.bytes(q.sizeBytes)))) stats.postsSkipped++
+      return
+    }
     const sender = nodes[index.get(p.sender) as number]
     const channel = p.target.kind === 'channel' ? identities.channelRef(p.target.channel) : identities.directRef(p.sender, p.target.to)
     const env = sender.sign({ channel, precedence: p.precedence, ttlSeconds: Math.max(ttlSecondsMin, Math.round(p.ttlMs / 1000)), body: bodies.bytes(p.sizeBytes) })
@@ -148,5 +159,16 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   }
   s.now = scenario.durationMs
   stats.sample(nodes)
-  return stats.finish({ nodes, net, events: s.executed, traceHash: trace.hex(), wallMs: performance.now() - wallStart })
+  const governance = governed?.finish()
+  const result = stats.finish({ nodes, net, events: s.executed, traceHash: trace.hex(), wallMs: performance.now() - wallStart })
+  if (governance !== undefined) result.governance = governance
+  return result
+}
+
+/** A governed post's text: a label padded to the post's size with printable characters drawn from the seeded body stream. */
+function postText (p: Post, noise: Uint8Array): string {
+  const label = `${p.sender} ${Math.round(p.atMs)} `
+  let text = label
+  for (let k = label.length; k < p.sizeBytes; k++) text += String.fromCharCode(97 + (noise[k] % 26))
+  return text
 }

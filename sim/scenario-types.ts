@@ -158,6 +158,8 @@ export interface Scenario {
   /** The trace path as written (relative to the scenario file), if any. */
   contactsFile?: string
   expect: ExpectSpec
+  /** `governance: true`: channels are governed and end-to-end encrypted (sim/governed.ts); default false. */
+  governance?: boolean
   /**
    * Accepted but probably unintended, one sentence each with its position: e.g. a channel
    * post from a node that hosts no member of that channel (relays will refuse it).

@@ -36,7 +36,7 @@ export { expectKeys } from './scenario-expect.ts'
 /** Default time to live of generated messages when neither the traffic nor `defaults.ttl` sets one. */
 const defaultTtlMs = 24 * 3_600_000
 
-const topKeys = ['name', 'description', 'seed', 'duration', 'defaults', 'nodes', 'links', 'channels', 'traffic', 'events', 'contacts', 'expect']
+const topKeys = ['name', 'description', 'seed', 'duration', 'defaults', 'nodes', 'links', 'channels', 'traffic', 'events', 'contacts', 'expect', 'governance']
 
 export interface ParseScenarioOptions {
   /** Reads the contact trace (default: `readFileSync(path, 'utf8')`); the path is already resolved against the scenario file. */
@@ -77,8 +77,17 @@ export function parseScenario (text: string, fileName: string, options: ParseSce
     contacts,
     ...(contactsVal !== undefined ? { contactsFile: contactsVal.str('a file path') } : {}),
     expect: readExpect(top.get('expect')),
+    governance: readGovernance(top.get('governance')),
     warnings: ctx.warnings,
   }
+}
+
+/** `governance: true | false` (default false): governed, end-to-end encrypted channels. */
+function readGovernance (v: Val | undefined): boolean {
+  if (v === undefined) return false
+  const b = v.scalar('true or false')
+  if (typeof b !== 'boolean') v.fail(`expected true or false but found ${JSON.stringify(b)}`)
+  return b as boolean
 }
 
 function readDefaults (v: Val | undefined): ScenarioDefaults {
