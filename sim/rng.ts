@@ -10,24 +10,16 @@
  * const loss = root.fork('link').fork('hq>relay-a')
  * if (loss.float() < 0.02) dropFrame()
  */
+import { fmix32 } from '../protocol/reconcile/hash.ts'
 
-/** 32-bit finaliser (the murmur3 avalanche step): spreads every input bit over the output. */
-function mix32 (h: number): number {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}
 
 /** Four 32-bit words from a seed and a path: each lane hashes the text with its own start value. */
 function seedWords (seed: number, path: string): [number, number, number, number] {
   const out: number[] = []
   for (let lane = 0; lane < 4; lane++) {
-    let h = mix32((seed >>> 0) ^ Math.imul(lane + 1, 0x9e3779b9))
-    for (let i = 0; i < path.length; i++) h = mix32(h ^ Math.imul(path.charCodeAt(i) + lane, 0x27d4eb2d))
-    out.push(mix32(h ^ path.length))
+    let h = fmix32((seed >>> 0) ^ Math.imul(lane + 1, 0x9e3779b9))
+    for (let i = 0; i < path.length; i++) h = fmix32(h ^ Math.imul(path.charCodeAt(i) + lane, 0x27d4eb2d))
+    out.push(fmix32(h ^ path.length))
   }
   return out as [number, number, number, number]
 }
