@@ -94,7 +94,8 @@ export const neighboursMax = 256
 /**
  * Coded symbols each ReconcileSet keeps up to date on every add and delete. 4096
  * symbols decode differences up to about 2,900 ids with no O(N) work per session;
- * each add or delete touches about 16 of them; the cache is 64 KiB, copied per session.
+ * each add or delete touches about 16 of them. The cache is 64 KiB, never copied: a
+ * session reads it live and undoes, on the symbols it reads, the changes since it began.
  */
 export const reconcileCachedSymbols = 4096
 
@@ -111,10 +112,12 @@ export const reconcileSymbolsMax = 1 << 20
 export const reconcileRoundsMax = 4096
 
 /**
- * Set changes remembered so that a session needing symbols past the cache can rebuild
- * them as of its start; more changes than this during one such session end it (retry).
+ * Set changes remembered so that a session can read its symbols as of its start (the
+ * cache is live; symbols past it are computed late). More changes than this during one
+ * session end it with a LimitError (the next round retries). 192 KiB per set; a session
+ * lasts a few round trips, in which a busy relay makes tens of changes, not thousands.
  */
-export const reconcileJournalEntriesMax = 8192
+export const reconcileJournalEntriesMax = 16_384
 
 // ---- Simulator scenarios ----------------------------------------------------
 

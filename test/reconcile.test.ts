@@ -105,6 +105,16 @@ t.test('differences past the symbol cache, with the sets changing mid-session', 
   })
   checkExact(t, o, onlyA, onlyB, 'extension + journal')
 
+  // Within the cache: each side changes on its own between messages; the session still finds the difference at its start.
+  const c = makeSets(rng, 2000, 40, 40)
+  const spare = Array.from({ length: 60 }, () => rng.bytes(32))
+  for (const id of spare) { c.a.add(id); c.b.add(id) }
+  const o2 = run(c.a, c.b, frameBytesMin, round => {
+    if (round % 2 === 0) c.a.add(rng.bytes(32)); else c.b.add(rng.bytes(32))
+    const gone = spare.pop(); if (gone !== undefined) { if (round % 2 === 0) c.b.delete(gone); else c.a.delete(gone) }
+  })
+  checkExact(t, o2, c.onlyA, c.onlyB, 'cached symbols + one-sided changes')
+
   const small = makeSets(rng, 100, 200, 200, { cachedSymbols: 32, journalEntries: 4 })
   const churn = (): void => { for (let i = 0; i < 5; i++) { small.a.add(rng.bytes(32)); small.b.add(rng.bytes(32)) } }
   t.throws(() => run(small.a, small.b, 4096, churn), { code: 'ERR_LIMIT' }, 'more changes than the journal holds: LimitError, not a wrong answer')

@@ -1,9 +1,12 @@
 /**
- * One session's frozen view of a ReconcileSet's coded symbols: the cached prefix
- * is copied when the session starts (O(cache), not O(N)), so the engine may keep
- * adding and purging ids while the session runs. Symbols past the cache are
- * computed on demand by one pass over the set's keys, then corrected back to the
- * session's start with the set's change journal.
+ * One session's view of a ReconcileSet's coded symbols as they were when the
+ * session started, so the engine may keep adding and purging ids while it runs.
+ * Nothing is copied up front: a range of cached symbols is read from the live
+ * cache and the changes made since the start are undone on that range alone
+ * (from the set's change journal). A session between equal sets reads symbol 0
+ * and the sketch, so it costs O(1), not a copy of the whole cache. Symbols past
+ * the cache are computed on demand by one pass over the set's keys, then
+ * corrected back to the session's start the same way.
  *
  * @example
  * const source = new SymbolSource(set, symbolsMax)
@@ -15,7 +18,6 @@ import { applyKey, type ReconcileSet, sketchWidth, symbolWords } from './set.ts'
 export class SymbolSource {
   readonly set: ReconcileSet
   readonly sketch: Int32Array
-  readonly #cached: Int32Array
   readonly #cachedSymbols: number
   readonly #generation: number
   readonly #symbolsMax: number
@@ -25,7 +27,6 @@ export class SymbolSource {
   constructor (set: ReconcileSet, symbolsMax: number) {
     this.set = set
     this.sketch = set.sketch.slice(0, sketchWidth)
-    this.#cached = set.symbols.slice()
     this.#cachedSymbols = set.cachedSymbols
     this.#generation = set.generation
     this.#symbolsMax = symbolsMax
@@ -37,13 +38,21 @@ export class SymbolSource {
     if (to > this.#symbolsMax) throw new LimitError(`symbol ${to} is past the session limit ${this.#symbolsMax}`)
     const out = new Int32Array((to - from) * symbolWords)
     const cachedEnd = Math.min(to, this.#cachedSymbols)
-    if (from < cachedEnd) out.set(this.#cached.subarray(from * symbolWords, cachedEnd * symbolWords), 0)
+    if (from < cachedEnd) this.#cached(out, from, cachedEnd)
     if (to > this.#cachedSymbols) {
       this.#extend(to)
       const start = Math.max(from, this.#cachedSymbols)
       out.set(this.#extension.subarray((start - this.#cachedSymbols) * symbolWords, (to - this.#cachedSymbols) * symbolWords), (start - from) * symbolWords)
     }
     return out
+  }
+
+  /** Cached symbols [from, end) as of the session's start, into the head of `out`. */
+  #cached (out: Int32Array, from: number, end: number): void {
+    out.set(this.set.symbols.subarray(from * symbolWords, end * symbolWords), 0)
+    if (this.set.generation === this.#generation) return
+    const view = out.subarray(0, (end - from) * symbolWords)
+    this.set.changesSince(this.#generation, (k0, k1, delta) => { applyKey(view, from, end, k0, k1, -delta) })
   }
 
   /** Compute symbols up to at least `to` (doubling, so a long session makes O(log) passes). */
