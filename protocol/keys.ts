@@ -42,39 +42,82 @@ const escapeByte = 0xff
 const utf8Encoder = new TextEncoder()
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-/** Encodes a tuple; throws StorageError for a part outside `KeyPart` (caller bug). */
+/**
+ * Encodes a tuple; throws StorageError for a part outside `KeyPart` (caller bug).
+ * Every stored envelope writes five keys, so this sizes the key first and fills one
+ * buffer (no intermediate arrays); strings go through UTF-8 bytes like byte parts.
+ */
 export function encodeKey (parts: readonly KeyPart[]): Uint8Array {
-  const chunks: number[] = []
-  for (const part of parts) appendPart(chunks, part)
-  return Uint8Array.from(chunks)
-}
-
-function appendPart (out: number[], part: KeyPart): void {
-  if (typeof part === 'number') appendInt(out, part)
-  else if (typeof part === 'string') {
-    if (!part.isWellFormed()) throw new StorageError('key part string contains a lone surrogate')
-    appendEscaped(out, KeyTags.string, utf8Encoder.encode(part))
-  } else if (part instanceof Uint8Array) appendEscaped(out, KeyTags.bytes, part)
-  else throw new StorageError(`key part of type ${typeof part} is not an integer, string or Uint8Array`)
-}
-
-function appendInt (out: number[], value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new StorageError(`key part ${value} is not a non-negative safe integer`)
+  const raw: Array<Uint8Array | number> = []
+  let size = 0
+  for (const part of parts) {
+    if (typeof part === 'number') {
+      if (!Number.isSafeInteger(part) || part < 0) throw new StorageError(`key part ${part} is not a non-negative safe integer`)
+      raw.push(part)
+      size += 1 + intLength(part)
+    } else {
+      const bytes = partBytes(part)
+      raw.push(bytes)
+      size += 2 + bytes.length + zeros(bytes)
+    }
   }
-  const bytes: number[] = []
+  const out = new Uint8Array(size)
+  let pos = 0
+  for (let i = 0; i < raw.length; i++) {
+    const r = raw[i]
+    if (typeof r === 'number') pos = writeInt(out, pos, r)
+    else pos = writeEscaped(out, pos, typeof parts[i] === 'string' ? KeyTags.string : KeyTags.bytes, r)
+  }
+  return out
+}
+
+function partBytes (part: string | Uint8Array): Uint8Array {
+  if (part instanceof Uint8Array) return part
+  if (typeof part !== 'string') throw new StorageError(`key part of type ${typeof part} is not an integer, string or Uint8Array`)
+  const ascii = new Uint8Array(part.length)
+  for (let i = 0; i < part.length; i++) {
+    const c = part.charCodeAt(i)
+    if (c >= 0x80) return utf8Of(part)
+    ascii[i] = c
+  }
+  return ascii // the common case (short ASCII labels): no TextEncoder call
+}
+
+function utf8Of (part: string): Uint8Array {
+  if (!part.isWellFormed()) throw new StorageError('key part string contains a lone surrogate')
+  return utf8Encoder.encode(part)
+}
+
+/** Bytes in the minimal big-endian form of a safe integer (0 for 0). */
+function intLength (value: number): number {
+  let n = 0
   // Division, not bit shifts: shifts truncate to 32 bits.
-  for (let v = value; v > 0; v = Math.floor(v / 256)) bytes.unshift(v % 256)
-  out.push(KeyTags.intZero + bytes.length, ...bytes)
+  for (let v = value; v > 0; v = Math.floor(v / 256)) n++
+  return n
 }
 
-function appendEscaped (out: number[], tag: number, bytes: Uint8Array): void {
-  out.push(tag)
-  for (const b of bytes) {
-    out.push(b)
-    if (b === 0) out.push(escapeByte)
+function zeros (bytes: Uint8Array): number {
+  let n = 0
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0) n++
+  return n
+}
+
+function writeInt (out: Uint8Array, pos: number, value: number): number {
+  const n = intLength(value)
+  out[pos] = KeyTags.intZero + n
+  for (let i = n, v = value; i > 0; i--, v = Math.floor(v / 256)) out[pos + i] = v % 256
+  return pos + 1 + n
+}
+
+function writeEscaped (out: Uint8Array, pos: number, tag: number, bytes: Uint8Array): number {
+  out[pos++] = tag
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]
+    out[pos++] = b
+    if (b === 0) out[pos++] = escapeByte
   }
-  out.push(0)
+  out[pos++] = 0
+  return pos
 }
 
 /** Decodes a key produced by `encodeKey`; throws DecodeError on anything else. */
