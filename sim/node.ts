@@ -18,7 +18,7 @@ import { authorRef, Kind, signEnvelope, type Envelope, type Precedence } from '.
 import type { Crypto, KeyPair, Logger, Transport } from '../protocol/ports.ts'
 import { NodeClock, type ClockFault } from './clock.ts'
 import type { Scheduler } from './scheduler.ts'
-import { SimDisk } from './sim-disk.ts'
+import { type KeyPool, SimDisk } from './sim-disk.ts'
 import { SimStore, type Wake } from './sim-store.ts'
 
 export interface SimNodeDeps {
@@ -34,6 +34,8 @@ export interface SimNodeDeps {
   logger: Logger
   wake: Wake
   storeWriteMs: number
+  /** Key strings shared with the rest of the fleet's disks (see SimDisk). */
+  keyPool?: KeyPool
   engineConfig: Partial<EngineConfig>
   /** Engine events of the current incarnation (the node filters out a dead one's). */
   events: EngineEvents
@@ -50,7 +52,7 @@ export interface PostSpec {
 
 export class SimNode {
   readonly deps: SimNodeDeps
-  readonly disk = new SimDisk()
+  readonly disk: SimDisk
   readonly totals: Counters = newCounters()
   engine: Engine | undefined
   /** True from the moment the engine is open until it crashes. */
@@ -60,7 +62,10 @@ export class SimNode {
   #clock: NodeClock | undefined
   readonly #seqs = new Map<string, number>()
 
-  constructor (deps: SimNodeDeps) { this.deps = deps }
+  constructor (deps: SimNodeDeps) {
+    this.deps = deps
+    this.disk = new SimDisk(deps.keyPool)
+  }
 
   get id (): string { return this.deps.id }
 

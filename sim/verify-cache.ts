@@ -11,6 +11,7 @@
  * crypto.ed25519Verify(pk, msg, sig)   // same bytes: cached answer
  * crypto.verifyStats                   // { calls: 2, computed: 1 }
  */
+import { Buffer } from 'node:buffer'
 import { bytesEqual } from '../protocol/bytes.ts'
 import type { Crypto } from '../protocol/ports.ts'
 
@@ -21,7 +22,7 @@ export interface MemoisedCrypto extends Crypto {
 }
 
 function sigKey (signature: Uint8Array): string {
-  return String.fromCharCode.apply(null, signature as unknown as number[])
+  return Buffer.from(signature.buffer, signature.byteOffset, signature.length).toString('latin1')
 }
 
 export function memoisedCrypto (inner: Crypto): MemoisedCrypto {
