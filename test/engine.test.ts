@@ -6,7 +6,7 @@ import { toHex } from '../protocol/bytes.ts'
 import { Precedence, signEnvelope, authorRef, Kind } from '../protocol/envelope.ts'
 import { FrameType, encodeFrame } from '../protocol/frames.ts'
 import { crypto } from './helpers/fixtures.ts'
-import { entryOverheadBytes } from '../protocol/engine/catalog.ts'
+import { entryOverheadBytes, idFromKey, idKey } from '../protocol/engine/catalog.ts'
 
 t.test('two nodes: a post reaches the peer once, and the local node once', async t => {
   const net = new TestNet()
@@ -301,7 +301,7 @@ t.test('network time: a relay a day off agrees with its peers; one peer cannot d
   await net.run(50)
   const day = 24 * 3600_000
   const now = net.clock.now
-  const set = (offsets: number[]): void => { [...x.peers.values()].forEach((p, i) => { p.clockOffsetMs = offsets[i] }) }
+  const set = (offsets: number[]): void => { [...x.peers.values()].forEach((p, i) => { p.clockOffsetMs = offsets[i] }); x.clockPeersChanged() }
   set([0, 0, 0])
   t.equal(x.networkNowMs(), now, 'agreeing peers: no correction')
   set([day, day, day])
@@ -319,4 +319,16 @@ t.test('network time: a relay a day off agrees with its peers; one peer cannot d
   set([0, 0, 0])
   const env2 = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq: 2, hlc: { ms: now + 2 * day, c: 0 }, ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey)
   await t.rejects(x.submit(env2.bytes), { code: 'ERR_CLOCK_SKEW' }, 'with agreeing peers, 48 h ahead is refused')
+})
+
+t.test('id keys: one char per byte, round trip for ids and other lengths, distinct for distinct ids', async t => {
+  const ids = [new Uint8Array(32), new Uint8Array(32).fill(255), Uint8Array.from({ length: 32 }, (_, i) => i * 8), Uint8Array.from({ length: 8 }, (_, i) => 250 - i), new Uint8Array(0)]
+  for (const id of ids) {
+    const k = idKey(id)
+    t.equal(k.length, id.length, `length ${id.length}`)
+    t.same(idFromKey(k), id, `round trip of ${toHex(id) || 'empty'}`)
+  }
+  const a = Uint8Array.from({ length: 32 }, (_, i) => i)
+  const b = a.slice(); b[31] = 99
+  t.not(idKey(a), idKey(b), 'the last byte counts')
 })

@@ -9,9 +9,16 @@
  */
 import { Heap } from './heap.ts'
 
-/** A map key for a 32-byte id: one JS string char per byte, cheaper than hex. */
+/**
+ * A map key for a 32-byte id: one JS string char per byte, cheaper than hex. Every
+ * received copy of every envelope makes one, so 32-byte ids take a path with explicit
+ * arguments (about 3× faster than `apply` on Node 24); other lengths use `apply`.
+ */
 export function idKey (id: Uint8Array): string {
-  return String.fromCharCode.apply(null, id as unknown as number[])
+  if (id.length !== 32) return String.fromCharCode.apply(null, id as unknown as number[])
+  const b = id
+  return String.fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15],
+    b[16], b[17], b[18], b[19], b[20], b[21], b[22], b[23], b[24], b[25], b[26], b[27], b[28], b[29], b[30], b[31])
 }
 
 export function idFromKey (key: string): Uint8Array {

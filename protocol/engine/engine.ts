@@ -53,8 +53,10 @@ export class Engine implements LinkHandler {
   #writeOps: StoreOp[] = []
   #writeWaiters: Array<{ resolve: () => void, reject: (e: unknown) => void }> = []
   #writing = false
-  #cancels: Array<() => void> = []
+  readonly #cancels = new Set<() => void>()
   #closed = false
+  /** Median clock offset of ourselves and our ready peers, ms; undefined until next needed. */
+  #offsetMs: number | undefined
 
   constructor (deps: EngineDeps, config: EngineConfig) {
     this.deps = deps
@@ -96,7 +98,7 @@ export class Engine implements LinkHandler {
   close (): void {
     this.#closed = true
     for (const cancel of this.#cancels) cancel()
-    this.#cancels = []
+    this.#cancels.clear()
   }
 
   /** A timestamp for a new local envelope, after everything this node has seen. */
@@ -150,6 +152,7 @@ export class Engine implements LinkHandler {
 
   linkDown (peer: PeerId): void {
     if (!this.peers.delete(peer)) return
+    this.clockPeersChanged()
     this.#sync.advertiseNeighbours()
   }
 
@@ -285,12 +288,20 @@ export class Engine implements LinkHandler {
    * what has expired and what is far in the future; a relay with one peer trusts itself.
    */
   networkNowMs (): number {
+    this.#offsetMs ??= this.#medianOffsetMs()
+    return this.deps.clock.nowMs() + this.#offsetMs
+  }
+
+  /** Call when a peer becomes ready or goes away: the median offset is recomputed on next use. */
+  clockPeersChanged (): void { this.#offsetMs = undefined }
+
+  #medianOffsetMs (): number {
     const offsets = [0]
     for (const p of this.peers.values()) if (p.ready) offsets.push(p.clockOffsetMs)
     offsets.sort((a, b) => a - b)
     const mid = offsets.length >> 1
     const median = offsets.length % 2 === 1 ? offsets[mid] : (Math.abs(offsets[mid - 1]) <= Math.abs(offsets[mid]) ? offsets[mid - 1] : offsets[mid])
-    return this.deps.clock.nowMs() + Math.max(-clockSkewMsMax, Math.min(clockSkewMsMax, median))
+    return Math.max(-clockSkewMsMax, Math.min(clockSkewMsMax, median))
   }
 
   #validate (env: Envelope): void {
@@ -433,6 +444,7 @@ export class Engine implements LinkHandler {
     if (link.score < peerScoreDisconnectBelow && this.peers.get(link.id) === link) {
       this.counters.peersPenalised++
       this.peers.delete(link.id)
+      this.clockPeersChanged()
       this.deps.events?.penalised?.(link.id, reason)
       this.deps.transport.disconnect(link.id, `score below ${peerScoreDisconnectBelow}: ${reason}`)
     }
@@ -444,18 +456,18 @@ export class Engine implements LinkHandler {
   }
 
   #every (ms: number, fn: () => void): void {
-    const tick = (): void => {
-      if (this.#closed) return
-      fn()
-      this.#cancels.push(this.deps.clock.schedule(ms, tick))
-    }
-    this.#cancels.push(this.deps.clock.schedule(ms, tick))
+    this.schedule(ms, () => { fn(); this.#every(ms, fn) })
   }
 
+  /** Runs `fn` after `ms` unless the engine closes first (a fired timer forgets its cancel). */
   schedule (ms: number, fn: () => void): void {
-    const cancel = this.deps.clock.schedule(ms, () => { if (!this.#closed) fn() })
-    this.#cancels.push(cancel)
+    const cancel = this.deps.clock.schedule(ms, () => {
+      this.#cancels.delete(cancel)
+      if (!this.#closed) fn()
+    })
+    this.#cancels.add(cancel)
   }
+
 
   status (): EngineStatus {
     const queued = [0, 0, 0, 0]

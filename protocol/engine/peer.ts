@@ -5,7 +5,7 @@
  * back-pressure (`send` returning false until the host calls `drain`).
  */
 import { PrecedenceQueue } from './queue.ts'
-import { encodeFrame, FrameType, type Frame } from '../frames.ts'
+import { encodeFrame, type Frame } from '../frames.ts'
 import { peerScoreInitial } from '../limits.ts'
 import type { PeerId, Transport } from '../ports.ts'
 import type { ReconcileSession } from '../reconcile/index.ts'
@@ -14,10 +14,11 @@ import type { Counters } from './types.ts'
 export interface OutEnvelope {
   id: Uint8Array
   key: string
-  bytes: Uint8Array
+  /** The envelope frame, encoded once and shared by every link it goes out on. */
+  frame: Uint8Array
 }
 
-/** Ids remembered per link as already sent: enough for a reconciliation round on a busy link. */
+/** Ids remembered per link as already sent (besides being forgotten after `resendAfterMs`). */
 const sentIdsRememberedMax = 8192
 /**
  * After this long a sent envelope that reconciliation still finds missing is sent again
@@ -51,7 +52,7 @@ export class PeerLink {
   readonly prunedByUs: Set<string>
   /** Ids queued to this peer (an id is never queued twice). */
   readonly queued = new Set<string>()
-  /** Ids handed to the transport on this link → when (bounded, oldest first): not re-served soon after, unless the peer asks. */
+  /** Ids handed to the transport on this link → when (oldest first, none older than `resendAfterMs`): not re-served soon after, unless the peer asks. */
   readonly sent = new Map<string, number>()
   /** Ids to announce to this peer in the next `have` frame. */
   pendingHaves: Uint8Array[] = []
@@ -82,7 +83,7 @@ export class PeerLink {
   enqueue (precedence: number, item: OutEnvelope, force: boolean, nowMs: number): boolean {
     if (this.queued.has(item.key) || (!force && this.sentRecently(item.key, nowMs))) return false
     this.queued.add(item.key)
-    for (const dropped of this.queue.push(precedence, item, item.bytes.length)) this.queued.delete(dropped.key)
+    for (const dropped of this.queue.push(precedence, item, item.frame.length - 1)) this.queued.delete(dropped.key)
     return true
   }
 
@@ -103,18 +104,26 @@ export class PeerLink {
     for (;;) {
       const item = this.queue.peek()
       if (item === undefined) break
-      const frame = encodeFrame({ type: FrameType.envelope, envelope: item.bytes })
+      const frame = item.frame
       if (!transport.send(this.id, frame)) { this.blocked = true; break }
       this.queue.shift()
       this.queued.delete(item.key)
       this.sent.delete(item.key)
       this.sent.set(item.key, nowMs)
-      if (this.sent.size > sentIdsRememberedMax) this.sent.delete(this.sent.keys().next().value as string)
       count(counters, frame)
-      counters.payloadBytesSent += item.bytes.length
+      counters.payloadBytesSent += frame.length - 1
       sent.push(item)
     }
+    if (sent.length > 0) this.#forgetSent(nowMs)
     return sent
+  }
+
+  /** Drops sent ids past the resend horizon (they no longer matter) and beyond the cap. */
+  #forgetSent (nowMs: number): void {
+    for (const [key, at] of this.sent) {
+      if (nowMs - at < resendAfterMs && this.sent.size <= sentIdsRememberedMax) break
+      this.sent.delete(key)
+    }
   }
 }
 

@@ -12,9 +12,9 @@
  */
 import { idFromKey, idKey } from './catalog.ts'
 import type { Engine } from './engine.ts'
-import type { PeerLink } from './peer.ts'
+import type { OutEnvelope, PeerLink } from './peer.ts'
 import type { Envelope } from '../envelope.ts'
-import { FrameType, linkVersion, type Frame } from '../frames.ts'
+import { encodeFrame, FrameType, linkVersion, type Frame } from '../frames.ts'
 import { frameBytesMin, idListItemsMax, peerPenaltyBadFrame } from '../limits.ts'
 import { accept, initiate, reconcile, type ReconcileStep } from '../reconcile/index.ts'
 import type { PeerId } from '../ports.ts'
@@ -65,6 +65,7 @@ export class SyncHandlers {
     }
     link.ready = true
     link.clockOffsetMs = frame.nowMs - this.#e.deps.clock.nowMs()
+    this.#e.clockPeersChanged()
     link.frameBytesMax = Math.max(frameBytesMin, Math.min(link.frameBytesMax, frame.frameBytesMax))
     this.advertiseNeighbours()
     this.#startReconcile(link)
@@ -83,11 +84,13 @@ export class SyncHandlers {
   /** Eager push of a newly stored envelope. */
   forward (env: Envelope, from: PeerId | 'local'): void {
     const source = from === 'local' ? undefined : this.#e.peers.get(from)
+    const author = idKey(env.author)
+    let out: OutEnvelope | undefined
     for (const q of this.#e.peers.values()) {
       if (!q.ready || q.id === from) continue
       if (source !== undefined && !this.#shouldPush(source, q)) continue
-      if (q.lazyAuthors.has(idKey(env.author))) this.#announce(q, env.id)
-      else this.#enqueue(q, env.precedence, env.id, env.bytes)
+      if (q.lazyAuthors.has(author)) this.#announce(q, env.id)
+      else this.#enqueue(q, env.precedence, out ??= outEnvelope(env.id, env.bytes))
     }
   }
 
@@ -136,8 +139,8 @@ export class SyncHandlers {
     return toUs + q.costMs < direct * shortcutFactor
   }
 
-  #enqueue (q: PeerLink, precedence: number, id: Uint8Array, bytes: Uint8Array, force = false): void {
-    if (q.enqueue(precedence, { id, key: idKey(id), bytes }, force, this.#e.deps.clock.nowMs())) this.#e.pump(q)
+  #enqueue (q: PeerLink, precedence: number, item: OutEnvelope, force = false): void {
+    if (q.enqueue(precedence, item, force, this.#e.deps.clock.nowMs())) this.#e.pump(q)
   }
 
   /**
@@ -152,7 +155,7 @@ export class SyncHandlers {
       const key = idKey(id)
       if (link.queued.has(key) || (!graft && link.sentRecently(key, this.#e.deps.clock.nowMs()))) continue
       void this.#e.log.get(id).then(rec => {
-        if (rec !== undefined && this.#e.peers.get(link.id) === link) this.#enqueue(link, rec.envelope.precedence, id, rec.envelope.bytes, graft)
+        if (rec !== undefined && this.#e.peers.get(link.id) === link) this.#enqueue(link, rec.envelope.precedence, outEnvelope(id, rec.envelope.bytes), graft)
       }, (e: unknown) => { this.#e.deps.logger.error({ err: (e as Error).message }, 'store read failed while serving a peer') })
     }
   }
@@ -230,4 +233,8 @@ export class SyncHandlers {
       }
     })
   }
+}
+
+function outEnvelope (id: Uint8Array, bytes: Uint8Array): OutEnvelope {
+  return { id, key: idKey(id), frame: encodeFrame({ type: FrameType.envelope, envelope: bytes }) }
 }
