@@ -54,6 +54,26 @@ export function fromUtf8 (bytes: Uint8Array): string {
   try { return fatalDecoder.decode(bytes) } catch { throw new DecodeError('invalid UTF-8') }
 }
 
+/**
+ * Bytes as a string of one char per byte (each char < 256): a compact Map key whose
+ * string order is the bytes' order. Every received copy of every envelope makes one
+ * for its 32-byte id, so that length takes a path with explicit arguments (about 3×
+ * faster than `apply` on Node 24); other lengths use `apply`.
+ */
+export function binaryString (bytes: Uint8Array): string {
+  if (bytes.length !== 32) return String.fromCharCode.apply(null, bytes as unknown as number[])
+  const b = bytes
+  return String.fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15],
+    b[16], b[17], b[18], b[19], b[20], b[21], b[22], b[23], b[24], b[25], b[26], b[27], b[28], b[29], b[30], b[31])
+}
+
+/** The inverse of `binaryString` (a fresh copy). */
+export function fromBinaryString (s: string): Uint8Array {
+  const out = new Uint8Array(s.length)
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i)
+  return out
+}
+
 /** Bytes a value takes as a varint. */
 export function varintLength (value: number): number {
   let n = 1

@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap'
 import { accept, decodeMessage, encodeMessage, initiate, MessageType, reconcile, ReconcileSet, type Message, type ReconcileSession } from '../protocol/reconcile/index.ts'
 import { checksum, keyWord0, keyWord1, mapDraw, mapSeed, mapStep, nextIndex, signs } from '../protocol/reconcile/hash.ts'
-import { fromHex, toHex } from '../protocol/bytes.ts'
+import { binaryString, fromHex, toHex } from '../protocol/bytes.ts'
 import { frameBytesMin, reconcileRoundsMax } from '../protocol/limits.ts'
 import { prng, testSeed } from './helpers/seed.ts'
 
@@ -161,6 +161,17 @@ t.test('the set: incremental symbols equal a fresh build; key collisions', async
   t.same(Array.from(c.symbols), before, 'symbols depend on the key only')
   t.throws(() => c.add(new Uint8Array(31)), { code: 'ERR_DECODE' })
   t.throws(() => new ReconcileSet({ cachedSymbols: 0 }), { code: 'ERR_LIMIT' })
+
+  // Ids may be given as their binary strings (how the engine shares them with its catalog).
+  const z = rng.bytes(32); z[20] = 0x7f; const w = z.slice(); w[20] = 0x80 // differ where a signed compare would disagree
+  const d = new ReconcileSet()
+  t.equal(d.add(binaryString(w)), true); t.equal(d.add(z), true)
+  t.ok(d.has(binaryString(z)) && d.has(w), 'bytes and strings name the same ids')
+  t.equal(hex(d.lookup(keyWord0(z), keyWord1(z)) as Uint8Array), hex(z), 'byte order decides which takes part (0x7f < 0x80)')
+  t.equal(d.add(w), false, 'present, whichever form')
+  t.equal(d.delete(binaryString(z)), true); t.equal(d.delete(w), true); t.equal(d.size, 0)
+  t.throws(() => d.add('\u0100'.repeat(32)), { code: 'ERR_DECODE' }, 'a char above 255 is not an id byte')
+  t.throws(() => d.add('x'), { code: 'ERR_DECODE' })
 })
 
 t.test('pinned vectors: hash functions and the symbol cache', async t => {

@@ -9,27 +9,17 @@
  */
 import { Heap } from './heap.ts'
 
+/** A map key for an id (one char per byte, cheaper than hex); `idFromKey` is its inverse. */
+export { binaryString as idKey, fromBinaryString as idFromKey } from '../bytes.ts'
+import { fromBinaryString as idFromKey } from '../bytes.ts'
+
 /**
- * A map key for a 32-byte id: one JS string char per byte, cheaper than hex. Every
- * received copy of every envelope makes one, so 32-byte ids take a path with explicit
- * arguments (about 3× faster than `apply` on Node 24); other lengths use `apply`.
+ * One held envelope's metadata. Kept lean because a relay holds one per envelope (a
+ * simulated city holds 200 × 21,000): the id lives only as `key` (`entryId` turns it
+ * back into bytes) and `stream` is the catalog's own copy of the stream key.
  */
-export function idKey (id: Uint8Array): string {
-  if (id.length !== 32) return String.fromCharCode.apply(null, id as unknown as number[])
-  const b = id
-  return String.fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15],
-    b[16], b[17], b[18], b[19], b[20], b[21], b[22], b[23], b[24], b[25], b[26], b[27], b[28], b[29], b[30], b[31])
-}
-
-export function idFromKey (key: string): Uint8Array {
-  const out = new Uint8Array(key.length)
-  for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i)
-  return out
-}
-
 export interface Entry {
   key: string
-  id: Uint8Array
   expiresAtMs: number
   precedence: number
   kind: number
@@ -42,7 +32,11 @@ export interface Entry {
   custody: boolean
 }
 
+export function entryId (e: Entry): Uint8Array { return idFromKey(e.key) }
+
 export interface Stream {
+  /** The stream key (entries share this string). */
+  key: string
   highest: number
   /** seq → ids held (more than one is equivocation). */
   bySeq: Map<number, string[]>
@@ -73,7 +67,7 @@ export class Catalog {
     this.#expiry.push(e)
     if (!e.custody) this.#evictable[e.precedence].push(e)
     let s = this.streams.get(e.stream)
-    if (s === undefined) { s = { highest: 0, bySeq: new Map() }; this.streams.set(e.stream, s) }
+    if (s === undefined) { s = { key: e.stream, highest: 0, bySeq: new Map() }; this.streams.set(e.stream, s) } else e.stream = s.key
     const ids = s.bySeq.get(e.seq)
     if (ids === undefined) s.bySeq.set(e.seq, [e.key])
     else ids.push(e.key)

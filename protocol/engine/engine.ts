@@ -12,7 +12,7 @@
  * transportHost.onLinkUp(peer => engine.linkUp(peer, {}))
  * await engine.submit(envelopeBytes)   // resolves once durable
  */
-import { Catalog, entryOverheadBytes, idFromKey, idKey, type Entry } from './catalog.ts'
+import { Catalog, entryId, entryOverheadBytes, idFromKey, idKey, type Entry } from './catalog.ts'
 import { MessageLog, type IndexedFields } from './log.ts'
 import { PeerLink, type PruneState } from './peer.ts'
 import { newCounters, defaultEngineConfig, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason } from './types.ts'
@@ -88,7 +88,7 @@ export class Engine implements LinkHandler {
     for await (const t of this.log.loadTombstones()) {
       const key = idKey(t.id)
       this.catalog.addTombstone(key, t.expiresAtMs)
-      this.set.add(t.id)
+      this.set.add(key)
     }
     if (corrupt.length > 0) await this.deps.store.batch(corrupt)
     this.#every(this.config.purgeIntervalMs, () => { void this.purge() })
@@ -273,7 +273,7 @@ export class Engine implements LinkHandler {
       if (e === undefined) continue
       this.catalog.addTombstone(key, e.expiresAtMs)
       ops.push(...this.log.removeOps(entryFields(e), true))
-      ids.push(e.id)
+      ids.push(entryId(e))
     }
     if (ops.length > 0) await this.write(ops)
     this.counters.discarded += ids.length
@@ -337,7 +337,7 @@ export class Engine implements LinkHandler {
     if (victims.length > 0) {
       for (const v of victims) this.catalog.addTombstone(v.key, v.expiresAtMs)
       this.counters.evicted += victims.length
-      this.deps.events?.removed?.(victims.map(v => v.id), 'evicted')
+      this.deps.events?.removed?.(victims.map(entryId), 'evicted')
     }
     const stream = this.catalog.streams.get(streamKey(env))
     const highestBefore = stream?.highest ?? 0
@@ -356,11 +356,11 @@ export class Engine implements LinkHandler {
 
   #index (env: Envelope, custody: boolean): void {
     const entry: Entry = {
-      key: idKey(env.id), id: env.id, expiresAtMs: env.expiresAtMs, precedence: env.precedence, kind: env.kind, hlcMs: env.hlc.ms,
+      key: idKey(env.id), expiresAtMs: env.expiresAtMs, precedence: env.precedence, kind: env.kind, hlcMs: env.hlc.ms,
       size: env.bytes.length + entryOverheadBytes, stream: streamKey(env), seq: env.seq, custody,
     }
     this.catalog.add(entry)
-    this.set.add(env.id)
+    this.set.add(entry.key)
   }
 
   /** Picks eviction victims so that `size` more bytes fit, or throws QuotaError (nothing is removed then). */
@@ -390,18 +390,17 @@ export class Engine implements LinkHandler {
     const ops: StoreOp[] = []
     for (const e of expired) {
       this.catalog.remove(e.key)
-      this.set.delete(e.id)
+      this.set.delete(e.key)
       ops.push(...this.log.removeOps(entryFields(e), false))
     }
     for (const key of this.catalog.expiredTombstones(now)) {
-      const id = idFromKey(key)
-      this.set.delete(id)
-      ops.push(this.log.tombstoneDeleteOp(id))
+      this.set.delete(key)
+      ops.push(this.log.tombstoneDeleteOp(idFromKey(key)))
     }
     if (ops.length > 0) await this.write(ops)
     if (expired.length > 0) {
       this.counters.purged += expired.length
-      this.deps.events?.removed?.(expired.map(e => e.id), 'purged')
+      this.deps.events?.removed?.(expired.map(entryId), 'purged')
     }
     return expired.length
   }
@@ -489,7 +488,7 @@ export function streamKey (env: Pick<Envelope, 'channel' | 'author'>): string {
 
 function entryFields (e: Entry): IndexedFields {
   const stream = idFromKey(e.stream)
-  return { id: e.id, kind: e.kind, expiresAtMs: e.expiresAtMs, precedence: e.precedence, hlcMs: e.hlcMs, channel: stream.subarray(0, 8), author: stream.subarray(8, 16), seq: e.seq }
+  return { id: entryId(e), kind: e.kind, expiresAtMs: e.expiresAtMs, precedence: e.precedence, hlcMs: e.hlcMs, channel: stream.subarray(0, 8), author: stream.subarray(8, 16), seq: e.seq }
 }
 
 function reasonOf (e: unknown): RefusalReason {

@@ -16,15 +16,19 @@
  * deleted. Honest ids collide with probability N²/2^65; a forger must grind about
  * 2^32 signed envelopes to make such a pair, and it only hides their own pair.
  *
+ * Ids are held as binary strings (one char per byte), not byte arrays: a 32-char
+ * string is a fifth of the memory of a small Uint8Array, and a relay holds one per
+ * envelope.
+ *
  * @example
  * const set = new ReconcileSet()
  * set.add(id)      // true if new
  * set.delete(id)   // true if it was there
  */
-import { compareBytes } from '../bytes.ts'
+import { binaryString, fromBinaryString } from '../bytes.ts'
 import { DecodeError, LimitError } from '../errors.ts'
 import { reconcileCachedSymbols, reconcileJournalEntriesMax, reconcileSymbolsMax } from '../limits.ts'
-import { checksum, keyString, keyWord0, keyWord1, mapDraw, mapSeed, mapStep, nextIndex, signs } from './hash.ts'
+import { checksum, keyString, mapDraw, mapSeed, mapStep, nextIndex, signs } from './hash.ts'
 
 /** Words per coded symbol: key word 0, key word 1, checksum, count. */
 export const symbolWords = 4
@@ -66,8 +70,9 @@ export class ReconcileSet {
   readonly sketch: Int32Array
   /** Count of changes to the reconciled keys so far. */
   generation = 0
-  readonly #items = new Map<string, Uint8Array>()
-  readonly #aside = new Map<string, Uint8Array[]>()
+  /** Key string → the reconciled id, as its binary string (one char per byte). */
+  readonly #items = new Map<string, string>()
+  readonly #aside = new Map<string, string[]>()
   readonly #journal: Int32Array
   readonly #journalEntries: number
 
@@ -84,54 +89,58 @@ export class ReconcileSet {
   /** Items taking part in reconciliation. */
   get size (): number { return this.#items.size }
 
-  has (id: Uint8Array): boolean {
-    checkId(id)
-    const key = keyString(keyWord0(id), keyWord1(id))
+  /** Whether the id is present (as bytes, or as its `binaryString`). */
+  has (id: Uint8Array | string): boolean {
+    const s = idString(id)
+    const key = keyString(stringWord(s, 0), stringWord(s, 4))
     const held = this.#items.get(key)
     if (held === undefined) return false
-    return compareBytes(held, id) === 0 || (this.#aside.get(key)?.some(x => compareBytes(x, id) === 0) ?? false)
+    return held === s || (this.#aside.get(key)?.includes(s) ?? false)
   }
 
-  /** Adds an id (kept by reference: do not mutate it). Returns false if already present. */
-  add (id: Uint8Array): boolean {
-    checkId(id)
-    const k0 = keyWord0(id)
-    const k1 = keyWord1(id)
+  /**
+   * Adds an id, as bytes or as its `binaryString` (pass the string a caller already
+   * holds and the set shares it: a relay keeps one per envelope). False if present.
+   */
+  add (id: Uint8Array | string): boolean {
+    const s = idString(id)
+    const k0 = stringWord(s, 0)
+    const k1 = stringWord(s, 4)
     const key = keyString(k0, k1)
     const held = this.#items.get(key)
     if (held === undefined) {
-      this.#items.set(key, id)
+      this.#items.set(key, s)
       this.#change(k0, k1, 1)
       return true
     }
-    if (compareBytes(held, id) === 0) return false
+    if (held === s) return false
     const aside = this.#aside.get(key) ?? []
-    if (aside.some(x => compareBytes(x, id) === 0)) return false
-    // Same key, different id: the smaller id takes part; the symbols do not change (they depend on the key only).
-    if (compareBytes(id, held) < 0) { aside.push(held); this.#items.set(key, id) } else aside.push(id)
+    if (aside.includes(s)) return false
+    // Same key, different id: the smaller id takes part (binary strings order as their bytes); the symbols depend on the key only.
+    if (s < held) { aside.push(held); this.#items.set(key, s) } else aside.push(s)
     this.#aside.set(key, aside)
     return true
   }
 
-  /** Removes an id. Returns false if it was not present. */
-  delete (id: Uint8Array): boolean {
-    checkId(id)
-    const k0 = keyWord0(id)
-    const k1 = keyWord1(id)
+  /** Removes an id (bytes or `binaryString`). Returns false if it was not present. */
+  delete (id: Uint8Array | string): boolean {
+    const s = idString(id)
+    const k0 = stringWord(s, 0)
+    const k1 = stringWord(s, 4)
     const key = keyString(k0, k1)
     const held = this.#items.get(key)
     if (held === undefined) return false
     const aside = this.#aside.get(key)
-    if (compareBytes(held, id) !== 0) {
-      const at = aside?.findIndex(x => compareBytes(x, id) === 0) ?? -1
+    if (held !== s) {
+      const at = aside?.indexOf(s) ?? -1
       if (aside === undefined || at < 0) return false
       aside.splice(at, 1)
       if (aside.length === 0) this.#aside.delete(key)
       return true
     }
     if (aside !== undefined) {
-      aside.sort(compareBytes)
-      this.#items.set(key, aside.shift() as Uint8Array)
+      aside.sort()
+      this.#items.set(key, aside.shift() as string)
       if (aside.length === 0) this.#aside.delete(key)
       return true
     }
@@ -140,14 +149,15 @@ export class ReconcileSet {
     return true
   }
 
-  /** The reconciled id with this 64-bit key, if any. */
+  /** The reconciled id with this 64-bit key, if any (a fresh copy). */
   lookup (k0: number, k1: number): Uint8Array | undefined {
-    return this.#items.get(keyString(k0, k1))
+    const s = this.#items.get(keyString(k0, k1))
+    return s === undefined ? undefined : fromBinaryString(s)
   }
 
   /** Calls `fn` with every reconciled key (for symbols past the cache: O(N)). */
   forEachKey (fn: (k0: number, k1: number) => void): void {
-    for (const id of this.#items.values()) fn(keyWord0(id), keyWord1(id))
+    for (const s of this.#items.values()) fn(stringWord(s, 0), stringWord(s, 4))
   }
 
   /**
@@ -178,6 +188,18 @@ export class ReconcileSet {
   }
 }
 
-function checkId (id: Uint8Array): void {
-  if (!(id instanceof Uint8Array) || id.length !== idBytes) throw new DecodeError(`an id is ${idBytes} bytes, got ${(id as Uint8Array)?.length}`)
+/** The id as a binary string, checked: 32 bytes, or a string of 32 chars below 256. */
+function idString (id: Uint8Array | string): string {
+  if (id instanceof Uint8Array) {
+    if (id.length !== idBytes) throw new DecodeError(`an id is ${idBytes} bytes, got ${id.length}`)
+    return binaryString(id)
+  }
+  if (typeof id !== 'string' || id.length !== idBytes) throw new DecodeError(`an id is ${idBytes} bytes, got ${(id as string)?.length}`)
+  for (let i = 0; i < idBytes; i++) if (id.charCodeAt(i) > 0xff) throw new DecodeError('an id string has one char per byte')
+  return id
+}
+
+/** A key word (little-endian, like keyWord0) read from an id's binary string. */
+function stringWord (s: string, offset: number): number {
+  return (s.charCodeAt(offset) | (s.charCodeAt(offset + 1) << 8) | (s.charCodeAt(offset + 2) << 16) | (s.charCodeAt(offset + 3) << 24)) >>> 0
 }
