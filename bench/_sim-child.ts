@@ -20,5 +20,5 @@ const result = await runScenario(scenario, {
 const { report } = buildReport(result, { command: `npx ddil sim ${file}` })
 process.stdout.write(JSON.stringify({
   scenario: scenario.name, nodes: scenario.nodes.length, durationMs: scenario.durationMs, wallMs: result.wallMs, events: result.events,
-  stored: result.counters.stored, peakRssMb: process.resourceUsage().maxRSS / 1024, verify: result.verify, report,
+  stored: result.counters.stored, peakRssMb: process.resourceUsage().maxRSS / 1024, verify: result.verify, digest: result.digest, report,
 }) + '\n')

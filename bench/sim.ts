@@ -22,6 +22,7 @@ const childHeapMb = 14_336
 interface ChildResult {
   scenario: string, nodes: number, durationMs: number, wallMs: number, events: number, stored: number, peakRssMb: number
   verify: { calls: number, computed: number }
+  digest: { calls: number, computed: number }
   report: Report
 }
 
@@ -67,7 +68,7 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
     }],
     notes: [
       `delivered_vs_oracle ${report.delivered_vs_oracle ?? '-'}, latency p50/p95 vs oracle ${report.latency_vs_oracle.p50 ?? '-'} / ${report.latency_vs_oracle.p95 ?? '-'}, checks and expectations ${report.ok ? 'pass' : 'FAIL'}`,
-      `signature checks: ${r.verify.calls} asked, ${r.verify.computed} computed (memoised across nodes)`,
+      `signature checks: ${r.verify.calls} asked, ${r.verify.computed} computed; SHA-256: ${r.digest.calls} asked, ${r.digest.computed} computed (memoised across nodes)`,
     ],
     report,
   }

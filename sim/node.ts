@@ -18,7 +18,7 @@ import { authorRef, Kind, signEnvelope, type Envelope, type Precedence } from '.
 import type { Crypto, KeyPair, Logger, Transport } from '../protocol/ports.ts'
 import { NodeClock, type ClockFault } from './clock.ts'
 import type { Scheduler } from './scheduler.ts'
-import { type KeyPool, SimDisk } from './sim-disk.ts'
+import { type StringPool, SimDisk } from './sim-disk.ts'
 import { SimStore, type Wake } from './sim-store.ts'
 
 export interface SimNodeDeps {
@@ -35,7 +35,7 @@ export interface SimNodeDeps {
   wake: Wake
   storeWriteMs: number
   /** Key strings shared with the rest of the fleet's disks (see SimDisk). */
-  keyPool?: KeyPool
+  stringPool?: StringPool
   engineConfig: Partial<EngineConfig>
   /** Engine events of the current incarnation (the node filters out a dead one's). */
   events: EngineEvents
@@ -64,7 +64,7 @@ export class SimNode {
 
   constructor (deps: SimNodeDeps) {
     this.deps = deps
-    this.disk = new SimDisk(deps.keyPool)
+    this.disk = new SimDisk(deps.stringPool)
   }
 
   get id (): string { return this.deps.id }

@@ -5,7 +5,7 @@
  * outbound queue any engine held for any peer, and any store found above its quota.
  *
  * @example
- * const stats = new RunStats(scenario, seed, timeline, ledger, verifyStats)
+ * const stats = new RunStats(scenario, seed, timeline, ledger, crypto)   // crypto: memoisedCrypto(...)
  * stats.frameSent(frame); stats.sample(nodes)
  * const result = stats.finish({ nodes, net, events, traceHash, wallMs })
  */
@@ -55,6 +55,8 @@ export interface RunResult {
   /** The quiet phase runs from here to the end: the last change of any link or node (or the last quarter of a run without faults). */
   quietStartMs: number
   verify: { calls: number, computed: number }
+  /** SHA-256 over inputs of 64 B or more, memoised across nodes like `verify`. */
+  digest: { calls: number, computed: number }
   /** Governed mode only (`governance: true`): channel keys, removals and who decrypted what. */
   governance?: GovernedOutcome
 }
@@ -65,6 +67,7 @@ export class RunStats {
   readonly timeline: Timeline
   readonly ledger: Ledger
   readonly verify: { calls: number, computed: number }
+  readonly digest: { calls: number, computed: number }
   readonly wire: WireStats = { bytes: 0, frames: 0, retransmittedBytes: 0, lostDown: 0, lostClog: 0 }
   readonly disconnects: RunResult['disconnects'] = []
   readonly refusals: Record<string, number> = {}
@@ -72,12 +75,13 @@ export class RunStats {
   postsSkipped = 0
   queueBytesSeen = 0
 
-  constructor (scenario: Scenario, seed: number, timeline: Timeline, ledger: Ledger, verify: { calls: number, computed: number }) {
+  constructor (scenario: Scenario, seed: number, timeline: Timeline, ledger: Ledger, memo: { verifyStats: RunResult['verify'], digestStats: RunResult['digest'] }) {
     this.scenario = scenario
     this.seed = seed
     this.timeline = timeline
     this.ledger = ledger
-    this.verify = verify
+    this.verify = memo.verifyStats
+    this.digest = memo.digestStats
   }
 
   frameSent (frame: Uint8Array): void {
@@ -121,7 +125,7 @@ export class RunStats {
       postsSkipped: this.postsSkipped, disconnects: this.disconnects, refusals: this.refusals,
       queueBytesSeen: this.queueBytesSeen, queueBytesLimit: end.nodes[0]?.engine?.config.peerQueueBytesMax ?? defaultEngineConfig.peerQueueBytesMax,
       overQuota: this.overQuota, components: components(end.nodes, end.net),
-      quietStartMs: quietStart(changes.reduce((m, c) => Math.max(m, c.atMs), 0), this.scenario.durationMs), verify: this.verify,
+      quietStartMs: quietStart(changes.reduce((m, c) => Math.max(m, c.atMs), 0), this.scenario.durationMs), verify: this.verify, digest: this.digest,
     }
   }
 }

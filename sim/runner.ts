@@ -27,7 +27,7 @@ import { SimNode } from './node.ts'
 import { Rng } from './rng.ts'
 import type { Scenario } from './scenario-types.ts'
 import { Scheduler } from './scheduler.ts'
-import { KeyPool } from './sim-disk.ts'
+import { StringPool } from './sim-disk.ts'
 import type { Wake } from './sim-store.ts'
 import { compileTimeline, timelineChanges, type Timeline } from './timeline.ts'
 import { TraceHash } from './trace.ts'
@@ -83,9 +83,9 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   const crypto = memoisedCrypto(createNodeCrypto())
   const identities = new SimIdentities(crypto, seed, ids)
   const ledger = new Ledger(ids.length)
-  const stats = new RunStats(scenario, seed, timeline, ledger, crypto.verifyStats)
+  const stats = new RunStats(scenario, seed, timeline, ledger, crypto)
   const nodes: SimNode[] = []
-  const keyPool = new KeyPool()
+  const stringPool = new StringPool()
   const governed = scenario.governance === true
     ? new GovernedFleet({ scenario, crypto, seed, identities, nodes, ledger, scheduler: s, wake, fail: e => { fail(e) } })
     : undefined
@@ -100,7 +100,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     nodes.push(new SimNode({
       id: n.id, index: i, scheduler: s, epochMs: simEpochMs, clockFault: { skewMs: n.skewMs ?? 0, driftPpm: n.driftPpm ?? 0 },
       crypto, user: identities.user(n.id), authoriser: governed?.authoriser(i) ?? identities.authoriser, transport: net.transport(n.id), logger: silent, wake,
-      storeWriteMs: options.storeWriteMs ?? storeWriteMsDefault, keyPool, engineConfig: { storageBytesMax: n.storageBytes, ...options.engineConfig },
+      storeWriteMs: options.storeWriteMs ?? storeWriteMsDefault, stringPool, engineConfig: { storageBytesMax: n.storageBytes, ...options.engineConfig },
       onUp: () => net.nodeChanged(n.id),
       events: {
         stored: (env, from) => {

@@ -10,7 +10,7 @@
  * Memory is what limits a 200-node run (every node stores every envelope with five
  * index keys), so values are kept as binary strings too (one heap object each, no
  * separate backing store for the collector to track), and disks of one fleet may share
- * a `KeyPool`: the index keys of an envelope are the same bytes on every node, so the
+ * a `StringPool`: the index keys of an envelope are the same bytes on every node, so the
  * fleet keeps one copy of each key string instead of one per node.
  *
  * Same semantics as every Store (it passes test/store-acceptance.ts): all-or-nothing
@@ -51,25 +51,30 @@ function lowerBound (keys: readonly string[], k: string): number {
   return lo
 }
 
-/** Canonical copies of key strings, shared by the disks of one simulated fleet. */
-export class KeyPool {
-  readonly #keys = new Map<string, string>()
-  get size (): number { return this.#keys.size }
+/** Canonical copies of strings (keys and value tails), shared by the disks of one simulated fleet. */
+export class StringPool {
+  readonly #strings = new Map<string, string>()
+  get size (): number { return this.#strings.size }
   intern (k: string): string {
-    const held = this.#keys.get(k)
+    const held = this.#strings.get(k)
     if (held !== undefined) return held
-    this.#keys.set(k, k)
+    this.#strings.set(k, k)
     return k
   }
 }
+
+/** Bytes of a value kept per disk; the rest is pooled (a log record's header is 8 bytes). */
+const valueHeadBytes = 16
+/** Values shorter than this are kept whole (pooling them would save little). */
+const valuePooledBytesMin = 64
 
 export class SimDisk implements Store {
   #values = new Map<string, string>()
   #sorted: string[] | undefined = []
   #closed = false
-  readonly #pool: KeyPool
+  readonly #pool: StringPool
 
-  constructor (pool: KeyPool = new KeyPool()) { this.#pool = pool }
+  constructor (pool: StringPool = new StringPool()) { this.#pool = pool }
 
   get size (): number { return this.#values.size }
 
@@ -97,7 +102,7 @@ export class SimDisk implements Store {
       if (op.type === 'put') {
         const k = this.#pool.intern(toBinary(op.key))
         if (this.#sorted !== undefined && !values.has(k)) this.#sorted = undefined
-        values.set(k, op.value.length === 0 ? '' : toBinary(op.value))
+        values.set(k, this.#valueString(op.value))
       } else if (values.delete(toBinary(op.key))) this.#sorted = undefined
     }
   }
@@ -142,6 +147,11 @@ export class SimDisk implements Store {
 
   #entry (k: string): [Uint8Array, Uint8Array] {
     return [fromBinary(k), fromBinary(this.#values.get(k) as string)]
+  }
+
+  #valueString (v: Uint8Array): string {
+    if (v.length < valuePooledBytesMin) return toBinary(v)
+    return toBinary(v.subarray(0, valueHeadBytes)) + this.#pool.intern(toBinary(v.subarray(valueHeadBytes)))
   }
 
   #checkOpen (): void {

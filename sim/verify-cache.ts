@@ -5,11 +5,16 @@
  * one answer; the cache compares all three byte strings in full before reusing it,
  * so a forged or altered envelope is still verified on its own bytes.
  *
+ * SHA-256 (an envelope's id) is memoised the same way for inputs of at least
+ * `digestMemoBytesMin`: keyed by length and last 16 bytes (an envelope's signature
+ * tail), answered only if the whole input is equal, and returned as a fresh copy.
+ *
  * @example
  * const crypto = memoisedCrypto(createNodeCrypto())
  * crypto.ed25519Verify(pk, msg, sig)   // real check
  * crypto.ed25519Verify(pk, msg, sig)   // same bytes: cached answer
  * crypto.verifyStats                   // { calls: 2, computed: 1 }
+ * crypto.sha256(envelopeBytes)         // hashed once per fleet, then compared
  */
 import { Buffer } from 'node:buffer'
 import { bytesEqual } from '../protocol/bytes.ts'
@@ -19,21 +24,47 @@ interface Verdict { publicKey: Uint8Array, message: Uint8Array, ok: boolean }
 
 export interface MemoisedCrypto extends Crypto {
   readonly verifyStats: { calls: number, computed: number }
+  readonly digestStats: { calls: number, computed: number }
 }
 
-function sigKey (signature: Uint8Array): string {
-  return Buffer.from(signature.buffer, signature.byteOffset, signature.length).toString('latin1')
+/** Shorter inputs are hashed directly (comparing them would save little). */
+const digestMemoBytesMin = 64
+/** Digests remembered before the memo starts over (about 30 MB of 600 B envelopes). */
+const digestMemoEntriesMax = 50_000
+
+function latin1 (bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1')
+}
+
+/** Memoised SHA-256 over `inner`, for inputs of at least digestMemoBytesMin bytes. */
+function memoisedSha256 (inner: Crypto, stats: { calls: number, computed: number }): (data: Uint8Array) => Uint8Array {
+  const digests = new Map<string, { input: Uint8Array, digest: Uint8Array }>()
+  return (data) => {
+    if (data.length < digestMemoBytesMin) return inner.sha256(data)
+    stats.calls++
+    const key = `${data.length}:${latin1(data.subarray(data.length - 16))}`
+    const seen = digests.get(key)
+    if (seen !== undefined && bytesEqual(seen.input, data)) return seen.digest.slice()
+    stats.computed++
+    const digest = inner.sha256(data)
+    if (digests.size >= digestMemoEntriesMax) digests.clear()
+    digests.set(key, { input: data.slice(), digest: digest.slice() })
+    return digest
+  }
 }
 
 export function memoisedCrypto (inner: Crypto): MemoisedCrypto {
   const verdicts = new Map<string, Verdict>()
   const verifyStats = { calls: 0, computed: 0 }
+  const digestStats = { calls: 0, computed: 0 }
   return {
     ...inner,
     verifyStats,
+    digestStats,
+    sha256: memoisedSha256(inner, digestStats),
     ed25519Verify (publicKey, message, signature) {
       verifyStats.calls++
-      const key = sigKey(signature)
+      const key = latin1(signature)
       const seen = verdicts.get(key)
       if (seen !== undefined && bytesEqual(seen.publicKey, publicKey) && bytesEqual(seen.message, message)) return seen.ok
       verifyStats.computed++

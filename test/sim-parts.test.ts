@@ -6,7 +6,7 @@ import { createNodeCrypto } from '../node/crypto.ts'
 import { NodeClock, parseDrift, parseSkew } from '../sim/clock.ts'
 import { Rng } from '../sim/rng.ts'
 import { Scheduler } from '../sim/scheduler.ts'
-import { SimDisk } from '../sim/sim-disk.ts'
+import { SimDisk, StringPool } from '../sim/sim-disk.ts'
 import { SimStore } from '../sim/sim-store.ts'
 import { memoisedCrypto } from '../sim/verify-cache.ts'
 import { scheduleTimes } from '../sim/workload.ts'
@@ -17,6 +17,26 @@ const seed = testSeed(t)
 const b = (...bytes: number[]): Uint8Array => Uint8Array.from(bytes)
 
 runStoreAcceptance(t, 'SimDisk', { open: async () => new SimDisk(), reopen: async (old) => (old as SimDisk).clone() }, seed)
+const fleetPool = new StringPool()
+runStoreAcceptance(t, 'SimDisk (fleet pool)', { open: async () => new SimDisk(fleetPool), reopen: async (old) => (old as SimDisk).clone() }, seed)
+
+t.test('disks sharing a pool keep their own values exactly', async t => {
+  const pool = new StringPool()
+  const [one, two] = [new SimDisk(pool), new SimDisk(pool)]
+  const tail = Uint8Array.from({ length: 300 }, (_, i) => (i * 131) & 0xff)
+  const record = (head: number): Uint8Array => { const v = new Uint8Array(316); v.fill(head, 0, 16); v.set(tail, 16); return v }
+  const v1 = record(1)
+  one.batchSync([{ type: 'put', key: b(1, 0), value: v1 }])
+  two.batchSync([{ type: 'put', key: b(1, 0), value: record(2) }, { type: 'put', key: b(2), value: b(0, 255) }])
+  v1.fill(9)
+  t.same(one.getSync(b(1, 0)), record(1), 'first disk: its own head, the shared tail, unaffected by the caller mutating its input')
+  t.same(two.getSync(b(1, 0)), record(2), 'second disk: its own head')
+  t.same(two.getSync(b(2)), b(0, 255), 'short values kept whole')
+  t.equal(pool.size, 3, 'one key string, one tail, one more key')
+  const read = one.getSync(b(1, 0)) as Uint8Array
+  read[20] ^= 1
+  t.same(one.getSync(b(1, 0)), record(1), 'reads are copies')
+})
 
 t.test('scheduler: time order, then scheduling order; cancel; never in the past', async t => {
   const s = new Scheduler()
@@ -114,6 +134,23 @@ t.test('memoised verification answers only for identical bytes', async t => {
   bad[0] ^= 1
   t.notOk(crypto.ed25519Verify(keys.publicKey, msg, bad), 'flipped signature bit: refused')
   t.ok(crypto.ed25519Verify(keys.publicKey, msg, sig), 'the original still verifies')
+})
+
+t.test('memoised SHA-256 answers only for identical bytes, with a copy', async t => {
+  const inner = createNodeCrypto()
+  const crypto = memoisedCrypto(inner)
+  const data = Uint8Array.from({ length: 200 }, (_, i) => i)
+  const first = crypto.sha256(data)
+  const again = crypto.sha256(data.slice())
+  t.same(again, inner.sha256(data), 'the real digest')
+  t.same(crypto.digestStats, { calls: 2, computed: 1 }, 'second call answered from the memo')
+  again[0] ^= 1
+  t.same(crypto.sha256(data), first, 'a caller mutating its result does not poison the memo')
+  const head = data.slice(); head[0] ^= 1
+  t.same(crypto.sha256(head), inner.sha256(head), 'same tail, different head: hashed afresh')
+  t.equal(crypto.digestStats.computed, 2)
+  t.same(crypto.sha256(b(1, 2, 3)), inner.sha256(b(1, 2, 3)), 'short inputs pass straight through')
+  t.equal(crypto.digestStats.calls, 4, 'short inputs are not counted')
 })
 
 t.test('workload schedules: every, at+count, poisson', async t => {
