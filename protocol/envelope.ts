@@ -168,14 +168,36 @@ function signingInput (kind: Kind, unsigned: Uint8Array): Uint8Array {
 }
 
 /**
+ * The bytes a signature covers: the kind's label, then the unsigned envelope. A decoded
+ * envelope carries its label just before its bytes (see decodeEnvelope), so this is
+ * usually a view, not a copy; any other envelope gets a fresh buffer. The label is
+ * compared before the view is trusted, so the answer never depends on where bytes came from.
+ */
+function signedBytes (env: Envelope): Uint8Array {
+  const label = labels[env.kind]
+  const b = env.bytes
+  if (b.byteOffset >= label.length) {
+    const view = new Uint8Array(b.buffer, b.byteOffset - label.length, label.length + env.signedLength)
+    if (bytesEqual(view.subarray(0, label.length), label)) return view
+  }
+  return signingInput(env.kind, b.subarray(0, env.signedLength))
+}
+
+/**
  * Strict decode. Checks the size limit before reading, every field's range, canonical
  * varints, sorted dependencies and the exact length. Does not verify the signature.
- * The returned envelope's byte fields are copies, safe to keep.
+ * The returned envelope's byte fields are copies, safe to keep. The copy is made with
+ * the kind's signature label in front of it, so that verifying needs no second copy
+ * (a relay decodes and verifies every envelope it receives).
  */
 export function decodeEnvelope (input: Uint8Array, sha256: (b: Uint8Array) => Uint8Array): Envelope {
   if (input.length > envelopeBytesMax) throw new LimitError(`envelope of ${input.length} bytes exceeds ${envelopeBytesMax}`)
   if (input.length < 1 + channelRefBytes + authorRefBytes + 1 + hlcMsBytes + 4 + signatureBytes) throw new DecodeError('envelope too short')
-  const bytes = input.slice()
+  const label = labels[(input[0] >> 2) & 0x07] ?? new Uint8Array(0) // an unknown kind is refused below
+  const labelled = new Uint8Array(label.length + input.length)
+  labelled.set(label)
+  labelled.set(input, label.length)
+  const bytes = labelled.subarray(label.length)
   const r = new ByteReader(bytes, bytes.length - signatureBytes)
   const head = r.u8()
   const version = head >> 5
@@ -210,8 +232,7 @@ export function decodeEnvelope (input: Uint8Array, sha256: (b: Uint8Array) => Ui
 /** Throws SignatureError unless `publicKey` is the author's and signed exactly these bytes as this kind. */
 export function verifySignature (crypto: Crypto, env: Envelope, publicKey: Uint8Array): void {
   if (!bytesEqual(authorRef(publicKey), env.author)) throw new SignatureError('public key does not match the author reference')
-  const unsigned = env.bytes.subarray(0, env.signedLength)
-  if (!crypto.ed25519Verify(publicKey, signingInput(env.kind, unsigned), env.signature)) {
+  if (!crypto.ed25519Verify(publicKey, signedBytes(env), env.signature)) {
     throw new SignatureError('signature does not verify')
   }
 }

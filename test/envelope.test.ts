@@ -95,6 +95,23 @@ t.test('forgery: a signature replayed as another kind', async t => {
   t.throws(() => verifySignature(crypto, env, aliceKeys.publicKey), { code: 'ERR_SIGNATURE' })
 })
 
+t.test('verification reads the label carried before decoded bytes, and never trusts it blindly', async t => {
+  const signed = signEnvelope(crypto, messageFields(), aliceKeys.privateKey)
+  t.doesNotThrow(() => verifySignature(crypto, signed, aliceKeys.publicKey), 'an envelope as signed (no label before its bytes)')
+  const env = decode(signed.bytes)
+  t.ok(env.bytes.byteOffset > 0, 'decoded bytes sit after their label')
+  t.doesNotThrow(() => verifySignature(crypto, env, aliceKeys.publicKey), 'decoded: verified on the labelled view')
+  // Whatever sits before the bytes, only the label of the envelope's own kind is accepted there.
+  const before = new Uint8Array(env.bytes.buffer, 0, env.bytes.byteOffset)
+  const governanceLabel = new TextEncoder().encode('ddil/v1/envelope/governance\n')
+  before.fill(0)
+  before.set(governanceLabel.subarray(0, before.length))
+  t.doesNotThrow(() => verifySignature(crypto, env, aliceKeys.publicKey), 'a foreign label before the bytes: checked on a fresh copy, still valid')
+  const tampered = decode(signed.bytes)
+  tampered.bytes[tampered.signedLength - 1] ^= 1
+  t.throws(() => verifySignature(crypto, tampered, aliceKeys.publicKey), { code: 'ERR_SIGNATURE' }, 'a changed byte under the view fails')
+})
+
 t.test('time: expired and far-future envelopes are refused', async t => {
   const env = signEnvelope(crypto, messageFields({ ttlSeconds: 60 }), aliceKeys.privateKey)
   t.throws(() => verifyEnvelope(crypto, env, aliceKeys.publicKey, nowMs + 60_000), { code: 'ERR_EXPIRED' })
