@@ -27,15 +27,25 @@ import { StorageError } from '../protocol/errors.ts'
 import { validateBatch, validateKey, validateRange } from '../protocol/memory-store.ts'
 import type { RangeOptions, Store, StoreOp } from '../protocol/ports.ts'
 
-/** Bytes as a string of one char per byte (Latin-1), by Node's native codec: several times faster than a JS loop. */
+/**
+ * Bytes as a string of one char per byte (Latin-1). Long values go through Node's native
+ * codec (several times faster than a JS loop at 300 B); short ones (keys) use
+ * `fromCharCode`, because asking a small, on-heap Uint8Array for its `.buffer` makes V8
+ * move it to a new off-heap ArrayBuffer, and five keys per stored envelope add up.
+ */
 function toBinary (bytes: Uint8Array): string {
+  if (bytes.length <= onHeapBytesMax) return String.fromCharCode.apply(null, bytes as unknown as number[])
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1')
 }
+
+/** V8 keeps typed arrays up to this size on its own heap (its typed_array_max_size_in_heap). */
+const onHeapBytesMax = 64
 
 /** The inverse: a fresh Uint8Array (not a pooled Buffer, whose `slice` would share memory). */
 function fromBinary (s: string): Uint8Array {
   const out = new Uint8Array(s.length)
-  Buffer.from(out.buffer, out.byteOffset, out.length).write(s, 'latin1')
+  if (s.length <= onHeapBytesMax) for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i)
+  else Buffer.from(out.buffer, out.byteOffset, out.length).write(s, 'latin1')
   return out
 }
 
