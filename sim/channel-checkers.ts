@@ -15,7 +15,7 @@
  * const checks = channelCheckers(result, analysePairs(result))
  * checks.every(c => c.ok)
  */
-import { streamKey } from '../protocol/engine/engine.ts'
+import { streamKey } from '../protocol/engine/retention.ts'
 import type { Pair } from './analysis.ts'
 import type { CheckResult } from './checkers.ts'
 import type { GovernedOutcome } from './governed.ts'

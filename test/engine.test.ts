@@ -6,7 +6,7 @@ import { toHex } from '../protocol/bytes.ts'
 import { Precedence, signEnvelope, authorRef, Kind } from '../protocol/envelope.ts'
 import { FrameType, encodeFrame } from '../protocol/frames.ts'
 import { crypto } from './helpers/fixtures.ts'
-import { entryOverheadBytes, idFromKey, idKey } from '../protocol/engine/catalog.ts'
+import { Catalog, entryOverheadBytes, idFromKey, idKey, idsAt, type Entry } from '../protocol/engine/catalog.ts'
 
 t.test('two nodes: a post reaches the peer once, and the local node once', async t => {
   const net = new TestNet()
@@ -331,4 +331,21 @@ t.test('id keys: one char per byte, round trip for ids and other lengths, distin
   const a = Uint8Array.from({ length: 32 }, (_, i) => i)
   const b = a.slice(); b[31] = 99
   t.not(idKey(a), idKey(b), 'the last byte counts')
+})
+
+t.test('catalog: one id per sequence, a list only while an author equivocates', async t => {
+  const c = new Catalog()
+  const entry = (key: string, seq: number): Entry => ({ key, expiresAtMs: 1e6, precedence: 3, kind: 0, hlcMs: seq, size: 300, stream: 'chan' + 'auth', seq, custody: false })
+  c.add(entry('a'.repeat(32), 1)); c.add(entry('b'.repeat(32), 2)); c.add(entry('c'.repeat(32), 2))
+  const s = c.streams.get('chanauth')
+  t.same(idsAt(s, 1), ['a'.repeat(32)])
+  t.same(idsAt(s, 2), ['b'.repeat(32), 'c'.repeat(32)], 'equivocation: both held')
+  t.same(c.idsInSeqRange('chanauth', 1, 3), ['a'.repeat(32), 'b'.repeat(32), 'c'.repeat(32)])
+  c.remove('b'.repeat(32))
+  t.same(idsAt(s, 2), ['c'.repeat(32)], 'one left')
+  t.equal(typeof s?.bySeq.get(2), 'string', 'back to a single id')
+  c.remove('c'.repeat(32))
+  t.same(idsAt(s, 2), [])
+  t.same(c.missingSeqs('chanauth', 1, 3, 10), [2, 3])
+  t.equal(s?.highest, 2, 'a removed sequence is not a gap to chase')
 })

@@ -38,8 +38,14 @@ export interface Stream {
   /** The stream key (entries share this string). */
   key: string
   highest: number
-  /** seq → ids held (more than one is equivocation). */
-  bySeq: Map<number, string[]>
+  /** seq → the id held, or the ids held when an author equivocated (a list only then: one per envelope adds up). */
+  bySeq: Map<number, string | string[]>
+}
+
+/** The ids a stream holds at one sequence number. */
+export function idsAt (s: Stream | undefined, seq: number): string[] {
+  const held = s?.bySeq.get(seq)
+  return held === undefined ? [] : typeof held === 'string' ? [held] : held
 }
 
 /** Bytes charged per stored envelope beyond its own size (keys of the five index entries and record header). */
@@ -68,9 +74,8 @@ export class Catalog {
     if (!e.custody) this.#evictable[e.precedence].push(e)
     let s = this.streams.get(e.stream)
     if (s === undefined) { s = { key: e.stream, highest: 0, bySeq: new Map() }; this.streams.set(e.stream, s) } else e.stream = s.key
-    const ids = s.bySeq.get(e.seq)
-    if (ids === undefined) s.bySeq.set(e.seq, [e.key])
-    else ids.push(e.key)
+    const held = s.bySeq.get(e.seq)
+    s.bySeq.set(e.seq, held === undefined ? e.key : [...idsAt(s, e.seq), e.key])
     if (e.seq > s.highest) s.highest = e.seq
   }
 
@@ -80,10 +85,10 @@ export class Catalog {
     this.byId.delete(key)
     this.bytesUsed -= e.size
     const s = this.streams.get(e.stream)
-    const ids = s?.bySeq.get(e.seq)
-    if (s !== undefined && ids !== undefined) {
-      const rest = ids.filter(k => k !== key)
-      if (rest.length > 0) s.bySeq.set(e.seq, rest)
+    if (s !== undefined && s.bySeq.has(e.seq)) {
+      const rest = idsAt(s, e.seq).filter(k => k !== key)
+      if (rest.length > 1) s.bySeq.set(e.seq, rest)
+      else if (rest.length === 1) s.bySeq.set(e.seq, rest[0])
       else s.bySeq.delete(e.seq)
       // `highest` stays: a purged sequence is not a gap to chase.
     }
@@ -150,7 +155,7 @@ export class Catalog {
     const s = this.streams.get(stream)
     if (s === undefined) return []
     const out: string[] = []
-    for (let q = from; q <= to; q++) for (const k of s.bySeq.get(q) ?? []) out.push(k)
+    for (let q = from; q <= to; q++) for (const k of idsAt(s, q)) out.push(k)
     return out
   }
 }

@@ -12,13 +12,14 @@
  * transportHost.onLinkUp(peer => engine.linkUp(peer, {}))
  * await engine.submit(envelopeBytes)   // resolves once durable
  */
-import { Catalog, entryId, entryOverheadBytes, idFromKey, idKey, type Entry } from './catalog.ts'
-import { MessageLog, type IndexedFields } from './log.ts'
+import { Catalog, entryId, entryOverheadBytes, idFromKey, idKey, idsAt, type Entry } from './catalog.ts'
+import { MessageLog } from './log.ts'
 import { PeerLink, type PruneState } from './peer.ts'
 import { newCounters, defaultEngineConfig, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason } from './types.ts'
 import { SyncHandlers } from './sync.ts'
+import { entryFields, Retention, streamKey } from './retention.ts'
 import { checkTimely, decodeEnvelope, verifySignature, checkSequenceWindow, type Envelope } from '../envelope.ts'
-import { isDdilError, QuotaError, StorageError, UnauthorisedError } from '../errors.ts'
+import { isDdilError, StorageError, UnauthorisedError } from '../errors.ts'
 import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '../frames.ts'
 import { HybridClock, type Hlc } from '../hlc.ts'
 import { clockSkewMsMax, frameBytesMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyExpired, peerScoreDisconnectBelow } from '../limits.ts'
@@ -43,13 +44,13 @@ export class Engine implements LinkHandler {
   readonly hlc: HybridClock
   readonly refKey: string
   readonly #sync: SyncHandlers
+  readonly #retention: Retention
   readonly #pending = new Map<string, Promise<void>>()
   /** Envelopes whose authorisation is not decidable yet, oldest first (bounded: limits.ts). */
   readonly #held = new Map<string, { env: Envelope, from: PeerId | 'local' }>()
   #heldBytes = 0
   /** Push-tree state per peer id, kept across reconnects (bounded by peers seen × authors). */
   readonly #prune = new Map<PeerId, PruneState>()
-  #pendingBytes = 0
   #writeOps: StoreOp[] = []
   #writeWaiters: Array<{ resolve: () => void, reject: (e: unknown) => void }> = []
   #writing = false
@@ -65,6 +66,7 @@ export class Engine implements LinkHandler {
     this.hlc = new HybridClock(() => deps.clock.nowMs())
     this.refKey = this.peerRef(config.nodeId)
     this.#sync = new SyncHandlers(this)
+    this.#retention = new Retention(this)
   }
 
   /** The 8-byte reference for a peer id that neighbour lists carry. */
@@ -259,29 +261,6 @@ export class Engine implements LinkHandler {
   }
 
   /**
-   * Strong removal: removes every envelope of one author in one channel with sequence above
-   * `afterSeq`, leaving tombstones so reconciliation never fetches them again. Returns how many.
-   */
-  async discardStream (channel: Uint8Array, author: Uint8Array, afterSeq: number): Promise<number> {
-    const stream = this.catalog.streams.get(streamKey({ channel, author }))
-    if (stream === undefined) return 0
-    const victims = [...stream.bySeq.entries()].filter(([seq]) => seq > afterSeq).flatMap(([, keys]) => keys)
-    const ops: StoreOp[] = []
-    const ids: Uint8Array[] = []
-    for (const key of victims) {
-      const e = this.catalog.remove(key)
-      if (e === undefined) continue
-      this.catalog.addTombstone(key, e.expiresAtMs)
-      ops.push(...this.log.removeOps(entryFields(e), true))
-      ids.push(entryId(e))
-    }
-    if (ops.length > 0) await this.write(ops)
-    this.counters.discarded += ids.length
-    if (ids.length > 0) this.deps.events?.removed?.(ids, 'discarded')
-    return ids.length
-  }
-
-  /**
    * Network time: our wall clock corrected by the median offset of ourselves (0) and our
    * ready peers, ties going to the value nearer our own clock, clamped to the skew
    * allowance. A relay whose clock is a day off still agrees with its neighbours about
@@ -317,11 +296,11 @@ export class Engine implements LinkHandler {
   async #accept (env: Envelope, from: PeerId | 'local', custody: boolean): Promise<void> {
     const key = idKey(env.id)
     const size = env.bytes.length + entryOverheadBytes
-    const victims = this.#makeRoom(size, env.precedence)
+    const victims = this.#retention.makeRoom(size, env.precedence)
     let release!: () => void
     const done = new Promise<void>(resolve => { release = resolve })
     this.#pending.set(key, done)
-    this.#pendingBytes += size
+    this.#retention.pendingBytes += size
     const ops = this.log.appendOps(env, custody, this.deps.clock.nowMs())
     for (const v of victims) ops.push(...this.log.removeOps(entryFields(v), true))
     try {
@@ -331,7 +310,7 @@ export class Engine implements LinkHandler {
       throw isDdilError(e) ? e : new StorageError(`store write failed: ${(e as Error).message}`, { cause: e })
     } finally {
       this.#pending.delete(key)
-      this.#pendingBytes -= size
+      this.#retention.pendingBytes -= size
       release()
     }
     if (victims.length > 0) {
@@ -341,11 +320,11 @@ export class Engine implements LinkHandler {
     }
     const stream = this.catalog.streams.get(streamKey(env))
     const highestBefore = stream?.highest ?? 0
-    const rival = stream?.bySeq.get(env.seq)
+    const rival = idsAt(stream, env.seq)
     this.#index(env, custody)
     try { this.hlc.observe(env.hlc) } catch { /* far-future was refused in #validate; a racing wall-clock step cannot make it fail */ }
     this.counters.stored++
-    if (rival !== undefined && rival.length > 0) {
+    if (rival.length > 0) {
       this.counters.equivocations++
       this.deps.events?.equivocation?.(idFromKey(rival[0]), env)
     }
@@ -363,49 +342,17 @@ export class Engine implements LinkHandler {
     this.set.add(entry.key)
   }
 
-  /** Picks eviction victims so that `size` more bytes fit, or throws QuotaError (nothing is removed then). */
-  #makeRoom (size: number, precedence: number): Entry[] {
-    const victims: Entry[] = []
-    let free = this.config.storageBytesMax - this.catalog.bytesUsed - this.#pendingBytes
-    while (free < size) {
-      const v = this.catalog.evictionCandidate(precedence)
-      if (v === undefined) break
-      this.catalog.remove(v.key)
-      victims.push(v)
-      free += v.size
-    }
-    if (free < size) {
-      for (const v of victims) this.catalog.add(v)
-      throw new QuotaError(`storage quota of ${this.config.storageBytesMax} bytes is full of envelopes this node must keep; refusing new custody`)
-    }
-    return victims
-  }
-
-  // ---- Purge -----------------------------------------------------------------
+  // ---- Retention (retention.ts) -----------------------------------------------
 
   /** Removes expired envelopes and spent tombstones. */
-  async purge (): Promise<number> {
-    const now = this.networkNowMs()
-    const expired = this.catalog.expired(now, 10_000)
-    const ops: StoreOp[] = []
-    for (const e of expired) {
-      this.catalog.remove(e.key)
-      this.set.delete(e.key)
-      ops.push(...this.log.removeOps(entryFields(e), false))
-    }
-    for (const key of this.catalog.expiredTombstones(now)) {
-      this.set.delete(key)
-      ops.push(this.log.tombstoneDeleteOp(idFromKey(key)))
-    }
-    if (ops.length > 0) await this.write(ops)
-    if (expired.length > 0) {
-      this.counters.purged += expired.length
-      this.deps.events?.removed?.(expired.map(entryId), 'purged')
-    }
-    return expired.length
+  purge (): Promise<number> { return this.#retention.purge() }
+
+  /** Strong removal of one author's stream in a channel above `afterSeq` (see Retention). */
+  discardStream (channel: Uint8Array, author: Uint8Array, afterSeq: number): Promise<number> {
+    return this.#retention.discardStream(channel, author, afterSeq)
   }
 
-  // ---- Shared plumbing (used by sync.ts) -----------------------------------------
+  // ---- Shared plumbing (used by sync.ts and retention.ts) -------------------------
 
   /** Group commit: ops queued while a batch is in flight go out together in the next one. */
   write (ops: StoreOp[]): Promise<void> {
@@ -480,15 +427,6 @@ export class Engine implements LinkHandler {
       storageBytesMax: this.config.storageBytesMax, queuedByPrecedence: queued, counters: this.counters,
     }
   }
-}
-
-export function streamKey (env: Pick<Envelope, 'channel' | 'author'>): string {
-  return idKey(env.channel) + idKey(env.author)
-}
-
-function entryFields (e: Entry): IndexedFields {
-  const stream = idFromKey(e.stream)
-  return { id: entryId(e), kind: e.kind, expiresAtMs: e.expiresAtMs, precedence: e.precedence, hlcMs: e.hlcMs, channel: stream.subarray(0, 8), author: stream.subarray(8, 16), seq: e.seq }
 }
 
 function reasonOf (e: unknown): RefusalReason {

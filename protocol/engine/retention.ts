@@ -1,0 +1,103 @@
+/**
+ * What leaves a relay's store, and when: expiry purges, precedence eviction under the
+ * storage quota, and strong removal of a revoked member's stream. Every removal is one
+ * store batch with the envelope's index entries; evictions and discards leave tombstones
+ * so reconciliation never fetches those ids again. Split from the engine, which calls
+ * `makeRoom` before it stores and exposes `purge` and `discardStream` to its host.
+ *
+ * @example
+ * const victims = retention.makeRoom(sizeBytes, env.precedence)   // or QuotaError
+ * await retention.purge()
+ */
+import { entryId, idFromKey, idKey, idsAt, type Entry } from './catalog.ts'
+import type { Engine } from './engine.ts'
+import type { IndexedFields } from './log.ts'
+import type { Envelope } from '../envelope.ts'
+import { QuotaError } from '../errors.ts'
+import type { StoreOp } from '../ports.ts'
+
+/** Expired envelopes removed per purge round (the next round takes the rest). */
+const purgeBatchMax = 10_000
+
+export function streamKey (env: Pick<Envelope, 'channel' | 'author'>): string {
+  return idKey(env.channel) + idKey(env.author)
+}
+
+export function entryFields (e: Entry): IndexedFields {
+  const stream = idFromKey(e.stream)
+  return { id: entryId(e), kind: e.kind, expiresAtMs: e.expiresAtMs, precedence: e.precedence, hlcMs: e.hlcMs, channel: stream.subarray(0, 8), author: stream.subarray(8, 16), seq: e.seq }
+}
+
+export class Retention {
+  readonly #e: Engine
+  /** Bytes of envelopes being written: counted against the quota before they land. */
+  pendingBytes = 0
+
+  constructor (engine: Engine) { this.#e = engine }
+
+  /** Picks eviction victims so that `size` more bytes fit, or throws QuotaError (nothing is removed then). */
+  makeRoom (size: number, precedence: number): Entry[] {
+    const { catalog, config } = this.#e
+    const victims: Entry[] = []
+    let free = config.storageBytesMax - catalog.bytesUsed - this.pendingBytes
+    while (free < size) {
+      const v = catalog.evictionCandidate(precedence)
+      if (v === undefined) break
+      catalog.remove(v.key)
+      victims.push(v)
+      free += v.size
+    }
+    if (free < size) {
+      for (const v of victims) catalog.add(v)
+      throw new QuotaError(`storage quota of ${config.storageBytesMax} bytes is full of envelopes this node must keep; refusing new custody`)
+    }
+    return victims
+  }
+
+  /** Removes expired envelopes and spent tombstones. Returns how many envelopes. */
+  async purge (): Promise<number> {
+    const e = this.#e
+    const now = e.networkNowMs()
+    const expired = e.catalog.expired(now, purgeBatchMax)
+    const ops: StoreOp[] = []
+    for (const x of expired) {
+      e.catalog.remove(x.key)
+      e.set.delete(x.key)
+      ops.push(...e.log.removeOps(entryFields(x), false))
+    }
+    for (const key of e.catalog.expiredTombstones(now)) {
+      e.set.delete(key)
+      ops.push(e.log.tombstoneDeleteOp(idFromKey(key)))
+    }
+    if (ops.length > 0) await e.write(ops)
+    if (expired.length > 0) {
+      e.counters.purged += expired.length
+      e.deps.events?.removed?.(expired.map(entryId), 'purged')
+    }
+    return expired.length
+  }
+
+  /**
+   * Strong removal: removes every envelope of one author in one channel with sequence above
+   * `afterSeq`, leaving tombstones so reconciliation never fetches them again. Returns how many.
+   */
+  async discardStream (channel: Uint8Array, author: Uint8Array, afterSeq: number): Promise<number> {
+    const e = this.#e
+    const stream = e.catalog.streams.get(streamKey({ channel, author }))
+    if (stream === undefined) return 0
+    const victims = [...stream.bySeq.keys()].filter(seq => seq > afterSeq).flatMap(seq => idsAt(stream, seq))
+    const ops: StoreOp[] = []
+    const ids: Uint8Array[] = []
+    for (const key of victims) {
+      const x = e.catalog.remove(key)
+      if (x === undefined) continue
+      e.catalog.addTombstone(key, x.expiresAtMs)
+      ops.push(...e.log.removeOps(entryFields(x), true))
+      ids.push(entryId(x))
+    }
+    if (ops.length > 0) await e.write(ops)
+    e.counters.discarded += ids.length
+    if (ids.length > 0) e.deps.events?.removed?.(ids, 'discarded')
+    return ids.length
+  }
+}
