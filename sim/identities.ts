@@ -2,8 +2,9 @@
  * Names to bytes for a simulated run: each node's user key (derived from the run seed
  * and the node id, so a seed replays the same signatures), 8-byte channel references
  * derived from channel names, a pairwise stream for direct messages, and the sim's
- * authoriser. Until channel governance lands (the channels issue), the authoriser
- * accepts any envelope signed by one of the scenario's users, members or not.
+ * authoriser for ungoverned runs (the default), which accepts any envelope signed by
+ * one of the scenario's users, members or not; `governance: true` runs use the channel
+ * policy instead (sim/governed.ts).
  *
  * @example
  * const ids = new SimIdentities(crypto, 7, ['hq', 'truck'])

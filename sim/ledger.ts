@@ -31,7 +31,7 @@ export interface MessageRecord {
   envelopeBytes: number
   /** Node indices expected to receive it (members at creation, minus the sender; or the recipient). */
   expected: number[]
-  /** The sender hosted no member of the channel when it posted (relays accept it until governance lands). */
+  /** The sender hosted no member of the channel when it posted (accepted by relays in an ungoverned run). */
   nonMember: boolean
   /** The sender's node acknowledged custody (the submit became durable). */
   acked: boolean

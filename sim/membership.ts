@@ -3,9 +3,9 @@
  * post must reach every node hosting a member at the moment it is posted (except its
  * sender); a direct message, its recipient. A `remove` event takes the member out for
  * later posts and calls the hook the channels issue fills in (issuing the signed
- * governance change through the engines). Until then relays enforce nothing: a post
- * from a non-member is flagged (`nonMember`) but still expected at every member, as
- * the brief's rule reads (members other than the sender). In governed mode
+ * governance change through the engines in governed mode). In an ungoverned run relays
+ * enforce nothing: a post from a non-member is flagged (`nonMember`) but still expected
+ * at every member, as the brief's rule reads (members other than the sender). In governed mode
  * (sim/governed.ts) relays do enforce: a non-member's post is expected nowhere.
  *
  * @example

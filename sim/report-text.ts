@@ -46,7 +46,7 @@ export function formatReport (r: Report): string {
   lines.push(`wire: ${formatBytes(w.bytes)} on links, ${formatBytes(w.payload_bytes)} envelopes sent, duplicates ${pct(w.duplicate_share)} of envelope bytes, overhead ratio ${num(w.overhead_ratio)}`)
   const o = r.one
   lines.push(`The ONE: created ${o.created}, relayed ${o.relayed}, delivered ${o.delivered}, delivery_prob ${num(o.delivery_prob, 4)}, latency_avg ${num(o.latency_avg, 1)} s, hopcount_avg ${num(o.hopcount_avg)}, buffertime_avg ${num(o.buffertime_avg, 1)} s`)
-  if (r.posts_skipped > 0 || r.non_member_posts > 0) lines.push(`posts skipped (sender's relay down): ${r.posts_skipped}; posts by non-members (accepted until channel governance lands): ${r.non_member_posts}`)
+  if (r.posts_skipped > 0 || r.non_member_posts > 0) lines.push(`posts skipped (sender's relay down): ${r.posts_skipped}; posts by non-members (ungoverned run: relays accept them; with \`governance: true\` they refuse them): ${r.non_member_posts}`)
   lines.push('')
   for (const [name, c] of Object.entries(r.checks)) lines.push(`${c.ok ? 'PASS' : 'FAIL'}  check ${name}: ${c.detail}`)
   for (const [key, e] of Object.entries(r.expect)) {
