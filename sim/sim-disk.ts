@@ -61,15 +61,68 @@ function lowerBound (keys: readonly string[], k: string): number {
   return lo
 }
 
-/** Canonical copies of strings (keys and value tails), shared by the disks of one simulated fleet. */
+/**
+ * What the disks of one simulated fleet share: canonical copies of strings (keys and
+ * value tails), and, for keys whose value is empty (index entries), which disks hold
+ * them, one bit per disk. An index key is the same bytes on every node, so the fleet
+ * keeps one entry per key instead of one per key per node.
+ */
 export class StringPool {
   readonly #strings = new Map<string, string>()
+  /** Key → bit set of the disks holding it with an empty value. */
+  readonly #emptyHolders = new Map<string, Uint32Array>()
+  #disks = 0
+
   get size (): number { return this.#strings.size }
+
   intern (k: string): string {
     const held = this.#strings.get(k)
     if (held !== undefined) return held
     this.#strings.set(k, k)
     return k
+  }
+
+  /** A number for a new disk (its bit in the empty-key sets). */
+  register (): number { return this.#disks++ }
+
+  holdsEmpty (disk: number, k: string): boolean {
+    const bits = this.#emptyHolders.get(k)
+    return bits !== undefined && disk >>> 5 < bits.length && ((bits[disk >>> 5] >>> (disk & 31)) & 1) === 1
+  }
+
+  /** Marks `k` held empty by `disk`; true if it was not. */
+  setEmpty (disk: number, k: string): boolean {
+    let bits = this.#emptyHolders.get(k)
+    const word = disk >>> 5
+    if (bits === undefined || word >= bits.length) {
+      const grown = new Uint32Array(Math.max(word + 1, (this.#disks + 31) >>> 5))
+      if (bits !== undefined) grown.set(bits)
+      bits = grown
+      this.#emptyHolders.set(k, bits)
+    }
+    const mask = 1 << (disk & 31)
+    if ((bits[word] & mask) !== 0) return false
+    bits[word] |= mask
+    return true
+  }
+
+  /** Clears `disk`'s empty hold on `k`; true if it had one. */
+  clearEmpty (disk: number, k: string): boolean {
+    const bits = this.#emptyHolders.get(k)
+    const word = disk >>> 5
+    if (bits === undefined || word >= bits.length) return false
+    const mask = 1 << (disk & 31)
+    if ((bits[word] & mask) === 0) return false
+    bits[word] &= ~mask
+    if (bits.every(w => w === 0)) this.#emptyHolders.delete(k)
+    return true
+  }
+
+  /** Every key `disk` holds empty (O(keys in the fleet): for ranges after a restart, not per write). */
+  emptyKeysOf (disk: number): string[] {
+    const out: string[] = []
+    for (const k of this.#emptyHolders.keys()) if (this.holdsEmpty(disk, k)) out.push(k)
+    return out
   }
 }
 
@@ -79,22 +132,30 @@ const valueHeadBytes = 16
 const valuePooledBytesMin = 64
 
 export class SimDisk implements Store {
+  /** Keys with non-empty values; keys held with empty values live in the pool's bit sets. */
   #values = new Map<string, string>()
+  #emptyCount = 0
   #sorted: string[] | undefined = []
   #closed = false
   readonly #pool: StringPool
+  readonly #id: number
 
-  constructor (pool: StringPool = new StringPool()) { this.#pool = pool }
+  constructor (pool: StringPool = new StringPool()) {
+    this.#pool = pool
+    this.#id = pool.register()
+  }
 
-  get size (): number { return this.#values.size }
+  get size (): number { return this.#values.size + this.#emptyCount }
 
   async get (key: Uint8Array): Promise<Uint8Array | undefined> { return this.getSync(key) }
 
   getSync (key: Uint8Array): Uint8Array | undefined {
     this.#checkOpen()
     validateKey(key)
-    const v = this.#values.get(toBinary(key))
-    return v === undefined ? undefined : fromBinary(v)
+    const k = toBinary(key)
+    const v = this.#values.get(k)
+    if (v !== undefined) return fromBinary(v)
+    return this.#pool.holdsEmpty(this.#id, k) ? new Uint8Array(0) : undefined
   }
 
   async batch (ops: StoreOp[]): Promise<void> { this.batchSync(ops) }
@@ -108,12 +169,25 @@ export class SimDisk implements Store {
   /** Applies ops already checked by `validateBatch` (the simulated store validates when a batch is issued). */
   applyValidated (ops: readonly StoreOp[]): void {
     const values = this.#values
+    const pool = this.#pool
     for (const op of ops) {
-      if (op.type === 'put') {
-        const k = this.#pool.intern(toBinary(op.key))
-        if (this.#sorted !== undefined && !values.has(k)) this.#sorted = undefined
-        values.set(k, this.#valueString(op.value))
-      } else if (values.delete(toBinary(op.key))) this.#sorted = undefined
+      const k = toBinary(op.key)
+      let added = false
+      let removed = false
+      if (op.type === 'del') {
+        removed = values.delete(k)
+        if (pool.clearEmpty(this.#id, k)) { this.#emptyCount--; removed = true }
+      } else if (op.value.length === 0) {
+        const wasValue = values.delete(k)
+        if (pool.setEmpty(this.#id, k)) { this.#emptyCount++; added = !wasValue }
+      } else {
+        const wasEmpty = pool.clearEmpty(this.#id, k)
+        if (wasEmpty) this.#emptyCount--
+        const ik = pool.intern(k)
+        added = !wasEmpty && !values.has(ik)
+        values.set(ik, this.#valueString(op.value))
+      }
+      if (added || removed) this.#sorted = undefined
     }
   }
 
@@ -131,7 +205,7 @@ export class SimDisk implements Store {
   rangeSync (options: RangeOptions = {}): Array<[Uint8Array, Uint8Array]> {
     this.#checkOpen()
     validateRange(options)
-    this.#sorted ??= [...this.#values.keys()].sort()
+    this.#sorted ??= [...this.#values.keys(), ...this.#pool.emptyKeysOf(this.#id)].sort()
     const keys = this.#sorted
     const from = options.gte === undefined ? 0 : lowerBound(keys, toBinary(options.gte))
     const to = options.lt === undefined ? keys.length : lowerBound(keys, toBinary(options.lt))
@@ -151,12 +225,14 @@ export class SimDisk implements Store {
   clone (): SimDisk {
     const copy = new SimDisk(this.#pool)
     copy.#values = new Map(this.#values)
+    for (const k of this.#pool.emptyKeysOf(this.#id)) this.#pool.setEmpty(copy.#id, k)
+    copy.#emptyCount = this.#emptyCount
     copy.#sorted = this.#sorted?.slice()
     return copy
   }
 
   #entry (k: string): [Uint8Array, Uint8Array] {
-    return [fromBinary(k), fromBinary(this.#values.get(k) as string)]
+    return [fromBinary(k), fromBinary(this.#values.get(k) ?? '')]
   }
 
   #valueString (v: Uint8Array): string {

@@ -20,6 +20,26 @@ runStoreAcceptance(t, 'SimDisk', { open: async () => new SimDisk(), reopen: asyn
 const fleetPool = new StringPool()
 runStoreAcceptance(t, 'SimDisk (fleet pool)', { open: async () => new SimDisk(fleetPool), reopen: async (old) => (old as SimDisk).clone() }, seed)
 
+t.test('keys with empty values: held per disk through the pool, switching forms both ways', async t => {
+  const pool = new StringPool()
+  const [one, two] = [new SimDisk(pool), new SimDisk(pool)]
+  one.batchSync([{ type: 'put', key: b(5), value: b() }, { type: 'put', key: b(6), value: b() }, { type: 'put', key: b(7), value: b(1) }])
+  two.batchSync([{ type: 'put', key: b(6), value: b() }])
+  t.same(one.getSync(b(5)), b(), 'held, empty')
+  t.equal(two.getSync(b(5)), undefined, 'another disk does not hold it')
+  t.equal(one.size, 3); t.equal(two.size, 1)
+  t.same(one.rangeSync().map(([k, v]) => [k[0], v.length]), [[5, 0], [6, 0], [7, 1]], 'ranges merge both forms in key order')
+  one.batchSync([{ type: 'put', key: b(6), value: b(9) }, { type: 'put', key: b(7), value: b() }, { type: 'del', key: b(5) }])
+  t.same(one.rangeSync().map(([k, v]) => [k[0], [...v]]), [[6, [9]], [7, []]], 'empty to value, value to empty, delete')
+  t.same(two.getSync(b(6)), b(), 'the other disk keeps its own empty hold')
+  two.batchSync([{ type: 'del', key: b(6) }])
+  t.equal(two.size, 0); t.equal(one.size, 2)
+  const copy = one.clone()
+  one.batchSync([{ type: 'del', key: b(7) }])
+  t.same(copy.getSync(b(7)), b(), 'a clone keeps what the original held when cloned')
+  t.equal(copy.size, 2)
+})
+
 t.test('disks sharing a pool keep their own values exactly', async t => {
   const pool = new StringPool()
   const [one, two] = [new SimDisk(pool), new SimDisk(pool)]
