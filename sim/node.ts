@@ -28,6 +28,8 @@ export interface SimNodeDeps {
   epochMs: number
   clockFault: ClockFault
   crypto: Crypto
+  /** Envelope decoding shared by the fleet (see sharedDecoder); the engine's own otherwise. */
+  decode?: (bytes: Uint8Array) => Envelope
   user: KeyPair
   authoriser: Authoriser
   transport: Transport
@@ -78,7 +80,7 @@ export class SimNode {
     this.#clock = new NodeClock(d.scheduler, d.epochMs, d.clockFault)
     const events = wrapEvents(d.events, live)
     const engine = createEngine({
-      clock: this.#clock, crypto: d.crypto, store: this.#store, transport: d.transport, logger: d.logger, authoriser: d.authoriser, events,
+      clock: this.#clock, crypto: d.crypto, decode: d.decode, store: this.#store, transport: d.transport, logger: d.logger, authoriser: d.authoriser, events,
     }, { ...d.engineConfig, nodeId: d.id })
     d.wake.pending = true
     await engine.open()

@@ -31,7 +31,7 @@ import { StringPool } from './sim-disk.ts'
 import type { Wake } from './sim-store.ts'
 import { compileTimeline, timelineChanges, type Timeline } from './timeline.ts'
 import { TraceHash } from './trace.ts'
-import { memoisedCrypto } from './verify-cache.ts'
+import { memoisedCrypto, sharedDecoder } from './verify-cache.ts'
 import { buildWorkload, type Post } from './workload.ts'
 import { RunStats, type RunResult } from './run-stats.ts'
 
@@ -81,6 +81,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   const ids = scenario.nodes.map(n => n.id)
   const index = new Map(ids.map((id, i) => [id, i]))
   const crypto = memoisedCrypto(createNodeCrypto())
+  const decoder = sharedDecoder(crypto)
   const identities = new SimIdentities(crypto, seed, ids)
   const ledger = new Ledger(ids.length)
   const stats = new RunStats(scenario, seed, timeline, ledger, crypto)
@@ -99,7 +100,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   for (const [i, n] of scenario.nodes.entries()) {
     nodes.push(new SimNode({
       id: n.id, index: i, scheduler: s, epochMs: simEpochMs, clockFault: { skewMs: n.skewMs ?? 0, driftPpm: n.driftPpm ?? 0 },
-      crypto, user: identities.user(n.id), authoriser: governed?.authoriser(i) ?? identities.authoriser, transport: net.transport(n.id), logger: silent, wake,
+      crypto, decode: decoder.decode, user: identities.user(n.id), authoriser: governed?.authoriser(i) ?? identities.authoriser, transport: net.transport(n.id), logger: silent, wake,
       storeWriteMs: options.storeWriteMs ?? storeWriteMsDefault, stringPool, engineConfig: { storageBytesMax: n.storageBytes, ...options.engineConfig },
       onUp: () => net.nodeChanged(n.id),
       events: {

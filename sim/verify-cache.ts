@@ -18,6 +18,7 @@
  */
 import { Buffer } from 'node:buffer'
 import { bytesEqual } from '../protocol/bytes.ts'
+import { decodeEnvelope, type Envelope } from '../protocol/envelope.ts'
 import type { Crypto } from '../protocol/ports.ts'
 
 interface Verdict { publicKey: Uint8Array, message: Uint8Array, ok: boolean }
@@ -73,4 +74,32 @@ export function memoisedCrypto (inner: Crypto): MemoisedCrypto {
       return ok
     },
   }
+}
+
+/** Decoded envelopes remembered before the memo starts over. */
+const decodedEnvelopesMax = 50_000
+
+/**
+ * The engines' `decode` port for a fleet: one decoded Envelope per distinct byte string,
+ * shared by every node that receives it (engines never mutate envelopes). Keyed like the
+ * digest memo and reused only when the bytes are equal in full; anything else, including
+ * an altered copy, is decoded (and checked) on its own bytes.
+ */
+export function sharedDecoder (crypto: Crypto): { decode: (bytes: Uint8Array) => Envelope, stats: { calls: number, computed: number } } {
+  const decoded = new Map<string, Envelope>()
+  const stats = { calls: 0, computed: 0 }
+  const decode = (bytes: Uint8Array): Envelope => {
+    stats.calls++
+    const key = bytes.length >= 16 ? `${bytes.length}:${latin1(bytes.subarray(bytes.length - 16))}` : undefined
+    const seen = key === undefined ? undefined : decoded.get(key)
+    if (seen !== undefined && bytesEqual(seen.bytes, bytes)) return seen
+    stats.computed++
+    const env = decodeEnvelope(bytes, (b) => crypto.sha256(b))
+    if (key !== undefined) {
+      if (decoded.size >= decodedEnvelopesMax) decoded.clear()
+      decoded.set(key, env)
+    }
+    return env
+  }
+  return { decode, stats }
 }

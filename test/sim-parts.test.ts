@@ -8,7 +8,8 @@ import { Rng } from '../sim/rng.ts'
 import { Scheduler } from '../sim/scheduler.ts'
 import { SimDisk, StringPool } from '../sim/sim-disk.ts'
 import { SimStore } from '../sim/sim-store.ts'
-import { memoisedCrypto } from '../sim/verify-cache.ts'
+import { memoisedCrypto, sharedDecoder } from '../sim/verify-cache.ts'
+import { authorRef, Kind, signEnvelope } from '../protocol/envelope.ts'
 import { scheduleTimes } from '../sim/workload.ts'
 import { runStoreAcceptance } from './store-acceptance.ts'
 import { testSeed } from './helpers/seed.ts'
@@ -171,6 +172,21 @@ t.test('memoised SHA-256 answers only for identical bytes, with a copy', async t
   t.equal(crypto.digestStats.computed, 2)
   t.same(crypto.sha256(b(1, 2, 3)), inner.sha256(b(1, 2, 3)), 'short inputs pass straight through')
   t.equal(crypto.digestStats.calls, 4, 'short inputs are not counted')
+})
+
+t.test('shared decoder: one object for identical bytes, a fresh decode for anything else', async t => {
+  const inner = createNodeCrypto()
+  const { decode, stats } = sharedDecoder(inner)
+  const keys = inner.ed25519KeyPair(new Uint8Array(32).fill(3))
+  const env = signEnvelope(inner, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(keys.publicKey), seq: 1, hlc: { ms: 1000, c: 0 }, ttlSeconds: 3600, epoch: 1, deps: [], body: new Uint8Array(40).fill(7) }, keys.privateKey)
+  const first = decode(env.bytes)
+  t.equal(decode(env.bytes.slice()), first, 'identical bytes: the same decoded object')
+  t.same(stats, { calls: 2, computed: 1 })
+  const altered = env.bytes.slice(); altered[20] ^= 1
+  const other = decode(altered)
+  t.not(other, first, 'same tail, other bytes: decoded on their own')
+  t.equal(other.seq === first.seq && other.bytes[20] !== first.bytes[20], true)
+  t.throws(() => decode(new Uint8Array(3)), { code: 'ERR_DECODE' }, 'junk still fails to decode')
 })
 
 t.test('workload schedules: every, at+count, poisson', async t => {

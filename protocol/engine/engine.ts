@@ -44,6 +44,7 @@ export class Engine implements LinkHandler {
   readonly hlc: HybridClock
   readonly refKey: string
   readonly #sync: SyncHandlers
+  readonly #decode: (bytes: Uint8Array) => Envelope
   readonly #retention: Retention
   readonly #pending = new Map<string, Promise<void>>()
   /** Envelopes whose authorisation is not decidable yet, oldest first (bounded: limits.ts). */
@@ -65,6 +66,7 @@ export class Engine implements LinkHandler {
     this.log = new MessageLog(deps.store, (b) => deps.crypto.sha256(b))
     this.hlc = new HybridClock(() => deps.clock.nowMs())
     this.refKey = this.peerRef(config.nodeId)
+    this.#decode = deps.decode ?? ((b) => decodeEnvelope(b, (x) => deps.crypto.sha256(x)))
     this.#sync = new SyncHandlers(this)
     this.#retention = new Retention(this)
   }
@@ -110,7 +112,7 @@ export class Engine implements LinkHandler {
 
   /** Validates and stores a client's envelope; resolves once it is durable (custody acknowledged). */
   async submit (bytes: Uint8Array): Promise<Envelope> {
-    const env = decodeEnvelope(bytes, (b) => this.deps.crypto.sha256(b))
+    const env = this.#decode(bytes)
     const key = idKey(env.id)
     if (this.catalog.has(key)) return env
     const pending = this.#pending.get(key)
@@ -192,7 +194,7 @@ export class Engine implements LinkHandler {
   async #ingest (bytes: Uint8Array, link: PeerLink): Promise<void> {
     let env: Envelope
     try {
-      env = decodeEnvelope(bytes, (b) => this.deps.crypto.sha256(b))
+      env = this.#decode(bytes)
     } catch (e) {
       this.#refused('decode', (e as Error).message, link.id)
       this.penalise(link, peerPenaltyBadEnvelope, `undecodable envelope: ${(e as Error).message}`)

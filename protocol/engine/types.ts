@@ -24,6 +24,12 @@ export interface EngineDeps {
   logger: Logger
   authoriser: Authoriser
   events?: EngineEvents
+  /**
+   * Decodes an envelope received or submitted (default: `decodeEnvelope` with
+   * `crypto.sha256`). Engines never mutate an Envelope, so a host running many engines
+   * may hand them one decoded object for identical bytes (the simulator does).
+   */
+  decode?: (bytes: Uint8Array) => Envelope
 }
 
 export interface EngineConfig {
