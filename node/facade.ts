@@ -12,6 +12,7 @@
 import type { Engine } from '../protocol/engine/engine.ts'
 import type { EngineEvents } from '../protocol/engine/types.ts'
 import { Kind, type Envelope } from '../protocol/envelope.ts'
+import { compareHlc } from '../protocol/hlc.ts'
 import { idKey } from '../protocol/engine/catalog.ts'
 import type { ApiEnvelope, MessageStatus, NodeFacade } from './api/facade.ts'
 
@@ -91,11 +92,9 @@ export function createFacade (engine: Engine, hub: EngineEventHub, options: Faca
       const ids = [
         ...await engine.log.byChannel(channel, Kind.governance, channelHistoryEnvelopesMax),
         ...await engine.log.byChannel(channel, Kind.keys, channelHistoryEnvelopesMax),
-      ]
+      ].map(x => x.id)
       const rest = await Promise.all([Kind.message, Kind.state, Kind.receipt].map(k => engine.log.byChannel(channel, k, limit)))
-      const recent: Array<{ id: Uint8Array, ms: number }> = []
-      for (const id of rest.flat()) recent.push({ id, ms: engine.catalog.get(idKey(id))?.hlcMs ?? 0 })
-      recent.sort((x, y) => x.ms - y.ms)
+      const recent = rest.flat().sort((x, y) => compareHlc(x.hlc, y.hlc))
       ids.push(...recent.slice(-limit).map(r => r.id))
       for (const id of ids) {
         const env = await engine.get(id)

@@ -7,8 +7,8 @@
  * writes O(n log n) once: at a city scale that is what keeps storage off the profile
  * (the general-purpose MemoryStore keeps keys sorted on every insert).
  *
- * Memory is what limits a 200-node run (every node stores every envelope with five
- * index keys), so values are kept as binary strings too (one heap object each, no
+ * Memory is what limits a 200-node run (every node stores every envelope, under two
+ * keys), so values are kept as binary strings too (one heap object each, no
  * separate backing store for the collector to track), and disks of one fleet may share
  * a `StringPool`: the index keys of an envelope are the same bytes on every node, so the
  * fleet keeps one copy of each key string instead of one per node.
@@ -31,7 +31,7 @@ import type { RangeOptions, Store, StoreOp } from '../protocol/ports.ts'
  * Bytes as a string of one char per byte (Latin-1). Long values go through Node's native
  * codec (several times faster than a JS loop at 300 B); short ones (keys) use
  * `fromCharCode`, because asking a small, on-heap Uint8Array for its `.buffer` makes V8
- * move it to a new off-heap ArrayBuffer, and five keys per stored envelope add up.
+ * move it to a new off-heap ArrayBuffer, and two keys per stored envelope add up.
  */
 function toBinary (bytes: Uint8Array): string {
   if (bytes.length <= onHeapBytesMax) return String.fromCharCode.apply(null, bytes as unknown as number[])

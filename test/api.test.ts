@@ -9,8 +9,6 @@ import { createEngine, type Engine } from '../protocol/engine/engine.ts'
 import { idKey } from '../protocol/engine/catalog.ts'
 import { MemoryStore } from '../protocol/memory-store.ts'
 import { authorRef, Kind, Precedence, signEnvelope, type Envelope } from '../protocol/envelope.ts'
-import { compareHlc } from '../protocol/hlc.ts'
-import { decodeKey, prefixRange } from '../protocol/keys.ts'
 import { fromHex, toHex } from '../protocol/bytes.ts'
 import { DecodeError, LimitError, SignatureError, UnauthorisedError, ExpiredError, isDdilError } from '../protocol/errors.ts'
 import type { KeyPair, Store, StoreOp } from '../protocol/ports.ts'
@@ -80,7 +78,7 @@ async function makeNode (): Promise<Node> {
   const facade: NodeFacade = {
     nodeId,
     submit: async (bytes) => ({ id: (await engine.submit(bytes)).id }),
-    backlog: (channel, { limit }) => channelBacklog(engine, store.inner, channel, limit),
+    backlog: (channel, { limit }) => channelBacklog(engine, channel, limit),
     onStored: (l) => { stored.add(l); return () => { stored.delete(l) } },
     onStatus: (l) => { statuses.add(l); return () => { statuses.delete(l) } },
     stamp: () => engine.stamp(),
@@ -90,15 +88,12 @@ async function makeNode (): Promise<Node> {
   return { engine, clock, store, facade }
 }
 
-/** Newest `limit` envelopes of a channel, oldest first (via the log's channel/author/seq index). */
-async function * channelBacklog (engine: Engine, store: Store, channel: Uint8Array, limit: number): AsyncIterable<ApiEnvelope> {
-  const envs: Envelope[] = []
-  for await (const [key] of store.range(prefixRange(['s', channel]))) {
-    const env = await engine.get(decodeKey(key)[4] as Uint8Array)
-    if (env !== undefined) envs.push(env)
+/** Newest `limit` messages of a channel, oldest first (via the log's channel index). */
+async function * channelBacklog (engine: Engine, channel: Uint8Array, limit: number): AsyncIterable<ApiEnvelope> {
+  for (const { id } of await engine.log.byChannel(channel, Kind.message, limit)) {
+    const env = await engine.get(id)
+    if (env !== undefined) yield env
   }
-  envs.sort((a, b) => compareHlc(a.hlc, b.hlc))
-  yield * envs.slice(-limit)
 }
 
 let seq = 0

@@ -240,7 +240,7 @@ t.test('the log lists a channel newest-last for backlogs, and forgets purged env
   for (let k = 1; k <= 5; k++) { posted.push(await net.post('a', alice, k, { ttlSeconds: k === 1 ? 10 : 3600 })); await net.run(5) }
   await net.post('a', alice, 6, { channel: other })
   const channel = posted[0].channel
-  t.same((await a.log.byChannel(channel, Kind.message, 3)).map(toHex), posted.slice(2).map(e => toHex(e.id)), 'newest three, oldest first')
+  t.same((await a.log.byChannel(channel, Kind.message, 3)).map(x => toHex(x.id)), posted.slice(2).map(e => toHex(e.id)), 'newest three, oldest first')
   t.equal((await a.log.byChannel(channel, Kind.message, 100)).length, 5)
   t.equal((await a.log.byChannel(channel, Kind.governance, 100)).length, 0, 'by kind')
   await net.run(11_000)
@@ -335,7 +335,7 @@ t.test('id keys: one char per byte, round trip for ids and other lengths, distin
 
 t.test('catalog: one id per sequence, a list only while an author equivocates', async t => {
   const c = new Catalog()
-  const entry = (key: string, seq: number): Entry => ({ key, expiresAtMs: 1e6, precedence: 3, kind: 0, hlcMs: seq, size: 300, stream: 'chan' + 'auth', seq, custody: false })
+  const entry = (key: string, seq: number): Entry => ({ key, expiresAtMs: 1e6, precedence: 3, kind: 0, hlcMs: seq, hlcC: 0, size: 300, stream: 'chan' + 'auth', seq, custody: false })
   c.add(entry('a'.repeat(32), 1)); c.add(entry('b'.repeat(32), 2)); c.add(entry('c'.repeat(32), 2))
   const s = c.streams.get('chanauth')
   t.same(idsAt(s, 1), ['a'.repeat(32)])

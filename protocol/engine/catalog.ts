@@ -24,6 +24,8 @@ export interface Entry {
   precedence: number
   kind: number
   hlcMs: number
+  /** The HLC counter (envelopes of one millisecond order by it). */
+  hlcC: number
   /** Bytes charged against the quota: envelope plus index overhead. */
   size: number
   stream: string
@@ -48,7 +50,11 @@ export function idsAt (s: Stream | undefined, seq: number): string[] {
   return held === undefined ? [] : typeof held === 'string' ? [held] : held
 }
 
-/** Bytes charged per stored envelope beyond its own size (keys of the five index entries and record header). */
+/**
+ * Bytes charged per stored envelope beyond its own size: its two keys and record header
+ * (about 100 B) and the backing store's own per-key overhead. Deliberately generous: the
+ * quota is a promise about disk use, so it errs towards the disk.
+ */
 export const entryOverheadBytes = 200
 
 export class Catalog {
@@ -58,7 +64,7 @@ export class Catalog {
   readonly #expiry = new Heap<Entry>((a, b) => a.expiresAtMs - b.expiresAtMs)
   readonly #tombExpiry = new Heap<{ key: string, expiresAtMs: number }>((a, b) => a.expiresAtMs - b.expiresAtMs)
   /** Eviction candidates per precedence, oldest first. */
-  readonly #evictable = [0, 1, 2, 3].map(() => new Heap<Entry>((a, b) => a.hlcMs - b.hlcMs || (a.key < b.key ? -1 : 1)))
+  readonly #evictable = [0, 1, 2, 3].map(() => new Heap<Entry>((a, b) => a.hlcMs - b.hlcMs || a.hlcC - b.hlcC || (a.key < b.key ? -1 : 1)))
   bytesUsed = 0
 
   get size (): number { return this.byId.size }

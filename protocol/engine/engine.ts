@@ -337,7 +337,7 @@ export class Engine implements LinkHandler {
 
   #index (env: Envelope, custody: boolean): void {
     const entry: Entry = {
-      key: idKey(env.id), expiresAtMs: env.expiresAtMs, precedence: env.precedence, kind: env.kind, hlcMs: env.hlc.ms,
+      key: idKey(env.id), expiresAtMs: env.expiresAtMs, precedence: env.precedence, kind: env.kind, hlcMs: env.hlc.ms, hlcC: env.hlc.c,
       size: env.bytes.length + entryOverheadBytes, stream: streamKey(env), seq: env.seq, custody,
     }
     this.catalog.add(entry)

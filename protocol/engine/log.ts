@@ -1,19 +1,26 @@
 /**
  * The durable message log: how envelopes and their indexes sit in the `Store`.
- * Appending an envelope writes it and all its index entries in one atomic batch;
- * a purge or eviction removes them in one batch (an eviction leaves a tombstone
- * so reconciliation never fetches the id again). Layout, format version 1:
+ * Appending an envelope writes it and its index entry in one atomic batch; a purge
+ * or eviction removes them in one batch (an eviction leaves a tombstone so
+ * reconciliation never fetches the id again). Expiry, eviction order and sequences
+ * are the engine's in-memory catalog, rebuilt from the records on start, so the
+ * store indexes only what a client reads from disk. Layout, format version 2:
  *
  *   ['v']                          → u8 layout version
  *   ['e', id]                      → u8 version, u8 flags (bit 0 custody), u48 receivedAtMs, envelope bytes
- *   ['x', expiresAtMs, id]         → ''   by expiry (purge, reconciliation ranges)
- *   ['p', precedence, hlcMs, id]   → ''   by precedence, then age (eviction)
- *   ['s', channel, author, seq, id]→ ''   by channel, author and sequence (gaps, equivocation)
- *   ['c', channel, kind, hlcMs, id] → ''  by channel and kind, then time (a client's backlog)
+ *   ['c', channel, kind, hlcMs, hlcC, id] → ''  by channel and kind, then HLC (a client's backlog)
  *   ['t', id]                      → u48 expiresAtMs   tombstone of an evicted envelope
+ *
+ * Version 1 also kept three indexes nothing read (by expiry 'x', by precedence 'p',
+ * by stream sequence 's'), four key writes per envelope instead of one, and its
+ * channel index lacked the HLC counter, so envelopes stamped in the same millisecond
+ * came back in id order rather than causal order. Opening a version 1 store deletes
+ * its indexes, re-indexes every record, and only then records version 2; each step is
+ * idempotent, so a crash mid-way starts the migration again safely.
  *
  * @example
  * const log = new MessageLog(store, sha256)
+ * await log.open()
  * await log.append(env, { custody: true, receivedAtMs })
  * for await (const rec of log.loadAll()) catalog.add(...)
  */
@@ -21,9 +28,14 @@ import { ByteReader, ByteWriter, bytesEqual } from '../bytes.ts'
 import { StorageError } from '../errors.ts'
 import { decodeEnvelope, type Envelope } from '../envelope.ts'
 import { encodeKey, decodeKey, prefixRange } from '../keys.ts'
+import type { Hlc } from '../hlc.ts'
 import type { Store, StoreOp } from '../ports.ts'
 
-export const logFormatVersion = 1
+export const logFormatVersion = 2
+/** Index prefixes of layout version 1 (all rebuilt or dropped by the migration). */
+const v1IndexPrefixes = ['x', 'p', 's', 'c']
+/** Keys deleted per batch while migrating (bounded, like every batch). */
+const migrateBatchKeysMax = 1000
 const recordVersion = 1
 const empty = new Uint8Array(0)
 
@@ -33,24 +45,17 @@ export interface StoredRecord {
   receivedAtMs: number
 }
 
+/** What locates an envelope's index entry (and dates its tombstone). */
 export interface IndexedFields {
   id: Uint8Array
   kind: number
   expiresAtMs: number
-  precedence: number
-  hlcMs: number
+  hlc: Hlc
   channel: Uint8Array
-  author: Uint8Array
-  seq: number
 }
 
-function indexKeys (f: IndexedFields): Uint8Array[] {
-  return [
-    encodeKey(['x', f.expiresAtMs, f.id]),
-    encodeKey(['p', f.precedence, f.hlcMs, f.id]),
-    encodeKey(['s', f.channel, f.author, f.seq, f.id]),
-    encodeKey(['c', f.channel, f.kind, f.hlcMs, f.id]),
-  ]
+function indexKey (f: IndexedFields): Uint8Array {
+  return encodeKey(['c', f.channel, f.kind, f.hlc.ms, f.hlc.c, f.id])
 }
 
 export function encodeRecord (env: Envelope, custody: boolean, receivedAtMs: number): Uint8Array {
@@ -80,23 +85,43 @@ export class MessageLog {
     this.#sha256 = sha256
   }
 
-  /** Checks (or writes, on an empty store) the layout version. */
+  /** Checks (or writes, on an empty store) the layout version; migrates version 1. */
   async open (): Promise<void> {
     const v = await this.#store.get(encodeKey(['v']))
-    if (v === undefined) await this.#store.batch([{ type: 'put', key: encodeKey(['v']), value: Uint8Array.of(logFormatVersion) }])
-    else if (v.length !== 1 || v[0] !== logFormatVersion) throw new StorageError(`store layout version ${v[0]} is not ${logFormatVersion}; refusing to guess`)
+    if (v !== undefined && v.length === 1 && v[0] === 1) await this.#migrateFromV1()
+    else if (v !== undefined && (v.length !== 1 || v[0] !== logFormatVersion)) throw new StorageError(`store layout version ${v[0]} is not ${logFormatVersion}; refusing to guess`)
+    if (v === undefined || v[0] !== logFormatVersion) await this.#store.batch([{ type: 'put', key: encodeKey(['v']), value: Uint8Array.of(logFormatVersion) }])
+  }
+
+  /** Replaces version 1's indexes with version 2's, a bounded batch at a time; the caller then records version 2. */
+  async #migrateFromV1 (): Promise<void> {
+    for (const prefix of v1IndexPrefixes) {
+      for (;;) {
+        const ops: StoreOp[] = []
+        for await (const [key] of this.#store.range({ ...prefixRange([prefix]), limit: migrateBatchKeysMax })) ops.push({ type: 'del', key })
+        if (ops.length === 0) break
+        await this.#store.batch(ops)
+      }
+    }
+    let ops: StoreOp[] = []
+    for await (const rec of this.loadAll()) {
+      if ('corrupt' in rec) continue // left for the engine's open, which deletes and reports it
+      ops.push({ type: 'put', key: indexKey(fieldsOf(rec.envelope)), value: empty })
+      if (ops.length >= migrateBatchKeysMax) { await this.#store.batch(ops); ops = [] }
+    }
+    if (ops.length > 0) await this.#store.batch(ops)
   }
 
   appendOps (env: Envelope, custody: boolean, receivedAtMs: number): StoreOp[] {
-    const ops: StoreOp[] = [{ type: 'put', key: encodeKey(['e', env.id]), value: encodeRecord(env, custody, receivedAtMs) }]
-    for (const key of indexKeys(fieldsOf(env))) ops.push({ type: 'put', key, value: empty })
-    return ops
+    return [
+      { type: 'put', key: encodeKey(['e', env.id]), value: encodeRecord(env, custody, receivedAtMs) },
+      { type: 'put', key: indexKey(fieldsOf(env)), value: empty },
+    ]
   }
 
   /** Ops that delete an envelope and its indexes; with `tombstone`, remember the id until expiry. */
   removeOps (f: IndexedFields, tombstone: boolean): StoreOp[] {
-    const ops: StoreOp[] = [{ type: 'del', key: encodeKey(['e', f.id]) }]
-    for (const key of indexKeys(f)) ops.push({ type: 'del', key })
+    const ops: StoreOp[] = [{ type: 'del', key: encodeKey(['e', f.id]) }, { type: 'del', key: indexKey(f) }]
     if (tombstone) {
       const w = new ByteWriter(6); w.uintBE(f.expiresAtMs, 6)
       ops.push({ type: 'put', key: encodeKey(['t', f.id]), value: w.finish() })
@@ -138,36 +163,19 @@ export class MessageLog {
     }
   }
 
-  /** Ids of one author's envelopes in a channel with sequence in [from, to]. */
-  async * bySequence (channel: Uint8Array, author: Uint8Array, from: number, to: number): AsyncIterable<Uint8Array> {
-    const gte = encodeKey(['s', channel, author, from])
-    const lt = encodeKey(['s', channel, author, to + 1])
-    for await (const [key] of this.#store.range({ gte, lt })) yield decodeKey(key)[4] as Uint8Array
-  }
-
-  /** The newest `limit` ids of one kind in a channel, oldest first (a client's backlog). */
-  async byChannel (channel: Uint8Array, kind: number, limit: number): Promise<Uint8Array[]> {
-    const ids: Uint8Array[] = []
-    for await (const [key] of this.#store.range({ ...prefixRange(['c', channel, kind]), reverse: true, limit })) ids.push(decodeKey(key)[4] as Uint8Array)
-    return ids.reverse()
-  }
-
-  /** Ids by expiry in [fromMs, toMs). */
-  async * byExpiry (fromMs: number, toMs: number): AsyncIterable<{ id: Uint8Array, expiresAtMs: number }> {
-    for await (const [key] of this.#store.range({ gte: encodeKey(['x', fromMs]), lt: encodeKey(['x', toMs]) })) {
+  /** The newest `limit` envelopes of one kind in a channel, oldest first by HLC (a client's backlog). */
+  async byChannel (channel: Uint8Array, kind: number, limit: number): Promise<Array<{ id: Uint8Array, hlc: Hlc }>> {
+    const out: Array<{ id: Uint8Array, hlc: Hlc }> = []
+    for await (const [key] of this.#store.range({ ...prefixRange(['c', channel, kind]), reverse: true, limit })) {
       const parts = decodeKey(key)
-      yield { expiresAtMs: parts[1] as number, id: parts[2] as Uint8Array }
+      out.push({ hlc: { ms: parts[3] as number, c: parts[4] as number }, id: parts[5] as Uint8Array })
     }
-  }
-
-  /** Ids by precedence then age, most evictable first (routine, oldest). */
-  async * byPrecedence (precedence: number): AsyncIterable<Uint8Array> {
-    for await (const [key] of this.#store.range(prefixRange(['p', precedence]))) yield decodeKey(key)[3] as Uint8Array
+    return out.reverse()
   }
 
   batch (ops: StoreOp[]): Promise<void> { return this.#store.batch(ops) }
 }
 
 export function fieldsOf (env: Envelope): IndexedFields {
-  return { id: env.id, kind: env.kind, expiresAtMs: env.expiresAtMs, precedence: env.precedence, hlcMs: env.hlc.ms, channel: env.channel, author: env.author, seq: env.seq }
+  return { id: env.id, kind: env.kind, expiresAtMs: env.expiresAtMs, hlc: env.hlc, channel: env.channel }
 }

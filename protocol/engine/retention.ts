@@ -24,8 +24,7 @@ export function streamKey (env: Pick<Envelope, 'channel' | 'author'>): string {
 }
 
 export function entryFields (e: Entry): IndexedFields {
-  const stream = idFromKey(e.stream)
-  return { id: entryId(e), kind: e.kind, expiresAtMs: e.expiresAtMs, precedence: e.precedence, hlcMs: e.hlcMs, channel: stream.subarray(0, 8), author: stream.subarray(8, 16), seq: e.seq }
+  return { id: entryId(e), kind: e.kind, expiresAtMs: e.expiresAtMs, hlc: { ms: e.hlcMs, c: e.hlcC }, channel: idFromKey(e.stream.slice(0, 8)) }
 }
 
 export class Retention {
