@@ -74,7 +74,7 @@ export function createFacade (engine: Engine, hub: EngineEventHub, options: Faca
     nodeId: options.nodeId,
     async submit (bytes, context) {
       const env = await engine.submit(bytes)
-      const key = idKey(env.id)
+      const key = env.key
       if (!tracked.has(key)) {
         if (tracked.size >= trackedSubmissionsMax) tracked.delete(tracked.keys().next().value as string)
         tracked.set(key, { id: env.id, peers: new Set() })

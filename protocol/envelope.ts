@@ -15,7 +15,7 @@
  * const env = decodeEnvelope(bytes)        // strict; throws DecodeError / LimitError
  * verifyEnvelope(crypto, env, authorPublicKey, wallMs)  // throws SignatureError / ExpiredError / ClockSkewError
  */
-import { ByteReader, ByteWriter, bytesEqual, compareBytes, utf8, varintLength } from './bytes.ts'
+import { binaryString, ByteReader, ByteWriter, bytesEqual, compareBytes, utf8, varintLength } from './bytes.ts'
 import { DecodeError, ExpiredError, LimitError, SignatureError } from './errors.ts'
 import { checkNotFarFuture, hlcMsMax, type Hlc } from './hlc.ts'
 import { envelopeBodyBytesMax, envelopeBytesMax, envelopeDepsMax, sequenceWindowMax, ttlSecondsMax, ttlSecondsMin } from './limits.ts'
@@ -82,6 +82,14 @@ export interface Envelope extends EnvelopeFields {
   signedLength: number
   /** hlc.ms + ttl, ms. */
   expiresAtMs: number
+  /**
+   * The id as a binary string (one char per byte): the map key a relay files the
+   * envelope under. Made once here, not per lookup; a node handles each envelope in
+   * several maps, and a fleet that shares decoded envelopes shares this string too.
+   */
+  key: string
+  /** Channel and author references as one binary string: the key of the (channel, author) stream. */
+  stream: string
 }
 
 /** The author reference for a public key. */
@@ -152,10 +160,10 @@ export function signEnvelope (crypto: Crypto, fields: EnvelopeFields, privateKey
     ...fields,
     deps: fields.deps.map(d => d.slice()),
     signature,
-    id: crypto.sha256(bytes),
     bytes,
     signedLength: unsigned.length,
     expiresAtMs: expiresAtMs(fields),
+    ...derivedKeys(crypto.sha256(bytes), fields),
   }
 }
 
@@ -222,11 +230,18 @@ export function decodeEnvelope (input: Uint8Array, sha256: (b: Uint8Array) => Ui
   return {
     ...fields,
     signature: bytes.subarray(signedLength),
-    id: sha256(bytes),
     bytes,
     signedLength,
     expiresAtMs: expiresAtMs(fields),
+    ...derivedKeys(sha256(bytes), fields),
   }
+}
+
+function derivedKeys (id: Uint8Array, f: Pick<EnvelopeFields, 'channel' | 'author'>): Pick<Envelope, 'id' | 'key' | 'stream'> {
+  const stream = new Uint8Array(channelRefBytes + authorRefBytes)
+  stream.set(f.channel)
+  stream.set(f.author, channelRefBytes)
+  return { id, key: binaryString(id), stream: binaryString(stream) } // one flat string, not a concatenation
 }
 
 /** Throws SignatureError unless `publicKey` is the author's and signed exactly these bytes as this kind. */

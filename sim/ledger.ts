@@ -76,7 +76,7 @@ export class Ledger {
 
   register (post: Post, env: Envelope, sender: number, expected: number[], nonMember: boolean, nowMs: number): MessageRecord {
     const n = this.#nodeCount
-    const key = idKey(env.id)
+    const key = env.key
     const slot = this.records.length % blockMessages
     if (slot === 0) this.#block = newBlock(n)
     const b = this.#block
@@ -103,7 +103,7 @@ export class Ledger {
   }
 
   stored (node: number, env: Envelope, from: number | 'local', nowMs: number): void {
-    const rec = this.#byId.get(idKey(env.id))
+    const rec = this.#byId.get(env.key)
     if (rec === undefined) return
     if (!Number.isNaN(rec.arrivedAt[node])) {
       this.duplicateDeliveries++

@@ -58,8 +58,19 @@ t.test('property: encode/decode round trip and canonical bytes', async t => {
     const env = signEnvelope(crypto, fields, aliceKeys.privateKey)
     const back = decode(env.bytes)
     verifySignature(crypto, back, aliceKeys.publicKey)
-    return toHex(back.id) === toHex(env.id) && toHex(encodeUnsigned(back)) === toHex(env.bytes.subarray(0, env.signedLength))
+    return toHex(back.id) === toHex(env.id) && toHex(encodeUnsigned(back)) === toHex(env.bytes.subarray(0, env.signedLength)) &&
+      back.key === env.key && back.stream === env.stream
   }), { seed, numRuns: 300 })
+})
+
+t.test('derived map keys: the id and the (channel, author) stream as binary strings', async t => {
+  const env = decode(signEnvelope(crypto, messageFields(), aliceKeys.privateKey).bytes)
+  const chars = (b: Uint8Array): number[] => [...b]
+  t.same([...env.key].map(c => c.charCodeAt(0)), chars(env.id))
+  t.same([...env.stream].map(c => c.charCodeAt(0)), [...chars(env.channel), ...chars(env.author)])
+  const other = decode(signEnvelope(crypto, messageFields({ seq: 2 }), aliceKeys.privateKey).bytes)
+  t.not(other.key, env.key, 'another envelope, another key')
+  t.equal(other.stream, env.stream, 'same channel and author, same stream')
 })
 
 t.test('forgery: bit flips anywhere fail (signature or decode), never verify', async t => {

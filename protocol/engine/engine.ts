@@ -17,7 +17,7 @@ import { MessageLog } from './log.ts'
 import { PeerLink, type PruneState } from './peer.ts'
 import { newCounters, defaultEngineConfig, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason } from './types.ts'
 import { SyncHandlers } from './sync.ts'
-import { entryFields, Retention, streamKey } from './retention.ts'
+import { entryFields, Retention } from './retention.ts'
 import { checkTimely, decodeEnvelope, verifySignature, checkSequenceWindow, type Envelope } from '../envelope.ts'
 import { isDdilError, StorageError, UnauthorisedError } from '../errors.ts'
 import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '../frames.ts'
@@ -113,7 +113,7 @@ export class Engine implements LinkHandler {
   /** Validates and stores a client's envelope; resolves once it is durable (custody acknowledged). */
   async submit (bytes: Uint8Array): Promise<Envelope> {
     const env = this.#decode(bytes)
-    const key = idKey(env.id)
+    const key = env.key
     if (this.catalog.has(key)) return env
     const pending = this.#pending.get(key)
     if (pending !== undefined) { await pending; return env }
@@ -200,7 +200,7 @@ export class Engine implements LinkHandler {
       this.penalise(link, peerPenaltyBadEnvelope, `undecodable envelope: ${(e as Error).message}`)
       return
     }
-    const key = idKey(env.id)
+    const key = env.key
     if (this.holds(key)) {
       this.counters.duplicatesReceived++
       this.counters.duplicatePayloadBytesReceived += bytes.length
@@ -229,7 +229,7 @@ export class Engine implements LinkHandler {
   }
 
   #hold (env: Envelope, from: PeerId | 'local'): void {
-    const key = idKey(env.id)
+    const key = env.key
     this.#held.set(key, { env, from })
     this.#heldBytes += env.bytes.length
     this.counters.heldPending++
@@ -290,13 +290,13 @@ export class Engine implements LinkHandler {
     const auth = this.deps.authoriser.authorise(env)
     if (!auth.ok) throw 'pending' in auth ? new PendingAuthorisation(auth.reason) : new UnauthorisedError(auth.reason)
     verifySignature(this.deps.crypto, env, auth.publicKey)
-    const highest = this.catalog.streams.get(streamKey(env))?.highest ?? 0
+    const highest = this.catalog.streams.get(env.stream)?.highest ?? 0
     if (highest > 0) checkSequenceWindow(env.seq, highest)
   }
 
   /** Stores an envelope (evicting by policy if needed), then indexes, announces and forwards it. */
   async #accept (env: Envelope, from: PeerId | 'local', custody: boolean): Promise<void> {
-    const key = idKey(env.id)
+    const key = env.key
     const size = env.bytes.length + entryOverheadBytes
     const victims = this.#retention.makeRoom(size, env.precedence)
     let release!: () => void
@@ -320,7 +320,7 @@ export class Engine implements LinkHandler {
       this.counters.evicted += victims.length
       this.deps.events?.removed?.(victims.map(entryId), 'evicted')
     }
-    const stream = this.catalog.streams.get(streamKey(env))
+    const stream = this.catalog.streams.get(env.stream)
     const highestBefore = stream?.highest ?? 0
     const rival = idsAt(stream, env.seq)
     this.#index(env, custody)
@@ -332,13 +332,13 @@ export class Engine implements LinkHandler {
     }
     this.deps.events?.stored?.(env, from)
     this.#sync.forward(env, from)
-    if (highestBefore > 0 && env.seq > highestBefore + 1) this.#sync.scheduleGapCheck(streamKey(env), env.channel, env.author, highestBefore + 1, env.seq - 1)
+    if (highestBefore > 0 && env.seq > highestBefore + 1) this.#sync.scheduleGapCheck(env.stream, env.channel, env.author, highestBefore + 1, env.seq - 1)
   }
 
   #index (env: Envelope, custody: boolean): void {
     const entry: Entry = {
-      key: idKey(env.id), expiresAtMs: env.expiresAtMs, precedence: env.precedence, kind: env.kind, hlcMs: env.hlc.ms, hlcC: env.hlc.c,
-      size: env.bytes.length + entryOverheadBytes, stream: streamKey(env), seq: env.seq, custody,
+      key: env.key, expiresAtMs: env.expiresAtMs, precedence: env.precedence, kind: env.kind, hlcMs: env.hlc.ms, hlcC: env.hlc.c,
+      size: env.bytes.length + entryOverheadBytes, stream: env.stream, seq: env.seq, custody,
     }
     this.catalog.add(entry)
     this.set.add(entry.key)

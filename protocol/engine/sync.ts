@@ -84,13 +84,13 @@ export class SyncHandlers {
   /** Eager push of a newly stored envelope. */
   forward (env: Envelope, from: PeerId | 'local'): void {
     const source = from === 'local' ? undefined : this.#e.peers.get(from)
-    const author = idKey(env.author)
+    let author: string | undefined
     let out: OutEnvelope | undefined
     for (const q of this.#e.peers.values()) {
       if (!q.ready || q.id === from) continue
       if (source !== undefined && !this.#shouldPush(source, q)) continue
-      if (q.lazyAuthors.has(author)) this.#announce(q, env.id)
-      else this.#enqueue(q, env.precedence, out ??= outEnvelope(env.id, env.bytes))
+      if (q.lazyAuthors.size > 0 && q.lazyAuthors.has(author ??= idKey(env.author))) this.#announce(q, env.id)
+      else this.#enqueue(q, env.precedence, out ??= outEnvelope(env.id, env.bytes, env.key))
     }
   }
 
@@ -235,6 +235,6 @@ export class SyncHandlers {
   }
 }
 
-function outEnvelope (id: Uint8Array, bytes: Uint8Array): OutEnvelope {
-  return { id, key: idKey(id), frame: encodeFrame({ type: FrameType.envelope, envelope: bytes }) }
+function outEnvelope (id: Uint8Array, bytes: Uint8Array, key = idKey(id)): OutEnvelope {
+  return { id, key, frame: encodeFrame({ type: FrameType.envelope, envelope: bytes }) }
 }
