@@ -10,6 +10,7 @@
  * const frame = decodeFrame(bytes)   // DecodeError / LimitError on junk
  */
 import { asArray, asBytes, asText, asUint, decodeStrict, encodeCanonical, type CborValue } from './cbor.ts'
+import { transientBytes } from './bytes.ts'
 import { DecodeError, LimitError } from './errors.ts'
 import { authorRefBytes, channelRefBytes, idBytes } from './envelope.ts'
 import { envelopeBytesMax, frameBytesMax, frameBytesMin, idListItemsMax, neighboursMax } from './limits.ts'
@@ -65,8 +66,9 @@ export const peerRefBytes = 8
 /** Longest reason or code text in a frame: enough for a sentence, not for a payload. */
 const frameTextBytesMax = 200
 
+/** Frames are handed to the transport and dropped, so their buffers are transient (see transientBytes). */
 function withType (type: FrameType, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(1 + payload.length)
+  const out = transientBytes(1 + payload.length)
   out[0] = type
   out.set(payload, 1)
   return out

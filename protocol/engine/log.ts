@@ -59,7 +59,7 @@ function indexKey (f: IndexedFields): Uint8Array {
 }
 
 export function encodeRecord (env: Envelope, custody: boolean, receivedAtMs: number): Uint8Array {
-  const w = new ByteWriter(8 + env.bytes.length)
+  const w = new ByteWriter(8 + env.bytes.length, { transient: true }) // the store copies it in
   w.u8(recordVersion)
   w.u8(custody ? 1 : 0)
   w.uintBE(receivedAtMs, 6)

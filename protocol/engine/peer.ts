@@ -5,7 +5,7 @@
  * back-pressure (`send` returning false until the host calls `drain`).
  */
 import { PrecedenceQueue } from './queue.ts'
-import { encodeFrame, type Frame } from '../frames.ts'
+import { encodeFrame, FrameType, type Frame } from '../frames.ts'
 import { peerScoreInitial } from '../limits.ts'
 import type { PeerId, Transport } from '../ports.ts'
 import type { ReconcileSession } from '../reconcile/index.ts'
@@ -14,8 +14,12 @@ import type { Counters } from './types.ts'
 export interface OutEnvelope {
   id: Uint8Array
   key: string
-  /** The envelope frame, encoded once and shared by every link it goes out on. */
-  frame: Uint8Array
+  /**
+   * The envelope's bytes. Its frame is built as it leaves (a transient buffer the
+   * transport takes at once): a frame built at queueing time would sit in the queue, and
+   * on a slow link a long queue of transient buffers pins their slabs.
+   */
+  bytes: Uint8Array
 }
 
 /** Ids remembered per link as already sent (besides being forgotten after `resendAfterMs`). */
@@ -83,7 +87,7 @@ export class PeerLink {
   enqueue (precedence: number, item: OutEnvelope, force: boolean, nowMs: number): boolean {
     if (this.queued.has(item.key) || (!force && this.sentRecently(item.key, nowMs))) return false
     this.queued.add(item.key)
-    for (const dropped of this.queue.push(precedence, item, item.frame.length - 1)) this.queued.delete(dropped.key)
+    for (const dropped of this.queue.push(precedence, item, item.bytes.length)) this.queued.delete(dropped.key)
     return true
   }
 
@@ -104,7 +108,7 @@ export class PeerLink {
     for (;;) {
       const item = this.queue.peek()
       if (item === undefined) break
-      const frame = item.frame
+      const frame = encodeFrame({ type: FrameType.envelope, envelope: item.bytes })
       if (!transport.send(this.id, frame)) { this.blocked = true; break }
       this.queue.shift()
       this.queued.delete(item.key)

@@ -14,7 +14,7 @@ import { idFromKey, idKey } from './catalog.ts'
 import type { Engine } from './engine.ts'
 import type { OutEnvelope, PeerLink } from './peer.ts'
 import type { Envelope } from '../envelope.ts'
-import { encodeFrame, FrameType, linkVersion, type Frame } from '../frames.ts'
+import { FrameType, linkVersion, type Frame } from '../frames.ts'
 import { frameBytesMin, idListItemsMax, peerPenaltyBadFrame } from '../limits.ts'
 import { accept, initiate, reconcile, type ReconcileStep } from '../reconcile/index.ts'
 import type { PeerId } from '../ports.ts'
@@ -236,5 +236,5 @@ export class SyncHandlers {
 }
 
 function outEnvelope (id: Uint8Array, bytes: Uint8Array, key = idKey(id)): OutEnvelope {
-  return { id, key, frame: encodeFrame({ type: FrameType.envelope, envelope: bytes }) }
+  return { id, key, bytes }
 }
