@@ -59,6 +59,44 @@ t.test('disks sharing a pool keep their own values exactly', async t => {
   t.same(one.getSync(b(1, 0)), record(1), 'reads are copies')
 })
 
+t.test(`long and short values through freed and reused slots agree with a model (seed ${seed})`, async t => {
+  const rng = Rng.from(seed).fork('value-slots')
+  const pool = new StringPool()
+  const disk = new SimDisk(pool)
+  const other = new SimDisk(pool) // same tails, other heads: must never bleed across
+  const model = new Map<number, Uint8Array>()
+  const value = (): Uint8Array => {
+    const long = rng.float() < 0.6
+    const v = rng.bytes(long ? 64 + Math.floor(rng.float() * 200) : Math.floor(rng.float() * 64))
+    if (long) v.set(rng.bytes(8), 0)
+    return v
+  }
+  let clone: { disk: SimDisk, model: Map<number, Uint8Array> } | undefined
+  for (let round = 0; round < 3000; round++) {
+    const k = Math.floor(rng.float() * 400)
+    if (rng.float() < 0.3) { disk.batchSync([{ type: 'del', key: b(k >> 8, k & 0xff) }]); model.delete(k) } else {
+      const v = value()
+      disk.batchSync([{ type: 'put', key: b(k >> 8, k & 0xff), value: v }])
+      other.batchSync([{ type: 'put', key: b(k >> 8, k & 0xff), value: Uint8Array.from(v, x => x ^ 0x5a) }])
+      model.set(k, v)
+    }
+    if (round === 1500) clone = { disk: disk.clone(), model: new Map(model) }
+  }
+  const check = (d: SimDisk, m: Map<number, Uint8Array>): string[] => {
+    const wrong: string[] = []
+    for (let k = 0; k < 400; k++) {
+      const got = d.getSync(b(k >> 8, k & 0xff))
+      const want = m.get(k)
+      if ((got === undefined) !== (want === undefined) || (got !== undefined && want !== undefined && got.join() !== want.join())) wrong.push(`key ${k}`)
+    }
+    return wrong
+  }
+  t.same(check(disk, model), [], 'every key as the model has it')
+  t.equal(disk.size, model.size)
+  t.same(check(clone!.disk, clone!.model), [], 'a clone taken half-way keeps its own slots while the original reuses them')
+  t.same(disk.rangeSync().map(([k]) => (k[0] << 8) | k[1]), [...model.keys()].sort((x, y) => x - y), 'ranges list exactly the live keys')
+})
+
 t.test('scheduler: time order, then scheduling order; cancel; never in the past', async t => {
   const s = new Scheduler()
   const seen: string[] = []
