@@ -63,6 +63,12 @@ export const sequenceWindowMax = 10_000
 /** Largest HLC logical counter before we refuse to tick further in one millisecond. */
 export const hlcCounterMax = 0xffff
 
+/**
+ * Most envelopes one relay's catalog holds (its in-memory index): 67 million, far past
+ * any storage quota a relay's hardware allows at a few hundred bytes each.
+ */
+export const catalogEntriesMax = 2 ** 26
+
 // ---- Peers -----------------------------------------------------------------
 
 /** Score a peer starts with; invalid frames and envelopes subtract from it. */

@@ -3,10 +3,14 @@
  * metadata (never its bytes), tombstones for evicted ids, per-(channel, author)
  * sequences for gap and equivocation detection, and the orders used to purge
  * (expiry) and evict (lowest precedence, then oldest). Rebuilt from the store on start.
+ * Entries are held as columns (entry-columns.ts), so a million of them are not a
+ * million objects for the collector; `get`, `expired` and `evictionCandidate` hand out
+ * fresh `Entry` objects.
  *
  * @example
- * const c = new Catalog(); c.add(entry); c.has(idKey(id)); c.nextExpired(nowMs)
+ * const c = new Catalog(); c.add(entry); c.has(idKey(id)); c.expired(nowMs, 100)
  */
+import { EntryColumns } from './entry-columns.ts'
 import { Heap } from './heap.ts'
 
 /** A map key for an id (one char per byte, cheaper than hex); `idFromKey` is its inverse. */
@@ -14,9 +18,8 @@ export { binaryString as idKey, fromBinaryString as idFromKey } from '../bytes.t
 import { fromBinaryString as idFromKey } from '../bytes.ts'
 
 /**
- * One held envelope's metadata. Kept lean because a relay holds one per envelope (a
- * simulated city holds 200 × 21,000): the id lives only as `key` (`entryId` turns it
- * back into bytes) and `stream` is the catalog's own copy of the stream key.
+ * One held envelope's metadata, as the catalog hands it out (a snapshot: changing it
+ * changes nothing held). The id is `key` (`entryId` turns it back into bytes).
  */
 export interface Entry {
   key: string
@@ -57,38 +60,113 @@ export function idsAt (s: Stream | undefined, seq: number): string[] {
  */
 export const entryOverheadBytes = 200
 
+/** Stale heap items (of removed entries) tolerated beyond the live ones before a heap is rebuilt. */
+const staleItemsSlack = 1024
+
+/**
+ * A heap of entry slots with lazy deletion: removed entries' slots stay until they
+ * surface or, once they outnumber the live ones, the heap is rebuilt without them (else
+ * a relay that only purges would keep every evictable slot it ever had). Every slot it
+ * holds is referenced in the columns, so none is reused under it.
+ */
+class SlotHeap {
+  heap: Heap<number>
+  stale = 0
+  readonly #compare: (a: number, b: number) => number
+  readonly #cols: EntryColumns
+
+  constructor (cols: EntryColumns, compare: (a: number, b: number) => number) {
+    this.#cols = cols
+    this.#compare = compare
+    this.heap = new Heap(compare)
+  }
+
+  push (slot: number): void {
+    this.#cols.ref(slot)
+    this.heap.push(slot)
+  }
+
+  /** The live slot on top, dropping dead ones on the way. */
+  top (): number | undefined {
+    for (;;) {
+      const slot = this.heap.peek()
+      if (slot === undefined || this.#cols.live(slot)) return slot
+      this.pop()
+      this.stale--
+    }
+  }
+
+  pop (): void { this.#cols.unref(this.heap.pop() as number) }
+
+  /** One of its slots died. */
+  staled (): void {
+    if (++this.stale <= this.heap.size - this.stale + staleItemsSlack) return
+    const rebuilt = new Heap(this.#compare)
+    for (const slot of this.heap.items) {
+      if (this.#cols.live(slot)) rebuilt.push(slot)
+      else this.#cols.unref(slot)
+    }
+    this.heap = rebuilt
+    this.stale = 0
+  }
+}
+
 export class Catalog {
-  readonly byId = new Map<string, Entry>()
+  /** id key → its entry's slot in the columns. */
+  readonly #byId = new Map<string, number>()
+  readonly #cols = new EntryColumns()
   readonly tombstones = new Map<string, number>()
   readonly streams = new Map<string, Stream>()
-  readonly #expiry = new Heap<Entry>((a, b) => a.expiresAtMs - b.expiresAtMs)
+  readonly #expiry: SlotHeap
   readonly #tombExpiry = new Heap<{ key: string, expiresAtMs: number }>((a, b) => a.expiresAtMs - b.expiresAtMs)
-  /** Eviction candidates per precedence, oldest first. */
-  readonly #evictable = [0, 1, 2, 3].map(() => new Heap<Entry>((a, b) => a.hlcMs - b.hlcMs || a.hlcC - b.hlcC || (a.key < b.key ? -1 : 1)))
+  /** Eviction candidates per precedence, oldest first (custody entries are never candidates). */
+  readonly #evictable: SlotHeap[]
   bytesUsed = 0
 
-  get size (): number { return this.byId.size }
+  constructor () {
+    const c = this.#cols
+    this.#expiry = new SlotHeap(c, (a, b) => c.expiresAtMs[a] - c.expiresAtMs[b])
+    const byAge = (x: number, y: number): number => c.hlcMs[x] - c.hlcMs[y] || c.hlcC[x] - c.hlcC[y] || (c.keys[x] < c.keys[y] ? -1 : 1)
+    this.#evictable = [0, 1, 2, 3].map(() => new SlotHeap(c, byAge))
+  }
 
-  has (key: string): boolean { return this.byId.has(key) }
-  known (key: string): boolean { return this.byId.has(key) || this.tombstones.has(key) }
-  get (key: string): Entry | undefined { return this.byId.get(key) }
+  get size (): number { return this.#byId.size }
+
+  /** Slots queued in the expiry and eviction orders, live or stale (bounded by about twice the live ones). */
+  get queuedSlots (): number { return [this.#expiry, ...this.#evictable].reduce((n, h) => n + h.heap.size, 0) }
+
+  has (key: string): boolean { return this.#byId.has(key) }
+  known (key: string): boolean { return this.#byId.has(key) || this.tombstones.has(key) }
+
+  get (key: string): Entry | undefined {
+    const h = this.#byId.get(key)
+    return h === undefined ? undefined : this.#cols.entry(h)
+  }
+
+  /** Keys of every held entry. */
+  keys (): IterableIterator<string> { return this.#byId.keys() }
 
   add (e: Entry): void {
-    this.byId.set(e.key, e)
-    this.bytesUsed += e.size
-    this.#expiry.push(e)
-    if (!e.custody) this.#evictable[e.precedence].push(e)
     let s = this.streams.get(e.stream)
-    if (s === undefined) { s = { key: e.stream, highest: 0, bySeq: new Map() }; this.streams.set(e.stream, s) } else e.stream = s.key
+    if (s === undefined) { s = { key: e.stream, highest: 0, bySeq: new Map() }; this.streams.set(e.stream, s) }
+    const h = this.#cols.add(e, s.key)
+    this.#byId.set(e.key, h)
+    this.bytesUsed += e.size
+    this.#expiry.push(h)
+    if (!e.custody) this.#evictable[e.precedence].push(h)
     const held = s.bySeq.get(e.seq)
     s.bySeq.set(e.seq, held === undefined ? e.key : [...idsAt(s, e.seq), e.key])
     if (e.seq > s.highest) s.highest = e.seq
   }
 
   remove (key: string): Entry | undefined {
-    const e = this.byId.get(key)
-    if (e === undefined) return undefined
-    this.byId.delete(key)
+    const h = this.#byId.get(key)
+    if (h === undefined) return undefined
+    const e = this.#cols.entry(h)
+    this.#byId.delete(key)
+    this.#cols.retire(h)
+    if (this.#cols.expiryQueued(h)) this.#expiry.staled()
+    if (!e.custody) this.#evictable[e.precedence].staled()
     this.bytesUsed -= e.size
     const s = this.streams.get(e.stream)
     if (s !== undefined && s.bySeq.has(e.seq)) {
@@ -106,18 +184,22 @@ export class Catalog {
     this.#tombExpiry.push({ key, expiresAtMs })
   }
 
-  /** Held entries whose expiry is at or before `nowMs`, earliest first (at most `max`). */
+  /**
+   * Held entries whose expiry is at or before `nowMs`, earliest first (at most `max`).
+   * They leave the expiry order now: the caller removes them.
+   */
   expired (nowMs: number, max: number): Entry[] {
     const out: Entry[] = []
+    const c = this.#cols
     while (out.length < max) {
-      const top = this.#expiry.peek()
-      if (top === undefined || top.expiresAtMs > nowMs) break
+      const h = this.#expiry.top()
+      if (h === undefined || c.expiresAtMs[h] > nowMs) break
+      out.push(c.entry(h))
+      c.setExpiryQueued(h, false)
       this.#expiry.pop()
-      if (this.byId.get(top.key) === top) out.push(top)
     }
     return out
   }
-
   /** Tombstones past their envelope's expiry: no peer can send that envelope any more. */
   expiredTombstones (nowMs: number): string[] {
     const out: string[] = []
@@ -137,13 +219,8 @@ export class Catalog {
    */
   evictionCandidate (precedence: number): Entry | undefined {
     for (let p = 3; p >= precedence; p--) {
-      const heap = this.#evictable[p]
-      for (;;) {
-        const top = heap.peek()
-        if (top === undefined) break
-        if (this.byId.get(top.key) === top && !top.custody) return top
-        heap.pop()
-      }
+      const h = this.#evictable[p].top()
+      if (h !== undefined) return this.#cols.entry(h)
     }
     return undefined
   }

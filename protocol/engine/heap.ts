@@ -13,6 +13,9 @@ export class Heap<T> {
 
   get size (): number { return this.#items.length }
 
+  /** The items in heap order (not sorted): for rebuilding without some of them. */
+  get items (): readonly T[] { return this.#items }
+
   peek (): T | undefined { return this.#items[0] }
 
   push (item: T): void {

@@ -14,7 +14,7 @@ import { MemoryStore } from '../../protocol/memory-store.ts'
 import type { Clock, Logger, PeerId, Transport } from '../../protocol/ports.ts'
 import { authorRef, signEnvelope, type EnvelopeFields, type Envelope, Kind, Precedence } from '../../protocol/envelope.ts'
 import { toHex } from '../../protocol/bytes.ts'
-import { entryId } from '../../protocol/engine/catalog.ts'
+import { idFromKey } from '../../protocol/engine/catalog.ts'
 import { crypto } from './fixtures.ts'
 
 export class ManualClock implements Clock {
@@ -195,6 +195,6 @@ export class TestNet {
   }
 
   ids (node: PeerId): string[] {
-    return [...(this.engines.get(node)?.catalog.byId.values() ?? [])].map(e => toHex(entryId(e))).sort()
+    return [...(this.engines.get(node)?.catalog.keys() ?? [])].map(k => toHex(idFromKey(k))).sort()
   }
 }
