@@ -159,6 +159,23 @@ t.test('the set: incremental symbols equal a fresh build; key collisions', async
   c.delete(lo)
   t.equal(hex(c.lookup(keyWord0(hi), keyWord1(hi)) as Uint8Array), hex(hi), 'the other takes over')
   t.same(Array.from(c.symbols), before, 'symbols depend on the key only')
+  // Ids whose keys differ but share a bucket (the low 30 bits of the first word): all take part.
+  const m = x.slice(); m[3] ^= 0x40 // bit 30 of word 0: outside the bucket bits
+  const n = x.slice(); n[5] ^= 1 // word 1 differs
+  const e = new ReconcileSet({ cachedSymbols: 64 })
+  for (const id of [x, m, n, y]) e.add(id) // y shares x's whole key
+  t.equal(e.size, 3, 'three distinct keys take part')
+  const f = new ReconcileSet({ cachedSymbols: 64 })
+  for (const id of [lo, m, n]) f.add(id)
+  t.same(Array.from(e.symbols), Array.from(f.symbols), 'symbols as if each key came alone')
+  const keys: string[] = []
+  e.forEachKey((k0, k1) => keys.push(`${k0}:${k1}`))
+  t.same(keys.sort(), [x, m, n].map(id => `${keyWord0(id)}:${keyWord1(id)}`).sort(), 'each key visited once')
+  for (const id of [m, n, lo]) t.equal(hex(e.lookup(keyWord0(id), keyWord1(id)) as Uint8Array), hex(id))
+  e.delete(m); e.delete(lo)
+  t.equal(e.size, 2); t.ok(e.has(hi) && e.has(n) && !e.has(m))
+  e.delete(n); e.delete(hi)
+  t.ok(e.size === 0 && e.symbols.every(v => v === 0), 'empty again')
   t.throws(() => c.add(new Uint8Array(31)), { code: 'ERR_DECODE' })
   t.throws(() => new ReconcileSet({ cachedSymbols: 0 }), { code: 'ERR_LIMIT' })
 

@@ -18,7 +18,9 @@
  *
  * Ids are held as binary strings (one char per byte), not byte arrays: a 32-char
  * string is a fifth of the memory of a small Uint8Array, and a relay holds one per
- * envelope.
+ * envelope. They are filed in buckets by the low 30 bits of the key's first word, a
+ * small integer V8 keeps unboxed, so an item costs a map slot and no object of its own
+ * (a bucket holds a list only in the rare case two ids share those bits).
  *
  * @example
  * const set = new ReconcileSet()
@@ -28,7 +30,7 @@
 import { binaryString, fromBinaryString } from '../bytes.ts'
 import { DecodeError, LimitError } from '../errors.ts'
 import { reconcileCachedSymbols, reconcileJournalEntriesMax, reconcileSymbolsMax } from '../limits.ts'
-import { checksum, keyString, mapDraw, mapSeed, mapStep, nextIndex, signs } from './hash.ts'
+import { checksum, mapDraw, mapSeed, mapStep, nextIndex, signs } from './hash.ts'
 
 /** Words per coded symbol: key word 0, key word 1, checksum, count. */
 export const symbolWords = 4
@@ -70,9 +72,10 @@ export class ReconcileSet {
   readonly sketch: Int32Array
   /** Count of changes to the reconciled keys so far. */
   generation = 0
-  /** Key string → the reconciled id, as its binary string (one char per byte). */
-  readonly #items = new Map<string, string>()
-  readonly #aside = new Map<string, string[]>()
+  /** Low 30 bits of key word 0 → the id (binary string) or, when several share them, the ids. */
+  readonly #buckets = new Map<number, string | string[]>()
+  /** Distinct 64-bit keys held: the items taking part. */
+  #size = 0
   readonly #journal: Int32Array
   readonly #journalEntries: number
 
@@ -87,77 +90,74 @@ export class ReconcileSet {
   }
 
   /** Items taking part in reconciliation. */
-  get size (): number { return this.#items.size }
+  get size (): number { return this.#size }
 
   /** Whether the id is present (as bytes, or as its `binaryString`). */
   has (id: Uint8Array | string): boolean {
     const s = idString(id)
-    const key = keyString(stringWord(s, 0), stringWord(s, 4))
-    const held = this.#items.get(key)
-    if (held === undefined) return false
-    return held === s || (this.#aside.get(key)?.includes(s) ?? false)
+    const held = this.#buckets.get(bucketOf(s))
+    return held !== undefined && (held === s || (typeof held !== 'string' && held.includes(s)))
   }
 
   /**
    * Adds an id, as bytes or as its `binaryString` (pass the string a caller already
    * holds and the set shares it: a relay keeps one per envelope). False if present.
+   * Of several ids with one 64-bit key, the smallest takes part (binary strings order
+   * as their bytes); the symbols depend on the key only, so they change only when a
+   * key arrives or leaves.
    */
   add (id: Uint8Array | string): boolean {
     const s = idString(id)
-    const k0 = stringWord(s, 0)
-    const k1 = stringWord(s, 4)
-    const key = keyString(k0, k1)
-    const held = this.#items.get(key)
+    const b = bucketOf(s)
+    const held = this.#buckets.get(b)
     if (held === undefined) {
-      this.#items.set(key, s)
-      this.#change(k0, k1, 1)
+      this.#buckets.set(b, s)
+      this.#keyChange(s, 1)
       return true
     }
-    if (held === s) return false
-    const aside = this.#aside.get(key) ?? []
-    if (aside.includes(s)) return false
-    // Same key, different id: the smaller id takes part (binary strings order as their bytes); the symbols depend on the key only.
-    if (s < held) { aside.push(held); this.#items.set(key, s) } else aside.push(s)
-    this.#aside.set(key, aside)
+    const ids = typeof held === 'string' ? [held] : held
+    if (ids.includes(s)) return false
+    const keyIsNew = !ids.some(x => sameKey(x, s))
+    this.#buckets.set(b, [...ids, s])
+    if (keyIsNew) this.#keyChange(s, 1)
     return true
   }
 
   /** Removes an id (bytes or `binaryString`). Returns false if it was not present. */
   delete (id: Uint8Array | string): boolean {
     const s = idString(id)
-    const k0 = stringWord(s, 0)
-    const k1 = stringWord(s, 4)
-    const key = keyString(k0, k1)
-    const held = this.#items.get(key)
+    const b = bucketOf(s)
+    const held = this.#buckets.get(b)
     if (held === undefined) return false
-    const aside = this.#aside.get(key)
-    if (held !== s) {
-      const at = aside?.indexOf(s) ?? -1
-      if (aside === undefined || at < 0) return false
-      aside.splice(at, 1)
-      if (aside.length === 0) this.#aside.delete(key)
+    if (held === s) {
+      this.#buckets.delete(b)
+      this.#keyChange(s, -1)
       return true
     }
-    if (aside !== undefined) {
-      aside.sort()
-      this.#items.set(key, aside.shift() as string)
-      if (aside.length === 0) this.#aside.delete(key)
-      return true
-    }
-    this.#items.delete(key)
-    this.#change(k0, k1, -1)
+    if (typeof held === 'string' || !held.includes(s)) return false
+    const rest = held.filter(x => x !== s)
+    this.#buckets.set(b, rest.length === 1 ? rest[0] : rest)
+    if (!rest.some(x => sameKey(x, s))) this.#keyChange(s, -1)
     return true
   }
 
   /** The reconciled id with this 64-bit key, if any (a fresh copy). */
   lookup (k0: number, k1: number): Uint8Array | undefined {
-    const s = this.#items.get(keyString(k0, k1))
-    return s === undefined ? undefined : fromBinaryString(s)
+    const held = this.#buckets.get(k0 & bucketMask)
+    if (held === undefined) return undefined
+    let best: string | undefined
+    for (const x of typeof held === 'string' ? [held] : held) {
+      if (stringWord(x, 0) === k0 && stringWord(x, 4) === k1 && (best === undefined || x < best)) best = x
+    }
+    return best === undefined ? undefined : fromBinaryString(best)
   }
 
-  /** Calls `fn` with every reconciled key (for symbols past the cache: O(N)). */
+  /** Calls `fn` once with every reconciled key (for symbols past the cache: O(N)). */
   forEachKey (fn: (k0: number, k1: number) => void): void {
-    for (const s of this.#items.values()) fn(stringWord(s, 0), stringWord(s, 4))
+    for (const held of this.#buckets.values()) {
+      if (typeof held === 'string') { fn(stringWord(held, 0), stringWord(held, 4)); continue }
+      held.forEach((x, i) => { if (!held.slice(0, i).some(y => sameKey(x, y))) fn(stringWord(x, 0), stringWord(x, 4)) })
+    }
   }
 
   /**
@@ -170,6 +170,11 @@ export class ReconcileSet {
       const o = (g % this.#journalEntries) * 3
       fn(this.#journal[o], this.#journal[o + 1], this.#journal[o + 2])
     }
+  }
+
+  #keyChange (s: string, delta: number): void {
+    this.#size += delta
+    this.#change(stringWord(s, 0), stringWord(s, 4), delta)
   }
 
   #change (k0: number, k1: number, delta: number): void {
@@ -198,6 +203,14 @@ function idString (id: Uint8Array | string): string {
   for (let i = 0; i < idBytes; i++) if (id.charCodeAt(i) > 0xff) throw new DecodeError('an id string has one char per byte')
   return id
 }
+
+/** Bucket numbers: the low 30 bits of key word 0 (a small integer, unboxed in a Map). */
+const bucketMask = 0x3fffffff
+
+function bucketOf (s: string): number { return stringWord(s, 0) & bucketMask }
+
+/** Whether two ids share their 64-bit key (first 8 bytes). */
+function sameKey (a: string, b: string): boolean { return stringWord(a, 0) === stringWord(b, 0) && stringWord(a, 4) === stringWord(b, 4) }
 
 /** A key word (little-endian, like keyWord0) read from an id's binary string. */
 function stringWord (s: string, offset: number): number {
