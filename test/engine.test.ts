@@ -1,11 +1,14 @@
 // The store-and-forward engine on a manual clock and an in-memory network: topologies,
 // partitions, restarts, expiry, eviction, precedence, equivocation, gaps and junk from peers.
 import t from 'tap'
-import { TestNet } from './helpers/net.ts'
+import { ManualClock, silentLogger, TestNet } from './helpers/net.ts'
+import { createEngine } from '../protocol/engine/engine.ts'
+import { MemoryStore } from '../protocol/memory-store.ts'
+import type { Store } from '../protocol/ports.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { Precedence, signEnvelope, authorRef, Kind } from '../protocol/envelope.ts'
 import { FrameType, encodeFrame } from '../protocol/frames.ts'
-import { crypto } from './helpers/fixtures.ts'
+import { aliceKeys, crypto, messageFields } from './helpers/fixtures.ts'
 import { Catalog, entryOverheadBytes, idFromKey, idKey, idsAt, type Entry } from '../protocol/engine/catalog.ts'
 
 t.test('two nodes: a post reaches the peer once, and the local node once', async t => {
@@ -348,4 +351,31 @@ t.test('catalog: one id per sequence, a list only while an author equivocates', 
   t.same(idsAt(s, 2), [])
   t.same(c.missingSeqs('chanauth', 1, 3, 10), [2, 3])
   t.equal(s?.highest, 2, 'a removed sequence is not a gap to chase')
+})
+
+t.test('a failed store write fails every submit waiting on it, and stores nothing', async t => {
+  const inner = new MemoryStore()
+  let failWrites = false
+  const store: Store = {
+    get: k => inner.get(k),
+    range: o => inner.range(o),
+    close: () => inner.close(),
+    batch: async ops => { if (failWrites) throw new Error('disk full'); return inner.batch(ops) },
+  }
+  const clock = new ManualClock()
+  const nowMs = clock.nowMs()
+  const engine = createEngine({
+    clock, crypto, store, logger: silentLogger, transport: { send: () => false, disconnect () {} },
+    authoriser: { authorise: () => ({ ok: true, publicKey: aliceKeys.publicKey }) },
+  }, { nodeId: 'solo' })
+  await engine.open()
+  const env = signEnvelope(crypto, messageFields({ hlc: { ms: nowMs, c: 0 } }), aliceKeys.privateKey)
+  failWrites = true
+  const results = await Promise.allSettled([engine.submit(env.bytes), engine.submit(env.bytes)])
+  t.same(results.map(r => r.status), ['rejected', 'rejected'], 'neither submit is acknowledged')
+  t.equal(engine.catalog.size, 0)
+  failWrites = false
+  t.equal(toHex((await engine.submit(env.bytes)).id), toHex(env.id), 'once the disk recovers, the same envelope is stored')
+  t.equal(engine.catalog.size, 1)
+  engine.close()
 })

@@ -12,7 +12,7 @@
  * transportHost.onLinkUp(peer => engine.linkUp(peer, {}))
  * await engine.submit(envelopeBytes)   // resolves once durable
  */
-import { Catalog, entryId, entryOverheadBytes, idFromKey, idKey, idsAt, type Entry } from './catalog.ts'
+import { Catalog, entryId, entryOverheadBytes, idFromKey, idKey, type Entry } from './catalog.ts'
 import { MessageLog } from './log.ts'
 import { PeerLink, type PruneState } from './peer.ts'
 import { newCounters, defaultEngineConfig, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason } from './types.ts'
@@ -299,21 +299,19 @@ export class Engine implements LinkHandler {
     const key = env.key
     const size = env.bytes.length + entryOverheadBytes
     const victims = this.#retention.makeRoom(size, env.precedence)
-    let release!: () => void
-    const done = new Promise<void>(resolve => { release = resolve })
-    this.#pending.set(key, done)
-    this.#retention.pendingBytes += size
     const ops = this.log.appendOps(env, custody, this.deps.clock.nowMs())
     for (const v of victims) ops.push(...this.log.removeOps(entryFields(v), true))
+    const written = this.write(ops)
+    this.#pending.set(key, written) // a concurrent submit of the same envelope waits for (and fails with) this write
+    this.#retention.pendingBytes += size
     try {
-      await this.write(ops)
+      await written
     } catch (e) {
       for (const v of victims) this.catalog.add(v)
       throw isDdilError(e) ? e : new StorageError(`store write failed: ${(e as Error).message}`, { cause: e })
     } finally {
       this.#pending.delete(key)
       this.#retention.pendingBytes -= size
-      release()
     }
     if (victims.length > 0) {
       for (const v of victims) this.catalog.addTombstone(v.key, v.expiresAtMs)
@@ -322,13 +320,13 @@ export class Engine implements LinkHandler {
     }
     const stream = this.catalog.streams.get(env.stream)
     const highestBefore = stream?.highest ?? 0
-    const rival = idsAt(stream, env.seq)
+    const rivals = stream?.bySeq.get(env.seq) // another envelope of this author at this sequence: equivocation
     this.#index(env, custody)
     try { this.hlc.observe(env.hlc) } catch { /* far-future was refused in #validate; a racing wall-clock step cannot make it fail */ }
     this.counters.stored++
-    if (rival.length > 0) {
+    if (rivals !== undefined) {
       this.counters.equivocations++
-      this.deps.events?.equivocation?.(idFromKey(rival[0]), env)
+      this.deps.events?.equivocation?.(idFromKey(typeof rivals === 'string' ? rivals : rivals[0]), env)
     }
     this.deps.events?.stored?.(env, from)
     this.#sync.forward(env, from)
