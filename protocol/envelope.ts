@@ -244,9 +244,16 @@ function derivedKeys (id: Uint8Array, f: Pick<EnvelopeFields, 'channel' | 'autho
   return { id, key: binaryString(id), stream: binaryString(stream) } // one flat string, not a concatenation
 }
 
+/** Whether `author` is `publicKey`'s reference (its first bytes), compared in place: every received envelope asks. */
+function isAuthorOf (publicKey: Uint8Array, author: Uint8Array): boolean {
+  if (publicKey.length < authorRefBytes || author.length !== authorRefBytes) return false
+  for (let i = 0; i < authorRefBytes; i++) if (publicKey[i] !== author[i]) return false
+  return true
+}
+
 /** Throws SignatureError unless `publicKey` is the author's and signed exactly these bytes as this kind. */
 export function verifySignature (crypto: Crypto, env: Envelope, publicKey: Uint8Array): void {
-  if (!bytesEqual(authorRef(publicKey), env.author)) throw new SignatureError('public key does not match the author reference')
+  if (!isAuthorOf(publicKey, env.author)) throw new SignatureError('public key does not match the author reference')
   if (!crypto.ed25519Verify(publicKey, signedBytes(env), env.signature)) {
     throw new SignatureError('signature does not verify')
   }

@@ -44,43 +44,52 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
  * Encodes a tuple; throws StorageError for a part outside `KeyPart` (caller bug).
- * Every stored envelope writes five keys, so this sizes the key first and fills one
- * buffer (no intermediate arrays); strings go through UTF-8 bytes like byte parts.
+ * Every stored envelope writes keys, so this sizes the key first and fills one buffer,
+ * with no intermediate arrays: ASCII strings (the usual short labels) are written char
+ * by char, other strings through their UTF-8 bytes.
  */
 export function encodeKey (parts: readonly KeyPart[]): Uint8Array {
-  const raw: Array<Uint8Array | number> = []
   let size = 0
-  for (const part of parts) {
-    if (typeof part === 'number') {
-      if (!Number.isSafeInteger(part) || part < 0) throw new StorageError(`key part ${part} is not a non-negative safe integer`)
-      raw.push(part)
-      size += 1 + intLength(part)
-    } else {
-      const bytes = partBytes(part)
-      raw.push(bytes)
-      size += 2 + bytes.length + zeros(bytes)
-    }
-  }
+  for (let i = 0; i < parts.length; i++) size += partSize(parts[i])
   const out = new Uint8Array(size)
   let pos = 0
-  for (let i = 0; i < raw.length; i++) {
-    const r = raw[i]
-    if (typeof r === 'number') pos = writeInt(out, pos, r)
-    else pos = writeEscaped(out, pos, typeof parts[i] === 'string' ? KeyTags.string : KeyTags.bytes, r)
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]
+    if (typeof part === 'number') pos = writeInt(out, pos, part)
+    else if (typeof part === 'string' && isAscii(part)) pos = writeAscii(out, pos, part)
+    else pos = writeEscaped(out, pos, typeof part === 'string' ? KeyTags.string : KeyTags.bytes, typeof part === 'string' ? utf8Of(part) : part)
   }
   return out
 }
 
-function partBytes (part: string | Uint8Array): Uint8Array {
-  if (part instanceof Uint8Array) return part
+/** Encoded bytes of one part (tag, escaped content, terminator); checks its type and range. */
+function partSize (part: KeyPart): number {
+  if (typeof part === 'number') {
+    if (!Number.isSafeInteger(part) || part < 0) throw new StorageError(`key part ${part} is not a non-negative safe integer`)
+    return 1 + intLength(part)
+  }
+  if (part instanceof Uint8Array) return 2 + part.length + zeros(part)
   if (typeof part !== 'string') throw new StorageError(`key part of type ${typeof part} is not an integer, string or Uint8Array`)
-  const ascii = new Uint8Array(part.length)
+  if (!isAscii(part)) { const bytes = utf8Of(part); return 2 + bytes.length + zeros(bytes) }
+  let n = 2 + part.length
+  for (let i = 0; i < part.length; i++) if (part.charCodeAt(i) === 0) n++
+  return n
+}
+
+function isAscii (part: string): boolean {
+  for (let i = 0; i < part.length; i++) if (part.charCodeAt(i) >= 0x80) return false
+  return true
+}
+
+function writeAscii (out: Uint8Array, pos: number, part: string): number {
+  out[pos++] = KeyTags.string
   for (let i = 0; i < part.length; i++) {
     const c = part.charCodeAt(i)
-    if (c >= 0x80) return utf8Of(part)
-    ascii[i] = c
+    out[pos++] = c
+    if (c === 0) out[pos++] = escapeByte
   }
-  return ascii // the common case (short ASCII labels): no TextEncoder call
+  out[pos++] = 0
+  return pos
 }
 
 function utf8Of (part: string): Uint8Array {
