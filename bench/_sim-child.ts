@@ -11,9 +11,11 @@ import { readFileSync } from 'node:fs'
 import { buildReport } from '../sim/report.ts'
 import { runScenario } from '../sim/runner.ts'
 import { parseScenario } from '../sim/scenario.ts'
+import { tuneHeapForSimulation } from '../sim/heap-tuning.ts'
 
 const file = process.argv[2]
 const scenario = parseScenario(readFileSync(file, 'utf8'), file)
+tuneHeapForSimulation() // as `ddil sim` does
 const result = await runScenario(scenario, {
   progress: p => process.stderr.write(`sim: ${(p.simMs / 3_600_000).toFixed(2)} h of ${(p.durationMs / 3_600_000).toFixed(1)} h, ${p.events} events, ${(p.wallMs / 1000).toFixed(0)} s\n`),
 })

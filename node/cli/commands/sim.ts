@@ -22,6 +22,7 @@ import { buildReport } from '../../../sim/report.ts'
 import { formatReport } from '../../../sim/report-text.ts'
 import { runScenario, type Progress } from '../../../sim/runner.ts'
 import { parseScenario } from '../../../sim/scenario.ts'
+import { tuneHeapForSimulation } from '../../../sim/heap-tuning.ts'
 
 export interface SimOptions { seed?: string, json?: boolean, out?: string }
 
@@ -54,6 +55,7 @@ export async function runSim (file: string, opts: SimOptions, io: SimIo): Promis
   const seed = parseSeed(opts.seed)
   const scenario = parseScenario(readScenarioText(file), file)
   for (const w of scenario.warnings) io.stderr(`warning: ${w}\n`)
+  tuneHeapForSimulation()
   const result = await runScenario(scenario, { seed, progress: p => { if (p.wallMs > 2000) io.stderr(progressLine(p)) } })
   const bundle = buildReport(result, { command: `npx ddil sim ${file}` })
   const { report } = bundle
