@@ -3,8 +3,12 @@
  * clock and transport), replays the compiled link timeline, crashes and restarts,
  * posts the workload, and records what every node stored. Deterministic: one event
  * queue ordered by (time, sequence), seeded streams per link and traffic entry, and
- * the engines' promise continuations drained before the next event whenever a store
- * operation may have woken them. `wallMs` is the only value that varies between runs.
+ * the engines' promise continuations drained whenever a store operation may have woken
+ * them, before virtual time advances and before any scenario event (a crash, a link
+ * change, a post: scheduled as barriers). An engine thus reacts at the very instant its
+ * batch became durable, after the network and store events of that same instant: a hub
+ * fanning a frame out to 21 identical links gets one drain for the 21 batches, not 21.
+ * `wallMs` is the only value that varies between runs.
  *
  * @example
  * const result = await runScenario(parseScenario(text, path), { seed: 7 })
@@ -126,11 +130,11 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
       trace.add(s.now); trace.add(change.up ? 1 : 0)
       if (change.up) node.start().catch(fail)
       else { node.crash(); net.nodeChanged(node.id) }
-    })
+    }, true)
   }
   const membership = new Membership(scenario, governed?.hooks ?? options.membership, governed !== undefined)
-  if (governed !== undefined) s.at(governedSetupAtMs, () => governed.setup())
-  for (const e of scenario.events) if (e.kind === 'remove') s.at(e.atMs, () => membership.remove(e.channel, e.member, s.now, nodes))
+  if (governed !== undefined) s.at(governedSetupAtMs, () => governed.setup(), true)
+  for (const e of scenario.events) if (e.kind === 'remove') s.at(e.atMs, () => membership.remove(e.channel, e.member, s.now, nodes), true)
   const bodies = rng.fork('bodies')
   const post = (p: Post): void => {
     if (governed !== undefined && p.target.kind === 'channel') {
@@ -145,12 +149,12 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
     const rec = ledger.register(p, env, index.get(p.sender) as number, expected.map(id => index.get(id) as number), nonMember, s.now)
     sender.submit(env).then(ok => { rec.acked = ok }, fail)
   }
-  for (const p of buildWorkload(scenario, rng.fork('traffic'))) s.at(p.atMs, () => post(p))
-  for (let t = sampleEveryMs; t < scenario.durationMs; t += sampleEveryMs) s.at(t, () => stats.sample(nodes))
+  for (const p of buildWorkload(scenario, rng.fork('traffic'))) s.at(p.atMs, () => post(p), true)
+  for (let t = sampleEveryMs; t < scenario.durationMs; t += sampleEveryMs) s.at(t, () => stats.sample(nodes), true)
 
   let lastProgress = performance.now()
   while (s.step(scenario.durationMs)) {
-    if (wake.pending) {
+    if (wake.pending && s.nextIsLaterOrBarrier()) {
       await new Promise<void>(resolve => setImmediate(resolve))
       wake.pending = false
     }

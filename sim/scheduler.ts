@@ -2,7 +2,9 @@
  * The simulator's single event queue on virtual time. Events run in (time, sequence)
  * order: two events at the same instant run in the order they were scheduled, so a
  * run is a pure function of the scenario and the seed. Times are milliseconds since
- * the start of the scenario and may be fractional (serialisation times are).
+ * the start of the scenario and may be fractional (serialisation times are). An event
+ * may be marked a barrier (a scenario event: a crash, a link change, a post): the
+ * runner lets every engine finish reacting to what happened before it (see runner.ts).
  *
  * @example
  * const s = new Scheduler()
@@ -11,7 +13,7 @@
  * while (s.step(Infinity)) {}
  */
 
-interface Item { t: number, seq: number, fn: () => void }
+interface Item { t: number, seq: number, fn: () => void, barrier: boolean }
 
 export class Scheduler {
   /** Virtual time of the event running now (or of the last one run). */
@@ -23,9 +25,9 @@ export class Scheduler {
 
   get pending (): number { return this.#heap.length }
 
-  /** Runs `fn` at virtual time `t` (not before now). Returns a function that cancels it. */
-  at (t: number, fn: () => void): () => void {
-    const item: Item = { t: t < this.now ? this.now : t, seq: this.#seq++, fn }
+  /** Runs `fn` at virtual time `t` (not before now); `barrier` marks a scenario event. Returns a function that cancels it. */
+  at (t: number, fn: () => void, barrier = false): () => void {
+    const item: Item = { t: t < this.now ? this.now : t, seq: this.#seq++, fn, barrier }
     this.#push(item)
     return () => { item.fn = noop }
   }
@@ -37,6 +39,12 @@ export class Scheduler {
 
   /** Time of the next event, or Infinity when none is queued. */
   peekTime (): number { return this.#heap.length > 0 ? this.#heap[0].t : Infinity }
+
+  /** Whether the next event is later than now, or a barrier (or there is none). */
+  nextIsLaterOrBarrier (): boolean {
+    const next = this.#heap[0]
+    return next === undefined || next.t > this.now || next.barrier
+  }
 
   /** Runs the next event if it is due before `untilMs`; false when there is none. */
   step (untilMs: number): boolean {

@@ -5,8 +5,9 @@
  * it, exactly the window a real fsync leaves. Reads answer at once.
  *
  * The engine awaits these promises, so after a batch resolves (or a read is issued)
- * its continuations must run before the next virtual event: the store raises
- * `wake.pending` and the runner drains the microtask queue only then.
+ * its continuations must run before virtual time moves on: the store raises
+ * `wake.pending` and the runner drains the microtask queue before the next later
+ * event (or scenario event), and only then.
  *
  * @example
  * const disk = new SimDisk()

@@ -97,6 +97,24 @@ t.test(`long and short values through freed and reused slots agree with a model 
   t.same(disk.rangeSync().map(([k]) => (k[0] << 8) | k[1]), [...model.keys()].sort((x, y) => x - y), 'ranges list exactly the live keys')
 })
 
+t.test('scheduler: whether the runner must drain before the next event (later, a barrier, or none)', async t => {
+  const s = new Scheduler()
+  const seen: string[] = []
+  s.at(5, () => seen.push('a'))
+  s.at(5, () => seen.push('b'))
+  s.at(5, () => seen.push('crash'), true)
+  s.at(7, () => seen.push('c'))
+  s.step(Infinity)
+  t.equal(s.nextIsLaterOrBarrier(), false, 'another event of the same instant: no drain yet')
+  s.step(Infinity)
+  t.equal(s.nextIsLaterOrBarrier(), true, 'a scenario event next, at the same instant: drain first')
+  s.step(Infinity)
+  t.equal(s.nextIsLaterOrBarrier(), true, 'time moves on: drain')
+  s.step(Infinity)
+  t.equal(s.nextIsLaterOrBarrier(), true, 'nothing left: drain')
+  t.same(seen, ['a', 'b', 'crash', 'c'], 'a barrier keeps its place in the order')
+})
+
 t.test('scheduler: time order, then scheduling order; cancel; never in the past', async t => {
   const s = new Scheduler()
   const seen: string[] = []
