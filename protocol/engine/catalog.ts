@@ -125,8 +125,8 @@ export class Catalog {
 
   constructor () {
     const c = this.#cols
-    this.#expiry = new SlotHeap(c, (a, b) => c.expiresAtMs[a] - c.expiresAtMs[b])
-    const byAge = (x: number, y: number): number => c.hlcMs[x] - c.hlcMs[y] || c.hlcC[x] - c.hlcC[y] || (c.keys[x] < c.keys[y] ? -1 : 1)
+    this.#expiry = new SlotHeap(c, (a, b) => c.expiresAt(a) - c.expiresAt(b))
+    const byAge = (x: number, y: number): number => c.hlcMsAt(x) - c.hlcMsAt(y) || c.hlcCAt(x) - c.hlcCAt(y) || (c.keyAt(x) < c.keyAt(y) ? -1 : 1)
     this.#evictable = [0, 1, 2, 3].map(() => new SlotHeap(c, byAge))
   }
 
@@ -193,7 +193,7 @@ export class Catalog {
     const c = this.#cols
     while (out.length < max) {
       const h = this.#expiry.top()
-      if (h === undefined || c.expiresAtMs[h] > nowMs) break
+      if (h === undefined || c.expiresAt(h) > nowMs) break
       out.push(c.entry(h))
       c.setExpiryQueued(h, false)
       this.#expiry.pop()

@@ -1,6 +1,7 @@
 /**
- * The catalog's entries as columns (struct of arrays): one slot per held envelope,
- * its numbers in typed arrays and its two keys as shared strings. A relay holds one
+ * The catalog's entries in flat arrays: one slot per held envelope, its numbers side
+ * by side in one Float64Array (an entry is one or two cache lines, however many nodes a
+ * simulation runs) and its two keys as shared strings. A relay holds one
  * entry per envelope, and a simulated city 200 × 21,000; as objects, each entry was an
  * object plus two boxed doubles (V8 keeps a double field in its own heap object) for the
  * collector to trace, and the collector became the largest cost of a long run. Here an
@@ -25,88 +26,102 @@ import { catalogEntriesMax } from '../limits.ts'
 const slotsInitial = 1024
 const custodyBit = 0x20
 const expiryQueuedBit = 0x40
+/** Numbers per slot, side by side so that one entry is one or two cache lines: */
+const numsPerSlot = 6
+const expiresAtField = 0
+const hlcMsField = 1
+const hlcCField = 2
+const seqField = 3
+const sizeField = 4
+/** precedence (bits 0–1), kind (bits 2–4), custody (bit 5), in the expiry order (bit 6); heap references from bit 8. */
+const flagsField = 5
+const refUnit = 0x100
 
 export class EntryColumns {
-  keys: string[] = []
-  streams: string[] = []
-  expiresAtMs = new Float64Array(0)
-  hlcMs = new Float64Array(0)
-  hlcC = new Float64Array(0)
-  seq = new Float64Array(0)
-  size = new Float64Array(0)
-  /** precedence (bits 0–1), kind (bits 2–4), custody (bit 5), in the expiry order (bit 6). */
-  meta = new Uint8Array(0)
-  /** Heap items naming the slot (at most one per heap). */
-  refs = new Uint8Array(0)
+  /** `numsPerSlot` numbers per slot. */
+  #nums = new Float64Array(0)
+  /** Two strings per slot: the id key ('' when the slot is dead or free) and the stream key. */
+  #strs: string[] = []
   readonly #free: number[] = []
   #used = 0
 
   /** Stores an entry's fields in a free slot, with `stream` (the catalog's copy of its key); returns its slot. */
   add (e: Entry, stream: string): number {
     const slot = this.#free.pop() ?? this.#grow()
-    this.keys[slot] = e.key
-    this.streams[slot] = stream
-    this.expiresAtMs[slot] = e.expiresAtMs
-    this.hlcMs[slot] = e.hlcMs
-    this.hlcC[slot] = e.hlcC
-    this.seq[slot] = e.seq
-    this.size[slot] = e.size
-    this.meta[slot] = e.precedence | (e.kind << 2) | (e.custody ? custodyBit : 0) | expiryQueuedBit
+    const n = this.#nums
+    const o = slot * numsPerSlot
+    this.#strs[2 * slot] = e.key
+    this.#strs[2 * slot + 1] = stream
+    n[o + expiresAtField] = e.expiresAtMs
+    n[o + hlcMsField] = e.hlcMs
+    n[o + hlcCField] = e.hlcC
+    n[o + seqField] = e.seq
+    n[o + sizeField] = e.size
+    n[o + flagsField] = e.precedence | (e.kind << 2) | (e.custody ? custodyBit : 0) | expiryQueuedBit // no heap references yet
     return slot
   }
 
-  /** Whether the slot holds an entry (a retired one is dead until reused). */
-  live (slot: number): boolean { return this.keys[slot] !== '' }
+  keyAt (slot: number): string { return this.#strs[2 * slot] }
+  expiresAt (slot: number): number { return this.#nums[slot * numsPerSlot + expiresAtField] }
+  hlcMsAt (slot: number): number { return this.#nums[slot * numsPerSlot + hlcMsField] }
+  hlcCAt (slot: number): number { return this.#nums[slot * numsPerSlot + hlcCField] }
 
-  ref (slot: number): void { this.refs[slot]++ }
+  /** Whether the slot holds an entry (a retired one is dead until reused). */
+  live (slot: number): boolean { return this.#strs[2 * slot] !== '' }
+
+  ref (slot: number): void { this.#nums[slot * numsPerSlot + flagsField] += refUnit }
 
   /** A heap dropped the slot; a dead slot nobody names any more is free for reuse. */
   unref (slot: number): void {
-    if (--this.refs[slot] === 0 && this.keys[slot] === '') this.#free.push(slot)
+    const o = slot * numsPerSlot + flagsField
+    this.#nums[o] -= refUnit
+    if (this.#nums[o] < refUnit && !this.live(slot)) this.#free.push(slot)
   }
 
-  custody (slot: number): boolean { return (this.meta[slot] & custodyBit) !== 0 }
+  custody (slot: number): boolean { return (this.#flags(slot) & custodyBit) !== 0 }
 
   /** Whether the catalog's expiry heap still holds the slot. */
-  expiryQueued (slot: number): boolean { return (this.meta[slot] & expiryQueuedBit) !== 0 }
-  setExpiryQueued (slot: number, queued: boolean): void { this.meta[slot] = queued ? this.meta[slot] | expiryQueuedBit : this.meta[slot] & ~expiryQueuedBit }
+  expiryQueued (slot: number): boolean { return (this.#flags(slot) & expiryQueuedBit) !== 0 }
+  setExpiryQueued (slot: number, queued: boolean): void {
+    const o = slot * numsPerSlot + flagsField
+    const f = this.#nums[o] % refUnit
+    this.#nums[o] += (queued ? f | expiryQueuedBit : f & ~expiryQueuedBit) - f // the reference count above is kept
+  }
 
   /** A fresh Entry with a live slot's fields. */
   entry (slot: number): Entry {
-    const m = this.meta[slot]
+    const n = this.#nums
+    const o = slot * numsPerSlot
+    const m = n[o + flagsField] & 0xff
     return {
-      key: this.keys[slot], expiresAtMs: this.expiresAtMs[slot], precedence: m & 3, kind: (m >> 2) & 7, hlcMs: this.hlcMs[slot], hlcC: this.hlcC[slot],
-      size: this.size[slot], stream: this.streams[slot], seq: this.seq[slot], custody: (m & custodyBit) !== 0,
+      key: this.#strs[2 * slot], expiresAtMs: n[o + expiresAtField], precedence: m & 3, kind: (m >> 2) & 7, hlcMs: n[o + hlcMsField], hlcC: n[o + hlcCField],
+      size: n[o + sizeField], stream: this.#strs[2 * slot + 1], seq: n[o + seqField], custody: (m & custodyBit) !== 0,
     }
   }
 
   /** The entry is removed: its slot is dead, and free once no heap names it. */
   retire (slot: number): void {
-    this.keys[slot] = ''
-    this.streams[slot] = ''
-    if (this.refs[slot] === 0) this.#free.push(slot)
+    this.#strs[2 * slot] = ''
+    this.#strs[2 * slot + 1] = ''
+    if (this.#nums[slot * numsPerSlot + flagsField] < refUnit) this.#free.push(slot)
   }
+
+  /** Flags with the reference count (bits 8 up) left out, as a small integer. */
+  #flags (slot: number): number { return this.#nums[slot * numsPerSlot + flagsField] % refUnit }
 
   #grow (): number {
     const slot = this.#used++
     if (slot >= catalogEntriesMax) throw new LimitError(`catalog full: ${catalogEntriesMax} entries`)
-    if (slot >= this.meta.length) {
-      const capacity = Math.min(catalogEntriesMax, Math.max(slotsInitial, this.meta.length * 2))
-      this.expiresAtMs = grown(this.expiresAtMs, new Float64Array(capacity))
-      this.hlcMs = grown(this.hlcMs, new Float64Array(capacity))
-      this.hlcC = grown(this.hlcC, new Float64Array(capacity))
-      this.seq = grown(this.seq, new Float64Array(capacity))
-      this.size = grown(this.size, new Float64Array(capacity))
-      this.meta = grown(this.meta, new Uint8Array(capacity))
-      this.refs = grown(this.refs, new Uint8Array(capacity))
+    const capacity = this.#nums.length / numsPerSlot
+    if (slot >= capacity) {
+      const more = Math.min(catalogEntriesMax, Math.max(slotsInitial, capacity * 2))
+      const nums = new Float64Array(more * numsPerSlot)
+      nums.set(this.#nums)
+      this.#nums = nums
+      const strs = new Array<string>(more * 2).fill('')
+      for (let i = 0; i < this.#strs.length; i++) strs[i] = this.#strs[i]
+      this.#strs = strs
     }
-    this.keys.push('')
-    this.streams.push('')
     return slot
   }
-}
-
-function grown<T extends Float64Array | Uint8Array> (old: T, into: T): T {
-  into.set(old)
-  return into
 }
