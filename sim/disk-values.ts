@@ -1,16 +1,19 @@
 /**
  * How the simulated disks of a fleet hold their bytes: binary strings (one char per
  * byte, so string order is bytewise order), a `StringPool` shared by the fleet, and
- * `ValueSlots`, one disk's values with no heap object per value. A 200-node city stores
- * every envelope on every node; what the collector must trace per stored copy decides
- * how long such a run takes, so a copy costs a map slot, a pointer to the fleet's one
- * copy of the bytes, and 16 bytes in a typed array.
+ * `ValueSlots`, one disk's values by slot number. A 200-node city stores every envelope
+ * on every node, so the fleet keeps one entry per key, saying which disks hold it and
+ * where (`KeyHolders`), rather than one map per disk: storing a copy costs a lookup in
+ * the fleet's map, a slot number, a pointer to the fleet's one copy of the bytes and 16
+ * bytes in a typed array, and no heap object of its own.
  *
  * @example
  * const pool = new StringPool()
+ * const disk = pool.register()
  * const values = new ValueSlots(pool)
- * values.set(toBinary(key), record)   // true: a new key
- * values.get(toBinary(key))           // a fresh copy of record
+ * pool.holdersFor(toBinary(key)).slots   // per disk: value slot + 1, or 0
+ * const slot = values.add(record)
+ * values.read(slot)                      // a fresh copy of record
  */
 import { Buffer } from 'node:buffer'
 
@@ -37,68 +40,87 @@ export function fromBinary (s: string): Uint8Array {
 }
 
 /**
- * What the disks of one simulated fleet share: canonical copies of strings (keys and
- * value tails), and, for keys whose value is empty (index entries), which disks hold
- * them, one bit per disk. An index key is the same bytes on every node, so the fleet
- * keeps one entry per key instead of one per key per node.
+ * Which disks hold one key, and how: `empty` has a bit per disk holding it with an empty
+ * value (index entries), `slots` each disk's value slot plus one (0: no value).
+ */
+export interface KeyHolders {
+  empty: Uint32Array | undefined
+  slots: Int32Array | undefined
+}
+
+/**
+ * What the disks of one simulated fleet share: canonical copies of value tails, and for
+ * every key any disk holds, its `KeyHolders`. A key is the same bytes on every node, so
+ * the fleet keeps one entry per key instead of one per key per disk.
  */
 export class StringPool {
-  readonly #strings = new Map<string, string>()
-  /** Key → bit set of the disks holding it with an empty value. */
-  readonly #emptyHolders = new Map<string, Uint32Array>()
+  readonly #tails = new Map<string, string>()
+  readonly #keys = new Map<string, KeyHolders>()
   #disks = 0
 
-  get size (): number { return this.#strings.size }
+  /** Distinct keys and tails held. */
+  get size (): number { return this.#tails.size + this.#keys.size }
 
-  intern (k: string): string {
-    const held = this.#strings.get(k)
+  /** The fleet's copy of a value tail. */
+  intern (tail: string): string {
+    const held = this.#tails.get(tail)
     if (held !== undefined) return held
-    this.#strings.set(k, k)
-    return k
+    this.#tails.set(tail, tail)
+    return tail
   }
 
-  /** A number for a new disk (its bit in the empty-key sets). */
+  /** A number for a new disk (its bit and slot in every KeyHolders). */
   register (): number { return this.#disks++ }
 
-  holdsEmpty (disk: number, k: string): boolean {
-    const bits = this.#emptyHolders.get(k)
+  holders (k: string): KeyHolders | undefined { return this.#keys.get(k) }
+
+  holdersFor (k: string): KeyHolders {
+    let h = this.#keys.get(k)
+    if (h === undefined) { h = { empty: undefined, slots: undefined }; this.#keys.set(k, h) }
+    return h
+  }
+
+  /** Forgets a key no disk holds any more. */
+  release (k: string, h: KeyHolders): void {
+    if ((h.empty === undefined || h.empty.every(w => w === 0)) && (h.slots === undefined || h.slots.every(x => x === 0))) this.#keys.delete(k)
+  }
+
+  holdsEmpty (disk: number, h: KeyHolders | undefined): boolean {
+    const bits = h?.empty
     return bits !== undefined && disk >>> 5 < bits.length && ((bits[disk >>> 5] >>> (disk & 31)) & 1) === 1
   }
 
-  /** Marks `k` held empty by `disk`; true if it was not. */
-  setEmpty (disk: number, k: string): boolean {
-    let bits = this.#emptyHolders.get(k)
+  /** Sets or clears `disk`'s empty hold; true if that changed it. */
+  setEmpty (disk: number, h: KeyHolders, held: boolean): boolean {
+    if (this.holdsEmpty(disk, h) === held) return false
     const word = disk >>> 5
-    if (bits === undefined || word >= bits.length) {
-      const grown = new Uint32Array(Math.max(word + 1, (this.#disks + 31) >>> 5))
-      if (bits !== undefined) grown.set(bits)
-      bits = grown
-      this.#emptyHolders.set(k, bits)
-    }
-    const mask = 1 << (disk & 31)
-    if ((bits[word] & mask) !== 0) return false
-    bits[word] |= mask
+    if (h.empty === undefined || word >= h.empty.length) h.empty = grownTo(h.empty, new Uint32Array(Math.max(word + 1, (this.#disks + 31) >>> 5)))
+    h.empty[word] ^= 1 << (disk & 31)
     return true
   }
 
-  /** Clears `disk`'s empty hold on `k`; true if it had one. */
-  clearEmpty (disk: number, k: string): boolean {
-    const bits = this.#emptyHolders.get(k)
-    const word = disk >>> 5
-    if (bits === undefined || word >= bits.length) return false
-    const mask = 1 << (disk & 31)
-    if ((bits[word] & mask) === 0) return false
-    bits[word] &= ~mask
-    if (bits.every(w => w === 0)) this.#emptyHolders.delete(k)
-    return true
+  /** `disk`'s value slot for the key, or -1. */
+  slotOf (disk: number, h: KeyHolders | undefined): number {
+    const slots = h?.slots
+    return slots !== undefined && disk < slots.length ? slots[disk] - 1 : -1
   }
 
-  /** Every key `disk` holds empty (O(keys in the fleet): for ranges after a restart, not per write). */
-  emptyKeysOf (disk: number): string[] {
+  setSlot (disk: number, h: KeyHolders, slot: number): void {
+    if (h.slots === undefined || disk >= h.slots.length) h.slots = grownTo(h.slots, new Int32Array(Math.max(disk + 1, this.#disks)))
+    h.slots[disk] = slot + 1
+  }
+
+  /** Every key `disk` holds, either way (O(keys in the fleet): for ranges after a restart, not per write). */
+  keysOf (disk: number): string[] {
     const out: string[] = []
-    for (const k of this.#emptyHolders.keys()) if (this.holdsEmpty(disk, k)) out.push(k)
+    for (const [k, h] of this.#keys) if (this.holdsEmpty(disk, h) || this.slotOf(disk, h) >= 0) out.push(k)
     return out
   }
+}
+
+function grownTo<T extends Uint32Array | Int32Array> (old: T | undefined, into: T): T {
+  if (old !== undefined) into.set(old)
+  return into
 }
 
 /** Bytes of a value kept per disk; the rest is pooled (a log record's header is 8 bytes). */
@@ -109,14 +131,13 @@ const valuePooledBytesMin = 64
 const slotsInitial = 1024
 
 /**
- * One disk's non-empty values by key. A long value is split: its first `valueHeadBytes`
+ * One disk's non-empty values by slot. A long value is split: its first `valueHeadBytes`
  * (what differs between nodes: a record's receive time and flags) go into a typed-array
  * arena, the rest is the pool's shared string. A short value is kept whole as its own
  * string. Freed slots are reused.
  */
 export class ValueSlots {
   readonly #pool: StringPool
-  #slots = new Map<string, number>()
   /** Slot → the value's pooled tail, or the whole value when its head length is 0. */
   #tails: string[] = []
   #heads = new Uint8Array(0)
@@ -125,14 +146,8 @@ export class ValueSlots {
 
   constructor (pool: StringPool) { this.#pool = pool }
 
-  get size (): number { return this.#slots.size }
-  has (k: string): boolean { return this.#slots.has(k) }
-  keys (): IterableIterator<string> { return this.#slots.keys() }
-
-  /** A fresh copy of the value, or undefined. */
-  get (k: string): Uint8Array | undefined {
-    const slot = this.#slots.get(k)
-    if (slot === undefined) return undefined
+  /** A fresh copy of the value in `slot`. */
+  read (slot: number): Uint8Array {
     const head = this.#headLengths[slot]
     const tail = this.#tails[slot]
     if (head === 0) return fromBinary(tail)
@@ -142,14 +157,15 @@ export class ValueSlots {
     return out
   }
 
-  /** Stores a copy of `v` under the (pooled) key `k`; true if the key is new. */
-  set (k: string, v: Uint8Array): boolean {
-    let slot = this.#slots.get(k)
-    const added = slot === undefined
-    if (slot === undefined) {
-      slot = this.#free.pop() ?? this.#grow()
-      this.#slots.set(k, slot)
-    }
+  /** Stores a copy of `v` in a free slot; returns the slot. */
+  add (v: Uint8Array): number {
+    const slot = this.#free.pop() ?? this.#grow()
+    this.write(slot, v)
+    return slot
+  }
+
+  /** Replaces the value in `slot` with a copy of `v`. */
+  write (slot: number, v: Uint8Array): void {
     if (v.length < valuePooledBytesMin) {
       this.#headLengths[slot] = 0
       this.#tails[slot] = toBinary(v)
@@ -158,22 +174,16 @@ export class ValueSlots {
       this.#headLengths[slot] = valueHeadBytes
       this.#tails[slot] = this.#pool.intern(toBinary(v.subarray(valueHeadBytes)))
     }
-    return added
   }
 
-  delete (k: string): boolean {
-    const slot = this.#slots.get(k)
-    if (slot === undefined) return false
-    this.#slots.delete(k)
+  free (slot: number): void {
     this.#tails[slot] = ''
     this.#free.push(slot)
-    return true
   }
 
-  /** An independent copy (tails are immutable strings, so they are shared). */
+  /** An independent copy with the same slot numbers (tails are immutable strings, so they are shared). */
   clone (): ValueSlots {
     const copy = new ValueSlots(this.#pool)
-    copy.#slots = new Map(this.#slots)
     copy.#tails = this.#tails.slice()
     copy.#heads = this.#heads.slice()
     copy.#headLengths = this.#headLengths.slice()

@@ -1,16 +1,18 @@
 /**
  * A simulated node's disk: an ordered key-value `Store` tuned for what the engine
  * does in a long run: many small batches, point reads, and ordered ranges only when
- * a node (re)starts. Values live in `ValueSlots` keyed by the key's binary string (one
- * char per byte, so string order is bytewise order); the sorted key list is built lazily
- * on the first range after a key was added or removed. Writes cost O(1), a range after
+ * a node (re)starts. Keys are binary strings (one char per byte, so string order is
+ * bytewise order); the fleet's `StringPool` says which disks hold each key and in which
+ * of their `ValueSlots`; the sorted key list is built lazily on the first range after a
+ * key was added or removed. Writes cost O(1), a range after
  * writes O(n log n) once: at a city scale that is what keeps storage off the profile
  * (the general-purpose MemoryStore keeps keys sorted on every insert).
  *
- * Memory and the collector's work are what limit a 200-node run (every node stores
- * every envelope, under two keys), so disks of one fleet share a `StringPool`: keys and
- * value tails are the same bytes on every node, held once, and a stored copy adds no
- * heap object of its own (see disk-values.ts).
+ * Memory, the collector's work and cache misses are what limit a 200-node run (every
+ * node stores every envelope, under two keys), so disks of one fleet share a
+ * `StringPool`: keys and value tails are the same bytes on every node, held once, a
+ * stored copy adds no heap object of its own, and no disk keeps a map of its own
+ * (see disk-values.ts).
  *
  * Same semantics as every Store (it passes test/store-acceptance.ts): all-or-nothing
  * batches validated first, values copied in and out, ranges are snapshots, closed
@@ -24,7 +26,7 @@
 import { StorageError } from '../protocol/errors.ts'
 import { validateBatch, validateKey, validateRange } from '../protocol/memory-store.ts'
 import type { RangeOptions, Store, StoreOp } from '../protocol/ports.ts'
-import { fromBinary, StringPool, toBinary, ValueSlots } from './disk-values.ts'
+import { fromBinary, StringPool, toBinary, ValueSlots, type KeyHolders } from './disk-values.ts'
 
 export { StringPool } from './disk-values.ts'
 
@@ -41,8 +43,9 @@ function lowerBound (keys: readonly string[], k: string): number {
 }
 
 export class SimDisk implements Store {
-  /** Keys with non-empty values; keys held with empty values live in the pool's bit sets. */
+  /** Non-empty values by slot; which key is in which slot, and which keys are held empty, is the pool's (KeyHolders). */
   #values: ValueSlots
+  #valueCount = 0
   #emptyCount = 0
   #sorted: string[] | undefined = []
   #closed = false
@@ -55,17 +58,14 @@ export class SimDisk implements Store {
     this.#values = new ValueSlots(pool)
   }
 
-  get size (): number { return this.#values.size + this.#emptyCount }
+  get size (): number { return this.#valueCount + this.#emptyCount }
 
   async get (key: Uint8Array): Promise<Uint8Array | undefined> { return this.getSync(key) }
 
   getSync (key: Uint8Array): Uint8Array | undefined {
     this.#checkOpen()
     validateKey(key)
-    const k = toBinary(key)
-    const v = this.#values.get(k)
-    if (v !== undefined) return v
-    return this.#pool.holdsEmpty(this.#id, k) ? new Uint8Array(0) : undefined
+    return this.#read(this.#pool.holders(toBinary(key)))
   }
 
   async batch (ops: StoreOp[]): Promise<void> { this.batchSync(ops) }
@@ -78,25 +78,26 @@ export class SimDisk implements Store {
 
   /** Applies ops already checked by `validateBatch` (the simulated store validates when a batch is issued). */
   applyValidated (ops: readonly StoreOp[]): void {
-    const values = this.#values
     const pool = this.#pool
+    const disk = this.#id
     for (const op of ops) {
       const k = toBinary(op.key)
-      let added = false
-      let removed = false
-      if (op.type === 'del') {
-        removed = values.delete(k)
-        if (pool.clearEmpty(this.#id, k)) { this.#emptyCount--; removed = true }
-      } else if (op.value.length === 0) {
-        const wasValue = values.delete(k)
-        if (pool.setEmpty(this.#id, k)) { this.#emptyCount++; added = !wasValue }
+      const held = op.type === 'del' ? pool.holders(k) : pool.holdersFor(k)
+      if (held === undefined) continue // deleting a key no disk holds
+      const slot = pool.slotOf(disk, held)
+      const wasEmpty = pool.holdsEmpty(disk, held)
+      if (op.type === 'put' && op.value.length > 0) {
+        if (slot >= 0) this.#values.write(slot, op.value)
+        else { pool.setSlot(disk, held, this.#values.add(op.value)); this.#valueCount++ }
+        if (wasEmpty) { pool.setEmpty(disk, held, false); this.#emptyCount-- }
       } else {
-        const wasEmpty = pool.clearEmpty(this.#id, k)
-        if (wasEmpty) this.#emptyCount--
-        const ik = pool.intern(k)
-        added = values.set(ik, op.value) && !wasEmpty
+        if (slot >= 0) { this.#values.free(slot); pool.setSlot(disk, held, -1); this.#valueCount-- }
+        if (op.type === 'put' && !wasEmpty) { pool.setEmpty(disk, held, true); this.#emptyCount++ }
+        if (op.type === 'del' && wasEmpty) { pool.setEmpty(disk, held, false); this.#emptyCount-- }
+        if (op.type === 'del') pool.release(k, held)
       }
-      if (added || removed) this.#sorted = undefined
+      const heldBefore = slot >= 0 || wasEmpty
+      if (heldBefore !== (op.type === 'put')) this.#sorted = undefined // a key added or removed
     }
   }
 
@@ -114,7 +115,7 @@ export class SimDisk implements Store {
   rangeSync (options: RangeOptions = {}): Array<[Uint8Array, Uint8Array]> {
     this.#checkOpen()
     validateRange(options)
-    this.#sorted ??= [...this.#values.keys(), ...this.#pool.emptyKeysOf(this.#id)].sort()
+    this.#sorted ??= this.#pool.keysOf(this.#id).sort()
     const keys = this.#sorted
     const from = options.gte === undefined ? 0 : lowerBound(keys, toBinary(options.gte))
     const to = options.lt === undefined ? keys.length : lowerBound(keys, toBinary(options.lt))
@@ -134,14 +135,27 @@ export class SimDisk implements Store {
   clone (): SimDisk {
     const copy = new SimDisk(this.#pool)
     copy.#values = this.#values.clone()
-    for (const k of this.#pool.emptyKeysOf(this.#id)) this.#pool.setEmpty(copy.#id, k)
+    for (const k of this.#pool.keysOf(this.#id)) {
+      const held = this.#pool.holdersFor(k)
+      const slot = this.#pool.slotOf(this.#id, held)
+      if (slot >= 0) this.#pool.setSlot(copy.#id, held, slot)
+      if (this.#pool.holdsEmpty(this.#id, held)) this.#pool.setEmpty(copy.#id, held, true)
+    }
+    copy.#valueCount = this.#valueCount
     copy.#emptyCount = this.#emptyCount
     copy.#sorted = this.#sorted?.slice()
     return copy
   }
 
   #entry (k: string): [Uint8Array, Uint8Array] {
-    return [fromBinary(k), this.#values.get(k) ?? new Uint8Array(0)]
+    return [fromBinary(k), this.#read(this.#pool.holders(k)) ?? new Uint8Array(0)]
+  }
+
+  /** A fresh copy of this disk's value for a key, empty for an empty hold, undefined if not held. */
+  #read (held: KeyHolders | undefined): Uint8Array | undefined {
+    const slot = this.#pool.slotOf(this.#id, held)
+    if (slot >= 0) return this.#values.read(slot)
+    return this.#pool.holdsEmpty(this.#id, held) ? new Uint8Array(0) : undefined
   }
 
   #checkOpen (): void {
