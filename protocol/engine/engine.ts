@@ -185,13 +185,14 @@ export class Engine implements LinkHandler {
       this.penalise(link, peerPenaltyBadFrame, `${frame.type} frame before hello`)
       return
     }
-    if (frame.type === FrameType.envelope) void this.#ingest(frame.envelope, link)
+    if (frame.type === FrameType.envelope) this.#ingest(frame.envelope, link)
     else this.#sync.handle(link, frame)
   }
 
   // ---- Ingest ----------------------------------------------------------------
 
-  async #ingest (bytes: Uint8Array, link: PeerLink): Promise<void> {
+  /** Decodes, checks and stores an envelope from a peer (synchronous up to the store write, which #accept awaits). */
+  #ingest (bytes: Uint8Array, link: PeerLink): void {
     let env: Envelope
     try {
       env = this.#decode(bytes)
@@ -216,16 +217,14 @@ export class Engine implements LinkHandler {
       if (reason === 'expired') { this.counters.expiredOnArrival++; this.penalise(link, peerPenaltyExpired, 'expired envelope') } else this.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${(e as Error).message}`)
       return
     }
-    try {
-      await this.#accept(env, link.id, false)
-    } catch (e) {
+    this.#accept(env, link.id, false).catch((e: unknown) => {
       const reason = reasonOf(e)
       this.#refused(reason, (e as Error).message, link.id, env)
       if (reason === 'quota' && this.peers.get(link.id) === link) {
         link.control({ type: FrameType.refused, code: 'ERR_QUOTA', ids: [env.id] })
         this.pump(link)
       }
-    }
+    })
   }
 
   #hold (env: Envelope, from: PeerId | 'local'): void {
