@@ -143,6 +143,7 @@ export class ValueSlots {
   #heads = new Uint8Array(0)
   #headLengths = new Uint8Array(0)
   #free: number[] = []
+  #used = 0
 
   constructor (pool: StringPool) { this.#pool = pool }
 
@@ -188,22 +189,25 @@ export class ValueSlots {
     copy.#heads = this.#heads.slice()
     copy.#headLengths = this.#headLengths.slice()
     copy.#free = this.#free.slice()
+    copy.#used = this.#used
     return copy
   }
 
-  /** A new slot number, doubling the arena when it is full. */
+  /** A new slot number, doubling the arena (and the tails, allocated with it) when it is full. */
   #grow (): number {
-    const slot = this.#tails.length
+    const slot = this.#used++
     if (slot >= this.#headLengths.length) {
       const capacity = Math.max(slotsInitial, this.#headLengths.length * 2)
       const heads = new Uint8Array(capacity * valueHeadBytes)
       heads.set(this.#heads)
       const lengths = new Uint8Array(capacity)
       lengths.set(this.#headLengths)
+      const tails = new Array<string>(capacity).fill('')
+      for (let i = 0; i < slot; i++) tails[i] = this.#tails[i]
       this.#heads = heads
       this.#headLengths = lengths
+      this.#tails = tails
     }
-    this.#tails.push('')
     return slot
   }
 }
