@@ -37,6 +37,13 @@ function latin1 (bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1')
 }
 
+/** Byte equality through Node's native comparison: every stored copy compares a few hundred bytes here, twice. */
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  if (a.length < 64) return bytesEqual(a, b)
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length))
+}
+
 /** Memoised SHA-256 over `inner`, for inputs of at least digestMemoBytesMin bytes. */
 function memoisedSha256 (inner: Crypto, stats: { calls: number, computed: number }): (data: Uint8Array) => Uint8Array {
   const digests = new Map<string, { input: Uint8Array, digest: Uint8Array }>()
@@ -45,7 +52,7 @@ function memoisedSha256 (inner: Crypto, stats: { calls: number, computed: number
     stats.calls++
     const key = `${data.length}:${latin1(data.subarray(data.length - 16))}`
     const seen = digests.get(key)
-    if (seen !== undefined && bytesEqual(seen.input, data)) return seen.digest.slice()
+    if (seen !== undefined && sameBytes(seen.input, data)) return seen.digest.slice()
     stats.computed++
     const digest = inner.sha256(data)
     if (digests.size >= digestMemoEntriesMax) digests.clear()
@@ -67,7 +74,7 @@ export function memoisedCrypto (inner: Crypto): MemoisedCrypto {
       verifyStats.calls++
       const key = latin1(signature)
       const seen = verdicts.get(key)
-      if (seen !== undefined && bytesEqual(seen.publicKey, publicKey) && bytesEqual(seen.message, message)) return seen.ok
+      if (seen !== undefined && bytesEqual(seen.publicKey, publicKey) && sameBytes(seen.message, message)) return seen.ok
       verifyStats.computed++
       const ok = inner.ed25519Verify(publicKey, message, signature)
       verdicts.set(key, { publicKey: publicKey.slice(), message: message.slice(), ok })
@@ -92,7 +99,7 @@ export function sharedDecoder (crypto: Crypto): { decode: (bytes: Uint8Array) =>
     stats.calls++
     const key = bytes.length >= 16 ? `${bytes.length}:${latin1(bytes.subarray(bytes.length - 16))}` : undefined
     const seen = key === undefined ? undefined : decoded.get(key)
-    if (seen !== undefined && bytesEqual(seen.bytes, bytes)) return seen
+    if (seen !== undefined && sameBytes(seen.bytes, bytes)) return seen
     stats.computed++
     const env = decodeEnvelope(bytes, (b) => crypto.sha256(b))
     if (key !== undefined) {
