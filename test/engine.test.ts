@@ -4,7 +4,7 @@ import t from 'tap'
 import { ManualClock, silentLogger, TestNet } from './helpers/net.ts'
 import { createEngine } from '../protocol/engine/engine.ts'
 import { MemoryStore } from '../protocol/memory-store.ts'
-import type { Store } from '../protocol/ports.ts'
+import type { Store, StoreOp } from '../protocol/ports.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { Precedence, signEnvelope, authorRef, Kind } from '../protocol/envelope.ts'
 import { FrameType, encodeFrame } from '../protocol/frames.ts'
@@ -377,5 +377,46 @@ t.test('a failed store write fails every submit waiting on it, and stores nothin
   failWrites = false
   t.equal(toHex((await engine.submit(env.bytes)).id), toHex(env.id), 'once the disk recovers, the same envelope is stored')
   t.equal(engine.catalog.size, 1)
+  engine.close()
+})
+
+t.test('group commit: writes made while a batch is in flight go out together next, and a failed batch fails only its own', async t => {
+  const inner = new MemoryStore()
+  const batches: number[] = []
+  const pending: Array<{ ops: number, land: () => void, fail: () => void }> = []
+  const store: Store = {
+    get: k => inner.get(k),
+    range: o => inner.range(o),
+    close: () => inner.close(),
+    batch: ops => new Promise((resolve, reject) => {
+      batches.push(ops.length)
+      pending.push({ ops: ops.length, land: () => { inner.batch(ops).then(resolve, reject) }, fail: () => reject(new Error('disk full')) })
+    }),
+  }
+  const engine = createEngine({
+    clock: new ManualClock(), crypto, store, logger: silentLogger, transport: { send: () => false, disconnect () {} },
+    authoriser: { authorise: () => ({ ok: true, publicKey: aliceKeys.publicKey }) },
+  }, { nodeId: 'solo' })
+  let open = false
+  const opening = engine.open().then(() => { open = true })
+  while (!open) { pending.shift()?.land(); await new Promise(resolve => setImmediate(resolve)) }
+  await opening
+  batches.length = 0
+  const put = (n: number): StoreOp => ({ type: 'put', key: Uint8Array.of(0x7e, n), value: Uint8Array.of(n) })
+  const outcomes: string[] = []
+  const track = (name: string, p: Promise<void>): void => { p.then(() => outcomes.push(`${name} ok`), () => outcomes.push(`${name} failed`)) }
+  track('a', engine.write([put(1)]))
+  track('b', engine.write([put(2)]))
+  track('c', engine.write([put(3), put(4)]))
+  t.same(batches, [1], 'the first write goes out at once; the others wait')
+  pending.shift()?.fail()
+  await new Promise(resolve => setImmediate(resolve))
+  t.same(batches, [1, 3], 'what queued meanwhile goes out as one batch')
+  t.same(outcomes, ['a failed'], 'only the failed batch\'s writer is told')
+  pending.shift()?.land()
+  await new Promise(resolve => setImmediate(resolve))
+  t.same(outcomes.sort(), ['a failed', 'b ok', 'c ok'])
+  t.same(await inner.get(Uint8Array.of(0x7e, 4)), Uint8Array.of(4))
+  t.equal(await inner.get(Uint8Array.of(0x7e, 1)), undefined)
   engine.close()
 })

@@ -353,30 +353,41 @@ export class Engine implements LinkHandler {
 
   // ---- Shared plumbing (used by sync.ts and retention.ts) -------------------------
 
-  /** Group commit: ops queued while a batch is in flight go out together in the next one. */
+  /**
+   * Group commit: with no batch in flight, `ops` go to the store at once (the caller
+   * waits on the store's own promise); ops queued while one is in flight go out
+   * together in the next batch, issued as soon as it lands.
+   */
   write (ops: StoreOp[]): Promise<void> {
+    if (!this.#writing) return this.#batch(ops)
     return new Promise((resolve, reject) => {
       this.#writeOps.push(...ops)
       this.#writeWaiters.push({ resolve, reject })
-      if (!this.#writing) void this.#flush()
     })
   }
 
-  async #flush (): Promise<void> {
+  #batch (ops: StoreOp[]): Promise<void> {
     this.#writing = true
-    while (this.#writeOps.length > 0) {
-      const ops = this.#writeOps
-      const waiters = this.#writeWaiters
-      this.#writeOps = []
-      this.#writeWaiters = []
-      try {
-        await this.deps.store.batch(ops)
-        for (const w of waiters) w.resolve()
-      } catch (e) {
-        for (const w of waiters) w.reject(e)
-      }
+    let landed: Promise<void>
+    try {
+      landed = this.deps.store.batch(ops)
+    } catch (e) {
+      landed = Promise.reject(e) // a store that throws rather than rejects
     }
+    // Registered before the caller's await, so the next batch is issued before the caller resumes.
+    landed.then(() => { this.#next() }, () => { this.#next() })
+    return landed
+  }
+
+  /** The batch in flight landed: send what queued meanwhile, as one batch. */
+  #next (): void {
     this.#writing = false
+    if (this.#writeOps.length === 0) return
+    const ops = this.#writeOps
+    const waiters = this.#writeWaiters
+    this.#writeOps = []
+    this.#writeWaiters = []
+    this.#batch(ops).then(() => { for (const w of waiters) w.resolve() }, (e: unknown) => { for (const w of waiters) w.reject(e) })
   }
 
   pump (link: PeerLink): void {
