@@ -12,7 +12,7 @@
  * const disk = pool.register()
  * const values = new ValueSlots(pool)
  * pool.holdersFor(toBinary(key)).slots   // per disk: value slot + 1, or 0
- * const slot = values.add(record)
+ * const slot = values.add(record, pool.holdersFor(toBinary(key)))
  * values.read(slot)                      // a fresh copy of record
  */
 import { Buffer } from 'node:buffer'
@@ -39,34 +39,50 @@ export function fromBinary (s: string): Uint8Array {
   return out
 }
 
+/** Byte equality through Node's native comparison (a stored copy compares a few hundred bytes). */
+export function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  if (a.length <= onHeapBytesMax) { // see toBinary
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+    return true
+  }
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length))
+}
+
 /**
  * Which disks hold one key, and how: `empty` has a bit per disk holding it with an empty
- * value (index entries), `slots` each disk's value slot plus one (0: no value).
+ * value (index entries), `slots` each disk's value slot plus one (0: no value), `tail`
+ * the fleet's copy of the tail of the first long value stored under the key (every node
+ * stores an envelope's record under the same key, with the same bytes after its head).
  */
 export interface KeyHolders {
   empty: Uint32Array | undefined
   slots: Int32Array | undefined
+  tail: Uint8Array | undefined
 }
 
 /**
- * What the disks of one simulated fleet share: canonical copies of value tails, and for
- * every key any disk holds, its `KeyHolders`. A key is the same bytes on every node, so
- * the fleet keeps one entry per key instead of one per key per disk.
+ * What the disks of one simulated fleet share: for every key any disk holds, its
+ * `KeyHolders`, with the canonical copy of its value tail. A key is the same bytes on
+ * every node, so the fleet keeps one entry per key instead of one per key per disk.
+ * Tails are pooled by key, not by content: finding a tail by content meant hashing a few
+ * hundred bytes per stored copy; by key it is one comparison, and a tail is forgotten
+ * with the last disk holding its key.
  */
 export class StringPool {
-  readonly #tails = new Map<string, string>()
   readonly #keys = new Map<string, KeyHolders>()
   #disks = 0
 
-  /** Distinct keys and tails held. */
-  get size (): number { return this.#tails.size + this.#keys.size }
+  /** Distinct keys held. */
+  get size (): number { return this.#keys.size }
 
-  /** The fleet's copy of a value tail. */
-  intern (tail: string): string {
-    const held = this.#tails.get(tail)
-    if (held !== undefined) return held
-    this.#tails.set(tail, tail)
-    return tail
+  /** The fleet's copy of `tail` (a value's bytes after its head) for the key: shared if equal, else a private copy. */
+  tailFor (h: KeyHolders, tail: Uint8Array): Uint8Array {
+    const held = h.tail
+    if (held !== undefined && sameBytes(held, tail)) return held
+    const copy = tail.slice()
+    h.tail ??= copy
+    return copy
   }
 
   /** A number for a new disk (its bit and slot in every KeyHolders). */
@@ -76,7 +92,7 @@ export class StringPool {
 
   holdersFor (k: string): KeyHolders {
     let h = this.#keys.get(k)
-    if (h === undefined) { h = { empty: undefined, slots: undefined }; this.#keys.set(k, h) }
+    if (h === undefined) { h = { empty: undefined, slots: undefined, tail: undefined }; this.#keys.set(k, h) }
     return h
   }
 
@@ -127,19 +143,21 @@ function grownTo<T extends Uint32Array | Int32Array> (old: T | undefined, into: 
 const valueHeadBytes = 16
 /** Values shorter than this are kept whole (pooling them would save little). */
 const valuePooledBytesMin = 64
+/** What a free slot holds. */
+const noTail = new Uint8Array(0)
 /** Slots allocated when a disk first stores a value (the arena doubles as needed). */
 const slotsInitial = 1024
 
 /**
  * One disk's non-empty values by slot. A long value is split: its first `valueHeadBytes`
  * (what differs between nodes: a record's receive time and flags) go into a typed-array
- * arena, the rest is the pool's shared string. A short value is kept whole as its own
- * string. Freed slots are reused.
+ * arena, the rest is the pool's shared tail for its key. A short value is kept whole as
+ * its own copy. Freed slots are reused. Tails are never written to after they are stored.
  */
 export class ValueSlots {
   readonly #pool: StringPool
   /** Slot → the value's pooled tail, or the whole value when its head length is 0. */
-  #tails: string[] = []
+  #tails: Uint8Array[] = []
   #heads = new Uint8Array(0)
   #headLengths = new Uint8Array(0)
   #free: number[] = []
@@ -151,38 +169,38 @@ export class ValueSlots {
   read (slot: number): Uint8Array {
     const head = this.#headLengths[slot]
     const tail = this.#tails[slot]
-    if (head === 0) return fromBinary(tail)
+    if (head === 0) return tail.slice()
     const out = new Uint8Array(head + tail.length)
     out.set(this.#heads.subarray(slot * valueHeadBytes, slot * valueHeadBytes + head))
-    Buffer.from(out.buffer, out.byteOffset + head, tail.length).write(tail, 'latin1')
+    out.set(tail, head)
     return out
   }
 
-  /** Stores a copy of `v` in a free slot; returns the slot. */
-  add (v: Uint8Array): number {
+  /** Stores a copy of `v`, the value of the key `h` describes, in a free slot; returns the slot. */
+  add (v: Uint8Array, h: KeyHolders): number {
     const slot = this.#free.pop() ?? this.#grow()
-    this.write(slot, v)
+    this.write(slot, v, h)
     return slot
   }
 
-  /** Replaces the value in `slot` with a copy of `v`. */
-  write (slot: number, v: Uint8Array): void {
+  /** Replaces the value in `slot` with a copy of `v` (the value of the key `h` describes). */
+  write (slot: number, v: Uint8Array, h: KeyHolders): void {
     if (v.length < valuePooledBytesMin) {
       this.#headLengths[slot] = 0
-      this.#tails[slot] = toBinary(v)
+      this.#tails[slot] = v.slice()
     } else {
       this.#heads.set(v.subarray(0, valueHeadBytes), slot * valueHeadBytes)
       this.#headLengths[slot] = valueHeadBytes
-      this.#tails[slot] = this.#pool.intern(toBinary(v.subarray(valueHeadBytes)))
+      this.#tails[slot] = this.#pool.tailFor(h, v.subarray(valueHeadBytes))
     }
   }
 
   free (slot: number): void {
-    this.#tails[slot] = ''
+    this.#tails[slot] = noTail
     this.#free.push(slot)
   }
 
-  /** An independent copy with the same slot numbers (tails are immutable strings, so they are shared). */
+  /** An independent copy with the same slot numbers (tails are never written to, so they are shared). */
   clone (): ValueSlots {
     const copy = new ValueSlots(this.#pool)
     copy.#tails = this.#tails.slice()
@@ -202,7 +220,7 @@ export class ValueSlots {
       heads.set(this.#heads)
       const lengths = new Uint8Array(capacity)
       lengths.set(this.#headLengths)
-      const tails = new Array<string>(capacity).fill('')
+      const tails = new Array<Uint8Array>(capacity).fill(noTail)
       for (let i = 0; i < slot; i++) tails[i] = this.#tails[i]
       this.#heads = heads
       this.#headLengths = lengths

@@ -87,8 +87,8 @@ export class SimDisk implements Store {
       const slot = pool.slotOf(disk, held)
       const wasEmpty = pool.holdsEmpty(disk, held)
       if (op.type === 'put' && op.value.length > 0) {
-        if (slot >= 0) this.#values.write(slot, op.value)
-        else { pool.setSlot(disk, held, this.#values.add(op.value)); this.#valueCount++ }
+        if (slot >= 0) this.#values.write(slot, op.value, held)
+        else { pool.setSlot(disk, held, this.#values.add(op.value, held)); this.#valueCount++ }
         if (wasEmpty) { pool.setEmpty(disk, held, false); this.#emptyCount-- }
       } else {
         if (slot >= 0) { this.#values.free(slot); pool.setSlot(disk, held, -1); this.#valueCount-- }
@@ -131,7 +131,7 @@ export class SimDisk implements Store {
 
   async close (): Promise<void> { this.#closed = true }
 
-  /** An independent open copy (values are immutable strings, so they are shared). */
+  /** An independent open copy (value tails are never written to, so they are shared). */
   clone (): SimDisk {
     const copy = new SimDisk(this.#pool)
     copy.#values = this.#values.clone()

@@ -19,6 +19,7 @@
 import { Buffer } from 'node:buffer'
 import { bytesEqual } from '../protocol/bytes.ts'
 import { decodeEnvelope, type Envelope } from '../protocol/envelope.ts'
+import { sameBytes } from './disk-values.ts'
 import type { Crypto } from '../protocol/ports.ts'
 
 interface Verdict { publicKey: Uint8Array, message: Uint8Array, ok: boolean }
@@ -37,12 +38,6 @@ function latin1 (bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1')
 }
 
-/** Byte equality through Node's native comparison: every stored copy compares a few hundred bytes here, twice. */
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  if (a.length < 64) return bytesEqual(a, b)
-  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length))
-}
 
 /** Memoised SHA-256 over `inner`, for inputs of at least digestMemoBytesMin bytes. */
 function memoisedSha256 (inner: Crypto, stats: { calls: number, computed: number }): (data: Uint8Array) => Uint8Array {
