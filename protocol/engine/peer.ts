@@ -30,6 +30,8 @@ const sentIdsRememberedMax = 8192
  * on 9.6 kbps radio; queueing happens before that point, not after.
  */
 const resendAfterMs = 15_000
+/** Forgotten entries at the front of the send log before it is copied down. */
+const sentLogCompactAt = 1024
 
 /** Per-peer push-tree state that outlives a link: a flapping link should not relearn it. */
 export interface PruneState {
@@ -56,8 +58,16 @@ export class PeerLink {
   readonly prunedByUs: Set<string>
   /** Ids queued to this peer (an id is never queued twice). */
   readonly queued = new Set<string>()
-  /** Ids handed to the transport on this link → when (oldest first, none older than `resendAfterMs`): not re-served soon after, unless the peer asks. */
-  readonly sent = new Map<string, number>()
+  /** Ids handed to the transport on this link → when (none older than `resendAfterMs`): not re-served soon after, unless the peer asks. */
+  readonly #sent = new Map<string, number>()
+  /**
+   * The same sends in the order they happened, from `#sentHead` on (a key sent again
+   * appears twice; only the entry matching its time in `#sent` counts): forgetting the
+   * oldest takes no walk over the map's deleted entries.
+   */
+  #sentKeys: string[] = []
+  #sentTimes: number[] = []
+  #sentHead = 0
   /** Ids to announce to this peer in the next `have` frame. */
   pendingHaves: Uint8Array[] = []
   haveFlushScheduled = false
@@ -79,7 +89,7 @@ export class PeerLink {
 
   /** Whether `key` went out on this link recently enough that it is still on its way or was just received. */
   sentRecently (key: string, nowMs: number): boolean {
-    const at = this.sent.get(key)
+    const at = this.#sent.get(key)
     return at !== undefined && nowMs - at < resendAfterMs
   }
 
@@ -112,8 +122,9 @@ export class PeerLink {
       if (!transport.send(this.id, frame)) { this.blocked = true; break }
       this.queue.shift()
       this.queued.delete(item.key)
-      this.sent.delete(item.key)
-      this.sent.set(item.key, nowMs)
+      this.#sent.set(item.key, nowMs)
+      this.#sentKeys.push(item.key)
+      this.#sentTimes.push(nowMs)
       count(counters, frame)
       counters.payloadBytesSent += frame.length - 1
       sent.push(item)
@@ -122,13 +133,26 @@ export class PeerLink {
     return sent
   }
 
-  /** Drops sent ids past the resend horizon (they no longer matter) and beyond the cap. */
+  /** Drops sent ids past the resend horizon (they no longer matter) and beyond the cap, oldest first. */
   #forgetSent (nowMs: number): void {
-    for (const [key, at] of this.sent) {
-      if (nowMs - at < resendAfterMs && this.sent.size <= sentIdsRememberedMax) break
-      this.sent.delete(key)
+    const keys = this.#sentKeys
+    const times = this.#sentTimes
+    let head = this.#sentHead
+    while (head < keys.length) {
+      if (nowMs - times[head] < resendAfterMs && this.#sent.size <= sentIdsRememberedMax) break
+      if (this.#sent.get(keys[head]) === times[head]) this.#sent.delete(keys[head])
+      head++
     }
+    if (head >= sentLogCompactAt && 2 * head >= keys.length) {
+      this.#sentKeys = keys.slice(head)
+      this.#sentTimes = times.slice(head)
+      head = 0
+    }
+    this.#sentHead = head
   }
+
+  /** Sent ids remembered (for tests: bounded by the horizon and the cap). */
+  get sentRemembered (): number { return this.#sent.size }
 }
 
 function count (counters: Counters, frame: Uint8Array): void {
