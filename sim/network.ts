@@ -25,7 +25,7 @@ import { frameBytesMax, frameBytesMin } from '../protocol/limits.ts'
 import type { LinkHandler, LinkInfo, PeerId, Transport } from '../protocol/ports.ts'
 import type { Rng } from './rng.ts'
 import type { Scheduler } from './scheduler.ts'
-import { directedKey, type LinkState } from './timeline.ts'
+import type { LinkState } from './timeline.ts'
 
 /** Round trips a new connection spends before the engines hear of it (TCP + Noise + muxer, roughly). */
 const handshakeRoundTrips = 2
@@ -94,7 +94,8 @@ export class SimNetwork {
   readonly #rng: Rng
   readonly #host: NetworkHost
   readonly #obs: NetworkObserver
-  readonly #dirs = new Map<string, { dir: Direction, link: LinkRuntime }>()
+  /** from → to → that direction (two small maps keyed by node ids: no key string built per frame). */
+  readonly #dirs = new Map<string, Map<string, { dir: Direction, link: LinkRuntime }>>()
   readonly #byNode = new Map<string, LinkRuntime[]>()
   readonly links: LinkRuntime[] = []
 
@@ -111,8 +112,11 @@ export class SimNetwork {
     })
     const link: LinkRuntime = { a, b, ab: dir(a, b), ba: dir(b, a), connected: false, epoch: 0, connecting: false, suspendedUntilMs: 0 }
     this.links.push(link)
-    this.#dirs.set(directedKey(a, b), { dir: link.ab, link })
-    this.#dirs.set(directedKey(b, a), { dir: link.ba, link })
+    for (const [from, to, dir] of [[a, b, link.ab], [b, a, link.ba]] as const) {
+      const mine = this.#dirs.get(from) ?? new Map<string, { dir: Direction, link: LinkRuntime }>()
+      mine.set(to, { dir, link })
+      this.#dirs.set(from, mine)
+    }
     for (const n of [a, b]) this.#byNode.set(n, [...(this.#byNode.get(n) ?? []), link])
   }
 
@@ -126,7 +130,7 @@ export class SimNetwork {
 
   /** A timeline change for one direction. */
   setState (from: string, to: string, state: LinkState): void {
-    const entry = this.#dirs.get(directedKey(from, to))
+    const entry = this.#dirs.get(from)?.get(to)
     if (entry === undefined) return
     entry.dir.state = state
     this.#refresh(entry.link)
@@ -138,7 +142,7 @@ export class SimNetwork {
   }
 
   isConnected (a: string, b: string): boolean {
-    return this.#dirs.get(directedKey(a, b))?.link.connected ?? false
+    return this.#dirs.get(a)?.get(b)?.link.connected ?? false
   }
 
   #wanted (link: LinkRuntime): boolean {
@@ -187,7 +191,7 @@ export class SimNetwork {
   }
 
   #engineDisconnect (node: string, peer: string, reason: string): void {
-    const entry = this.#dirs.get(directedKey(node, peer))
+    const entry = this.#dirs.get(node)?.get(peer)
     if (entry === undefined || !entry.link.connected) return
     this.#obs.disconnected?.(node, peer, reason)
     entry.link.suspendedUntilMs = this.#s.now + redialMs
@@ -196,7 +200,7 @@ export class SimNetwork {
   }
 
   #send (from: PeerId, to: PeerId, frame: Uint8Array): boolean {
-    const entry = this.#dirs.get(directedKey(from, to))
+    const entry = this.#dirs.get(from)?.get(to)
     if (entry === undefined || !entry.link.connected) return false
     const { dir, link } = entry
     if (dir.busy) { dir.wantsDrain = true; return false }
