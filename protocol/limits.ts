@@ -191,6 +191,14 @@ export const auditCheckpointEntriesDefault = 256
 /** Most problems one verification lists; the rest are counted, so a wholly rewritten log cannot flood the report. */
 export const auditProblemsMax = 1000
 
+/**
+ * Readings `ddil audit verify` takes before it reports entries past the signed head (or a
+ * torn last line) that a running node may still be confirming, and the pause before the
+ * second, ms (doubling after): about a third of a second in all for a node that stopped.
+ */
+export const auditVerifyAttemptsMax = 6
+export const auditVerifySettleMs = 10
+
 /** Largest audit head file, bytes: one short JSON line. */
 export const auditHeadBytesMax = 1024
 

@@ -396,3 +396,45 @@ t.test('property: any single tampering is reported at its line', async t => {
   }), { seed, numRuns: 150 })
   t.pass('150 random tamperings located')
 })
+
+t.test('verify while the node appends: entries in flight are not reported as tampering', async t => {
+  const f = fixture({ checkpointEvery: 50 })
+  const log = await openAuditLog(f.opts)
+  for (let i = 0; i < 5; i++) await log.append(event(i))
+  let appending = true
+  const appender = (async () => { for (let i = 5; appending; i++) await log.append(event(i)) })()
+  const reports = []
+  for (let k = 0; k < 20; k++) reports.push(await verify(f))
+  appending = false
+  await appender
+  await log.close()
+  t.same(reports.filter(r => !r.ok).map(r => brief(r.problems)), [], 'every verification during the appends is clean')
+  t.ok(reports[reports.length - 1].entries > 5, 'the log grew meanwhile')
+})
+
+t.test('an append caught between its lines and its head, or mid-line, settles; a node that stopped is still reported', async t => {
+  const f = fixture()
+  const log = await openAuditLog(f.opts)
+  for (let i = 0; i < 4; i++) await log.append(event(i))
+  const oldHead = await exportAuditHead(f.dir)
+  const oldLines = readLog(f)
+  for (let i = 4; i < 6; i++) await log.append(event(i))
+  await log.close()
+  const newHead = await exportAuditHead(f.dir)
+  const fullLines = readLog(f)
+
+  writeFileSync(f.headPath, `${oldHead}\n`) // lines written, head not yet replaced
+  const pending = verify(f)
+  setTimeout(() => writeFileSync(f.headPath, `${newHead}\n`), 15)
+  t.same(brief((await pending).problems), [], 'the head caught up: nothing to report')
+
+  const last = fullLines[fullLines.length - 1]
+  writeFileSync(f.logPath, fullLines.slice(0, -1).map(l => `${l}\n`).join('') + last.slice(0, 40)) // mid-write
+  writeFileSync(f.headPath, `${oldHead}\n`)
+  const torn = verify(f)
+  setTimeout(() => { writeLog(f, fullLines); writeFileSync(f.headPath, `${newHead}\n`) }, 15)
+  t.same(brief((await torn).problems), [], 'the line was finished and confirmed: nothing to report')
+
+  writeFileSync(f.headPath, `${oldHead}\n`)
+  t.same(brief((await verify(f)).problems), [[oldLines.length + 1, 'rolled-back', oldLines.length + 1]], 'the head never caught up: reported')
+})

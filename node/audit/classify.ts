@@ -32,8 +32,13 @@ type Push = (p: AuditProblem) => void
 
 const range = (a: number, b: number): string => a === b ? `seq ${a}` : `seq ${a}–${b}`
 
-/** `head` is the verified signed head, or undefined when there is none to trust. */
-export function classifyLines (records: LineRecord[], head: { seq: number, hash: string } | undefined, push: Push): void {
+/**
+ * `head` is the verified signed head, or undefined when there is none to trust. With
+ * `headMoving` (the node replaced its head while the log was read), authentic entries past
+ * the head are being confirmed, not left behind: they are still checked, but not reported
+ * for being past it.
+ */
+export function classifyLines (records: LineRecord[], head: { seq: number, hash: string } | undefined, push: Push, headMoving = false): void {
   const authSeqs = new Set<number>()
   for (const r of records) if (r.status === 'authentic') authSeqs.add(r.seq as number)
   const seen = new Map<number, number>()
@@ -60,7 +65,7 @@ export function classifyLines (records: LineRecord[], head: { seq: number, hash:
     if (clean && r.prev !== lastHash) {
       push({ seq, line: r.line, kind: 'modified', message: 'prev does not name the entry before it (entries from two histories)' })
     }
-    if (head !== undefined && seq === head.seq + 1) {
+    if (head !== undefined && seq === head.seq + 1 && !headMoving) {
       push({ seq, line: r.line, kind: 'rolled-back', message: `signed entries continue past the signed head (seq ${head.seq}): the node stopped before updating audit.head (the next start quarantines them), or audit.head was replaced by an older one` })
     }
     if (head !== undefined && seq === head.seq && r.hash !== head.hash) {

@@ -8,12 +8,20 @@
  * What it cannot see locally: the log and its head rolled back together to an earlier state
  * (e.g. restored from a backup). Pass a head exported earlier as `anchor` to catch that.
  *
+ * A running node writes its entries, then replaces the signed head, so a reading can catch
+ * entries (or a torn last line) the head does not cover yet. The head is read before and
+ * after the log: if it moved, the node is live and such a tail is in flight (still checked
+ * for authenticity and chaining, not reported as left behind). If it did not move and that
+ * tail is all that is wrong, the reading is taken again, up to `auditVerifyAttemptsMax`
+ * times, before the tail is reported: a node that stopped mid-append leaves it for good.
+ *
  * @example
  * const r = await verifyAuditLog('/var/lib/ddil', createNodeCrypto())
  * if (!r.ok) for (const p of r.problems) console.log(`line ${p.line}: ${p.kind}: ${p.message}`)
  */
 import { AuditError } from '../../protocol/errors.ts'
-import { auditProblemsMax } from '../../protocol/limits.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { auditProblemsMax, auditVerifyAttemptsMax, auditVerifySettleMs } from '../../protocol/limits.ts'
 import type { Crypto } from '../../protocol/ports.ts'
 import { classifyLines, type AuditProblem, type LineRecord } from './classify.ts'
 import { fromHex, headSignatureOk, parseEntryLine, parseHead, toHex, type AuditHead } from './format.ts'
@@ -55,21 +63,57 @@ export async function verifyAuditLog (dataDir: string, crypto: Crypto, options: 
 }
 
 async function verify (dataDir: string, crypto: Crypto, options: VerifyOptions): Promise<AuditVerifyResult> {
+  for (let attempt = 1; ; attempt++) {
+    const reading = await readOnce(dataDir, crypto, options)
+    if (reading.settled || attempt >= auditVerifyAttemptsMax) return reading.result
+    await sleep(auditVerifySettleMs * 2 ** (attempt - 1))
+  }
+}
+
+/** One reading: head, log, head again. Unsettled when the head stood still and all that is wrong is a tail a node mid-append shows. */
+async function readOnce (dataDir: string, crypto: Crypto, options: VerifyOptions): Promise<{ result: AuditVerifyResult, settled: boolean }> {
   const paths = auditPaths(dataDir)
+  const headRead = await readHeadFile(paths.head)
+  const { key, keySource } = await trustedKey(dataDir, options, headRead)
+  const records: LineRecord[] = []
+  let lastTerminated = true
+  for await (const l of readLines(paths.log)) {
+    records.push(check(l.lineNo, l.text, l.problem, l.terminated, crypto, key))
+    lastTerminated = l.terminated
+  }
+  const moving = !sameHead(headRead, await readHeadFile(paths.head))
+  const complete = lastTerminated ? records : records.slice(0, -1) // without a last line still being written
+  const judging = { headRead, key, keySource, crypto, options }
+  if (moving) return { result: judge(complete, { ...judging, moving: true }), settled: true }
+  const strict = judge(records, { ...judging, moving: false })
+  if (strict.ok) return { result: strict, settled: true }
+  return { result: strict, settled: !judge(complete, { ...judging, moving: true }).ok }
+}
+
+function sameHead (a: HeadRead, b: HeadRead): boolean {
+  if (a.kind === 'ok' || b.kind === 'ok') return a.kind === 'ok' && b.kind === 'ok' && a.text === b.text
+  return a.kind === b.kind
+}
+
+interface Judging {
+  headRead: HeadRead
+  key: Uint8Array | undefined
+  keySource: AuditVerifyResult['keySource']
+  crypto: Crypto
+  options: VerifyOptions
+  /** The head moved during the reading: entries past it are in flight. */
+  moving: boolean
+}
+
+function judge (records: LineRecord[], j: Judging): AuditVerifyResult {
+  const { key, crypto } = j
   const problems: AuditProblem[] = []
   let omitted = 0
   const push = (p: AuditProblem): void => { if (problems.length < auditProblemsMax) problems.push(p); else omitted++ }
-
-  const headRead = await readHeadFile(paths.head)
-  const { key, keySource } = await trustedKey(dataDir, options, headRead)
   if (key === undefined) push({ line: 0, kind: 'bad-signature', message: 'no node key to check signatures against (no node.key and no readable audit.head)' })
-
-  const records: LineRecord[] = []
-  for await (const l of readLines(paths.log)) records.push(check(l.lineNo, l.text, l.problem, l.terminated, crypto, key))
-
-  const head = checkHead(headRead, records.length, crypto, key, push)
-  if (options.anchor !== undefined) checkAnchor(options.anchor, records, crypto, key, push)
-  classifyLines(records, head, push)
+  const head = checkHead(j.headRead, records.length, crypto, key, push)
+  if (j.options.anchor !== undefined) checkAnchor(j.options.anchor, records, crypto, key, push)
+  classifyLines(records, head, push, j.moving)
   problems.sort((a, b) => a.line - b.line)
   return {
     ok: problems.length === 0 && omitted === 0,
@@ -79,7 +123,7 @@ async function verify (dataDir: string, crypto: Crypto, options: VerifyOptions):
     problemsOmitted: omitted,
     ...(head !== undefined ? { head: { seq: head.seq, hash: head.hash } } : {}),
     ...(key !== undefined ? { key: toHex(key) } : {}),
-    keySource,
+    keySource: j.keySource,
   }
 }
 
