@@ -420,3 +420,25 @@ t.test('group commit: writes made while a batch is in flight go out together nex
   t.equal(await inner.get(Uint8Array.of(0x7e, 1)), undefined)
   engine.close()
 })
+
+t.test('a peer that keeps pushing duplicates is asked again to prune, at most once per pruneRepeatMs', async t => {
+  const net = new TestNet()
+  await net.node('relay'); await net.node('peer')
+  net.connect('relay', 'peer')
+  await net.run(100)
+  const alice = net.author(1)
+  const relay = net.engines.get('relay')!
+  const frame = (seq: number): Uint8Array => encodeFrame({
+    type: FrameType.envelope,
+    envelope: signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq, hlc: relay.stamp(), ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey).bytes,
+  })
+  const pushTwice = async (f: Uint8Array): Promise<void> => { relay.receive('peer', f); await net.run(10); relay.receive('peer', f); await net.run(10) }
+  await pushTwice(frame(1))
+  t.equal(relay.counters.prunesSent, 1, 'the first duplicate asks the peer to announce this author instead')
+  await pushTwice(frame(2))
+  t.equal(relay.counters.prunesSent, 1, 'not again straight away')
+  await net.run(relay.config.pruneRepeatMs)
+  await pushTwice(frame(3))
+  t.equal(relay.counters.prunesSent, 2, 'still pushing later (it grafted, or restarted and forgot): asked again')
+  t.equal(relay.counters.duplicatesReceived, 3)
+})

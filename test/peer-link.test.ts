@@ -11,7 +11,7 @@ const sentIdsRememberedMax = 8192
 function link (): { link: PeerLink, frames: Uint8Array[], send: (keys: string[], nowMs: number, force?: boolean) => void } {
   const frames: Uint8Array[] = []
   const transport: Transport = { send: (_peer, frame) => { frames.push(frame); return true }, disconnect () {} }
-  const l = new PeerLink('peer', 'ref', 1 << 20, 1, 1 << 30, { lazyAuthors: new Set(), prunedByUs: new Set() })
+  const l = new PeerLink('peer', 'ref', 1 << 20, 1, 1 << 30, { lazyAuthors: new Set(), prunedByUs: new Map() })
   const counters = newCounters()
   const send = (keys: string[], nowMs: number, force = false): void => {
     for (const key of keys) {

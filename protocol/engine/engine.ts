@@ -147,7 +147,7 @@ export class Engine implements LinkHandler {
     const frameMax = Math.min(frameBytesMax, info.frameBytesMax ?? frameBytesMax)
     const costMs = (info.latencyMs ?? 0) + (info.bandwidthBitsPerSecond !== undefined ? typicalEnvelopeBytes * 8000 / info.bandwidthBitsPerSecond : 1)
     let prune = this.#prune.get(peer)
-    if (prune === undefined) { prune = { lazyAuthors: new Set(), prunedByUs: new Set() }; this.#prune.set(peer, prune) }
+    if (prune === undefined) { prune = { lazyAuthors: new Set(), prunedByUs: new Map() }; this.#prune.set(peer, prune) }
     const link = new PeerLink(peer, this.peerRef(peer), frameMax, costMs, this.config.peerQueueBytesMax, prune)
     this.peers.set(peer, link)
     link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: frameMax, nowMs: this.deps.clock.nowMs() })

@@ -36,7 +36,8 @@ const sentLogCompactAt = 1024
 /** Per-peer push-tree state that outlives a link: a flapping link should not relearn it. */
 export interface PruneState {
   lazyAuthors: Set<string>
-  prunedByUs: Set<string>
+  /** Authors (ref keys) we asked this peer to stop pushing → when we last asked, ms. */
+  prunedByUs: Map<string, number>
 }
 
 export class PeerLink {
@@ -54,8 +55,8 @@ export class PeerLink {
   neighbours = new Map<string, number>()
   /** Authors (ref keys) whose envelopes this peer asked us to announce rather than push. Kept across reconnects. */
   readonly lazyAuthors: Set<string>
-  /** Authors we already asked this peer to stop pushing (so one prune per author per link). Kept across reconnects. */
-  readonly prunedByUs: Set<string>
+  /** Authors we asked this peer to stop pushing → when (one prune per author per link per `pruneRepeatMs`). Kept across reconnects. */
+  readonly prunedByUs: Map<string, number>
   /** Ids queued to this peer (an id is never queued twice). */
   readonly queued = new Set<string>()
   /** Ids handed to the transport on this link → when (none older than `resendAfterMs`): not re-served soon after, unless the peer asks. */

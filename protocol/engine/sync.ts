@@ -94,11 +94,13 @@ export class SyncHandlers {
     }
   }
 
-  /** Tells a peer that pushed us a duplicate to announce this author's envelopes instead (once per author per link). */
+  /** Tells a peer that pushed us a duplicate to announce this author's envelopes instead (once per author per link per `pruneRepeatMs`). */
   pruneAfterDuplicate (link: PeerLink, author: Uint8Array): void {
     const key = idKey(author)
-    if (link.prunedByUs.has(key) || this.#e.peers.get(link.id) !== link) return
-    link.prunedByUs.add(key)
+    const nowMs = this.#e.deps.clock.nowMs()
+    const last = link.prunedByUs.get(key)
+    if ((last !== undefined && nowMs - last < this.#e.config.pruneRepeatMs) || this.#e.peers.get(link.id) !== link) return
+    link.prunedByUs.set(key, nowMs)
     this.#e.counters.prunesSent++
     link.control({ type: FrameType.prune, author })
     this.#e.pump(link)

@@ -49,6 +49,13 @@ export interface EngineConfig {
   haveBatchMs: number
   /** After a `have` for an id we lack, how long to wait for an eager copy before asking (graft), ms. */
   graftDelayMs: number
+  /**
+   * After we asked a peer to announce an author's envelopes rather than push them (prune),
+   * how long before another duplicate from it may ask again, ms. It goes eager again when
+   * we graft, or when it restarts and forgets; asking only once would leave it pushing
+   * duplicates for good.
+   */
+  pruneRepeatMs: number
 }
 
 export const defaultEngineConfig: Omit<EngineConfig, 'nodeId'> = {
@@ -59,6 +66,7 @@ export const defaultEngineConfig: Omit<EngineConfig, 'nodeId'> = {
   peerQueueBytesMax: 4 * 1024 * 1024,
   haveBatchMs: 20,
   graftDelayMs: 400,
+  pruneRepeatMs: 10_000,
 }
 
 export type RefusalReason = 'decode' | 'signature' | 'unauthorised' | 'expired' | 'clock-skew' | 'limit' | 'quota' | 'storage'
