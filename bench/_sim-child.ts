@@ -13,6 +13,12 @@ import { runScenario } from '../sim/runner.ts'
 import { parseScenario } from '../sim/scenario.ts'
 import { tuneHeapForSimulation } from '../sim/heap-tuning.ts'
 
+/** CPU time of this process so far (all its threads: the simulation and V8's helpers), ms. */
+function cpuMs (): number {
+  const { user, system } = process.cpuUsage()
+  return (user + system) / 1000
+}
+
 const file = process.argv[2]
 const scenario = parseScenario(readFileSync(file, 'utf8'), file)
 tuneHeapForSimulation() // as `ddil sim` does
@@ -22,5 +28,5 @@ const result = await runScenario(scenario, {
 const { report } = buildReport(result, { command: `npx ddil sim ${file}` })
 process.stdout.write(JSON.stringify({
   scenario: scenario.name, nodes: scenario.nodes.length, durationMs: scenario.durationMs, wallMs: result.wallMs, events: result.events,
-  stored: result.counters.stored, peakRssMb: process.resourceUsage().maxRSS / 1024, verify: result.verify, digest: result.digest, report,
+  stored: result.counters.stored, peakRssMb: process.resourceUsage().maxRSS / 1024, cpuMs: cpuMs(), verify: result.verify, digest: result.digest, report,
 }) + '\n')

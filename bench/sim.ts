@@ -1,8 +1,9 @@
 /**
  * Simulator benchmark (brief §6): runs scenarios/city-200.yaml (200 nodes, 6 simulated
  * hours, ~21,000 messages) and reports wall time, simulated seconds per wall second,
- * events per second, envelope copies stored per second and peak RSS, against the
- * target of ≤ 60 s wall on 2 cores. The run happens in a child process
+ * events per second, envelope copies stored per second, peak RSS and CPU time, against
+ * the target of ≤ 60 s wall on 2 cores, with the machine's load average before and after
+ * (on shared machines the same build varies by a third: compare builds side by side). The run happens in a child process
  * (bench/_sim-child.ts) with a heap large enough for 200 full replicas. `--quick` runs
  * scenarios/example.yaml instead (a smoke test of the benchmark, not a figure to quote).
  *
@@ -10,6 +11,7 @@
  * npm run bench -- sim --json
  */
 import { spawn } from 'node:child_process'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { Report } from '../sim/report.ts'
 import type { BenchOptions, BenchResult } from './types.ts'
@@ -20,7 +22,7 @@ const targetWallSeconds = 60
 const childHeapMb = 14_336
 
 interface ChildResult {
-  scenario: string, nodes: number, durationMs: number, wallMs: number, events: number, stored: number, peakRssMb: number
+  scenario: string, nodes: number, durationMs: number, wallMs: number, events: number, stored: number, peakRssMb: number, cpuMs: number
   verify: { calls: number, computed: number }
   digest: { calls: number, computed: number }
   report: Report
@@ -47,7 +49,9 @@ function runChild (file: string, log: (line: string) => void): Promise<ChildResu
 
 export async function bench (options: BenchOptions): Promise<BenchResult> {
   const file = options.quick ? 'scenarios/example.yaml' : 'scenarios/city-200.yaml'
+  const loadBefore = loadavg()[0]
   const r = await runChild(file, options.log)
+  const loadAfter = loadavg()[0]
   const wallSeconds = r.wallMs / 1000
   const { report } = r
   return {
@@ -63,6 +67,10 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
       stored_copies: r.stored,
       stored_per_s: Math.round(r.stored / wallSeconds),
       peak_rss_mb: Math.round(r.peakRssMb),
+      cpu_s: Number((r.cpuMs / 1000).toFixed(1)),
+      // The machines are shared: a busy one can stretch the wall time by a third. Compare builds side by side.
+      load_1m_before: Number(loadBefore.toFixed(2)),
+      load_1m_after: Number(loadAfter.toFixed(2)),
       target_wall_s: targetWallSeconds,
       within_target: wallSeconds <= targetWallSeconds,
     }],
