@@ -95,6 +95,16 @@ export const pendingBytesMax = 4 * 1024 * 1024
 /** Most neighbours one node advertises; a relay with more links than this is not a field relay. */
 export const neighboursMax = 256
 
+/** Ids remembered per link as already sent (besides being forgotten after `resendAfterMs`). */
+export const sentIdsRememberedMax = 8192
+
+/**
+ * After this long a sent envelope that reconciliation still finds missing is sent again
+ * (its frame was lost). Once handed to the transport a frame arrives within seconds even
+ * on 9.6 kbps radio; queueing happens before that point, not after.
+ */
+export const resendAfterMs = 15_000
+
 // ---- Reconciliation --------------------------------------------------------
 
 /**

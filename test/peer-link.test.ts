@@ -4,9 +4,8 @@ import t from 'tap'
 import { PeerLink, type OutEnvelope } from '../protocol/engine/peer.ts'
 import { newCounters } from '../protocol/engine/types.ts'
 import type { Transport } from '../protocol/ports.ts'
+import { resendAfterMs, sentIdsRememberedMax } from '../protocol/limits.ts'
 
-const resendAfterMs = 15_000
-const sentIdsRememberedMax = 8192
 
 function link (): { link: PeerLink, frames: Uint8Array[], send: (keys: string[], nowMs: number, force?: boolean) => void } {
   const frames: Uint8Array[] = []

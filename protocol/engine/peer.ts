@@ -6,7 +6,7 @@
  */
 import { PrecedenceQueue } from './queue.ts'
 import { encodeFrame, FrameType, type Frame } from '../frames.ts'
-import { peerScoreInitial } from '../limits.ts'
+import { peerScoreInitial, resendAfterMs, sentIdsRememberedMax } from '../limits.ts'
 import type { PeerId, Transport } from '../ports.ts'
 import type { ReconcileSession } from '../reconcile/index.ts'
 import type { Counters } from './types.ts'
@@ -22,14 +22,6 @@ export interface OutEnvelope {
   bytes: Uint8Array
 }
 
-/** Ids remembered per link as already sent (besides being forgotten after `resendAfterMs`). */
-const sentIdsRememberedMax = 8192
-/**
- * After this long a sent envelope that reconciliation still finds missing is sent again
- * (its frame was lost). Once handed to the transport a frame arrives within seconds even
- * on 9.6 kbps radio; queueing happens before that point, not after.
- */
-const resendAfterMs = 15_000
 /** Forgotten entries at the front of the send log before it is copied down. */
 const sentLogCompactAt = 1024
 
