@@ -1,6 +1,6 @@
 /**
  * The engine's in-memory view of what this node holds: every stored envelope's
- * metadata (never its bytes), tombstones for evicted ids, per-(channel, author)
+ * metadata (never its bytes), tombstones for evicted, discarded and purged ids, per-(channel, author)
  * sequences for gap and equivocation detection, and the orders used to purge
  * (expiry) and evict (lowest precedence, then oldest). Rebuilt from the store on start.
  * Entries are held as columns (entry-columns.ts), so a million of them are not a
@@ -200,7 +200,7 @@ export class Catalog {
     }
     return out
   }
-  /** Tombstones past their envelope's expiry: no peer can send that envelope any more. */
+  /** Tombstones whose envelope expired at or before `nowMs` (the caller picks a time no clock it may adopt would still accept them at). */
   expiredTombstones (nowMs: number): string[] {
     const out: string[] = []
     for (;;) {

@@ -92,7 +92,7 @@ export class Engine implements LinkHandler {
     for await (const t of this.log.loadTombstones()) {
       const key = idKey(t.id)
       this.catalog.addTombstone(key, t.expiresAtMs)
-      this.set.add(key)
+      if (!t.retired) this.set.add(key)
     }
     if (corrupt.length > 0) await this.deps.store.batch(corrupt)
     this.#every(this.config.purgeIntervalMs, () => { void this.purge() })
@@ -205,7 +205,8 @@ export class Engine implements LinkHandler {
     if (this.holds(key)) {
       this.counters.duplicatesReceived++
       this.counters.duplicatePayloadBytesReceived += bytes.length
-      this.#sync.pruneAfterDuplicate(link, env.author)
+      // A copy of an id we no longer hold (evicted, discarded, purged) says nothing about redundant eager paths.
+      if (!this.catalog.tombstones.has(key)) this.#sync.pruneAfterDuplicate(link, env.author)
       return
     }
     try {

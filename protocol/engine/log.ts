@@ -10,6 +10,9 @@
  *   ['e', id]                      → u8 version, u8 flags (bit 0 custody), u48 receivedAtMs, envelope bytes
  *   ['c', channel, kind, hlcMs, hlcC, id] → ''  by channel and kind, then HLC (a client's backlog)
  *   ['t', id]                      → u48 expiresAtMs   tombstone of an evicted envelope
+ *   ['r', id]                      → u48 expiresAtMs   an envelope purged at expiry, remembered
+ *                                    (not reconciled) so that a later, earlier-running clock
+ *                                    cannot make this node store it again
  *
  * Version 1 also kept three indexes nothing read (by expiry 'x', by precedence 'p',
  * by stream sequence 's'), four key writes per envelope instead of one, and its
@@ -17,6 +20,8 @@
  * came back in id order rather than causal order. Opening a version 1 store deletes
  * its indexes, re-indexes every record, and only then records version 2; each step is
  * idempotent, so a crash mid-way starts the migration again safely.
+ * The 'r' records came later within version 2: software that predates them never reads
+ * them, so a store that has some still opens there (it just never deletes them).
  *
  * @example
  * const log = new MessageLog(store, sha256)
@@ -134,8 +139,15 @@ export class MessageLog {
     return { type: 'del', key: encodeKey(['e', id]) }
   }
 
-  tombstoneDeleteOp (id: Uint8Array): StoreOp {
-    return { type: 'del', key: encodeKey(['t', id]) }
+  /** Remembers an id purged at expiry (see the layout above). */
+  retiredOp (id: Uint8Array, expiresAtMs: number): StoreOp {
+    const w = new ByteWriter(6); w.uintBE(expiresAtMs, 6)
+    return { type: 'put', key: encodeKey(['r', id]), value: w.finish() }
+  }
+
+  /** Forgets a spent tombstone, of either kind (deleting a key that is absent is a no-op). */
+  tombstoneDeleteOps (id: Uint8Array): StoreOp[] {
+    return [{ type: 'del', key: encodeKey(['t', id]) }, { type: 'del', key: encodeKey(['r', id]) }]
   }
 
   async get (id: Uint8Array): Promise<StoredRecord | undefined> {
@@ -157,9 +169,12 @@ export class MessageLog {
     }
   }
 
-  async * loadTombstones (): AsyncIterable<{ id: Uint8Array, expiresAtMs: number }> {
-    for await (const [key, value] of this.#store.range(prefixRange(['t']))) {
-      yield { id: decodeKey(key)[1] as Uint8Array, expiresAtMs: new ByteReader(value).uintBE(6) }
+  /** Tombstones of evicted or discarded envelopes ('t'), then ids purged at expiry ('r', `retired`). */
+  async * loadTombstones (): AsyncIterable<{ id: Uint8Array, expiresAtMs: number, retired: boolean }> {
+    for (const prefix of ['t', 'r']) {
+      for await (const [key, value] of this.#store.range(prefixRange([prefix]))) {
+        yield { id: decodeKey(key)[1] as Uint8Array, expiresAtMs: new ByteReader(value).uintBE(6), retired: prefix === 'r' }
+      }
     }
   }
 

@@ -2,7 +2,7 @@
  * What leaves a relay's store, and when: expiry purges, precedence eviction under the
  * storage quota, and strong removal of a revoked member's stream. Every removal is one
  * store batch with the envelope's index entries; evictions and discards leave tombstones
- * so reconciliation never fetches those ids again. Split from the engine, which calls
+ * so reconciliation never fetches those ids again, and purges remember the ids they remove. Split from the engine, which calls
  * `makeRoom` before it stores and exposes `purge` and `discardStream` to its host.
  *
  * @example
@@ -14,6 +14,7 @@ import type { Engine } from './engine.ts'
 import type { IndexedFields } from './log.ts'
 import type { Envelope } from '../envelope.ts'
 import { QuotaError } from '../errors.ts'
+import { clockSkewMsMax } from '../limits.ts'
 import type { StoreOp } from '../ports.ts'
 
 /** Expired envelopes removed per purge round (the next round takes the rest). */
@@ -53,7 +54,14 @@ export class Retention {
     return victims
   }
 
-  /** Removes expired envelopes and spent tombstones. Returns how many envelopes. */
+  /**
+   * Removes expired envelopes, remembering their ids, and spent tombstones. Returns how
+   * many envelopes. Expiry is judged by network time, which is our clock plus the median
+   * offset of our peers (at most `clockSkewMsMax` either way), so it can move back when
+   * the peers change. An id is therefore forgotten only once our own clock, less that
+   * allowance, has passed its expiry: from then on no network time this node can adopt
+   * would accept the envelope again, so nothing purged or evicted is ever stored twice.
+   */
   async purge (): Promise<number> {
     const e = this.#e
     const now = e.networkNowMs()
@@ -62,11 +70,14 @@ export class Retention {
     for (const x of expired) {
       e.catalog.remove(x.key)
       e.set.delete(x.key)
-      ops.push(...e.log.removeOps(entryFields(x), false))
+      // Remembered, not reconciled: peers whose clocks still call it live keep offering it, and
+      // our own network time may move back (a partition changes which peers set it).
+      e.catalog.addTombstone(x.key, x.expiresAtMs)
+      ops.push(...e.log.removeOps(entryFields(x), false), e.log.retiredOp(entryId(x), x.expiresAtMs))
     }
-    for (const key of e.catalog.expiredTombstones(now)) {
+    for (const key of e.catalog.expiredTombstones(e.deps.clock.nowMs() - clockSkewMsMax)) {
       e.set.delete(key)
-      ops.push(e.log.tombstoneDeleteOp(idFromKey(key)))
+      ops.push(...e.log.tombstoneDeleteOps(idFromKey(key)))
     }
     if (ops.length > 0) await e.write(ops)
     if (expired.length > 0) {

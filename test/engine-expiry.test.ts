@@ -1,0 +1,68 @@
+// Expiry under disagreeing clocks: expiry is judged by network time (our clock plus the median
+// offset of our peers), which moves back when the peers change. A purged envelope must still
+// never be stored twice, across a restart too, and its id is forgotten only once no network
+// time this node can adopt would accept the envelope.
+import t from 'tap'
+import { TestNet } from './helpers/net.ts'
+import { toHex } from '../protocol/bytes.ts'
+import { FrameType, encodeFrame, linkVersion } from '../protocol/frames.ts'
+import { clockSkewMsMax } from '../protocol/limits.ts'
+import { idKey } from '../protocol/engine/catalog.ts'
+import type { Engine } from '../protocol/engine/engine.ts'
+
+const hourMs = 3_600_000
+
+/** Two peers whose clocks read `offsetMs` against ours: with ours, the median offset becomes theirs. */
+function laggingPeers (engine: Engine, now: number, offsetMs: number): string[] {
+  const peers = ['lag-1', 'lag-2']
+  for (const p of peers) {
+    engine.linkUp(p, {})
+    engine.receive(p, encodeFrame({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: 65_536, nowMs: now + offsetMs }))
+  }
+  return peers
+}
+
+t.test('a purged envelope offered again after network time moved back is a duplicate, not a new delivery', async t => {
+  const net = new TestNet({ purgeIntervalMs: 1_000 })
+  const a = await net.node('a')
+  const alice = net.author(1)
+  const short = await net.post('a', alice, 1, { ttlSeconds: 10 })
+  await net.post('a', alice, 2)
+  await net.run(11_000)
+  t.equal(a.counters.purged, 1, 'purged once expired')
+  t.ok(a.catalog.tombstones.has(idKey(short.id)), 'its id is remembered')
+  t.notOk(a.set.has(short.id), 'but not reconciled: peers that purged it too must not see a difference')
+
+  const [lag] = laggingPeers(a, net.clock.now, -hourMs)
+  t.ok(a.networkNowMs() < short.expiresAtMs, 'network time now says the envelope is live again')
+  a.receive(lag, encodeFrame({ type: FrameType.envelope, envelope: short.bytes }))
+  await net.run(100)
+  t.equal(net.arrivals.filter(x => x.node === 'a' && x.id === toHex(short.id)).length, 1, 'stored once, ever')
+  t.equal(a.counters.duplicatesReceived, 1)
+  t.equal(a.counters.expiredOnArrival, 0, 'and the honest peer is not penalised for it')
+  t.equal(a.counters.prunesSent, 0, 'nor asked to prune: it says nothing about eager paths')
+})
+
+t.test('the memory survives a restart and ends once our clock less the skew allowance passes the expiry', async t => {
+  const net = new TestNet({ purgeIntervalMs: 60_000 })
+  await net.node('a')
+  const alice = net.author(1)
+  const short = await net.post('a', alice, 1, { ttlSeconds: 60 })
+  await net.run(2 * 60_000)
+  const store = net.crash('a')
+  const a = await net.node('a', {}, store)
+  t.ok(a.catalog.tombstones.has(idKey(short.id)), 'reloaded')
+  t.notOk(a.set.has(short.id), 'still not reconciled after the reload')
+
+  const [lag] = laggingPeers(a, net.clock.now, -hourMs)
+  a.receive(lag, encodeFrame({ type: FrameType.envelope, envelope: short.bytes }))
+  await net.run(100)
+  t.equal(net.arrivals.filter(x => x.node === 'a' && x.id === toHex(short.id)).length, 1, 'not stored again after the restart')
+
+  await net.run(short.expiresAtMs + clockSkewMsMax - net.clock.now - 120_000)
+  t.ok(a.catalog.tombstones.has(idKey(short.id)), 'kept while our clock less the allowance is before the expiry')
+  await net.run(4 * 60_000)
+  t.notOk(a.catalog.tombstones.has(idKey(short.id)), 'forgotten after it')
+  const reopened = await net.node('b', {}, net.crash('a'))
+  t.notOk(reopened.catalog.tombstones.has(idKey(short.id)), 'on disk too')
+})
