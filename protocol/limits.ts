@@ -83,8 +83,15 @@ export const peerPenaltyBadFrame = 10
 /** Score lost for an envelope that fails decoding, signature or authorisation: ten forgeries and the peer is out. */
 export const peerPenaltyBadEnvelope = 10
 
-/** Score lost for an expired envelope: small, since a skewed clock or slow path can cause it honestly. */
-export const peerPenaltyExpired = 1
+/**
+ * Score lost for an untimely envelope (expired, or stamped beyond the skew allowance): small,
+ * since a skewed clock or slow path can cause it honestly, and taken once per envelope per
+ * link, since reconciliation offers an envelope we refused again every round.
+ */
+export const peerPenaltyUntimely = 1
+
+/** Untimely envelope ids remembered per link, so that each costs its sender once. */
+export const untimelyIdsRememberedMax = 4096
 
 /** Most envelopes held while their authorisation is undecidable (unknown channel, author or parent). */
 export const pendingEnvelopesMax = 4096

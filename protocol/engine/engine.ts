@@ -22,7 +22,7 @@ import { checkTimely, decodeEnvelope, verifySignature, checkSequenceWindow, type
 import { isDdilError, StorageError, UnauthorisedError } from '../errors.ts'
 import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '../frames.ts'
 import { HybridClock, type Hlc } from '../hlc.ts'
-import { clockSkewMsMax, frameBytesMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyExpired, peerScoreDisconnectBelow } from '../limits.ts'
+import { clockSkewMsMax, frameBytesMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyUntimely, peerScoreDisconnectBelow } from '../limits.ts'
 import type { LinkHandler, LinkInfo, PeerId, StoreOp } from '../ports.ts'
 import { ReconcileSet } from '../reconcile/index.ts'
 
@@ -64,7 +64,10 @@ export class Engine implements LinkHandler {
     this.deps = deps
     this.config = config
     this.log = new MessageLog(deps.store, (b) => deps.crypto.sha256(b))
-    this.hlc = new HybridClock(() => deps.clock.nowMs())
+    // Stamps and the far-future check on what we observe follow network time, as expiry does: a relay whose
+    // clock is a day slow would otherwise stamp envelopes that its neighbours find expired on creation,
+    // and could never observe a fleet whose clocks a fast relay moved ahead (clock-skew, seed 3).
+    this.hlc = new HybridClock(() => this.networkNowMs())
     this.refKey = this.peerRef(config.nodeId)
     this.#decode = deps.decode ?? ((b) => decodeEnvelope(b, (x) => deps.crypto.sha256(x)))
     this.#sync = new SyncHandlers(this)
@@ -215,7 +218,10 @@ export class Engine implements LinkHandler {
       if (e instanceof PendingAuthorisation) { this.#hold(env, link.id); return }
       const reason = reasonOf(e)
       this.#refused(reason, (e as Error).message, link.id, env)
-      if (reason === 'expired') { this.counters.expiredOnArrival++; this.penalise(link, peerPenaltyExpired, 'expired envelope') } else this.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${(e as Error).message}`)
+      if (reason === 'expired') this.counters.expiredOnArrival++
+      if (reason === 'expired' || reason === 'clock-skew') {
+        if (link.firstUntimely(key)) this.penalise(link, peerPenaltyUntimely, `${reason}: ${(e as Error).message}`)
+      } else this.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${(e as Error).message}`)
       return
     }
     this.#accept(env, link.id, false).catch((e: unknown) => {

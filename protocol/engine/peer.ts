@@ -6,7 +6,7 @@
  */
 import { PrecedenceQueue } from './queue.ts'
 import { encodeFrame, FrameType, type Frame } from '../frames.ts'
-import { peerScoreInitial, resendAfterMs, sentIdsRememberedMax } from '../limits.ts'
+import { peerScoreInitial, resendAfterMs, sentIdsRememberedMax, untimelyIdsRememberedMax } from '../limits.ts'
 import type { PeerId, Transport } from '../ports.ts'
 import type { ReconcileSession } from '../reconcile/index.ts'
 import type { Counters } from './types.ts'
@@ -40,6 +40,8 @@ export class PeerLink {
   ready = false
   blocked = false
   score = peerScoreInitial
+  /** Ids of untimely envelopes this peer sent us, oldest first (bounded: each is penalised once). */
+  readonly #untimely = new Set<string>()
   frameBytesMax: number
   /** Our estimated one-hop cost to this peer (latency plus serialisation of a typical envelope), ms. */
   costMs: number
@@ -78,6 +80,14 @@ export class PeerLink {
     this.frameBytesMax = frameBytesMax
     this.costMs = costMs
     this.queue = new PrecedenceQueue(queueBytesMax)
+  }
+
+  /** Records an untimely envelope from this peer; true the first time (within the last `untimelyIdsRememberedMax`). */
+  firstUntimely (key: string): boolean {
+    if (this.#untimely.has(key)) return false
+    this.#untimely.add(key)
+    if (this.#untimely.size > untimelyIdsRememberedMax) this.#untimely.delete(this.#untimely.values().next().value as string)
+    return true
   }
 
   /** Whether `key` went out on this link recently enough that it is still on its way or was just received. */

@@ -1,7 +1,8 @@
-// Expiry under disagreeing clocks: expiry is judged by network time (our clock plus the median
-// offset of our peers), which moves back when the peers change. A purged envelope must still
-// never be stored twice, across a restart too, and its id is forgotten only once no network
-// time this node can adopt would accept the envelope.
+// Disagreeing clocks. Expiry is judged by network time (our clock plus the median offset of our
+// peers), which moves back when the peers change: a purged envelope must still never be stored
+// twice, across a restart too, and its id is forgotten only once no network time this node can
+// adopt would accept the envelope. Stamps follow network time too. An untimely envelope (expired
+// or far-future) costs its honest-but-skewed sender one point, once, however often it is offered.
 import t from 'tap'
 import { TestNet } from './helpers/net.ts'
 import { toHex } from '../protocol/bytes.ts'
@@ -9,6 +10,9 @@ import { FrameType, encodeFrame, linkVersion } from '../protocol/frames.ts'
 import { clockSkewMsMax } from '../protocol/limits.ts'
 import { idKey } from '../protocol/engine/catalog.ts'
 import type { Engine } from '../protocol/engine/engine.ts'
+import { signEnvelope, authorRef, Kind } from '../protocol/envelope.ts'
+import { peerScoreInitial } from '../protocol/limits.ts'
+import { crypto } from './helpers/fixtures.ts'
 
 const hourMs = 3_600_000
 
@@ -65,4 +69,40 @@ t.test('the memory survives a restart and ends once our clock less the skew allo
   t.notOk(a.catalog.tombstones.has(idKey(short.id)), 'forgotten after it')
   const reopened = await net.node('b', {}, net.crash('a'))
   t.notOk(reopened.catalog.tombstones.has(idKey(short.id)), 'on disk too')
+})
+
+t.test('a relay a day slow stamps by network time, and absorbs stamps a day ahead of it', async t => {
+  const net = new TestNet()
+  const x = await net.node('x')
+  for (const id of ['p1', 'p2', 'p3']) { await net.node(id); net.connect('x', id) }
+  await net.run(50)
+  const day = 24 * hourMs
+  const now = net.clock.now
+  for (const p of x.peers.values()) p.clockOffsetMs = day
+  x.clockPeersChanged()
+  t.ok(x.stamp().ms >= now + day, 'stamped at network time, not at its own slow clock')
+  const alice = net.author(1)
+  const ahead = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq: 1, hlc: { ms: now + 2 * day, c: 0 }, ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey)
+  await x.submit(ahead.bytes)
+  t.ok(x.hlc.last.ms >= now + 2 * day, 'a stamp 24 h ahead of network time (48 h of its own clock) is observed')
+  const later = x.stamp()
+  t.ok(later.ms > now + 2 * day || later.c > 0, 'and later stamps order after it')
+})
+
+t.test('an untimely envelope costs its sender one point, once, however often it comes', async t => {
+  const net = new TestNet()
+  const x = await net.node('x'); await net.node('a')
+  net.connect('x', 'a')
+  await net.run(50)
+  const now = net.clock.now
+  const alice = net.author(1)
+  const far = (seq: number): Uint8Array => signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq, hlc: { ms: now + 2 * 24 * hourMs, c: 0 }, ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey).bytes
+  const link = x.peers.get('a')!
+  for (let k = 0; k < 30; k++) x.receive('a', encodeFrame({ type: FrameType.envelope, envelope: far(1) }))
+  await net.run(10)
+  t.equal(x.counters.refused, 30, 'every copy refused')
+  t.equal(link.score, peerScoreInitial - 1, 'one point for the one envelope')
+  x.receive('a', encodeFrame({ type: FrameType.envelope, envelope: far(2) }))
+  t.equal(link.score, peerScoreInitial - 2, 'another envelope, another point')
+  t.same(net.disconnects, [], 'an honest peer with a skewed clock stays connected')
 })
