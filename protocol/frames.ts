@@ -39,9 +39,11 @@ export const FrameType = {
   neighbours: 8,
   /** You sent me an author's envelope I already had: announce that author's envelopes (have) instead of pushing them. */
   prune: 9,
+  /** Your announcements of an author's envelopes beat the eager copies I get: push that author's envelopes to me again. */
+  graft: 10,
 } as const
 export type FrameType = (typeof FrameType)[keyof typeof FrameType]
-export const frameTypeNames = ['hello', 'envelope', 'have', 'want', 'reconcile', 'wantSeq', 'refused', 'bye', 'neighbours', 'prune'] as const
+export const frameTypeNames = ['hello', 'envelope', 'have', 'want', 'reconcile', 'wantSeq', 'refused', 'bye', 'neighbours', 'prune', 'graft'] as const
 
 export type Frame =
   | { type: typeof FrameType.hello, versionMin: number, versionMax: number, frameBytesMax: number, nowMs: number }
@@ -54,6 +56,7 @@ export type Frame =
   | { type: typeof FrameType.bye, code: string, reason: string }
   | { type: typeof FrameType.neighbours, neighbours: Neighbour[] }
   | { type: typeof FrameType.prune, author: Uint8Array }
+  | { type: typeof FrameType.graft, author: Uint8Array }
 
 /** A neighbour as advertised: an 8-byte reference to its peer id and our estimated one-hop cost to it. */
 export interface Neighbour {
@@ -84,7 +87,8 @@ function body (frame: Frame): CborValue {
     case FrameType.refused: return [frame.code, frame.ids]
     case FrameType.bye: return [frame.code, frame.reason]
     case FrameType.neighbours: return [frame.neighbours.map(n => [n.ref, n.costMs])]
-    case FrameType.prune: return [frame.author]
+    case FrameType.prune:
+    case FrameType.graft: return [frame.author]
     default: throw new DecodeError(`frame type ${(frame as Frame).type} has no CBOR body`)
   }
 }
@@ -156,7 +160,8 @@ export function decodeFrame (bytes: Uint8Array): Frame {
       })
       return { type, neighbours }
     }
-    case FrameType.prune: {
+    case FrameType.prune:
+    case FrameType.graft: {
       const [author] = asArray(decodeStrict(payload), name, 1)
       return { type, author: asBytes(author, `${name} author`, authorRefBytes) }
     }

@@ -40,6 +40,7 @@ t.test('junk frames give typed errors', async t => {
     ['wantSeq range too wide', withType(FrameType.wantSeq, encodeCanonical([new Uint8Array(8), new Uint8Array(8), 1, 1 + idListItemsMax])), 'ERR_LIMIT'],
     ['wantSeq reversed', withType(FrameType.wantSeq, encodeCanonical([new Uint8Array(8), new Uint8Array(8), 5, 4])), 'ERR_DECODE'],
     ['prune with a short author', withType(FrameType.prune, encodeCanonical([new Uint8Array(7)])), 'ERR_DECODE'],
+    ['graft with two authors', withType(FrameType.graft, encodeCanonical([new Uint8Array(8), new Uint8Array(8)])), 'ERR_DECODE'],
     ['neighbour with a long ref', withType(FrameType.neighbours, encodeCanonical([[[new Uint8Array(9), 1]]])), 'ERR_DECODE'],
     ['too many neighbours', withType(FrameType.neighbours, encodeCanonical([Array.from({ length: 257 }, () => [new Uint8Array(8), 1])])), 'ERR_LIMIT'],
     ['bye with a long reason', withType(FrameType.bye, encodeCanonical(['x', 'y'.repeat(500)])), 'ERR_DECODE'],

@@ -224,6 +224,7 @@ export class Engine implements LinkHandler {
       } else this.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${(e as Error).message}`)
       return
     }
+    this.#sync.arrived(link, env)
     this.#accept(env, link.id, false).catch((e: unknown) => {
       const reason = reasonOf(e)
       this.#refused(reason, (e as Error).message, link.id, env)

@@ -26,8 +26,8 @@ const reconcileFrameOverheadBytes = 16
 
 export class SyncHandlers {
   readonly #e: Engine
-  /** Ids announced to us that we are waiting (the graft delay) to receive eagerly. */
-  readonly #awaiting = new Set<string>()
+  /** Ids announced to us that we are waiting (the graft delay) to receive eagerly: who announced first, and when. */
+  readonly #awaiting = new Map<string, { link: PeerLink, atMs: number }>()
   #nextSession = 1
 
   constructor (engine: Engine) { this.#e = engine }
@@ -42,6 +42,9 @@ export class SyncHandlers {
       case FrameType.want: return this.serve(link, frame.ids, true)
       case FrameType.prune:
         link.lazyAuthors.add(idKey(frame.author))
+        return
+      case FrameType.graft:
+        link.lazyAuthors.delete(idKey(frame.author))
         return
       case FrameType.reconcile: return this.#reconcileFrame(link, frame.session, frame.payload)
       case FrameType.wantSeq: {
@@ -110,7 +113,8 @@ export class SyncHandlers {
   #announced (link: PeerLink, ids: Uint8Array[]): void {
     const missing = ids.filter(id => { const k = idKey(id); return !this.#e.holds(k) && !this.#awaiting.has(k) })
     if (missing.length === 0) return
-    for (const id of missing) this.#awaiting.add(idKey(id))
+    const first = { link, atMs: this.#e.deps.clock.nowMs() }
+    for (const id of missing) this.#awaiting.set(idKey(id), first)
     this.#e.schedule(this.#e.config.graftDelayMs, () => {
       for (const id of missing) this.#awaiting.delete(idKey(id))
       const still = missing.filter(id => !this.#e.holds(idKey(id)))
@@ -118,6 +122,24 @@ export class SyncHandlers {
       this.#e.counters.grafts++
       this.#want(link, still)
     })
+  }
+
+  /**
+   * Plumtree's optimisation: an envelope that arrives from `link` well after another peer
+   * announced it came the long way round. Ask the announcer to push this author's envelopes
+   * to us again (graft); the slow path's copies then arrive second, as duplicates, and
+   * `pruneAfterDuplicate` turns it lazy. Without this a tree built while the fast link was
+   * down (a partition, a heal won by the slow side) stays on the detour for good.
+   */
+  arrived (link: PeerLink, env: Envelope): void {
+    if (this.#awaiting.size === 0) return
+    const first = this.#awaiting.get(env.key)
+    if (first === undefined || first.link === link || this.#e.peers.get(first.link.id) !== first.link) return
+    if (this.#e.deps.clock.nowMs() - first.atMs < this.#e.config.graftLeadMs) return
+    this.#awaiting.delete(env.key)
+    this.#e.counters.grafts++
+    first.link.control({ type: FrameType.graft, author: env.author })
+    this.#e.pump(first.link)
   }
 
   #announce (q: PeerLink, id: Uint8Array): void {

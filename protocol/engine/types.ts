@@ -50,6 +50,12 @@ export interface EngineConfig {
   /** After a `have` for an id we lack, how long to wait for an eager copy before asking (graft), ms. */
   graftDelayMs: number
   /**
+   * When an envelope arrives this long or more after another peer announced it, that peer's
+   * path is the faster one: ask it to push the author's envelopes eagerly (graft), ms.
+   * A margin, so that jitter and queueing between near-equal paths do not swap them back and forth.
+   */
+  graftLeadMs: number
+  /**
    * After we asked a peer to announce an author's envelopes rather than push them (prune),
    * how long before another duplicate from it may ask again, ms. It goes eager again when
    * we graft, or when it restarts and forgets; asking only once would leave it pushing
@@ -66,6 +72,7 @@ export const defaultEngineConfig: Omit<EngineConfig, 'nodeId'> = {
   peerQueueBytesMax: 4 * 1024 * 1024,
   haveBatchMs: 20,
   graftDelayMs: 400,
+  graftLeadMs: 25,
   pruneRepeatMs: 10_000,
 }
 
@@ -110,6 +117,7 @@ export interface Counters {
   gapRequests: number
   reconcileSessions: number
   prunesSent: number
+  /** Times we asked a peer to push an author's envelopes eagerly again (a `want` after the graft delay, or a `graft` to a faster announcer). */
   grafts: number
   peersPenalised: number
   /** Envelopes held because their authorisation was not decidable yet. */
