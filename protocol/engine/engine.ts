@@ -301,7 +301,14 @@ export class Engine implements LinkHandler {
     if (highest > 0) checkSequenceWindow(env.seq, highest)
   }
 
-  /** Stores an envelope (evicting by policy if needed), then indexes, announces and forwards it. */
+  /**
+   * Stores an envelope (evicting by policy if needed), indexes it once durable, and
+   * forwards it. A peer's envelope is forwarded while our write is in flight: a copy a
+   * peer holds is safe whatever happens to ours (a crash before the write lands loses
+   * only our copy, which reconciliation brings back), and waiting would add a sync write
+   * to every hop. A local client's waits for the write: if it fails, the client is told
+   * so and may sign again, and what it was told failed must not have gone out.
+   */
   async #accept (env: Envelope, from: PeerId | 'local', custody: boolean): Promise<void> {
     const key = env.key
     const size = env.bytes.length + entryOverheadBytes
@@ -311,6 +318,7 @@ export class Engine implements LinkHandler {
     const written = this.write(ops)
     this.#pending.set(key, written) // a concurrent submit of the same envelope waits for (and fails with) this write
     this.#retention.pendingBytes += size
+    if (from !== 'local') this.#sync.forward(env, from)
     try {
       await written
     } catch (e) {
@@ -336,7 +344,7 @@ export class Engine implements LinkHandler {
       this.deps.events?.equivocation?.(idFromKey(typeof rivals === 'string' ? rivals : rivals[0]), env)
     }
     this.deps.events?.stored?.(env, from)
-    this.#sync.forward(env, from)
+    if (from === 'local') this.#sync.forward(env, from)
     if (highestBefore > 0 && env.seq > highestBefore + 1) this.#sync.scheduleGapCheck(env.stream, env.channel, env.author, highestBefore + 1, env.seq - 1)
   }
 

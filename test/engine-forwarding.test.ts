@@ -1,3 +1,7 @@
+// Forwarding. Relays pass an envelope on while their own write of it is in flight, so a
+// hop costs the link and not also a sync write; a crash before the write lands loses only
+// the relay's copy, which reconciliation brings back.
+//
 // The eager-push tree (per-author Plumtree). A tree built while the fast path was slow or
 // down must move back to it once it is fast again: a peer whose announcements (`have`)
 // beat the eager copies is asked to push eagerly (graft), and the slow path, whose copies
@@ -8,6 +12,54 @@ import { TestNet } from './helpers/net.ts'
 import { decodeFrame, encodeFrame, FrameType } from '../protocol/frames.ts'
 import { authorRef } from '../protocol/envelope.ts'
 import { toHex } from '../protocol/bytes.ts'
+import { MemoryStore } from '../protocol/memory-store.ts'
+import type { StoreOp } from '../protocol/ports.ts'
+
+/** A memory store whose batches wait while the gate is shut, and are lost if dropped first. */
+class GatedStore extends MemoryStore {
+  open = true
+  #waiting: Array<() => void> = []
+  get held (): number { return this.#waiting.length }
+  override batch (ops: StoreOp[]): Promise<void> {
+    if (this.open) return super.batch(ops)
+    return new Promise((resolve, reject) => { this.#waiting.push(() => { super.batch(ops).then(resolve, reject) }) })
+  }
+
+  drop (): void { this.#waiting = [] }
+
+  release (): void {
+    this.open = true
+    const waiting = this.#waiting
+    this.#waiting = []
+    for (const w of waiting) w()
+  }
+}
+
+t.test('a relay forwards an envelope before its own write of it lands; a crash then loses only its copy', async t => {
+  const net = new TestNet()
+  const disk = new GatedStore()
+  await net.node('src'); await net.node('relay', {}, disk); await net.node('dst')
+  net.connect('src', 'relay', { latencyMs: 5 })
+  net.connect('relay', 'dst', { latencyMs: 5 })
+  await net.run(1_000)
+  disk.open = false
+  const env = await net.post('src', net.author(1), 1)
+  await net.run(50)
+  t.equal(disk.held, 1, 'the relay\'s write is still in flight')
+  t.same(net.ids('dst'), [toHex(env.id)], 'yet dst already holds the envelope')
+  t.same(net.ids('relay'), [], 'the relay has not indexed it')
+
+  net.crash('relay')
+  disk.drop()
+  disk.open = true
+  await net.node('relay', {}, disk)
+  t.same(net.ids('relay'), [], 'the write was lost with the crash')
+  net.connect('src', 'relay', { latencyMs: 5 })
+  net.connect('relay', 'dst', { latencyMs: 5 })
+  await net.run(2_000)
+  t.same(net.ids('relay'), [toHex(env.id)], 'reconciliation brought it back')
+  t.equal(net.arrivals.filter(a => a.node === 'dst').length, 1, 'dst stored it once')
+})
 
 /**
  * src reaches r two ways: through `a` (5 + 5 ms) and through `e` (5 + 150 ms). The a–r link
@@ -38,6 +90,22 @@ async function detour (t: Test): Promise<{ net: TestNet, latencies: (from: numbe
   const latencies = (from: number): number[] => posts.slice(from).map(p => net.arrivals.find(x => x.node === 'r' && x.id === p.id)!.at - p.at)
   return { net, latencies }
 }
+
+t.test('a local client\'s envelope goes out only once durable: a failed submit must not have been sent', async t => {
+  const net = new TestNet()
+  const disk = new GatedStore()
+  await net.node('src', {}, disk); await net.node('dst')
+  net.connect('src', 'dst', { latencyMs: 5 })
+  await net.run(1_000)
+  disk.open = false
+  const posting = net.post('src', net.author(1), 1)
+  await net.run(50)
+  t.same(net.ids('dst'), [], 'nothing sent while the write is in flight')
+  disk.release()
+  const env = await posting
+  await net.run(50)
+  t.same(net.ids('dst'), [toHex(env.id)], 'sent once durable')
+})
 
 t.test('a faster announcer is grafted and the slow eager path pruned', async t => {
   const { net, latencies } = await detour(t)
