@@ -77,12 +77,13 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
       // The most two workers could gain (sim/split-bound.ts): whether parallelism alone could meet the target.
       two_worker_bound: Number(r.split.bound.toFixed(2)),
       split_window_ms: r.split.windowMs,
+      split_busy_windows: r.split.busyWindows,
       target_wall_s: targetWallSeconds,
       within_target: wallSeconds <= targetWallSeconds,
     }],
     notes: [
       `delivered_vs_oracle ${report.delivered_vs_oracle ?? '-'}, latency p50/p95 vs oracle ${report.latency_vs_oracle.p50 ?? '-'} / ${report.latency_vs_oracle.p95 ?? '-'}, checks and expectations ${report.ok ? 'pass' : 'FAIL'}`,
-      `two-worker bound ${r.split.bound.toFixed(2)}x (${r.split.totalsBound.toFixed(2)}x on totals alone): ${r.split.windowMs} ms windows, shares ${r.split.shares[0].join(',')} (${r.split.copies[0]} copies) | ${r.split.shares[1].join(',')} (${r.split.copies[1]} copies)`,
+      `two-worker bound ${r.split.bound.toFixed(2)}x (${r.split.totalsBound.toFixed(2)}x on totals alone): ${r.split.windowMs} ms windows (${r.split.busyWindows} with work), shares ${r.split.shares[0].join(',')} (${r.split.copies[0]} copies) | ${r.split.shares[1].join(',')} (${r.split.copies[1]} copies)`,
       `signature checks: ${r.verify.calls} asked, ${r.verify.computed} computed; SHA-256: ${r.digest.calls} asked, ${r.digest.computed} computed (memoised across nodes)`,
     ],
     report,

@@ -30,6 +30,11 @@ export interface SplitBound {
   bound: number
   /** The same with one window for the whole run: the balance of totals alone. */
   totalsBound: number
+  /**
+   * Windows in which some node stores a copy: the fewest barriers the two workers must
+   * meet at (a simulator may skip idle windows; timers and control frames add more).
+   */
+  busyWindows: number
 }
 
 interface Unit { name: string, nodes: number[], copies: number }
@@ -51,7 +56,11 @@ export function splitBound (scenario: Scenario, timeline: Timeline, records: Rea
     }
   }
   let busier = 0
-  for (let w = 0; w < windows; w++) busier += Math.max(load[0][w], load[1][w])
+  let busyWindows = 0
+  for (let w = 0; w < windows; w++) {
+    busier += Math.max(load[0][w], load[1][w])
+    if (load[0][w] + load[1][w] > 0) busyWindows++
+  }
   const total = side.copies[0] + side.copies[1]
   return {
     shares: side.shares,
@@ -59,6 +68,7 @@ export function splitBound (scenario: Scenario, timeline: Timeline, records: Rea
     windowMs,
     bound: busier === 0 ? 1 : total / busier,
     totalsBound: total === 0 ? 1 : total / Math.max(side.copies[0], side.copies[1]),
+    busyWindows,
   }
 }
 

@@ -36,6 +36,7 @@ t.test('windows of the cut link latency: a window costs its busier side', async 
   // [0, 10): side 0 has 2, side 1 has 1 → 2; [20, 30): side 1 has 1 → 1. 4 copies / 3.
   t.equal(b.bound, 4 / 3)
   t.equal(b.totalsBound, 2)
+  t.equal(b.busyWindows, 2, '[0, 10) and [20, 30)')
 })
 
 t.test('a degradation that shortens a cut link shortens every window', async t => {
@@ -43,8 +44,10 @@ t.test('a degradation that shortens a cut link shortens every window', async t =
   t.equal(b.windowMs, 4)
   // [0, 4): 2; [4, 8): 1; [24, 28): 1 → 4 copies / 4: no gain at all.
   t.equal(b.bound, 1)
+  t.equal(b.busyWindows, 3)
 })
 
 t.test('no copies at all: no gain', async t => {
   t.equal(bound('', []).bound, 1)
+  t.equal(bound('', []).busyWindows, 0)
 })
