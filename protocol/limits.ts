@@ -211,9 +211,11 @@ export const auditProblemsMax = 1000
 /**
  * Readings `ddil audit verify` takes before it reports entries past the signed head (or a
  * torn last line) that a running node may still be confirming, and the pause before the
- * second, ms (doubling after): about a third of a second in all for a node that stopped.
+ * second, ms (doubling after): about 2.5 s in all for a node that stopped. A third of a
+ * second was too short: on a loaded 2-core machine a live node's head update has taken
+ * over 400 ms, and an SD card's fsync can take longer still.
  */
-export const auditVerifyAttemptsMax = 6
+export const auditVerifyAttemptsMax = 9
 export const auditVerifySettleMs = 10
 
 /** Largest audit head file, bytes: one short JSON line. */
