@@ -102,6 +102,12 @@ export const pendingBytesMax = 4 * 1024 * 1024
 /** Most neighbours one node advertises; a relay with more links than this is not a field relay. */
 export const neighboursMax = 256
 
+/** Most `wantSeq` frames one gap check sends each peer (one per run of missing numbers; the last spans the rest). */
+export const gapRunsMax = 32
+
+/** Ids a node remembers as promised by a reconciling peer (past this it forgets them all: only duplicates follow). */
+export const promisedIdsRememberedMax = 65_536
+
 /** Ids remembered per link as already sent (besides being forgotten after `resendAfterMs`). */
 export const sentIdsRememberedMax = 8192
 

@@ -51,9 +51,16 @@ export class PeerLink {
   readonly lazyAuthors: Set<string>
   /** Authors we asked this peer to stop pushing → when (one prune per author per link per `pruneRepeatMs`). Kept across reconnects. */
   readonly prunedByUs: Map<string, number>
-  /** Ids queued to this peer (an id is never queued twice). */
-  readonly queued = new Set<string>()
-  /** Ids handed to the transport on this link → when (none older than `resendAfterMs`): not re-served soon after, unless the peer asks. */
+  /**
+   * Ids queued to this peer → the queued item (an id is queued once). An item in the queue
+   * that is not here any more was cancelled (the peer said it has it) and is skipped.
+   */
+  readonly queued = new Map<string, OutEnvelope>()
+  /**
+   * Ids the peer has or is about to have → since when (none older than `resendAfterMs`):
+   * handed to the transport on this link, or announced by the peer. Not pushed or
+   * re-served in that time, unless the peer asks.
+   */
   readonly #sent = new Map<string, number>()
   /**
    * The same sends in the order they happened, from `#sentHead` on (a key sent again
@@ -99,9 +106,22 @@ export class PeerLink {
   /** Queues an envelope unless it is already queued or was just sent; `force` re-sends anyway (the peer asked for it). */
   enqueue (precedence: number, item: OutEnvelope, force: boolean, nowMs: number): boolean {
     if (this.queued.has(item.key) || (!force && this.sentRecently(item.key, nowMs))) return false
-    this.queued.add(item.key)
-    for (const dropped of this.queue.push(precedence, item, item.bytes.length)) this.queued.delete(dropped.key)
+    this.queued.set(item.key, item)
+    for (const dropped of this.queue.push(precedence, item, item.bytes.length)) if (this.queued.get(dropped.key) === dropped) this.queued.delete(dropped.key)
     return true
+  }
+
+  /** The peer has (or is about to get) this id: cancel our queued copy, and send none for `resendAfterMs`. */
+  peerHolds (key: string, nowMs: number): void {
+    this.queued.delete(key)
+    this.#remember(key, nowMs)
+    this.#forgetSent(nowMs)
+  }
+
+  #remember (key: string, nowMs: number): void {
+    this.#sent.set(key, nowMs)
+    this.#sentKeys.push(key)
+    this.#sentTimes.push(nowMs)
   }
 
   control (frame: Frame): void {
@@ -121,13 +141,12 @@ export class PeerLink {
     for (;;) {
       const item = this.queue.peek()
       if (item === undefined) break
+      if (this.queued.get(item.key) !== item) { this.queue.shift(); continue } // cancelled
       const frame = encodeFrame({ type: FrameType.envelope, envelope: item.bytes })
       if (!transport.send(this.id, frame)) { this.blocked = true; break }
       this.queue.shift()
       this.queued.delete(item.key)
-      this.#sent.set(item.key, nowMs)
-      this.#sentKeys.push(item.key)
-      this.#sentTimes.push(nowMs)
+      this.#remember(item.key, nowMs)
       count(counters, frame)
       counters.payloadBytesSent += frame.length - 1
       sent.push(item)

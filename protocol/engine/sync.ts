@@ -15,7 +15,7 @@ import type { Engine } from './engine.ts'
 import type { OutEnvelope, PeerLink } from './peer.ts'
 import type { Envelope } from '../envelope.ts'
 import { FrameType, linkVersion, type Frame } from '../frames.ts'
-import { frameBytesMin, idListItemsMax, peerPenaltyBadFrame } from '../limits.ts'
+import { frameBytesMin, gapRunsMax, idListItemsMax, peerPenaltyBadFrame, promisedIdsRememberedMax } from '../limits.ts'
 import { accept, initiate, reconcile, type ReconcileStep } from '../reconcile/index.ts'
 import type { PeerId } from '../ports.ts'
 
@@ -28,6 +28,8 @@ export class SyncHandlers {
   readonly #e: Engine
   /** Ids announced to us that we are waiting (the graft delay) to receive eagerly: who announced first, and when. */
   readonly #awaiting = new Map<string, { link: PeerLink, atMs: number }>()
+  /** Ids a reconciliation told us a peer is pushing to us → that link, since when (see #expect). */
+  readonly #promised = new Map<string, { link: PeerLink, atMs: number }>()
   #nextSession = 1
 
   constructor (engine: Engine) { this.#e = engine }
@@ -38,7 +40,11 @@ export class SyncHandlers {
       case FrameType.neighbours:
         link.neighbours = new Map(frame.neighbours.map(n => [idKey(n.ref), n.costMs]))
         return
-      case FrameType.have: return this.#announced(link, frame.ids)
+      case FrameType.have: {
+        const nowMs = this.#e.deps.clock.nowMs()
+        for (const id of frame.ids) link.peerHolds(idKey(id), nowMs)
+        return this.#announced(link, frame.ids)
+      }
       case FrameType.want: return this.serve(link, frame.ids, true)
       case FrameType.prune:
         link.lazyAuthors.add(idKey(frame.author))
@@ -132,6 +138,7 @@ export class SyncHandlers {
    * down (a partition, a heal won by the slow side) stays on the detour for good.
    */
   arrived (link: PeerLink, env: Envelope): void {
+    if (this.#promised.size > 0) this.#promised.delete(env.key)
     if (this.#awaiting.size === 0) return
     const first = this.#awaiting.get(env.key)
     if (first === undefined || first.link === link || this.#e.peers.get(first.link.id) !== first.link) return
@@ -230,11 +237,41 @@ export class SyncHandlers {
     // Both sides learn the whole difference; only the side holding an envelope acts (it pushes),
     // so nothing crosses twice. A push lost on the way shows up again in the next round.
     if (step.have.length > 0) this.serve(link, step.have)
+    if (step.need.length > 0) this.#expect(link, step.need)
     if (step.reply !== null) {
       link.control({ type: FrameType.reconcile, session, payload: step.reply })
       this.#e.pump(link)
     }
     if (step.done) this.#endSession(link, weInitiated)
+  }
+
+  /**
+   * A reconciliation found ids the peer holds and we lack: it is pushing them to us. A
+   * node back from a crash or a partition reconciles with every neighbour at once, and
+   * each would push the same backlog. So each id is left to the cheapest link promising
+   * it, and the others are told we have it (`have`), which cancels their queued copies
+   * (those already on the wire still come). A promise is trusted for one reconciliation
+   * interval: a push that never comes is found by the next round, from any peer.
+   */
+  #expect (link: PeerLink, ids: Uint8Array[]): void {
+    const nowMs = this.#e.deps.clock.nowMs()
+    if (this.#promised.size > promisedIdsRememberedMax) this.#promised.clear()
+    const decline = new Map<PeerLink, Uint8Array[]>()
+    const declineOn = (l: PeerLink, id: Uint8Array): void => { const list = decline.get(l); if (list === undefined) decline.set(l, [id]); else list.push(id) }
+    for (const id of ids) {
+      const k = idKey(id)
+      link.peerHolds(k, nowMs)
+      if (this.#e.holds(k)) { declineOn(link, id); continue }
+      const other = this.#promised.get(k)
+      const live = other !== undefined && other.link !== link && this.#e.peers.get(other.link.id) === other.link && nowMs - other.atMs < this.#e.config.reconcileIntervalMs
+      if (live && other.link.costMs <= link.costMs) { declineOn(link, id); continue }
+      if (live) declineOn(other.link, id)
+      this.#promised.set(k, { link, atMs: nowMs })
+    }
+    for (const [l, list] of decline) {
+      for (let i = 0; i < list.length; i += idListItemsMax) l.control({ type: FrameType.have, ids: list.slice(i, i + idListItemsMax) })
+      this.#e.pump(l)
+    }
   }
 
   #endSession (link: PeerLink, weInitiated: boolean): void {
@@ -244,19 +281,35 @@ export class SyncHandlers {
 
   // ---- Sequence gaps ------------------------------------------------------------
 
+  /**
+   * A gap in one author's stream still open after the grace delay is asked for from every
+   * ready peer, one `wantSeq` per run of missing numbers: a range spanning numbers we hold
+   * would bring those again, from every peer.
+   */
   scheduleGapCheck (stream: string, channel: Uint8Array, author: Uint8Array, from: number, to: number): void {
     this.#e.schedule(this.#e.config.gapGraceMs, () => {
       const missing = this.#e.catalog.missingSeqs(stream, Math.max(from, to - idListItemsMax + 1), to, idListItemsMax)
       if (missing.length === 0) return
       this.#e.counters.gapRequests++
-      const frame: Frame = { type: FrameType.wantSeq, channel, author, seqFrom: missing[0], seqTo: missing[missing.length - 1] }
+      const frames: Frame[] = seqRuns(missing, gapRunsMax).map(([seqFrom, seqTo]) => ({ type: FrameType.wantSeq, channel, author, seqFrom, seqTo }))
       for (const p of this.#e.peers.values()) {
         if (!p.ready) continue
-        p.control(frame)
+        for (const f of frames) p.control(f)
         this.#e.pump(p)
       }
     })
   }
+}
+
+/** Ascending numbers as runs of consecutive ones, [first, last] each; past `runsMax` the last run spans the rest. */
+export function seqRuns (ascending: number[], runsMax: number): Array<[number, number]> {
+  const runs: Array<[number, number]> = []
+  for (const q of ascending) {
+    const last = runs[runs.length - 1]
+    if (last !== undefined && (q === last[1] + 1 || runs.length === runsMax)) last[1] = q
+    else runs.push([q, q])
+  }
+  return runs
 }
 
 function outEnvelope (id: Uint8Array, bytes: Uint8Array, key = idKey(id)): OutEnvelope {

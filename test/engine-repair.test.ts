@@ -1,0 +1,57 @@
+// Repair without copies from everyone. A node back from a crash reconciles with every
+// neighbour at once, and each holder pushes it the same backlog: it leaves each id to one
+// of them and tells the others it has it (`have`), which cancels their queued copies; and
+// it pushes nothing it received to a peer that reconciliation showed holds it. A sequence
+// gap is asked for run by run, so that peers do not resend what lies between the holes.
+import t from 'tap'
+import { TestNet } from './helpers/net.ts'
+import { decodeFrame, encodeFrame, FrameType, type Frame } from '../protocol/frames.ts'
+import { authorRef, Kind, signEnvelope } from '../protocol/envelope.ts'
+import { seqRuns } from '../protocol/engine/sync.ts'
+import { crypto } from './helpers/fixtures.ts'
+
+t.test('seqRuns: runs of consecutive numbers, the last spanning the rest past the cap', async t => {
+  t.same(seqRuns([], 4), [])
+  t.same(seqRuns([3], 4), [[3, 3]])
+  t.same(seqRuns([3, 5, 6, 7, 9], 4), [[3, 3], [5, 7], [9, 9]])
+  t.same(seqRuns([1, 3, 5, 7, 9], 2), [[1, 1], [3, 9]])
+})
+
+t.test('a node back from a crash takes its backlog once, though two neighbours hold it', async t => {
+  const net = new TestNet()
+  for (const id of ['h1', 'h2', 'back']) await net.node(id)
+  net.connect('h1', 'h2', { latencyMs: 2 })
+  await net.run(1_000)
+  const alice = net.author(1)
+  const backlog = 40
+  for (let seq = 1; seq <= backlog; seq++) await net.post('h1', alice, seq, { body: new Uint8Array(400) })
+  await net.run(2_000)
+  t.equal(net.ids('h2').length, backlog, 'both holders have the backlog')
+
+  net.connect('h1', 'back', { latencyMs: 5, bandwidthBps: 1_000_000 })
+  net.connect('h2', 'back', { latencyMs: 5, bandwidthBps: 1_000_000 })
+  await net.run(5_000)
+  const back = net.engines.get('back')!
+  t.equal(net.ids('back').length, backlog, 'it has the whole backlog')
+  const dups = [...net.engines.values()].reduce((n, e) => n + e.counters.duplicatesReceived, 0)
+  t.ok(dups <= backlog / 4, `${dups} duplicates over the three nodes for a backlog of ${backlog} held twice (each holder alone would push all of it: ${backlog})`)
+  t.equal(back.counters.gapRequests, 0)
+})
+
+t.test('a gap is asked for run by run, never for the numbers between the holes', async t => {
+  const net = new TestNet()
+  const relay = await net.node('relay'); await net.node('peer')
+  net.connect('relay', 'peer')
+  await net.run(100)
+  const asked: Frame[] = []
+  net.link('relay', 'peer')!.tamper = (from, frame) => { if (from === 'relay' && frame[0] === FrameType.wantSeq) asked.push(decodeFrame(frame)); return frame }
+  const alice = net.author(1)
+  const channel = new Uint8Array(8).fill(9)
+  for (const seq of [1, 10, 4, 6, 7]) { // 10 opens the gap 2..9; 4, 6 and 7 arrive within the grace delay
+    const env = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel, author: authorRef(alice.publicKey), seq, hlc: relay.stamp(), ttlSeconds: 3600, epoch: 1, deps: [], body: new Uint8Array(8) }, alice.privateKey)
+    relay.receive('peer', encodeFrame({ type: FrameType.envelope, envelope: env.bytes }))
+    await net.run(1)
+  }
+  await net.run(relay.config.gapGraceMs + 100)
+  t.same(asked.map(f => f.type === FrameType.wantSeq ? [f.seqFrom, f.seqTo] : []).sort((a, b) => a[0] - b[0]), [[2, 3], [5, 5], [8, 9]], 'three runs, nothing we hold')
+})
