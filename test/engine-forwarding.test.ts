@@ -107,6 +107,23 @@ t.test('a local client\'s envelope goes out only once durable: a failed submit m
   t.same(net.ids('dst'), [toHex(env.id)], 'sent once durable')
 })
 
+t.test('a relay pushes past the sender\'s own slow link when the path through it is clearly faster', async t => {
+  // b reaches d directly over a slow radio hop, and through c over two faster hops (the
+  // crash-restart valley): c must push to d although b advertised d as its neighbour.
+  const net = new TestNet()
+  for (const id of ['b', 'c', 'd']) await net.node(id)
+  net.connect('b', 'c', { latencyMs: 10, bandwidthBps: 512_000 })
+  net.connect('c', 'd', { latencyMs: 10, bandwidthBps: 512_000 })
+  net.connect('b', 'd', { latencyMs: 30, bandwidthBps: 128_000 })
+  await net.run(2_000)
+  const env = await net.post('b', net.author(1), 1, { body: new Uint8Array(600) })
+  const at = net.clock.now
+  await net.run(1_000)
+  const first = net.arrivals.find(a => a.node === 'd' && a.id === toHex(env.id))!
+  t.equal(first.from, 'c', `d got it through c first, after ${(first.at - at).toFixed(1)} ms`)
+  t.ok(first.at - at < 60, 'two 512 kbps hops, not the 128 kbps one (about 75 ms)')
+})
+
 t.test('a faster announcer is grafted and the slow eager path pruned', async t => {
   const { net, latencies } = await detour(t)
   const r = net.engines.get('r')!

@@ -19,8 +19,13 @@ import { frameBytesMin, gapRunsMax, idListItemsMax, peerPenaltyBadFrame, promise
 import { accept, initiate, reconcile, type ReconcileStep } from '../reconcile/index.ts'
 import type { PeerId } from '../ports.ts'
 
-/** A path through us must beat the sender's direct link by this factor before we push a copy too. */
-const shortcutFactor = 0.5
+/**
+ * A path through us must beat the sender's direct link by this factor before we push a copy
+ * too. A margin, because costs are estimates for a typical envelope; but not a wide one: at
+ * 0.5, a valley of two 512 kbps hops (0.6 of a 128 kbps radio shortcut) was never used.
+ * A redundant push costs one duplicate per author, then the per-author prune.
+ */
+const shortcutFactor = 0.8
 /** Bytes a reconcile frame adds around its payload (type, array, session, byte-string head). */
 const reconcileFrameOverheadBytes = 16
 

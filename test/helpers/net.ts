@@ -21,7 +21,8 @@ export class ManualClock implements Clock {
   now = 1795348800000
   #seq = 0
   readonly #queue: Array<{ at: number, seq: number, fn: () => void, live: boolean }> = []
-  nowMs (): number { return this.now }
+  /** Whole milliseconds, as the Clock port promises (serialisation delays make `now` fractional). */
+  nowMs (): number { return Math.floor(this.now) }
   monotonicMs (): number { return this.now }
   schedule (delayMs: number, fn: () => void): () => void {
     const item = { at: this.now + Math.max(0, delayMs), seq: this.#seq++, fn, live: true }
