@@ -111,7 +111,7 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
   return {
     rows,
     notes: [
-      `worst duplicate share ${worst}% over runs of ${messages} messages (target ≤ 2%): every duplicate is warm-up, one per (redundant link, author) before that link is pruned for that author.`,
+      `worst duplicate share ${worst}% over runs of ${messages} messages (target ≤ 2%): duplicates are warm-up, one per (redundant link, author) before that link is pruned for that author, and the pushes a graft brings before the path it replaced is pruned.`,
       long !== undefined ? `steady state (${long.messages} messages): ${long.duplicate_share_pct}% duplicates.` : 'run without --quick for the steady-state row.',
     ],
     worst_duplicate_share_pct: worst,

@@ -9,6 +9,7 @@
 // receiving `slow`'s posts over a 64 kbps detour after the partition healed.
 import t, { type Test } from 'tap'
 import { TestNet } from './helpers/net.ts'
+import { defaultEngineConfig } from '../protocol/engine/types.ts'
 import { decodeFrame, encodeFrame, FrameType } from '../protocol/frames.ts'
 import { authorRef } from '../protocol/envelope.ts'
 import { toHex } from '../protocol/bytes.ts'
@@ -65,7 +66,7 @@ t.test('a relay forwards an envelope before its own write of it lands; a crash t
  * src reaches r two ways: through `a` (5 + 5 ms) and through `e` (5 + 150 ms). The a–r link
  * starts slow (300 ms), so r prunes `a` for src's author; then it is replaced by a 5 ms link.
  */
-async function detour (t: Test): Promise<{ net: TestNet, latencies: (from: number) => number[] }> {
+async function detour (t: Test, quietMs: number): Promise<{ net: TestNet, latencies: (from: number) => number[] }> {
   const net = new TestNet()
   for (const id of ['src', 'a', 'e', 'r']) await net.node(id)
   net.connect('src', 'a', { latencyMs: 5 })
@@ -85,7 +86,7 @@ async function detour (t: Test): Promise<{ net: TestNet, latencies: (from: numbe
   t.ok(net.engines.get('r')!.counters.prunesSent >= 1, 'while a–r is slow, r prunes a for this author')
   net.cut('a', 'r')
   net.connect('a', 'r', { latencyMs: 5 })
-  await net.run(2_000)
+  await net.run(quietMs)
   for (let i = 0; i < 6; i++) await post()
   const latencies = (from: number): number[] => posts.slice(from).map(p => net.arrivals.find(x => x.node === 'r' && x.id === p.id)!.at - p.at)
   return { net, latencies }
@@ -125,13 +126,19 @@ t.test('a relay pushes past the sender\'s own slow link when the path through it
 })
 
 t.test('a faster announcer is grafted and the slow eager path pruned', async t => {
-  const { net, latencies } = await detour(t)
+  const { net, latencies } = await detour(t, defaultEngineConfig.pruneRepeatMs)
   const r = net.engines.get('r')!
   t.ok(r.counters.grafts >= 1, 'r grafted a')
   const after = latencies(3)
   t.ok(after[0] > 150, `the first post after the fast link returns still takes the detour (${after[0]} ms)`)
   t.ok(after.slice(2).every(ms => ms < 20), `later posts take the fast path: ${after.join(', ')} ms`)
   t.equal(net.engines.get('e')!.peers.get('r')!.lazyAuthors.size, 1, 'e now announces this author to r instead of pushing')
+})
+
+t.test('no graft within pruneRepeatMs of pruning that author on that link: paths that swap lead would flip back and forth', async t => {
+  const { net, latencies } = await detour(t, 2_000)
+  t.equal(net.engines.get('r')!.counters.grafts, 0)
+  t.ok(latencies(3).every(ms => ms > 150), 'the detour stays for now')
 })
 
 t.test('a graft frame turns a pruned author eager again on the receiving link', async t => {

@@ -147,7 +147,10 @@ export class SyncHandlers {
     if (this.#awaiting.size === 0) return
     const first = this.#awaiting.get(env.key)
     if (first === undefined || first.link === link || this.#e.peers.get(first.link.id) !== first.link) return
-    if (this.#e.deps.clock.nowMs() - first.atMs < this.#e.config.graftLeadMs) return
+    const nowMs = this.#e.deps.clock.nowMs()
+    if (nowMs - first.atMs < this.#e.config.graftLeadMs) return
+    const prunedAt = first.link.prunedByUs.get(idKey(env.author))
+    if (prunedAt !== undefined && nowMs - prunedAt < this.#e.config.pruneRepeatMs) return
     this.#awaiting.delete(env.key)
     this.#e.counters.grafts++
     first.link.control({ type: FrameType.graft, author: env.author })
