@@ -55,3 +55,47 @@ t.test('a gap is asked for run by run, never for the numbers between the holes',
   await net.run(relay.config.gapGraceMs + 100)
   t.same(asked.map(f => f.type === FrameType.wantSeq ? [f.seqFrom, f.seqTo] : []).sort((a, b) => a[0] - b[0]), [[2, 3], [5, 5], [8, 9]], 'three runs, nothing we hold')
 })
+
+t.test('an envelope expired but not yet purged is never re-synced: not by reconciliation, not on request', async t => {
+  const net = new TestNet({ purgeIntervalMs: 3_600_000 }) // no purge within the test
+  await net.node('holder'); await net.node('late')
+  const env = await net.post('holder', net.author(1), 1, { ttlSeconds: 60 })
+  const fresh = await net.post('holder', net.author(1), 2, { ttlSeconds: 3600 })
+  await net.run(61_000)
+  t.ok(net.ids('holder').includes(Buffer.from(env.id).toString('hex')), 'still held: the purge has not run')
+
+  net.connect('holder', 'late')
+  const carried: string[] = []
+  net.link('holder', 'late')!.tamper = (from, frame) => {
+    if (from === 'holder' && frame[0] === FrameType.envelope) carried.push(Buffer.from(frame.subarray(frame.length - 8)).toString('hex'))
+    return frame
+  }
+  await net.run(2_000)
+  const late = net.engines.get('late')!
+  t.same(net.ids('late'), [Buffer.from(fresh.id).toString('hex')], 'reconciliation brought only the unexpired envelope')
+  net.engines.get('holder')!.receive('late', encodeFrame({ type: FrameType.want, ids: [env.id] }))
+  await net.run(1_000)
+  t.equal(carried.length, 1, 'one envelope crossed, the unexpired one')
+  t.equal(late.counters.expiredOnArrival, 0)
+  t.equal(late.counters.peersPenalised, 0, 'the holder was never penalised for sending something stale')
+})
+
+t.test('a copy still queued to a peer that just sent us the same envelope is cancelled', async t => {
+  const net = new TestNet()
+  const a = await net.node('a'); const b = await net.node('b')
+  net.connect('a', 'b', { latencyMs: 5, bandwidthBps: 8_000 }) // 1 KB/s: a's queue to b stays long
+  await net.run(1_000)
+  const alice = net.author(1); const bob = net.author(2)
+  for (let seq = 1; seq <= 5; seq++) await net.post('a', alice, seq, { body: new Uint8Array(1000) }) // 5 s of a's link
+  // The same five envelopes reach both a and b from elsewhere; b pushes them to a well before a's copies leave.
+  const channel = new Uint8Array(8).fill(9)
+  const crossing = []
+  for (let seq = 1; seq <= 5; seq++) {
+    crossing.push(signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel, author: authorRef(bob.publicKey), seq, hlc: a.stamp(), ttlSeconds: 3600, epoch: 1, deps: [], body: new Uint8Array(100) }, bob.privateKey))
+  }
+  for (const env of crossing) { await a.submit(env.bytes); await b.submit(env.bytes) }
+  await net.run(20_000)
+  t.equal(net.ids('b').length, 10, 'b has everything')
+  t.equal(a.counters.duplicatesReceived, 5, 'b pushed the five to a, which already had them')
+  t.equal(b.counters.duplicatesReceived, 0, 'a sent b none of them back: its queued copies were cancelled')
+})

@@ -208,6 +208,8 @@ export class Engine implements LinkHandler {
     if (this.holds(key)) {
       this.counters.duplicatesReceived++
       this.counters.duplicatePayloadBytesReceived += bytes.length
+      // Our copies crossed: it holds the envelope, so a copy still queued to it is cancelled.
+      link.peerHolds(key, this.deps.clock.nowMs())
       // A copy of an id we no longer hold (evicted, discarded, purged) says nothing about redundant eager paths.
       if (!this.catalog.tombstones.has(key)) this.#sync.pruneAfterDuplicate(link, env.author)
       return

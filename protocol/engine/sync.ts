@@ -183,13 +183,15 @@ export class SyncHandlers {
   }
 
   /**
-   * Sends the envelopes we hold among `ids` to a peer, by precedence. When the peer asked
+   * Sends the unexpired envelopes we hold among `ids` to a peer, by precedence. When the peer asked
    * (`graft`), it lacked them: push that author's envelopes to it eagerly again.
    */
   serve (link: PeerLink, ids: Uint8Array[], graft = false): void {
+    const nowNetworkMs = this.#e.networkNowMs()
     for (const id of ids) {
       const entry = this.#e.catalog.get(idKey(id))
-      if (entry === undefined) continue
+      // Expired but not yet purged (purges run every purgeIntervalMs): never re-synced.
+      if (entry === undefined || entry.expiresAtMs <= nowNetworkMs) continue
       if (graft) link.lazyAuthors.delete(entry.stream.slice(8))
       const key = idKey(id)
       if (link.queued.has(key) || (!graft && link.sentRecently(key, this.#e.deps.clock.nowMs()))) continue
