@@ -132,6 +132,18 @@ t.test('ids purged or received while a session runs are left out, not errors', a
   checkExact(t, o, onlyA, onlyB, 'changes during the session')
 })
 
+t.test('the responder is told of every id the initiator pushes, one it received meanwhile too', async t => {
+  // The initiator pushes all it listed; a responder that got one from elsewhere since must
+  // hear of it, to tell the initiator it has it (the engine's `have`) before the copy leaves.
+  const rng = prng(testSeed(t))
+  const { a, b, onlyA, onlyB } = makeSets(rng, 1000, 20, 20)
+  const [x] = [...onlyA]
+  const o = run(a, b, undefined, (k) => { if (k === 2) b.add(fromHex(x)) })
+  t.ok(o.bNeed.has(x), 'listed to the responder, though it holds it by then')
+  t.same([...o.bNeed].sort(), [...onlyA].sort())
+  t.same([...o.aNeed].sort(), [...onlyB].sort())
+})
+
 t.test('the set: incremental symbols equal a fresh build; key collisions', async t => {
   const rng = prng(testSeed(t))
   const ids = Array.from({ length: 200 }, () => rng.bytes(32))

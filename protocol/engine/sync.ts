@@ -26,6 +26,8 @@ import type { PeerId } from '../ports.ts'
  * A redundant push costs one duplicate per author, then the per-author prune.
  */
 const shortcutFactor = 0.8
+/** Added to the round trip a reconciliation's pushes wait for the peer's `have` (its frame's own queueing), ms. */
+const repairWaitSlackMs = 10
 /** Bytes a reconcile frame adds around its payload (type, array, session, byte-string head). */
 const reconcileFrameOverheadBytes = 16
 
@@ -201,6 +203,17 @@ export class SyncHandlers {
     }
   }
 
+  /**
+   * Pushes what a reconciliation found the peer lacking. A peer with other neighbours may
+   * be learning the same ids from them (a node back from a crash reconciles with all at
+   * once): wait one round trip, so that its `have` for the ids it leaves to another link
+   * (see #expect) arrives before our copies leave.
+   */
+  #serveDifference (link: PeerLink, ids: Uint8Array[]): void {
+    if (link.neighbours.size <= 1) { this.serve(link, ids); return }
+    this.#e.schedule(2 * link.costMs + repairWaitSlackMs, () => { if (this.#e.peers.get(link.id) === link) this.serve(link, ids) })
+  }
+
   #want (link: PeerLink, ids: Uint8Array[]): void {
     for (let i = 0; i < ids.length; i += idListItemsMax) {
       link.control({ type: FrameType.want, ids: ids.slice(i, i + idListItemsMax) })
@@ -246,7 +259,7 @@ export class SyncHandlers {
     }
     // Both sides learn the whole difference; only the side holding an envelope acts (it pushes),
     // so nothing crosses twice. A push lost on the way shows up again in the next round.
-    if (step.have.length > 0) this.serve(link, step.have)
+    if (step.have.length > 0) this.#serveDifference(link, step.have)
     if (step.need.length > 0) this.#expect(link, step.need)
     if (step.reply !== null) {
       link.control({ type: FrameType.reconcile, session, payload: step.reply })

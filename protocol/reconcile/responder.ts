@@ -78,7 +78,9 @@ export class ResponderSession {
     this.#state = 'lists'
     if (this.#listsLast && (m.ids.length > 0 || m.keys.length > 0)) throw new ProtocolError('reconcile: lists after the last chunk')
     const set = this.source.set
-    const need = m.ids.filter(id => !set.has(id))
+    // Every id the initiator found us lacking, though one may have reached us since: it
+    // pushes them all, and the engine tells it which it need not (`have`).
+    const need = m.ids
     const have: Uint8Array[] = []
     if (this.#keysSeen + m.keys.length > this.#keysMax) throw new LimitError(`reconcile: asked about more keys than the ${this.#keysMax} items we hold`)
     for (const [k0, k1] of m.keys) {

@@ -36,7 +36,7 @@ export interface ReconcileStep {
   reply: Uint8Array | null
   /** Our ids the peer lacks. */
   have: Uint8Array[]
-  /** The peer's ids we lack. */
+  /** The peer's ids it found us lacking (it pushes them; one may have reached us since the session began). */
   need: Uint8Array[]
   /** True once this side has finished (no more messages expected). */
   done: boolean
