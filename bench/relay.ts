@@ -3,7 +3,7 @@
  * End-to-end latency A→C (submit at A's client API until C's client API delivers) at
  * low load, p50 and p99; sustained messages per second submitted at A and arriving at
  * C; RSS of each node at rest and after it stores `DDIL_BENCH_STORED` envelopes
- * (default 1,000,000; --quick 20,000).
+ * (default 1,000,000; --quick 5,000, enough to see that it runs).
  *
  * @example
  * npm run bench -- relay --json
@@ -25,7 +25,7 @@ function quantile (xs: number[], q: number): number {
 }
 
 export async function bench (options: BenchOptions): Promise<BenchResult> {
-  const stored = Number(process.env.DDIL_BENCH_STORED ?? (options.quick ? 20_000 : 1_000_000))
+  const stored = Number(process.env.DDIL_BENCH_STORED ?? (options.quick ? 5_000 : 1_000_000))
   const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(n => Relay.init(`bench-${n}`)))
   const all = [a, b, c]
   a.writeConfig({ authors: all }); b.writeConfig({ authors: all, dial: [a, c] }); c.writeConfig({ authors: all })

@@ -1,21 +1,7 @@
 // The benchmarks are not timed here (figures belong in notes, measured side by side), but
 // they must keep running: `bench push` failed for a whole session after the engine's stamps
 // changed, and nothing else noticed. Each quick run must exit 0 with rows of finite numbers.
-// relay and relay-store are left out: even their quick runs take tens of seconds.
-import t from 'tap'
-import { spawnSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+// relay and relay-store, which start real relays, are in bench-smoke-relays.test.ts.
+import { smokeBench } from './helpers/bench-smoke.ts'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-
-for (const name of ['cbor', 'ingest', 'protocol', 'push', 'reconcile', 'sim']) {
-  t.test(`bench ${name} --quick`, async t => {
-    const r = spawnSync(process.execPath, ['bench/run.ts', name, '--quick', '--json'], { cwd: root, encoding: 'utf8', timeout: 120_000 })
-    t.equal(r.status, 0, `exit 0 (replay: npm run bench -- ${name} --quick; stderr: ${r.stderr.split('\n').slice(-5).join(' ')})`)
-    const out = JSON.parse(r.stdout) as { bench: string, rows: Array<Record<string, unknown>> }
-    t.equal(out.bench, name)
-    t.ok(out.rows.length > 0, `${out.rows.length} rows`)
-    const bad = out.rows.flatMap(row => Object.entries(row).filter(([, v]) => typeof v === 'number' && !Number.isFinite(v)).map(([k]) => k))
-    t.same(bad, [], 'every figure is a finite number')
-  })
-}
+for (const name of ['cbor', 'ingest', 'protocol', 'push', 'reconcile', 'sim']) smokeBench(name)

@@ -21,7 +21,22 @@ const bin = new URL('../../node/cli/bin.js', import.meta.url).pathname
 export const crypto = createNodeCrypto()
 export const root = mkdtempSync(join(tmpdir(), 'ddil-relays-'))
 
-export function freePort (): Promise<number> {
+/**
+ * Ports this process has handed out. The kernel may hand a port just closed to the next
+ * caller, so two relays set up at once (Promise.all) could be given the same one: `bench
+ * relay-store --quick` failed so, EADDRINUSE.
+ */
+const portsHandedOut = new Set<number>()
+
+/** A TCP port free on 127.0.0.1 now and not handed out before by this process. */
+export async function freePort (): Promise<number> {
+  for (;;) {
+    const port = await unusedPort()
+    if (!portsHandedOut.has(port)) { portsHandedOut.add(port); return port }
+  }
+}
+
+function unusedPort (): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer()
     s.once('error', reject)

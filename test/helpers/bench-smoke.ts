@@ -1,0 +1,18 @@
+// Runs one benchmark with --quick --json as a tap subtest: it must exit 0 with rows of finite numbers.
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+export function smokeBench (name: string): void {
+  t.test(`bench ${name} --quick`, async t => {
+    const r = spawnSync(process.execPath, ['bench/run.ts', name, '--quick', '--json'], { cwd: root, encoding: 'utf8', timeout: 180_000 })
+    t.equal(r.status, 0, `exit 0 (replay: npm run bench -- ${name} --quick; stderr: ${r.stderr.split('\n').slice(-5).join(' ')})`)
+    const out = JSON.parse(r.stdout) as { bench: string, rows: Array<Record<string, unknown>> }
+    t.equal(out.bench, name)
+    t.ok(out.rows.length > 0, `${out.rows.length} rows`)
+    const bad = out.rows.flatMap(row => Object.entries(row).filter(([, v]) => typeof v === 'number' && !Number.isFinite(v)).map(([k]) => k))
+    t.same(bad, [], 'every figure is a finite number')
+  })
+}
