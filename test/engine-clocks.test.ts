@@ -106,3 +106,12 @@ t.test('an untimely envelope costs its sender one point, once, however often it 
   t.equal(link.score, peerScoreInitial - 2, 'another envelope, another point')
   t.same(net.disconnects, [], 'an honest peer with a skewed clock stays connected')
 })
+
+t.test('hello offsets count the link latency: agreeing clocks over slow links give no correction', async t => {
+  const net = new TestNet()
+  const x = await net.node('x')
+  for (const id of ['p1', 'p2']) { await net.node(id); net.connect('x', id, { latencyMs: 600 }) }
+  await net.run(2_000)
+  t.same([...x.peers.values()].map(p => p.clockOffsetMs), [0, 0], 'each hello was stamped 600 ms before it arrived')
+  t.equal(x.networkNowMs(), net.clock.nowMs(), 'network time is our clock (it was 600 ms behind)')
+})

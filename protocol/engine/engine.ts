@@ -152,6 +152,7 @@ export class Engine implements LinkHandler {
     let prune = this.#prune.get(peer)
     if (prune === undefined) { prune = { lazyAuthors: new Set(), prunedByUs: new Map() }; this.#prune.set(peer, prune) }
     const link = new PeerLink(peer, this.peerRef(peer), frameMax, costMs, this.config.peerQueueBytesMax, prune)
+    link.latencyMs = info.latencyMs ?? 0
     this.peers.set(peer, link)
     link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: frameMax, nowMs: this.deps.clock.nowMs() })
     this.pump(link)

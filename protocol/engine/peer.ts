@@ -78,6 +78,8 @@ export class PeerLink {
   lastReconcileMs = -Infinity
   /** The peer's clock minus ours at hello, ms (its contribution to our network-time estimate). */
   clockOffsetMs = 0
+  /** The link's one-way latency, when the host knows it (its hello was stamped this long before it arrived), ms. */
+  latencyMs = 0
 
   constructor (id: PeerId, refKey: string, frameBytesMax: number, costMs: number, queueBytesMax: number, prune: PruneState) {
     this.id = id

@@ -80,7 +80,7 @@ export class SyncHandlers {
       return
     }
     link.ready = true
-    link.clockOffsetMs = frame.nowMs - this.#e.deps.clock.nowMs()
+    link.clockOffsetMs = frame.nowMs + link.latencyMs - this.#e.deps.clock.nowMs()
     this.#e.clockPeersChanged()
     link.frameBytesMax = Math.max(frameBytesMin, Math.min(link.frameBytesMax, frame.frameBytesMax))
     this.advertiseNeighbours()
