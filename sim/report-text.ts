@@ -12,7 +12,8 @@ import { formatBytes, formatDuration } from '../protocol/units.ts'
 import type { Report, Slice } from './report.ts'
 
 function pct (x: number | null): string { return x === null ? '-' : `${(x * 100).toFixed(x === 1 ? 0 : 2)}%` }
-function ms (x: number | null): string { return x === null ? '-' : formatDuration(Math.round(x)) }
+/** A latency for people: whole seconds past a minute ("40m6s", not "40m6s373ms"), whole ms below. The JSON keeps it exact. */
+function ms (x: number | null): string { return x === null ? '-' : formatDuration(x >= 60_000 ? Math.round(x / 1000) * 1000 : Math.round(x)) }
 function num (x: number | null, digits = 2): string { return x === null ? '-' : x.toFixed(digits) }
 
 function table (rows: string[][]): string {
