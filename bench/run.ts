@@ -1,5 +1,5 @@
 /**
- * Benchmark runner: `npm run bench -- <name> [--json] [--quick]`.
+ * Benchmark runner: `npm run bench -- <name> [--json] [--quick] [--against=DIR]`.
  * Each `bench/<name>.ts` exports `bench(options): Promise<BenchResult>`; this file
  * prints the rows as a table for people, or one JSON object with `--json`.
  *
@@ -15,7 +15,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const known = readdirSync(here).filter(f => f.endsWith('.ts') && !['run.ts', 'types.ts'].includes(f) && !f.startsWith('_')).map(f => f.slice(0, -3))
 
 function usage (): never {
-  process.stderr.write(`usage: npm run bench -- <${known.join('|')}> [--json] [--quick]\n`)
+  process.stderr.write(`usage: npm run bench -- <${known.join('|')}> [--json] [--quick] [--against=DIR (sim: another checkout, run at the same time)]\n`)
   process.exit(2)
 }
 
@@ -29,13 +29,21 @@ async function main (): Promise<void> {
   const args = process.argv.slice(2)
   const json = args.includes('--json')
   const quick = args.includes('--quick')
+  const against = args.find(a => a.startsWith('--against='))?.slice('--against='.length)
   const names = args.filter(a => !a.startsWith('--'))
-  if (names.length !== 1 || !known.includes(names[0])) usage()
+  if (names.length !== 1 || !known.includes(names[0]) || against === '') usage()
+  const unknown = args.filter(a => a.startsWith('--') && !['--json', '--quick'].includes(a) && !a.startsWith('--against='))
+  if (unknown.length > 0 || (against !== undefined && names[0] !== 'sim')) usage()
   const name = names[0]
   const mod = await import(`./${name}.ts`) as BenchModule
-  const result = await mod.bench({ json, quick, log: (line) => process.stderr.write(`${line}\n`) })
+  const result = await mod.bench({ json, quick, against, log: (line) => process.stderr.write(`${line}\n`) })
   if (json) process.stdout.write(JSON.stringify({ bench: name, ...result }) + '\n')
   else printHuman(name, result)
 }
 
-await main()
+try {
+  await main()
+} catch (e) {
+  process.stderr.write(`bench: ${(e as Error).message}\n`)
+  process.exit(1)
+}

@@ -8,11 +8,21 @@
  * (bench/_sim-child.ts) with a heap large enough for 200 full replicas. `--quick` runs
  * scenarios/example.yaml instead (a smoke test of the benchmark, not a figure to quote).
  *
+ * `--against=DIR` runs another checkout's simulator (its bench/_sim-child.ts, with its
+ * dependencies installed) at the same time, one per core, and reports the ratio. Both
+ * runs then meet the same machine: paired this way, 90 simulated minutes of city-200 on
+ * two identical builds differed by under 1%, where runs one after the other differ by a
+ * third. Their wall times are each longer than alone (they share the machine), so quote
+ * the ratio, and wall_s only from a run alone.
+ *
  * @example
  * npm run bench -- sim --json
+ * git worktree add ../base HEAD~3 && ln -s "$PWD/node_modules" ../base/ && npm run bench -- sim --against=../base
  */
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { loadavg } from 'node:os'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Report } from '../sim/report.ts'
 import type { SplitBound } from '../sim/split-bound.ts'
@@ -31,8 +41,9 @@ interface ChildResult {
   split: SplitBound
 }
 
-function runChild (file: string, log: (line: string) => void): Promise<ChildResult> {
-  const root = fileURLToPath(new URL('..', import.meta.url))
+const ourRoot = fileURLToPath(new URL('..', import.meta.url))
+
+function runChild (root: string, file: string, log: (line: string) => void): Promise<ChildResult> {
   const child = spawn(process.execPath, [`--max-old-space-size=${childHeapMb}`, 'bench/_sim-child.ts', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
@@ -52,8 +63,13 @@ function runChild (file: string, log: (line: string) => void): Promise<ChildResu
 
 export async function bench (options: BenchOptions): Promise<BenchResult> {
   const file = options.quick ? 'scenarios/example.yaml' : 'scenarios/city-200.yaml'
+  const against = options.against === undefined ? undefined : resolve(options.against)
+  if (against !== undefined && !existsSync(join(against, 'bench/_sim-child.ts'))) throw new Error(`--against=${options.against}: no bench/_sim-child.ts there; give a checkout of this project with its dependencies installed`)
   const loadBefore = loadavg()[0]
-  const r = await runChild(file, options.log)
+  const [r, base] = await Promise.all([
+    runChild(ourRoot, file, options.log),
+    against === undefined ? undefined : runChild(against, file, line => { options.log(`against: ${line}`) }),
+  ])
   const loadAfter = loadavg()[0]
   const wallSeconds = r.wallMs / 1000
   const { report } = r
@@ -80,12 +96,26 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
       split_busy_windows: r.split.busyWindows,
       target_wall_s: targetWallSeconds,
       within_target: wallSeconds <= targetWallSeconds,
+      ...(base === undefined ? {} : againstFields(r, base)),
     }],
     notes: [
       `delivered_vs_oracle ${report.delivered_vs_oracle ?? '-'}, latency p50/p95 vs oracle ${report.latency_vs_oracle.p50 ?? '-'} / ${report.latency_vs_oracle.p95 ?? '-'}, checks and expectations ${report.ok ? 'pass' : 'FAIL'}`,
       `two-worker bound ${r.split.bound.toFixed(2)}x (${r.split.totalsBound.toFixed(2)}x on totals alone): ${r.split.windowMs} ms windows (${r.split.busyWindows} with work), shares ${r.split.shares[0].join(',')} (${r.split.copies[0]} copies) | ${r.split.shares[1].join(',')} (${r.split.copies[1]} copies)`,
+      ...(base === undefined ? [] : [`against ${against}, run at the same time: wall ${(r.wallMs / 1000).toFixed(1)} s here, ${(base.wallMs / 1000).toFixed(1)} s there (ratio ${(r.wallMs / base.wallMs).toFixed(3)}); quote the ratio, not these wall times`]),
       `signature checks: ${r.verify.calls} asked, ${r.verify.computed} computed; SHA-256: ${r.digest.calls} asked, ${r.digest.computed} computed (memoised across nodes)`,
     ],
     report,
+  }
+}
+
+/** The other checkout's figures from the same moment, and ours over theirs. */
+function againstFields (ours: ChildResult, base: ChildResult): Record<string, number | boolean> {
+  return {
+    concurrent: true,
+    against_wall_s: Number((base.wallMs / 1000).toFixed(1)),
+    against_cpu_s: Number((base.cpuMs / 1000).toFixed(1)),
+    against_events: base.events,
+    wall_ratio_vs_against: Number((ours.wallMs / base.wallMs).toFixed(3)),
+    cpu_ratio_vs_against: Number((ours.cpuMs / base.cpuMs).toFixed(3)),
   }
 }

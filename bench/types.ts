@@ -3,6 +3,8 @@ export interface BenchOptions {
   json: boolean
   /** Smaller sizes, for a smoke run in tests. */
   quick: boolean
+  /** Another checkout to run beside this one, at the same time (`--against=DIR`; benchmarks that support it). */
+  against?: string
   /** Progress lines; goes to stderr, never into --json output. */
   log: (line: string) => void
 }

@@ -5,3 +5,6 @@
 import { smokeBench } from './helpers/bench-smoke.ts'
 
 for (const name of ['cbor', 'ingest', 'protocol', 'push', 'reconcile', 'sim']) smokeBench(name)
+
+// --against runs another checkout beside this one; this checkout against itself must work.
+smokeBench('sim', ['--against=.'], row => ['against_wall_s', 'wall_ratio_vs_against', 'cpu_ratio_vs_against'].every(k => typeof row[k] === 'number'))
