@@ -104,7 +104,7 @@ function engineStats (r: RunResult): Report['engine'] {
   const c = r.counters
   return {
     stored: c.stored, submitted: c.submitted, duplicates_received: c.duplicatesReceived, evicted: c.evicted, purged: c.purged,
-    expired_on_arrival: c.expiredOnArrival, refused: { ...r.refusals }, reconcile_sessions: c.reconcileSessions, gap_requests: c.gapRequests,
+    expired_on_arrival: c.expiredOnArrival, expired_unsent: c.expiredUnsent, refused: { ...r.refusals }, reconcile_sessions: c.reconcileSessions, gap_requests: c.gapRequests,
     equivocations: c.equivocations, peers_penalised: c.peersPenalised, disconnects: r.disconnects.length,
     verify_calls: r.verify.calls, verify_computed: r.verify.computed,
   }

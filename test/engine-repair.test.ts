@@ -99,3 +99,20 @@ t.test('a copy still queued to a peer that just sent us the same envelope is can
   t.equal(a.counters.duplicatesReceived, 5, 'b pushed the five to a, which already had them')
   t.equal(b.counters.duplicatesReceived, 0, 'a sent b none of them back: its queued copies were cancelled')
 })
+
+t.test('envelopes that expire while queued on a slow link are dropped, not sent to cost the sender its link', async t => {
+  // 300 B/s and a backlog of 150 envelopes with a 10 s ttl: most expire in the queue. Each
+  // expired arrival costs the sender a point, and 101 cost it the link.
+  const net = new TestNet()
+  const a = await net.node('a'); const b = await net.node('b')
+  net.connect('a', 'b', { latencyMs: 50, bandwidthBps: 2_400 })
+  await net.run(1_000)
+  const alice = net.author(1)
+  for (let seq = 1; seq <= 150; seq++) await net.post('a', alice, seq, { ttlSeconds: 10, body: new Uint8Array(100) })
+  await net.run(120_000)
+  t.equal(b.counters.expiredOnArrival, 0, 'nothing arrived expired')
+  t.same(net.disconnects, [], 'the link stayed up')
+  const arrived = net.arrivals.filter(x => x.node === 'b').length
+  t.ok(arrived > 0 && arrived < 150, `${arrived} arrived in time; the rest expired unsent`)
+  t.equal(a.counters.expiredUnsent, 150 - arrived, 'counted where they were dropped')
+})

@@ -14,10 +14,10 @@ function link (): { link: PeerLink, frames: Uint8Array[], send: (keys: string[],
   const counters = newCounters()
   const send = (keys: string[], nowMs: number, force = false): void => {
     for (const key of keys) {
-      const item: OutEnvelope = { id: new Uint8Array(32), key, bytes: new Uint8Array([1, 2, 3]) }
+      const item: OutEnvelope = { id: new Uint8Array(32), key, bytes: new Uint8Array([1, 2, 3]), expiresAtMs: Infinity }
       l.enqueue(3, item, force, nowMs)
     }
-    l.pump(transport, counters, nowMs)
+    l.pump(transport, counters, nowMs, nowMs)
   }
   return { link: l, frames, send }
 }

@@ -20,6 +20,8 @@ export interface OutEnvelope {
    * on a slow link a long queue of transient buffers pins their slabs.
    */
   bytes: Uint8Array
+  /** When the envelope expires (its author's clock, compared with our network time): not sent after. */
+  expiresAtMs: number
 }
 
 /** Forgotten entries at the front of the send log before it is copied down. */
@@ -130,8 +132,13 @@ export class PeerLink {
     this.#control.push(encodeFrame(frame))
   }
 
-  /** Hands frames to the transport until it pushes back. Returns the envelopes sent. */
-  pump (transport: Transport, counters: Counters, nowMs: number): OutEnvelope[] {
+  /**
+   * Hands frames to the transport until it pushes back. Returns the envelopes sent.
+   * Envelopes that expired while queued (a slow link's backlog), or would before they
+   * arrive (`costMs` away), are dropped: the peer would refuse them and count each
+   * against our score.
+   */
+  pump (transport: Transport, counters: Counters, nowMs: number, networkNowMs: number): OutEnvelope[] {
     const sent: OutEnvelope[] = []
     if (this.blocked) return sent
     while (this.#control.length > 0) {
@@ -144,6 +151,12 @@ export class PeerLink {
       const item = this.queue.peek()
       if (item === undefined) break
       if (this.queued.get(item.key) !== item) { this.queue.shift(); continue } // cancelled
+      if (item.expiresAtMs <= networkNowMs + this.costMs) { // would arrive expired
+        this.queue.shift()
+        this.queued.delete(item.key)
+        counters.expiredUnsent++
+        continue
+      }
       const frame = encodeFrame({ type: FrameType.envelope, envelope: item.bytes })
       if (!transport.send(this.id, frame)) { this.blocked = true; break }
       this.queue.shift()

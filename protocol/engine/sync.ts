@@ -106,7 +106,7 @@ export class SyncHandlers {
       if (!q.ready || q.id === from) continue
       if (source !== undefined && !this.#shouldPush(source, q)) continue
       if (q.lazyAuthors.size > 0 && q.lazyAuthors.has(author ??= idKey(env.author))) this.#announce(q, env.id)
-      else this.#enqueue(q, env.precedence, out ??= outEnvelope(env.id, env.bytes, env.key))
+      else this.#enqueue(q, env.precedence, out ??= outEnvelope(env.id, env.bytes, env.expiresAtMs, env.key))
     }
   }
 
@@ -198,7 +198,7 @@ export class SyncHandlers {
       const key = idKey(id)
       if (link.queued.has(key) || (!graft && link.sentRecently(key, this.#e.deps.clock.nowMs()))) continue
       void this.#e.log.get(id).then(rec => {
-        if (rec !== undefined && this.#e.peers.get(link.id) === link) this.#enqueue(link, rec.envelope.precedence, outEnvelope(id, rec.envelope.bytes), graft)
+        if (rec !== undefined && this.#e.peers.get(link.id) === link) this.#enqueue(link, rec.envelope.precedence, outEnvelope(id, rec.envelope.bytes, rec.envelope.expiresAtMs), graft)
       }, (e: unknown) => { this.#e.deps.logger.error({ err: (e as Error).message }, 'store read failed while serving a peer') })
     }
   }
@@ -335,6 +335,6 @@ export function seqRuns (ascending: number[], runsMax: number): Array<[number, n
   return runs
 }
 
-function outEnvelope (id: Uint8Array, bytes: Uint8Array, key = idKey(id)): OutEnvelope {
-  return { id, key, bytes }
+function outEnvelope (id: Uint8Array, bytes: Uint8Array, expiresAtMs: number, key = idKey(id)): OutEnvelope {
+  return { id, key, bytes, expiresAtMs }
 }

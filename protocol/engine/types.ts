@@ -116,6 +116,8 @@ export interface Counters {
   purged: number
   evicted: number
   expiredOnArrival: number
+  /** Envelopes that expired in an outbound queue and were dropped there, unsent. */
+  expiredUnsent: number
   refused: number
   equivocations: number
   gapRequests: number
@@ -135,7 +137,7 @@ export function newCounters (): Counters {
   return {
     framesSent: perType(), bytesSent: perType(), framesReceived: perType(), bytesReceived: perType(),
     payloadBytesSent: 0, duplicatePayloadBytesReceived: 0, duplicatesReceived: 0, submitted: 0, stored: 0,
-    purged: 0, evicted: 0, expiredOnArrival: 0, refused: 0, equivocations: 0, gapRequests: 0, reconcileSessions: 0, prunesSent: 0, grafts: 0, peersPenalised: 0, heldPending: 0, discarded: 0,
+    purged: 0, evicted: 0, expiredOnArrival: 0, expiredUnsent: 0, refused: 0, equivocations: 0, gapRequests: 0, reconcileSessions: 0, prunesSent: 0, grafts: 0, peersPenalised: 0, heldPending: 0, discarded: 0,
   }
 }
 
