@@ -116,3 +116,26 @@ t.test('envelopes that expire while queued on a slow link are dropped, not sent 
   t.ok(arrived > 0 && arrived < 150, `${arrived} arrived in time; the rest expired unsent`)
   t.equal(a.counters.expiredUnsent, 150 - arrived, 'counted where they were dropped')
 })
+
+t.test("a peer's prune survives our restart; its graft does too", async t => {
+  const net = new TestNet()
+  let a = await net.node('a'); await net.node('b')
+  net.connect('a', 'b')
+  await net.run(100)
+  const alice = net.author(1)
+  a.receive('b', encodeFrame({ type: FrameType.prune, author: authorRef(alice.publicKey) }))
+  await net.run(100)
+  const restartAndPost = async (seq: number): Promise<number[]> => {
+    a = await net.node('a', {}, net.crash('a'))
+    net.connect('a', 'b')
+    await net.run(100)
+    const types: number[] = []
+    net.link('a', 'b')!.tamper = (from, frame) => { if (from === 'a' && (frame[0] === FrameType.envelope || frame[0] === FrameType.have)) types.push(frame[0]); return frame }
+    await net.post('a', alice, seq)
+    await net.run(1_000) // b has no other path: it asks (want) after the graft delay
+    return types
+  }
+  t.same((await restartAndPost(1)).slice(0, 1), [FrameType.have], 'after the restart, still announced rather than pushed')
+  t.equal(net.ids('b').length, 1, 'and b fetched it (its want grafts the author back)')
+  t.same(await restartAndPost(2), [FrameType.envelope], 'the graft survived the next restart too: pushed')
+})

@@ -97,6 +97,7 @@ export class Engine implements LinkHandler {
       this.catalog.addTombstone(key, t.expiresAtMs)
       if (!t.retired) this.set.add(key)
     }
+    for await (const { peer, author } of this.log.loadLazy()) this.pruneState(peer).lazyAuthors.add(idKey(author))
     if (corrupt.length > 0) await this.deps.store.batch(corrupt)
     this.#every(this.config.purgeIntervalMs, () => { void this.purge() })
     this.#every(this.config.reconcileIntervalMs, () => { this.#sync.reconcileAll() })
@@ -149,13 +150,18 @@ export class Engine implements LinkHandler {
     if (this.#closed) return
     const frameMax = Math.min(frameBytesMax, info.frameBytesMax ?? frameBytesMax)
     const costMs = (info.latencyMs ?? 0) + (info.bandwidthBitsPerSecond !== undefined ? typicalEnvelopeBytes * 8000 / info.bandwidthBitsPerSecond : 1)
-    let prune = this.#prune.get(peer)
-    if (prune === undefined) { prune = { lazyAuthors: new Set(), prunedByUs: new Map() }; this.#prune.set(peer, prune) }
-    const link = new PeerLink(peer, this.peerRef(peer), frameMax, costMs, this.config.peerQueueBytesMax, prune)
+    const link = new PeerLink(peer, this.peerRef(peer), frameMax, costMs, this.config.peerQueueBytesMax, this.pruneState(peer))
     link.latencyMs = info.latencyMs ?? 0
     this.peers.set(peer, link)
     link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: frameMax, nowMs: this.deps.clock.nowMs() })
     this.pump(link)
+  }
+
+  /** A peer's push-tree state, kept across its links (and, for its prunes, across our restarts). */
+  pruneState (peer: PeerId): PruneState {
+    let prune = this.#prune.get(peer)
+    if (prune === undefined) { prune = { lazyAuthors: new Set(), prunedByUs: new Map() }; this.#prune.set(peer, prune) }
+    return prune
   }
 
   linkDown (peer: PeerId): void {

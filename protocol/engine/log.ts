@@ -13,6 +13,9 @@
  *   ['r', id]                      → u48 expiresAtMs   an envelope purged at expiry, remembered
  *                                    (not reconciled) so that a later, earlier-running clock
  *                                    cannot make this node store it again
+ *   ['l', peer, author]            → ''  the peer asked us to announce this author's envelopes
+ *                                    rather than push them (prune); kept so that a restart
+ *                                    does not push it every author's next envelope twice
  *
  * Version 1 also kept three indexes nothing read (by expiry 'x', by precedence 'p',
  * by stream sequence 's'), four key writes per envelope instead of one, and its
@@ -20,8 +23,8 @@
  * came back in id order rather than causal order. Opening a version 1 store deletes
  * its indexes, re-indexes every record, and only then records version 2; each step is
  * idempotent, so a crash mid-way starts the migration again safely.
- * The 'r' records came later within version 2: software that predates them never reads
- * them, so a store that has some still opens there (it just never deletes them).
+ * The 'r' and 'l' records came later within version 2: software that predates them never
+ * reads them, so a store that has some still opens there (it just never deletes them).
  *
  * @example
  * const log = new MessageLog(store, sha256)
@@ -175,6 +178,20 @@ export class MessageLog {
       for await (const [key, value] of this.#store.range(prefixRange([prefix]))) {
         yield { id: decodeKey(key)[1] as Uint8Array, expiresAtMs: new ByteReader(value).uintBE(6), retired: prefix === 'r' }
       }
+    }
+  }
+
+  /** Records (put) or forgets (del) that `peer` asked us to announce `author`'s envelopes rather than push them. */
+  lazyOp (peer: string, author: Uint8Array, lazy: boolean): StoreOp {
+    const key = encodeKey(['l', peer, author])
+    return lazy ? { type: 'put', key, value: new Uint8Array(0) } : { type: 'del', key }
+  }
+
+  /** Every (peer, author) a peer asked us to announce rather than push. */
+  async * loadLazy (): AsyncIterable<{ peer: string, author: Uint8Array }> {
+    for await (const [key] of this.#store.range(prefixRange(['l']))) {
+      const parts = decodeKey(key)
+      yield { peer: parts[1] as string, author: parts[2] as Uint8Array }
     }
   }
 

@@ -53,12 +53,8 @@ export class SyncHandlers {
         return this.#announced(link, frame.ids)
       }
       case FrameType.want: return this.serve(link, frame.ids, true)
-      case FrameType.prune:
-        link.lazyAuthors.add(idKey(frame.author))
-        return
-      case FrameType.graft:
-        link.lazyAuthors.delete(idKey(frame.author))
-        return
+      case FrameType.prune: return this.#setLazy(link, frame.author, true)
+      case FrameType.graft: return this.#setLazy(link, frame.author, false)
       case FrameType.reconcile: return this.#reconcileFrame(link, frame.session, frame.payload)
       case FrameType.wantSeq: {
         const stream = idKey(frame.channel) + idKey(frame.author)
@@ -85,6 +81,22 @@ export class SyncHandlers {
     link.frameBytesMax = Math.max(frameBytesMin, Math.min(link.frameBytesMax, frame.frameBytesMax))
     this.advertiseNeighbours()
     this.#startReconcile(link)
+  }
+
+  /**
+   * Whether we announce (lazy) or push `author`'s envelopes to this peer, as it asked. Kept
+   * on disk too: a relay back from a restart would otherwise push every peer the next
+   * envelope of every author it had been asked to announce, one duplicate each. A failed
+   * write costs only that; the link's state in memory is right either way.
+   */
+  #setLazy (link: PeerLink, author: Uint8Array, lazy: boolean): void {
+    const key = idKey(author)
+    if (link.lazyAuthors.has(key) === lazy) return
+    if (lazy) link.lazyAuthors.add(key)
+    else link.lazyAuthors.delete(key)
+    this.#e.write([this.#e.log.lazyOp(link.id, author, lazy)]).catch((e: unknown) => {
+      this.#e.deps.logger.warn({ peer: link.id, err: (e as Error).message }, 'could not record a peer\'s prune; after a restart it gets one duplicate per author')
+    })
   }
 
   /** Tells every ready peer who our ready neighbours are. */
@@ -194,7 +206,7 @@ export class SyncHandlers {
       const entry = this.#e.catalog.get(idKey(id))
       // Expired but not yet purged (purges run every purgeIntervalMs): never re-synced.
       if (entry === undefined || entry.expiresAtMs <= nowNetworkMs) continue
-      if (graft) link.lazyAuthors.delete(entry.stream.slice(8))
+      if (graft) this.#setLazy(link, idFromKey(entry.stream.slice(8)), false)
       const key = idKey(id)
       if (link.queued.has(key) || (!graft && link.sentRecently(key, this.#e.deps.clock.nowMs()))) continue
       void this.#e.log.get(id).then(rec => {
