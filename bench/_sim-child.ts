@@ -5,7 +5,7 @@
  * the engines' indexes, need several GB) and so that its peak RSS is its own.
  *
  * @example
- * node --max-old-space-size=12288 bench/_sim-child.ts scenarios/city-200.yaml
+ * node --max-old-space-size=12288 bench/_sim-child.ts scenarios/city-200.yaml [minutes]
  */
 import { readFileSync } from 'node:fs'
 import { buildReport } from '../sim/report.ts'
@@ -21,7 +21,9 @@ function cpuMs (): number {
 }
 
 const file = process.argv[2]
-const scenario = parseScenario(readFileSync(file, 'utf8'), file)
+const parsed = parseScenario(readFileSync(file, 'utf8'), file)
+// An optional second argument runs only the first N simulated minutes (bench sim --minutes=N).
+const scenario = process.argv[3] === undefined ? parsed : { ...parsed, durationMs: Math.min(parsed.durationMs, Number(process.argv[3]) * 60_000) }
 tuneHeapForSimulation() // as `ddil sim` does
 const result = await runScenario(scenario, {
   progress: p => process.stderr.write(`sim: ${(p.simMs / 3_600_000).toFixed(2)} h of ${(p.durationMs / 3_600_000).toFixed(1)} h, ${p.events} events, ${(p.wallMs / 1000).toFixed(0)} s\n`),

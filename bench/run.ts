@@ -1,5 +1,5 @@
 /**
- * Benchmark runner: `npm run bench -- <name> [--json] [--quick] [--against=DIR]`.
+ * Benchmark runner: `npm run bench -- <name> [--json] [--quick] [--against=DIR] [--minutes=N]`.
  * Each `bench/<name>.ts` exports `bench(options): Promise<BenchResult>`; this file
  * prints the rows as a table for people, or one JSON object with `--json`.
  *
@@ -15,7 +15,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const known = readdirSync(here).filter(f => f.endsWith('.ts') && !['run.ts', 'types.ts'].includes(f) && !f.startsWith('_')).map(f => f.slice(0, -3))
 
 function usage (): never {
-  process.stderr.write(`usage: npm run bench -- <${known.join('|')}> [--json] [--quick] [--against=DIR (sim: another checkout, run at the same time)]\n`)
+  process.stderr.write(`usage: npm run bench -- <${known.join('|')}> [--json] [--quick] [--against=DIR --minutes=N (sim: another checkout at the same time; the first N simulated minutes)]\n`)
   process.exit(2)
 }
 
@@ -29,14 +29,18 @@ async function main (): Promise<void> {
   const args = process.argv.slice(2)
   const json = args.includes('--json')
   const quick = args.includes('--quick')
-  const against = args.find(a => a.startsWith('--against='))?.slice('--against='.length)
+  const valueOf = (flag: string): string | undefined => args.find(a => a.startsWith(`--${flag}=`))?.slice(flag.length + 3)
+  const against = valueOf('against')
+  const minutesText = valueOf('minutes')
+  const minutes = minutesText === undefined ? undefined : Number(minutesText)
   const names = args.filter(a => !a.startsWith('--'))
   if (names.length !== 1 || !known.includes(names[0]) || against === '') usage()
-  const unknown = args.filter(a => a.startsWith('--') && !['--json', '--quick'].includes(a) && !a.startsWith('--against='))
-  if (unknown.length > 0 || (against !== undefined && names[0] !== 'sim')) usage()
+  if (minutes !== undefined && !(Number.isInteger(minutes) && minutes > 0)) usage()
+  const unknown = args.filter(a => a.startsWith('--') && !['--json', '--quick'].includes(a) && !/^--(against|minutes)=/.test(a))
+  if (unknown.length > 0 || ((against !== undefined || minutes !== undefined) && names[0] !== 'sim')) usage()
   const name = names[0]
   const mod = await import(`./${name}.ts`) as BenchModule
-  const result = await mod.bench({ json, quick, against, log: (line) => process.stderr.write(`${line}\n`) })
+  const result = await mod.bench({ json, quick, against, minutes, log: (line) => process.stderr.write(`${line}\n`) })
   if (json) process.stdout.write(JSON.stringify({ bench: name, ...result }) + '\n')
   else printHuman(name, result)
 }

@@ -5,6 +5,8 @@ export interface BenchOptions {
   quick: boolean
   /** Another checkout to run beside this one, at the same time (`--against=DIR`; benchmarks that support it). */
   against?: string
+  /** Run only the first N simulated minutes (`--minutes=N`; the sim benchmark). */
+  minutes?: number
   /** Progress lines; goes to stderr, never into --json output. */
   log: (line: string) => void
 }
