@@ -10,11 +10,12 @@
  *
  * `--against=DIR` runs another checkout's simulator (its bench/_sim-child.ts, with its
  * dependencies installed) at the same time, one per core, and reports the ratio. Both
- * runs then meet the same machine. With `--minutes=90` (the first 90 simulated minutes),
- * two identical builds differed by 1% at most in four pairs; over the whole six hours,
- * where each heap grows to 3 GB and both collectors compete for the cores, by 8% (1.084
- * and 0.947), against a third for runs one after the other. Their wall times are each
- * longer than alone, so quote the ratio, and wall_s only from a whole run alone.
+ * runs then meet the same machine. Two identical builds, paired so: over the first 90
+ * simulated minutes (`--minutes=90`), ratios 1.038, 0.990 and 1.016; over the whole six
+ * hours, where each heap grows to 3 GB and both collectors compete for the cores, 1.084
+ * and 0.947. Runs one after the other differ by a third. So a difference under about 5%
+ * needs several pairs. Their wall times are each longer than alone: quote the ratio, and
+ * wall_s only from a whole run alone.
  * `--minutes=N` alone cuts the run short too (not a figure for the target).
  *
  * @example
