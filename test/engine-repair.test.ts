@@ -139,3 +139,24 @@ t.test("a peer's prune survives our restart; its graft does too", async t => {
   t.equal(net.ids('b').length, 1, 'and b fetched it (its want grafts the author back)')
   t.same(await restartAndPost(2), [FrameType.envelope], 'the graft survived the next restart too: pushed')
 })
+
+t.test('two neighbours repaired at once do not both push the backlog on to each other', async t => {
+  // x and y are linked; each gets the same backlog by reconciliation from its own side
+  // (sx, sy) at the same moment, as when a partition heals. Each pushes it on to the other.
+  const net = new TestNet()
+  for (const id of ['x', 'y', 'sx', 'sy']) await net.node(id)
+  net.connect('x', 'y', { latencyMs: 5, bandwidthBps: 1_000_000 })
+  const alice = net.author(1)
+  const backlog = 8
+  for (let seq = 1; seq <= backlog; seq++) {
+    const env = await net.post('sx', alice, seq, { body: new Uint8Array(300) })
+    await net.engines.get('sy')!.submit(env.bytes)
+  }
+  await net.run(1_000)
+  net.connect('sx', 'x', { latencyMs: 5, bandwidthBps: 1_000_000 })
+  net.connect('sy', 'y', { latencyMs: 5, bandwidthBps: 1_000_000 })
+  await net.run(5_000)
+  t.equal(net.ids('x').length, backlog); t.equal(net.ids('y').length, backlog)
+  const crossed = net.engines.get('x')!.counters.duplicatesReceived + net.engines.get('y')!.counters.duplicatesReceived
+  t.ok(crossed <= backlog, `${crossed} duplicates between x and y: one direction at most (both ways: ${2 * backlog})`)
+})

@@ -233,8 +233,8 @@ export class Engine implements LinkHandler {
       } else this.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${(e as Error).message}`)
       return
     }
-    this.#sync.arrived(link, env)
-    this.#accept(env, link.id, false).catch((e: unknown) => {
+    const repair = this.#sync.arrived(link, env)
+    this.#accept(env, link.id, false, repair).catch((e: unknown) => {
       const reason = reasonOf(e)
       this.#refused(reason, (e as Error).message, link.id, env)
       if (reason === 'quota' && this.peers.get(link.id) === link) {
@@ -318,7 +318,7 @@ export class Engine implements LinkHandler {
    * to every hop. A local client's waits for the write: if it fails, the client is told
    * so and may sign again, and what it was told failed must not have gone out.
    */
-  async #accept (env: Envelope, from: PeerId | 'local', custody: boolean): Promise<void> {
+  async #accept (env: Envelope, from: PeerId | 'local', custody: boolean, repair = false): Promise<void> {
     const key = env.key
     const size = env.bytes.length + entryOverheadBytes
     const victims = this.#retention.makeRoom(size, env.precedence)
@@ -327,7 +327,7 @@ export class Engine implements LinkHandler {
     const written = this.write(ops)
     this.#pending.set(key, written) // a concurrent submit of the same envelope waits for (and fails with) this write
     this.#retention.pendingBytes += size
-    if (from !== 'local') this.#sync.forward(env, from)
+    if (from !== 'local') this.#sync.forward(env, from, repair)
     try {
       await written
     } catch (e) {

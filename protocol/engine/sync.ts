@@ -110,7 +110,7 @@ export class SyncHandlers {
   }
 
   /** Eager push of a newly stored envelope. */
-  forward (env: Envelope, from: PeerId | 'local'): void {
+  forward (env: Envelope, from: PeerId | 'local', repair = false): void {
     const source = from === 'local' ? undefined : this.#e.peers.get(from)
     let author: string | undefined
     let out: OutEnvelope | undefined
@@ -118,8 +118,19 @@ export class SyncHandlers {
       if (!q.ready || q.id === from) continue
       if (source !== undefined && !this.#shouldPush(source, q)) continue
       if (q.lazyAuthors.size > 0 && q.lazyAuthors.has(author ??= idKey(env.author))) this.#announce(q, env.id)
+      else if (repair && this.#e.config.nodeId > q.id) this.#pushAfterRoundTrip(q, env.precedence, out ??= outEnvelope(env.id, env.bytes, env.expiresAtMs, env.key))
       else this.#enqueue(q, env.precedence, out ??= outEnvelope(env.id, env.bytes, env.expiresAtMs, env.key))
     }
+  }
+
+  /**
+   * Two neighbours repaired by reconciliation at once (a partition healing) each push the
+   * backlog on to the other, and the copies cross. The side with the larger id waits one
+   * round trip: the other's copy then arrives first, marks the peer as holding it, and
+   * ours is not sent.
+   */
+  #pushAfterRoundTrip (q: PeerLink, precedence: number, item: OutEnvelope): void {
+    this.#e.schedule(2 * q.costMs + repairWaitSlackMs, () => { if (this.#e.peers.get(q.id) === q) this.#enqueue(q, precedence, item) })
   }
 
   /** Tells a peer that pushed us a duplicate to announce this author's envelopes instead (once per author per link per `pruneRepeatMs`). */
@@ -156,19 +167,20 @@ export class SyncHandlers {
    * `pruneAfterDuplicate` turns it lazy. Without this a tree built while the fast link was
    * down (a partition, a heal won by the slow side) stays on the detour for good.
    */
-  arrived (link: PeerLink, env: Envelope): void {
-    if (this.#promised.size > 0) this.#promised.delete(env.key)
-    if (this.#awaiting.size === 0) return
+  arrived (link: PeerLink, env: Envelope): boolean {
+    const repair = this.#promised.size > 0 && this.#promised.delete(env.key)
+    if (this.#awaiting.size === 0) return repair
     const first = this.#awaiting.get(env.key)
-    if (first === undefined || first.link === link || this.#e.peers.get(first.link.id) !== first.link) return
+    if (first === undefined || first.link === link || this.#e.peers.get(first.link.id) !== first.link) return repair
     const nowMs = this.#e.deps.clock.nowMs()
-    if (nowMs - first.atMs < this.#e.config.graftLeadMs) return
+    if (nowMs - first.atMs < this.#e.config.graftLeadMs) return repair
     const prunedAt = first.link.prunedByUs.get(idKey(env.author))
-    if (prunedAt !== undefined && nowMs - prunedAt < this.#e.config.pruneRepeatMs) return
+    if (prunedAt !== undefined && nowMs - prunedAt < this.#e.config.pruneRepeatMs) return repair
     this.#awaiting.delete(env.key)
     this.#e.counters.grafts++
     first.link.control({ type: FrameType.graft, author: env.author })
     this.#e.pump(first.link)
+    return repair
   }
 
   #announce (q: PeerLink, id: Uint8Array): void {
