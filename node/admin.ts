@@ -16,7 +16,7 @@ import { precedenceNames } from '../protocol/envelope.ts'
 export interface NodeStatus {
   nodeId: string
   listen: string[]
-  peers: Array<{ id: string, ready: boolean, score: number, queued: number[] }>
+  peers: Array<{ id: string, ready: boolean, score: number, queued: number[], latencyMs: number | null, costMs: number }>
   queuedByPrecedence: number[]
   envelopes: number
   storeBytes: number

@@ -59,9 +59,9 @@ export type PeerId = string
 export interface LinkInfo {
   /** Largest frame the link should carry, bytes (slow links get small frames). */
   frameBytesMax?: number
-  /** Nominal bandwidth if known, bits per second (the simulator knows; libp2p usually does not). */
+  /** Nominal bandwidth if known, bits per second (the simulator knows; libp2p does not). */
   bandwidthBitsPerSecond?: number
-  /** One-way latency if known, ms. */
+  /** One-way latency if known, ms (libp2p's hosts measure it after the link is up: `linkMeasured`). */
   latencyMs?: number
 }
 
@@ -79,6 +79,8 @@ export interface LinkHandler {
   receive (peer: PeerId, frame: Uint8Array): void
   /** The link can take frames again after `send` returned false. */
   drain? (peer: PeerId): void
+  /** The host measured a link that is up (a ping's round trip, say): its latency or bandwidth changed. */
+  linkMeasured? (peer: PeerId, info: LinkInfo): void
 }
 
 /** Ordered key-value storage. Keys are byte strings compared bytewise (see `keys.ts` for tuples). */

@@ -29,6 +29,21 @@ import { ReconcileSet } from '../reconcile/index.ts'
 /** Typical envelope size used to turn bandwidth into a per-hop cost, bytes. */
 const typicalEnvelopeBytes = 300
 
+/** One hop's cost: latency plus a typical envelope's serialisation (1 ms when the bandwidth is unknown), ms. */
+function linkCostMs (latencyMs: number, bandwidthBitsPerSecond: number | undefined): number {
+  return latencyMs + (bandwidthBitsPerSecond !== undefined ? typicalEnvelopeBytes * 8000 / bandwidthBitsPerSecond : 1)
+}
+
+/** A host's latency if it is a finite number ≥ 0, else the fallback. */
+function latencyOr (value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) && value >= 0 ? value : fallback
+}
+
+/** A host's bandwidth if it is a finite number > 0, else the fallback. */
+function bandwidthOr (value: number | undefined, fallback: number | undefined): number | undefined {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback
+}
+
 export function createEngine (deps: EngineDeps, config: Partial<EngineConfig> & { nodeId: PeerId }): Engine {
   return new Engine(deps, { ...defaultEngineConfig, ...config })
 }
@@ -149,12 +164,34 @@ export class Engine implements LinkHandler {
   linkUp (peer: PeerId, info: LinkInfo): void {
     if (this.#closed) return
     const frameMax = Math.min(frameBytesMax, info.frameBytesMax ?? frameBytesMax)
-    const costMs = (info.latencyMs ?? 0) + (info.bandwidthBitsPerSecond !== undefined ? typicalEnvelopeBytes * 8000 / info.bandwidthBitsPerSecond : 1)
-    const link = new PeerLink(peer, this.peerRef(peer), frameMax, costMs, this.config.peerQueueBytesMax, this.pruneState(peer))
-    link.latencyMs = info.latencyMs ?? 0
+    const latencyMs = latencyOr(info.latencyMs, 0)
+    const bandwidth = bandwidthOr(info.bandwidthBitsPerSecond, undefined)
+    const link = new PeerLink(peer, this.peerRef(peer), frameMax, linkCostMs(latencyMs, bandwidth), this.config.peerQueueBytesMax, this.pruneState(peer))
+    link.latencyMs = latencyMs
+    link.latencyKnown = latencyMs === info.latencyMs
+    link.bandwidthBitsPerSecond = bandwidth
     this.peers.set(peer, link)
     link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: frameMax, nowMs: this.deps.clock.nowMs() })
     this.pump(link)
+  }
+
+  /**
+   * The host measured a link that is up (libp2p's ping round trip, say): its latency
+   * and cost change, its clock offset is corrected by the latency difference, and our
+   * neighbours hear the new cost if its rounded value changed. Unknown or invalid
+   * values leave the old ones; `frameBytesMax` is fixed for the link's life.
+   */
+  linkMeasured (peer: PeerId, info: LinkInfo): void {
+    const link = this.peers.get(peer)
+    if (link === undefined || this.#closed) return
+    const latencyMs = latencyOr(info.latencyMs, link.latencyMs)
+    link.bandwidthBitsPerSecond = bandwidthOr(info.bandwidthBitsPerSecond, link.bandwidthBitsPerSecond)
+    const advertisedBefore = Math.round(link.costMs)
+    if (link.ready) { link.clockOffsetMs += latencyMs - link.latencyMs; this.clockPeersChanged() }
+    link.latencyMs = latencyMs
+    link.latencyKnown ||= latencyMs === info.latencyMs
+    link.costMs = linkCostMs(latencyMs, link.bandwidthBitsPerSecond)
+    if (link.ready && Math.round(link.costMs) !== advertisedBefore) this.#sync.advertiseNeighbours()
   }
 
   /** A peer's push-tree state, kept across its links (and, for its prunes, across our restarts). */
@@ -455,7 +492,7 @@ export class Engine implements LinkHandler {
     const peers = [...this.peers.values()].map(p => {
       const depths = p.queue.depths()
       depths.forEach((d, i) => { queued[i] += d })
-      return { id: p.id, ready: p.ready, score: p.score, queued: depths }
+      return { id: p.id, ready: p.ready, score: p.score, queued: depths, latencyMs: p.latencyKnown ? p.latencyMs : null, costMs: Math.round(p.costMs) }
     })
     return {
       nodeId: this.config.nodeId, peers, envelopes: this.catalog.size, storeBytes: this.catalog.bytesUsed,

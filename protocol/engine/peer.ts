@@ -82,6 +82,10 @@ export class PeerLink {
   clockOffsetMs = 0
   /** The link's one-way latency, when the host knows it (its hello was stamped this long before it arrived), ms. */
   latencyMs = 0
+  /** Whether the host told or measured `latencyMs` (else it is an assumed 0). */
+  latencyKnown = false
+  /** The link's nominal bandwidth, when the host knows it, bits per second. */
+  bandwidthBitsPerSecond: number | undefined = undefined
 
   constructor (id: PeerId, refKey: string, frameBytesMax: number, costMs: number, queueBytesMax: number, prune: PruneState) {
     this.id = id

@@ -143,7 +143,8 @@ export function newCounters (): Counters {
 
 export interface EngineStatus {
   nodeId: PeerId
-  peers: Array<{ id: PeerId, ready: boolean, score: number, queued: number[] }>
+  /** `latencyMs` one way, as the host told or measured it (null while unknown); `costMs` what we advertise for the link. */
+  peers: Array<{ id: PeerId, ready: boolean, score: number, queued: number[], latencyMs: number | null, costMs: number }>
   envelopes: number
   storeBytes: number
   storageBytesMax: number

@@ -130,10 +130,11 @@ export class TestNet {
     return this.stores.get(id) as MemoryStore
   }
 
-  connect (a: PeerId, b: PeerId, opts: { latencyMs?: number, bandwidthBps?: number } = {}): void {
+  /** Links two nodes; `untold` hides the link's latency and bandwidth from the engines, as libp2p's hosts do at link-up. */
+  connect (a: PeerId, b: PeerId, opts: { latencyMs?: number, bandwidthBps?: number, untold?: boolean } = {}): void {
     const key = [a, b].sort().join('|')
     this.links.set(key, { up: true, latencyMs: opts.latencyMs ?? 1, bandwidthBps: opts.bandwidthBps, busyUntil: new Map() })
-    const info = { latencyMs: opts.latencyMs ?? 1, bandwidthBitsPerSecond: opts.bandwidthBps }
+    const info = opts.untold === true ? {} : { latencyMs: opts.latencyMs ?? 1, bandwidthBitsPerSecond: opts.bandwidthBps }
     this.engines.get(a)?.linkUp(b, info)
     this.engines.get(b)?.linkUp(a, info)
   }

@@ -31,6 +31,6 @@ export function register (program: Command): void {
       const s = await adminGet(opts, '/status') as NodeStatus
       if (opts.json === true) { process.stdout.write(JSON.stringify(s.peers) + '\n'); return }
       if (s.peers.length === 0) { process.stdout.write('no peers\n'); return }
-      for (const p of s.peers) process.stdout.write(`${p.id}  ${p.ready ? 'ready' : 'handshaking'}  score ${p.score}  queued ${p.queued.join('/')}\n`)
+      for (const p of s.peers) process.stdout.write(`${p.id}  ${p.ready ? 'ready' : 'handshaking'}  score ${p.score}  latency ${p.latencyMs === null ? 'not measured yet' : `${p.latencyMs.toFixed(1)} ms`}  queued ${p.queued.join('/')}\n`)
     })
 }
