@@ -131,6 +131,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       linkDown: (peer) => engine.linkDown(peer),
       receive: (peer, frame) => engine.receive(peer, frame),
       drain: (peer) => engine.drain(peer),
+      linkMeasured: (peer, info) => engine.linkMeasured(peer, info),
     }
     transport = attachFrameTransport(host, handler, {
       writeQueueBytesMax: linkWriteQueueBytes, logger,

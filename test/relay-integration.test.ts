@@ -25,6 +25,12 @@ t.test('chain A–B–C over libp2p', async t => {
   t.teardown(async () => { for (const r of [a, b, c, d]) await r.kill('SIGKILL') })
   await a.start(); await c.start(); await b.start()
   await waitFor('B linked to A and C', 20_000, async () => (await b.status()).peers.filter((p: any) => p.ready).length === 2 ? true : undefined)
+  // libp2p's ping round trip reaches the engine (node/p2p/link.ts): B's links have a measured latency.
+  const latencies = await waitFor('B\'s links measured', 10_000, async () => {
+    const ms = (await b.status()).peers.map((p: any) => p.latencyMs)
+    return ms.every((x: unknown) => typeof x === 'number') ? ms : undefined
+  })
+  t.ok(latencies.every((ms: number) => ms >= 0 && ms < 1000), `B's links report a one-way latency on loopback: ${latencies.join(', ')} ms`)
 
   // 1. A's user creates a channel and adds C's user; a message sent at A (CLI) is tailed at C (CLI).
   const created = ddil('channel', 'create', '--data', a.dataDir, 'ops')

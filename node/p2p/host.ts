@@ -48,6 +48,8 @@ export interface HostLimits {
   redialDelayMsMax: number
   redialBackoffFactor: number
   redialJitterFraction: number
+  /** libp2p's connection monitor pings every connection this often; the round trip feeds each link's latency. */
+  pingIntervalMs: number
 }
 
 export const defaultHostLimits: Readonly<HostLimits> = {
@@ -60,6 +62,7 @@ export const defaultHostLimits: Readonly<HostLimits> = {
   redialDelayMsMax: limits.redialDelayMsMax,
   redialBackoffFactor: limits.redialBackoffFactor,
   redialJitterFraction: limits.redialJitterFraction,
+  pingIntervalMs: limits.hostPingIntervalMs,
 }
 
 export interface HostOptions {
@@ -100,6 +103,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
       resolvers: {}, // no /dnsaddr lookups
       reconnectRetries: 0, // our redialer owns reconnection
     },
+    connectionMonitor: { pingInterval: bounds.pingIntervalMs },
     peerDiscovery: options.mdns === true ? [mdns()] : [],
     services: {
       identify: identify({ maxInboundStreams: bounds.serviceInboundStreamsPerConnectionMax }),

@@ -54,3 +54,15 @@ export const syncStreamOpenTimeoutMs = 10_000
 
 /** On shutdown, streams get this long to flush and close gracefully before they are reset. */
 export const syncStreamCloseTimeoutMs = 2000
+
+/** How often libp2p's connection monitor pings each connection, ms (its round trip is each link's measured latency). libp2p's own default. */
+export const hostPingIntervalMs = 10_000
+
+/** How often the sync transport reads each link's last round trip and tells the engine of a change, ms. */
+export const linkMeasureEveryMs = 10_000
+
+/** A measured one-way latency is reported again only when it moved by more than this fraction of the last report... */
+export const linkLatencyChangeFractionMin = 0.25
+
+/** ...and by more than this, ms: loopback and LAN jitter are not news. */
+export const linkLatencyChangeMsMin = 5

@@ -13,12 +13,20 @@
  * `linkDown` exactly once, and `drain` after a refused `send` once the queue has
  * emptied. Handler calls never happen inside `send` or `disconnect`.
  *
+ * Latency: libp2p's connection monitor pings every connection (host.ts) and keeps the
+ * round trip on the connection. `linkUp` carries half of it as the one-way latency when
+ * one is known; otherwise the link is pinged at once. Every `measureEveryMs` the
+ * transport reads it again and calls `linkMeasured` when it moved by more than
+ * `linkLatencyChangeFractionMin` and `linkLatencyChangeMsMin`: the engine's link costs,
+ * round-trip waits and clock offsets need it (without it every link costs 1 ms).
+ *
  * @example
  * const transport = attachFrameTransport(host, engineLinkHandler, { onPeerMisbehaved: (peer, why) => audit(peer, why) })
  * transport.send(peer, frame) // false: link down or queue full; wait for drain
  * await transport.close()
  */
 import type { Connection, Libp2p, PeerId as Libp2pPeerId, PeerUpdate, Stream } from '@libp2p/interface'
+import type { Ping } from '@libp2p/ping'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ConfigError } from '../../protocol/errors.ts'
 import { frameBytesMax as protocolFrameBytesMax, frameBytesMin } from '../../protocol/limits.ts'
@@ -37,6 +45,8 @@ export interface FrameTransportOptions {
   outboundStreamsPerConnectionMax?: number
   streamOpenTimeoutMs?: number
   closeTimeoutMs?: number
+  /** How often each link's round trip is read for `linkMeasured`, ms. */
+  measureEveryMs?: number
   /** The peer broke the framing rules (oversized frame) or its frame made the engine throw a DdilError; its stream was reset. */
   onPeerMisbehaved?: (peer: PeerId, reason: string) => void
   logger?: Logger
@@ -61,6 +71,7 @@ interface Settings {
   outboundStreams: number
   openTimeoutMs: number
   closeTimeoutMs: number
+  measureEveryMs: number
 }
 
 function settingsFrom (options: FrameTransportOptions): Settings {
@@ -71,6 +82,7 @@ function settingsFrom (options: FrameTransportOptions): Settings {
     outboundStreams: options.outboundStreamsPerConnectionMax ?? limits.syncOutboundStreamsPerConnectionMax,
     openTimeoutMs: options.streamOpenTimeoutMs ?? limits.syncStreamOpenTimeoutMs,
     closeTimeoutMs: options.closeTimeoutMs ?? limits.syncStreamCloseTimeoutMs,
+    measureEveryMs: options.measureEveryMs ?? limits.linkMeasureEveryMs,
   }
   if (s.frameBytesMax < frameBytesMin || s.frameBytesMax > protocolFrameBytesMax) {
     throw new ConfigError(`frameBytesMax ${s.frameBytesMax} must be within [${frameBytesMin}, ${protocolFrameBytesMax}]`)
@@ -87,6 +99,7 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
   const local = host.peerId.toString()
   const links = new Map<PeerId, FrameStream>()
   const opening = new Set<PeerId>()
+  const latency = new LatencyReports(handler)
   let closed = false
 
   /** The tie-break: the peer whose id string sorts first opens the stream. */
@@ -100,6 +113,7 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
       onClose: () => {
         if (links.get(peer) !== fs) return
         links.delete(peer)
+        latency.forget(peer)
         handler.linkDown(peer)
         // Reopen only if this stream died with its connection and another connection survives;
         // a reset on a live connection is the remote's decision and is not retried here.
@@ -107,9 +121,23 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
       },
     })
     links.set(peer, fs)
-    handler.linkUp(peer, { frameBytesMax: settings.frameBytesMax })
+    const latencyMs = latency.track(peer, connection)
+    handler.linkUp(peer, latencyMs === undefined ? { frameBytesMax: settings.frameBytesMax } : { frameBytesMax: settings.frameBytesMax, latencyMs })
     fs.start()
+    if (latencyMs === undefined) pingNow(peer, fs, connection)
   }
+
+  /** A link with no round trip yet: measure one now rather than at the monitor's next round. */
+  const pingNow = (peer: PeerId, fs: FrameStream, connection: Connection): void => {
+    const pinger = (host.services as { ping?: Ping }).ping
+    pinger?.ping(connection.remotePeer, { signal: AbortSignal.timeout(settings.openTimeoutMs) }).then((rttMs) => {
+      if (links.get(peer) === fs) latency.measured(peer, rttMs)
+    }, (e: unknown) => {
+      options.logger?.debug({ peer, err: (e as Error).message }, 'link ping failed; the connection monitor measures it later')
+    })
+  }
+  const measureTimer = setInterval(() => { for (const peer of links.keys()) latency.remeasure(peer) }, settings.measureEveryMs)
+  measureTimer.unref()
 
   const openOn = (peerId: Libp2pPeerId, preferred?: Connection): void => {
     const peer = peerId.toString()
@@ -138,6 +166,7 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
     const old = links.get(peer)
     if (old !== undefined) {
       links.delete(peer)
+      latency.forget(peer)
       old.abort('replaced by a newer sync stream')
       handler.linkDown(peer)
     }
@@ -172,6 +201,7 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
     close: async () => {
       if (closed) return
       closed = true
+      clearInterval(measureTimer)
       host.removeEventListener('peer:update', onPeerUpdate)
       host.unregister(await ready)
       await host.unhandle(syncProtocol)
@@ -199,4 +229,47 @@ async function closeWithin (streams: FrameStream[], timeoutMs: number): Promise<
   await Promise.race([Promise.all(streams.map((fs) => fs.whenClosed)), timeout])
   clearTimeout(timer)
   for (const fs of streams) if (!fs.closed) fs.abort('sync transport closed')
+}
+
+/**
+ * What the engine was told of each link's one-way latency (half the round trip), and the
+ * connection whose monitor keeps measuring it. A new figure is passed on only when it
+ * moved enough to matter (limits.ts), so the engine does not re-advertise its
+ * neighbours for every millisecond of jitter.
+ */
+export class LatencyReports {
+  readonly #handler: LinkHandler
+  readonly #links = new Map<PeerId, { connection: Connection, toldMs: number | undefined }>()
+
+  constructor (handler: LinkHandler) { this.#handler = handler }
+
+  /** A link came up on `connection`: its one-way latency if the monitor already measured it. */
+  track (peer: PeerId, connection: Connection): number | undefined {
+    const rtt = connection.rtt
+    const toldMs = rtt !== undefined && Number.isFinite(rtt) && rtt >= 0 ? rtt / 2 : undefined
+    this.#links.set(peer, { connection, toldMs })
+    return toldMs
+  }
+
+  forget (peer: PeerId): void { this.#links.delete(peer) }
+
+  /** Reads the connection monitor's latest round trip. */
+  remeasure (peer: PeerId): void {
+    const rtt = this.#links.get(peer)?.connection.rtt
+    if (rtt !== undefined) this.measured(peer, rtt)
+  }
+
+  measured (peer: PeerId, rttMs: number): void {
+    const link = this.#links.get(peer)
+    if (link === undefined || !Number.isFinite(rttMs) || rttMs < 0) return
+    const oneWayMs = rttMs / 2
+    if (link.toldMs !== undefined && !latencyMoved(link.toldMs, oneWayMs)) return
+    link.toldMs = oneWayMs
+    this.#handler.linkMeasured?.(peer, { latencyMs: oneWayMs })
+  }
+}
+
+function latencyMoved (toldMs: number, nowMs: number): boolean {
+  const change = Math.abs(nowMs - toldMs)
+  return change > limits.linkLatencyChangeMsMin && change > toldMs * limits.linkLatencyChangeFractionMin
 }
