@@ -74,6 +74,14 @@ export const catalogEntriesMax = 2 ** 26
 /** Score a peer starts with; invalid frames and envelopes subtract from it. */
 export const peerScoreInitial = 100
 
+/**
+ * Score a peer wins back per hour without penalties, up to `peerScoreInitial`. A forger
+ * still loses its link within minutes (ten forgeries), while the honest edge cases (an
+ * expired envelope after a partition, a skewed clock) no longer add up over weeks on
+ * a link that stays up: 101 untimely envelopes cost a link only within about ten hours.
+ */
+export const peerScorePerHourRecovered = 10
+
 /** Below this score the engine asks the host to disconnect the peer. */
 export const peerScoreDisconnectBelow = 0
 

@@ -457,7 +457,7 @@ export class Engine implements LinkHandler {
   }
 
   penalise (link: PeerLink, points: number, reason: string): void {
-    link.score -= points
+    link.score = link.scoreAt(this.deps.clock.monotonicMs()) - points
     this.deps.logger.debug({ peer: link.id, score: link.score, reason }, 'peer penalised')
     if (link.score < peerScoreDisconnectBelow && this.peers.get(link.id) === link) {
       this.counters.peersPenalised++
@@ -492,7 +492,7 @@ export class Engine implements LinkHandler {
     const peers = [...this.peers.values()].map(p => {
       const depths = p.queue.depths()
       depths.forEach((d, i) => { queued[i] += d })
-      return { id: p.id, ready: p.ready, score: p.score, queued: depths, latencyMs: p.latencyKnown ? p.latencyMs : null, costMs: Math.round(p.costMs) }
+      return { id: p.id, ready: p.ready, score: Math.floor(p.scoreAt(this.deps.clock.monotonicMs())), queued: depths, latencyMs: p.latencyKnown ? p.latencyMs : null, costMs: Math.round(p.costMs) }
     })
     return {
       nodeId: this.config.nodeId, peers, envelopes: this.catalog.size, storeBytes: this.catalog.bytesUsed,

@@ -6,7 +6,7 @@
  */
 import { PrecedenceQueue } from './queue.ts'
 import { encodeFrame, FrameType, type Frame } from '../frames.ts'
-import { peerScoreInitial, resendAfterMs, sentIdsRememberedMax, untimelyIdsRememberedMax } from '../limits.ts'
+import { peerScoreInitial, peerScorePerHourRecovered, resendAfterMs, sentIdsRememberedMax, untimelyIdsRememberedMax } from '../limits.ts'
 import type { PeerId, Transport } from '../ports.ts'
 import type { ReconcileSession } from '../reconcile/index.ts'
 import type { Counters } from './types.ts'
@@ -41,7 +41,10 @@ export class PeerLink {
   readonly #control: Uint8Array[] = []
   ready = false
   blocked = false
+  /** As of `#scoredAtMs`; read it through `scoreAt`, which adds what was won back since. */
   score = peerScoreInitial
+  /** Monotonic time the score was last brought up to date (none yet: it is the initial score). */
+  #scoredAtMs = -Infinity
   /** Ids of untimely envelopes this peer sent us, oldest first (bounded: each is penalised once). */
   readonly #untimely = new Set<string>()
   frameBytesMax: number
@@ -95,6 +98,14 @@ export class PeerLink {
     this.frameBytesMax = frameBytesMax
     this.costMs = costMs
     this.queue = new PrecedenceQueue(queueBytesMax)
+  }
+
+  /** The score now: what it was at the last penalty plus what it won back since (up to the initial score). */
+  scoreAt (monotonicMs: number): number {
+    const elapsedMs = Math.max(0, monotonicMs - this.#scoredAtMs)
+    this.#scoredAtMs = monotonicMs
+    this.score = Math.min(peerScoreInitial, this.score + elapsedMs * peerScorePerHourRecovered / 3_600_000)
+    return this.score
   }
 
   /** Records an untimely envelope from this peer; true the first time (within the last `untimelyIdsRememberedMax`). */
