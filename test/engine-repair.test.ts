@@ -3,11 +3,13 @@
 // of them and tells the others it has it (`have`), which cancels their queued copies; and
 // it pushes nothing it received to a peer that reconciliation showed holds it. A sequence
 // gap is asked for run by run, so that peers do not resend what lies between the holes.
+// A duplicate that came as a repair push is no evidence against its sender's link: no prune.
 import t from 'tap'
 import { TestNet } from './helpers/net.ts'
 import { decodeFrame, encodeFrame, FrameType, type Frame } from '../protocol/frames.ts'
 import { authorRef, Kind, signEnvelope } from '../protocol/envelope.ts'
 import { seqRuns } from '../protocol/engine/sync.ts'
+import { toHex } from '../protocol/bytes.ts'
 import { crypto } from './helpers/fixtures.ts'
 
 t.test('seqRuns: runs of consecutive numbers, the last spanning the rest past the cap', async t => {
@@ -159,4 +161,36 @@ t.test('two neighbours repaired at once do not both push the backlog on to each 
   t.equal(net.ids('x').length, backlog); t.equal(net.ids('y').length, backlog)
   const crossed = net.engines.get('x')!.counters.duplicatesReceived + net.engines.get('y')!.counters.duplicatesReceived
   t.ok(crossed <= backlog, `${crossed} duplicates between x and y: one direction at most (both ways: ${2 * backlog})`)
+})
+
+t.test('a duplicate that was a reconciliation\'s repair push does not prune; an eager one does', async t => {
+  // After a heal a holder's repair push may arrive second (it waits a round trip) though its
+  // link is the shortest path: pruning it would leave the author on a detour for good.
+  const net = new TestNet()
+  for (const id of ['s', 'y', 'z']) await net.node(id)
+  const y = net.engines.get('y')!
+  net.connect('y', 'z')
+  await net.run(1_000)
+  const repaired = await net.post('s', net.author(1), 1) // y is not linked to s yet
+  net.connect('s', 'y', { latencyMs: 100 })
+  const prunes: number[] = []
+  const injected = new Set<number>()
+  net.link('s', 'y')!.tamper = (sender, frame) => {
+    if (sender === 'y' && frame[0] === FrameType.prune) prunes.push(net.clock.now)
+    if (sender === 's' && frame[0] === FrameType.envelope && injected.size < 2 && !injected.has(frame.length)) {
+      injected.add(frame.length)
+      y.receive('z', frame) // the same envelope reaches y from z just before s's copy
+    }
+    return frame
+  }
+  await net.run(3_000)
+  t.ok(net.ids('y').includes(toHex(repaired.id)), 'y was repaired')
+  t.equal(y.counters.duplicatesReceived, 1, 's\'s repair push arrived second, as a duplicate')
+  t.same(prunes, [], 'and y did not prune s for it')
+
+  const eager = await net.post('s', net.author(1), 2, { body: new Uint8Array(120) }) // another size: injected again
+  await net.run(1_000)
+  t.ok(net.ids('y').includes(toHex(eager.id)), 'y holds the eager envelope')
+  t.equal(y.counters.duplicatesReceived, 2, 's\'s eager copy arrived second')
+  t.equal(prunes.length, 1, 'an eager duplicate prunes s')
 })

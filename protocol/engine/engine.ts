@@ -255,7 +255,7 @@ export class Engine implements LinkHandler {
       // Our copies crossed: it holds the envelope, so a copy still queued to it is cancelled.
       link.peerHolds(key, this.deps.clock.nowMs())
       // A copy of an id we no longer hold (evicted, discarded, purged) says nothing about redundant eager paths.
-      if (!this.catalog.tombstones.has(key)) this.#sync.pruneAfterDuplicate(link, env.author)
+      if (!this.catalog.tombstones.has(key)) this.#sync.pruneAfterDuplicate(link, env.author, key)
       return
     }
     try {

@@ -37,6 +37,12 @@ export class SyncHandlers {
   readonly #awaiting = new Map<string, { link: PeerLink, atMs: number }>()
   /** Ids a reconciliation told us a peer is pushing to us → that link, since when (see #expect). */
   readonly #promised = new Map<string, { link: PeerLink, atMs: number }>()
+  /**
+   * Ids → every peer whose reconciliation said it would push them to us (the cheapest
+   * keeps its promise, the others are declined but may have sent already). Their copies
+   * are repair, not eager push: a duplicate among them says nothing about the push tree.
+   */
+  readonly #repairPushers = new Map<string, PeerLink[]>()
   #nextSession = 1
 
   constructor (engine: Engine) { this.#e = engine }
@@ -133,8 +139,20 @@ export class SyncHandlers {
     this.#e.schedule(2 * q.costMs + repairWaitSlackMs, () => { if (this.#e.peers.get(q.id) === q) this.#enqueue(q, precedence, item) })
   }
 
-  /** Tells a peer that pushed us a duplicate to announce this author's envelopes instead (once per author per link per `pruneRepeatMs`). */
-  pruneAfterDuplicate (link: PeerLink, author: Uint8Array): void {
+  /**
+   * Tells a peer that pushed us a duplicate to announce this author's envelopes instead
+   * (once per author per link per `pruneRepeatMs`), unless its copy was a reconciliation's
+   * repair: after a partition heals, a holder's repair push often arrives second (it waits
+   * a round trip) though its link is the shortest path, and pruning it would leave the
+   * author's envelopes on a detour for good.
+   */
+  pruneAfterDuplicate (link: PeerLink, author: Uint8Array, id: string): void {
+    const pushers = this.#repairPushers.size > 0 ? this.#repairPushers.get(id) : undefined
+    if (pushers?.includes(link) === true) {
+      if (pushers.length === 1) this.#repairPushers.delete(id)
+      else pushers.splice(pushers.indexOf(link), 1)
+      return
+    }
     const key = idKey(author)
     const nowMs = this.#e.deps.clock.nowMs()
     const last = link.prunedByUs.get(key)
@@ -303,11 +321,15 @@ export class SyncHandlers {
   #expect (link: PeerLink, ids: Uint8Array[]): void {
     const nowMs = this.#e.deps.clock.nowMs()
     if (this.#promised.size > promisedIdsRememberedMax) this.#promised.clear()
+    if (this.#repairPushers.size > promisedIdsRememberedMax) this.#repairPushers.clear()
     const decline = new Map<PeerLink, Uint8Array[]>()
     const declineOn = (l: PeerLink, id: Uint8Array): void => { const list = decline.get(l); if (list === undefined) decline.set(l, [id]); else list.push(id) }
     for (const id of ids) {
       const k = idKey(id)
       link.peerHolds(k, nowMs)
+      const pushers = this.#repairPushers.get(k)
+      if (pushers === undefined) this.#repairPushers.set(k, [link])
+      else if (!pushers.includes(link)) pushers.push(link)
       if (this.#e.holds(k)) { declineOn(link, id); continue }
       const other = this.#promised.get(k)
       const live = other !== undefined && other.link !== link && this.#e.peers.get(other.link.id) === other.link && nowMs - other.atMs < this.#e.config.reconcileIntervalMs
