@@ -197,7 +197,7 @@ export class Engine implements LinkHandler {
   /** A peer's push-tree state, kept across its links (and, for its prunes, across our restarts). */
   pruneState (peer: PeerId): PruneState {
     let prune = this.#prune.get(peer)
-    if (prune === undefined) { prune = { lazyAuthors: new Set(), prunedByUs: new Map() }; this.#prune.set(peer, prune) }
+    if (prune === undefined) { prune = { lazyAuthors: new Set(), prunedByUs: new Map(), prunedUpstreams: new Set() }; this.#prune.set(peer, prune) }
     return prune
   }
 

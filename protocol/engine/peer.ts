@@ -32,6 +32,11 @@ export interface PruneState {
   lazyAuthors: Set<string>
   /** Authors (ref keys) we asked this peer to stop pushing → when we last asked, ms. */
   prunedByUs: Map<string, number>
+  /**
+   * Where the envelopes of authors this peer pruned came to us from (a peer id, or 'local'):
+   * a new author's first envelope from there is announced to it, not pushed. In memory only.
+   */
+  prunedUpstreams: Set<string>
 }
 
 export class PeerLink {
@@ -56,6 +61,8 @@ export class PeerLink {
   readonly lazyAuthors: Set<string>
   /** Authors we asked this peer to stop pushing → when (one prune per author per link per `pruneRepeatMs`). Kept across reconnects. */
   readonly prunedByUs: Map<string, number>
+  /** See PruneState. */
+  readonly prunedUpstreams: Set<string>
   /**
    * Ids queued to this peer → the queued item (an id is queued once). An item in the queue
    * that is not here any more was cancelled (the peer said it has it) and is skipped.
@@ -94,6 +101,7 @@ export class PeerLink {
     this.id = id
     this.lazyAuthors = prune.lazyAuthors
     this.prunedByUs = prune.prunedByUs
+    this.prunedUpstreams = prune.prunedUpstreams
     this.refKey = refKey
     this.frameBytesMax = frameBytesMax
     this.costMs = costMs

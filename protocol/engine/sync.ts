@@ -44,6 +44,10 @@ export class SyncHandlers {
    */
   readonly #repairPushers = new Map<string, PeerLink[]>()
   #nextSession = 1
+  /** Streams (channel, author) we have forwarded an envelope of. */
+  readonly #streams = new Set<string>()
+  /** Authors (ref keys) → where their first envelope reached us from. */
+  readonly #upstream = new Map<string, PeerId | 'local'>()
 
   constructor (engine: Engine) { this.#e = engine }
 
@@ -59,8 +63,16 @@ export class SyncHandlers {
         return this.#announced(link, frame.ids)
       }
       case FrameType.want: return this.serve(link, frame.ids, true)
-      case FrameType.prune: return this.#setLazy(link, frame.author, true)
-      case FrameType.graft: return this.#setLazy(link, frame.author, false)
+      case FrameType.prune: {
+        const upstream = this.#upstream.get(idKey(frame.author))
+        if (upstream !== undefined) link.prunedUpstreams.add(upstream)
+        return this.#setLazy(link, frame.author, true)
+      }
+      case FrameType.graft: {
+        const upstream = this.#upstream.get(idKey(frame.author))
+        if (upstream !== undefined) link.prunedUpstreams.delete(upstream)
+        return this.#setLazy(link, frame.author, false)
+      }
       case FrameType.reconcile: return this.#reconcileFrame(link, frame.session, frame.payload)
       case FrameType.wantSeq: {
         const stream = idKey(frame.channel) + idKey(frame.author)
@@ -115,14 +127,21 @@ export class SyncHandlers {
     }
   }
 
-  /** Eager push of a newly stored envelope. */
+  /**
+   * Eager push of a newly stored envelope. The first envelope of an author new to us is
+   * announced, not pushed, to a peer that pruned an author whose envelopes reached us
+   * the same way: per-author trees otherwise start with a duplicate on every redundant
+   * link (two, where copies cross between nodes equally far from the source).
+   */
   forward (env: Envelope, from: PeerId | 'local', repair = false): void {
     const source = from === 'local' ? undefined : this.#e.peers.get(from)
     let author: string | undefined
     let out: OutEnvelope | undefined
+    const newAuthor = !this.#streams.has(env.stream) && this.#firstOfAuthor(env, from)
     for (const q of this.#e.peers.values()) {
       if (!q.ready || q.id === from) continue
       if (source !== undefined && !this.#shouldPush(source, q)) continue
+      if (newAuthor && q.prunedUpstreams.has(from)) this.#setLazy(q, env.author, true)
       if (q.lazyAuthors.size > 0 && q.lazyAuthors.has(author ??= idKey(env.author))) this.#announce(q, env.id)
       else if (repair && this.#e.config.nodeId > q.id) this.#pushAfterRoundTrip(q, env.precedence, out ??= outEnvelope(env.id, env.bytes, env.expiresAtMs, env.key))
       else this.#enqueue(q, env.precedence, out ??= outEnvelope(env.id, env.bytes, env.expiresAtMs, env.key))
@@ -137,6 +156,15 @@ export class SyncHandlers {
    */
   #pushAfterRoundTrip (q: PeerLink, precedence: number, item: OutEnvelope): void {
     this.#e.schedule(2 * q.costMs + repairWaitSlackMs, () => { if (this.#e.peers.get(q.id) === q) this.#enqueue(q, precedence, item) })
+  }
+
+  /** Records a stream's first envelope; true if its author is new to us too (and notes where it came from). */
+  #firstOfAuthor (env: Envelope, from: PeerId | 'local'): boolean {
+    this.#streams.add(env.stream)
+    const author = idKey(env.author)
+    if (this.#upstream.has(author)) return false
+    this.#upstream.set(author, from)
+    return true
   }
 
   /**
