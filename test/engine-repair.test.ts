@@ -194,3 +194,28 @@ t.test('a duplicate that was a reconciliation\'s repair push does not prune; an 
   t.equal(y.counters.duplicatesReceived, 2, 's\'s eager copy arrived second')
   t.equal(prunes.length, 1, 'an eager duplicate prunes s')
 })
+
+t.test('a gap is asked of one peer first: three neighbours holding it do not all send it', async t => {
+  const net = new TestNet({ gapGraceMs: 500, reconcileIntervalMs: 3_600_000 })
+  const relay = await net.node('relay')
+  for (const id of ['p1', 'p2', 'p3']) { await net.node(id); net.connect('relay', id) }
+  await net.run(100)
+  const alice = net.author(1)
+  const channel = new Uint8Array(8).fill(9)
+  const sign = (seq: number): Uint8Array => signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel, author: authorRef(alice.publicKey), seq, hlc: relay.stamp(), ttlSeconds: 3600, epoch: 1, deps: [], body: new Uint8Array(8) }, alice.privateKey).bytes
+  const asked = new Map<string, number>()
+  for (const id of ['p1', 'p2', 'p3']) {
+    for (const seq of [1, 2, 3]) net.engines.get(id)!.receive('relay', encodeFrame({ type: FrameType.envelope, envelope: sign(seq) })) // every neighbour holds 1..3
+    net.link('relay', id)!.tamper = (from, frame) => { if (from === 'relay' && frame[0] === FrameType.wantSeq) asked.set(id, (asked.get(id) ?? 0) + 1); return frame }
+  }
+  await net.run(100)
+  relay.receive('p1', encodeFrame({ type: FrameType.envelope, envelope: sign(1) }))
+  await net.run(10)
+  const before = relay.counters.duplicatesReceived
+  relay.receive('p2', encodeFrame({ type: FrameType.envelope, envelope: sign(4) })) // relay lacks 2 and 3: p2 revealed the gap
+  await net.run(2_000)
+  t.same([...asked], [['p2', 1]], 'asked of p2 alone')
+  t.equal(relay.catalog.size, 4, 'and filled')
+  t.equal(relay.counters.duplicatesReceived, before, 'with no copy from p1 or p3')
+})
+

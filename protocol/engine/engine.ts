@@ -391,7 +391,7 @@ export class Engine implements LinkHandler {
     }
     this.deps.events?.stored?.(env, from)
     if (from === 'local') this.#sync.forward(env, from)
-    if (highestBefore > 0 && env.seq > highestBefore + 1) this.#sync.scheduleGapCheck(env.stream, env.channel, env.author, highestBefore + 1, env.seq - 1)
+    if (highestBefore > 0 && env.seq > highestBefore + 1) this.#sync.scheduleGapCheck(env.stream, env.channel, env.author, highestBefore + 1, env.seq - 1, from)
   }
 
   #index (env: Envelope, custody: boolean): void {

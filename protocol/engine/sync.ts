@@ -379,22 +379,44 @@ export class SyncHandlers {
   // ---- Sequence gaps ------------------------------------------------------------
 
   /**
-   * A gap in one author's stream still open after the grace delay is asked for from every
-   * ready peer, one `wantSeq` per run of missing numbers: a range spanning numbers we hold
-   * would bring those again, from every peer.
+   * A gap in one author's stream still open after the grace delay is asked for, one
+   * `wantSeq` per run of missing numbers (a range spanning numbers we hold would bring
+   * those again): first from the peer whose envelope revealed the gap (it lies on the
+   * author's path; the cheapest ready peer if it is gone or the envelope was local), and
+   * what is still missing another grace delay later from every other ready peer. Asking
+   * all at once brought each missing envelope from every peer that held it.
    */
-  scheduleGapCheck (stream: string, channel: Uint8Array, author: Uint8Array, from: number, to: number): void {
+  scheduleGapCheck (stream: string, channel: Uint8Array, author: Uint8Array, from: number, to: number, via: PeerId | 'local'): void {
     this.#e.schedule(this.#e.config.gapGraceMs, () => {
-      const missing = this.#e.catalog.missingSeqs(stream, Math.max(from, to - idListItemsMax + 1), to, idListItemsMax)
-      if (missing.length === 0) return
-      this.#e.counters.gapRequests++
-      const frames: Frame[] = seqRuns(missing, gapRunsMax).map(([seqFrom, seqTo]) => ({ type: FrameType.wantSeq, channel, author, seqFrom, seqTo }))
-      for (const p of this.#e.peers.values()) {
-        if (!p.ready) continue
-        for (const f of frames) p.control(f)
-        this.#e.pump(p)
-      }
+      const first = this.#askForGap(stream, channel, author, from, to, [this.#gapPeer(via)])
+      if (first === undefined) return
+      this.#e.schedule(this.#e.config.gapGraceMs, () => {
+        this.#askForGap(stream, channel, author, from, to, [...this.#e.peers.values()].filter(p => p !== first))
+      })
     })
+  }
+
+  /** The ready peer a gap is first asked of. */
+  #gapPeer (via: PeerId | 'local'): PeerLink | undefined {
+    const direct = via === 'local' ? undefined : this.#e.peers.get(via)
+    if (direct?.ready === true) return direct
+    let best: PeerLink | undefined
+    for (const p of this.#e.peers.values()) if (p.ready && (best === undefined || p.costMs < best.costMs)) best = p
+    return best
+  }
+
+  /** Sends `wantSeq` for what is still missing to the ready ones of `peers`; the first asked, if any was. */
+  #askForGap (stream: string, channel: Uint8Array, author: Uint8Array, from: number, to: number, peers: Array<PeerLink | undefined>): PeerLink | undefined {
+    const missing = this.#e.catalog.missingSeqs(stream, Math.max(from, to - idListItemsMax + 1), to, idListItemsMax)
+    const ready = peers.filter((p): p is PeerLink => p?.ready === true && this.#e.peers.get(p.id) === p)
+    if (missing.length === 0 || ready.length === 0) return undefined
+    this.#e.counters.gapRequests++
+    const frames: Frame[] = seqRuns(missing, gapRunsMax).map(([seqFrom, seqTo]) => ({ type: FrameType.wantSeq, channel, author, seqFrom, seqTo }))
+    for (const p of ready) {
+      for (const f of frames) p.control(f)
+      this.#e.pump(p)
+    }
+    return ready[0]
   }
 }
 
