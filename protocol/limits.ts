@@ -116,6 +116,14 @@ export const gapRunsMax = 32
 /** Ids a node remembers as promised by a reconciling peer (past this it forgets them all: only duplicates follow). */
 export const promisedIdsRememberedMax = 65_536
 
+/**
+ * Streams (channel, author) and authors whose first envelope's way in a relay remembers,
+ * for announcing a new author's first envelope where a co-located author was pruned
+ * (sync.ts). Past it, newer authors simply get no such guess: forgetting would make
+ * known authors look new, and the guess is only for new ones.
+ */
+export const authorWaysRememberedMax = 65_536
+
 /** Ids remembered per link as already sent (besides being forgotten after `resendAfterMs`). */
 export const sentIdsRememberedMax = 8192
 

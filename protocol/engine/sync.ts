@@ -15,7 +15,7 @@ import type { Engine } from './engine.ts'
 import type { OutEnvelope, PeerLink } from './peer.ts'
 import type { Envelope } from '../envelope.ts'
 import { FrameType, linkVersion, type Frame } from '../frames.ts'
-import { frameBytesMin, gapRunsMax, idListItemsMax, peerPenaltyBadFrame, promisedIdsRememberedMax } from '../limits.ts'
+import { authorWaysRememberedMax, frameBytesMin, gapRunsMax, idListItemsMax, peerPenaltyBadFrame, promisedIdsRememberedMax } from '../limits.ts'
 import { accept, initiate, reconcile, type ReconcileStep } from '../reconcile/index.ts'
 import type { PeerId } from '../ports.ts'
 
@@ -44,9 +44,9 @@ export class SyncHandlers {
    */
   readonly #repairPushers = new Map<string, PeerLink[]>()
   #nextSession = 1
-  /** Streams (channel, author) we have forwarded an envelope of. */
+  /** Streams (channel, author) we have forwarded an envelope of (at most `authorWaysRememberedMax`). */
   readonly #streams = new Set<string>()
-  /** Authors (ref keys) → where their first envelope reached us from. */
+  /** Authors (ref keys) → where their first envelope reached us from (at most `authorWaysRememberedMax`). */
   readonly #upstream = new Map<string, PeerId | 'local'>()
 
   constructor (engine: Engine) { this.#e = engine }
@@ -160,9 +160,10 @@ export class SyncHandlers {
 
   /** Records a stream's first envelope; true if its author is new to us too (and notes where it came from). */
   #firstOfAuthor (env: Envelope, from: PeerId | 'local'): boolean {
+    if (this.#streams.size >= authorWaysRememberedMax) return false
     this.#streams.add(env.stream)
     const author = idKey(env.author)
-    if (this.#upstream.has(author)) return false
+    if (this.#upstream.has(author) || this.#upstream.size >= authorWaysRememberedMax) return false
     this.#upstream.set(author, from)
     return true
   }
