@@ -133,8 +133,9 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       drain: (peer) => engine.drain(peer),
       linkMeasured: (peer, info) => engine.linkMeasured(peer, info),
     }
+    const declaredLinks = new Map(config.peers.links.map(l => [l.peer, l]))
     transport = attachFrameTransport(host, handler, {
-      writeQueueBytesMax: linkWriteQueueBytes, logger,
+      writeQueueBytesMax: linkWriteQueueBytes, logger, declaredLink: (peer) => declaredLinks.get(peer),
       onPeerMisbehaved: (peer, reason) => record({ who: peer, what: 'peer.refused', outcome: 'refused', detail: { reason } }),
     })
     const ft = transport

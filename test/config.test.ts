@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { checkConfig, configKeys, describeConfig, loadConfig, renderConfigTemplate, resolveDataDir, type ConfigCheck, type LoadConfigOptions } from '../node/config/index.ts'
-import { checkHostPort, checkListenAddr } from '../node/config/fields.ts'
+import { checkHostPort, checkLinkHint, checkListenAddr } from '../node/config/fields.ts'
 import { ensurePrivateDir } from '../node/config/files.ts'
 import { configListItemsMax } from '../protocol/limits.ts'
 import {
@@ -193,6 +193,31 @@ t.test('field checks: listen addresses and host:port', async t => {
   for (const bad of ['relay.example:4410', '127.0.0.1', '127.0.0.1:70000', '::1:4410', '[127.0.0.1]:1']) {
     t.throws(() => checkHostPort(bad), { code: 'ERR_CONFIG' }, bad)
   }
+})
+
+t.test('peers.links: declared slow links parse; bad ones and a relay declared twice are refused at their line', async t => {
+  const ok = check(t, ['peers:', '  links:', `    - ${peerA} 9.6kbps`].join('\n'))
+  t.same(ok.ok ? ok.config.peers.links : ok.problems, [{ peer: peerA, bandwidthBitsPerSecond: 9600 }], 'bandwidth alone')
+  t.same(checkLinkHint(`  ${peerA}   64kbps  300ms `), { peer: peerA, bandwidthBitsPerSecond: 64_000, latencyMs: 300 }, 'with a latency, spacing forgiven')
+  const yaml = ['peers:', '  links:',
+    `    - ${peerA} fast`, // 3
+    '    - not-a-peer 9.6kbps', // 4
+    `    - ${peerA} 9.6kbps 2 hours`, // 5
+    `    - ${peerA} 9.6kbps 2h`, // 6
+    `    - ${peerA}`, // 7
+  ].join('\n')
+  const want: Array<[number, RegExp]> = [
+    [3, /peers\.links\[0\]: .* has "fast" where a bandwidth belongs; write e\.g\. 12D3KooW… 9\.6kbps/],
+    [4, /peers\.links\[1\]: "not-a-peer 9\.6kbps" is not a node id/],
+    [5, /peers\.links\[2\]: .* is not "<node id> <bandwidth> \[<latency>\]"/],
+    [6, /peers\.links\[3\]: .* is outside the allowed range \(0 ms to 60s\)/],
+    [7, /peers\.links\[4\]: .* is not "<node id> <bandwidth> \[<latency>\]"/],
+  ]
+  const p = problems(check(t, yaml))
+  t.equal(p.length, want.length, p.join('\n'))
+  want.forEach(([line, re], i) => { t.match(p[i], new RegExp(`config\\.yaml:${line}: `)); t.match(p[i], re) })
+  const twice = problems(check(t, ['peers:', '  links:', `    - ${peerA} 9.6kbps`, `    - ${peerA} 64kbps`].join('\n')))
+  t.match(twice.join('\n'), /config\.yaml:4: peers\.links\[1\]: .* declares 12D3KooW\S+ a second time; keep one line per relay/)
 })
 
 // ---- precedence ------------------------------------------------------------------

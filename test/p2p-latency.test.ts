@@ -1,13 +1,18 @@
-// Link latency on libp2p links: the host's connection monitor measures each connection's
-// round trip, and the sync transport passes half of it to the engine (at linkUp when known,
-// else from a ping at once, then whenever it moves enough to matter).
+// What libp2p links tell the engine about themselves. The host's connection monitor measures
+// each connection's round trip, and the sync transport passes half of it to the engine (at
+// linkUp when known, else from a ping at once, then whenever it moves enough to matter). A
+// link the operator declared slow (config peers.links) gets frames of about a second of its
+// bandwidth, and its declared latency until measured.
 import t from 'tap'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import type { Connection } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { frameBytesMax, frameBytesMin } from '../protocol/limits.ts'
 import type { LinkHandler, LinkInfo, PeerId } from '../protocol/ports.ts'
 import { createHost } from '../node/p2p/host.ts'
-import { attachFrameTransport, LatencyReports } from '../node/p2p/link.ts'
+import { attachFrameTransport } from '../node/p2p/link.ts'
+import { LatencyReports, linkInfo } from '../node/p2p/link-info.ts'
 
 class Measured implements LinkHandler {
   readonly ups: LinkInfo[] = []
@@ -62,4 +67,34 @@ t.test('two hosts on loopback: the engine hears each link\'s latency within a mo
     const ms = heard(n)
     t.ok(ms !== undefined && ms >= 0 && ms < 1000, `${name} was told a one-way latency on loopback: ${ms} ms`)
   }
+})
+
+t.test('linkInfo: a declared link gets about a second of frames, within bounds; a measured latency wins', async t => {
+  t.same(linkInfo(frameBytesMax, undefined, undefined), { frameBytesMax }, 'nothing known: the largest frames, no figures')
+  t.same(linkInfo(frameBytesMax, undefined, 0.5), { frameBytesMax, latencyMs: 0.5 }, 'measured only')
+  t.same(linkInfo(frameBytesMax, { bandwidthBitsPerSecond: 64_000, latencyMs: 300 }, undefined), { frameBytesMax: 8000, bandwidthBitsPerSecond: 64_000, latencyMs: 300 }, '64 kbps satcom: 8000 B frames, the declared latency')
+  t.same(linkInfo(frameBytesMax, { bandwidthBitsPerSecond: 64_000, latencyMs: 300 }, 40), { frameBytesMax: 8000, bandwidthBitsPerSecond: 64_000, latencyMs: 40 }, 'a measured latency replaces the declared one')
+  t.equal(linkInfo(frameBytesMax, { bandwidthBitsPerSecond: 100e6 }, undefined).frameBytesMax, frameBytesMax, '100 Mbps: no larger than the protocol allows')
+  t.equal(linkInfo(frameBytesMax, { bandwidthBitsPerSecond: 9600 }, undefined).frameBytesMax, frameBytesMin, '9.6 kbps radio: no smaller than one envelope needs (2 KiB, 1.7 s)')
+  t.equal(linkInfo(4096, { bandwidthBitsPerSecond: 1e6 }, undefined).frameBytesMax, 4096, 'nor larger than this host\'s own bound')
+})
+
+t.test('two hosts on loopback: a declared 64 kbps link comes up with its frame size, bandwidth and latency', async t => {
+  const keys = await Promise.all([3, 4].map(async (seed) => await generateKeyPairFromSeed('Ed25519', new Uint8Array(32).fill(seed))))
+  const idB = peerIdFromPrivateKey(keys[1]).toString()
+  const [a, b] = await Promise.all(keys.map(async (privateKey, i) => {
+    const host = await createHost({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], start: false })
+    const handler = new Measured()
+    // a declares its link to b; b declares nothing
+    const transport = attachFrameTransport(host, handler, { declaredLink: (peer) => i === 0 && peer === idB ? { bandwidthBitsPerSecond: 64_000, latencyMs: 300 } : undefined })
+    await transport.ready
+    await host.start()
+    t.teardown(async () => { await transport.close(); await host.stop() })
+    return { host, handler }
+  }))
+  await a.host.dial(multiaddr(b.host.getMultiaddrs()[0]))
+  const deadline = performance.now() + 5000
+  while ((a.handler.ups.length === 0 || b.handler.ups.length === 0) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.same(a.handler.ups[0], { frameBytesMax: 8000, bandwidthBitsPerSecond: 64_000, latencyMs: 300 }, 'a\'s declared link to b')
+  t.equal(b.handler.ups[0]?.frameBytesMax, frameBytesMax, 'b declared nothing (the engines agree on the smaller frames in hello)')
 })

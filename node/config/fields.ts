@@ -17,7 +17,7 @@ import { isIPv4, isIPv6 } from 'node:net'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { ConfigError } from '../../protocol/errors.ts'
-import { parseDuration, parseSize } from '../../protocol/units.ts'
+import { parseDuration, parseRate, parseSize } from '../../protocol/units.ts'
 import { tryParseUserPublicKey } from '../user-identity.ts'
 
 /** A resolved `host:port`: IPv4, IPv6 (written `[::1]:4410`) or `localhost`; port 0 lets the OS choose. */
@@ -121,7 +121,7 @@ export function checkDuration (text: string, minMs: number, maxMs: number, examp
 }
 
 function formatRange (minMs: number, maxMs: number): string {
-  const f = (ms: number): string => ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
+  const f = (ms: number): string => ms === 0 ? '0 ms' : ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
   return `${f(minMs)} to ${f(maxMs)}`
 }
 
@@ -132,3 +132,32 @@ export function checkClientKey (text: string): string {
   if ('problem' in key) fail(`${key.problem} (or write "${operatorKeyword}" for this data directory's own user)`)
   return key.text
 }
+
+/** A slow link declared by the operator: what the network cannot tell the relay. */
+export interface LinkHint {
+  /** The relay at the other end (node id). */
+  peer: string
+  bandwidthBitsPerSecond: number
+  /** One-way latency, used until the link is measured, ms. */
+  latencyMs?: number
+}
+
+/** Longest one-way latency a link may be declared with (a geostationary hop is about 300 ms), ms. */
+const linkHintLatencyMsMax = 60_000
+
+/** `<node id> <bandwidth> [<one-way latency>]`, e.g. `12D3KooW… 9.6kbps` or `12D3KooW… 64kbps 300ms`. */
+export function checkLinkHint (text: string): LinkHint {
+  const example = '12D3KooW… 9.6kbps, or 12D3KooW… 64kbps 300ms (node id, bandwidth, optional one-way latency)'
+  const parts = text.trim().split(/\s+/)
+  if (parts.length < 2 || parts.length > 3) fail(`is not "<node id> <bandwidth> [<latency>]"; write e.g. ${example}`)
+  const peer = checkPeerId(parts[0])
+  let bandwidthBitsPerSecond: number
+  try {
+    bandwidthBitsPerSecond = parseRate(parts[1])
+  } catch {
+    return fail(`has "${parts[1]}" where a bandwidth belongs; write e.g. ${example}`)
+  }
+  if (parts.length === 2) return { peer, bandwidthBitsPerSecond }
+  return { peer, bandwidthBitsPerSecond, latencyMs: checkDuration(parts[2], 0, linkHintLatencyMsMax, '300ms') }
+}
+

@@ -77,6 +77,22 @@ export const configKeys: readonly ConfigKey[] = [
     help: ['Node ids accepted in allowlist mode (besides those in peers.static).'],
   },
   {
+    path: 'peers.links',
+    defaultValue: [],
+    what: 'a list of link descriptions',
+    item: 'a link description (<node id> <bandwidth> [<latency>])',
+    example: '[12D3KooW… 9.6kbps, 12D3KooW… 64kbps 300ms]',
+    help: [
+      'Slow links to other relays, which the network cannot tell this relay about:',
+      '"<node id> <bandwidth> [<one-way latency>]". Frames to that relay are then',
+      'sized to about a second of its link (at least 2 KiB), so a flash message',
+      'never waits long behind a large frame, and forwarding prefers faster paths.',
+      'Latency is measured once the link is up; a declared one is used until then.',
+      'Example:',
+      '  links: [12D3KooW… 9.6kbps, 12D3KooW… 64kbps 300ms]',
+    ],
+  },
+  {
     path: 'discovery.mdns',
     defaultValue: true,
     what: 'true or false',

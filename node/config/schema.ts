@@ -13,7 +13,7 @@ import { z } from 'zod'
 import { ConfigError } from '../../protocol/errors.ts'
 import { configListItemsMax, engineIntervalMsMax, purgeIntervalMsMin, reconcileIntervalMsMin } from '../../protocol/limits.ts'
 import {
-  checkClientKey, checkDuration, checkHostPort, checkListenAddr, checkPeerId, checkSize, checkStaticPeer, operatorKeyword, type HostPort,
+  checkClientKey, checkDuration, checkHostPort, checkLinkHint, checkListenAddr, checkPeerId, checkSize, checkStaticPeer, operatorKeyword, type HostPort, type LinkHint,
 } from './fields.ts'
 import { findKey } from './keys.ts'
 
@@ -33,6 +33,8 @@ export interface ResolvedConfig {
     mode: PeerMode
     /** Peer ids allowed in allowlist mode, as written (the peers in `static` are allowed too: see `allowedPeerIds`). */
     allow: string[]
+    /** Slow links the operator declared, one per peer. */
+    links: LinkHint[]
   }
   discovery: { mdns: boolean }
   api: { listen: HostPort }
@@ -95,6 +97,13 @@ export const configSchema = z.strictObject({
     static: list(checked(checkStaticPeer), 'peers.static'),
     mode: z.enum(peerModes).default(defaultOf('peers.mode') as PeerMode),
     allow: list(checked(checkPeerId), 'peers.allow'),
+    links: list(checked(checkLinkHint), 'peers.links').superRefine((links, ctx) => {
+      const seen = new Set<string>()
+      links.forEach((l, i) => {
+        if (seen.has(l.peer)) ctx.addIssue({ code: 'custom', path: [i], message: `declares ${l.peer} a second time; keep one line per relay` })
+        seen.add(l.peer)
+      })
+    }),
   }),
   discovery: section({ mdns: z.boolean().default(defaultOf('discovery.mdns') as boolean) }),
   api: section({ listen: checked(checkHostPort).prefault(defaultOf('api.listen') as string) }),
@@ -119,7 +128,7 @@ export function toResolved (parsed: ParsedConfig, dataDir: string): ResolvedConf
   return {
     dataDir,
     node: { listen: parsed.node.listen },
-    peers: { static: parsed.peers.static, mode: parsed.peers.mode, allow: parsed.peers.allow },
+    peers: { static: parsed.peers.static, mode: parsed.peers.mode, allow: parsed.peers.allow, links: parsed.peers.links },
     discovery: { mdns: parsed.discovery.mdns },
     api: { listen: parsed.api.listen },
     admin: { listen: parsed.admin.listen },

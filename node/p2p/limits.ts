@@ -66,3 +66,6 @@ export const linkLatencyChangeFractionMin = 0.25
 
 /** ...and by more than this, ms: loopback and LAN jitter are not news. */
 export const linkLatencyChangeMsMin = 5
+
+/** On a link the operator declared slow (config peers.links), a frame is sized to about this much link time, ms: flash traffic waits at most that long behind a frame already on the wire. */
+export const linkFrameTargetMs = 1000

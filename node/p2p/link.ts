@@ -33,6 +33,8 @@ import { frameBytesMax as protocolFrameBytesMax, frameBytesMin } from '../../pro
 import type { LinkHandler, Logger, PeerId, Transport } from '../../protocol/ports.ts'
 import { lengthPrefixBytesMax } from './frame-codec.ts'
 import { FrameStream } from './frame-stream.ts'
+import { LatencyReports, linkInfo, type DeclaredLink } from './link-info.ts'
+export type { DeclaredLink } from './link-info.ts'
 import * as limits from './limits.ts'
 
 export const syncProtocol = '/ddil/sync/1.0.0'
@@ -47,6 +49,8 @@ export interface FrameTransportOptions {
   closeTimeoutMs?: number
   /** How often each link's round trip is read for `linkMeasured`, ms. */
   measureEveryMs?: number
+  /** What the operator declared about the link to a peer (config `peers.links`): its bandwidth, and latency until measured. */
+  declaredLink?: (peer: PeerId) => DeclaredLink | undefined
   /** The peer broke the framing rules (oversized frame) or its frame made the engine throw a DdilError; its stream was reset. */
   onPeerMisbehaved?: (peer: PeerId, reason: string) => void
   logger?: Logger
@@ -121,10 +125,10 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
       },
     })
     links.set(peer, fs)
-    const latencyMs = latency.track(peer, connection)
-    handler.linkUp(peer, latencyMs === undefined ? { frameBytesMax: settings.frameBytesMax } : { frameBytesMax: settings.frameBytesMax, latencyMs })
+    const measuredMs = latency.track(peer, connection)
+    handler.linkUp(peer, linkInfo(settings.frameBytesMax, options.declaredLink?.(peer), measuredMs))
     fs.start()
-    if (latencyMs === undefined) pingNow(peer, fs, connection)
+    if (measuredMs === undefined) pingNow(peer, fs, connection)
   }
 
   /** A link with no round trip yet: measure one now rather than at the monitor's next round. */
@@ -229,47 +233,4 @@ async function closeWithin (streams: FrameStream[], timeoutMs: number): Promise<
   await Promise.race([Promise.all(streams.map((fs) => fs.whenClosed)), timeout])
   clearTimeout(timer)
   for (const fs of streams) if (!fs.closed) fs.abort('sync transport closed')
-}
-
-/**
- * What the engine was told of each link's one-way latency (half the round trip), and the
- * connection whose monitor keeps measuring it. A new figure is passed on only when it
- * moved enough to matter (limits.ts), so the engine does not re-advertise its
- * neighbours for every millisecond of jitter.
- */
-export class LatencyReports {
-  readonly #handler: LinkHandler
-  readonly #links = new Map<PeerId, { connection: Connection, toldMs: number | undefined }>()
-
-  constructor (handler: LinkHandler) { this.#handler = handler }
-
-  /** A link came up on `connection`: its one-way latency if the monitor already measured it. */
-  track (peer: PeerId, connection: Connection): number | undefined {
-    const rtt = connection.rtt
-    const toldMs = rtt !== undefined && Number.isFinite(rtt) && rtt >= 0 ? rtt / 2 : undefined
-    this.#links.set(peer, { connection, toldMs })
-    return toldMs
-  }
-
-  forget (peer: PeerId): void { this.#links.delete(peer) }
-
-  /** Reads the connection monitor's latest round trip. */
-  remeasure (peer: PeerId): void {
-    const rtt = this.#links.get(peer)?.connection.rtt
-    if (rtt !== undefined) this.measured(peer, rtt)
-  }
-
-  measured (peer: PeerId, rttMs: number): void {
-    const link = this.#links.get(peer)
-    if (link === undefined || !Number.isFinite(rttMs) || rttMs < 0) return
-    const oneWayMs = rttMs / 2
-    if (link.toldMs !== undefined && !latencyMoved(link.toldMs, oneWayMs)) return
-    link.toldMs = oneWayMs
-    this.#handler.linkMeasured?.(peer, { latencyMs: oneWayMs })
-  }
-}
-
-function latencyMoved (toldMs: number, nowMs: number): boolean {
-  const change = Math.abs(nowMs - toldMs)
-  return change > limits.linkLatencyChangeMsMin && change > toldMs * limits.linkLatencyChangeFractionMin
 }
