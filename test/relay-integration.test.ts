@@ -19,7 +19,7 @@ t.test('chain A–B–C over libp2p', async t => {
   const [a, b, c, d] = await Promise.all(['a', 'b', 'c', 'd'].map(n => Relay.init(n)))
   const all = [a, b, c]
   a.writeConfig({ authors: all, mode: 'allowlist', allow: [b] })
-  b.writeConfig({ authors: all, dial: [a, c] })
+  b.writeConfig({ authors: all, dial: [a, c], links: [[c, '64kbps 300ms']] }) // B–C declared a satcom hop
   c.writeConfig({ authors: all, mode: 'allowlist', allow: [b] })
   d.writeConfig({ authors: [d], dial: [a] })
   t.teardown(async () => { for (const r of [a, b, c, d]) await r.kill('SIGKILL') })
@@ -31,6 +31,9 @@ t.test('chain A–B–C over libp2p', async t => {
     return ms.every((x: unknown) => typeof x === 'number') ? ms : undefined
   })
   t.ok(latencies.every((ms: number) => ms >= 0 && ms < 1000), `B's links report a one-way latency on loopback: ${latencies.join(', ')} ms`)
+  const costs = new Map<string, number>((await b.status()).peers.map((p: any) => [p.id, p.costMs]))
+  t.ok((costs.get(c.nodeId) ?? 0) >= 37, `the link B declared at 64 kbps costs a 300 B envelope's 37.5 ms (${costs.get(c.nodeId)} ms); A's, undeclared, ${costs.get(a.nodeId)} ms`)
+  t.ok((costs.get(a.nodeId) ?? Infinity) < 10, 'the undeclared loopback link costs next to nothing')
 
   // 1. A's user creates a channel and adds C's user; a message sent at A (CLI) is tailed at C (CLI).
   const created = ddil('channel', 'create', '--data', a.dataDir, 'ops')

@@ -85,11 +85,11 @@ export class Relay {
 
   get addr (): string { return `/ip4/127.0.0.1/tcp/${this.p2pPort}/p2p/${this.nodeId}` }
 
-  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], mode?: 'open' | 'allowlist' }): void {
+  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], mode?: 'open' | 'allowlist', links?: Array<[Relay, string]> }): void {
     const list = (xs: string[]): string => xs.length === 0 ? ' []' : '\n' + xs.map(x => `    - "${x}"`).join('\n')
     writeFileSync(join(this.dataDir, 'config.yaml'), [
       'node:', `  listen:${list([`/ip4/127.0.0.1/tcp/${this.p2pPort}`])}`,
-      'peers:', `  static:${list((o.dial ?? []).map(r => r.addr))}`, `  mode: ${o.mode ?? 'open'}`, `  allow:${list((o.allow ?? []).map(r => r.nodeId))}`,
+      'peers:', `  static:${list((o.dial ?? []).map(r => r.addr))}`, `  mode: ${o.mode ?? 'open'}`, `  allow:${list((o.allow ?? []).map(r => r.nodeId))}`, `  links:${list((o.links ?? []).map(([r, link]) => `${r.nodeId} ${link}`))}`,
       'discovery:', '  mdns: false',
       'api:', `  listen: 127.0.0.1:${this.apiPort}`,
       'admin:', `  listen: 127.0.0.1:${this.adminPort}`,
