@@ -63,15 +63,16 @@ t.test('a relay forwards an envelope before its own write of it lands; a crash t
 })
 
 /**
- * src reaches r two ways: through `a` (5 + 5 ms) and through `e` (5 + 150 ms). The a–r link
- * starts slow (300 ms), so r prunes `a` for src's author; then it is replaced by a 5 ms link.
+ * src reaches r two ways: through `a` (5 + 5 ms) and through `e` (5 + `detourMs`, 150 by
+ * default). The a–r link starts slow (300 ms), so r prunes `a` for src's author; then it
+ * is replaced by a 5 ms link.
  */
-async function detour (t: Test, quietMs: number): Promise<{ net: TestNet, latencies: (from: number) => number[] }> {
+async function detour (t: Test, quietMs: number, detourMs = 150): Promise<{ net: TestNet, latencies: (from: number) => number[] }> {
   const net = new TestNet()
   for (const id of ['src', 'a', 'e', 'r']) await net.node(id)
   net.connect('src', 'a', { latencyMs: 5 })
   net.connect('src', 'e', { latencyMs: 5 })
-  net.connect('e', 'r', { latencyMs: 150 })
+  net.connect('e', 'r', { latencyMs: detourMs })
   net.connect('a', 'r', { latencyMs: 300 })
   await net.run(2_000)
   const alice = net.author(1)
@@ -133,6 +134,15 @@ t.test('a faster announcer is grafted and the slow eager path pruned', async t =
   t.ok(after[0] > 150, `the first post after the fast link returns still takes the detour (${after[0]} ms)`)
   t.ok(after.slice(2).every(ms => ms < 20), `later posts take the fast path: ${after.join(', ')} ms`)
   t.equal(net.engines.get('e')!.peers.get('r')!.lazyAuthors.size, 1, 'e now announces this author to r instead of pushing')
+})
+
+t.test('a detour under graftLeadMs slower is grafted back too, when the lead is over a round trip of the announcer\'s link', async t => {
+  // e–r at 60 ms: e's copy comes about 45 ms after a's announcement, under graftLeadMs
+  // (100 ms) but over 2 × a–r's 6 ms cost + haveBatchMs (32 ms).
+  const { net, latencies } = await detour(t, defaultEngineConfig.pruneRepeatMs, 60)
+  t.ok(net.engines.get('r')!.counters.grafts >= 1, 'r grafted a')
+  const after = latencies(3)
+  t.ok(after.slice(2).every(ms => ms < 20), `later posts take the fast path: ${after.join(', ')} ms`)
 })
 
 t.test('no graft within pruneRepeatMs of pruning that author on that link: paths that swap lead would flip back and forth', async t => {

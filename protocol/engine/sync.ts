@@ -220,7 +220,9 @@ export class SyncHandlers {
     const first = this.#awaiting.get(env.key)
     if (first === undefined || first.link === link || this.#e.peers.get(first.link.id) !== first.link) return repair
     const nowMs = this.#e.deps.clock.nowMs()
-    if (nowMs - first.atMs < this.#e.config.graftLeadMs) return repair
+    // A lead over a round trip of the announcer's link (and its have batching) is no queueing artefact either.
+    const leadMs = Math.min(this.#e.config.graftLeadMs, 2 * first.link.costMs + this.#e.config.haveBatchMs)
+    if (nowMs - first.atMs < leadMs) return repair
     const prunedAt = first.link.prunedByUs.get(idKey(env.author))
     if (prunedAt !== undefined && nowMs - prunedAt < this.#e.config.pruneRepeatMs) return repair
     this.#awaiting.delete(env.key)

@@ -55,8 +55,10 @@ export interface EngineConfig {
    * wide margin: announcements are control frames and overtake the announcer's queued
    * envelopes, so a congested path looks faster than it is. At 25 ms the push benchmark's
    * meshes swapped paths back and forth (5.1% duplicates in steady state against 0.3%
-   * without grafts); at 100 ms, 1.7%. No graft either within `pruneRepeatMs` of pruning
-   * that author on that link.
+   * without grafts); at 100 ms, 1.7%. A smaller lead is enough when it exceeds a round
+   * trip of the announcer's link plus `haveBatchMs` (a detour 50 ms slower than a 5 ms
+   * link was kept for good otherwise); the push benchmark moved from 5.42% to 5.46% on
+   * one mesh. No graft either within `pruneRepeatMs` of pruning that author on that link.
    */
   graftLeadMs: number
   /**
