@@ -268,7 +268,7 @@ t.test('data directory and config file search order', async t => {
 
 t.test('describeConfig says what the node would do; warnings flag likely mistakes', async t => {
   const c = check(t, [
-    'peers:', '  mode: allowlist', `  static: [/ip4/192.0.2.7/tcp/4401/p2p/${peerA}]`,
+    'peers:', '  mode: allowlist', `  static: [/ip4/192.0.2.7/tcp/4401/p2p/${peerA}]`, `  links: ["${peerA} 9.6kbps 300ms"]`,
     'storage:', '  quota: 500MB', '  sync: true', 'api:', '  listen: 0.0.0.0:4410', 'discovery:', '  mdns: false',
   ].join('\n'))
   t.ok(c.ok, problems(c).join('\n'))
@@ -277,6 +277,7 @@ t.test('describeConfig says what the node would do; warnings flag likely mistake
   t.match(text, /Listen for relays on \/ip4\/0\.0\.0\.0\/tcp\/4401 and \/ip4\/0\.0\.0\.0\/tcp\/4402\/ws/)
   t.match(text, `Dial 1 relay and redial when a link drops: /ip4/192.0.2.7/tcp/4401/p2p/${peerA}`)
   t.match(text, `Accept only 1 relay by node id, refusing and auditing any other: ${peerA}`)
+  t.match(text, `Treat the link to ${peerA} as 9.6kbps with 300 ms one way until measured`)
   t.match(text, /Store up to 500MB of messages/)
   t.match(text, /Flush each write batch to disk/)
   t.match(text, /Not use mDNS/)

@@ -48,6 +48,9 @@ function peerSentences (config: ResolvedConfig): string[] {
       ? 'Refuse every relay (peers.mode: allowlist, and no node ids are allowed).'
       : `Accept only ${plural(ids.length, 'relay')} by node id, refusing and auditing any other: ${and(ids)}.`)
   }
+  for (const l of peers.links) {
+    out.push(`Treat the link to ${l.peer} as ${formatRate(l.bandwidthBitsPerSecond)}${l.latencyMs === undefined ? '' : ` with ${l.latencyMs} ms one way until measured`}: frames of about a second of it (peers.links).`)
+  }
   out.push(discovery.mdns ? 'Look for relays on the local network with mDNS.' : 'Not use mDNS: only configured or dialling relays are found.')
   return out
 }
@@ -86,4 +89,9 @@ export function describeConfig (config: ResolvedConfig): string[] {
     `Reconcile each connected link every ${formatDuration(engine.reconcileIntervalMs)} and on every reconnect; purge expired messages every ${formatDuration(engine.purgeIntervalMs)}.`,
     `Log at level ${log.level} and above.`,
   ]
+}
+
+/** Bits per second as an operator writes them: 9.6kbps, 64kbps, 2Mbps. */
+function formatRate (bps: number): string {
+  return bps >= 1e6 ? `${bps / 1e6}Mbps` : bps >= 1e3 ? `${bps / 1e3}kbps` : `${bps}bps`
 }
