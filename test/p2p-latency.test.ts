@@ -69,6 +69,21 @@ t.test('two hosts on loopback: the engine hears each link\'s latency within a mo
   }
 })
 
+t.test('pings overlapping on one connection are all answered (the monitor aborts a connection whose ping is refused)', async t => {
+  const hosts = await Promise.all([5, 6].map(async (seed) => {
+    const privateKey = await generateKeyPairFromSeed('Ed25519', new Uint8Array(32).fill(seed))
+    const host = await createHost({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
+    t.teardown(async () => { await host.stop() })
+    return host
+  }))
+  const [a, b] = hosts
+  const connection = await a.dial(multiaddr(b.getMultiaddrs()[0]))
+  // Six at once: libp2p's defaults allow one outbound and two inbound ping streams per connection.
+  const results = await Promise.allSettled([1, 2, 3, 4, 5, 6].map(async () => await a.services.ping.ping(b.peerId)))
+  t.same(results.map((r) => r.status === 'rejected' ? (r.reason as Error).message : 'ok'), Array(6).fill('ok'), 'every ping answered')
+  t.equal(connection.status, 'open', 'the connection is still open')
+})
+
 t.test('linkInfo: a declared link gets about a second of frames, within bounds; a measured latency wins', async t => {
   t.same(linkInfo(frameBytesMax, undefined, undefined), { frameBytesMax }, 'nothing known: the largest frames, no figures')
   t.same(linkInfo(frameBytesMax, undefined, 0.5), { frameBytesMax, latencyMs: 0.5 }, 'measured only')

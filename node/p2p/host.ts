@@ -108,7 +108,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
     services: {
       identify: identify({ maxInboundStreams: bounds.serviceInboundStreamsPerConnectionMax }),
       identifyPush: identifyPush({ maxInboundStreams: bounds.serviceInboundStreamsPerConnectionMax }),
-      ping: ping({ maxInboundStreams: bounds.serviceInboundStreamsPerConnectionMax }),
+      ping: ping({ maxInboundStreams: limits.pingStreamsPerConnectionMax, maxOutboundStreams: limits.pingStreamsPerConnectionMax }),
     },
   })
   startRedialer(host, staticPeers, {

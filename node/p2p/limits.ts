@@ -31,6 +31,14 @@ export const syncOutboundStreamsPerConnectionMax = 2
 /** Concurrent inbound identify/ping streams per connection: each is short-lived, one at a time is normal. */
 export const serviceInboundStreamsPerConnectionMax = 4
 
+/**
+ * Concurrent ping streams per connection, each way. The connection monitor's pings and the
+ * link-up ping share one protocol, and the monitor's own pings overlap when a slow link takes
+ * longer than its interval. A ping refused for exceeding this makes the monitor abort the whole
+ * connection, so the bound leaves room for all of them; each stream is 32 bytes each way.
+ */
+export const pingStreamsPerConnectionMax = 8
+
 /** Bytes of frames queued for one peer beyond what the stream took. 1 MiB is 16 full frames: enough to keep a fast link busy, small enough for many peers. */
 export const linkWriteQueueBytesMax = 1024 * 1024
 
