@@ -50,6 +50,8 @@ export interface HostLimits {
   redialJitterFraction: number
   /** libp2p's connection monitor pings every connection this often; the round trip feeds each link's latency. */
   pingIntervalMs: number
+  /** ...and aborts a connection whose ping is unanswered this long (more where pings have been slow). */
+  pingTimeoutMsMin: number
 }
 
 export const defaultHostLimits: Readonly<HostLimits> = {
@@ -63,6 +65,7 @@ export const defaultHostLimits: Readonly<HostLimits> = {
   redialBackoffFactor: limits.redialBackoffFactor,
   redialJitterFraction: limits.redialJitterFraction,
   pingIntervalMs: limits.hostPingIntervalMs,
+  pingTimeoutMsMin: limits.hostPingTimeoutMsMin,
 }
 
 export interface HostOptions {
@@ -103,7 +106,10 @@ export async function createHost (options: HostOptions): Promise<Host> {
       resolvers: {}, // no /dnsaddr lookups
       reconnectRetries: 0, // our redialer owns reconnection
     },
-    connectionMonitor: { pingInterval: bounds.pingIntervalMs },
+    connectionMonitor: {
+      pingInterval: bounds.pingIntervalMs,
+      pingTimeout: { minTimeout: bounds.pingTimeoutMsMin, maxTimeout: 2 * bounds.pingTimeoutMsMin },
+    },
     peerDiscovery: options.mdns === true ? [mdns()] : [],
     services: {
       identify: identify({ maxInboundStreams: bounds.serviceInboundStreamsPerConnectionMax }),

@@ -66,6 +66,15 @@ export const syncStreamCloseTimeoutMs = 2000
 /** How often libp2p's connection monitor pings each connection, ms (its round trip is each link's measured latency). libp2p's own default. */
 export const hostPingIntervalMs = 10_000
 
+/**
+ * libp2p's connection monitor aborts a connection whose ping goes unanswered this long; it
+ * waits longer where pings have been slow, up to twice this. libp2p's own floor, 5 s, is less
+ * than a ping takes behind a loaded 9.6 kbps radio's queue (6.5 s measured through tbf), so
+ * such a link was cut and redialled every 10 to 20 s while it carried traffic. A dead peer is
+ * still noticed within this plus hostPingIntervalMs.
+ */
+export const hostPingTimeoutMsMin = 60_000
+
 /** How often the sync transport reads each link's last round trip and tells the engine of a change, ms. */
 export const linkMeasureEveryMs = 10_000
 

@@ -68,6 +68,10 @@ export class Relay {
   adminPort = 0
   child: ChildProcess | undefined
   output = ''
+  /** The address the relay listens on for peers (a network namespace's veth address in radio tests). */
+  host = '127.0.0.1'
+  /** A command the relay runs under, e.g. `['ip', 'netns', 'exec', ns]`. */
+  wrap: string[] = []
 
   private constructor (name: string) {
     this.name = name
@@ -83,12 +87,12 @@ export class Relay {
     return r
   }
 
-  get addr (): string { return `/ip4/127.0.0.1/tcp/${this.p2pPort}/p2p/${this.nodeId}` }
+  get addr (): string { return `/ip4/${this.host}/tcp/${this.p2pPort}/p2p/${this.nodeId}` }
 
   writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], mode?: 'open' | 'allowlist', links?: Array<[Relay, string]> }): void {
     const list = (xs: string[]): string => xs.length === 0 ? ' []' : '\n' + xs.map(x => `    - "${x}"`).join('\n')
     writeFileSync(join(this.dataDir, 'config.yaml'), [
-      'node:', `  listen:${list([`/ip4/127.0.0.1/tcp/${this.p2pPort}`])}`,
+      'node:', `  listen:${list([`/ip4/${this.host}/tcp/${this.p2pPort}`])}`,
       'peers:', `  static:${list((o.dial ?? []).map(r => r.addr))}`, `  mode: ${o.mode ?? 'open'}`, `  allow:${list((o.allow ?? []).map(r => r.nodeId))}`, `  links:${list((o.links ?? []).map(([r, link]) => `${r.nodeId} ${link}`))}`,
       'discovery:', '  mdns: false',
       'api:', `  listen: 127.0.0.1:${this.apiPort}`,
@@ -103,7 +107,8 @@ export class Relay {
 
   async start (): Promise<void> {
     this.output = ''
-    const child = spawn(process.execPath, [bin, 'start', '--data', this.dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DDIL_DATA: '' } })
+    const [command, ...args] = [...this.wrap, process.execPath, bin, 'start', '--data', this.dataDir]
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DDIL_DATA: '' } })
     this.child = child
     child.stdout?.on('data', (c: Buffer) => { this.output += c.toString() })
     child.stderr?.on('data', (c: Buffer) => { this.output += c.toString() })
