@@ -1,10 +1,13 @@
 // Two real relays joined by a 9.6 kbps link: a veth pair into a network namespace, rate-limited
-// by tbf both ways (the kernel's netem is not available here; tbf is). A burst of traffic must
-// cross without the link ever dropping. libp2p's connection monitor used to cut it: a ping
-// behind the radio's queue took longer than libp2p's 5 s floor (limits.hostPingTimeoutMsMin).
-// Needs root, as the brief's multi-host tests do.
+// by tbf both ways (the kernel's netem is not available here; tbf is). A burst of routine
+// traffic then one flash message must cross without the link ever dropping (libp2p's
+// connection monitor used to cut it: a ping behind the radio's queue took longer than libp2p's
+// 5 s floor, limits.hostPingTimeoutMsMin), and the flash message must overtake the routine
+// ones still waiting (the declared link is paced, node/p2p/pacer.ts). Needs root, as the
+// brief's multi-host tests do.
 import t from 'tap'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { Precedence } from '../protocol/envelope.ts'
 import { Relay, waitFor, cleanupRelays } from './helpers/relays.ts'
 
 const bin = new URL('../node/cli/bin.js', import.meta.url).pathname
@@ -44,7 +47,7 @@ function radioLink (rate: string): { ns: string, here: string, there: string, te
 
 t.teardown(cleanupRelays)
 
-t.test('a loaded 9.6 kbps link stays up and carries every message', async t => {
+t.test('a loaded 9.6 kbps link stays up, carries every message, and lets a flash message overtake', async t => {
   const link = radioLink('9600bit')
   t.teardown(link.teardown)
   const [a, b] = await Promise.all(['radio-a', 'radio-b'].map(n => Relay.init(n)))
@@ -59,20 +62,30 @@ t.test('a loaded 9.6 kbps link stays up and carries every message', async t => {
 
   const ref = /reference ([0-9a-f]{16})/.exec(must(process.execPath, bin, 'channel', 'create', '--data', a.dataDir, 'radio'))?.[1] as string
   must(process.execPath, bin, 'channel', 'add', '--data', a.dataDir, 'radio', b.user.publicKey)
+  // B's client API listens inside the namespace: B's user follows the channel with the CLI
+  // run there, which prints each message as it arrives.
+  const follow = spawn('ip', ['netns', 'exec', link.ns, process.execPath, bin, 'tail', '--data', b.dataDir, ref, '--follow', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => { follow.kill('SIGKILL') })
+  let followed = ''
+  follow.stdout.on('data', (c: Buffer) => { followed += c.toString() })
+  follow.stderr.on('data', (c: Buffer) => { followed += c.toString() })
+  const arrivals = (): string[] => [...followed.matchAll(/"text":"radio (\w+)/g)].map(m => m[1])
+
   const sa = await a.channels()
   const ch = await sa.open(ref)
-  const sent: number[] = []
-  for (let i = 0; i < messages; i++) { await sa.cc.sendText(ch, `radio ${i} ${'x'.repeat(textChars)}`); sent.push(i) }
+  await sa.cc.sendText(ch, 'radio ready')
+  await waitFor('B to follow the channel', 60_000, () => arrivals().includes('ready') ? true : undefined)
+  const sent: string[] = []
+  for (let i = 0; i < messages; i++) { await sa.cc.sendText(ch, `radio ${i} ${'x'.repeat(textChars)}`); sent.push(String(i)) }
+  await sa.cc.sendText(ch, 'radio flash', { precedence: Precedence.flash })
   await sa.close()
 
-  // B's client API listens inside the namespace, so B is read with the CLI run there.
-  const atB = await waitFor(`all ${messages} messages at B`, 150_000, async () => {
-    await new Promise(resolve => setTimeout(resolve, 2000))
-    const tail = spawnSync('ip', ['netns', 'exec', link.ns, process.execPath, bin, 'tail', '--data', b.dataDir, ref, '--json', '-n', String(2 * messages)], { encoding: 'utf8', timeout: 20_000 })
-    const got = new Set([...tail.stdout.matchAll(/"text":"radio (\d+) /g)].map(m => Number(m[1])))
-    return got.size === messages ? got : undefined
-  })
-  t.same([...atB].sort((x, y) => x - y), sent, `B holds all ${messages} messages (${messages * textChars} bytes of text at 9.6 kbps)`)
+  const order = await waitFor(`all ${messages + 1} messages at B`, 150_000, () => arrivals().length === messages + 2 ? arrivals().slice(1) : undefined)
+  t.same(order.filter(x => x !== 'flash').sort((x, y) => Number(x) - Number(y)), sent, `B got all ${messages} routine messages (${messages * textChars} bytes of text at 9.6 kbps)`)
+  // Unpaced, every routine message went down to the socket and the radio's queue at once,
+  // and the flash message arrived last.
+  const overtaken = messages - order.indexOf('flash')
+  t.ok(overtaken >= messages - 10, `the flash message overtook ${overtaken} of the ${messages} routine messages sent before it`)
   const accepted = must(process.execPath, bin, 'audit', 'export', '--data', a.dataDir).split('\n').filter(l => l.includes('"peer.accepted"') && l.includes(b.nodeId))
   t.equal(accepted.length, 1, `A linked to B ${accepted.length} time(s); once: the link never dropped under load`)
 })

@@ -3,8 +3,10 @@
  * bounded outbound queue. `send` hands a frame straight to the stream while the
  * stream accepts data; while the stream needs draining frames wait in our queue,
  * and once queued plus stream-buffered bytes would pass `writeQueueBytesMax`
- * `send` returns false (the frame was NOT taken). When the queue has emptied
- * after such a refusal, `onDrain` fires. Inbound bytes go through `FrameDecoder`;
+ * `send` returns false (the frame was NOT taken). On a paced link (a declared
+ * bandwidth, see pacer.ts) `send` also returns false while the frames taken are
+ * more than the pacer's lead ahead of the wire. When the queue has emptied and
+ * the pacer allows after such a refusal, `onDrain` fires. Inbound bytes go through `FrameDecoder`;
  * a frame over the limit aborts the stream and fires `onViolation`. `onClose`
  * fires once, on a later microtask, however the stream ends.
  *
@@ -16,10 +18,13 @@
 import type { Stream, StreamMessageEvent } from '@libp2p/interface'
 import { LimitError, isDdilError } from '../../protocol/errors.ts'
 import { FrameDecoder, encodeFrame } from './frame-codec.ts'
+import type { Pacer } from './pacer.ts'
 
 export interface FrameStreamOptions {
   frameBytesMax: number
   writeQueueBytesMax: number
+  /** Takes frames no faster than a declared link carries them; none: as fast as the stream takes them. */
+  pacer?: Pacer
 }
 
 export interface FrameStreamEvents {
@@ -38,6 +43,7 @@ export class FrameStream {
   readonly #queue: Uint8Array[] = []
   #queueBytes = 0
   #refused = false
+  #paceTimer: ReturnType<typeof setTimeout> | undefined
   #closed = false
   readonly #whenClosed = Promise.withResolvers<void>()
 
@@ -65,15 +71,20 @@ export class FrameStream {
     if (this.stream.status !== 'open') this.#markClosed()
   }
 
-  /** Queue a frame; false when closed or over the queue bound. Throws LimitError only for a frame no link may carry. */
+  /** Queue a frame; false when closed, over the queue bound or ahead of the pacer. Throws LimitError only for a frame no link may carry. */
   send (frame: Uint8Array): boolean {
     if (frame.byteLength > this.#options.frameBytesMax) throw new LimitError(`frame of ${frame.byteLength} bytes exceeds frameBytesMax ${this.#options.frameBytesMax}`)
     if (this.#closed) return false
     const wire = encodeFrame(frame)
-    if (this.bufferedBytes + wire.byteLength > this.#options.writeQueueBytesMax) {
+    const pacer = this.#options.pacer
+    const nowMs = performance.now()
+    const paceWaitMs = pacer?.waitMs(nowMs) ?? 0
+    if (paceWaitMs > 0 || this.bufferedBytes + wire.byteLength > this.#options.writeQueueBytesMax) {
       this.#refused = true
+      if (paceWaitMs > 0 && this.#queue.length === 0) this.#drainAfter(paceWaitMs)
       return false
     }
+    pacer?.took(wire.byteLength, nowMs)
     if (this.#queue.length > 0 || this.stream.writableNeedsDrain) {
       this.#queue.push(wire)
       this.#queueBytes += wire.byteLength
@@ -115,10 +126,21 @@ export class FrameStream {
       this.#queueBytes -= wire.byteLength
       if (!this.#write(wire)) return
     }
-    if (this.#queue.length === 0 && this.#refused && !this.#closed) {
-      this.#refused = false
-      this.#events.onDrain()
-    }
+    this.#drainWhenAllowed()
+  }
+
+  /** After a refusal: `onDrain` once the queue is empty and the pacer allows, now or on a timer. */
+  #drainWhenAllowed (): void {
+    if (!this.#refused || this.#closed || this.#queue.length > 0 || this.#paceTimer !== undefined) return
+    const waitMs = this.#options.pacer?.waitMs(performance.now()) ?? 0
+    if (waitMs > 0) { this.#drainAfter(waitMs); return }
+    this.#refused = false
+    this.#events.onDrain()
+  }
+
+  #drainAfter (waitMs: number): void {
+    if (this.#paceTimer !== undefined) return
+    this.#paceTimer = setTimeout(() => { this.#paceTimer = undefined; this.#drainWhenAllowed() }, Math.ceil(waitMs))
   }
 
   #onMessage (evt: StreamMessageEvent): void {
@@ -135,6 +157,8 @@ export class FrameStream {
   #markClosed (): void {
     if (this.#closed) return
     this.#closed = true
+    clearTimeout(this.#paceTimer)
+    this.#paceTimer = undefined
     this.#queue.length = 0
     this.#queueBytes = 0
     this.#whenClosed.resolve()

@@ -39,6 +39,16 @@ export const serviceInboundStreamsPerConnectionMax = 4
  */
 export const pingStreamsPerConnectionMax = 8
 
+/**
+ * A link with a declared bandwidth takes frames at this share of it: TCP/IP, Noise and yamux
+ * headers add about 6% to 1448-byte segments, and the acknowledgements share the link's far
+ * direction. Paced at the full rate, the radio's own queue would grow without end.
+ */
+export const linkPaceShare = 0.9
+
+/** How far ahead of the wire a paced link takes frames, ms: slack for timers, so the link never idles between frames. */
+export const linkPaceAheadMs = 200
+
 /** Bytes of frames queued for one peer beyond what the stream took. 1 MiB is 16 full frames: enough to keep a fast link busy, small enough for many peers. */
 export const linkWriteQueueBytesMax = 1024 * 1024
 

@@ -20,9 +20,13 @@
  * `linkLatencyChangeFractionMin` and `linkLatencyChangeMsMin`: the engine's link costs,
  * round-trip waits and clock offsets need it (without it every link costs 1 ms).
  *
+ * A link whose bandwidth the operator declared (config `peers.links`) is paced (pacer.ts):
+ * its frames are taken no faster than the link carries them, so they wait in the engine's
+ * precedence queues rather than in the first-in, first-out buffers below.
+ *
  * @example
  * const transport = attachFrameTransport(host, engineLinkHandler, { onPeerMisbehaved: (peer, why) => audit(peer, why) })
- * transport.send(peer, frame) // false: link down or queue full; wait for drain
+ * transport.send(peer, frame) // false: link down, queue full or paced; wait for drain
  * await transport.close()
  */
 import type { Connection, Libp2p, PeerId as Libp2pPeerId, PeerUpdate, Stream } from '@libp2p/interface'
@@ -34,6 +38,7 @@ import type { LinkHandler, Logger, PeerId, Transport } from '../../protocol/port
 import { lengthPrefixBytesMax } from './frame-codec.ts'
 import { FrameStream } from './frame-stream.ts'
 import { LatencyReports, linkInfo, type DeclaredLink } from './link-info.ts'
+import { Pacer } from './pacer.ts'
 export type { DeclaredLink } from './link-info.ts'
 import * as limits from './limits.ts'
 
@@ -110,7 +115,9 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
   const weOpen = (peer: PeerId): boolean => local < peer
 
   const adopt = (peer: PeerId, stream: Stream, connection: Connection): void => {
-    const fs: FrameStream = new FrameStream(stream, settings, {
+    const declared = options.declaredLink?.(peer)
+    const pacer = declared === undefined ? undefined : new Pacer(declared.bandwidthBitsPerSecond * limits.linkPaceShare, limits.linkPaceAheadMs)
+    const fs: FrameStream = new FrameStream(stream, { ...settings, pacer }, {
       onFrame: (frame) => { if (links.get(peer) === fs) handler.receive(peer, frame) },
       onDrain: () => { if (links.get(peer) === fs) handler.drain?.(peer) },
       onViolation: (reason) => { options.onPeerMisbehaved?.(peer, reason) },
@@ -126,7 +133,7 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
     })
     links.set(peer, fs)
     const measuredMs = latency.track(peer, connection)
-    handler.linkUp(peer, linkInfo(settings.frameBytesMax, options.declaredLink?.(peer), measuredMs))
+    handler.linkUp(peer, linkInfo(settings.frameBytesMax, declared, measuredMs))
     fs.start()
     if (measuredMs === undefined) pingNow(peer, fs, connection)
   }
