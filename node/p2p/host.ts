@@ -114,7 +114,9 @@ export async function createHost (options: HostOptions): Promise<Host> {
     services: {
       identify: identify({ maxInboundStreams: bounds.serviceInboundStreamsPerConnectionMax }),
       identifyPush: identifyPush({ maxInboundStreams: bounds.serviceInboundStreamsPerConnectionMax }),
-      ping: ping({ maxInboundStreams: limits.pingStreamsPerConnectionMax, maxOutboundStreams: limits.pingStreamsPerConnectionMax }),
+      // The answering side gives a ping stream as long as the asking side's monitor waits for it:
+      // libp2p's 10 s reset pings behind a loaded radio's queue, and the monitor then aborted the connection.
+      ping: ping({ maxInboundStreams: limits.pingStreamsPerConnectionMax, maxOutboundStreams: limits.pingStreamsPerConnectionMax, timeout: 2 * bounds.pingTimeoutMsMin }),
     },
   })
   startRedialer(host, staticPeers, {

@@ -80,8 +80,10 @@ export const hostPingIntervalMs = 10_000
  * libp2p's connection monitor aborts a connection whose ping goes unanswered this long; it
  * waits longer where pings have been slow, up to twice this. libp2p's own floor, 5 s, is less
  * than a ping takes behind a loaded 9.6 kbps radio's queue (6.5 s measured through tbf), so
- * such a link was cut and redialled every 10 to 20 s while it carried traffic. A dead peer is
- * still noticed within this plus hostPingIntervalMs.
+ * such a link was cut and redialled every 10 to 20 s while it carried traffic. The answering
+ * side keeps a ping stream open this long too (libp2p's 10 s reset it under load, and the
+ * asking side's monitor then aborted the connection). A dead peer is still noticed within
+ * this plus hostPingIntervalMs.
  */
 export const hostPingTimeoutMsMin = 60_000
 
