@@ -53,4 +53,14 @@ async function main (argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A reader that went away (`ddil tail --follow | head`) is the end of the output, not
+ * an error: stop quietly, as `cat` and `grep` do. Any other stdout error still throws.
+ */
+function exitWhenReaderGone (e: NodeJS.ErrnoException): void {
+  if (e.code !== 'EPIPE') throw e
+  process.exit() // with the status already decided, 0 if none
+}
+
+process.stdout.on('error', exitWhenReaderGone)
 process.exitCode = await main(process.argv.slice(2))
