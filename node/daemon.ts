@@ -16,7 +16,7 @@ import { openLevelStore, type LevelStore } from './store/level-store.ts'
 import { loadOrCreateNodeKey } from './p2p/identity.ts'
 import { createHost } from './p2p/host.ts'
 import { attachFrameTransport, type FrameTransport } from './p2p/link.ts'
-import { openAuditLog, auditKeyFromNodeKey, type AuditLog } from './audit/index.ts'
+import { openAuditLog, auditKeyFromNodeKey, RefusalSummaries, type AuditLog } from './audit/index.ts'
 import type { AuditEvent } from './audit/index.ts'
 import { startClientApi } from './api/server.ts'
 import { startAdmin, type NodeStatus } from './admin.ts'
@@ -95,9 +95,13 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     const user = await loadUserIdentity(dataDir, crypto)
     const audit: AuditLog = await openAuditLog({ dataDir, crypto, key: auditKeyFromNodeKey(nodeKey), node: nodeId, now: () => clock.nowMs() })
     cleanups.push(() => audit.close())
-    const record = (event: AuditEvent): void => {
-      audit.append(event).catch((e: Error) => logger.error({ err: e.message, event: event.what }, 'audit log write failed'))
-    }
+    // Repeated refusals (a connection flood) are written once, then counted in a summary per window (audit/repeats.ts).
+    const refusals = new RefusalSummaries({
+      append: (event) => { audit.append(event).catch((e: Error) => logger.error({ err: e.message, event: event.what }, 'audit log write failed')) },
+      schedule: (fn, ms) => { const timer = setTimeout(fn, ms); timer.unref(); return () => { clearTimeout(timer) } },
+    })
+    cleanups.push(() => { refusals.close() })
+    const record = (event: AuditEvent): void => { refusals.record(event) }
     // Channels are judged by their signed governance; only a genesis needs the operator's
     // say-so: this relay carries channels created by the users in authors.allow.
     const creators = authorKeys(config, user.ed25519.publicKey)
@@ -166,6 +170,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       nodeId, dataDir, firstRun, listen: listen(), api: api.address, admin: admin.address, engine, status,
       stop: () => {
         stopping ??= (async () => {
+          refusals.close() // the counts of refusals still being summarised, before the stop
           await audit.append({ who: 'operator', what: 'node.stopped', outcome: 'ok' }).catch(() => {})
           await audit.checkpoint('stop').catch(() => {})
           await cleanup()

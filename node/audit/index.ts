@@ -12,6 +12,7 @@ export { verifyAuditLog, type AuditVerifyResult, type VerifyOptions, type AuditP
 export { exportAuditLog, exportAuditHead } from './export.ts'
 export { auditKeyFromNodeKey, readNodePublicKey } from './key.ts'
 export { auditPaths } from './files.ts'
+export { RefusalSummaries, type RefusalSummariesOptions } from './repeats.ts'
 export type { AuditEvent } from './sanitise.ts'
 export {
   auditEventTypes, auditOutcomes, auditFormatVersion,
