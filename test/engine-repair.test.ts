@@ -119,6 +119,21 @@ t.test('envelopes that expire while queued on a slow link are dropped, not sent 
   t.equal(a.counters.expiredUnsent, 150 - arrived, 'counted where they were dropped')
 })
 
+t.test('an envelope that would arrive expired is not sent even on an idle link', async t => {
+  // A 15 s link and a 10 s ttl: the link is idle, so the envelope would go straight out, not through the queue.
+  const net = new TestNet()
+  const a = await net.node('a'); const b = await net.node('b')
+  net.connect('a', 'b', { latencyMs: 15_000 })
+  await net.run(60_000)
+  const alice = net.author(1)
+  await net.post('a', alice, 1, { ttlSeconds: 10 })
+  const lasting = await net.post('a', alice, 2)
+  await net.run(60_000)
+  t.equal(a.counters.expiredUnsent, 1, 'the short-lived one was dropped where it was')
+  t.same(net.arrivals.filter(x => x.node === 'b').map(x => x.id), [toHex(lasting.id)], 'the other went out')
+  t.equal(b.counters.expiredOnArrival, 0, 'nothing arrived expired')
+})
+
 t.test("a peer's prune survives our restart; its graft does too", async t => {
   const net = new TestNet()
   let a = await net.node('a'); await net.node('b')

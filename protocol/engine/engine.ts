@@ -14,7 +14,7 @@
  */
 import { Catalog, entryId, entryOverheadBytes, idFromKey, idKey, type Entry } from './catalog.ts'
 import { MessageLog } from './log.ts'
-import { PeerLink, type PruneState } from './peer.ts'
+import { PeerLink, type OutEnvelope, type PruneState } from './peer.ts'
 import { newCounters, defaultEngineConfig, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason } from './types.ts'
 import { SyncHandlers } from './sync.ts'
 import { entryFields, Retention } from './retention.ts'
@@ -450,6 +450,21 @@ export class Engine implements LinkHandler {
     this.#writeOps = []
     this.#writeWaiters = []
     this.#batch(ops).then(() => { for (const w of waiters) w.resolve() }, (e: unknown) => { for (const w of waiters) w.reject(e) })
+  }
+
+  /**
+   * Sends an envelope to a peer, unless it is queued there already or was just sent
+   * (`force`: send anyway, the peer asked). On an idle link it goes straight out; else it
+   * waits in the link's queue, by precedence.
+   */
+  offer (link: PeerLink, precedence: number, item: OutEnvelope, force: boolean): void {
+    const nowMs = this.deps.clock.nowMs()
+    if (link.idle && (force || !link.sentRecently(item.key, nowMs))) {
+      const outcome = link.sendNow(item, this.deps.transport, this.counters, nowMs, this.networkNowMs())
+      if (outcome === 'sent') this.deps.events?.sent?.(item.id, link.id)
+      if (outcome !== 'blocked') return
+    }
+    if (link.enqueue(precedence, item, force, nowMs)) this.pump(link)
   }
 
   pump (link: PeerLink): void {

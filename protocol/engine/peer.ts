@@ -138,6 +138,22 @@ export class PeerLink {
     return true
   }
 
+  /** Nothing waits on this link (not blocked, no frame queued): an envelope offered now may skip the queue. */
+  get idle (): boolean { return !this.blocked && this.#control.length === 0 && this.queue.length === 0 }
+
+  /**
+   * Hands one envelope to the transport at once, as `pump` would have done had it been
+   * queued (call only when `idle`): 'sent'; 'expired' if it would arrive expired (counted,
+   * dropped); 'blocked' if the transport pushed back (the link is now blocked: queue it).
+   * On an idle link, the usual case, an envelope then costs no queue entry.
+   */
+  sendNow (item: OutEnvelope, transport: Transport, counters: Counters, nowMs: number, networkNowMs: number): 'sent' | 'expired' | 'blocked' {
+    if (this.#wouldArriveExpired(item, networkNowMs)) { counters.expiredUnsent++; return 'expired' }
+    if (!this.#transmit(item, transport, counters, nowMs)) return 'blocked'
+    this.#forgetSent(nowMs)
+    return 'sent'
+  }
+
   /** The peer has (or is about to get) this id: cancel our queued copy, and send none for `resendAfterMs`. */
   peerHolds (key: string, nowMs: number): void {
     this.queued.delete(key)
@@ -174,23 +190,31 @@ export class PeerLink {
       const item = this.queue.peek()
       if (item === undefined) break
       if (this.queued.get(item.key) !== item) { this.queue.shift(); continue } // cancelled
-      if (item.expiresAtMs <= networkNowMs + this.costMs) { // would arrive expired
+      if (this.#wouldArriveExpired(item, networkNowMs)) {
         this.queue.shift()
         this.queued.delete(item.key)
         counters.expiredUnsent++
         continue
       }
-      const frame = encodeFrame({ type: FrameType.envelope, envelope: item.bytes })
-      if (!transport.send(this.id, frame)) { this.blocked = true; break }
+      if (!this.#transmit(item, transport, counters, nowMs)) break
       this.queue.shift()
       this.queued.delete(item.key)
-      this.#remember(item.key, nowMs)
-      count(counters, frame)
-      counters.payloadBytesSent += frame.length - 1
       sent.push(item)
     }
     if (sent.length > 0) this.#forgetSent(nowMs)
     return sent
+  }
+
+  #wouldArriveExpired (item: OutEnvelope, networkNowMs: number): boolean { return item.expiresAtMs <= networkNowMs + this.costMs }
+
+  /** Frames an envelope and hands it to the transport; false (and blocked) if it pushed back. */
+  #transmit (item: OutEnvelope, transport: Transport, counters: Counters, nowMs: number): boolean {
+    const frame = encodeFrame({ type: FrameType.envelope, envelope: item.bytes })
+    if (!transport.send(this.id, frame)) { this.blocked = true; return false }
+    this.#remember(item.key, nowMs)
+    count(counters, frame)
+    counters.payloadBytesSent += frame.length - 1
+    return true
   }
 
   /** Drops sent ids past the resend horizon (they no longer matter) and beyond the cap, oldest first. */

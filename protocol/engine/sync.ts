@@ -254,7 +254,7 @@ export class SyncHandlers {
   }
 
   #enqueue (q: PeerLink, precedence: number, item: OutEnvelope, force = false): void {
-    if (q.enqueue(precedence, item, force, this.#e.deps.clock.nowMs())) this.#e.pump(q)
+    this.#e.offer(q, precedence, item, force)
   }
 
   /**
