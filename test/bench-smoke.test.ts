@@ -7,6 +7,7 @@ import { smokeBench } from './helpers/bench-smoke.ts'
 for (const name of ['cbor', 'ingest', 'protocol', 'push', 'reconcile', 'sim']) smokeBench(name)
 
 // --against runs another checkout beside this one; this checkout against itself must work.
-smokeBench('sim', ['--against=.'], row => ['against_wall_s', 'wall_ratio_vs_against', 'cpu_ratio_vs_against'].every(k => typeof row[k] === 'number'))
+smokeBench('sim', ['--against=.'], row => ['against_wall_s', 'wall_ratio_vs_against', 'cpu_ratio_vs_against'].every(k => typeof row[k] === 'number') &&
+  typeof row.pinned === 'boolean' && String(row.wall_ratios_per_pair).split(' ').length === row.against_pairs)
 // --minutes=N cuts the run short, and then says nothing about the target.
 smokeBench('sim', ['--minutes=30'], row => row.simulated_s === 1800 && row.within_target === null)
