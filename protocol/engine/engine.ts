@@ -459,6 +459,7 @@ export class Engine implements LinkHandler {
    */
   offer (link: PeerLink, precedence: number, item: OutEnvelope, force: boolean): void {
     const nowMs = this.deps.clock.nowMs()
+    // An idle link's queue is empty, and every id in its map of queued ids is in the queue: no need to ask that map.
     if (link.idle && (force || !link.sentRecently(item.key, nowMs))) {
       const outcome = link.sendNow(item, this.deps.transport, this.counters, nowMs, this.networkNowMs())
       if (outcome === 'sent') this.deps.events?.sent?.(item.id, link.id)
