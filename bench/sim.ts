@@ -10,9 +10,10 @@
  *
  * `--against=DIR` compares with another checkout's simulator (its bench/_sim-child.ts,
  * with its dependencies installed), interleaved so that neither core nor moment favours
- * one build: in each of `againstRounds` rounds core 0 runs ours then theirs while core 1
- * runs theirs then ours (each pinned with `taskset` where it exists). Each ratio compares
- * two runs on one core, one right after the other; the figure is their geometric mean.
+ * one build: in each of four rounds (one round for runs longer than 90 simulated minutes,
+ * which take minutes each) core 0 runs ours then theirs while core 1 runs theirs then
+ * ours (each pinned with `taskset` where it exists). Each ratio compares two runs on one
+ * core, one right after the other; the figure is their geometric mean.
  * The two cores of these virtual machines do not run equally fast, and their speeds
  * drift within a minute: the same two builds run at once, unpinned, gave ratios from
  * 0.71 to 1.10, and pinned with the cores swapped, 1.06 then 1.30. Use `--minutes`
@@ -35,8 +36,9 @@ import type { BenchOptions, BenchResult } from './types.ts'
 
 /** Brief §6: 200 nodes, 6 simulated hours, ≥ 20,000 messages within this wall time on 2 cores. */
 const targetWallSeconds = 60
-/** Rounds of `--against`: each gives two ratios, one per core. */
-const againstRounds = 4
+/** Rounds of `--against` (each gives two ratios, one per core): four for runs cut to `againstShortMinutesMax`, else one. */
+const againstRounds = { short: 4, long: 1 }
+const againstShortMinutesMax = 90
 /** Heap for the child, MB: the 200-node case peaks above Node's default limit (about 4 GB here). */
 const childHeapMb = 14_336
 
@@ -133,7 +135,8 @@ async function runPairs (against: string, file: string, options: BenchOptions): 
     return oursFirst ? [first, second] : [second, first]
   }
   const pairs: Array<[ChildResult, ChildResult]> = []
-  for (let round = 0; round < againstRounds; round++) pairs.push(...await Promise.all([lane(pin ? 0 : undefined, true), lane(pin ? 1 : undefined, false)]))
+  const rounds = options.minutes !== undefined && options.minutes <= againstShortMinutesMax ? againstRounds.short : againstRounds.long
+  for (let round = 0; round < rounds; round++) pairs.push(...await Promise.all([lane(pin ? 0 : undefined, true), lane(pin ? 1 : undefined, false)]))
   return pairs
 }
 
