@@ -54,7 +54,12 @@ const ourRoot = fileURLToPath(new URL('..', import.meta.url))
 
 /** Runs one simulation in a child, pinned to `core` if given (through `taskset`). */
 function runChild (root: string, file: string, minutes: number | undefined, log: (line: string) => void, core?: number): Promise<ChildResult> {
-  const args = [`--max-old-space-size=${childHeapMb}`, 'bench/_sim-child.ts', file, ...(minutes === undefined ? [] : [String(minutes)])]
+  return runJsonChild(root, ['bench/_sim-child.ts', file, ...(minutes === undefined ? [] : [String(minutes)])], log, core)
+}
+
+/** Runs `node <args>` with the simulator's heap in `root`; resolves with the JSON line it prints. Lines starting `sim: ` go to `log`. */
+export function runJsonChild<T> (root: string, script: string[], log: (line: string) => void, core?: number): Promise<T> {
+  const args = [`--max-old-space-size=${childHeapMb}`, ...script]
   const [command, argv] = core === undefined ? [process.execPath, args] : ['taskset', ['-c', String(core), process.execPath, ...args]]
   const child = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
@@ -67,7 +72,7 @@ function runChild (root: string, file: string, minutes: number | undefined, log:
   return new Promise((resolve, reject) => {
     child.on('error', reject)
     child.on('close', code => {
-      if (code === 0) resolve(JSON.parse(out) as ChildResult)
+      if (code === 0) resolve(JSON.parse(out) as T)
       else reject(new Error(`simulator child exited with ${code}: ${err.split('\n').filter(l => !l.startsWith('sim: ')).slice(-5).join(' ')}`))
     })
   })
