@@ -105,7 +105,7 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
       // The machines are shared: a busy one can stretch the wall time by a third. Compare builds side by side.
       load_1m_before: Number(loadBefore.toFixed(2)),
       load_1m_after: Number(loadAfter.toFixed(2)),
-      // The most two workers could gain (sim/split-bound.ts): whether parallelism alone could meet the target.
+      // An upper bound on what two workers could gain, counting stored copies (sim/split-bound.ts); `bench sim-split` measures it.
       two_worker_bound: Number(r.split.bound.toFixed(2)),
       split_window_ms: r.split.windowMs,
       split_busy_windows: r.split.busyWindows,
