@@ -35,11 +35,12 @@ export function checkNotFarFuture (stamp: Hlc, wallMs: number, allowanceMs = clo
 }
 
 export class HybridClock {
+  /** The physical part's source, read as whole ms: the envelope and client API codecs carry `ms` as an integer. */
   readonly #wallMs: () => number
   #last: Hlc
 
   constructor (wallMs: () => number, last: Hlc = { ms: 0, c: 0 }) {
-    this.#wallMs = wallMs
+    this.#wallMs = () => Math.floor(wallMs())
     this.#last = { ...last }
   }
 
@@ -68,6 +69,7 @@ export class HybridClock {
   }
 
   #commit (next: Hlc): Hlc {
+    if (!Number.isSafeInteger(next.ms) || !Number.isSafeInteger(next.c)) throw new LimitError(`HLC parts must be whole numbers, got ${next.ms}.${next.c}`)
     if (next.c > hlcCounterMax) throw new LimitError(`HLC counter overflow at ${next.ms} ms`)
     if (next.ms > hlcMsMax) throw new LimitError('HLC milliseconds exceed 48 bits')
     this.#last = next

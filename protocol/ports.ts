@@ -7,7 +7,7 @@
  * const engine = createEngine({ clock, random, crypto, store, transport, logger }, config)
  */
 
-/** Time. `nowMs` is realtime (Unix ms, may jump); `monotonicMs` never goes back. */
+/** Time. `nowMs` is realtime (whole Unix ms, may jump); `monotonicMs` never goes back (may be fractional). */
 export interface Clock {
   nowMs (): number
   monotonicMs (): number

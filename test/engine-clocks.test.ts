@@ -4,7 +4,10 @@
 // adopt would accept the envelope. Stamps follow network time too. An untimely envelope (expired
 // or far-future) costs its honest-but-skewed sender one point, once, however often it is offered.
 import t from 'tap'
-import { TestNet } from './helpers/net.ts'
+import fc from 'fast-check'
+import { testSeed } from './helpers/seed.ts'
+import { decodeServerMessage, encodeServerMessage } from '../node/api/wire.ts'
+import { clockPeers, TestNet } from './helpers/net.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { FrameType, encodeFrame, linkVersion } from '../protocol/frames.ts'
 import { clockSkewMsMax } from '../protocol/limits.ts'
@@ -74,12 +77,9 @@ t.test('the memory survives a restart and ends once our clock less the skew allo
 t.test('a relay a day slow stamps by network time, and absorbs stamps a day ahead of it', async t => {
   const net = new TestNet()
   const x = await net.node('x')
-  for (const id of ['p1', 'p2', 'p3']) { await net.node(id); net.connect('x', id) }
-  await net.run(50)
   const day = 24 * hourMs
   const now = net.clock.now
-  for (const p of x.peers.values()) p.clockOffsetMs = day
-  x.clockPeersChanged()
+  clockPeers(x, now, [day, day, day])
   t.ok(x.stamp().ms >= now + day, 'stamped at network time, not at its own slow clock')
   const alice = net.author(1)
   const ahead = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq: 1, hlc: { ms: now + 2 * day, c: 0 }, ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey)
@@ -114,4 +114,54 @@ t.test('hello offsets count the link latency: agreeing clocks over slow links gi
   await net.run(2_000)
   t.same([...x.peers.values()].map(p => p.clockOffsetMs), [0, 0], 'each hello was stamped 600 ms before it arrived')
   t.equal(x.networkNowMs(), net.clock.nowMs(), 'network time is our clock (it was 600 ms behind)')
+})
+
+// Issue 19: a link's latency is half its round trip, so an odd round trip makes a half-millisecond
+// latency. Network time, the HLC stamps behind the client API's `stamp` and the expiry checks must
+// stay whole milliseconds, or the `stamped` reply (and an envelope's 48-bit hlc field) cannot carry them.
+t.test('three peers whose round trips are odd ms: network time and stamps stay whole ms', async t => {
+  const net = new TestNet()
+  const x = await net.node('x')
+  const now = net.clock.nowMs()
+  clockPeers(x, now, [100, 200, 300], 1.5) // round trips of 3 ms
+  t.ok([...x.peers.values()].every(p => Number.isInteger(p.clockOffsetMs)), `offsets ${[...x.peers.values()].map(p => p.clockOffsetMs).join(', ')}`)
+  t.ok(Number.isInteger(x.networkNowMs()), `network time ${x.networkNowMs()}`)
+  const stamp = x.stamp()
+  t.ok(Number.isInteger(stamp.ms), `stamp ${stamp.ms}.${stamp.c}`)
+  t.same(decodeServerMessage(encodeServerMessage({ type: 'stamped', rid: 1, ms: stamp.ms, c: stamp.c })), { type: 'stamped', rid: 1, ms: stamp.ms, c: stamp.c }, 'the client API carries it')
+  // A re-measured link (another odd round trip) moves its offset by whole ms too.
+  x.linkMeasured('clock-2', { latencyMs: 3.5 })
+  t.ok(Number.isInteger(x.networkNowMs()) && Number.isInteger(x.stamp().ms), 'after a re-measure')
+  const alice = net.author(1)
+  await net.post('x', alice, 1)
+  t.equal(x.catalog.size, 1, 'an envelope stamped and checked at network time is stored')
+})
+
+t.test('property: any peers, offsets and latencies give whole-ms network time, stamps and expiry checks', async t => {
+  const seed = testSeed(t)
+  const day = 24 * hourMs
+  const peer = fc.record({
+    offsetMs: fc.integer({ min: -30 * day, max: 30 * day }),
+    // Half of an odd round trip, or any latency a host might report.
+    latencyMs: fc.oneof(fc.nat(20_000).map(rtt => (2 * rtt + 1) / 2), fc.double({ min: 0, max: 10_000, noNaN: true })),
+    remeasuredMs: fc.option(fc.double({ min: 0, max: 10_000, noNaN: true })),
+  })
+  await fc.assert(fc.asyncProperty(fc.array(peer, { maxLength: 9 }), fc.nat(999), async (peers, tickMs) => {
+    const net = new TestNet()
+    const x = await net.node('x')
+    await net.run(tickMs + 0.25) // the manual clock sits at a fractional instant; nowMs reads whole ms
+    const now = net.clock.nowMs()
+    peers.forEach((p, i) => { clockPeers(x, now, peers.slice(0, i + 1).map(q => q.offsetMs), p.latencyMs) })
+    peers.forEach((p, i) => { if (p.remeasuredMs !== null) x.linkMeasured(`clock-${i + 1}`, { latencyMs: p.remeasuredMs }) })
+    const nowNet = x.networkNowMs()
+    const stamp = x.stamp()
+    const offsets = [...x.peers.values()].map(p => p.clockOffsetMs)
+    if (!Number.isInteger(nowNet) || !Number.isInteger(stamp.ms) || !offsets.every(Number.isInteger)) return false
+    if (Math.abs(nowNet - now) > clockSkewMsMax) return false
+    decodeServerMessage(encodeServerMessage({ type: 'stamped', rid: 1, ms: stamp.ms, c: stamp.c }))
+    // An envelope stamped now is timely here (the expiry and far-future checks run at network time).
+    const env = await net.post('x', net.author(1), 1, { hlc: stamp })
+    return x.catalog.has(env.key)
+  }), { seed, numRuns: Number(process.env.DDIL_RUNS ?? 200) })
+  t.pass('held for every generated peer set')
 })

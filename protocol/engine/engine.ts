@@ -14,6 +14,7 @@
  */
 import { Catalog, entryId, entryOverheadBytes, idFromKey, idKey, type Entry } from './catalog.ts'
 import { MessageLog } from './log.ts'
+import { medianOffsetMs, networkNowMs } from './network-time.ts'
 import { PeerLink, type OutEnvelope, type PruneState } from './peer.ts'
 import { newCounters, defaultEngineConfig, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason } from './types.ts'
 import { SyncHandlers } from './sync.ts'
@@ -22,7 +23,7 @@ import { checkTimely, decodeEnvelope, verifySignature, checkSequenceWindow, type
 import { isDdilError, StorageError, UnauthorisedError } from '../errors.ts'
 import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '../frames.ts'
 import { HybridClock, type Hlc } from '../hlc.ts'
-import { clockSkewMsMax, frameBytesMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyUntimely, peerScoreDisconnectBelow } from '../limits.ts'
+import { frameBytesMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyUntimely, peerScoreDisconnectBelow } from '../limits.ts'
 import type { LinkHandler, LinkInfo, PeerId, StoreOp } from '../ports.ts'
 import { ReconcileSet } from '../reconcile/index.ts'
 
@@ -187,8 +188,8 @@ export class Engine implements LinkHandler {
     const latencyMs = latencyOr(info.latencyMs, link.latencyMs)
     link.bandwidthBitsPerSecond = bandwidthOr(info.bandwidthBitsPerSecond, link.bandwidthBitsPerSecond)
     const advertisedBefore = Math.round(link.costMs)
-    if (link.ready) { link.clockOffsetMs += latencyMs - link.latencyMs; this.clockPeersChanged() }
-    link.latencyMs = latencyMs
+    link.latencyMs = latencyMs // the link's clock offset follows (PeerLink.clockOffsetMs)
+    if (link.ready) this.clockPeersChanged()
     link.latencyKnown ||= latencyMs === info.latencyMs
     link.costMs = linkCostMs(latencyMs, link.bandwidthBitsPerSecond)
     if (link.ready && Math.round(link.costMs) !== advertisedBefore) this.#sync.advertiseNeighbours()
@@ -316,26 +317,21 @@ export class Engine implements LinkHandler {
   }
 
   /**
-   * Network time: our wall clock corrected by the median offset of ourselves (0) and our
-   * ready peers, ties going to the value nearer our own clock, clamped to the skew
-   * allowance. A relay whose clock is a day off still agrees with its neighbours about
+   * Network time (network-time.ts), whole ms: our wall clock corrected by the median offset
+   * of ourselves (0) and our ready peers, ties going to the value nearer our own clock,
+   * clamped to the skew allowance. A relay whose clock is a day off still agrees with its neighbours about
    * what has expired and what is far in the future; a relay with one peer trusts itself.
    */
   networkNowMs (): number {
-    this.#offsetMs ??= this.#medianOffsetMs()
-    return this.deps.clock.nowMs() + this.#offsetMs
+    this.#offsetMs ??= medianOffsetMs(this.#readyOffsets())
+    return networkNowMs(this.deps.clock.nowMs(), this.#offsetMs)
   }
 
   /** Call when a peer becomes ready or goes away: the median offset is recomputed on next use. */
   clockPeersChanged (): void { this.#offsetMs = undefined }
 
-  #medianOffsetMs (): number {
-    const offsets = [0]
-    for (const p of this.peers.values()) if (p.ready) offsets.push(p.clockOffsetMs)
-    offsets.sort((a, b) => a - b)
-    const mid = offsets.length >> 1
-    const median = offsets.length % 2 === 1 ? offsets[mid] : (Math.abs(offsets[mid - 1]) <= Math.abs(offsets[mid]) ? offsets[mid - 1] : offsets[mid])
-    return Math.max(-clockSkewMsMax, Math.min(clockSkewMsMax, median))
+  * #readyOffsets (): Iterable<number> {
+    for (const p of this.peers.values()) if (p.ready) yield p.clockOffsetMs
   }
 
   #validate (env: Envelope): void {

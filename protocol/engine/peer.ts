@@ -4,6 +4,7 @@
  * control frames first, then envelopes by precedence — paced by the transport's
  * back-pressure (`send` returning false until the host calls `drain`).
  */
+import { clockOffsetMs, helloSkewMs } from './network-time.ts'
 import { PrecedenceQueue } from './queue.ts'
 import { encodeFrame, FrameType, type Frame } from '../frames.ts'
 import { peerScoreInitial, peerScorePerHourRecovered, resendAfterMs, sentIdsRememberedMax, untimelyIdsRememberedMax } from '../limits.ts'
@@ -88,8 +89,8 @@ export class PeerLink {
   initiator?: { id: number, session: ReconcileSession }
   responder?: { id: number, session: ReconcileSession }
   lastReconcileMs = -Infinity
-  /** The peer's clock minus ours at hello, ms (its contribution to our network-time estimate). */
-  clockOffsetMs = 0
+  /** The peer's clock minus ours as its hello arrived, whole ms (see network-time.ts). */
+  #helloSkewMs = 0
   /** The link's one-way latency, when the host knows it (its hello was stamped this long before it arrived), ms. */
   latencyMs = 0
   /** Whether the host told or measured `latencyMs` (else it is an assumed 0). */
@@ -107,6 +108,15 @@ export class PeerLink {
     this.costMs = costMs
     this.queue = new PrecedenceQueue(queueBytesMax)
   }
+
+  /** The peer's hello arrived (its clock read `peerNowMs`, ours `ourNowMs`): the link is ready. */
+  heardHello (peerNowMs: number, ourNowMs: number): void {
+    this.ready = true
+    this.#helloSkewMs = helloSkewMs(peerNowMs, ourNowMs)
+  }
+
+  /** The peer's clock minus ours, whole ms: its hello's skew corrected by the link's latency (its contribution to network time). */
+  get clockOffsetMs (): number { return clockOffsetMs(this.#helloSkewMs, this.latencyMs) }
 
   /** The score now: what it was at the last penalty plus what it won back since (up to the initial score). */
   scoreAt (monotonicMs: number): number {

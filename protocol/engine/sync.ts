@@ -93,8 +93,7 @@ export class SyncHandlers {
       this.#e.deps.transport.disconnect(link.id, `no common link version (peer ${frame.versionMin}..${frame.versionMax})`)
       return
     }
-    link.ready = true
-    link.clockOffsetMs = frame.nowMs + link.latencyMs - this.#e.deps.clock.nowMs()
+    link.heardHello(frame.nowMs, this.#e.deps.clock.nowMs())
     this.#e.clockPeersChanged()
     link.frameBytesMax = Math.max(frameBytesMin, Math.min(link.frameBytesMax, frame.frameBytesMax))
     this.advertiseNeighbours()

@@ -15,6 +15,7 @@ import type { Clock, Logger, PeerId, Transport } from '../../protocol/ports.ts'
 import { authorRef, signEnvelope, type EnvelopeFields, type Envelope, Kind, Precedence } from '../../protocol/envelope.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { idFromKey } from '../../protocol/engine/catalog.ts'
+import { encodeFrame, FrameType, linkVersion } from '../../protocol/frames.ts'
 import { crypto } from './fixtures.ts'
 
 export class ManualClock implements Clock {
@@ -199,4 +200,20 @@ export class TestNet {
   ids (node: PeerId): string[] {
     return [...(this.engines.get(node)?.catalog.keys() ?? [])].map(k => toHex(idFromKey(k))).sort()
   }
+}
+
+/**
+ * Replaces an engine's hello-only peers (ids `clock-1`…) with one per offset: each links up
+ * with `latencyMs` and says hello with its clock reading `nowMs + offset − latency` as sent,
+ * so the engine sees it `offset` ms ahead once the latency is counted. The way to give an
+ * engine peers with given clocks (a link's offset is derived, never written).
+ */
+export function clockPeers (engine: Engine, nowMs: number, offsetsMs: number[], latencyMs = 0): string[] {
+  for (const id of [...engine.peers.keys()]) if (id.startsWith('clock-')) engine.linkDown(id)
+  return offsetsMs.map((offset, i) => {
+    const id = `clock-${i + 1}`
+    engine.linkUp(id, { latencyMs })
+    engine.receive(id, encodeFrame({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: 65_536, nowMs: Math.round(nowMs + offset - latencyMs) }))
+    return id
+  })
 }
