@@ -130,7 +130,7 @@ export class ClientSession {
       case 'submit': this.#submit(msg.rid, msg.envelope, this.#user); break
       case 'subscribe': this.#subscribe(msg.rid, msg.channel, msg.backlog); break
       case 'unsubscribe': this.#unsubscribe(msg.rid, msg.channel); break
-      case 'stamp': { const { ms, c } = this.#d.facade.stamp(); this.#send({ type: 'stamped', rid: msg.rid, ms, c }); break }
+      case 'stamp': this.#stamp(msg.rid); break
       case 'status': this.#nodeStatus(msg.rid); break
     }
   }
@@ -226,10 +226,19 @@ export class ClientSession {
     this.#send({ type: 'unsubscribed', rid, channel })
   }
 
+  #stamp (rid: Rid): void {
+    this.#sendBuilt(rid, () => { const { ms, c } = this.#d.facade.stamp(); return { type: 'stamped', rid, ms, c } })
+  }
+
   #nodeStatus (rid: Rid): void {
+    this.#sendBuilt(rid, () => ({ type: 'nodeStatus', rid, status: this.#d.facade.status() }))
+  }
+
+  /** Sends a reply built (and encoded) now; if either step fails, the request gets an error reply instead. */
+  #sendBuilt (rid: Rid, build: () => ServerMessage): void {
     let text: string
     try {
-      text = encodeServerMessage({ type: 'nodeStatus', rid, status: this.#d.facade.status() })
+      text = encodeServerMessage(build())
     } catch (e) {
       this.#refuse(rid, e)
       return

@@ -1,8 +1,9 @@
 /**
  * The client API's messages (grammar in docs/CLIENT-API.md): JSON text frames, one object
  * each, byte fields as unpadded base64url. A table of fields per message type drives both
- * directions, so encode and decode are one symmetric pair: encode writes the fields in table
- * order; decode accepts exactly the table's fields (unknown or missing ones are a
+ * directions, so encode and decode are one symmetric pair: encode checks and writes the fields
+ * in table order (it refuses what decode would, so a bad value fails where it was made, not
+ * at the other end); decode accepts exactly the table's fields (unknown or missing ones are a
  * DecodeError, an unknown type a ProtocolError, oversized byte fields a LimitError).
  * Pure (no Buffer, no node:*): a browser page can share it.
  *
@@ -118,9 +119,17 @@ function encode (table: Record<string, Field[]>, m: { type: string }): string {
       if (f.optional !== true) throw new DecodeError(`${m.type}.${f.name} is required`)
       continue
     }
-    out[f.name] = v instanceof Uint8Array ? toBase64url(v) : v
+    out[f.name] = v instanceof Uint8Array ? writeBytes(m.type, f, v) : readField(m.type, f, v)
   }
   return JSON.stringify(out)
+}
+
+/** A byte field as base64url, after the checks its decoder makes: what one side writes, the other reads. */
+function writeBytes (type: string, f: Field, v: Uint8Array): string {
+  if (f.kind !== 'bytes') throw new DecodeError(`${type}.${f.name} must not be bytes`)
+  if (f.max !== undefined && v.length > f.max) throw new LimitError(`${type}.${f.name} exceeds ${f.max} bytes`)
+  if (f.length !== undefined && v.length !== f.length) throw new DecodeError(`${type}.${f.name} must be ${f.length} bytes`)
+  return toBase64url(v)
 }
 
 function decode (table: Record<string, Field[]>, obj: Record<string, unknown>): { type: string } {
