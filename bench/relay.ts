@@ -31,7 +31,7 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
   a.writeConfig({ authors: all }); b.writeConfig({ authors: all, dial: [a, c] }); c.writeConfig({ authors: all })
   try {
     await a.start(); await c.start(); await b.start()
-    await waitFor('B linked', 20_000, async () => (await b.status()).peers.filter((p: { ready: boolean }) => p.ready).length === 2 ? true : undefined)
+    await waitFor('B linked', async () => (await b.status()).peers.filter((p: { ready: boolean }) => p.ready).length === 2 ? true : undefined)
     const rest = all.map(r => rssMiB(r.child?.pid))
     const sa = await a.channels()
     const { channel } = await sa.cc.createChannel({ name: 'bench' })
@@ -39,7 +39,7 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
     const sc = await c.channels()
     const arrived = new Map<string, number>()
     await sc.open(toHex(channel), r => { if (r.type === 'text') arrived.set(toHex(r.id), performance.now()) })
-    await waitFor('C holds the channel keys', 20_000, () => { try { return sc.cc.state(channel) !== undefined ? true : undefined } catch { return undefined } })
+    await waitFor('C holds the channel keys', () => { try { return sc.cc.state(channel) !== undefined ? true : undefined } catch { return undefined } })
 
     options.log('latency at low load…')
     const latencies: number[] = []
@@ -47,7 +47,7 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
       const t0 = performance.now()
       const env = await sa.cc.sendText(channel, `latency probe ${i}`)
       const key = toHex(env.id)
-      await waitFor('probe at C', 10_000, () => arrived.has(key) ? true : undefined)
+      await waitFor('probe at C', () => arrived.has(key) ? true : undefined)
       latencies.push((arrived.get(key) as number) - t0)
     }
     options.log(`throughput and storage: ${stored} envelopes…`)
@@ -63,7 +63,7 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
       }
     }))
     const submittedMs = performance.now() - t0
-    await waitFor('all at C', 3_600_000, async () => (await c.status()).envelopes >= stored + latencies.length + 3 ? true : undefined)
+    await waitFor('all at C', async () => (await c.status()).envelopes >= stored + latencies.length + 3 ? true : undefined, { patienceMs: 3_600_000 })
     const arrivedMs = performance.now() - t0
     const loaded = all.map(r => rssMiB(r.child?.pid))
     await sa.close(); await sc.close()

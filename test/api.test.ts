@@ -2,6 +2,7 @@
 // pushes and every robustness bound, over real loopback WebSockets against a real engine
 // (MemoryStore, node:crypto, no-op transport, manual clock). No fixed sleeps: every wait is
 // for a message, bounded by a timeout.
+import { patienceMs, within } from './helpers/wait.ts'
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import WebSocket from 'ws'
@@ -30,7 +31,7 @@ const channelA = fromHex('0a0a0a0a0a0a0a0a')
 const channelB = fromHex('0b0b0b0b0b0b0b0b')
 const user = crypto.ed25519KeyPair(new Uint8Array(32).fill(5))
 const stranger = crypto.ed25519KeyPair(new Uint8Array(32).fill(6))
-const waitMs = 5000
+const waitMs = patienceMs
 
 // ---- A test facade over a real engine ------------------------------------------------
 
@@ -119,11 +120,6 @@ async function setup (t: Test, limits: Partial<ClientApiLimits> = {}): Promise<N
   return { ...node, url: `ws://127.0.0.1:${api.address.port}`, events, event }
 }
 
-function within<T> (p: Promise<T>, what: string, ms = waitMs): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => { reject(new Error(`timed out after ${ms} ms waiting for ${what}`)) }, ms) })
-  return Promise.race([p, timeout]).finally(() => { clearTimeout(timer) })
-}
 
 // ---- A raw connection, for frames the client library would never send ---------------------
 

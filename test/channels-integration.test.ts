@@ -29,14 +29,14 @@ t.test('two relays, two users: add, talk, board, remove', async t => {
   b.writeConfig({ authors: [a, b], dial: [a] })
   t.teardown(async () => { for (const r of [a, b]) await r.kill('SIGKILL') })
   await a.start(); await b.start()
-  await waitFor('A and B linked', 20_000, async () => (await a.status()).peers.some((p: any) => p.ready) ? true : undefined)
+  await waitFor('A and B linked', async () => (await a.status()).peers.some((p: any) => p.ready) ? true : undefined)
 
   const created = ddil('channel', 'create', '--data', a.dataDir, 'north-grid', '--topic', 'feeder restoration')
   t.equal(created.code, 0, created.stderr)
   const ref = /reference ([0-9a-f]{16})/.exec(created.stdout)?.[1] as string
   t.equal(ddil('channel', 'add', '--data', a.dataDir, 'north-grid', b.user.publicKey).code, 0)
   t.equal(ddil('send', '--data', a.dataDir, 'north-grid', 'Feeder 2 tripped at 04:10').code, 0)
-  const atB = await waitFor('Alice\'s message at Bob', 20_000, () => {
+  const atB = await waitFor('Alice\'s message at Bob', () => {
     const out = ddil('tail', '--data', b.dataDir, ref).stdout
     return out.includes('Feeder 2 tripped') ? out : undefined
   })
@@ -44,7 +44,7 @@ t.test('two relays, two users: add, talk, board, remove', async t => {
   const bobSays = ddil('send', '--data', b.dataDir, ref, 'Crew 2 on site')
   t.equal(bobSays.code, 0, `Bob can post: ${bobSays.stderr}`)
   t.equal(ddil('board', '--data', b.dataDir, ref, '--task', 'Fuel for hospital generator').code, 0)
-  await waitFor('Bob\'s message and board edit at Alice', 20_000, () => {
+  await waitFor('Bob\'s message and board edit at Alice', () => {
     const out = ddil('tail', '--data', a.dataDir, 'north-grid').stdout
     const board = ddil('board', '--data', a.dataDir, 'north-grid').stdout
     return out.includes('Crew 2 on site') && board.includes('Fuel for hospital generator') ? true : undefined
@@ -60,7 +60,7 @@ t.test('two relays, two users: add, talk, board, remove', async t => {
   const sb = await b.channels()
   let outcome: string | undefined
   await sb.open(ref, r => { if (toHex(r.id) === secretId) outcome = r.type })
-  await waitFor('the post-removal message at Bob\'s client', 20_000, () => outcome)
+  await waitFor('the post-removal message at Bob\'s client', () => outcome)
   t.equal(outcome, 'held', 'Bob\'s client holds it but has no key for it')
   await sb.close()
   const bobView = ddil('tail', '--data', b.dataDir, ref).stdout

@@ -2,6 +2,7 @@
 // ours), dials our host on loopback, completes identify (learning /ddil/sync/1.0.0 among our protocols)
 // and a ping round trip. If our host drifted from standard libp2p, this is where it shows.
 import t from 'tap'
+import { waitUntil } from './helpers/wait.ts'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -15,12 +16,8 @@ import type { LinkHandler, PeerId } from '../protocol/ports.ts'
 import { createHost } from '../node/p2p/host.ts'
 import { attachFrameTransport, syncProtocol } from '../node/p2p/link.ts'
 
-async function waitFor (what: string, predicate: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  while (!(await predicate())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
+async function waitFor (what: string, predicate: () => Promise<boolean>): Promise<void> {
+  await waitUntil(what, predicate, { everyMs: 5 })
 }
 
 async function protocolsOf (node: Libp2p, id: Libp2pPeerId): Promise<string[]> {

@@ -1,6 +1,7 @@
 // Pacing a declared link (node/p2p/pacer.ts): frames are taken no faster than the link carries
 // them, so they queue in the engine by precedence rather than in the FIFO buffers below.
 // (The 9.6 kbps radio test, p2p-radio.test.ts, shows the effect on a flash message.)
+import { waitUntil } from './helpers/wait.ts'
 import t from 'tap'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -49,8 +50,7 @@ t.test('a declared 64 kbps link takes frames at its pace and asks for more; an u
     return { host, handler, transport }
   }))
   await a.host.dial(multiaddr(b.host.getMultiaddrs()[0]))
-  const deadline = performance.now() + 5000
-  while ((a.handler.ups.length === 0 || b.handler.ups.length === 0) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  await waitUntil('links up on both sides', () => a.handler.ups.length > 0 && b.handler.ups.length > 0)
   const idA = a.host.peerId.toString()
   const frame = new Uint8Array(a.handler.ups[0]?.frameBytesMax ?? 0) // 8000 B: a second of the link
   const pump = (from: typeof a, to: PeerId, bytesMax: number): { taken: () => number } => {

@@ -58,7 +58,7 @@ t.test('a loaded 9.6 kbps link stays up, carries every message, and lets a flash
   b.writeConfig({ authors: [a, b], dial: [a], links: [[a, '9.6kbps 40ms']] })
   t.teardown(async () => { for (const r of [a, b]) await r.kill('SIGKILL') })
   await a.start(); await b.start()
-  await waitFor('A linked to B', 30_000, async () => (await a.status()).peers.some((p: any) => p.id === b.nodeId && p.ready) ? true : undefined)
+  await waitFor('A linked to B', async () => (await a.status()).peers.some((p: any) => p.id === b.nodeId && p.ready) ? true : undefined)
 
   const ref = /reference ([0-9a-f]{16})/.exec(must(process.execPath, bin, 'channel', 'create', '--data', a.dataDir, 'radio'))?.[1] as string
   must(process.execPath, bin, 'channel', 'add', '--data', a.dataDir, 'radio', b.user.publicKey)
@@ -74,7 +74,7 @@ t.test('a loaded 9.6 kbps link stays up, carries every message, and lets a flash
   const sa = await a.channels()
   const ch = await sa.open(ref)
   await sa.cc.sendText(ch, 'radio ready')
-  await waitFor('B to follow the channel', 60_000, () => arrivals().includes('ready') ? true : undefined)
+  await waitFor('B to follow the channel', () => arrivals().includes('ready') ? true : undefined)
   // Each link-up is audited at A as peer.accepted. A slow start may open the sync stream twice
   // (an opener's timeout); what must not happen is a drop while the link carries traffic.
   const linkUpsOfB = (): number => must(process.execPath, bin, 'audit', 'export', '--data', a.dataDir).split('\n').filter(l => l.includes('"peer.accepted"') && l.includes(b.nodeId)).length
@@ -85,7 +85,7 @@ t.test('a loaded 9.6 kbps link stays up, carries every message, and lets a flash
   await sa.cc.sendText(ch, 'radio flash', { precedence: Precedence.flash })
   await sa.close()
 
-  const order = await waitFor(`all ${messages + 1} messages at B`, 150_000, () => arrivals().length === messages + 2 ? arrivals().slice(1) : undefined)
+  const order = await waitFor(`all ${messages + 1} messages at B`, () => arrivals().length === messages + 2 ? arrivals().slice(1) : undefined)
   t.same(order.filter(x => x !== 'flash').sort((x, y) => Number(x) - Number(y)), sent, `B got all ${messages} routine messages (${messages * textChars} bytes of text at 9.6 kbps)`)
   // Unpaced, every routine message went down to the socket and the radio's queue at once,
   // and the flash message arrived last.

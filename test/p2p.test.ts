@@ -1,6 +1,7 @@
 // The relay's libp2p layer on loopback: node identity on disk, the frame codec, and two or three real
 // hosts exchanging frames over /ddil/sync/1.0.0 (order, tie-break, restart, oversize, back-pressure,
 // allowlist). Waits are waits-for-condition with deadlines, never fixed sleeps.
+import { waitUntil } from './helpers/wait.ts'
 import t, { type Test } from 'tap'
 import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -22,12 +23,8 @@ import { attachFrameTransport, syncProtocol, type FrameTransport } from '../node
 const loopbackTcp = '/ip4/127.0.0.1/tcp/0'
 const fastRedial = { redialDelayMsMin: 50, redialDelayMsMax: 200 }
 
-async function waitFor (what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
+async function waitFor (what: string, predicate: () => boolean): Promise<void> {
+  await waitUntil(what, predicate, { everyMs: 5 })
 }
 
 class Recorder implements LinkHandler {
@@ -230,7 +227,7 @@ for (const opener of ['redialler', 'restarted'] as const) {
     const port = multiaddr(b1.addr).getComponents().find((c) => c.name === 'tcp')?.value
     const b2 = await startNode(t, { privateKey: await loadOrCreateNodeKey(dir), listen: [`/ip4/127.0.0.1/tcp/${port}`] })
     t.equal(b2.id, b1.id, 'same peer id after restart')
-    await waitFor('redial and link up again', () => a.rec.count('up', b2.id) === 2 && b2.rec.count('up', a.id) === 1, 8000)
+    await waitFor('redial and link up again', () => a.rec.count('up', b2.id) === 2 && b2.rec.count('up', a.id) === 1)
     t.equal(a.rec.count('down', b2.id), 1, 'exactly one linkDown on a across the outage')
     t.ok(a.transport.send(b2.id, new Uint8Array([9])) && b2.transport.send(a.id, new Uint8Array([8])))
     await waitFor('frames after reconnect', () => b2.rec.received(a.id).length === 1 && a.rec.received(b2.id).length === 1)
@@ -320,10 +317,10 @@ t.test('back-pressure: send is false past the queue bound, drain follows, nothin
   t.ok(accepted * frameBytesMax >= linkWriteQueueBytesMax, `${accepted} frames taken before false (bound ${linkWriteQueueBytesMax} B)`)
   t.ok(a.transport.bufferedBytes(b.id) <= linkWriteQueueBytesMax, 'buffered bytes within the bound')
   t.equal(a.transport.send(b.id, filled(frameBytesMax, 0)), false, 'a full frame is still refused until drained')
-  await waitFor('drain', () => a.rec.drains.length === 1, 10_000)
+  await waitFor('drain', () => a.rec.drains.length === 1)
   t.same(a.rec.drains, [b.id])
   t.ok(a.transport.send(b.id, filled(10, 7)), 'send accepted again after drain')
-  await waitFor('all delivered', () => b.rec.received(a.id).length === accepted + 1, 10_000)
+  await waitFor('all delivered', () => b.rec.received(a.id).length === accepted + 1)
   const got = b.rec.received(a.id)
   t.ok(got.slice(0, accepted).every((f, i) => f.byteLength === frameBytesMax && f[1] === ((31 + i) & 0xff)), 'every accepted frame arrived, in order')
 })

@@ -4,22 +4,8 @@
 // integer"). A hub X with three peers, each link declared with an odd round trip (1.5 ms one way,
 // used until measured), serves the CLI: channel create, add, list, send, tail, board, status, peers.
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { Relay, waitFor, cleanupRelays } from './helpers/relays.ts'
-
-const bin = new URL('../node/cli/bin.js', import.meta.url).pathname
-
-/** Runs the CLI to completion (no time limit of its own: the test file's timeout bounds it). */
-function ddil (...args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''; let stderr = ''
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-    child.on('error', reject)
-    child.on('close', code => resolve({ code, stdout, stderr }))
-  })
-}
+import { ddil } from './helpers/cli.ts'
 
 t.teardown(cleanupRelays)
 
@@ -31,10 +17,10 @@ t.test('a relay with three ready peers serves channel create, send and the rest 
   for (const r of [a, b, c]) r.writeConfig({ authors: all, dial: [x], links: [[x, odd]] })
   t.teardown(async () => { for (const r of all) await r.kill('SIGKILL') })
   await Promise.all(all.map(r => r.start()))
-  await waitFor('X linked to A, B and C', 120_000, async () => (await x.status()).peers.filter((p: any) => p.ready).length === 3 ? true : undefined)
+  await waitFor('X linked to A, B and C', async () => (await x.status()).peers.filter((p: any) => p.ready).length === 3 ? true : undefined)
 
   const run = async (...args: string[]): Promise<string> => {
-    const r = await ddil(...args, '--data', x.dataDir)
+    const r = await ddil([...args, '--data', x.dataDir])
     t.equal(r.code, 0, `ddil ${args.join(' ')} exits 0${r.code === 0 ? '' : `: ${r.stderr}`}`)
     return r.stdout
   }

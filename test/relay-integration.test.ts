@@ -24,9 +24,9 @@ t.test('chain A–B–C over libp2p', async t => {
   d.writeConfig({ authors: [d], dial: [a] })
   t.teardown(async () => { for (const r of [a, b, c, d]) await r.kill('SIGKILL') })
   await a.start(); await c.start(); await b.start()
-  await waitFor('B linked to A and C', 20_000, async () => (await b.status()).peers.filter((p: any) => p.ready).length === 2 ? true : undefined)
+  await waitFor('B linked to A and C', async () => (await b.status()).peers.filter((p: any) => p.ready).length === 2 ? true : undefined)
   // libp2p's ping round trip reaches the engine (node/p2p/link.ts): B's links have a measured latency.
-  const latencies = await waitFor('B\'s links measured', 10_000, async () => {
+  const latencies = await waitFor('B\'s links measured', async () => {
     const ms = (await b.status()).peers.map((p: any) => p.latencyMs)
     return ms.every((x: unknown) => typeof x === 'number') ? ms : undefined
   })
@@ -48,14 +48,14 @@ t.test('chain A–B–C over libp2p', async t => {
   t.equal(added.code, 0, `channel add exits 0: ${added.stderr}`)
   const sent = ddil('send', '--data', a.dataDir, 'ops', 'Substation 4 on generator power', '--precedence', 'flash')
   t.equal(sent.code, 0, `send exits 0: ${sent.stderr}`)
-  const seen = await waitFor('the message at C', 20_000, () => {
+  const seen = await waitFor('the message at C', () => {
     const tail = ddil('tail', '--data', c.dataDir, ref, '--json')
     return tail.stdout.includes('Substation 4 on generator power') ? tail.stdout : undefined
   })
   t.match(seen, /"precedence":"flash"/)
   const board = ddil('board', '--data', c.dataDir, ref, '--json')
   t.match(board.stdout, /"name":"ops"/, 'C reads the encrypted board (channel name)')
-  const status = await waitFor('A to see the receipt from C', 20_000, () => {
+  const status = await waitFor('A to see the receipt from C', () => {
     const out = ddil('tail', '--data', a.dataDir, 'ops', '--json').stdout
     return out.includes('delivered to 1 of 1') ? out : undefined
   })
@@ -71,14 +71,14 @@ t.test('chain A–B–C over libp2p', async t => {
       await new Promise(resolve => setTimeout(resolve, 20))
     }
   })()
-  await waitFor('some of the stream at C', 15_000, async () => (await c.status()).envelopes >= 10 ? true : undefined)
+  await waitFor('some of the stream at C', async () => (await c.status()).envelopes >= 10 ? true : undefined)
   await b.kill('SIGKILL')
   await stream
   await b.start()
   const sc = await c.channels()
   const atC = new Set<string>()
   await sc.open(ref, r => { if (r.type === 'text') atC.add(toHex(r.id)) }, 1000)
-  await waitFor('every acknowledged envelope at C', 30_000, () => acked.every(id => atC.has(id)) ? true : undefined)
+  await waitFor('every acknowledged envelope at C', () => acked.every(id => atC.has(id)) ? true : undefined)
   t.equal(acked.filter(id => !atC.has(id)).length, 0, `all ${acked.length} acknowledged envelopes reached C across B's SIGKILL`)
 
   // 3. The A–B link is cut (B stopped) while A keeps posting; when it is restored the backlog arrives.
@@ -88,12 +88,12 @@ t.test('chain A–B–C over libp2p', async t => {
   await new Promise(resolve => setTimeout(resolve, 500))
   t.notOk(backlog.some(id => atC.has(id)), 'nothing crosses while the link is cut')
   await b.start()
-  await waitFor('the backlog at C', 30_000, () => backlog.every(id => atC.has(id)) ? true : undefined)
+  await waitFor('the backlog at C', () => backlog.every(id => atC.has(id)) ? true : undefined)
   t.pass('backlog arrived after the link was restored')
 
   // 4. An unlisted peer is refused after Noise and audited by A.
   await d.start()
-  const refused = await waitFor('A to audit D', 20_000, () => {
+  const refused = await waitFor('A to audit D', () => {
     const out = ddil('audit', 'export', '--data', a.dataDir).stdout
     return out.split('\n').find(l => l.includes('"peer.refused"') && l.includes(d.nodeId))
   })

@@ -16,6 +16,7 @@ import { connectClient, type Client } from '../../node/api/client.ts'
 import { channelSession, type ChannelSession } from '../../node/cli/channel-session.ts'
 import { loadUserIdentity, type UserIdentity } from '../../node/user-identity.ts'
 import { createNodeCrypto } from '../../node/crypto.ts'
+import { waitUntil } from './wait.ts'
 
 const bin = new URL('../../node/cli/bin.js', import.meta.url).pathname
 export const crypto = createNodeCrypto()
@@ -48,15 +49,8 @@ function unusedPort (): Promise<number> {
   })
 }
 
-export async function waitFor<T> (what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
+/** Waits for a relay condition (see wait.ts: generous patience, no fixed sleeps). */
+export const waitFor = waitUntil
 
 export class Relay {
   readonly name: string
@@ -87,9 +81,21 @@ export class Relay {
     return r
   }
 
+  /** Makes this data directory a client of `relay`: its commands reach that relay's API (it runs no relay itself). */
+  useRelay (relay: Relay): void {
+    this.apiPort = relay.apiPort
+    this.adminPort = relay.adminPort
+    this.writeConfig({ authors: [] })
+  }
+
   get addr (): string { return `/ip4/${this.host}/tcp/${this.p2pPort}/p2p/${this.nodeId}` }
 
-  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], mode?: 'open' | 'allowlist', links?: Array<[Relay, string]> }): void {
+  /**
+   * Writes config.yaml. `clients`: more users (by `ddil1:` key) allowed on the client API
+   * besides the operator; `via`: a data directory with no relay of its own, whose user
+   * reaches this relay's client API (its config names this relay's API port).
+   */
+  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], mode?: 'open' | 'allowlist', links?: Array<[Relay, string]>, clients?: string[], logLevel?: string }): void {
     const list = (xs: string[]): string => xs.length === 0 ? ' []' : '\n' + xs.map(x => `    - "${x}"`).join('\n')
     writeFileSync(join(this.dataDir, 'config.yaml'), [
       'node:', `  listen:${list([`/ip4/${this.host}/tcp/${this.p2pPort}`])}`,
@@ -97,9 +103,9 @@ export class Relay {
       'discovery:', '  mdns: false',
       'api:', `  listen: 127.0.0.1:${this.apiPort}`,
       'admin:', `  listen: 127.0.0.1:${this.adminPort}`,
-      'log:', '  level: warn',
+      'log:', `  level: ${o.logLevel ?? 'warn'}`,
       'engine:', '  reconcileInterval: 2s',
-      'clients:', '  allow: [operator]',
+      'clients:', `  allow:${list(['operator', ...(o.clients ?? [])])}`,
       'authors:', `  allow:${list(['operator', ...o.authors.filter(r => r !== this).map(r => r.user.publicKey)])}`,
       '',
     ].join('\n'), { mode: 0o600 })
@@ -112,7 +118,8 @@ export class Relay {
     this.child = child
     child.stdout?.on('data', (c: Buffer) => { this.output += c.toString() })
     child.stderr?.on('data', (c: Buffer) => { this.output += c.toString() })
-    await waitFor(`${this.name} to start`, 20_000, () => {
+    // Readiness is the "admin:" line; a relay that exits instead fails at once with its output.
+    await waitFor(`${this.name} to start`, () => {
       if (child.exitCode !== null) throw new Error(`${this.name} exited ${child.exitCode}: ${this.output}`)
       return this.output.includes('admin:') ? true : undefined
     })
