@@ -16,7 +16,7 @@ import { compareHlc } from '../protocol/hlc.ts'
 import { idKey } from '../protocol/engine/catalog.ts'
 import type { ApiEnvelope, MessageStatus, NodeFacade } from './api/facade.ts'
 
-/** Most governance (and, separately, key) envelopes a backlog carries: a channel's whole membership history. */
+/** Most governance (and, separately, key, board and receipt) envelopes a backlog carries: a channel's whole history of each. */
 const channelHistoryEnvelopesMax = 4096
 
 /** Submitted envelopes whose status we track (oldest forgotten first). */
@@ -84,18 +84,21 @@ export function createFacade (engine: Engine, hub: EngineEventHub, options: Faca
       return { id: env.id }
     },
     /**
-     * A channel's backlog: all of its governance and key envelopes (a client needs the
-     * whole membership history to verify and decrypt), then its newest `limit` other
-     * envelopes, each group oldest first.
+     * A channel's backlog (docs/CLIENT-API.md): its governance, key and board history (a
+     * client needs all three to verify, decrypt and show the channel), then its newest
+     * `limit` messages with the receipts stamped since the oldest of them, by time.
+     * Only messages count against `limit`: `tail -n 5` means the newest five messages,
+     * whatever else the channel holds.
      */
     async * backlog (channel, { limit }): AsyncIterable<ApiEnvelope> {
-      const ids = [
-        ...await engine.log.byChannel(channel, Kind.governance, channelHistoryEnvelopesMax),
-        ...await engine.log.byChannel(channel, Kind.keys, channelHistoryEnvelopesMax),
-      ].map(x => x.id)
-      const rest = await Promise.all([Kind.message, Kind.state, Kind.receipt].map(k => engine.log.byChannel(channel, k, limit)))
-      const recent = rest.flat().sort((x, y) => compareHlc(x.hlc, y.hlc))
-      ids.push(...recent.slice(-limit).map(r => r.id))
+      const history = [Kind.governance, Kind.keys, Kind.state].map(k => engine.log.byChannel(channel, k, channelHistoryEnvelopesMax))
+      const ids = (await Promise.all(history)).flatMap(list => list.map(x => x.id))
+      const messages = limit > 0 ? await engine.log.byChannel(channel, Kind.message, limit) : []
+      if (messages.length > 0) {
+        // A receipt is stamped after the message it names reached its reader: none older than the oldest shown can matter.
+        const receipts = (await engine.log.byChannel(channel, Kind.receipt, channelHistoryEnvelopesMax)).filter(r => compareHlc(r.hlc, messages[0].hlc) > 0)
+        ids.push(...[...messages, ...receipts].sort((x, y) => compareHlc(x.hlc, y.hlc)).map(x => x.id))
+      }
       for (const id of ids) {
         const env = await engine.get(id)
         if (env !== undefined) yield { id: env.id, channel: env.channel, bytes: env.bytes }

@@ -59,7 +59,11 @@ export interface NodeFacade {
    * QuotaError, ClockSkewError, LimitError, StorageError) when refused.
    */
   submit (envelopeBytes: Uint8Array, context: SubmitContext): Promise<{ id: Uint8Array }>
-  /** The newest `limit` stored envelopes of a channel, yielded oldest first. */
+  /**
+   * A channel's backlog, oldest first: what a client needs to read it (its governance, keys
+   * and board history) and its newest `limit` messages with their receipts. Bounded by
+   * the implementation; `limit` counts messages only.
+   */
   backlog (channel: Uint8Array, options: { limit: number }): AsyncIterable<ApiEnvelope>
   /** Live feed of newly stored envelopes (local or from peers); returns the unsubscriber. Listeners must not throw. */
   onStored (listener: (envelope: ApiEnvelope) => void): () => void

@@ -148,7 +148,8 @@ export class ClientSession {
     }
     this.#user = msg.publicKey
     this.#cleanups.push(facade.onStored(env => { this.#onStored(env) }), facade.onStatus((id, status) => { this.#onStatus(id, status) }))
-    this.#d.logger.info({ user: toHex(msg.publicKey) }, 'client authenticated')
+    // Debug, not info: every CLI command authenticates, and an operator reading the log wants the relay's events.
+    this.#d.logger.debug({ user: toHex(msg.publicKey) }, 'client authenticated')
     this.#d.onEvent?.({ type: 'authenticated', user: msg.publicKey })
     this.#send({ type: 'authed', rid: msg.rid, user: msg.publicKey })
   }
@@ -200,13 +201,11 @@ export class ClientSession {
 
   async #sendBacklog (sub: Subscription, limit: number): Promise<void> {
     const seen = new Set<string>()
-    if (limit > 0) {
-      for await (const env of this.#d.facade.backlog(sub.channel, { limit })) {
-        if (sub.cancelled || this.#closed) return
-        seen.add(toHex(env.id))
-        if (!this.#pushEnvelope(env)) return
-        if (seen.size >= limit) break
-      }
+    // The facade bounds the backlog: `limit` counts messages; the channel's history comes with them.
+    for await (const env of this.#d.facade.backlog(sub.channel, { limit })) {
+      if (sub.cancelled || this.#closed) return
+      seen.add(toHex(env.id))
+      if (!this.#pushEnvelope(env)) return
     }
     if (sub.cancelled || this.#closed) return
     sub.loading = false
