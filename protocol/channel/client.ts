@@ -56,8 +56,12 @@ export type Received =
   | { type: 'board', id: Uint8Array, channel: Uint8Array, author: Uint8Array }
   | { type: 'receipt', id: Uint8Array, channel: Uint8Array, author: Uint8Array, ids: Uint8Array[] }
   | { type: 'governance' | 'keys', id: Uint8Array, channel: Uint8Array, author: Uint8Array }
-  | { type: 'held', id: Uint8Array, channel: Uint8Array, reason: string }
-  | { type: 'refused', id: Uint8Array, channel: Uint8Array, reason: string }
+  /**
+   * Kept aside until what it needs arrives. `unreadable`: its epoch's keys are here and none
+   * was sealed to this user (sent before they were added, unless an owner shares history).
+   */
+  | { type: 'held', id: Uint8Array, channel: Uint8Array, kind: Kind, reason: string, unreadable: boolean }
+  | { type: 'refused', id: Uint8Array, channel: Uint8Array, kind: Kind, reason: string }
 
 export const defaultPolicy: Policy = { retentionSeconds: 7 * 24 * 3600, allowedPrecedence: [0, 1, 2, 3] as Precedence[], whoMayPost: 'member' }
 /** Most undecryptable envelopes held per client until their keys or governance arrive. */
@@ -110,11 +114,20 @@ export class ChannelClient {
 
   /** Takes one envelope of a channel (from the relay's backlog or live feed, or our own). */
   receive (bytes: Uint8Array): Received {
+    return this.receiveAll(bytes)[0]
+  }
+
+  /**
+   * Takes one envelope, and returns what it is followed by what it released: envelopes
+   * held for want of governance or keys that this one supplied (a message that arrived
+   * before its keys is shown when they come, not lost).
+   */
+  receiveAll (bytes: Uint8Array): Received[] {
     const { crypto } = this.#ports
     const env = decodeEnvelope(bytes, b => crypto.sha256(b))
     const out = this.#receive(env)
-    if (out.type !== 'held' && (env.kind === Kind.governance || env.kind === Kind.keys)) this.#retryHeld()
-    return out
+    if (out.type !== 'held' && (env.kind === Kind.governance || env.kind === Kind.keys)) return [out, ...this.#retryHeld()]
+    return [out]
   }
 
   #receive (env: Envelope): Received {
@@ -122,7 +135,7 @@ export class ChannelClient {
       return this.#receiveChecked(env)
     } catch (e) {
       if (!isDdilError(e)) throw e
-      return { id: env.id, channel: env.channel, type: 'refused', reason: e.message }
+      return { id: env.id, channel: env.channel, kind: env.kind, type: 'refused', reason: e.message }
     }
   }
 
@@ -130,8 +143,8 @@ export class ChannelClient {
     const base = { id: env.id, channel: env.channel }
     const auth = authoriseEnvelope(this.store, env, this.#ports.crypto)
     if (!auth.ok) {
-      if (auth.pending === true) { this.#hold(env); return { ...base, type: 'held', reason: auth.reason } }
-      return { ...base, type: 'refused', reason: auth.reason }
+      if (auth.pending === true) { this.#hold(env); return { ...base, type: 'held', kind: env.kind, reason: auth.reason, unreadable: false } }
+      return { ...base, type: 'refused', kind: env.kind, reason: auth.reason }
     }
     verifySignature(this.#ports.crypto, env, auth.publicKey)
     const local = this.#local(env.channel)
@@ -146,7 +159,11 @@ export class ChannelClient {
       return { ...base, type: 'keys', author: auth.publicKey }
     }
     const keys = local.keyring.keysFor(env.epoch)
-    if (keys.length === 0) { this.#hold(env); return { ...base, type: 'held', reason: `no key for epoch ${env.epoch} (yet)` } }
+    if (keys.length === 0) {
+      this.#hold(env)
+      const unreadable = local.keyring.keyState(env.epoch) === 'sealed-to-others'
+      return { ...base, type: 'held', kind: env.kind, unreadable, reason: unreadable ? `epoch ${env.epoch} was sealed to members that did not include you` : `no key for epoch ${env.epoch} (yet)` }
+    }
     const content = decryptContent(this.#ports.crypto, { channelId: state.channelId, keys, header: headerOf(env, auth.publicKey), body: env.body })
     if (content.contentType === ContentType.text && env.kind === Kind.message) {
       return { ...base, type: 'text', author: auth.publicKey, seq: env.seq, precedence: env.precedence, hlc: env.hlc, text: fromUtf8(content.payload) }
@@ -164,7 +181,7 @@ export class ChannelClient {
       }
       return { ...base, type: 'receipt', author: auth.publicKey, ids }
     }
-    return { ...base, type: 'refused', reason: `content type ${content.contentType} does not belong in a ${env.kind} envelope` }
+    return { ...base, type: 'refused', kind: env.kind, reason: `content type ${content.contentType} does not belong in a ${env.kind} envelope` }
   }
 
   #hold (env: Envelope): void {
@@ -172,11 +189,15 @@ export class ChannelClient {
     if (this.#held.size > heldEnvelopesMax) this.#held.delete(this.#held.keys().next().value as string)
   }
 
-  #retryHeld (): void {
+  /** Offers every held envelope again; returns those no longer held. */
+  #retryHeld (): Received[] {
+    const released: Received[] = []
     for (const [key, env] of [...this.#held]) {
       this.#held.delete(key)
-      this.#receive(env)
+      const r = this.#receive(env)
+      if (r.type !== 'held') released.push(r)
     }
+    return released
   }
 
   /** Highest sequence number seen from `authorEd` in `channel` (a restarted client must continue above it). */
@@ -200,12 +221,31 @@ export class ChannelClient {
     return { channel: env.channel, channelId: env.id }
   }
 
-  async addMember (channel: Uint8Array, member: { ed: Uint8Array, x: Uint8Array }, role: Role = 'member'): Promise<void> {
+  /**
+   * Adds a member. A new member reads from its join onward (a new epoch is sealed to it,
+   * and it gets the board as it stands), unless `shareHistory`: then every epoch key this
+   * user holds is sealed to it as well, so it can read the messages still kept under them.
+   */
+  async addMember (channel: Uint8Array, member: { ed: Uint8Array, x: Uint8Array }, role: Role = 'member', options: { shareHistory?: boolean } = {}): Promise<void> {
     await this.#change(channel, { op: 'add', memberEd: member.ed, memberX: member.x, role })
+    if (options.shareHistory === true) await this.#shareKeys(channel, member)
     await this.maintainEpochs(channel)
-    // A new member reads from its join onward: give it the board as it stands.
     const local = this.#local(channel)
     await this.#sendContent(channel, Kind.state, ContentType.yjsUpdate, local.board.snapshot(), Precedence.routine, ttlSecondsMax)
+  }
+
+  /**
+   * Seals the epoch keys we hold to one member, each as an instance of its own (a fresh
+   * ephemeral key): other members' keyrings gain an instance they cannot open and never
+   * send under, since a higher epoch is current.
+   */
+  async #shareKeys (channel: Uint8Array, member: { ed: Uint8Array, x: Uint8Array }): Promise<void> {
+    const state = this.store.state(channel) as GovernanceState
+    for (const { epoch, key } of this.#local(channel).keyring.heldKeys()) {
+      const { crypto, randomBytes } = this.#ports
+      const bodies = sealEpoch(crypto, { channelId: state.channelId, channelRef: channel, epoch, epochKey: key, ephemeralSeed: randomBytes(32), recipients: [member] })
+      await this.#publishKeys(channel, epoch, bodies)
+    }
   }
 
   async removeMember (channel: Uint8Array, memberEd: Uint8Array): Promise<void> {
@@ -240,12 +280,18 @@ export class ChannelClient {
     const removed = [...state.removed.values()].map(r => r.ed)
     const members = [...state.members.values()].map(m => m.ed)
     if (!local.keyring.needsNewEpoch(removed, this.#ports.nowMs(), this.rotation, members)) return false
-    const { crypto, randomBytes, node } = this.#ports
+    const { crypto, randomBytes } = this.#ports
     const epoch = local.keyring.nextEpoch()
     const bodies = sealEpoch(crypto, {
       channelId: state.channelId, channelRef: channel, epoch, epochKey: randomBytes(32), ephemeralSeed: randomBytes(32),
       recipients: [...state.members.values()].map(m => ({ ed: m.ed, x: m.x })),
     })
+    await this.#publishKeys(channel, epoch, bodies)
+    return true
+  }
+
+  async #publishKeys (channel: Uint8Array, epoch: number, bodies: Uint8Array[]): Promise<void> {
+    const { crypto, node } = this.#ports
     for (const body of bodies) {
       const seq = await this.#ports.reserveSeq(toHex(channel))
       const env = signEnvelope(crypto, {
@@ -254,7 +300,6 @@ export class ChannelClient {
       }, this.#user.ed25519.privateKey)
       await this.#publish(env)
     }
-    return true
   }
 
   // ---- Content ------------------------------------------------------------------------
@@ -275,11 +320,28 @@ export class ChannelClient {
     return await this.#sendContent(channel, Kind.receipt, ContentType.receipt, encodeReceipt(ids), Precedence.routine, 24 * 3600)
   }
 
-  /** "Delivered to k of N": readers that sent a receipt for `id`, of the members other than its author. */
+  /** Whether `reader` (default: this user) sent a receipt naming `id` that reached this client. */
+  receiptFrom (channel: Uint8Array, id: Uint8Array, reader: Uint8Array = this.me): boolean {
+    return this.#channels.get(toHex(channel))?.receipts.get(toHex(id))?.has(toHex(authorRef(reader))) === true
+  }
+
+  /**
+   * "Delivered to k of N": N is the channel's current members other than the message's
+   * author; k is how many of them sent a receipt for it. So k ≤ N always: the author's own
+   * receipt, a repeated one, or one from someone no longer a member does not count.
+   */
   delivery (channel: Uint8Array, id: Uint8Array, author: Uint8Array = this.me): { k: number, n: number } {
     const state = this.store.state(channel)
-    const others = state === undefined ? 0 : [...state.members.keys()].filter(r => r !== toHex(authorRef(author))).length
-    return { k: this.#local(channel).receipts.get(toHex(id))?.size ?? 0, n: others }
+    const authorKey = toHex(authorRef(author))
+    const readers = this.#channels.get(toHex(channel))?.receipts.get(toHex(id))
+    let k = 0
+    let n = 0
+    for (const member of state?.members.keys() ?? []) {
+      if (member === authorKey) continue
+      n++
+      if (readers?.has(member) === true) k++
+    }
+    return { k, n }
   }
 
   async #sendContent (channel: Uint8Array, kind: Kind, contentType: number, payload: Uint8Array, precedence: Precedence, ttlSeconds: number): Promise<Envelope> {

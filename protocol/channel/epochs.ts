@@ -161,6 +161,30 @@ export class EpochKeyring {
     return out
   }
 
+  /**
+   * Whether this user can read what was sealed under `epoch`: `held` (a key is here),
+   * `sealed-to-others` (a complete instance is here and none was sealed to us: sent before
+   * we were added, or after we were removed), or `unknown` (its keys have not arrived).
+   */
+  keyState (epoch: number): 'held' | 'sealed-to-others' | 'unknown' {
+    let complete = false
+    for (const i of this.#instances.values()) {
+      if (i.epoch !== epoch) continue
+      if (i.keys.length > 0) return 'held'
+      complete ||= view(i).complete
+    }
+    return complete ? 'sealed-to-others' : 'unknown'
+  }
+
+  /** The epoch keys held, one per (epoch, key) (to share them with a member added later). */
+  heldKeys (): Array<{ epoch: number, key: Uint8Array }> {
+    const out: Array<{ epoch: number, key: Uint8Array }> = []
+    for (const i of this.#sorted()) {
+      for (const key of i.keys) if (!out.some(o => o.epoch === i.epoch && bytesEqual(o.key, key))) out.push({ epoch: i.epoch, key: key.slice() })
+    }
+    return out
+  }
+
   /** The epoch a new message is sealed under, per the sending rule (see the header). */
   currentForSending (removed: MemberRefs): SendingEpoch | undefined {
     const gone = prefixSet(removed)
