@@ -39,7 +39,8 @@ export async function channelSession (opts: { data?: string, config?: string }):
     async open (channelHex, onReceived, backlog = 200) {
       const channel = fromHex(channelHex)
       let live = false
-      await client.subscribe(channel, { backlog }, env => { const r = cc.receive(env.bytes); onReceived?.(r, live) })
+      // Each envelope, then what it released (a message held until its keys came is shown then).
+      await client.subscribe(channel, { backlog }, env => { for (const r of cc.receiveAll(env.bytes)) onReceived?.(r, live) })
       live = true
       return channel
     },

@@ -5,7 +5,7 @@
 import type { Command } from 'commander'
 import { clientOptions } from '../client-context.ts'
 import { channelSession, type ChannelSession } from '../channel-session.ts'
-import { channelNames } from '../local-channel.ts'
+import { channelNames, resolveChannel } from '../local-channel.ts'
 import { parseUserPublicKey } from '../../user-identity.ts'
 import { isRole, roleNames, type Role } from '../../../protocol/channel/roles.ts'
 import { authorRef } from '../../../protocol/envelope.ts'
@@ -19,9 +19,11 @@ function roleOf (text: string): Role {
 }
 
 async function withChannel (opts: { data?: string, config?: string }, arg: string, fn: (s: ChannelSession, channel: Uint8Array, ref: string) => Promise<void>): Promise<void> {
+  // Resolved before connecting: a name this machine does not know fails at once.
+  const ref = resolveChannel(resolveDataDir({ dataDir: opts.data, env: process.env }), arg)
   const s = await channelSession(opts)
   try {
-    const ref = s.resolve(arg)
+    // Recent messages too: a removal's cut is the member's highest sequence seen.
     const channel = await s.open(ref)
     if (s.cc.state(channel) === undefined) throw new UsageError(`channel ${ref} is unknown to this relay (not created, or its governance has not arrived yet)`)
     await fn(s, channel, ref)
@@ -36,9 +38,12 @@ export function register (program: Command): void {
   clientOptions(channel.command('create'))
     .argument('<name>', 'channel name (encrypted: relays never see it)')
     .option('--topic <text>', 'channel topic')
+    .option('--force', 'create it even if a channel of this name exists here (the two are then told apart by reference)')
     .description('create a channel with you as owner; prints its reference')
-    .action(async (name: string, opts: { data?: string, config?: string, topic?: string }) => {
-      if (name.length === 0 || name.length > 64) throw new UsageError('a channel name is 1 to 64 characters')
+    .action(async (name: string, opts: { data?: string, config?: string, topic?: string, force?: boolean }) => {
+      if (name.trim().length === 0 || name.length > 64) throw new UsageError('a channel name is 1 to 64 characters, not all blank')
+      const existing = Object.entries(channelNames(resolveDataDir({ dataDir: opts.data, env: process.env }))).filter(([, n]) => n === name).map(([ref]) => ref)
+      if (existing.length > 0 && opts.force !== true) throw new UsageError(`a channel named "${name}" exists here already (${existing.join(', ')}); use it, pick another name, or add --force to create a second one`)
       const s = await channelSession(opts)
       try {
         const { channel: ref } = await s.cc.createChannel({ name, topic: opts.topic })
@@ -52,13 +57,15 @@ export function register (program: Command): void {
   clientOptions(channel.command('add'))
     .argument('<channel>', 'channel name or reference').argument('<key>', 'the member\'s ddil1:… key')
     .option('--role <role>', 'owner, admin, member or reader', 'member')
-    .description('add a member (a new key epoch includes them)')
-    .action(async (arg: string, key: string, opts: { data?: string, config?: string, role: string }) => {
+    .option('--share-history', 'let them read the messages still kept under the keys you hold (by default they read from now on)')
+    .description('add a member (a new key epoch includes them; earlier messages stay unreadable to them unless --share-history)')
+    .action(async (arg: string, key: string, opts: { data?: string, config?: string, role: string, shareHistory?: boolean }) => {
       const member = parseUserPublicKey(key)
       const role = roleOf(opts.role)
       await withChannel(opts, arg, async (s, ch, ref) => {
-        await s.cc.addMember(ch, { ed: member.ed25519, x: member.x25519 }, role)
-        process.stdout.write(`added ${toHex(authorRef(member.ed25519))} as ${role}. They read the channel with: ddil tail ${ref}\n`)
+        const shareHistory = opts.shareHistory === true
+        await s.cc.addMember(ch, { ed: member.ed25519, x: member.x25519 }, role, { shareHistory })
+        process.stdout.write(`added ${toHex(authorRef(member.ed25519))} as ${role}. ${shareHistory ? 'They can read the messages still kept under the keys you hold, and everything from now on.' : 'They read messages sent from now on; earlier ones stay unreadable to them (add them with --share-history to change that).'} They read the channel with: ddil tail ${ref}\n`)
       })
     })
 

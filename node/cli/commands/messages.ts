@@ -11,8 +11,7 @@ import { formatDuration, parseDuration } from '../../../protocol/units.ts'
 import { toHex } from '../../../protocol/bytes.ts'
 import { UsageError } from '../../../protocol/errors.ts'
 import { ttlSecondsMax, ttlSecondsMin } from '../../../protocol/limits.ts'
-import type { Received } from '../../../protocol/channel/client.ts'
-import { receiptIdsMax } from '../../../protocol/limits.ts'
+import { tail, type TailOptions } from '../tail.ts'
 
 function precedenceOf (name: string): Precedence {
   const i = precedenceNames.indexOf(name as PrecedenceName)
@@ -21,31 +20,46 @@ function precedenceOf (name: string): Precedence {
 }
 
 function ttlOf (text: string): number {
-  const seconds = Math.floor(parseDuration(text) / 1000)
+  let ms: number
+  try { ms = parseDuration(text) } catch (e) { throw new UsageError(`--ttl: ${(e as Error).message}`) }
+  const seconds = Math.floor(ms / 1000)
   if (seconds < ttlSecondsMin || seconds > ttlSecondsMax) throw new UsageError(`--ttl must be between ${formatDuration(ttlSecondsMin * 1000)} and ${formatDuration(ttlSecondsMax * 1000)}, not ${text}`)
   return seconds
+}
+
+/** The message text: one argument, not blank. Options are checked first, so a split option value (`--ttl 5 minutes`) is reported as the option's. */
+function textOf (words: string[]): string {
+  if (words.length > 1) throw new UsageError(`the message must be one argument: quote it ("${words.join(' ')}"); option values are one word too (--ttl 5m, not --ttl 5 minutes)`)
+  const text = words[0] ?? ''
+  if (text.trim() === '') throw new UsageError('the message is empty: write something to send')
+  return text
 }
 
 export function register (program: Command): void {
   clientOptions(program.command('send'))
     .argument('<channel>', 'channel name (as created here) or its 16-hex-digit reference')
-    .argument('<text>', 'message text')
+    .argument('<text...>', 'message text (quote it)')
     .description('post an end-to-end encrypted message; exits once the relay has durably taken custody of it')
     .option('--precedence <p>', 'flash, immediate, priority or routine', 'routine')
-    .option('--ttl <duration>', 'time to live, e.g. 30m, 6h, 7d', '24h')
+    .option('--ttl <duration>', 'time to live, e.g. 30m, 6h, 7d (at most the channel\'s retention)', '24h')
     .option('--json', 'print JSON')
-    .action(async (name: string, text: string, opts: { data?: string, config?: string, precedence: string, ttl: string, json?: boolean }) => {
+    .action(async (name: string, words: string[], opts: { data?: string, config?: string, precedence: string, ttl: string, json?: boolean }) => {
       const precedence = precedenceOf(opts.precedence)
       const ttlSeconds = ttlOf(opts.ttl)
+      const text = textOf(words)
       const s = await channelSession(opts)
       try {
         const ref = s.resolve(name)
+        // With recent messages: our own among them keep the sequence above any this data directory forgot.
         const channel = await s.open(ref)
+        if (s.cc.state(channel) === undefined) throw new UsageError(`channel ${ref} is unknown to this relay (not created, or its governance has not arrived yet)`)
         await s.cc.maintainEpochs(channel)
         const env = await s.cc.sendText(channel, text, { precedence, ttlSeconds })
+        // The channel's retention caps a message's TTL: say so rather than quietly shorten it.
+        const capped = env.ttlSeconds < ttlSeconds ? `the channel's retention caps --ttl ${opts.ttl} at ${formatDuration(env.ttlSeconds * 1000)}` : undefined
         process.stdout.write(opts.json === true
-          ? JSON.stringify({ id: toHex(env.id), channel: ref, seq: env.seq, precedence: opts.precedence, expiresAtMs: env.expiresAtMs, status: 'queued' }) + '\n'
-          : `queued ${toHex(env.id).slice(0, 16)} on ${s.nameOf(ref)} (seq ${env.seq}, ${opts.precedence}, encrypted, expires in ${formatDuration(env.ttlSeconds * 1000)})\n`)
+          ? JSON.stringify({ id: toHex(env.id), channel: ref, seq: env.seq, precedence: opts.precedence, expiresAtMs: env.expiresAtMs, status: 'queued', ...(capped === undefined ? {} : { note: capped }) }) + '\n'
+          : `queued ${toHex(env.id).slice(0, 16)} on ${s.nameOf(ref)} (seq ${env.seq}, ${opts.precedence}, encrypted, expires in ${formatDuration(env.ttlSeconds * 1000)}${capped === undefined ? '' : `: ${capped}`})\n`)
       } finally {
         await s.close()
       }
@@ -53,42 +67,9 @@ export function register (program: Command): void {
 
   clientOptions(program.command('tail'))
     .argument('<channel>', 'channel name or 16-hex-digit reference')
-    .description('print a channel\'s messages, oldest first, with delivery status for your own')
-    .option('-n, --lines <n>', 'how many stored messages to replay first', '50')
-    .option('-f, --follow', 'keep printing new messages until interrupted')
-    .option('--json', 'print one JSON object per message')
-    .action(async (name: string, opts: { data?: string, config?: string, lines: string, follow?: boolean, json?: boolean }) => {
-      const backlog = Number(opts.lines)
-      if (!Number.isInteger(backlog) || backlog < 0 || backlog > 1000) throw new UsageError(`--lines must be a whole number from 0 to 1000, not ${opts.lines}`)
-      const s = await channelSession(opts)
-      const ref = s.resolve(name)
-      const texts: Array<Extract<Received, { type: 'text' }>> = []
-      const me = toHex(s.cc.me)
-      const print = (r: Extract<Received, { type: 'text' }>, channel: Uint8Array): void => {
-        const mine = toHex(r.author) === me
-        const d = s.cc.delivery(channel, r.id, r.author)
-        const status = mine ? `delivered to ${d.k} of ${d.n}` : 'received'
-        const line = { id: toHex(r.id), time: new Date(r.hlc.ms).toISOString(), author: toHex(r.author).slice(0, 16), seq: r.seq, precedence: precedenceNames[r.precedence], text: r.text, status }
-        process.stdout.write(opts.json === true ? JSON.stringify(line) + '\n' : `${line.time}  ${line.author.slice(0, 8)}${mine ? ' (you)' : ''}  [${line.precedence}]  ${r.text}  (${status})\n`)
-      }
-      let channel: Uint8Array | undefined
-      const onReceived = (r: Received, live: boolean): void => {
-        if (r.type !== 'text') return
-        if (live && channel !== undefined) { print(r, channel); void s.cc.sendReceipt(channel, [r.id]).catch(() => {}) } else texts.push(r)
-      }
-      channel = await s.open(ref, onReceived, backlog)
-      const name2 = s.cc.board(channel).name
-      if (name2 !== '' && !/^[0-9a-f]{16}$/.test(name2)) await s.remember(ref, name2)
-      for (const r of texts) print(r, channel)
-      // Tell the senders (encrypted) what reached us, in bounded receipts.
-      const others = texts.filter(r => toHex(r.author) !== me).map(r => r.id)
-      for (let i = 0; i < others.length; i += receiptIdsMax) await s.cc.sendReceipt(channel, others.slice(i, i + receiptIdsMax)).catch(() => {})
-      if (opts.follow !== true) { await s.close(); return }
-      await new Promise<void>(resolve => {
-        process.once('SIGINT', resolve)
-        process.once('SIGTERM', resolve)
-        void s.client.closed.then(() => resolve())
-      })
-      await s.close()
-    })
+    .description('print a channel\'s newest messages, oldest first, with delivery status for your own; --follow keeps printing, and reconnects if the relay goes away')
+    .option('-n, --lines <n>', 'how many of the newest messages to show first (0 to 1000)', '50')
+    .option('-f, --follow', 'keep printing new messages and status changes until interrupted')
+    .option('--json', 'print one JSON object per message (a status change prints the message again, with "update": true)')
+    .action(async (name: string, opts: TailOptions) => { await tail(name, opts) })
 }

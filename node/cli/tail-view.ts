@@ -1,0 +1,139 @@
+/**
+ * What `ddil tail` shows of one channel, kept across reconnects: each readable message
+ * once, oldest first; for the user's own messages "delivered to k of N", printed again
+ * whenever a receipt changes it; plain notes for what cannot be read; and which messages
+ * still need this user's receipt. The channel client (new on each connection) decides
+ * what an envelope is; this decides what the person sees.
+ *
+ * @example
+ * const view = new TailView({ me, json: false, write, note })
+ * view.take(cc, channel, received, live)   // for each envelope of the backlog, then live
+ * view.backlogDone(cc, channel)            // prints the backlog; returns ids to acknowledge
+ */
+import { toHex } from '../../protocol/bytes.ts'
+import type { ChannelClient, Received } from '../../protocol/channel/client.ts'
+import { authorRef, Kind, precedenceNames } from '../../protocol/envelope.ts'
+import { compareHlc } from '../../protocol/hlc.ts'
+
+type Text = Extract<Received, { type: 'text' }>
+
+export interface TailViewDeps {
+  /** This user's Ed25519 public key. */
+  me: Uint8Array
+  json: boolean
+  /** A line for the person (stdout). */
+  write: (line: string) => void
+  /** A remark about the view, not a message (stderr in JSON mode, so the stream stays one object a line). */
+  note: (line: string) => void
+}
+
+export class TailView {
+  readonly #d: TailViewDeps
+  readonly #me: string
+  readonly #printed = new Set<string>()
+  /** Our own messages shown → the status last shown for each. */
+  readonly #mine = new Map<string, { text: Text, status: string }>()
+  /** Messages of others shown that this run has acknowledged. */
+  readonly #acknowledged = new Set<string>()
+  #backlog: Text[] = []
+  readonly #unreadable = new Set<string>()
+  readonly #waiting = new Set<string>()
+  #member: boolean | undefined
+
+  constructor (deps: TailViewDeps) {
+    this.#d = deps
+    this.#me = toHex(deps.me)
+  }
+
+  /** One received item. Backlog texts are kept until `backlogDone`; live ones print at once. Returns ids to acknowledge now. */
+  take (cc: ChannelClient, channel: Uint8Array, r: Received, live: boolean): Uint8Array[] {
+    switch (r.type) {
+      case 'text':
+        this.#unreadable.delete(toHex(r.id)); this.#waiting.delete(toHex(r.id))
+        if (!live) { this.#backlog.push(r); return [] }
+        return this.#show(cc, channel, r)
+      case 'receipt':
+        if (live) this.#refreshMine(cc, channel, r.ids)
+        return []
+      case 'held':
+        if (r.kind !== Kind.message) return []
+        if (live) this.#d.note(r.unreadable ? 'a message arrived that you cannot read: it was sealed to members that do not include you' : 'a message arrived whose keys have not reached this relay yet; it is shown when they do')
+        else (r.unreadable ? this.#unreadable : this.#waiting).add(toHex(r.id))
+        return []
+      case 'governance':
+        if (live) this.#checkMembership(cc, channel)
+        return []
+      default:
+        return []
+    }
+  }
+
+  /** The backlog is in: prints it oldest first with current statuses, and says what it could not show. Returns ids to acknowledge. */
+  backlogDone (cc: ChannelClient, channel: Uint8Array): Uint8Array[] {
+    const texts = this.#backlog.sort((a, b) => compareHlc(a.hlc, b.hlc))
+    this.#backlog = []
+    const ack = texts.flatMap(r => this.#show(cc, channel, r))
+    this.#refreshMine(cc, channel)
+    const unreadable = this.#unreadable.size
+    if (unreadable > 0) this.#d.note(`${plural(unreadable, 'earlier message')} ${unreadable === 1 ? 'was' : 'were'} sealed before you could read this channel: a member added later reads from then on, unless an owner adds them with --share-history`)
+    if (this.#waiting.size > 0) this.#d.note(`${plural(this.#waiting.size, 'message')} ${this.#waiting.size === 1 ? 'waits' : 'wait'} for keys that have not reached this relay yet`)
+    this.#unreadable.clear(); this.#waiting.clear()
+    this.#checkMembership(cc, channel)
+    return ack
+  }
+
+  #show (cc: ChannelClient, channel: Uint8Array, r: Text): Uint8Array[] {
+    const key = toHex(r.id)
+    if (this.#printed.has(key)) return []
+    this.#printed.add(key)
+    if (toHex(r.author) === this.#me) {
+      const status = statusText(cc, channel, r)
+      this.#mine.set(key, { text: r, status })
+      this.#print(r, status)
+      return []
+    }
+    this.#print(r, 'received')
+    if (this.#acknowledged.has(key) || cc.receiptFrom(channel, r.id)) return []
+    this.#acknowledged.add(key)
+    return [r.id]
+  }
+
+  /** Prints our messages whose "delivered to k of N" changed (among `ids`, or all). */
+  #refreshMine (cc: ChannelClient, channel: Uint8Array, ids?: Uint8Array[]): void {
+    const keys = ids === undefined ? [...this.#mine.keys()] : ids.map(toHex).filter(k => this.#mine.has(k))
+    for (const key of keys) {
+      const mine = this.#mine.get(key) as { text: Text, status: string }
+      const status = statusText(cc, channel, mine.text)
+      if (status === mine.status) continue
+      mine.status = status
+      this.#print(mine.text, status, true)
+    }
+  }
+
+  #checkMembership (cc: ChannelClient, channel: Uint8Array): void {
+    const member = cc.state(channel)?.members.has(toHex(authorRef(this.#d.me))) === true
+    if (this.#member === true && !member) this.#d.note('you are no longer a member of this channel: new messages use a key you do not have')
+    this.#member = member
+  }
+
+  #print (r: Text, status: string, update = false): void {
+    const mine = toHex(r.author) === this.#me
+    const line = { id: toHex(r.id), time: new Date(r.hlc.ms).toISOString(), author: toHex(r.author).slice(0, 16), seq: r.seq, precedence: precedenceNames[r.precedence], text: r.text, status }
+    if (this.#d.json) { this.#d.write(JSON.stringify(update ? { ...line, update: true } : line)); return }
+    if (update) { this.#d.write(`${new Date().toISOString()}  status  ${line.id.slice(0, 8)} "${clip(r.text)}"  now ${status}`); return }
+    this.#d.write(`${line.time}  ${line.author.slice(0, 8)}${mine ? ' (you)' : ''}  [${line.precedence}]  ${r.text}  (${status})`)
+  }
+}
+
+function statusText (cc: ChannelClient, channel: Uint8Array, r: Text): string {
+  const d = cc.delivery(channel, r.id, r.author)
+  return `delivered to ${d.k} of ${d.n}`
+}
+
+function plural (n: number, noun: string): string {
+  return n === 1 ? `1 ${noun}` : `${n} ${noun}s`
+}
+
+function clip (text: string): string {
+  return text.length <= 40 ? text : `${text.slice(0, 39)}…`
+}
