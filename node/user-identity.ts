@@ -55,11 +55,15 @@ function b64 (bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64url')
 }
 
-/** Strict base64url: only the alphabet, and it must re-encode to the same text (Buffer ignores junk otherwise). */
-function unb64 (text: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined
+/**
+ * Strict base64url: only the alphabet ('alphabet' otherwise), and it must re-encode to the
+ * same text ('non-canonical' otherwise: the last character's spare bits are set, which is
+ * what changing that character usually does).
+ */
+function unb64 (text: string): Uint8Array | 'alphabet' | 'non-canonical' {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return 'alphabet'
   const bytes = Buffer.from(text, 'base64url')
-  return bytes.toString('base64url') === text ? new Uint8Array(bytes) : undefined
+  return bytes.toString('base64url') === text ? new Uint8Array(bytes) : 'non-canonical'
 }
 
 function checksum (ed25519: Uint8Array, x25519: Uint8Array): Uint8Array {
@@ -99,12 +103,12 @@ export function tryParseUserPublicKey (input: string): UserPublicKey | { problem
     return { problem: `is not a user key: it has ${encoded.length} characters after "${userPublicKeyPrefix}" instead of ${publicTextChars}; ${fix}` }
   }
   const body = unb64(encoded)
-  if (body === undefined) return { problem: `is not a user key: it contains characters other than A-Z, a-z, 0-9, "-" and "_"; ${fix}` }
+  const mistyped = `is not a valid user key: its checksum does not match (a character was mistyped or changed); ${fix}`
+  if (body === 'alphabet') return { problem: `is not a user key: it contains characters other than A-Z, a-z, 0-9, "-" and "_"; ${fix}` }
+  if (body === 'non-canonical') return { problem: mistyped }
   const ed25519 = body.slice(0, 32)
   const x25519 = body.slice(32, 64)
-  if (!Buffer.from(checksum(ed25519, x25519)).equals(body.subarray(64))) {
-    return { problem: `is not a valid user key: its checksum does not match (a character was mistyped or changed); ${fix}` }
-  }
+  if (!Buffer.from(checksum(ed25519, x25519)).equals(body.subarray(64))) return { problem: mistyped }
   return { ed25519, x25519, text }
 }
 
@@ -147,7 +151,7 @@ export function decodeUserKeyFile (text: string, where = userKeyFileName, crypto
   if (extra.length > 0) throw corrupt(`unexpected key ${JSON.stringify(extra[0])}`)
   const seed = (key: string): Uint8Array => {
     const bytes = typeof record[key] === 'string' ? unb64(record[key]) : undefined
-    if (bytes?.length !== 32) throw corrupt(`"${key}" is not 32 bytes of base64url`)
+    if (!(bytes instanceof Uint8Array) || bytes.length !== 32) throw corrupt(`"${key}" is not 32 bytes of base64url`)
     return bytes
   }
   const identity = createUserIdentity(crypto, { ed25519: seed('ed25519Seed'), x25519: seed('x25519Seed') })

@@ -52,6 +52,7 @@ t.test('configtest: the fresh config is valid (0), a broken one names the key (1
   t.equal(ok.code, 0, ok.stderr)
   t.match(ok.stdout, /config\.yaml is valid\./)
   t.match(ok.stdout, /Listen for relays on \/ip4\/0\.0\.0\.0\/tcp\/4401/)
+  t.match(ok.stdout, /Serve \/healthz, \/status and \/metrics/, 'names the admin endpoints the relay serves')
 
   const broken = join(root, 'broken.yaml')
   writeFileSync(broken, 'storage:\n  quota: 1 gigabyte\n')

@@ -59,7 +59,11 @@ t.test('user identity: every one-character typo and every truncation is refused'
   for (let i = 'ddil1:'.length; i < vectorPublic.length; i++) {
     const other = alphabet[(alphabet.indexOf(vectorPublic[i]) + 1 + (i % 63)) % 64]
     const typo = vectorPublic.slice(0, i) + other + vectorPublic.slice(i + 1)
-    try { parseUserPublicKey(typo); accepted++ } catch (e) { t.equal((e as { code: string }).code, 'ERR_CONFIG') }
+    try { parseUserPublicKey(typo); accepted++ } catch (e) {
+      t.equal((e as { code: string }).code, 'ERR_CONFIG')
+      // Every character of the typo is valid: the message must say the checksum failed, not blame the alphabet (issue 20).
+      t.match((e as Error).message, /checksum does not match/, `typo at ${i} is reported as a checksum failure`)
+    }
   }
   t.equal(accepted, 0, 'no substituted character passes the checksum')
   t.throws(() => parseUserPublicKey(vectorPublic.slice(0, -1)), /instead of 91/)

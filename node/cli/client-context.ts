@@ -7,7 +7,7 @@ import { loadConfig, resolveDataDir } from '../config/index.ts'
 import { loadUserIdentity } from '../user-identity.ts'
 import { createNodeCrypto } from '../crypto.ts'
 import { connectClient, type Client } from '../api/client.ts'
-import { ProtocolError } from '../../protocol/errors.ts'
+import { ProtocolError, UnauthorisedError } from '../../protocol/errors.ts'
 
 export function clientOptions (command: Command): Command {
   return command
@@ -29,6 +29,8 @@ export async function connect (opts: { data?: string, config?: string }): Promis
   try {
     return { client: await connectClient({ url, user: user.ed25519, crypto: ctx.crypto }), ctx }
   } catch (e) {
+    // The relay answered and said no: say that, not that nobody answered.
+    if (e instanceof UnauthorisedError) throw new UnauthorisedError(`the relay at ${url} refused this user (${e.message}); its operator lets a user in by adding the key from "ddil whoami" to clients.allow`, { cause: e })
     throw new ProtocolError(`no relay answering at ${url} (is "ddil start" running with this data directory?): ${(e as Error).message}`, { cause: e })
   }
 }

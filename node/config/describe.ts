@@ -81,7 +81,7 @@ export function describeConfig (config: ResolvedConfig): string[] {
     ...peerSentences(config),
     clientSentence(config),
     authorSentence(config),
-    `Serve /health, /status and /metrics on http://${formatHostPort(admin.listen)} (${reach(admin.listen)}), without authentication.`,
+    `Serve /healthz, /status and /metrics on http://${formatHostPort(admin.listen)} (${reach(admin.listen)}), without authentication.`,
     `Store up to ${formatBytes(storage.quotaBytes)} of messages; when full, evict expired, then lowest-precedence oldest messages, then refuse new custody.`,
     storage.sync
       ? 'Flush each write batch to disk before acknowledging it (storage.sync: true), so acknowledged messages survive a power cut.'

@@ -121,7 +121,7 @@ export const configKeys: readonly ConfigKey[] = [
     what: 'a host:port address',
     example: '127.0.0.1:4411',
     help: [
-      'host:port of the HTTP server for /health, /status and /metrics (Prometheus).',
+      'host:port of the HTTP server for /healthz, /status and /metrics (Prometheus).',
       'It has no authentication: keep it on 127.0.0.1 or a management network.',
     ],
     env: 'DDIL_ADMIN_LISTEN',
