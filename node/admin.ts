@@ -9,7 +9,7 @@
  */
 import { createServer, type Server } from 'node:http'
 import { Registry, Gauge, Counter } from 'prom-client'
-import type { Counters } from '../protocol/engine/types.ts'
+import type { AwayPeer, Counters } from '../protocol/engine/types.ts'
 import { frameTypeNames } from '../protocol/frames.ts'
 import { precedenceNames } from '../protocol/envelope.ts'
 
@@ -18,6 +18,8 @@ export interface NodeStatus {
   listen: string[]
   peers: Array<{ id: string, ready: boolean, score: number, queued: number[], latencyMs: number | null, costMs: number }>
   queuedByPrecedence: number[]
+  /** Peers that went away and what waits for them; computed when read (a pass over the store's index). */
+  readonly away: AwayPeer[]
   envelopes: number
   storeBytes: number
   storageBytesMax: number

@@ -31,6 +31,7 @@ import { authorRef } from '../protocol/envelope.ts'
 import { bytesEqual, toHex } from '../protocol/bytes.ts'
 import { frameBytesMax } from '../protocol/limits.ts'
 import type { LinkHandler, Logger } from '../protocol/ports.ts'
+import { firstBusyAddress, listening } from './listen-errors.ts'
 
 /**
  * Per-peer write queue for the libp2p link: two frames. Small on purpose: the engine
@@ -131,8 +132,12 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     })
     cleanups.push(() => host.stop())
     const handler: LinkHandler = {
-      linkUp: (peer, info) => { record({ who: peer, what: 'peer.accepted', outcome: 'ok' }); engine.linkUp(peer, info) },
-      linkDown: (peer) => engine.linkDown(peer),
+      linkUp: (peer, info) => {
+        logger.info({ peer, latencyMs: info.latencyMs }, 'peer connected')
+        record({ who: peer, what: 'peer.accepted', outcome: 'ok' })
+        engine.linkUp(peer, info)
+      },
+      linkDown: (peer) => { logger.info({ peer }, 'peer disconnected'); engine.linkDown(peer) },
       receive: (peer, frame) => engine.receive(peer, frame),
       drain: (peer) => engine.drain(peer),
       linkMeasured: (peer, info) => engine.linkMeasured(peer, info),
@@ -144,25 +149,30 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     })
     const ft = transport
     cleanups.push(() => ft.close())
-    await host.start()
+    await listening(Promise.resolve().then(() => host.start()), 'listen for relays', 'node.listen', '--listen', config.node.listen.join(', '), () => firstBusyAddress(config.node.listen))
     const listen = (): string[] => host.getMultiaddrs().map(String)
     const status = (): NodeStatus => {
       const s = engine.status()
-      return { nodeId, listen: listen(), peers: s.peers, queuedByPrecedence: s.queuedByPrecedence, envelopes: s.envelopes, storeBytes: s.storeBytes, storageBytesMax: s.storageBytesMax, counters: s.counters, uptimeMs: clock.monotonicMs() - started }
+      return {
+        nodeId, listen: listen(), peers: s.peers, queuedByPrecedence: s.queuedByPrecedence,
+        // A getter: JSON (/status) reads it, the metrics do not, so a scrape costs no pass over the store's index.
+        get away () { return engine.awayPeers() },
+        envelopes: s.envelopes, storeBytes: s.storeBytes, storageBytesMax: s.storageBytesMax, counters: s.counters, uptimeMs: clock.monotonicMs() - started,
+      }
     }
     const facade = createFacade(engine, hub, {
       nodeId, status: () => status() as unknown as Record<string, unknown>, isAllowedUser: clientAllowed(config, user.ed25519.publicKey),
     })
-    const api = await startClientApi({
+    const api = await listening(startClientApi({
       host: config.api.listen.host, port: config.api.listen.port, facade, crypto, logger,
       onEvent: (e) => {
         const who = e.user !== undefined ? toHex(e.user) : 'unauthenticated client'
         if (e.type === 'authenticated') record({ who, what: 'client.authenticated', outcome: 'ok' })
         else record({ who, what: 'client.refused', outcome: 'refused', detail: { reason: e.type === 'auth-refused' ? e.reason : `disconnected: ${String(e.reason)}` } })
       },
-    })
+    }), 'serve the client API', 'api.listen', '--api', `${config.api.listen.host}:${config.api.listen.port}`)
     cleanups.push(() => api.close())
-    const admin = await startAdmin({ host: config.admin.listen.host, port: config.admin.listen.port, status })
+    const admin = await listening(startAdmin({ host: config.admin.listen.host, port: config.admin.listen.port, status }), 'serve the admin endpoints', 'admin.listen', '--admin', `${config.admin.listen.host}:${config.admin.listen.port}`)
     cleanups.push(() => admin.close())
     await audit.append({ who: 'operator', what: 'node.started', outcome: 'ok', detail: { listen: listen(), api: `${api.address.host}:${api.address.port}` } })
     let stopping: Promise<void> | undefined

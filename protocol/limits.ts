@@ -124,6 +124,9 @@ export const promisedIdsRememberedMax = 65_536
  */
 export const authorWaysRememberedMax = 65_536
 
+/** Peers that went away a relay remembers, for status ("what waits for whom"); the longest gone are forgotten first. */
+export const awayPeersRememberedMax = 256
+
 /** Ids remembered per link as already sent (besides being forgotten after `resendAfterMs`). */
 export const sentIdsRememberedMax = 8192
 

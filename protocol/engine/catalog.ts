@@ -143,6 +143,27 @@ export class Catalog {
     return h === undefined ? undefined : this.#cols.entry(h)
   }
 
+  /**
+   * For each cut-off time, the held entries stamped at or after it that have not expired
+   * by `nowMs`: their count per precedence and the oldest stamp. One pass over the columns,
+   * no Entry objects (status asks it about the peers that are away).
+   */
+  stampedSince (sinceMs: number[], nowMs: number): Array<{ byPrecedence: number[], oldestMs: number | undefined }> {
+    const out = sinceMs.map(() => ({ byPrecedence: [0, 0, 0, 0], oldestMs: undefined as number | undefined }))
+    if (sinceMs.length === 0) return out
+    const c = this.#cols
+    for (const slot of this.#byId.values()) {
+      if (c.expiresAt(slot) <= nowMs) continue
+      const stamped = c.hlcMsAt(slot)
+      for (let i = 0; i < sinceMs.length; i++) {
+        if (stamped < sinceMs[i]) continue
+        out[i].byPrecedence[c.precedenceAt(slot)]++
+        if (out[i].oldestMs === undefined || stamped < (out[i].oldestMs as number)) out[i].oldestMs = stamped
+      }
+    }
+    return out
+  }
+
   /** Keys of every held entry. */
   keys (): IterableIterator<string> { return this.#byId.keys() }
 

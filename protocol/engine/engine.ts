@@ -16,14 +16,14 @@ import { Catalog, entryId, entryOverheadBytes, idFromKey, idKey, type Entry } fr
 import { MessageLog } from './log.ts'
 import { medianOffsetMs, networkNowMs } from './network-time.ts'
 import { PeerLink, type OutEnvelope, type PruneState } from './peer.ts'
-import { newCounters, defaultEngineConfig, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason } from './types.ts'
+import { newCounters, defaultEngineConfig, type AwayPeer, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason } from './types.ts'
 import { SyncHandlers } from './sync.ts'
 import { entryFields, Retention } from './retention.ts'
 import { checkTimely, decodeEnvelope, verifySignature, checkSequenceWindow, type Envelope } from '../envelope.ts'
 import { isDdilError, StorageError, UnauthorisedError } from '../errors.ts'
 import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '../frames.ts'
 import { HybridClock, type Hlc } from '../hlc.ts'
-import { frameBytesMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyUntimely, peerScoreDisconnectBelow } from '../limits.ts'
+import { awayPeersRememberedMax, frameBytesMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyUntimely, peerScoreDisconnectBelow } from '../limits.ts'
 import type { LinkHandler, LinkInfo, PeerId, StoreOp } from '../ports.ts'
 import { ReconcileSet } from '../reconcile/index.ts'
 
@@ -66,6 +66,8 @@ export class Engine implements LinkHandler {
   /** Envelopes whose authorisation is not decidable yet, oldest first (bounded: limits.ts). */
   readonly #held = new Map<string, { env: Envelope, from: PeerId | 'local' }>()
   #heldBytes = 0
+  /** Peers that were linked and went away → when (network ms), oldest first (bounded: limits.ts). */
+  readonly #away = new Map<PeerId, number>()
   /** Push-tree state per peer id, kept across reconnects (bounded by peers seen × authors). */
   readonly #prune = new Map<PeerId, PruneState>()
   #writeOps: StoreOp[] = []
@@ -172,6 +174,7 @@ export class Engine implements LinkHandler {
     link.latencyKnown = latencyMs === info.latencyMs
     link.bandwidthBitsPerSecond = bandwidth
     this.peers.set(peer, link)
+    this.#away.delete(peer)
     link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: frameMax, nowMs: this.deps.clock.nowMs() })
     this.pump(link)
   }
@@ -204,8 +207,15 @@ export class Engine implements LinkHandler {
 
   linkDown (peer: PeerId): void {
     if (!this.peers.delete(peer)) return
+    this.#wentAway(peer)
     this.clockPeersChanged()
     this.#sync.advertiseNeighbours()
+  }
+
+  #wentAway (peer: PeerId): void {
+    this.#away.delete(peer)
+    this.#away.set(peer, this.networkNowMs())
+    if (this.#away.size > awayPeersRememberedMax) this.#away.delete(this.#away.keys().next().value as PeerId)
   }
 
   drain (peer: PeerId): void {
@@ -474,6 +484,7 @@ export class Engine implements LinkHandler {
     if (link.score < peerScoreDisconnectBelow && this.peers.get(link.id) === link) {
       this.counters.peersPenalised++
       this.peers.delete(link.id)
+      this.#wentAway(link.id)
       this.clockPeersChanged()
       this.deps.events?.penalised?.(link.id, reason)
       this.deps.transport.disconnect(link.id, `score below ${peerScoreDisconnectBelow}: ${reason}`)
@@ -498,6 +509,17 @@ export class Engine implements LinkHandler {
     this.#cancels.add(cancel)
   }
 
+
+  /** Peers that went away, most recently gone last, with what waits for them (a pass over the catalog: for status, not metrics). */
+  awayPeers (): AwayPeer[] {
+    const away = [...this.#away]
+    const nowMs = this.networkNowMs()
+    const tallies = this.catalog.stampedSince(away.map(([, since]) => since), nowMs)
+    return away.map(([id, sinceMs], i) => {
+      const { byPrecedence, oldestMs } = tallies[i]
+      return { id, sinceMs, waiting: byPrecedence, oldestWaitingMs: oldestMs === undefined ? null : Math.max(0, nowMs - oldestMs) }
+    })
+  }
 
   status (): EngineStatus {
     const queued = [0, 0, 0, 0]

@@ -65,6 +65,7 @@ export class EntryColumns {
   expiresAt (slot: number): number { return this.#nums[slot * numsPerSlot + expiresAtField] }
   hlcMsAt (slot: number): number { return this.#nums[slot * numsPerSlot + hlcMsField] }
   hlcCAt (slot: number): number { return this.#nums[slot * numsPerSlot + hlcCField] }
+  precedenceAt (slot: number): number { return this.#flags(slot) & 3 }
 
   /** Whether the slot holds an entry (a retired one is dead until reused). */
   live (slot: number): boolean { return this.#strs[2 * slot] !== '' }

@@ -153,3 +153,10 @@ export interface EngineStatus {
   queuedByPrecedence: number[]
   counters: Counters
 }
+
+/**
+ * A peer that was linked and is not now: since when (network time, ms), how many
+ * unexpired envelopes stamped since then wait for it per precedence (they are offered
+ * when it is back), and how old the oldest of them is (ms).
+ */
+export interface AwayPeer { id: PeerId, sinceMs: number, waiting: number[], oldestWaitingMs: number | null }

@@ -3,6 +3,15 @@ import type { Command } from 'commander'
 import { adminGet, clientOptions } from '../client-context.ts'
 import type { NodeStatus } from '../../admin.ts'
 import { precedenceNames } from '../../../protocol/envelope.ts'
+import type { AwayPeer } from '../../../protocol/engine/types.ts'
+import { formatDuration } from '../../../protocol/units.ts'
+
+/** One peer that went away: since when, and what waits for it by precedence. */
+function awayLine (a: AwayPeer): string {
+  const waiting = precedenceNames.map((p, i) => `${p} ${a.waiting[i]}`).join(', ')
+  const oldest = a.oldestWaitingMs === null ? '' : `; oldest waiting ${formatDuration(Math.round(a.oldestWaitingMs / 1000) * 1000)}`
+  return `away:      ${a.id}  since ${new Date(a.sinceMs).toISOString()}  waiting for it: ${waiting}${oldest}`
+}
 
 export function register (program: Command): void {
   clientOptions(program.command('status'))
@@ -21,6 +30,7 @@ export function register (program: Command): void {
         `stored:    ${c.stored} (${c.submitted} submitted here)`,
         `expired:   ${c.purged} purged, ${c.expiredOnArrival} refused on arrival`,
         `evicted:   ${c.evicted}; refused: ${c.refused}`,
+        ...s.away.map(awayLine),
         '',
       ].join('\n'))
     })
@@ -30,7 +40,8 @@ export function register (program: Command): void {
     .action(async (opts: { data?: string, config?: string, json?: boolean }) => {
       const s = await adminGet(opts, '/status') as NodeStatus
       if (opts.json === true) { process.stdout.write(JSON.stringify(s.peers) + '\n'); return }
-      if (s.peers.length === 0) { process.stdout.write('no peers\n'); return }
+      if (s.peers.length === 0 && s.away.length === 0) { process.stdout.write('no peers\n'); return }
       for (const p of s.peers) process.stdout.write(`${p.id}  ${p.ready ? 'ready' : 'handshaking'}  score ${p.score}  latency ${p.latencyMs === null ? 'not measured yet' : `${p.latencyMs.toFixed(1)} ms`}  queued ${p.queued.join('/')}\n`)
+      for (const a of s.away) process.stdout.write(`${awayLine(a).slice('away:      '.length)}\n`)
     })
 }
