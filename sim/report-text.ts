@@ -5,7 +5,7 @@
  * columns, no colour (it goes to terminals, CI logs and e-mails alike).
  *
  * @example
- * process.stdout.write(formatReport(report))
+ * process.stdout.write(formatReport(report, { governed: scenario.governance === true }))
  */
 import { precedenceNames } from '../protocol/envelope.ts'
 import { formatBytes, formatDuration } from '../protocol/units.ts'
@@ -53,7 +53,23 @@ function expectScope (key: string, e: ExpectOutcome): string {
   return excluded === 0 ? ` (${within})` : ` (${within}; the table's latencies also count the ${excluded} it cannot)`
 }
 
-export function formatReport (r: Report): string {
+/**
+ * What `non_member_posts` counts depends on the run (sim/membership.ts): the report does
+ * not carry the mode, so the caller says it, and the line never claims the other one.
+ */
+function nonMemberPosts (governed: boolean): string {
+  return governed
+    ? 'posts by non-members that their own relay accepted (governed run: expected nowhere; relays that know they are not members refuse them)'
+    : 'posts by non-members, removed members included (ungoverned run: relays accept them and they are expected at every member; with `governance: true` they are refused)'
+}
+
+/** How the run went that the report itself does not record. */
+export interface RunMode {
+  /** The scenario set `governance: true`. */
+  governed: boolean
+}
+
+export function formatReport (r: Report, run: RunMode): string {
   const lines: string[] = []
   lines.push(`scenario ${r.scenario} (seed ${r.seed}): ${r.nodes} nodes, ${formatDuration(r.duration_ms)} simulated in ${(r.wall_ms / 1000).toFixed(1)} s wall, ${r.events} events`)
   if (r.description !== '') lines.push(r.description)
@@ -66,7 +82,7 @@ export function formatReport (r: Report): string {
   lines.push(`wire: ${formatBytes(w.bytes)} on links, ${formatBytes(w.payload_bytes)} envelopes sent, duplicates ${pct(w.duplicate_share)} of envelope bytes, overhead ratio ${num(w.overhead_ratio)}`)
   const o = r.one
   lines.push(`The ONE: created ${o.created}, relayed ${o.relayed}, delivered ${o.delivered}, delivery_prob ${num(o.delivery_prob, 4)}, latency_avg ${num(o.latency_avg, 1)} s, hopcount_avg ${num(o.hopcount_avg)}, buffertime_avg ${num(o.buffertime_avg, 1)} s`)
-  if (r.posts_skipped > 0 || r.non_member_posts > 0) lines.push(`posts skipped (sender's relay down): ${r.posts_skipped}; posts by non-members (ungoverned run: relays accept them; with \`governance: true\` they refuse them): ${r.non_member_posts}`)
+  if (r.posts_skipped > 0 || r.non_member_posts > 0) lines.push(`posts skipped (sender's relay down): ${r.posts_skipped}; ${nonMemberPosts(run.governed)}: ${r.non_member_posts}`)
   lines.push('')
   for (const [name, c] of Object.entries(r.checks)) lines.push(`${c.ok ? 'PASS' : 'FAIL'}  check ${name}: ${c.detail}`)
   for (const [key, e] of Object.entries(r.expect)) {

@@ -23,6 +23,8 @@ export interface ResolveContext {
   links: ResolvedLink[]
   /** `pairKey` of every entry in `links`. */
   linkKeys: Set<string>
+  /** `governance: true`: relays enforce channel membership, which changes what a warning must say. */
+  governed: boolean
   /** Things that parse but are probably not meant; returned in `Scenario.warnings`. */
   warnings: string[]
 }

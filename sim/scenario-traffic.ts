@@ -76,13 +76,23 @@ function readSenders (v: Val, to: TargetSpec, ctx: ResolveContext): SenderSpec {
   return { mode: 'each', nodes }
 }
 
+/**
+ * A channel post from a node hosting no member is probably a mistake. What becomes of
+ * it depends on the run: ungoverned relays accept it and it is expected at every member
+ * (sim/membership.ts); governed ones refuse it. The warning says which, so it never
+ * contradicts the report.
+ */
 function warnIfNotMember (from: SenderSpec, to: TargetSpec, v: Val, ctx: ResolveContext): void {
   if (to.kind !== 'channel' || from.mode !== 'each') return
   const members = new Set(ctx.channels.find(c => c.name === to.channel)?.members)
   const outsiders = from.nodes.filter(n => !members.has(n))
   if (outsiders.length === 0) return
   const p = v.pos
-  ctx.warnings.push(`${p.file}:${p.line}:${p.col}: ${v.path}: ${outsiders.join(', ')} ${outsiders.length === 1 ? 'hosts' : 'host'} no member of channel "${to.channel}", so relays will refuse ${outsiders.length === 1 ? 'its' : 'their'} posts`)
+  const one = outsiders.length === 1
+  const fate = ctx.governed
+    ? `so ${one ? 'its' : 'their'} posts will be refused (governance: true) and are expected nowhere`
+    : `but this run is ungoverned (no governance: true), so relays accept ${one ? 'its' : 'their'} posts and they are expected at every member`
+  ctx.warnings.push(`${p.file}:${p.line}:${p.col}: ${v.path}: ${outsiders.join(', ')} ${one ? 'hosts' : 'host'} no member of channel "${to.channel}", ${fate}`)
 }
 
 function readSchedule (f: Fields, v: Val, ctx: ResolveContext): ScheduleSpec {

@@ -162,7 +162,7 @@ export interface Scenario {
   governance?: boolean
   /**
    * Accepted but probably unintended, one sentence each with its position: e.g. a channel
-   * post from a node that hosts no member of that channel (relays will refuse it).
+   * post from a node that hosts no member of that channel (and what the run will do with it).
    */
   warnings: string[]
 }

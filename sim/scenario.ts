@@ -58,7 +58,8 @@ export function parseScenario (text: string, fileName: string, options: ParseSce
   const contactsVal = top.get('contacts')
   const contacts = contactsVal === undefined ? [] : readContactsFile(contactsVal, fileName, names.order, durationMs, options)
   addContactLinks(links, contacts, defaults.link)
-  const ctx: ResolveContext = { names, durationMs, defaults, channels, links, linkKeys: new Set(links.map(l => pairKey(l.a, l.b))), warnings: [] }
+  const governance = readGovernance(top.get('governance'))
+  const ctx: ResolveContext = { names, durationMs, defaults, channels, links, linkKeys: new Set(links.map(l => pairKey(l.a, l.b))), governed: governance, warnings: [] }
   const traffic = top.get('traffic')?.list('traffic streams').map(v => readTraffic(v, ctx)) ?? []
   const events = readEvents(top.get('events'), ctx)
   return {
@@ -77,7 +78,7 @@ export function parseScenario (text: string, fileName: string, options: ParseSce
     contacts,
     ...(contactsVal !== undefined ? { contactsFile: contactsVal.str('a file path') } : {}),
     expect: readExpect(top.get('expect')),
-    governance: readGovernance(top.get('governance')),
+    governance,
     warnings: ctx.warnings,
   }
 }

@@ -64,7 +64,10 @@ t.test('the brief §5 example: channels, traffic, expect', async t => {
     ['delivered_vs_oracle', 'min', 1, 'fraction'], ['latency_p95_vs_oracle', 'max', 2, 'ratio'], ['flash_latency_p95', 'max', 10 * min, 'ms'],
   ])
   t.equal(example.warnings.length, 1, 'field-3 posts to medics without being a member: accepted, with a warning')
-  t.match(example.warnings[0], /example\.yaml:42:5: traffic\[2\]: field-3 hosts no member of channel "medics"/)
+  t.match(example.warnings[0], /example\.yaml:42:5: traffic\[2\]: field-3 hosts no member of channel "medics", but this run is ungoverned/)
+  t.match(example.warnings[0], /relays accept its posts and they are expected at every member$/, 'what the ungoverned run does, not what a governed one would')
+  const governed = parseScenario(exampleText.replace('\nseed: 7\n', '\nseed: 7\ngovernance: true\n'), example.fileName)
+  t.match(governed.warnings[0], /field-3 hosts no member of channel "medics", so its posts will be refused \(governance: true\) and are expected nowhere$/)
 })
 
 t.test('the brief §5 example: events sorted by time, contacts mapped', async t => {

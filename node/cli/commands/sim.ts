@@ -59,7 +59,7 @@ export async function runSim (file: string, opts: SimOptions, io: SimIo): Promis
   const result = await runScenario(scenario, { seed, progress: p => { if (p.wallMs > 2000) io.stderr(progressLine(p)) } })
   const bundle = buildReport(result, { command: `npx ddil sim ${file}` })
   const { report } = bundle
-  io.stdout(opts.json === true ? JSON.stringify(report) + '\n' : formatReport(report))
+  io.stdout(opts.json === true ? JSON.stringify(report) + '\n' : formatReport(report, { governed: scenario.governance === true }))
   if (opts.out !== undefined) {
     const written = await writeArtifacts(opts.out, result, bundle)
     io.stderr(`wrote ${written.join(', ')}\n`)
