@@ -36,19 +36,38 @@ function cumulative (times: number[], series: string): Row[] {
   return rows
 }
 
+/**
+ * The delivery plot's series, in drawing order. A good run delivers right behind the
+ * oracle, so the two lines coincide: delivered goes first, wide and pale, and the oracle
+ * last, thin and dashed on top, so both stay visible where they overlap.
+ */
+const deliverySeries = [
+  { name: 'delivered', color: '#4c78a8', width: 6, dash: [1, 0], opacity: 0.45 },
+  { name: 'expected (created)', color: '#f58518', width: 2, dash: [1, 0], opacity: 1 },
+  { name: 'oracle (earliest possible)', color: '#222222', width: 1.5, dash: [6, 3], opacity: 1 },
+] as const
+
 function deliverySpec (pairs: readonly Pair[]): vl.TopLevelSpec {
   const values = [
+    ...cumulative(pairs.filter(p => p.delivered).map(p => p.deliveredAtMs), 'delivered'),
     ...cumulative(pairs.map(p => p.rec.createdAtMs), 'expected (created)'),
     ...cumulative(pairs.filter(p => p.deliverable).map(p => p.oracleAtMs), 'oracle (earliest possible)'),
-    ...cumulative(pairs.filter(p => p.delivered).map(p => p.deliveredAtMs), 'delivered'),
   ]
+  const scale = <T>(pick: (s: typeof deliverySeries[number]) => T): { domain: string[], range: T[] } =>
+    ({ domain: deliverySeries.map(s => s.name), range: deliverySeries.map(pick) })
   return {
-    title: 'Delivery over time', width: 640, height: 300, data: { values }, mark: { type: 'line', interpolate: 'step-after' },
+    title: 'Delivery over time', width: 640, height: 300, data: { values },
     encoding: {
       x: { field: 'minutes', type: 'quantitative', title: 'simulated time (min)' },
       y: { field: 'pairs', type: 'quantitative', title: '(message, recipient) pairs' },
-      color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 300 } },
+      color: { field: 'series', type: 'nominal', title: null, scale: scale(s => s.color), legend: { labelLimit: 300 } },
+      strokeDash: { field: 'series', type: 'nominal', title: null, scale: scale(s => [...s.dash]) },
     },
+    // One layer per series: layers are drawn in order, so the oracle is always on top.
+    layer: deliverySeries.map(s => ({
+      transform: [{ filter: { field: 'series', equal: s.name } }],
+      mark: { type: 'line', interpolate: 'step-after', strokeWidth: s.width, opacity: s.opacity },
+    })),
   }
 }
 
