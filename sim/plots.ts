@@ -3,7 +3,8 @@
  * inside Node (no canvas, no browser): delivery over time (delivered pairs against
  * what the oracle could have delivered by then and what was expected), the latency
  * CDF per precedence, and the link timeline (each link's up / degraded / clogged /
- * down periods). Series are thinned to a few hundred points so files stay small.
+ * down periods, and each node crash: on a row of its own and over the node's links,
+ * which carry nothing while it is down). Series are thinned to a few hundred points so files stay small.
  *
  * @example
  * const svgs = await renderPlots(result, pairs)   // { 'delivery.svg': '<svg…', … }
@@ -13,6 +14,7 @@ import * as vl from 'vega-lite'
 import { precedenceNames } from '../protocol/envelope.ts'
 import type { Pair } from './analysis.ts'
 import type { RunResult } from './run-stats.ts'
+import type { CrashInterval } from './timeline.ts'
 
 /** Most points per plotted series. */
 const seriesPointsMax = 300
@@ -89,22 +91,45 @@ function cdfSpec (pairs: readonly Pair[]): vl.TopLevelSpec {
   }
 }
 
+/** Colours of the timeline's states; a crashed node carries nothing, whatever its links are doing. */
+const timelineStates = { up: '#4c9a2a', degraded: '#e0a800', 'one-way': '#8e44ad', down: '#c0392b', 'node crashed': '#34495e' }
+
+/** [startMs, endMs) cut where a crash begins or ends; each piece says whether a crash covers it. */
+function crashPieces (startMs: number, endMs: number, crashes: readonly CrashInterval[]): Array<{ startMs: number, endMs: number, crashed: boolean }> {
+  const cuts = new Set([startMs, endMs])
+  for (const c of crashes) for (const t of [c.startMs, c.endMs]) if (t > startMs && t < endMs) cuts.add(t)
+  const times = [...cuts].sort((x, y) => x - y)
+  return times.slice(1).map((end, i) => ({ startMs: times[i], endMs: end, crashed: crashes.some(c => c.startMs <= times[i] && times[i] < c.endMs) }))
+}
+
+/** One row per node that crashes, a bar per crash: links do not show a crash by themselves (the timeline keeps them apart). */
+function crashRows (r: RunResult): Row[] {
+  const rows: Row[] = []
+  for (const [node, crashes] of r.timeline.crashes) {
+    for (const c of crashes) rows.push({ link: `${node} (node)`, start: c.startMs / 60_000, end: c.endMs / 60_000, state: 'node crashed' })
+  }
+  return rows
+}
+
 function timelineSpec (r: RunResult): vl.TopLevelSpec {
+  const crashesOf = (node: string): readonly CrashInterval[] => r.timeline.crashes.get(node) ?? []
   const links = r.scenario.links.map(l => {
     const ab = r.timeline.links.get(`${l.a}\u0000${l.b}`)?.intervals ?? []
     const ba = r.timeline.links.get(`${l.b}\u0000${l.a}`)?.intervals ?? []
-    return { name: `${l.a}–${l.b}`, ab, ba, base: l.params }
+    return { name: `${l.a}–${l.b}`, ab, ba, base: l.params, crashes: [...crashesOf(l.a), ...crashesOf(l.b)] }
   })
-  const busy = links.filter(l => l.ab.length > 1 || l.ba.length > 1 || !(l.ab[0]?.state.up ?? true))
+  const busy = links.filter(l => l.ab.length > 1 || l.ba.length > 1 || !(l.ab[0]?.state.up ?? true) || l.crashes.length > 0)
   const shown = [...busy, ...links.filter(l => !busy.includes(l))].slice(0, timelineLinksMax)
-  const values: Row[] = []
+  const values: Row[] = crashRows(r)
   for (const l of shown) {
     for (const iv of l.ab) {
       const back = l.ba.find(b => b.startMs <= iv.startMs && iv.startMs < b.endMs)?.state.up ?? false
       const s = iv.state
       const degraded = s.bandwidthBitsPerSecond < l.base.bandwidthBitsPerSecond || s.loss > l.base.loss || s.latencyMs > l.base.latencyMs
       const state = s.up && back ? (degraded ? 'degraded' : 'up') : s.up || back ? 'one-way' : 'down'
-      values.push({ link: l.name, start: iv.startMs / 60_000, end: iv.endMs / 60_000, state })
+      for (const piece of crashPieces(iv.startMs, iv.endMs, l.crashes)) {
+        values.push({ link: l.name, start: piece.startMs / 60_000, end: piece.endMs / 60_000, state: piece.crashed ? 'node crashed' : state })
+      }
     }
   }
   return {
@@ -114,7 +139,7 @@ function timelineSpec (r: RunResult): vl.TopLevelSpec {
       y: { field: 'link', type: 'nominal', sort: null, title: null },
       x: { field: 'start', type: 'quantitative', title: 'simulated time (min)' },
       x2: { field: 'end' },
-      color: { field: 'state', type: 'nominal', scale: { domain: ['up', 'degraded', 'one-way', 'down'], range: ['#4c9a2a', '#e0a800', '#8e44ad', '#c0392b'] } },
+      color: { field: 'state', type: 'nominal', scale: { domain: Object.keys(timelineStates), range: Object.values(timelineStates) } },
     },
   }
 }
