@@ -7,7 +7,7 @@
  *
  * Defaults: `seed` 1, `description` empty, links 1Mbps / 5ms / 0% (see knobs.ts)
  * unless `defaults.link` says otherwise, node storage 1GB, message ttl 24h
- * (`defaults.ttl`). `contacts:` is read relative to the scenario file. A node or group
+ * (`defaults.ttl`). `contacts:` is read relative to the scenario file's directory. A node or group
  * entry may set its clock's `skew` (`-24h`, `+90s`) and `drift` (`50ppm`).
  *
  * @example
@@ -15,7 +15,7 @@
  * scenario.nodes.map(n => n.id)  // ['hq', 'relay-a', 'truck', 'field-1', …]
  */
 import { readFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { isDdilError } from '../protocol/errors.ts'
 import { scenarioNodesMax } from '../protocol/limits.ts'
 import { parseDuration, parseSize } from '../protocol/units.ts'
@@ -200,10 +200,19 @@ function readContactsFile (v: Val, fileName: string, nodeIds: string[], duration
     text = (options.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(path)
   } catch (e) {
     if (isDdilError(e)) throw e
-    v.fail(`cannot read contact trace ${JSON.stringify(rel)} (${(e as NodeJS.ErrnoException).code ?? String(e)})`)
+    v.fail(`cannot read contact trace ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})${relativeTo(rel, fileName)}`)
   }
   // Positions inside the trace are reported under the path a reader can open: scenario directory + relative path.
   return parseContacts(text, join(dirname(fileName), rel), nodeIds).filter(c => c.atMs < durationMs)
+}
+
+/**
+ * A relative `contacts:` path is read from the scenario file's directory, not the working
+ * directory: a scenario copied elsewhere without its trace fails, and the message must say
+ * where it looked and why there.
+ */
+function relativeTo (rel: string, fileName: string): string {
+  return isAbsolute(rel) ? '' : `: ${JSON.stringify(rel)} is resolved relative to the scenario file's directory, ${resolve(dirname(fileName))}`
 }
 
 /** Pairs that only the trace mentions become links with the default knobs, down until their first `up`. */

@@ -2,7 +2,9 @@
 // section resolves to typed values with defaults applied, and every mistake is one ConfigError
 // sentence that starts with file:line:col.
 import t from 'tap'
-import { readFileSync, readdirSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { linkKnobs, parseScenario, type Scenario, type SimEvent } from '../sim/scenario.ts'
 import { builtinLinkParams } from '../sim/knobs.ts'
@@ -145,7 +147,7 @@ const badCases: Array<[string, string, RegExp]> = [
   ['remove non-member', base('  - { name: med, members: [hq] }\nevents:\n  - { at: 1m, remove: { channel: med, member: truck } }\n'), /^x\.yaml:11:47: events\[0\]\.remove\.member: "truck" is not a member of channel "med"$/],
   ['expect typo', base('expect:\n  delivered_vs_orcale: 100%\n'), /^x\.yaml:10:3: unknown key "delivered_vs_orcale" in expect \(did you mean "delivered_vs_oracle"\?\)$/],
   ['expect ratio as text', base('expect:\n  latency_p95_vs_oracle: twice\n'), /^x\.yaml:10:26: expect\.latency_p95_vs_oracle: expected a ratio/],
-  ['missing trace', base('contacts: traces/none.one\n'), /^x\.yaml:9:11: contacts: cannot read contact trace "traces\/none\.one" \(ENOENT\)$/],
+  ['missing trace', base('contacts: traces/none.one\n'), /^x\.yaml:9:11: contacts: cannot read contact trace \/\S+\/traces\/none\.one \(ENOENT\): "traces\/none\.one" is resolved relative to the scenario file's directory, \/\S+$/],
   ['empty value', base('traffic:\n  - from:\n    channel: ops\n'), /^x\.yaml:10:5: traffic\[0\]\.from: expected a node id, a group or any but found null$/],
 ]
 
@@ -156,6 +158,18 @@ t.test('each mistake is one ConfigError sentence at file:line:col', async t => {
   for (const [why, text] of badCases) {
     try { parseScenario(text, 'x.yaml') } catch (e) { t.notMatch((e as Error).message, /\n/, `${why}: one line`) }
   }
+})
+
+t.test('a scenario copied without its trace says where it looked for contacts:, and why there', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddil-scenario-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const copy = join(dir, 'example.yaml')
+  writeFileSync(copy, exampleText)
+  const message = `${copy}:53:11: contacts: cannot read contact trace ${join(dir, 'traces/example.one')} (ENOENT): "traces/example.one" is resolved relative to the scenario file's directory, ${dir}`
+  t.throws(() => parseScenario(exampleText, copy), { code: 'ERR_CONFIG', message })
+  const absolute = join(dir, 'none.one')
+  t.throws(() => parseScenario(exampleText.replace('contacts: traces/example.one', `contacts: ${absolute}`), copy),
+    { message: `${copy}:53:11: contacts: cannot read contact trace ${absolute} (ENOENT)` }, 'an absolute path needs no explaining')
 })
 
 t.test('defaults: built-in, then defaults:, then the link', async t => {
