@@ -88,15 +88,51 @@ export const peerScoreDisconnectBelow = 0
 /** Score lost for a frame that does not decode (junk, oversized, wrong version). */
 export const peerPenaltyBadFrame = 10
 
-/** Score lost for an envelope that fails decoding, signature or authorisation: ten forgeries and the peer is out. */
+/** Score lost for an envelope that fails decoding or its signature: ten forgeries and the peer is out. */
 export const peerPenaltyBadEnvelope = 10
 
 /**
- * Score lost for an untimely envelope (expired, or stamped beyond the skew allowance): small,
- * since a skewed clock or slow path can cause it honestly, and taken once per envelope per
- * link, since reconciliation offers an envelope we refused again every round.
+ * Score lost for an untimely envelope (expired, or stamped beyond the skew allowance) or an
+ * unauthorised one (its author not a member by our view of the channel): small, since a
+ * skewed clock, a slow path or a partition that kept a removal from the peer can cause it
+ * honestly, and taken once per envelope per link, since reconciliation offers an envelope
+ * we refused again every round.
  */
 export const peerPenaltyUntimely = 1
+
+/**
+ * Score lost for a peer's request that only costs us: a `prune` naming an author we never
+ * forwarded, an envelope of its that the pending pool had to drop undecided. Small, since an
+ * honest peer can cause one now and then; a flood of them adds up to a cut within a hundred.
+ */
+export const peerPenaltyWasteful = 1
+
+/** Score lost when a peer leaves more control frames queued to it than `controlQueueBytesMax` (it does not read): a cut. */
+export const peerPenaltyUnread = peerScoreInitial + 1
+
+/**
+ * Bytes of control frames (handshake, neighbours, have, want, reconcile replies) queued to one
+ * peer. An honest peer reads them as they come, ahead of any envelope; a megabyte is fifteen
+ * minutes of a 9.6 kbps radio. A peer that lets more pile up is cut: its requests (reconcile
+ * sessions, `have` floods) would otherwise grow our memory without bound.
+ */
+export const controlQueueBytesMax = 1024 * 1024
+
+/**
+ * Reconciliation sessions a peer may open with us per minute. An honest peer opens one per
+ * reconcile interval (30 s by default) and one per link-up; each session costs us a reply
+ * of coded symbols, so a peer opening more is charged `peerPenaltyBadFrame` for each.
+ */
+export const reconcileSessionsPerMinuteMax = 20
+
+/** Ids announced to us (`have`) whose eager copy we wait for, across all peers; past it, announcements wait for reconciliation. */
+export const awaitedIdsMax = 65_536
+
+/** Authors one peer may ask us to announce rather than push (`prune`), in memory and on disk; past it a prune is refused and charged. */
+export const lazyAuthorsPerPeerMax = 4096
+
+/** Peers whose standing (score, prunes) a relay remembers across reconnects; the longest unseen are forgotten first. */
+export const peersRememberedMax = 1024
 
 /** Untimely envelope ids remembered per link, so that each costs its sender once. */
 export const untimelyIdsRememberedMax = 4096

@@ -101,9 +101,9 @@ t.test('an untimely envelope costs its sender one point, once, however often it 
   for (let k = 0; k < 30; k++) x.receive('a', encodeFrame({ type: FrameType.envelope, envelope: far(1) }))
   await net.run(10)
   t.equal(x.counters.refused, 30, 'every copy refused')
-  t.equal(link.score, peerScoreInitial - 1, 'one point for the one envelope')
+  t.equal(Math.floor(link.scoreAt(net.clock.now)), peerScoreInitial - 1, 'one point for the one envelope')
   x.receive('a', encodeFrame({ type: FrameType.envelope, envelope: far(2) }))
-  t.equal(Math.floor(link.score), peerScoreInitial - 2, 'another envelope, another point (less the 10 ms of recovery since the first)')
+  t.equal(Math.floor(link.scoreAt(net.clock.now)), peerScoreInitial - 2, 'another envelope, another point (less the 10 ms of recovery since the first)')
   t.same(net.disconnects, [], 'an honest peer with a skewed clock stays connected')
 })
 

@@ -159,14 +159,16 @@ t.test('a graft frame turns a pruned author eager again on the receiving link', 
   const alice = net.author(1)
   const author = authorRef(alice.publicKey)
   const sent: number[] = []
+  await net.post('a', alice, 1) // a prune follows a duplicate: the author is one a holds
+  await net.run(100)
   net.link('a', 'r')!.tamper = (from, frame) => { if (from === 'a') sent.push(decodeFrame(frame).type); return frame }
   a.receive('r', encodeFrame({ type: FrameType.prune, author }))
-  await net.post('a', alice, 1)
+  await net.post('a', alice, 2)
   await net.run(100)
   t.ok(sent.includes(FrameType.have) && !sent.includes(FrameType.envelope), 'pruned: announced, not pushed')
   sent.length = 0
   a.receive('r', encodeFrame({ type: FrameType.graft, author }))
-  await net.post('a', alice, 2)
+  await net.post('a', alice, 3)
   await net.run(100)
   t.ok(sent.includes(FrameType.envelope), 'grafted: pushed')
 })

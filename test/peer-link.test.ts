@@ -10,7 +10,7 @@ import { resendAfterMs, sentIdsRememberedMax } from '../protocol/limits.ts'
 function link (): { link: PeerLink, frames: Uint8Array[], send: (keys: string[], nowMs: number, force?: boolean) => void } {
   const frames: Uint8Array[] = []
   const transport: Transport = { send: (_peer, frame) => { frames.push(frame); return true }, disconnect () {} }
-  const l = new PeerLink('peer', 'ref', 1 << 20, 1, 1 << 30, { lazyAuthors: new Set(), prunedByUs: new Map(), prunedUpstreams: new Set() })
+  const l = new PeerLink('peer', 'ref', 1 << 20, 1, 1 << 30, { score: 100, scoredAtMs: -Infinity, lazyAuthors: new Set(), prunedByUs: new Map(), prunedUpstreams: new Set() })
   const counters = newCounters()
   const send = (keys: string[], nowMs: number, force = false): void => {
     for (const key of keys) {

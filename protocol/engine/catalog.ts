@@ -117,6 +117,8 @@ export class Catalog {
   readonly #cols = new EntryColumns()
   readonly tombstones = new Map<string, number>()
   readonly streams = new Map<string, Stream>()
+  /** Authors (ref keys) with a stream here: whose envelopes we hold or held (never shrinks, like `streams`). */
+  readonly authors = new Set<string>()
   readonly #expiry: SlotHeap
   readonly #tombExpiry = new Heap<{ key: string, expiresAtMs: number }>((a, b) => a.expiresAtMs - b.expiresAtMs)
   /** Eviction candidates per precedence, oldest first (custody entries are never candidates). */
@@ -169,7 +171,11 @@ export class Catalog {
 
   add (e: Entry): void {
     let s = this.streams.get(e.stream)
-    if (s === undefined) { s = { key: e.stream, highest: 0, bySeq: new Map() }; this.streams.set(e.stream, s) }
+    if (s === undefined) {
+      s = { key: e.stream, highest: 0, bySeq: new Map() }
+      this.streams.set(e.stream, s)
+      this.authors.add(e.stream.slice(8))
+    }
     const h = this.#cols.add(e, s.key)
     this.#byId.set(e.key, h)
     this.bytesUsed += e.size

@@ -15,7 +15,7 @@
 import { Catalog, entryId, entryOverheadBytes, idFromKey, idKey, type Entry } from './catalog.ts'
 import { MessageLog } from './log.ts'
 import { medianOffsetMs, networkNowMs } from './network-time.ts'
-import { PeerLink, type OutEnvelope, type PruneState } from './peer.ts'
+import { PeerLink, type OutEnvelope, type PeerMemory } from './peer.ts'
 import { newCounters, defaultEngineConfig, type AwayPeer, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason } from './types.ts'
 import { SyncHandlers } from './sync.ts'
 import { entryFields, Retention } from './retention.ts'
@@ -23,7 +23,7 @@ import { checkTimely, decodeEnvelope, verifySignature, checkSequenceWindow, type
 import { isDdilError, StorageError, UnauthorisedError } from '../errors.ts'
 import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '../frames.ts'
 import { HybridClock, type Hlc } from '../hlc.ts'
-import { awayPeersRememberedMax, frameBytesMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyUntimely, peerScoreDisconnectBelow } from '../limits.ts'
+import { awayPeersRememberedMax, controlQueueBytesMax, frameBytesMax, lazyAuthorsPerPeerMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyUnread, peerPenaltyUntimely, peerPenaltyWasteful, peerScoreDisconnectBelow, peerScoreInitial, peerScorePerHourRecovered, peersRememberedMax } from '../limits.ts'
 import type { LinkHandler, LinkInfo, PeerId, StoreOp } from '../ports.ts'
 import { ReconcileSet } from '../reconcile/index.ts'
 
@@ -66,10 +66,12 @@ export class Engine implements LinkHandler {
   /** Envelopes whose authorisation is not decidable yet, oldest first (bounded: limits.ts). */
   readonly #held = new Map<string, { env: Envelope, from: PeerId | 'local' }>()
   #heldBytes = 0
+  /** Held envelopes per sender, to make room fairly (see #dropHeld). */
+  readonly #heldBy = new Map<PeerId | 'local', number>()
   /** Peers that were linked and went away → when (network ms), oldest first (bounded: limits.ts). */
   readonly #away = new Map<PeerId, number>()
-  /** Push-tree state per peer id, kept across reconnects (bounded by peers seen × authors). */
-  readonly #prune = new Map<PeerId, PruneState>()
+  /** Score and push-tree state per peer id, kept across reconnects (bounded: peersRememberedMax × lazyAuthorsPerPeerMax). */
+  readonly #memory = new Map<PeerId, PeerMemory>()
   #writeOps: StoreOp[] = []
   #writeWaiters: Array<{ resolve: () => void, reject: (e: unknown) => void }> = []
   #writing = false
@@ -115,7 +117,10 @@ export class Engine implements LinkHandler {
       this.catalog.addTombstone(key, t.expiresAtMs)
       if (!t.retired) this.set.add(key)
     }
-    for await (const { peer, author } of this.log.loadLazy()) this.pruneState(peer).lazyAuthors.add(idKey(author))
+    for await (const { peer, author } of this.log.loadLazy()) {
+      const lazy = this.peerMemory(peer).lazyAuthors
+      if (lazy.size < lazyAuthorsPerPeerMax) lazy.add(idKey(author)) // records past the bound, written before it existed, are ignored
+    }
     if (corrupt.length > 0) await this.deps.store.batch(corrupt)
     this.#every(this.config.purgeIntervalMs, () => { void this.purge() })
     this.#every(this.config.reconcileIntervalMs, () => { this.#sync.reconcileAll() })
@@ -169,12 +174,15 @@ export class Engine implements LinkHandler {
     const frameMax = Math.min(frameBytesMax, info.frameBytesMax ?? frameBytesMax)
     const latencyMs = latencyOr(info.latencyMs, 0)
     const bandwidth = bandwidthOr(info.bandwidthBitsPerSecond, undefined)
-    const link = new PeerLink(peer, this.peerRef(peer), frameMax, linkCostMs(latencyMs, bandwidth), this.config.peerQueueBytesMax, this.pruneState(peer))
+    const link = new PeerLink(peer, this.peerRef(peer), frameMax, linkCostMs(latencyMs, bandwidth), this.config.peerQueueBytesMax, this.peerMemory(peer))
     link.latencyMs = latencyMs
     link.latencyKnown = latencyMs === info.latencyMs
     link.bandwidthBitsPerSecond = bandwidth
     this.peers.set(peer, link)
     this.#away.delete(peer)
+    // A peer cut for its score is not let back in by reconnecting: its score is remembered, and recovers only with time.
+    const score = link.scoreAt(this.deps.clock.monotonicMs())
+    if (score < peerScoreDisconnectBelow) { this.#cut(link, `score ${Math.floor(score)} is still below ${peerScoreDisconnectBelow} (it recovers ${peerScorePerHourRecovered} points an hour)`); return }
     link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: frameMax, nowMs: this.deps.clock.nowMs() })
     this.pump(link)
   }
@@ -198,11 +206,23 @@ export class Engine implements LinkHandler {
     if (link.ready && Math.round(link.costMs) !== advertisedBefore) this.#sync.advertiseNeighbours()
   }
 
-  /** A peer's push-tree state, kept across its links (and, for its prunes, across our restarts). */
-  pruneState (peer: PeerId): PruneState {
-    let prune = this.#prune.get(peer)
-    if (prune === undefined) { prune = { lazyAuthors: new Set(), prunedByUs: new Map(), prunedUpstreams: new Set() }; this.#prune.set(peer, prune) }
-    return prune
+  /**
+   * What we remember of a peer across its links (its prunes also across our restarts). Past
+   * `peersRememberedMax` the peer longest unseen and not linked now is forgotten.
+   */
+  peerMemory (peer: PeerId): PeerMemory {
+    let memory = this.#memory.get(peer)
+    if (memory !== undefined) {
+      this.#memory.delete(peer) // to the back: most recently seen
+      this.#memory.set(peer, memory)
+      return memory
+    }
+    memory = { score: peerScoreInitial, scoredAtMs: -Infinity, lazyAuthors: new Set(), prunedByUs: new Map(), prunedUpstreams: new Set() }
+    this.#memory.set(peer, memory)
+    if (this.#memory.size > peersRememberedMax) {
+      for (const id of this.#memory.keys()) if (!this.peers.has(id)) { this.#memory.delete(id); break }
+    }
+    return memory
   }
 
   linkDown (peer: PeerId): void {
@@ -276,7 +296,10 @@ export class Engine implements LinkHandler {
       const reason = reasonOf(e)
       this.#refused(reason, (e as Error).message, link.id, env)
       if (reason === 'expired') this.counters.expiredOnArrival++
-      if (reason === 'expired' || reason === 'clock-skew') {
+      // What an honest peer can send (it judged the envelope by its own clock or its own view of the channel,
+      // which a partition can leave behind ours: a removed member's posts) costs a point, once per envelope.
+      // What it cannot send honestly (a forgery, junk) costs ten.
+      if (reason === 'expired' || reason === 'clock-skew' || reason === 'unauthorised') {
         if (link.firstUntimely(key)) this.penalise(link, peerPenaltyUntimely, `${reason}: ${(e as Error).message}`)
       } else this.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${(e as Error).message}`)
       return
@@ -296,13 +319,36 @@ export class Engine implements LinkHandler {
     const key = env.key
     this.#held.set(key, { env, from })
     this.#heldBytes += env.bytes.length
+    this.#heldBy.set(from, (this.#heldBy.get(from) ?? 0) + 1)
     this.counters.heldPending++
-    while (this.#held.size > pendingEnvelopesMax || this.#heldBytes > pendingBytesMax) {
-      const [oldest, h] = this.#held.entries().next().value as [string, { env: Envelope }]
-      this.#held.delete(oldest)
-      this.#heldBytes -= h.env.bytes.length
-      this.#refused('unauthorised', 'dropped from the pending pool (full) before its authorisation could be decided', undefined, h.env)
+    while (this.#held.size > pendingEnvelopesMax || this.#heldBytes > pendingBytesMax) this.#dropHeld()
+  }
+
+  /**
+   * The pool is full: the oldest envelope of whoever holds most of it goes, and that sender
+   * (a peer) is charged for it. So a peer flooding envelopes of unknown channels or authors
+   * pushes out its own, pays for each, and is cut; honest senders keep their places.
+   */
+  #dropHeld (): void {
+    let heaviest: PeerId | 'local' = 'local'
+    for (const [from, n] of this.#heldBy) if (n > (this.#heldBy.get(heaviest) ?? 0)) heaviest = from
+    for (const [key, h] of this.#held) {
+      if (h.from !== heaviest) continue
+      this.#unhold(key, h)
+      const peer = h.from === 'local' ? undefined : h.from
+      this.#refused('unauthorised', 'dropped from the pending pool (full) before its authorisation could be decided', peer, h.env)
+      const link = peer === undefined ? undefined : this.peers.get(peer)
+      if (link !== undefined) this.penalise(link, peerPenaltyWasteful, 'its envelopes of unknown channels or authors fill the pending pool')
+      return
     }
+  }
+
+  #unhold (key: string, h: { env: Envelope, from: PeerId | 'local' }): void {
+    this.#held.delete(key)
+    this.#heldBytes -= h.env.bytes.length
+    const n = (this.#heldBy.get(h.from) ?? 1) - 1
+    if (n === 0) this.#heldBy.delete(h.from)
+    else this.#heldBy.set(h.from, n)
   }
 
   /**
@@ -315,14 +361,12 @@ export class Engine implements LinkHandler {
         this.#validate(h.env)
       } catch (e) {
         if (e instanceof PendingAuthorisation) continue
-        this.#held.delete(key)
-        this.#heldBytes -= h.env.bytes.length
+        this.#unhold(key, h)
         this.#refused(reasonOf(e), (e as Error).message, h.from === 'local' ? undefined : h.from, h.env)
         continue
       }
-      this.#held.delete(key)
-      this.#heldBytes -= h.env.bytes.length
-      this.#accept(h.env, h.from, false).catch((e: unknown) => this.#refused(reasonOf(e), (e as Error).message, undefined, h.env))
+      this.#unhold(key, h)
+      this.#accept(h.env, h.from, false).catch((e: unknown) => this.#refused(reasonOf(e), (e as Error).message, h.from === 'local' ? undefined : h.from, h.env))
     }
   }
 
@@ -475,20 +519,25 @@ export class Engine implements LinkHandler {
   }
 
   pump (link: PeerLink): void {
+    if (link.unread) { this.penalise(link, peerPenaltyUnread, `more than ${controlQueueBytesMax} bytes of control frames wait for it: it does not read`); return }
     for (const sent of link.pump(this.deps.transport, this.counters, this.deps.clock.nowMs(), this.networkNowMs())) this.deps.events?.sent?.(sent.id, link.id)
   }
 
   penalise (link: PeerLink, points: number, reason: string): void {
-    link.score = link.scoreAt(this.deps.clock.monotonicMs()) - points
-    this.deps.logger.debug({ peer: link.id, score: link.score, reason }, 'peer penalised')
-    if (link.score < peerScoreDisconnectBelow && this.peers.get(link.id) === link) {
-      this.counters.peersPenalised++
-      this.peers.delete(link.id)
-      this.#wentAway(link.id)
-      this.clockPeersChanged()
-      this.deps.events?.penalised?.(link.id, reason)
-      this.deps.transport.disconnect(link.id, `score below ${peerScoreDisconnectBelow}: ${reason}`)
-    }
+    const score = link.penalise(points, this.deps.clock.monotonicMs())
+    this.deps.logger.debug({ peer: link.id, score, reason }, 'peer penalised')
+    if (score < peerScoreDisconnectBelow) this.#cut(link, `score below ${peerScoreDisconnectBelow}: ${reason}`)
+  }
+
+  /** Drops a misbehaving peer's link and asks the host to disconnect it. */
+  #cut (link: PeerLink, reason: string): void {
+    if (this.peers.get(link.id) !== link) return
+    this.counters.peersPenalised++
+    this.peers.delete(link.id)
+    this.#wentAway(link.id)
+    this.clockPeersChanged()
+    this.deps.events?.penalised?.(link.id, reason)
+    this.deps.transport.disconnect(link.id, reason)
   }
 
   #refused (reason: RefusalReason, detail: string, peer?: PeerId, env?: Envelope): void {

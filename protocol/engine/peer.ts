@@ -7,7 +7,7 @@
 import { clockOffsetMs, helloSkewMs } from './network-time.ts'
 import { PrecedenceQueue } from './queue.ts'
 import { encodeFrame, FrameType, type Frame } from '../frames.ts'
-import { peerScoreInitial, peerScorePerHourRecovered, resendAfterMs, sentIdsRememberedMax, untimelyIdsRememberedMax } from '../limits.ts'
+import { controlQueueBytesMax, peerScoreInitial, peerScorePerHourRecovered, reconcileSessionsPerMinuteMax, resendAfterMs, sentIdsRememberedMax, untimelyIdsRememberedMax } from '../limits.ts'
 import type { PeerId, Transport } from '../ports.ts'
 import type { ReconcileSession } from '../reconcile/index.ts'
 import type { Counters } from './types.ts'
@@ -28,8 +28,14 @@ export interface OutEnvelope {
 /** Forgotten entries at the front of the send log before it is copied down. */
 const sentLogCompactAt = 1024
 
-/** Per-peer push-tree state that outlives a link: a flapping link should not relearn it. */
-export interface PruneState {
+/**
+ * What a relay remembers of a peer across its links: its score (so a peer cannot reset a
+ * bad score by reconnecting) and push-tree state (a flapping link should not relearn it).
+ */
+export interface PeerMemory {
+  /** As of `scoredAtMs` (monotonic ms; -Infinity: never penalised, it is the initial score). */
+  score: number
+  scoredAtMs: number
   lazyAuthors: Set<string>
   /** Authors (ref keys) we asked this peer to stop pushing → when we last asked, ms. */
   prunedByUs: Map<string, number>
@@ -45,12 +51,15 @@ export class PeerLink {
   readonly refKey: string
   readonly queue: PrecedenceQueue<OutEnvelope>
   readonly #control: Uint8Array[] = []
+  #controlBytes = 0
+  /** Set when a control frame would have taken the queue past `controlQueueBytesMax`: the peer does not read. */
+  unread = false
   ready = false
   blocked = false
-  /** As of `#scoredAtMs`; read it through `scoreAt`, which adds what was won back since. */
-  score = peerScoreInitial
-  /** Monotonic time the score was last brought up to date (none yet: it is the initial score). */
-  #scoredAtMs = -Infinity
+  /** Score and prunes, shared with this peer's earlier and later links. */
+  readonly #memory: PeerMemory
+  /** When this link's peer last opened reconciliation sessions with us (monotonic ms, within the last minute). */
+  readonly #sessionStarts: number[] = []
   /** Ids of untimely envelopes this peer sent us, oldest first (bounded: each is penalised once). */
   readonly #untimely = new Set<string>()
   frameBytesMax: number
@@ -62,7 +71,7 @@ export class PeerLink {
   readonly lazyAuthors: Set<string>
   /** Authors we asked this peer to stop pushing → when (one prune per author per link per `pruneRepeatMs`). Kept across reconnects. */
   readonly prunedByUs: Map<string, number>
-  /** See PruneState. */
+  /** See PeerMemory. */
   readonly prunedUpstreams: Set<string>
   /**
    * Ids queued to this peer → the queued item (an id is queued once). An item in the queue
@@ -98,11 +107,12 @@ export class PeerLink {
   /** The link's nominal bandwidth, when the host knows it, bits per second. */
   bandwidthBitsPerSecond: number | undefined = undefined
 
-  constructor (id: PeerId, refKey: string, frameBytesMax: number, costMs: number, queueBytesMax: number, prune: PruneState) {
+  constructor (id: PeerId, refKey: string, frameBytesMax: number, costMs: number, queueBytesMax: number, memory: PeerMemory) {
     this.id = id
-    this.lazyAuthors = prune.lazyAuthors
-    this.prunedByUs = prune.prunedByUs
-    this.prunedUpstreams = prune.prunedUpstreams
+    this.#memory = memory
+    this.lazyAuthors = memory.lazyAuthors
+    this.prunedByUs = memory.prunedByUs
+    this.prunedUpstreams = memory.prunedUpstreams
     this.refKey = refKey
     this.frameBytesMax = frameBytesMax
     this.costMs = costMs
@@ -120,10 +130,26 @@ export class PeerLink {
 
   /** The score now: what it was at the last penalty plus what it won back since (up to the initial score). */
   scoreAt (monotonicMs: number): number {
-    const elapsedMs = Math.max(0, monotonicMs - this.#scoredAtMs)
-    this.#scoredAtMs = monotonicMs
-    this.score = Math.min(peerScoreInitial, this.score + elapsedMs * peerScorePerHourRecovered / 3_600_000)
-    return this.score
+    return scoreAt(this.#memory, monotonicMs)
+  }
+
+  /** Takes `points` off the score as of now; returns the new score. */
+  penalise (points: number, monotonicMs: number): number {
+    this.#memory.score = this.scoreAt(monotonicMs) - points
+    this.#memory.scoredAtMs = monotonicMs
+    return this.#memory.score
+  }
+
+  /**
+   * The peer opened a reconciliation session with us: false if that is more than
+   * `reconcileSessionsPerMinuteMax` in the last minute (the caller charges it).
+   */
+  sessionOpened (monotonicMs: number): boolean {
+    const starts = this.#sessionStarts
+    while (starts.length > 0 && monotonicMs - starts[0] >= 60_000) starts.shift()
+    if (starts.length >= reconcileSessionsPerMinuteMax) return false
+    starts.push(monotonicMs)
+    return true
   }
 
   /** Records an untimely envelope from this peer; true the first time (within the last `untimelyIdsRememberedMax`). */
@@ -177,8 +203,15 @@ export class PeerLink {
     this.#sentTimes.push(nowMs)
   }
 
+  /**
+   * Queues a control frame ahead of every envelope. Past `controlQueueBytesMax` the frame is
+   * dropped and `unread` set: the engine cuts a peer that lets its replies pile up.
+   */
   control (frame: Frame): void {
-    this.#control.push(encodeFrame(frame))
+    const bytes = encodeFrame(frame)
+    if (this.#controlBytes + bytes.length > controlQueueBytesMax) { this.unread = true; return }
+    this.#control.push(bytes)
+    this.#controlBytes += bytes.length
   }
 
   /**
@@ -194,6 +227,7 @@ export class PeerLink {
       const frame = this.#control[0]
       if (!transport.send(this.id, frame)) { this.blocked = true; return sent }
       this.#control.shift()
+      this.#controlBytes -= frame.length
       count(counters, frame)
     }
     for (;;) {
@@ -252,4 +286,10 @@ export class PeerLink {
 function count (counters: Counters, frame: Uint8Array): void {
   counters.framesSent[frame[0]]++
   counters.bytesSent[frame[0]] += frame.length
+}
+
+/** A remembered score as of `monotonicMs`: what was won back since the last penalty added, up to the initial score. */
+export function scoreAt (memory: Pick<PeerMemory, 'score' | 'scoredAtMs'>, monotonicMs: number): number {
+  const elapsedMs = Math.max(0, monotonicMs - memory.scoredAtMs)
+  return Math.min(peerScoreInitial, memory.score + elapsedMs * peerScorePerHourRecovered / 3_600_000)
 }

@@ -15,7 +15,7 @@ import type { Engine } from './engine.ts'
 import type { OutEnvelope, PeerLink } from './peer.ts'
 import type { Envelope } from '../envelope.ts'
 import { FrameType, linkVersion, type Frame } from '../frames.ts'
-import { authorWaysRememberedMax, frameBytesMin, gapRunsMax, idListItemsMax, peerPenaltyBadFrame, promisedIdsRememberedMax } from '../limits.ts'
+import { authorWaysRememberedMax, awaitedIdsMax, frameBytesMin, gapRunsMax, idListItemsMax, lazyAuthorsPerPeerMax, peerPenaltyBadFrame, peerPenaltyWasteful, promisedIdsRememberedMax, reconcileSessionsPerMinuteMax } from '../limits.ts'
 import { accept, initiate, reconcile, type ReconcileStep } from '../reconcile/index.ts'
 import type { PeerId } from '../ports.ts'
 
@@ -64,7 +64,10 @@ export class SyncHandlers {
       }
       case FrameType.want: return this.serve(link, frame.ids, true)
       case FrameType.prune: {
-        const upstream = this.#upstream.get(idKey(frame.author))
+        const author = idKey(frame.author)
+        const refusal = this.#pruneRefusal(link, author)
+        if (refusal !== undefined) { this.#e.penalise(link, peerPenaltyWasteful, refusal); return }
+        const upstream = this.#upstream.get(author)
         if (upstream !== undefined) link.prunedUpstreams.add(upstream)
         return this.#setLazy(link, frame.author, true)
       }
@@ -98,6 +101,17 @@ export class SyncHandlers {
     link.frameBytesMax = Math.max(frameBytesMin, Math.min(link.frameBytesMax, frame.frameBytesMax))
     this.advertiseNeighbours()
     this.#startReconcile(link)
+  }
+
+  /**
+   * Why a `prune` is refused (each is kept, in memory and on disk): an author we hold nothing
+   * of cannot have sent the peer a duplicate, and one peer's prunes are bounded.
+   */
+  #pruneRefusal (link: PeerLink, author: string): string | undefined {
+    if (link.lazyAuthors.has(author)) return undefined
+    if (!this.#e.catalog.authors.has(author) && !this.#upstream.has(author)) return 'prune names an author we hold nothing of'
+    if (link.lazyAuthors.size >= lazyAuthorsPerPeerMax) return `more than ${lazyAuthorsPerPeerMax} prunes`
+    return undefined
   }
 
   /**
@@ -193,7 +207,9 @@ export class SyncHandlers {
 
   /** A peer announced ids: if an eager copy does not arrive within the graft delay, ask this peer. */
   #announced (link: PeerLink, ids: Uint8Array[]): void {
-    const missing = ids.filter(id => { const k = idKey(id); return !this.#e.holds(k) && !this.#awaiting.has(k) })
+    // Past the bound, announcements are left to reconciliation: a `have` flood cannot grow this map.
+    const room = awaitedIdsMax - this.#awaiting.size
+    const missing = ids.filter(id => { const k = idKey(id); return !this.#e.holds(k) && !this.#awaiting.has(k) }).slice(0, Math.max(0, room))
     if (missing.length === 0) return
     const first = { link, atMs: this.#e.deps.clock.nowMs() }
     for (const id of missing) this.#awaiting.set(idKey(id), first)
@@ -317,6 +333,10 @@ export class SyncHandlers {
     const weInitiated = this.#e.config.nodeId < link.id
     let slot = weInitiated ? link.initiator : link.responder
     if (!weInitiated && slot?.id !== session) {
+      if (!link.sessionOpened(this.#e.deps.clock.monotonicMs())) {
+        this.#e.penalise(link, peerPenaltyBadFrame, `opens reconciliation sessions faster than ${reconcileSessionsPerMinuteMax} a minute`)
+        return
+      }
       slot = { id: session, session: accept(this.#e.set, { frameBytesMax: this.#payloadMax(link) }) }
       link.responder = slot
     }
