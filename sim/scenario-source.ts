@@ -12,6 +12,7 @@
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Scalar } from 'yaml'
 import { ConfigError, isDdilError } from '../protocol/errors.ts'
 import { scenarioCharsMax } from '../protocol/limits.ts'
+import { didYouMean } from '../node/config/did-you-mean.ts'
 import type { SourcePos } from './scenario-types.ts'
 
 /** The file and its line index, shared by every `Val`. */
@@ -19,30 +20,6 @@ export interface Source { file: string, lines: LineCounter }
 
 /** A missing key: reported at its parent map. */
 type Node = YamlNode | null
-
-/** Edits (insert, delete, substitute, swap two neighbours) turning `a` into `b`: "feild" is one swap from "field". */
-function editDistance (a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)])
-  for (let j = 1; j <= b.length; j++) d[0][j] = j
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1)
-    }
-  }
-  return d[a.length][b.length]
-}
-
-/** The closest allowed word, if it is close enough to be a typo. */
-export function didYouMean (word: string, allowed: readonly string[]): string | undefined {
-  let best: string | undefined
-  let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1
-  for (const candidate of allowed) {
-    const d = editDistance(word.toLowerCase(), candidate.toLowerCase())
-    if (d < bestDistance) { best = candidate; bestDistance = d }
-  }
-  return best
-}
 
 /** A map's fields, by key. */
 export class Fields {

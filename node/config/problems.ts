@@ -10,7 +10,8 @@
  */
 import type { z } from 'zod'
 import { configKeys, findKey, keysOf, sectionNames } from './keys.ts'
-import { didYouMean, formatPath, lineOf, type KeyPath, type YamlSource } from './source.ts'
+import { didYouMean } from './did-you-mean.ts'
+import { formatPath, lineOf, type KeyPath, type YamlSource } from './source.ts'
 
 export interface IssueContext {
   src: YamlSource

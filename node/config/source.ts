@@ -1,13 +1,11 @@
 /**
  * Reading config.yaml with positions: parse it (syntax errors become a ConfigError
  * with the line), turn it into plain values, and find the line of any key path so
- * that validation errors can say `config.yaml:12: storage.quota: …`. Also the
- * "did you mean" helper for misspelt keys and words.
+ * that validation errors can say `config.yaml:12: storage.quota: …`.
  *
  * @example
  * const src = parseYamlSource(text, '/var/lib/ddil/config.yaml')
  * lineOf(src, ['storage', 'quota'])        // 12
- * didYouMean('quta', ['quota', 'sync'])    // 'quota'
  */
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml'
 import { ConfigError } from '../../protocol/errors.ts'
@@ -63,33 +61,6 @@ export function lineOf (src: YamlSource, path: KeyPath, atKey = false): number |
   }
   const offset = at?.range?.[0]
   return offset === undefined ? undefined : src.lines.linePos(offset).line
-}
-
-/** Edits (insert, delete, substitute, swap neighbours) turning `a` into `b`. */
-function editDistance (a: string, b: string): number {
-  let prev2: number[] = []
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i]
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j], prev2[j - 2] + 1)
-    }
-    prev2 = prev
-    prev = row
-  }
-  return prev[b.length]
-}
-
-/** The closest candidate if it is near enough to be a typo (about one edit per three letters). */
-export function didYouMean (word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined
-  let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase())
-    if (d < bestDistance) { best = c; bestDistance = d }
-  }
-  return best
 }
 
 /** `['node', 'listen', 0]` → `node.listen[0]`. */
