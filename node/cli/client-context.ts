@@ -2,18 +2,11 @@
  * What client commands (`status`, `peers`, `send`, `tail`) need: the data directory, the
  * config (for the node's API and admin addresses) and the operator user's keys.
  */
-import type { Command } from 'commander'
 import { loadConfig, resolveDataDir } from '../config/index.ts'
 import { loadUserIdentity } from '../user-identity.ts'
 import { createNodeCrypto } from '../crypto.ts'
 import { connectClient, type Client } from '../api/client.ts'
 import { ProtocolError, UnauthorisedError } from '../../protocol/errors.ts'
-
-export function clientOptions (command: Command): Command {
-  return command
-    .option('--data <dir>', 'data directory (default: $DDIL_DATA, else ./data)')
-    .option('--config <file>', 'config file (default: $DDIL_CONFIG, else <data>/config.yaml)')
-}
 
 export async function clientContext (opts: { data?: string, config?: string }) {
   const dataDir = resolveDataDir({ dataDir: opts.data, env: process.env })

@@ -2,6 +2,12 @@
  * The `ddil` command line (brief §4). Exit status 0 on success, 1 on a failed check,
  * 2 on bad usage; errors go to stderr in one sentence.
  *
+ * Every command module is loaded on every run, to register its name, arguments,
+ * options and help. So a command module imports at the top only what that needs;
+ * its action imports the rest (libp2p, LevelDB, the config schema, the API client,
+ * the simulator) when it runs. test/cli-startup.test.ts checks which packages
+ * `ddil --help` and the client commands load; `npm run bench -- cli` times them.
+ *
  * @example
  * npx ddil --help
  */

@@ -11,7 +11,7 @@
 import { channelSession, type ChannelSession } from './channel-session.ts'
 import { resolveChannel } from './local-channel.ts'
 import { TailView } from './tail-view.ts'
-import { resolveDataDir } from '../config/index.ts'
+import { resolveDataDir } from '../config/paths.ts'
 import { UsageError } from '../../protocol/errors.ts'
 import { receiptIdsMax } from '../../protocol/limits.ts'
 

@@ -1,8 +1,6 @@
 /** `ddil audit verify` and `ddil audit export`: check and export the node's audit log. */
 import type { Command } from 'commander'
-import { resolveDataDir } from '../../config/index.ts'
-import { createNodeCrypto } from '../../crypto.ts'
-import { verifyAuditLog, exportAuditLog } from '../../audit/index.ts'
+import { resolveDataDir } from '../../config/paths.ts'
 
 export function register (program: Command): void {
   const audit = program.command('audit').description('check and export the tamper-evident audit log')
@@ -11,6 +9,7 @@ export function register (program: Command): void {
     .option('--data <dir>', 'data directory (default: $DDIL_DATA, else ./data)')
     .option('--json', 'print JSON')
     .action(async (opts: { data?: string, json?: boolean }) => {
+      const [{ verifyAuditLog }, { createNodeCrypto }] = await Promise.all([import('../../audit/index.ts'), import('../../crypto.ts')])
       const dataDir = resolveDataDir({ dataDir: opts.data, env: process.env })
       const result = await verifyAuditLog(dataDir, createNodeCrypto())
       if (opts.json === true) process.stdout.write(JSON.stringify(result) + '\n')
@@ -25,6 +24,7 @@ export function register (program: Command): void {
     .description('write the audit log as JSON lines on stdout')
     .option('--data <dir>', 'data directory (default: $DDIL_DATA, else ./data)')
     .action(async (opts: { data?: string }) => {
+      const { exportAuditLog } = await import('../../audit/index.ts')
       const dataDir = resolveDataDir({ dataDir: opts.data, env: process.env })
       for await (const line of exportAuditLog(dataDir)) process.stdout.write(line + '\n')
     })

@@ -3,15 +3,15 @@
  * operator user) and `ddil board CH` (the channel's encrypted situation board).
  */
 import type { Command } from 'commander'
-import { clientOptions } from '../client-context.ts'
-import { channelSession, type ChannelSession } from '../channel-session.ts'
+import { clientOptions, openChannelSession } from '../client-command.ts'
+import type { ChannelSession } from '../channel-session.ts'
 import { channelNames, resolveChannel } from '../local-channel.ts'
 import { parseUserPublicKey } from '../../user-identity.ts'
 import { isRole, roleNames, type Role } from '../../../protocol/channel/roles.ts'
 import { authorRef } from '../../../protocol/envelope.ts'
 import { toHex } from '../../../protocol/bytes.ts'
 import { UsageError } from '../../../protocol/errors.ts'
-import { resolveDataDir } from '../../config/index.ts'
+import { resolveDataDir } from '../../config/paths.ts'
 
 function roleOf (text: string): Role {
   if (!isRole(text)) throw new UsageError(`--role must be one of ${roleNames.join(', ')}, not "${text}"`)
@@ -21,7 +21,7 @@ function roleOf (text: string): Role {
 async function withChannel (opts: { data?: string, config?: string }, arg: string, fn: (s: ChannelSession, channel: Uint8Array, ref: string) => Promise<void>): Promise<void> {
   // Resolved before connecting: a name this machine does not know fails at once.
   const ref = resolveChannel(resolveDataDir({ dataDir: opts.data, env: process.env }), arg)
-  const s = await channelSession(opts)
+  const s = await openChannelSession(opts)
   try {
     // Recent messages too: a removal's cut is the member's highest sequence seen.
     const channel = await s.open(ref)
@@ -44,7 +44,7 @@ export function register (program: Command): void {
       if (name.trim().length === 0 || name.length > 64) throw new UsageError('a channel name is 1 to 64 characters, not all blank')
       const existing = Object.entries(channelNames(resolveDataDir({ dataDir: opts.data, env: process.env }))).filter(([, n]) => n === name).map(([ref]) => ref)
       if (existing.length > 0 && opts.force !== true) throw new UsageError(`a channel named "${name}" exists here already (${existing.join(', ')}); use it, pick another name, or add --force to create a second one`)
-      const s = await channelSession(opts)
+      const s = await openChannelSession(opts)
       try {
         const { channel: ref } = await s.cc.createChannel({ name, topic: opts.topic })
         await s.remember(toHex(ref), name)

@@ -4,14 +4,13 @@
  * encrypted receipts for what it shows, so senders see "delivered to k of N".
  */
 import type { Command } from 'commander'
-import { clientOptions } from '../client-context.ts'
-import { channelSession } from '../channel-session.ts'
+import { clientOptions, openChannelSession } from '../client-command.ts'
 import { precedenceNames, type Precedence, type PrecedenceName } from '../../../protocol/envelope.ts'
 import { formatDuration, parseDuration } from '../../../protocol/units.ts'
 import { toHex } from '../../../protocol/bytes.ts'
 import { UsageError } from '../../../protocol/errors.ts'
 import { ttlSecondsMax, ttlSecondsMin } from '../../../protocol/limits.ts'
-import { tail, type TailOptions } from '../tail.ts'
+import type { TailOptions } from '../tail.ts'
 
 function precedenceOf (name: string): Precedence {
   const i = precedenceNames.indexOf(name as PrecedenceName)
@@ -47,7 +46,7 @@ export function register (program: Command): void {
       const precedence = precedenceOf(opts.precedence)
       const ttlSeconds = ttlOf(opts.ttl)
       const text = textOf(words)
-      const s = await channelSession(opts)
+      const s = await openChannelSession(opts)
       try {
         const ref = s.resolve(name)
         // With recent messages: our own among them keep the sequence above any this data directory forgot.
@@ -71,5 +70,8 @@ export function register (program: Command): void {
     .option('-n, --lines <n>', 'how many of the newest messages to show first (0 to 1000)', '50')
     .option('-f, --follow', 'keep printing new messages and status changes until interrupted')
     .option('--json', 'print one JSON object per message (a status change prints the message again, with "update": true)')
-    .action(async (name: string, opts: TailOptions) => { await tail(name, opts) })
+    .action(async (name: string, opts: TailOptions) => {
+      const { tail } = await import('../tail.ts')
+      await tail(name, opts)
+    })
 }

@@ -17,12 +17,7 @@ import type { Command } from 'commander'
 import { readFileSync } from 'node:fs'
 import { UsageError } from '../../../protocol/errors.ts'
 import { formatDuration } from '../../../protocol/units.ts'
-import { writeArtifacts } from '../../../sim/artifacts.ts'
-import { buildReport } from '../../../sim/report.ts'
-import { formatReport } from '../../../sim/report-text.ts'
-import { runScenario, type Progress } from '../../../sim/runner.ts'
-import { parseScenario } from '../../../sim/scenario.ts'
-import { tuneHeapForSimulation } from '../../../sim/heap-tuning.ts'
+import type { Progress } from '../../../sim/runner.ts'
 
 export interface SimOptions { seed?: string, json?: boolean, out?: string }
 
@@ -52,6 +47,11 @@ function progressLine (p: Progress): string {
 
 /** Runs the command; returns the exit status (errors that mean exit 2 are thrown). */
 export async function runSim (file: string, opts: SimOptions, io: SimIo): Promise<number> {
+  // The simulator is loaded here, not at the top: every ddil command loads this module.
+  const [{ buildReport }, { formatReport }, { runScenario }, { parseScenario }, { tuneHeapForSimulation }] = await Promise.all([
+    import('../../../sim/report.ts'), import('../../../sim/report-text.ts'), import('../../../sim/runner.ts'),
+    import('../../../sim/scenario.ts'), import('../../../sim/heap-tuning.ts'),
+  ])
   const seed = parseSeed(opts.seed)
   const scenario = parseScenario(readScenarioText(file), file)
   for (const w of scenario.warnings) io.stderr(`warning: ${w}\n`)
@@ -61,6 +61,7 @@ export async function runSim (file: string, opts: SimOptions, io: SimIo): Promis
   const { report } = bundle
   io.stdout(opts.json === true ? JSON.stringify(report) + '\n' : formatReport(report, { governed: scenario.governance === true }))
   if (opts.out !== undefined) {
+    const { writeArtifacts } = await import('../../../sim/artifacts.ts') // with the plotting library, only for --out
     const written = await writeArtifacts(opts.out, result, bundle)
     io.stderr(`wrote ${written.join(', ')}\n`)
   }

@@ -4,7 +4,7 @@
  * client API and admin endpoints, then logs (pino) on stdout.
  */
 import type { Command } from 'commander'
-import { addConfigOptions, flagsFromOptions } from '../../config/index.ts'
+import { addConfigOptions, flagsFromOptions } from '../../config/overrides.ts'
 
 export function register (program: Command): void {
   addConfigOptions(program.command('start'))

@@ -1,6 +1,6 @@
 /** `ddil status` and `ddil peers`: ask the running node's admin endpoint. */
 import type { Command } from 'commander'
-import { adminGet, clientOptions } from '../client-context.ts'
+import { clientOptions } from '../client-command.ts'
 import type { NodeStatus } from '../../admin.ts'
 import { precedenceNames } from '../../../protocol/envelope.ts'
 import type { AwayPeer } from '../../../protocol/engine/types.ts'
@@ -13,12 +13,17 @@ function awayLine (a: AwayPeer): string {
   return `away:      ${a.id}  since ${new Date(a.sinceMs).toISOString()}  waiting for it: ${waiting}${oldest}`
 }
 
+async function nodeStatus (opts: { data?: string, config?: string }): Promise<NodeStatus> {
+  const { adminGet } = await import('../client-context.ts')
+  return await adminGet(opts, '/status') as NodeStatus
+}
+
 export function register (program: Command): void {
   clientOptions(program.command('status'))
     .description('show the running node: peers, queues per precedence, store size, delivered, expired')
     .option('--json', 'print JSON')
     .action(async (opts: { data?: string, config?: string, json?: boolean }) => {
-      const s = await adminGet(opts, '/status') as NodeStatus
+      const s = await nodeStatus(opts)
       if (opts.json === true) { process.stdout.write(JSON.stringify(s) + '\n'); return }
       const c = s.counters
       process.stdout.write([
@@ -38,7 +43,7 @@ export function register (program: Command): void {
     .description('list the running node\'s peers')
     .option('--json', 'print JSON')
     .action(async (opts: { data?: string, config?: string, json?: boolean }) => {
-      const s = await adminGet(opts, '/status') as NodeStatus
+      const s = await nodeStatus(opts)
       if (opts.json === true) { process.stdout.write(JSON.stringify(s.peers) + '\n'); return }
       if (s.peers.length === 0 && s.away.length === 0) { process.stdout.write('no peers\n'); return }
       for (const p of s.peers) process.stdout.write(`${p.id}  ${p.ready ? 'ready' : 'handshaking'}  score ${p.score}  latency ${p.latencyMs === null ? 'not measured yet' : `${p.latencyMs.toFixed(1)} ms`}  queued ${p.queued.join('/')}\n`)
