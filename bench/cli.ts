@@ -3,31 +3,42 @@
  * each as a ratio to `node -e 0` (Node's own start-up) measured in the same rounds.
  * The commands run as `node node/cli/bin.js …` with this Node (process.execPath)
  * against a real relay in a temporary directory; `npx ddil --help` is reported too,
- * so a reader sees what npx adds on top. Rounds interleave the commands, so a busy
+ * so a reader sees what npx adds on top. ddil keeps Node's compile cache (node/cli/bin.js),
+ * here in a fresh directory that the warm-up round fills; `--help` and `send` are also
+ * timed without it, as on a first run. Rounds interleave the commands, so a busy
  * moment on the machine slows all of them alike; figures are medians.
  *
  * @example
  * npm run bench -- cli --json
  */
 import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Relay, cleanupRelays } from '../test/helpers/relays.ts'
+import { Relay, cleanupRelays, root as relaysRoot } from '../test/helpers/relays.ts'
 import type { BenchOptions, BenchResult } from './types.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const bin = fileURLToPath(new URL('../node/cli/bin.js', import.meta.url))
 const channelName = 'bench-cli'
 
-/** A command timed each round: what the table calls it, the program and arguments it runs, and what its stdout starts with. */
-interface Probe { name: string, command: string, args: string[], stdoutStart?: string }
+/** A command timed each round: what the table calls it, the program and arguments it runs, what its stdout starts with, extra environment. */
+interface Probe { name: string, command: string, args: string[], stdoutStart?: string, env?: Record<string, string> }
+
+/** Where the commands keep Node's compile cache (their $XDG_CACHE_HOME): empty at the start of each run. */
+const cacheHome = join(relaysRoot, 'cache')
+const withoutCompileCache = { NODE_DISABLE_COMPILE_CACHE: '1' }
 
 function probes (dataDir: string): Probe[] {
-  const ddil = (name: string, args: string[], stdoutStart: string): Probe => ({ name, command: process.execPath, args: [bin, ...args], stdoutStart })
+  const ddil = (name: string, args: string[], stdoutStart: string, env?: Record<string, string>): Probe => ({ name, command: process.execPath, args: [bin, ...args], stdoutStart, env })
+  const help = ['--help']
+  const send = ['send', channelName, 'start-up probe', '--data', dataDir]
   return [
     { name: 'node -e 0', command: process.execPath, args: ['-e', '0'] },
-    ddil('ddil --help', ['--help'], 'Usage: ddil'),
+    ddil('ddil --help', help, 'Usage: ddil'),
     ddil('ddil status', ['status', '--data', dataDir], 'node id:'),
-    ddil('ddil send', ['send', channelName, 'start-up probe', '--data', dataDir], 'queued'),
+    ddil('ddil send', send, 'queued'),
+    ddil('ddil --help, no compile cache', help, 'Usage: ddil', withoutCompileCache),
+    ddil('ddil send, no compile cache', send, 'queued', withoutCompileCache),
     // npx finds node_modules/.bin/ddil; --no: never offer to install anything; --: the --help is ddil's.
     { name: 'npx ddil --help', command: 'npx', args: ['--no', '--', 'ddil', '--help'], stdoutStart: 'Usage: ddil' },
   ]
@@ -35,7 +46,7 @@ function probes (dataDir: string): Probe[] {
 
 /** Runs a command to completion; returns its wall time in ms, or throws with its stderr if it failed. */
 function timed (probe: Probe): number {
-  const env = { ...process.env, DDIL_DATA: '', DDIL_CONFIG: '' }
+  const env = { ...process.env, DDIL_DATA: '', DDIL_CONFIG: '', XDG_CACHE_HOME: cacheHome, ...probe.env }
   const t0 = performance.now()
   const r = spawnSync(probe.command, probe.args, { cwd: root, env, encoding: 'utf8' })
   const ms = performance.now() - t0
