@@ -25,6 +25,7 @@ import { createLogger, loggerPort, realClock } from './runtime.ts'
 import { loadConfig, resolveDataDir, allowedPeerIds, type ConfigFlags, type Env, type ResolvedConfig } from './config/index.ts'
 import { loadUserIdentity, parseUserPublicKey, userKeyFileName } from './user-identity.ts'
 import { initDataDir } from './cli/commands/init.ts'
+import { removeEndpoints, writeEndpoints } from './endpoints.ts'
 import { createEngine, type Engine } from '../protocol/engine/engine.ts'
 import { RelayChannelPolicy } from '../protocol/channel/relay.ts'
 import { authorRef } from '../protocol/envelope.ts'
@@ -174,6 +175,9 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     cleanups.push(() => api.close())
     const admin = await listening(startAdmin({ host: config.admin.listen.host, port: config.admin.listen.port, status }), 'serve the admin endpoints', 'admin.listen', '--admin', `${config.admin.listen.host}:${config.admin.listen.port}`)
     cleanups.push(() => admin.close())
+    // Client commands on this data directory read where we listen from here (node/endpoints.ts).
+    await writeEndpoints(dataDir, { api: api.address, admin: admin.address })
+    cleanups.push(() => removeEndpoints(dataDir))
     await audit.append({ who: 'operator', what: 'node.started', outcome: 'ok', detail: { listen: listen(), api: `${api.address.host}:${api.address.port}` } })
     let stopping: Promise<void> | undefined
     return {

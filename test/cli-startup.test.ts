@@ -1,15 +1,17 @@
 // Which packages a ddil command loads (node/cli/main.ts: command modules import the heavy
 // parts only when their action runs). `ddil --help` and the local commands must load
 // commander and nothing else; client commands must not load the daemon's packages
-// (libp2p, LevelDB, pino) nor `ddil sim` the plotting library (vega) unless asked for
-// plots. What is loaded is recorded by a module hook, not timed: `npm run bench -- cli`
-// times it.
+// (libp2p, LevelDB, pino), nor the config's (zod, YAML, peer ids) when a relay's
+// endpoints file says where it is; `ddil sim` must not load the plotting library (vega)
+// unless asked for plots. What is loaded is recorded by a module hook, not timed:
+// `npm run bench -- cli` times it.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Relay, cleanupRelays } from './helpers/relays.ts'
+import { writeEndpoints } from '../node/endpoints.ts'
 
 const bin = new URL('../node/cli/bin.js', import.meta.url).pathname
 const hook = new URL('./helpers/record-loaded-modules.ts', import.meta.url).pathname
@@ -18,6 +20,8 @@ t.teardown(() => { rmSync(scratch, { recursive: true, force: true }); cleanupRel
 
 /** Packages only the daemon (`ddil start`) or the simulator's plots (`ddil sim --out`) need. */
 const daemonAndPlottingPackages = ['libp2p', '@chainsafe/libp2p-noise', '@chainsafe/libp2p-yamux', '@libp2p/tcp', 'level', 'classic-level', 'pino', 'prom-client', 'vega', 'vega-lite']
+/** What `ddil send` and the channel commands need: commander, the API client's WebSocket, the board's CRDT. */
+const channelClientPackages = ['commander', 'lib0', 'ws', 'yjs']
 
 interface Run { status: number | null, stderr: string, packages: string[] }
 
@@ -49,7 +53,21 @@ t.test('ddil --help and the local commands load commander and no other package',
   }
 })
 
-t.test('client commands load no daemon or plotting package, even when the relay is not running', async t => {
+t.test('client commands, told where the relay is by its endpoints file, load only what they use', async t => {
+  const relay = await Relay.init('startup-endpoints')
+  // Ports nothing listens on: the relay has stopped without removing its file.
+  await writeEndpoints(relay.dataDir, { api: { host: '127.0.0.1', port: relay.apiPort }, admin: { host: '127.0.0.1', port: relay.adminPort } })
+  const expected: Array<[string[], string[]]> = [[['status'], ['commander']], [['send', 'ops', 'hello'], channelClientPackages], [['channel', 'create', 'ops'], channelClientPackages]]
+  for (const [command, packages] of expected) {
+    const args = [...command, '--data', relay.dataDir]
+    const r = run(args)
+    t.equal(r.status, 1, `${label(args)} exits 1 with no relay running`)
+    t.match(r.stderr, /no relay answering/)
+    t.same(r.packages, packages, `${label(args)} loads only ${packages.join(', ')}`)
+  }
+})
+
+t.test('client commands load no daemon or plotting package, even when they read the config', async t => {
   const relay = await Relay.init('startup-client')
   relay.writeConfig({ authors: [relay] })
   for (const args of [['status'], ['send', 'ops', 'hello'], ['channel', 'create', 'ops']].map(a => [...a, '--data', relay.dataDir])) {

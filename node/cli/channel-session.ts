@@ -24,7 +24,7 @@ export interface ChannelSession {
 
 export async function channelSession (opts: { data?: string, config?: string }): Promise<ChannelSession> {
   const { client, ctx } = await connect(opts)
-  const user = await ctx.user()
+  const { user } = ctx
   let cc: ChannelClient
   cc = new ChannelClient({
     crypto: ctx.crypto,

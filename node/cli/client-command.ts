@@ -1,7 +1,7 @@
 /**
  * What client commands (`status`, `send`, `channel …`) share when they are registered:
- * their options, and a channel session that loads the config, the API client and
- * the channel code (client-context.ts, channel-session.ts) only when a command runs.
+ * their options, and a channel session that loads the API client and the channel
+ * code (client-context.ts, channel-session.ts) only when a command runs.
  * Registering the commands, which `ddil --help` does, loads none of them.
  *
  * @example

@@ -14,7 +14,7 @@ function awayLine (a: AwayPeer): string {
 }
 
 async function nodeStatus (opts: { data?: string, config?: string }): Promise<NodeStatus> {
-  const { adminGet } = await import('../client-context.ts')
+  const { adminGet } = await import('../relay-address.ts')
   return await adminGet(opts, '/status') as NodeStatus
 }
 
