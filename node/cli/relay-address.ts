@@ -36,10 +36,27 @@ export function noRelay (url: string, cause: unknown): ProtocolError {
   return new ProtocolError(`no relay answering at ${url} (is "ddil start" running with this data directory?): ${(cause as Error).message}`, { cause })
 }
 
+/**
+ * A GET with node:http, not fetch, whose first use costs more than the request; and
+ * node:http taken with getBuiltinModule, because importing it builds an ES module of
+ * all its exports, which loads fetch's code too.
+ */
+function httpGet (url: string): Promise<{ status: number, body: string }> {
+  const { request } = process.getBuiltinModule('node:http')
+  return new Promise((resolve, reject) => {
+    request(url, res => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => { body += chunk })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      res.on('error', reject)
+    }).on('error', reject).end()
+  })
+}
+
 export async function adminGet (opts: ClientOptions, path: string): Promise<unknown> {
   const url = urlOf('http', (await relayAddresses(opts)).admin, path)
-  let res: Response
-  try { res = await fetch(url) } catch (e) { throw noRelay(url, e) }
-  if (!res.ok) throw new ProtocolError(`${url} answered ${res.status}`)
-  return await res.json()
+  const { status, body } = await httpGet(url).catch((e: unknown) => { throw noRelay(url, e) })
+  if (status < 200 || status > 299) throw new ProtocolError(`${url} answered ${status}`)
+  return JSON.parse(body)
 }
