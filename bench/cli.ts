@@ -39,7 +39,7 @@ function probes (dataDir: string): Probe[] {
     ddil('ddil send', send, 'queued'),
     ddil('ddil --help, no compile cache', help, 'Usage: ddil', withoutCompileCache),
     ddil('ddil send, no compile cache', send, 'queued', withoutCompileCache),
-    // npx finds node_modules/.bin/ddil; --no: never offer to install anything; --: the --help is ddil's.
+    // npx runs the project's own bin (package.json); --no: never offer to install anything; --: the --help is ddil's.
     { name: 'npx ddil --help', command: 'npx', args: ['--no', '--', 'ddil', '--help'], stdoutStart: 'Usage: ddil' },
   ]
 }
@@ -69,7 +69,7 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
     await relay.start()
     const all = probes(relay.dataDir)
     timed({ name: 'ddil channel create', command: process.execPath, args: [bin, 'channel', 'create', channelName, '--data', relay.dataDir] })
-    for (const p of all) timed(p) // warm-up: file cache, npx's own cache
+    for (const p of all) timed(p) // warm-up: the file cache, npx's cache and ddil's compile cache
     const times = new Map(all.map(p => [p.name, [] as number[]]))
     for (let round = 0; round < rounds; round++) {
       options.log(`round ${round + 1} of ${rounds}…`)
@@ -83,7 +83,7 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
     return {
       rows,
       notes: [
-        `Wall time from spawn to exit, median of ${rounds} interleaved rounds after one warm-up; ddil runs as "${process.execPath} node/cli/bin.js", npx through node_modules/.bin.`,
+        `Wall time from spawn to exit, median of ${rounds} interleaved rounds after one warm-up; ddil runs as "${process.execPath} node/cli/bin.js"; npx (from PATH) in the project directory runs the project's own ddil.`,
         'status asks the relay\'s admin endpoint; send replays the channel\'s governance and recent messages, encrypts, and waits for the relay to store the message durably.',
       ],
     }
