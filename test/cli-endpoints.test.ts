@@ -50,7 +50,7 @@ t.test('a relay on OS-chosen ports is found through the file, which is gone afte
   child.stderr.on('data', (c: Buffer) => { output += c.toString() })
   const exited = new Promise(resolve => child.once('exit', resolve))
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  await waitFor('the relay to start', 20_000, () => {
+  await waitFor('the relay to start', () => {
     if (child.exitCode !== null) throw new Error(`ddil start exited ${child.exitCode}: ${output}`)
     return output.includes('admin:') ? true : undefined
   })
