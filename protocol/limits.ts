@@ -317,6 +317,12 @@ export const keyringInstancesMax = 256
 /** Most message ids in one receipt: 36 × 32 B fill a body after the content-type byte and AEAD tag. */
 export const receiptIdsMax = 36
 
+/**
+ * Longest display name (a member's profile, an enrolled device's name), UTF-16 code units:
+ * a name shown beside each message on a phone, and one line of `ddil clients list`.
+ */
+export const displayNameCharsMax = 64
+
 /** Default grace window for superseded epoch keys (brief §3: messages held in custody for days still open). */
 export const epochGraceMsDefault = 7 * 24 * 3_600_000
 

@@ -5,35 +5,10 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { testSeed } from './helpers/seed.ts'
-import { crypto } from './helpers/fixtures.ts'
-import { ChannelClient } from '../protocol/channel/client.ts'
-import type { UserKeys } from '../protocol/channel/builders.ts'
+import type { ChannelClient } from '../protocol/channel/client.ts'
 import { authorRef } from '../protocol/envelope.ts'
-import { toHex, utf8 } from '../protocol/bytes.ts'
-import type { Hlc } from '../protocol/hlc.ts'
-
-const t0 = 1795348800000
-const users: UserKeys[] = Array.from({ length: 4 }, (_, i) => ({
-  ed25519: crypto.ed25519KeyPair(new Uint8Array(32).fill(0x61 + i)),
-  x25519: crypto.x25519KeyPair(new Uint8Array(32).fill(0x71 + i)),
-}))
-
-/** A relay stand-in: takes every envelope, stamps from one clock. */
-function node (): { log: Uint8Array[], link: { submit: (b: Uint8Array) => Promise<{ id: Uint8Array }>, stamp: () => Promise<Hlc> } } {
-  const log: Uint8Array[] = []
-  let ms = t0
-  return { log, link: { submit: async (b) => { log.push(b); return { id: crypto.sha256(b) } }, stamp: async () => ({ ms: ++ms, c: 0 }) } }
-}
-
-function client (u: UserKeys, i: number, link: ReturnType<typeof node>['link']): ChannelClient {
-  const seqs = new Map<string, number>()
-  let n = 0
-  return new ChannelClient({
-    crypto, nowMs: () => t0, deviceSeed: new Uint8Array(16).fill(i),
-    randomBytes: (len) => { n++; return crypto.sha256(utf8(`${i}/${n}`)).slice(0, len) },
-    node: link, reserveSeq: async (ch) => { const next = (seqs.get(ch) ?? 0) + 1; seqs.set(ch, next); return next },
-  }, u)
-}
+import { toHex } from '../protocol/bytes.ts'
+import { channelClient as client, relayLog as node, users } from './helpers/channel-clients.ts'
 
 t.test('property: k counts distinct other members whose receipt arrived, in any arrival order', async t => {
   const seed = testSeed(t)

@@ -53,6 +53,7 @@ export class TailView {
         if (!live) { this.#backlog.push(r); return [] }
         return this.#show(cc, channel, r)
       case 'receipt':
+      case 'read': // a read implies delivered: it moves "delivered to k of N" too
         if (live) this.#refreshMine(cc, channel, r.ids)
         return []
       case 'held':

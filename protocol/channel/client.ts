@@ -7,7 +7,7 @@
  * It ingests every envelope of a channel (`receive`: governance into a
  * GovernanceStore, keys into the EpochKeyring, the rest verified and decrypted),
  * and builds, signs and encrypts what the user does: create, add, remove, role,
- * send, board edits, receipts. Admins keep the channel's epoch current
+ * send, board edits, receipts, read receipts, profiles. Admins keep the channel's epoch current
  * (`maintainEpochs`): a new epoch at every removal or addition and on schedule.
  *
  * @example
@@ -24,14 +24,15 @@ import { EpochKeyring, type RotationPolicy } from './epochs.ts'
 import type { Change, Policy } from './governance.ts'
 import { decodeKeysBody } from './keys.ts'
 import { decodeReceipt, encodeReceipt } from './receipt.ts'
+import { decodeProfile, encodeProfile, ProfileBook } from './profile.ts'
 import type { Role } from './roles.ts'
 import { openEpoch, sealEpoch } from './seal.ts'
 import { GovernanceStore } from './store.ts'
 import type { GovernanceState } from './state.ts'
-import { concatBytes, fromUtf8, toHex, utf8 } from '../bytes.ts'
+import { bytesEqual, concatBytes, fromUtf8, toHex, utf8 } from '../bytes.ts'
 import { authorRef, decodeEnvelope, Kind, Precedence, signEnvelope, verifySignature, type Envelope } from '../envelope.ts'
 import { CryptoError, isDdilError, UnauthorisedError } from '../errors.ts'
-import type { Hlc } from '../hlc.ts'
+import { compareHlc, type Hlc } from '../hlc.ts'
 import type { Crypto } from '../ports.ts'
 import { ttlSecondsMax } from '../limits.ts'
 
@@ -54,7 +55,9 @@ export interface ClientPorts {
 export type Received =
   | { type: 'text', id: Uint8Array, channel: Uint8Array, author: Uint8Array, seq: number, precedence: number, hlc: Hlc, text: string }
   | { type: 'board', id: Uint8Array, channel: Uint8Array, author: Uint8Array }
-  | { type: 'receipt', id: Uint8Array, channel: Uint8Array, author: Uint8Array, ids: Uint8Array[] }
+  | { type: 'receipt' | 'read', id: Uint8Array, channel: Uint8Array, author: Uint8Array, ids: Uint8Array[] }
+  /** A member's display name; `current` is false when a later profile of theirs is already known. */
+  | { type: 'profile', id: Uint8Array, channel: Uint8Array, author: Uint8Array, name: string, current: boolean }
   | { type: 'governance' | 'keys', id: Uint8Array, channel: Uint8Array, author: Uint8Array }
   /**
    * Kept aside until what it needs arrives. `unreadable`: its epoch's keys are here and none
@@ -72,8 +75,13 @@ interface ChannelLocal {
   board: Board
   /** Highest sequence seen per author ref (the cut for a removal). */
   highest: Map<string, number>
-  /** Receipts: message id hex → reader author refs. */
+  /** Receipts, read receipts included (a read implies delivered): message id hex → author refs. */
   receipts: Map<string, Set<string>>
+  /** Read receipts: message id hex → reader author refs. */
+  reads: Map<string, Set<string>>
+  profiles: ProfileBook
+  /** The epoch this user's newest profile went under, and its name (see `refreshProfile`). */
+  myProfile?: { name: string, epoch: number, hlc: Hlc }
 }
 
 export class ChannelClient {
@@ -104,6 +112,8 @@ export class ChannelClient {
         board: new Board(toHex(state?.channelId ?? channel), clientIdFor(this.#ports.crypto, this.me, concatBytes([this.#ports.deviceSeed, this.#ports.randomBytes(8)]))),
         highest: new Map(),
         receipts: new Map(),
+        reads: new Map(),
+        profiles: new ProfileBook(),
       }
       this.#channels.set(key, c)
     }
@@ -172,14 +182,25 @@ export class ChannelClient {
       local.board.apply(content.payload)
       return { ...base, type: 'board', author: auth.publicKey }
     }
-    if (content.contentType === ContentType.receipt && env.kind === Kind.receipt) {
+    if ((content.contentType === ContentType.receipt || content.contentType === ContentType.read) && env.kind === Kind.receipt) {
       const ids = decodeReceipt(content.payload)
+      const read = content.contentType === ContentType.read
       for (const id of ids) {
-        const readers = local.receipts.get(toHex(id)) ?? new Set<string>()
-        readers.add(ref)
-        local.receipts.set(toHex(id), readers)
+        note(local.receipts, id, ref)
+        if (read) note(local.reads, id, ref)
       }
-      return { ...base, type: 'receipt', author: auth.publicKey, ids }
+      return { ...base, type: read ? 'read' : 'receipt', author: auth.publicKey, ids }
+    }
+    if (content.contentType === ContentType.profile && env.kind === Kind.state) {
+      const profile = decodeProfile(content.payload)
+      if (!local.profiles.take(auth.publicKey, ref, profile, env.hlc, env.id)) {
+        return { ...base, type: 'refused', kind: env.kind, reason: 'a profile may only name its own author, and this one names another member' }
+      }
+      const current = local.profiles.nameOf(ref) === profile.name
+      if (bytesEqual(auth.publicKey, this.me) && (local.myProfile === undefined || compareHlc(env.hlc, local.myProfile.hlc) > 0)) {
+        local.myProfile = { name: profile.name, epoch: env.epoch, hlc: env.hlc }
+      }
+      return { ...base, type: 'profile', author: auth.publicKey, name: profile.name, current }
     }
     return { ...base, type: 'refused', kind: env.kind, reason: `content type ${content.contentType} does not belong in a ${env.kind} envelope` }
   }
@@ -325,15 +346,28 @@ export class ChannelClient {
     return this.#channels.get(toHex(channel))?.receipts.get(toHex(id))?.has(toHex(authorRef(reader))) === true
   }
 
+  /** Tells the channel's members (encrypted) which messages this user has read (shown to them, not only received). */
+  async sendRead (channel: Uint8Array, ids: Uint8Array[]): Promise<Envelope> {
+    return await this.#sendContent(channel, Kind.receipt, ContentType.read, encodeReceipt(ids), Precedence.routine, 24 * 3600)
+  }
+
   /**
    * "Delivered to k of N": N is the channel's current members other than the message's
-   * author; k is how many of them sent a receipt for it. So k ≤ N always: the author's own
-   * receipt, a repeated one, or one from someone no longer a member does not count.
+   * author; k is how many of them sent a receipt (or a read receipt) for it. So k ≤ N always:
+   * the author's own receipt, a repeated one, or one from someone no longer a member does not count.
    */
   delivery (channel: Uint8Array, id: Uint8Array, author: Uint8Array = this.me): { k: number, n: number } {
+    return this.#count(channel, this.#channels.get(toHex(channel))?.receipts.get(toHex(id)), author)
+  }
+
+  /** "Read by k of N", by the same rule as `delivery`, counting read receipts only. */
+  readBy (channel: Uint8Array, id: Uint8Array, author: Uint8Array = this.me): { k: number, n: number } {
+    return this.#count(channel, this.#channels.get(toHex(channel))?.reads.get(toHex(id)), author)
+  }
+
+  #count (channel: Uint8Array, readers: Set<string> | undefined, author: Uint8Array): { k: number, n: number } {
     const state = this.store.state(channel)
     const authorKey = toHex(authorRef(author))
-    const readers = this.#channels.get(toHex(channel))?.receipts.get(toHex(id))
     let k = 0
     let n = 0
     for (const member of state?.members.keys() ?? []) {
@@ -342,6 +376,31 @@ export class ChannelClient {
       if (readers?.has(member) === true) k++
     }
     return { k, n }
+  }
+
+  /** Sets this user's display name in the channel (encrypted; members see it beside this user's messages). */
+  async setProfile (channel: Uint8Array, name: string): Promise<Envelope> {
+    return await this.#sendContent(channel, Kind.state, ContentType.profile, encodeProfile({ memberEd: this.me, name }), Precedence.routine, ttlSecondsMax)
+  }
+
+  /** Display names known in the channel: author reference (hex of the key's first 8 bytes) → name. */
+  profiles (channel: Uint8Array): Map<string, string> {
+    return this.#channels.get(toHex(channel))?.profiles.names() ?? new Map()
+  }
+
+  /**
+   * Sends this user's newest display name again when it went under an older epoch than the
+   * one now current: members added since (who read from their epoch on) then see it too.
+   * Returns whether it sent one. Call it after a channel's backlog is in, and when keys change.
+   */
+  async refreshProfile (channel: Uint8Array): Promise<boolean> {
+    const state = this.store.state(channel)
+    const mine = this.#channels.get(toHex(channel))?.myProfile
+    if (state === undefined || mine === undefined || !state.members.has(toHex(authorRef(this.me)))) return false
+    const sending = this.#local(channel).keyring.currentForSending([...state.removed.values()].map(r => r.ed))
+    if (sending === undefined || sending.epoch <= mine.epoch) return false
+    await this.setProfile(channel, mine.name)
+    return true
   }
 
   async #sendContent (channel: Uint8Array, kind: Kind, contentType: number, payload: Uint8Array, precedence: Precedence, ttlSeconds: number): Promise<Envelope> {
@@ -366,6 +425,13 @@ export class ChannelClient {
     this.#receive(env)
     await this.#ports.node.submit(env.bytes)
   }
+}
+
+function note (map: Map<string, Set<string>>, id: Uint8Array, ref: string): void {
+  const key = toHex(id)
+  const refs = map.get(key) ?? new Set<string>()
+  refs.add(ref)
+  map.set(key, refs)
 }
 
 function headerOf (env: Envelope, authorEd: Uint8Array): ContentHeader {

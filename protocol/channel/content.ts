@@ -27,6 +27,10 @@ export const ContentType = {
   text: 0x01,
   yjsUpdate: 0x02,
   receipt: 0x03,
+  /** A read receipt (kind receipt): the same payload as a receipt; a read implies delivered. */
+  read: 0x04,
+  /** A member's display name (kind state), protocol/channel/profile.ts. */
+  profile: 0x05,
 } as const
 export type ContentType = (typeof ContentType)[keyof typeof ContentType]
 const contentTypes: ReadonlySet<number> = new Set(Object.values(ContentType))
