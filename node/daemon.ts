@@ -8,6 +8,7 @@
  * const node = await startNode({ env: process.env, flags: {} })
  * console.log(node.nodeId, node.listen); await node.stop()
  */
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -19,6 +20,8 @@ import { attachFrameTransport, type FrameTransport } from './p2p/link.ts'
 import { openAuditLog, auditKeyFromNodeKey, RefusalSummaries, type AuditLog } from './audit/index.ts'
 import type { AuditEvent } from './audit/index.ts'
 import { startClientApi } from './api/server.ts'
+import { channelListMax } from './api/limits.ts'
+import { ClientRegistry } from './client-registry.ts'
 import { startAdmin, type NodeStatus } from './admin.ts'
 import { createFacade, EngineEventHub } from './facade.ts'
 import { createLogger, loggerPort, realClock } from './runtime.ts'
@@ -161,8 +164,14 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
         envelopes: s.envelopes, storeBytes: s.storeBytes, storageBytesMax: s.storageBytesMax, counters: s.counters, uptimeMs: clock.monotonicMs() - started,
       }
     }
+    // Who may use the client API: clients.allow, and devices enrolled with a one-time code (clients.json).
+    const registry = await ClientRegistry.open({
+      dataDir, operator: user.ed25519.publicKey, configured: clientAllowed(config, user.ed25519.publicKey),
+      clock, crypto, randomBytes: (n) => new Uint8Array(randomBytes(n)), audit: async (event) => { await audit.append(event) }, record,
+    })
+    cleanups.push(() => { registry.close() })
     const facade = createFacade(engine, hub, {
-      nodeId, status: () => status() as unknown as Record<string, unknown>, isAllowedUser: clientAllowed(config, user.ed25519.publicKey),
+      nodeId, status: () => status() as unknown as Record<string, unknown>, registry, channels: (u) => policy.memberships(u, channelListMax),
     })
     const api = await listening(startClientApi({
       host: config.api.listen.host, port: config.api.listen.port, facade, crypto, logger,

@@ -7,14 +7,15 @@
  *
  * @example
  * const hub = new EngineEventHub(); const engine = createEngine({ ..., events: hub.events }, ...)
- * const facade = createFacade(engine, hub, { nodeId, isAllowedUser, status })
+ * const facade = createFacade(engine, hub, { nodeId, registry, channels: (user) => policy.memberships(user, 256), status })
  */
 import type { Engine } from '../protocol/engine/engine.ts'
 import type { EngineEvents } from '../protocol/engine/types.ts'
 import { Kind, type Envelope } from '../protocol/envelope.ts'
 import { compareHlc } from '../protocol/hlc.ts'
 import { idKey } from '../protocol/engine/catalog.ts'
-import type { ApiEnvelope, MessageStatus, NodeFacade } from './api/facade.ts'
+import type { ApiEnvelope, ClientAdmin, MessageStatus, NodeFacade } from './api/facade.ts'
+import type { ChannelMembership } from './api/wire.ts'
 
 /** Most governance (and, separately, key, board and receipt) envelopes a backlog carries: a channel's whole history of each. */
 const channelHistoryEnvelopesMax = 4096
@@ -45,7 +46,9 @@ export class EngineEventHub {
 
 export interface FacadeOptions {
   nodeId: string
-  isAllowedUser: (publicKey: Uint8Array) => boolean
+  /** Who may connect, who is the operator, and enrolment (node/client-registry.ts). */
+  registry: ClientAdmin & { isAllowed: (publicKey: Uint8Array) => boolean, isOperator: (publicKey: Uint8Array) => boolean }
+  channels: (user: Uint8Array) => ChannelMembership[]
   status: () => Record<string, unknown>
   onSubmitted?: (env: Envelope, user: Uint8Array) => void
 }
@@ -115,6 +118,9 @@ export function createFacade (engine: Engine, hub: EngineEventHub, options: Faca
     },
     stamp: () => engine.stamp(),
     status: options.status,
-    isAllowedUser: options.isAllowedUser,
+    isAllowedUser: (key) => options.registry.isAllowed(key),
+    isOperator: (key) => options.registry.isOperator(key),
+    channels: options.channels,
+    clients: options.registry,
   }
 }

@@ -1,176 +1,23 @@
 // The client API (node/api): wire codec vectors, authentication, submit, subscribe, status
 // pushes and every robustness bound, over real loopback WebSockets against a real engine
-// (MemoryStore, node:crypto, no-op transport, manual clock). No fixed sleeps: every wait is
-// for a message, bounded by a timeout.
-import { patienceMs, within } from './helpers/wait.ts'
-import t, { type Test } from 'tap'
+// (test/helpers/api-node.ts). No fixed sleeps: every wait is for a message, bounded by a timeout.
+import { within } from './helpers/wait.ts'
+import t from 'tap'
 import fc from 'fast-check'
-import WebSocket from 'ws'
-import { createEngine, type Engine } from '../protocol/engine/engine.ts'
 import { idKey } from '../protocol/engine/catalog.ts'
-import { MemoryStore } from '../protocol/memory-store.ts'
-import { authorRef, Kind, Precedence, signEnvelope, type Envelope } from '../protocol/envelope.ts'
 import { fromHex, toHex } from '../protocol/bytes.ts'
 import { DecodeError, LimitError, SignatureError, UnauthorisedError, ExpiredError, isDdilError } from '../protocol/errors.ts'
-import type { KeyPair, Store, StoreOp } from '../protocol/ports.ts'
 import { clientAuthInput, signClientAuth } from '../node/api/auth.ts'
 import { fromBase64url, toBase64url } from '../node/api/base64url.ts'
 import { connectClient } from '../node/api/client.ts'
 import { wireCodeOf } from '../node/api/errors.ts'
-import type { ApiEnvelope, MessageStatus, NodeFacade } from '../node/api/facade.ts'
-import { clientMessageBytesMax, wsPayloadBytesMax, type ClientApiLimits } from '../node/api/limits.ts'
-import { startClientApi } from '../node/api/server.ts'
-import type { ClientApiEvent } from '../node/api/session.ts'
+import type { ApiEnvelope, MessageStatus } from '../node/api/facade.ts'
+import { clientMessageBytesMax, wsPayloadBytesMax } from '../node/api/limits.ts'
 import { decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage } from '../node/api/wire.ts'
 import { crypto } from './helpers/fixtures.ts'
-import { ManualClock, silentLogger } from './helpers/net.ts'
+import { channelA, channelB, envelope, GatedStore, nodeId, Raw, setup, stranger, user, type Msg } from './helpers/api-node.ts'
 
 const seed = Number(process.env.API_TEST_SEED ?? 20260601)
-const nodeId = 'relay-t'
-const channelA = fromHex('0a0a0a0a0a0a0a0a')
-const channelB = fromHex('0b0b0b0b0b0b0b0b')
-const user = crypto.ed25519KeyPair(new Uint8Array(32).fill(5))
-const stranger = crypto.ed25519KeyPair(new Uint8Array(32).fill(6))
-const waitMs = patienceMs
-
-// ---- A test facade over a real engine ------------------------------------------------
-
-/** Holds every batch until released, so a test can see that `submitted` waits for durability. */
-class GatedStore implements Store {
-  readonly inner = new MemoryStore()
-  gate: { batches: number, open: Promise<void>, release: () => void, entered: Promise<void>, enter: () => void } | undefined
-  hold (): void {
-    let release!: () => void; let enter!: () => void
-    const open = new Promise<void>(resolve => { release = resolve })
-    const entered = new Promise<void>(resolve => { enter = resolve })
-    this.gate = { batches: 0, open, release, entered, enter }
-  }
-
-  get (key: Uint8Array): Promise<Uint8Array | undefined> { return this.inner.get(key) }
-  async batch (ops: StoreOp[]): Promise<void> {
-    const gate = this.gate
-    if (gate !== undefined) { gate.batches++; gate.enter(); await gate.open }
-    await this.inner.batch(ops)
-  }
-
-  range (o: Parameters<Store['range']>[0]): AsyncIterable<[Uint8Array, Uint8Array]> { return this.inner.range(o) }
-  close (): Promise<void> { return this.inner.close() }
-}
-
-interface Node { engine: Engine, clock: ManualClock, store: GatedStore, facade: NodeFacade }
-
-async function makeNode (): Promise<Node> {
-  const clock = new ManualClock()
-  const store = new GatedStore()
-  const authors = new Map<string, Uint8Array>([[toHex(authorRef(user.publicKey)), user.publicKey]])
-  const stored = new Set<(env: ApiEnvelope) => void>()
-  const statuses = new Set<(id: Uint8Array, status: MessageStatus) => void>()
-  const emitStatus = (id: Uint8Array, status: MessageStatus): void => { for (const l of statuses) l(id, status) }
-  const engine = createEngine({
-    clock, crypto, store, logger: silentLogger,
-    transport: { send: () => false, disconnect () {} },
-    authoriser: { authorise: env => { const k = authors.get(toHex(env.author)); return k === undefined ? { ok: false, reason: 'unknown author' } : { ok: true, publicKey: k } } },
-    events: {
-      stored: env => { for (const l of stored) l(env) },
-      removed: (ids, why) => { for (const id of ids) emitStatus(id, { state: 'expired', reason: why }) },
-    },
-  }, { nodeId })
-  await engine.open()
-  const facade: NodeFacade = {
-    nodeId,
-    submit: async (bytes) => ({ id: (await engine.submit(bytes)).id }),
-    backlog: (channel, { limit }) => channelBacklog(engine, channel, limit),
-    onStored: (l) => { stored.add(l); return () => { stored.delete(l) } },
-    onStatus: (l) => { statuses.add(l); return () => { statuses.delete(l) } },
-    stamp: () => engine.stamp(),
-    status: () => { const s = engine.status(); return { nodeId: s.nodeId, envelopes: s.envelopes, storeBytes: s.storeBytes } },
-    isAllowedUser: (key) => toHex(key) === toHex(user.publicKey),
-  }
-  return { engine, clock, store, facade }
-}
-
-/** Newest `limit` messages of a channel, oldest first (via the log's channel index). */
-async function * channelBacklog (engine: Engine, channel: Uint8Array, limit: number): AsyncIterable<ApiEnvelope> {
-  for (const { id } of await engine.log.byChannel(channel, Kind.message, limit)) {
-    const env = await engine.get(id)
-    if (env !== undefined) yield env
-  }
-}
-
-let seq = 0
-function envelope (node: Node, channel = channelA, author: KeyPair = user, overrides: { ttlSeconds?: number, body?: Uint8Array } = {}): Envelope {
-  seq++
-  return signEnvelope(crypto, {
-    kind: Kind.message, precedence: Precedence.routine, channel, author: authorRef(author.publicKey), seq,
-    hlc: node.engine.stamp(), ttlSeconds: overrides.ttlSeconds ?? 3600, epoch: 1, deps: [], body: overrides.body ?? new Uint8Array(40).fill(seq % 256),
-  }, author.privateKey)
-}
-
-async function setup (t: Test, limits: Partial<ClientApiLimits> = {}): Promise<Node & { url: string, events: ClientApiEvent[], event: (pred: (e: ClientApiEvent) => boolean) => Promise<ClientApiEvent> }> {
-  const node = await makeNode()
-  const events: ClientApiEvent[] = []
-  const watchers: Array<() => void> = []
-  const api = await startClientApi({ port: 0, facade: node.facade, crypto, logger: silentLogger, clock: node.clock, limits, onEvent: e => { events.push(e); for (const w of watchers) w() } })
-  t.teardown(async () => { await api.close(); node.engine.close() })
-  t.equal(api.address.host, '127.0.0.1', 'listens on loopback by default')
-  const event = (pred: (e: ClientApiEvent) => boolean): Promise<ClientApiEvent> => within(new Promise(resolve => {
-    const check = (): void => { const e = events.find(pred); if (e !== undefined) resolve(e) }
-    watchers.push(check); check()
-  }), 'api event')
-  return { ...node, url: `ws://127.0.0.1:${api.address.port}`, events, event }
-}
-
-
-// ---- A raw connection, for frames the client library would never send ---------------------
-
-type Msg = Record<string, any>
-
-class Raw {
-  readonly ws: WebSocket
-  readonly inbox: Msg[] = []
-  readonly closed: Promise<{ code: number, reason: string }>
-  #wake: () => void = () => {}
-  constructor (url: string) {
-    this.ws = new WebSocket(url)
-    this.ws.on('message', data => { this.inbox.push(JSON.parse(data.toString()) as Msg); this.#wake() })
-    this.ws.on('error', () => {})
-    this.closed = new Promise(resolve => { this.ws.on('close', (code, reason) => { resolve({ code, reason: reason.toString() }); this.#wake() }) })
-  }
-
-  static async authed (url: string, keys: KeyPair = user): Promise<Raw> {
-    const raw = new Raw(url)
-    const challenge = await raw.next()
-    raw.send({ type: 'auth', rid: 0, publicKey: toBase64url(keys.publicKey), signature: toBase64url(signClientAuth(crypto, keys.privateKey, fromBase64url(challenge.nonce as string), challenge.nodeId as string)) })
-    const reply = await raw.next()
-    if (reply.type !== 'authed') throw new Error(`auth failed: ${JSON.stringify(reply)}`)
-    return raw
-  }
-
-  send (msg: Msg | string): void { this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg)) }
-
-  async next (): Promise<Msg> {
-    const deadline = Date.now() + waitMs
-    while (this.inbox.length === 0) {
-      if (this.ws.readyState === WebSocket.CLOSED) throw new Error('connection closed while waiting for a message')
-      await within(new Promise<void>(resolve => { this.#wake = resolve }), 'a message', Math.max(1, deadline - Date.now()))
-    }
-    return this.inbox.shift() as Msg
-  }
-
-  /** Next `n` messages. */
-  async take (n: number): Promise<Msg[]> {
-    const out: Msg[] = []
-    while (out.length < n) out.push(await this.next())
-    return out
-  }
-
-  /** Proves the connection still works: a stamp request gets its reply (and is the next message). */
-  async alive (rid = 'probe'): Promise<Msg> {
-    this.send({ type: 'stamp', rid })
-    const reply = await this.next()
-    return reply
-  }
-}
 
 // ---- Codec vectors ----------------------------------------------------------------------
 
@@ -194,9 +41,9 @@ t.test('auth signing input and messages: pinned vectors', async t => {
   const auth = '{"type":"auth","rid":0,"publicKey":"bnoc3Smwt4_ROvTFWY_v9O8qlxZuPKby5Pv8zYBQW_E","signature":"aADL8pj9eNJ-eOV4oxlNoitaCmgibCPcFPDw488L_K-6Dm0xywPB_ymiVnWXEQ5SE0uCntSJY8W9eA4e6k1gCA"}'
   t.equal(encodeClientMessage({ type: 'auth', rid: 0, publicKey: user.publicKey, signature }), auth)
   t.same(decodeClientMessage(auth), { type: 'auth', rid: 0, publicKey: user.publicKey, signature })
-  const challenge = '{"type":"challenge","v":1,"nonce":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8","nodeId":"relay-a"}'
-  t.equal(encodeServerMessage({ type: 'challenge', v: 1, nonce, nodeId: 'relay-a' }), challenge)
-  t.same(decodeServerMessage(challenge), { type: 'challenge', v: 1, nonce, nodeId: 'relay-a' })
+  const challenge = '{"type":"challenge","v":2,"nonce":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8","nodeId":"relay-a"}'
+  t.equal(encodeServerMessage({ type: 'challenge', v: 2, nonce, nodeId: 'relay-a' }), challenge)
+  t.same(decodeServerMessage(challenge), { type: 'challenge', v: 2, nonce, nodeId: 'relay-a' })
   const status = '{"type":"status","id":"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s","state":"delivered","deliveredTo":2,"of":3}'
   const statusMsg = { type: 'status' as const, id: new Uint8Array(32).fill(0xab), state: 'delivered' as const, deliveredTo: 2, of: 3 }
   t.equal(encodeServerMessage(statusMsg), status)
@@ -224,7 +71,7 @@ t.test('auth: wrong key, bad signature, wrong node, replayed answer and unlisted
   const n = await setup(t)
   const raw = new Raw(n.url)
   const challenge = await raw.next()
-  t.equal(challenge.type, 'challenge'); t.equal(challenge.v, 1); t.equal(challenge.nodeId, nodeId)
+  t.equal(challenge.type, 'challenge'); t.equal(challenge.v, 2); t.equal(challenge.nodeId, nodeId)
   const nonce = fromBase64url(challenge.nonce as string)
   // Signed by the stranger but claiming the user's key.
   raw.send({ type: 'auth', rid: 1, publicKey: toBase64url(user.publicKey), signature: toBase64url(signClientAuth(crypto, stranger.privateKey, nonce, nodeId)) })

@@ -1,7 +1,8 @@
 /**
- * Client library for the node's client API, used by the `ddil send`/`ddil tail` CLI:
- * connects, answers the challenge with the user's key, then offers submit, subscribe,
- * stamp and status as promises. `error` replies become DdilErrors of the matching class
+ * Client library for the node's client API, used by the `ddil` CLI: connects (enrolling
+ * first with a one-time code when asked), answers the challenge with the user's key, then
+ * offers submit, subscribe, stamp, status, the channel list and the operator's client
+ * management as promises. `error` replies become DdilErrors of the matching class
  * (see `errorFromWire`; `wireCodeOf(e)` gives the exact wire code).
  *
  * @example
@@ -10,6 +11,8 @@
  * const sub = await client.subscribe(channel, { backlog: 50 }, env => print(env))
  * client.onStatus((id, status) => print(status.state))
  * await sub.unsubscribe(); await client.close()
+ * // A new device: enrol with the operator's code, then authenticate, on one connection.
+ * const phone = await connectClient({ url, user, crypto, enrol: { code: '7KQ2M-X9D4R', xPublicKey, name: 'Ana' } })
  */
 import WebSocket from 'ws'
 import { toHex } from '../../protocol/bytes.ts'
@@ -20,7 +23,7 @@ import { signClientAuth } from './auth.ts'
 import { errorFromWire } from './errors.ts'
 import type { ApiEnvelope, MessageStatus } from './facade.ts'
 import { clientConnectTimeoutMs, clientRequestTimeoutMs, wsPayloadBytesMax } from './limits.ts'
-import { clientApiVersion, decodeServerMessage, encodeClientMessage, type ClientMessage, type ServerMessage } from './wire.ts'
+import { clientApiVersion, decodeServerMessage, encodeClientMessage, type ChannelMembership, type ClientMessage, type ClientRecord, type ServerMessage } from './wire.ts'
 
 export interface ConnectOptions {
   url: string
@@ -30,6 +33,8 @@ export interface ConnectOptions {
   nodeId?: string
   connectTimeoutMs?: number
   requestTimeoutMs?: number
+  /** Enrol the user's key with this one-time code before authenticating (a device new to the relay). */
+  enrol?: { code: string, xPublicKey: Uint8Array, name: string }
 }
 
 export interface Subscription {
@@ -102,6 +107,27 @@ export class Client {
 
   async status (): Promise<Record<string, unknown>> {
     return (await this.#request({ type: 'status' }, 'nodeStatus')).status
+  }
+
+  /** The channels this relay's verified governance lists this user in. */
+  async channels (): Promise<ChannelMembership[]> {
+    return (await this.#request({ type: 'channels' }, 'channelList')).channels
+  }
+
+  /** Operator only: a one-time enrolment code for a new device. */
+  async issueEnrolment (options: { name: string, ttlMs: number }): Promise<{ code: string, expiresAtMs: number }> {
+    const { code, expiresAtMs } = await this.#request({ type: 'enrolment', ...options }, 'enrolmentCode')
+    return { code, expiresAtMs }
+  }
+
+  /** Operator only: revokes an enrolled key; its sessions end at once. */
+  async revokeClient (publicKey: Uint8Array): Promise<void> {
+    await this.#request({ type: 'revokeClient', publicKey }, 'revoked')
+  }
+
+  /** Operator only: the enrolled devices, revoked ones included. */
+  async clientList (): Promise<ClientRecord[]> {
+    return (await this.#request({ type: 'clientList' }, 'clients')).clients
   }
 
   /** Delivery status of envelopes this connection submitted; returns the remover. */
@@ -180,12 +206,21 @@ export async function connectClient (options: ConnectOptions): Promise<Client> {
       const fail = (e: DdilError): void => { clearTimeout(timer); reject(e) }
       ws.once('error', (err) => { fail(new ProtocolError(`cannot reach the node's client API at ${options.url}: ${err.message}`, { cause: err })) })
       ws.once('close', (code, reason) => { fail(new ProtocolError(`client API closed the connection (${code} ${reason.toString()})`)) })
-      let nodeId: string | undefined
+      let challenge: Extract<ServerMessage, { type: 'challenge' }> | undefined
+      let enrolling = options.enrol !== undefined
       ws.on('message', function handshake (data, isBinary) {
         try {
           const msg = decodeServerMessage(isBinary ? '' : data.toString())
-          if (nodeId === undefined) {
-            nodeId = answerChallenge(ws, msg, options)
+          if (challenge === undefined) {
+            checkChallenge(msg, options)
+            challenge = msg
+            if (options.enrol === undefined) sendAuth(ws, msg, options)
+            else ws.send(encodeClientMessage({ type: 'enrol', rid: 0, publicKey: options.user.publicKey, ...options.enrol }))
+            return
+          }
+          if (enrolling && msg.type === 'enrolled') {
+            enrolling = false
+            sendAuth(ws, challenge, options)
             return
           }
           ws.off('message', handshake)
@@ -195,7 +230,7 @@ export async function connectClient (options: ConnectOptions): Promise<Client> {
           ws.removeAllListeners('close')
           ws.removeAllListeners('error')
           ws.on('error', () => { /* followed by 'close', which fails pending requests */ })
-          resolve(new Client(ws, nodeId, options.user.publicKey, options.requestTimeoutMs ?? clientRequestTimeoutMs))
+          resolve(new Client(ws, challenge.nodeId, options.user.publicKey, options.requestTimeoutMs ?? clientRequestTimeoutMs))
         } catch (e) {
           ws.off('message', handshake)
           fail(e as DdilError)
@@ -208,11 +243,14 @@ export async function connectClient (options: ConnectOptions): Promise<Client> {
   }
 }
 
-function answerChallenge (ws: WebSocket, msg: ServerMessage, options: ConnectOptions): string {
+/** Refuses a challenge whose version this client does not speak, or from another node than the one pinned. */
+function checkChallenge (msg: ServerMessage, options: ConnectOptions): asserts msg is Extract<ServerMessage, { type: 'challenge' }> {
   if (msg.type !== 'challenge') throw new ProtocolError(`expected challenge, node sent ${msg.type}`)
   if (msg.v !== clientApiVersion) throw new ProtocolError(`node speaks client API v${msg.v}, this client v${clientApiVersion}`)
   if (options.nodeId !== undefined && msg.nodeId !== options.nodeId) throw new ProtocolError(`expected node ${options.nodeId}, reached ${msg.nodeId}`)
-  const signature = signClientAuth(options.crypto, options.user.privateKey, msg.nonce, msg.nodeId)
-  ws.send(encodeClientMessage({ type: 'auth', rid: 0, publicKey: options.user.publicKey, signature }))
-  return msg.nodeId
+}
+
+function sendAuth (ws: WebSocket, challenge: { nonce: Uint8Array, nodeId: string }, options: ConnectOptions): void {
+  const signature = signClientAuth(options.crypto, options.user.privateKey, challenge.nonce, challenge.nodeId)
+  ws.send(encodeClientMessage({ type: 'auth', rid: 1, publicKey: options.user.publicKey, signature }))
 }

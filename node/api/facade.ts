@@ -13,10 +13,14 @@
  *   onStatus: (listener) => statusListeners.add(listener),
  *   stamp: () => engine.stamp(),
  *   status: () => engine.status(),
- *   isAllowedUser: (key) => config.users.has(toHex(key)),
+ *   isAllowedUser: (key) => registry.isAllowed(key),
+ *   isOperator: (key) => registry.isOperator(key),
+ *   channels: (user) => policy.memberships(user, channelListMax),
+ *   clients: registry,                                        // node/client-registry.ts
  * }
  */
 import type { Hlc } from '../../protocol/hlc.ts'
+import type { ChannelMembership, ClientRecord } from './wire.ts'
 
 /** One stored envelope as the API hands it on. An engine `Envelope` satisfies this shape as it is. */
 export interface ApiEnvelope {
@@ -42,6 +46,23 @@ export interface MessageStatus {
   deliveredTo?: number
   of?: number
   reason?: string
+}
+
+/** Enrolment and revocation of client devices (the daemon's node/client-registry.ts). */
+export interface ClientAdmin {
+  /**
+   * Lets a device's key in with a one-time code. Rejects with UnauthorisedError when the code
+   * cannot be spent (wrong, used, expired) or the key was revoked; LimitError, StorageError or
+   * AuditError when it cannot be done or recorded.
+   */
+  enrol (request: { code: string, publicKey: Uint8Array, xPublicKey: Uint8Array, name: string, remote?: string }): Promise<void>
+  /** A new single-use code, named for whom it is (may be ''). */
+  issue (options: { name: string, ttlMs: number }): Promise<{ code: string, expiresAtMs: number }>
+  /** Revokes an enrolled key; every `onRevoked` listener hears of it before this resolves. */
+  revoke (publicKey: Uint8Array): Promise<void>
+  list (): ClientRecord[]
+  /** Revocations as they happen; returns the remover. */
+  onRevoked (listener: (publicKey: Uint8Array) => void): () => void
 }
 
 /** Who asked: lets the daemon audit a submission by the authenticated user. */
@@ -75,4 +96,9 @@ export interface NodeFacade {
   status (): Record<string, unknown>
   /** Whether this Ed25519 public key (32 bytes) may use the client API. */
   isAllowedUser (publicKey: Uint8Array): boolean
+  /** Whether this key is the data directory's operator user (operator-only requests). */
+  isOperator (publicKey: Uint8Array): boolean
+  /** Channels whose governance, as this node verified it, lists the user as a current member (bounded). */
+  channels (user: Uint8Array): ChannelMembership[]
+  clients: ClientAdmin
 }

@@ -61,6 +61,43 @@ export const submitsInFlightMax = 64
 /** Submitted ids per connection whose delivery status is pushed (oldest forgotten first). */
 export const trackedSubmissionsMax = 1024
 
+// ---- Enrolment and enrolled clients (node/enrolment.ts, node/clients-file.ts) ---------------
+
+/** Longest enrolment code a client may send, characters: a code is 11 (XXXXX-XXXXX); room for spaces a user typed. */
+export const enrolmentCodeCharsMax = 32
+
+/** Longest an enrolment code may stay valid, ms: a code is for a person standing by, not a standing invitation. */
+export const enrolmentTtlMsMax = 24 * 3_600_000
+
+/** Shortest, ms (tests use a second; an operator means minutes). */
+export const enrolmentTtlMsMin = 1000
+
+/** `ddil enrol` without --ttl, ms: long enough to hand a phone the code or QR, short enough to be useless later. */
+export const enrolmentTtlMsDefault = 15 * 60_000
+
+/**
+ * Unused, unexpired codes at once. Each is 50 random bits, so with all of them open a guess
+ * succeeds with probability 32 / 2^50 ≈ 3e-14; beyond it issuing fails (LimitError).
+ */
+export const enrolmentCodesOpenMax = 32
+
+/** Spent and expired codes remembered (as hashes) so that a reused or late one is refused for what it is; oldest forgotten first. */
+export const enrolmentCodesRememberedMax = 256
+
+/**
+ * Entries in `<data>/clients.json`, revoked ones included: a relay's team devices over its
+ * life. A full `clients` reply (~250 B each) stays under the 64 KiB frame. When full, the
+ * oldest revoked entry gives way (a revoked key is refused either way: it is not enrolled);
+ * with none revoked, enrolment fails (LimitError).
+ */
+export const enrolledClientsMax = 200
+
+/** Largest `<data>/clients.json` read, bytes: `enrolledClientsMax` entries of ~300 B with room; a bigger file is not ours. */
+export const clientsFileBytesMax = 128 * 1024
+
+/** Channels in one `channelList` reply (~70 B each): more memberships than a responder's phone shows. */
+export const channelListMax = 256
+
 /**
  * Bytes the server may hold unsent for one client (ws `bufferedAmount`). Beyond this the client is a slow consumer
  * and is disconnected rather than buffered without bound; 1 MiB is ~450 of the largest envelopes.

@@ -1,9 +1,10 @@
 /**
- * One client connection's conversation, independent of the socket: authentication,
- * request dispatch, rate limiting, subscriptions and status pushes. The server feeds it
- * frames and gives it `send` and `close`; everything it needs from the node comes
- * through the `NodeFacade`. Every refusal is an `error` reply and the connection stays
- * up, except the few that close it: repeated failed auth, auth timeout, persistent flooding.
+ * One client connection's conversation, independent of the socket: enrolment and
+ * authentication, request dispatch (operator-only requests checked here), rate limiting,
+ * subscriptions and status pushes. The server feeds it frames and gives it `send` and
+ * `close`; everything it needs from the node comes through the `NodeFacade`. Every refusal
+ * is an `error` reply and the connection stays up, except the few that close it: repeated
+ * failed auth or enrolment, auth timeout, persistent flooding, the user's key revoked.
  *
  * @example
  * const session = new ClientSession({ facade, crypto, clock, logger, limits, nonce, send, close })
@@ -11,8 +12,8 @@
  * ws.on('message', (data, isBinary) => session.receive(data.toString(), data.length, isBinary))
  * ws.on('close', () => session.end())
  */
-import { toHex } from '../../protocol/bytes.ts'
-import { DecodeError, LimitError, ProtocolError, isDdilError } from '../../protocol/errors.ts'
+import { bytesEqual, toHex } from '../../protocol/bytes.ts'
+import { DecodeError, LimitError, ProtocolError, UnauthorisedError, isDdilError } from '../../protocol/errors.ts'
 import type { Clock, Crypto, Logger } from '../../protocol/ports.ts'
 import { verifyClientAuth } from './auth.ts'
 import { ApiErrorCodes, wireCode, type WireErrorCode } from './errors.ts'
@@ -24,7 +25,7 @@ import { clientApiVersion, decodeClientObject, encodeServerMessage, parseJsonObj
 /** WebSocket close code for policy violations (RFC 6455 §7.4.1). */
 export const closePolicy = 1008
 
-export type CloseReason = 'auth' | 'auth-timeout' | 'rate' | 'slow-consumer' | 'connections'
+export type CloseReason = 'auth' | 'auth-timeout' | 'rate' | 'slow-consumer' | 'connections' | 'revoked'
 
 /** Security-relevant happenings, for the daemon's audit log. */
 export type ClientApiEvent =
@@ -44,6 +45,8 @@ export interface SessionDeps {
   send: (text: string) => boolean
   close: (code: number, reason: string) => void
   onEvent?: (event: ClientApiEvent) => void
+  /** The client's address, for the audit log's record of enrolments. */
+  remote?: string
 }
 
 interface Subscription {
@@ -67,6 +70,7 @@ export class ClientSession {
   #authFailures = 0
   #rateRefusals = 0
   #inFlight = 0
+  #enrolling = false
   #closed = false
   #cleanups: Array<() => void> = []
 
@@ -125,14 +129,56 @@ export class ClientSession {
 
   #dispatch (msg: ClientMessage): void {
     if (msg.type === 'auth') { this.#auth(msg); return }
-    if (this.#user === undefined) { this.#authFailed(msg.rid, 'authenticate first'); return }
+    if (msg.type === 'enrol') { this.#enrol(msg); return }
+    const user = this.#user
+    if (user === undefined) { this.#authFailed(msg.rid, 'authenticate first'); return }
+    const { facade } = this.#d
     switch (msg.type) {
-      case 'submit': this.#submit(msg.rid, msg.envelope, this.#user); break
+      case 'submit': this.#submit(msg.rid, msg.envelope, user); break
       case 'subscribe': this.#subscribe(msg.rid, msg.channel, msg.backlog); break
       case 'unsubscribe': this.#unsubscribe(msg.rid, msg.channel); break
       case 'stamp': this.#stamp(msg.rid); break
       case 'status': this.#nodeStatus(msg.rid); break
+      case 'channels': this.#sendBuilt(msg.rid, () => ({ type: 'channelList', rid: msg.rid, channels: facade.channels(user) })); break
+      case 'enrolment':
+        if (this.#operator(msg.rid, 'issue enrolment codes')) this.#sendLater(msg.rid, facade.clients.issue(msg), r => ({ type: 'enrolmentCode', rid: msg.rid, ...r }))
+        break
+      case 'revokeClient':
+        if (this.#operator(msg.rid, 'revoke clients')) this.#sendLater(msg.rid, facade.clients.revoke(msg.publicKey), () => ({ type: 'revoked', rid: msg.rid }))
+        break
+      case 'clientList':
+        if (this.#operator(msg.rid, 'list clients')) this.#sendBuilt(msg.rid, () => ({ type: 'clients', rid: msg.rid, clients: facade.clients.list() }))
+        break
     }
+  }
+
+  /** Whether the user is the operator; refuses the request (ERR_UNAUTHORISED) when not. */
+  #operator (rid: Rid, what: string): boolean {
+    if (this.#d.facade.isOperator(this.#user as Uint8Array)) return true
+    this.#refuse(rid, new UnauthorisedError(`only the relay's operator may ${what}`))
+    return false
+  }
+
+  /**
+   * A device's key let in with a one-time code, before authentication. One at a time per
+   * connection, and every refusal counts as a failed attempt, so a connection gets
+   * `authFailuresMax` guesses however fast it sends them.
+   */
+  #enrol (msg: Extract<ClientMessage, { type: 'enrol' }>): void {
+    if (this.#user !== undefined) { this.#refuse(msg.rid, new ProtocolError('already authenticated: enrol comes before auth')); return }
+    if (this.#enrolling) { this.#refuse(msg.rid, new ProtocolError('an enrolment is already in progress on this connection')); return }
+    this.#enrolling = true
+    const { code, publicKey, xPublicKey, name } = msg
+    this.#d.facade.clients.enrol({ code, publicKey, xPublicKey, name, remote: this.#d.remote }).then(() => {
+      this.#send({ type: 'enrolled', rid: msg.rid, user: publicKey })
+    }, (e: unknown) => {
+      if (this.#closed) return
+      // A refused code is ERR_AUTH, as a refused key is; other failures keep their own code.
+      if (e instanceof UnauthorisedError) this.#reply(msg.rid, ApiErrorCodes.auth, e.message)
+      else this.#reply(msg.rid, wireCode(e), (e as Error).message)
+      if (!isDdilError(e)) this.#d.logger.error({ err: e }, 'enrolment failed unexpectedly')
+      this.#countAuthFailure()
+    }).finally(() => { this.#enrolling = false })
   }
 
   #auth (msg: Extract<ClientMessage, { type: 'auth' }>): void {
@@ -143,11 +189,16 @@ export class ClientSession {
       return
     }
     if (!facade.isAllowedUser(msg.publicKey)) {
-      this.#authFailed(msg.rid, 'user is not allowed on this node', msg.publicKey)
+      this.#authFailed(msg.rid, 'user is not allowed on this node (not in clients.allow, not enrolled, or revoked)', msg.publicKey)
       return
     }
-    this.#user = msg.publicKey
-    this.#cleanups.push(facade.onStored(env => { this.#onStored(env) }), facade.onStatus((id, status) => { this.#onStatus(id, status) }))
+    const user = msg.publicKey
+    this.#user = user
+    this.#cleanups.push(
+      facade.onStored(env => { this.#onStored(env) }),
+      facade.onStatus((id, status) => { this.#onStatus(id, status) }),
+      facade.clients.onRevoked(key => { if (bytesEqual(key, user)) this.#shut('revoked', 'revoked') }),
+    )
     // Debug, not info: every CLI command authenticates, and an operator reading the log wants the relay's events.
     this.#d.logger.debug({ user: toHex(msg.publicKey) }, 'client authenticated')
     this.#d.onEvent?.({ type: 'authenticated', user: msg.publicKey })
@@ -231,6 +282,11 @@ export class ClientSession {
 
   #nodeStatus (rid: Rid): void {
     this.#sendBuilt(rid, () => ({ type: 'nodeStatus', rid, status: this.#d.facade.status() }))
+  }
+
+  /** Sends the reply built from `pending`'s result once it settles, or the error reply. */
+  #sendLater<T> (rid: Rid, pending: Promise<T>, build: (result: T) => ServerMessage): void {
+    pending.then(result => { this.#sendBuilt(rid, () => build(result)) }, (e: unknown) => { this.#refuse(rid, e) })
   }
 
   /** Sends a reply built (and encoded) now; if either step fails, the request gets an error reply instead. */

@@ -4,7 +4,8 @@
  * directions, so encode and decode are one symmetric pair: encode checks and writes the fields
  * in table order (it refuses what decode would, so a bad value fails where it was made, not
  * at the other end); decode accepts exactly the table's fields (unknown or missing ones are a
- * DecodeError, an unknown type a ProtocolError, oversized byte fields a LimitError).
+ * DecodeError, an unknown type a ProtocolError, oversized byte fields a LimitError). List
+ * fields hold objects decoded by a table of their own, with the same strictness.
  * Pure (no Buffer, no node:*): a browser page can share it.
  *
  * @example
@@ -14,15 +15,17 @@
 import { DecodeError, LimitError, ProtocolError } from '../../protocol/errors.ts'
 import { hlcMsMax } from '../../protocol/hlc.ts'
 import { channelRefBytes, idBytes } from '../../protocol/envelope.ts'
-import { hlcCounterMax } from '../../protocol/limits.ts'
+import { displayNameCharsMax, hlcCounterMax } from '../../protocol/limits.ts'
+import { displayNameProblem } from '../../protocol/channel/profile.ts'
+import { roleNames, type Role } from '../../protocol/channel/roles.ts'
 import { authNonceBytes, publicKeyBytes, signatureBytes } from './auth.ts'
 import { base64urlLength, fromBase64url, toBase64url } from './base64url.ts'
 import { isWireErrorCode, type WireErrorCode } from './errors.ts'
 import { messageStates, type MessageStatus } from './facade.ts'
-import { backlogEnvelopesMax, ridCharsMax, submitEnvelopeBytesMax } from './limits.ts'
+import { backlogEnvelopesMax, channelListMax, enrolledClientsMax, enrolmentCodeCharsMax, enrolmentTtlMsMax, ridCharsMax, submitEnvelopeBytesMax } from './limits.ts'
 
-/** Version in the challenge; a client that does not speak it must disconnect. */
-export const clientApiVersion = 1
+/** Version in the challenge; a client that does not speak it must disconnect. 2: enrolment, channel list, client management. */
+export const clientApiVersion = 2
 
 /** A client-chosen request id, echoed in the reply: a non-negative safe integer or a short string. */
 export type Rid = number | string
@@ -34,6 +37,17 @@ export type ClientMessage =
   | { type: 'unsubscribe', rid: Rid, channel: Uint8Array }
   | { type: 'stamp', rid: Rid }
   | { type: 'status', rid: Rid }
+  | { type: 'enrol', rid: Rid, code: string, publicKey: Uint8Array, xPublicKey: Uint8Array, name: string }
+  | { type: 'channels', rid: Rid }
+  | { type: 'enrolment', rid: Rid, name: string, ttlMs: number }
+  | { type: 'revokeClient', rid: Rid, publicKey: Uint8Array }
+  | { type: 'clientList', rid: Rid }
+
+/** A channel whose signed governance lists the user as a current member, as the relay verified it. */
+export interface ChannelMembership { channel: Uint8Array, role: Role, members: number }
+
+/** An enrolled device: its user keys, the name it is known by, and when it was enrolled (and revoked). */
+export interface ClientRecord { publicKey: Uint8Array, xPublicKey: Uint8Array, name: string, enrolledAtMs: number, revokedAtMs?: number }
 
 export type StatusPush = { type: 'status', id: Uint8Array } & MessageStatus
 
@@ -46,6 +60,11 @@ export type ServerMessage =
   | { type: 'stamped', rid: Rid, ms: number, c: number }
   | { type: 'nodeStatus', rid: Rid, status: Record<string, unknown> }
   | { type: 'envelope', channel: Uint8Array, id: Uint8Array, envelope: Uint8Array }
+  | { type: 'enrolled', rid: Rid, user: Uint8Array }
+  | { type: 'channelList', rid: Rid, channels: ChannelMembership[] }
+  | { type: 'enrolmentCode', rid: Rid, code: string, expiresAtMs: number }
+  | { type: 'revoked', rid: Rid }
+  | { type: 'clients', rid: Rid, clients: ClientRecord[] }
   | StatusPush
   | { type: 'error', rid: Rid | null, code: WireErrorCode, message: string }
 
@@ -54,12 +73,21 @@ type Field =
   | { name: string, kind: 'bytes', length?: number, max?: number, optional?: boolean }
   | { name: string, kind: 'uint', max: number, optional?: boolean }
   | { name: string, kind: 'text', max: number, optional?: boolean }
+  /** A display name (protocol/channel/profile.ts's rules); `empty`: '' is allowed too. */
+  | { name: string, kind: 'name', empty?: boolean, optional?: boolean }
+  | { name: string, kind: 'enum', values: readonly string[], optional?: boolean }
+  /** An array of at most `max` objects with exactly the `item` fields. */
+  | { name: string, kind: 'list', max: number, item: Field[], optional?: boolean }
 
 const rid: Field = { name: 'rid', kind: 'rid' }
 const channel: Field = { name: 'channel', kind: 'bytes', length: channelRefBytes }
 const id: Field = { name: 'id', kind: 'bytes', length: idBytes }
 const envelope: Field = { name: 'envelope', kind: 'bytes', max: submitEnvelopeBytesMax }
 const count = (name: string, optional = false): Field => ({ name, kind: 'uint', max: Number.MAX_SAFE_INTEGER, optional })
+const userKey = (name: string): Field => ({ name, kind: 'bytes', length: publicKeyBytes })
+const timeMs = (name: string, optional = false): Field => ({ name, kind: 'uint', max: hlcMsMax, optional })
+const membership: Field[] = [channel, { name: 'role', kind: 'enum', values: roleNames }, count('members')]
+const clientRecord: Field[] = [userKey('publicKey'), userKey('xPublicKey'), { name: 'name', kind: 'name' }, timeMs('enrolledAtMs'), timeMs('revokedAtMs', true)]
 
 const clientFields: Record<ClientMessage['type'], Field[]> = {
   auth: [rid, { name: 'publicKey', kind: 'bytes', length: publicKeyBytes }, { name: 'signature', kind: 'bytes', length: signatureBytes }],
@@ -68,6 +96,11 @@ const clientFields: Record<ClientMessage['type'], Field[]> = {
   unsubscribe: [rid, channel],
   stamp: [rid],
   status: [rid],
+  enrol: [rid, { name: 'code', kind: 'text', max: enrolmentCodeCharsMax }, userKey('publicKey'), userKey('xPublicKey'), { name: 'name', kind: 'name' }],
+  channels: [rid],
+  enrolment: [rid, { name: 'name', kind: 'name', empty: true }, { name: 'ttlMs', kind: 'uint', max: enrolmentTtlMsMax }],
+  revokeClient: [rid, userKey('publicKey')],
+  clientList: [rid],
 }
 
 const serverFields: Record<ServerMessage['type'], Field[]> = {
@@ -79,6 +112,11 @@ const serverFields: Record<ServerMessage['type'], Field[]> = {
   stamped: [rid, { name: 'ms', kind: 'uint', max: hlcMsMax }, { name: 'c', kind: 'uint', max: hlcCounterMax }],
   nodeStatus: [rid, { name: 'status', kind: 'json' }],
   envelope: [channel, id, envelope],
+  enrolled: [rid, { name: 'user', kind: 'bytes', length: publicKeyBytes }],
+  channelList: [rid, { name: 'channels', kind: 'list', max: channelListMax, item: membership }],
+  enrolmentCode: [rid, { name: 'code', kind: 'text', max: enrolmentCodeCharsMax }, timeMs('expiresAtMs')],
+  revoked: [rid],
+  clients: [rid, { name: 'clients', kind: 'list', max: enrolledClientsMax, item: clientRecord }],
   status: [id, { name: 'state', kind: 'state' }, count('relayedTo', true), count('deliveredTo', true), count('of', true), { name: 'reason', kind: 'text', max: 1024, optional: true }],
   error: [{ name: 'rid', kind: 'ridOrNull' }, { name: 'code', kind: 'code' }, { name: 'message', kind: 'text', max: 4096 }],
 }
@@ -111,24 +149,38 @@ function isRid (v: unknown): v is Rid {
 function encode (table: Record<string, Field[]>, m: { type: string }): string {
   const fields = table[m.type]
   if (fields === undefined) throw new ProtocolError(`unknown message type ${m.type}`)
-  const src = m as unknown as Record<string, unknown>
-  const out: Record<string, unknown> = { type: m.type }
+  return JSON.stringify({ type: m.type, ...writeObject(m.type, fields, m as unknown as Record<string, unknown>) })
+}
+
+/** The fields of `src` in table order, each checked as its decoder would check it. */
+function writeObject (where: string, fields: Field[], src: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
   for (const f of fields) {
     const v = src[f.name]
     if (v === undefined) {
-      if (f.optional !== true) throw new DecodeError(`${m.type}.${f.name} is required`)
+      if (f.optional !== true) throw new DecodeError(`${where}.${f.name} is required`)
       continue
     }
-    out[f.name] = v instanceof Uint8Array ? writeBytes(m.type, f, v) : readField(m.type, f, v)
+    out[f.name] = writeField(where, f, v)
   }
-  return JSON.stringify(out)
+  return out
+}
+
+function writeField (where: string, f: Field, v: unknown): unknown {
+  if (v instanceof Uint8Array) return writeBytes(where, f, v)
+  if (f.kind === 'list') {
+    if (!Array.isArray(v)) throw new DecodeError(`${where}.${f.name} must be a list`)
+    if (v.length > f.max) throw new LimitError(`${where}.${f.name} has ${v.length} items; at most ${f.max}`)
+    return v.map((item, i) => writeObject(`${where}.${f.name}[${i}]`, f.item, item as Record<string, unknown>))
+  }
+  return readField(where, f, v)
 }
 
 /** A byte field as base64url, after the checks its decoder makes: what one side writes, the other reads. */
-function writeBytes (type: string, f: Field, v: Uint8Array): string {
-  if (f.kind !== 'bytes') throw new DecodeError(`${type}.${f.name} must not be bytes`)
-  if (f.max !== undefined && v.length > f.max) throw new LimitError(`${type}.${f.name} exceeds ${f.max} bytes`)
-  if (f.length !== undefined && v.length !== f.length) throw new DecodeError(`${type}.${f.name} must be ${f.length} bytes`)
+function writeBytes (where: string, f: Field, v: Uint8Array): string {
+  if (f.kind !== 'bytes') throw new DecodeError(`${where}.${f.name} must not be bytes`)
+  if (f.max !== undefined && v.length > f.max) throw new LimitError(`${where}.${f.name} exceeds ${f.max} bytes`)
+  if (f.length !== undefined && v.length !== f.length) throw new DecodeError(`${where}.${f.name} must be ${f.length} bytes`)
   return toBase64url(v)
 }
 
@@ -136,20 +188,24 @@ function decode (table: Record<string, Field[]>, obj: Record<string, unknown>): 
   const type = obj.type
   if (typeof type !== 'string') throw new DecodeError('message has no string "type"')
   if (!Object.hasOwn(table, type)) throw new ProtocolError(`unknown message type ${JSON.stringify(type.slice(0, 32))}`)
-  const fields = table[type]
+  return { type, ...readObject(type, table[type], obj, ['type']) }
+}
+
+/** Exactly the table's fields of `obj` (besides `extra`), each read strictly. */
+function readObject (where: string, fields: Field[], obj: Record<string, unknown>, extra: string[] = []): Record<string, unknown> {
   for (const key of Object.keys(obj)) {
-    if (key !== 'type' && !fields.some(f => f.name === key)) throw new DecodeError(`${type} has unknown field ${JSON.stringify(key.slice(0, 32))}`)
+    if (!extra.includes(key) && !fields.some(f => f.name === key)) throw new DecodeError(`${where} has unknown field ${JSON.stringify(key.slice(0, 32))}`)
   }
-  const out: Record<string, unknown> = { type }
+  const out: Record<string, unknown> = {}
   for (const f of fields) {
     const v = obj[f.name]
     if (v === undefined) {
-      if (f.optional !== true) throw new DecodeError(`${type}.${f.name} is missing`)
+      if (f.optional !== true) throw new DecodeError(`${where}.${f.name} is missing`)
       continue
     }
-    out[f.name] = readField(type, f, v)
+    out[f.name] = readField(where, f, v)
   }
-  return out as { type: string }
+  return out
 }
 
 function readField (type: string, f: Field, v: unknown): unknown {
@@ -170,6 +226,9 @@ function readField (type: string, f: Field, v: unknown): unknown {
     case 'code':
       if (typeof v !== 'string' || !isWireErrorCode(v)) throw new DecodeError(`${where} is not a known error code`)
       return v
+    case 'enum':
+      if (typeof v !== 'string' || !f.values.includes(v)) throw new DecodeError(`${where} must be one of ${f.values.join(', ')}`)
+      return v
     case 'uint':
       if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new DecodeError(`${where} must be a non-negative integer`)
       if (v > f.max) throw new LimitError(`${where} of ${v} exceeds ${f.max}`)
@@ -178,9 +237,27 @@ function readField (type: string, f: Field, v: unknown): unknown {
       if (typeof v !== 'string') throw new DecodeError(`${where} must be a string`)
       if (v.length > f.max) throw new LimitError(`${where} exceeds ${f.max} characters`)
       return v
+    case 'name':
+      return readName(where, f.empty === true, v)
+    case 'list':
+      if (!Array.isArray(v)) throw new DecodeError(`${where} must be a list`)
+      if (v.length > f.max) throw new LimitError(`${where} has ${v.length} items; at most ${f.max}`)
+      return v.map((item, i) => {
+        if (item === null || typeof item !== 'object' || Array.isArray(item)) throw new DecodeError(`${where}[${i}] must be an object`)
+        return readObject(`${where}[${i}]`, f.item, item as Record<string, unknown>)
+      })
     case 'bytes':
       return readBytes(where, f, v)
   }
+}
+
+function readName (where: string, empty: boolean, v: unknown): string {
+  if (typeof v !== 'string') throw new DecodeError(`${where} must be a string`)
+  if (v.length > displayNameCharsMax) throw new LimitError(`${where} exceeds ${displayNameCharsMax} characters`)
+  if (empty && v === '') return v
+  const problem = displayNameProblem(v)
+  if (problem !== undefined) throw new DecodeError(`${where} ${problem}`)
+  return v
 }
 
 function readBytes (where: string, f: { length?: number, max?: number }, v: unknown): Uint8Array {

@@ -19,6 +19,7 @@ export const auditEventTypes = [
   'peer.accepted', 'peer.refused', 'envelope.rejected', 'membership.changed', 'policy.changed',
   'key.rotated', 'store.purged', 'store.evicted', 'config.changed', 'node.started', 'node.stopped',
   'client.authenticated', 'client.refused',
+  'enrolment.issued', 'enrolment.refused', 'enrolment.expired', 'client.enrolled', 'client.revoked',
 ] as const
 export type AuditEventType = (typeof auditEventTypes)[number]
 

@@ -14,8 +14,9 @@
 import { authoriseEnvelope } from './authorise.ts'
 import { decodeChange } from './governance.ts'
 import { GovernanceStore } from './store.ts'
-import { toHex } from '../bytes.ts'
-import { Kind, type Envelope } from '../envelope.ts'
+import { bytesEqual, toHex } from '../bytes.ts'
+import { authorRef, Kind, type Envelope } from '../envelope.ts'
+import type { Role } from './roles.ts'
 import type { Authoriser, AuthoriseResult } from '../engine/types.ts'
 import type { Crypto } from '../ports.ts'
 
@@ -55,6 +56,23 @@ export class RelayChannelPolicy implements Authoriser {
       await engine.discardStream(env.channel, r.author, r.cutSeq)
     }
     engine.retryPending()
+  }
+
+  /**
+   * The channels whose resolved governance lists `memberEd` as a current member, with its
+   * role and the member count, in channel order: at most `max` of them.
+   */
+  memberships (memberEd: Uint8Array, max: number): Array<{ channel: Uint8Array, role: Role, members: number }> {
+    const ref = toHex(authorRef(memberEd))
+    const out: Array<{ channel: Uint8Array, role: Role, members: number }> = []
+    for (const channel of this.store.channels()) {
+      if (out.length >= max) break
+      const state = this.store.state(channel)
+      const member = state?.members.get(ref)
+      if (state === undefined || member === undefined || !bytesEqual(member.ed, memberEd)) continue
+      out.push({ channel, role: member.role, members: state.members.size })
+    }
+    return out
   }
 
   /** Rebuilds governance from the envelopes a restarted relay holds (engine `restored` event). */

@@ -16,7 +16,7 @@
  * store.state(channelRef)?.members          // resolved membership
  * store.removals(channelRef)                // [{ author, ed, cutSeq }] to purge later envelopes
  */
-import { toHex } from '../bytes.ts'
+import { fromHex, toHex } from '../bytes.ts'
 import { Kind, verifySignature, type Envelope } from '../envelope.ts'
 import { isDdilError } from '../errors.ts'
 import { governanceChangesMax } from '../limits.ts'
@@ -179,6 +179,11 @@ export class GovernanceStore {
     if (ch.current === undefined) return undefined
     ch.view ??= publicState(ch.current, ch.graph.infos)
     return ch.view
+  }
+
+  /** The channel references whose genesis this store holds, ascending. */
+  channels (): Uint8Array[] {
+    return [...this.#channels.keys()].sort().map(fromHex)
   }
 
   /** The accepted heads: what the next change made here should cite. */
