@@ -1,0 +1,47 @@
+// The field client's pure pieces under Node: the `ddil1:` key form agrees with the CLI's
+// (node/user-identity.ts) on random keys and refuses what it refuses, and the message list
+// only moves items towards readable text.
+import t from 'tap'
+import fc from 'fast-check'
+import { createNodeCrypto } from '../node/crypto.ts'
+import { formatUserPublicKey, tryParseUserPublicKey } from '../node/user-identity.ts'
+import { formatUserKey, parseUserKey, userKeyChars } from '../web/src/user-key.ts'
+import { MessageList, type MessageItem } from '../web/src/messages.ts'
+import { testSeed } from './helpers/seed.ts'
+
+const crypto = createNodeCrypto()
+
+t.test('ddil1 keys: the app writes what ddil whoami writes, and reads what it reads', async t => {
+  const seed = testSeed(t)
+  const b32 = fc.uint8Array({ minLength: 32, maxLength: 32 })
+  fc.assert(fc.property(b32, b32, (ed, x) => {
+    const text = formatUserKey(crypto, ed, x)
+    const parsed = parseUserKey(crypto, ` ${text.slice(0, 40)}\n${text.slice(40)} `)
+    return text === formatUserPublicKey(ed, x) && !('problem' in parsed) && parsed.text === text && !('problem' in tryParseUserPublicKey(text))
+  }), { seed, numRuns: 200 })
+  t.pass('200 random keys: same text both ways')
+  const good = formatUserKey(crypto, new Uint8Array(32).fill(1), new Uint8Array(32).fill(2))
+  t.equal(good.length, 'ddil1:'.length + userKeyChars)
+  const flipped = good.slice(0, 20) + (good[20] === 'A' ? 'B' : 'A') + good.slice(21)
+  for (const [what, bad] of [['a node id', '12D3KooWabc'], ['a short key', good.slice(0, -3)], ['a typo', flipped], ['a stray character', `${good.slice(0, -1)}=`]]) {
+    const app = parseUserKey(crypto, bad)
+    t.ok('problem' in app, `${what}: the app refuses it`)
+    t.ok('problem' in tryParseUserPublicKey(bad), `${what}: so does the CLI`)
+  }
+})
+
+const item = (over: Partial<MessageItem>): MessageItem => ({
+  id: 'aa', kind: 'text', authorRef: '01', mine: false, precedence: 3, hlc: { ms: 1, c: 0 }, expiresAtMs: 10, text: 'hi', reason: '', ...over,
+})
+
+t.test('message list: one item per id, only ever upgraded towards text, sorted by clock', async t => {
+  const list = new MessageList()
+  t.ok(list.put(item({ id: 'b', kind: 'waiting', hlc: { ms: 5, c: 0 }, text: '' })), 'waiting for keys')
+  t.ok(list.put(item({ id: 'b', kind: 'text', hlc: { ms: 5, c: 0 }, text: 'now readable' })), 'keys came: readable')
+  t.notOk(list.put(item({ id: 'b', kind: 'waiting', hlc: { ms: 5, c: 0 } })), 'never back to waiting')
+  t.notOk(list.put(item({ id: 'b', kind: 'text', text: 'again' })), 'a duplicate changes nothing')
+  list.put(item({ id: 'a', hlc: { ms: 2, c: 0 } }))
+  list.put(item({ id: 'c', hlc: { ms: 2, c: 1 }, mine: true }))
+  t.same(list.sorted().map(m => m.id), ['a', 'c', 'b'])
+  t.same(list.unreadAfter({ ms: 2, c: 0 }).map(m => m.id), ['b'], 'unread: texts by others after the mark')
+})
