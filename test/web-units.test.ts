@@ -1,12 +1,16 @@
 // The field client's pure pieces under Node: the `ddil1:` key form agrees with the CLI's
-// (node/user-identity.ts) on random keys and refuses what it refuses, and the message list
-// only moves items towards readable text.
+// (node/user-identity.ts) on random keys and refuses what it refuses, the message list only
+// moves items towards readable text, routes parse, enrolment codes normalise, and the page
+// for an insecure context names the address to use.
 import t from 'tap'
 import fc from 'fast-check'
 import { createNodeCrypto } from '../node/crypto.ts'
 import { formatUserPublicKey, tryParseUserPublicKey } from '../node/user-identity.ts'
 import { formatUserKey, parseUserKey, userKeyChars } from '../web/src/user-key.ts'
 import { MessageList, type MessageItem } from '../web/src/messages.ts'
+import { parseRoute } from '../web/src/ui/shell.ts'
+import { normaliseCode } from '../web/src/ui/enrol.ts'
+import { insecureMessage } from '../web/src/ui/insecure.ts'
 import { testSeed } from './helpers/seed.ts'
 
 const crypto = createNodeCrypto()
@@ -44,4 +48,15 @@ t.test('message list: one item per id, only ever upgraded towards text, sorted b
   list.put(item({ id: 'c', hlc: { ms: 2, c: 1 }, mine: true }))
   t.same(list.sorted().map(m => m.id), ['a', 'c', 'b'])
   t.same(list.unreadAfter({ ms: 2, c: 0 }).map(m => m.id), ['b'], 'unread: texts by others after the mark')
+})
+
+t.test('routes, enrolment codes and the insecure-context page', async t => {
+  t.same(parseRoute('#/c/0123456789abcdef'), { view: 'messages', hex: '0123456789abcdef' })
+  t.same(parseRoute('#/c/0123456789abcdef/members'), { view: 'members', hex: '0123456789abcdef' })
+  t.same(parseRoute('#/c/0123/board'), { view: 'list' }, 'a malformed reference goes to the list')
+  t.same(parseRoute('#/about'), { view: 'about' })
+  t.equal(normaliseCode(' abcde fghij\n'), 'ABCDEFGHIJ')
+  const m = insecureMessage({ hostname: '10.0.0.7' }, 'WebCrypto')
+  t.match(m.body.join(' '), /plain HTTP at 10\.0\.0\.7/)
+  t.match(m.body.join(' '), /https:\/\/10\.0\.0\.7:<port>\//)
 })
