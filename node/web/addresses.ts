@@ -25,6 +25,13 @@ export function reachableHosts (host: string): string[] {
   return external.length > 0 ? external : [host === '::' ? '::1' : '127.0.0.1']
 }
 
+/** `host:port` (IPv6 in brackets) back to its parts; undefined when it is not one. */
+export function parseHostPort (text: string): { host: string, port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text)
+  const port = Number(m?.[3])
+  return m === null || port > 65535 ? undefined : { host: m[1] ?? m[2], port }
+}
+
 /** A host as it goes in a URL: IPv6 in brackets. */
 export function urlHost (host: string): string {
   return host.includes(':') ? `[${host}]` : host
