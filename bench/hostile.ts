@@ -14,44 +14,17 @@
  * @example
  * npm run bench -- hostile --json
  */
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { multiaddr } from '@multiformats/multiaddr'
-import type { Stream } from '@libp2p/interface'
 import { Relay, cleanupRelays, waitFor } from '../test/helpers/relays.ts'
-import { createHost } from '../node/p2p/host.ts'
-import { syncProtocol } from '../node/p2p/link.ts'
-import { encodeFrame as lengthPrefixed } from '../node/p2p/frame-codec.ts'
-import { createNodeCrypto } from '../node/crypto.ts'
-import { encodeFrame, FrameType, linkVersion } from '../protocol/frames.ts'
-import { authorRef, Kind, signEnvelope } from '../protocol/envelope.ts'
-import { idKey } from '../protocol/engine/catalog.ts'
-import { initiate, ReconcileSet } from '../protocol/reconcile/index.ts'
 import { toHex } from '../protocol/bytes.ts'
 import type { BenchOptions, BenchResult } from './types.ts'
 
-const crypto = createNodeCrypto()
 const honestPerSecond = 20
 
-type Attack = (send: (frame: Uint8Array) => Promise<void>, i: number) => Uint8Array
-const phases: Record<string, Attack | undefined> = {
-  none: undefined,
-  'reconcile-unread': (_s, i) => encodeFrame({ type: FrameType.reconcile, session: i + 1, payload: reconcileOpening }),
-  'have-unread': (_s, i) => encodeFrame({ type: FrameType.have, ids: Array.from({ length: 1024 }, (_, k) => crypto.sha256(new Uint8Array([i & 255, i >> 8, i >> 16, k & 255, k >> 8]))) }),
-  prune: (_s, i) => encodeFrame({ type: FrameType.prune, author: crypto.sha256(new Uint8Array([i & 255, i >> 8, i >> 16])).slice(0, 8) }),
-  'unknown-authors': (_s, i) => encodeFrame({ type: FrameType.envelope, envelope: strangerEnvelope(i) }),
-}
-
-const reconcileOpening = ((): Uint8Array => {
-  const set = new ReconcileSet()
-  for (let i = 0; i < 5000; i++) set.add(idKey(crypto.sha256(new Uint8Array([i & 255, i >> 8]))))
-  return initiate(set, { frameBytesMax: 60_000 }).message
-})()
-
-const stranger = crypto.ed25519KeyPair(new Uint8Array(32).fill(0x5a))
-function strangerEnvelope (i: number): Uint8Array {
-  return signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: crypto.sha256(new Uint8Array([i & 255, i >> 8])).slice(0, 8), author: authorRef(stranger.publicKey), seq: i + 1, hlc: { ms: Date.now(), c: 0 }, ttlSeconds: 600, epoch: 0, deps: [], body: new Uint8Array(200) }, stranger.privateKey).bytes
-}
+/** The phases: the first unattacked, each other an attack bench/_hostile-attacker.ts makes. */
+const phases = ['none', 'reconcile-unread', 'have-unread', 'prune', 'unknown-authors']
+const attacker = new URL('./_hostile-attacker.ts', import.meta.url).pathname
 
 function rssMiB (pid: number | undefined): number {
   if (pid === undefined) return NaN
@@ -65,29 +38,19 @@ function quantile (xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]
 }
 
-/** Floods T from a fresh attacker until `stop`; returns whether T cut it. */
-async function attack (target: Relay, make: Attack, stop: Promise<void>): Promise<boolean> {
-  const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [], start: true })
-  let stream: Stream | undefined
-  try {
-    stream = await host.dialProtocol(multiaddr(target.addr), syncProtocol)
-    const s = stream
-    const send = async (frame: Uint8Array): Promise<void> => {
-      if (!s.send(lengthPrefixed(frame))) await Promise.race([new Promise(resolve => s.addEventListener('drain', resolve, { once: true })), stop])
-    }
-    await send(encodeFrame({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: 65_536, nowMs: Date.now() }))
-    let stopped = false
-    void stop.then(() => { stopped = true })
-    // Not reading: no 'message' listener, so T's replies back up on its side.
-    for (let i = 0; !stopped && s.status === 'open'; i++) {
-      await send(make(send, i))
-      if (i % 64 === 0) await new Promise(resolve => setImmediate(resolve))
-    }
-    return s.status !== 'open'
-  } catch {
-    return true // refused or reset: cut
-  } finally {
-    await host.stop()
+/** Starts the attacker process for `phase` against T; `stop` ends it and says whether T cut it. */
+async function attack (target: Relay, phase: string): Promise<{ stop: () => Promise<{ frames: number, cut: boolean }> }> {
+  const child = spawn(process.execPath, [attacker, target.addr, target.nodeId, phase], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (c: Buffer) => { out += c.toString() })
+  const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
+  await waitFor(`the ${phase} attacker`, () => { if (child.exitCode !== null) throw new Error(`attacker exited ${child.exitCode}`); return out.includes('ready') ? true : undefined })
+  return {
+    stop: async () => {
+      child.kill('SIGTERM')
+      await exited
+      return JSON.parse(out.trim().split('\n').at(-1) as string) as { frames: number, cut: boolean }
+    },
   }
 }
 
@@ -106,12 +69,10 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
     await tc.subscribe(channel, { backlog: 0 }, env => { arrived.set(toHex(env.id), performance.now()) })
     const rows: Array<Record<string, number | string | boolean>> = []
     let baselineP99 = NaN
-    for (const [name, make] of Object.entries(phases)) {
+    for (const name of phases) {
       options.log(`phase ${name}…`)
       const rssBefore = rssMiB(target.child?.pid)
-      let endPhase = (): void => {}
-      const stop = new Promise<void>(resolve => { endPhase = resolve })
-      const attacked = make === undefined ? Promise.resolve(false) : attack(target, make, stop)
+      const attacking = name === 'none' ? undefined : await attack(target, name)
       const sent: Array<{ key: string, at: number }> = []
       const t0 = performance.now()
       while (performance.now() - t0 < phaseMs) {
@@ -121,15 +82,15 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
         const next = t0 + (sent.length * 1000) / honestPerSecond
         await new Promise(resolve => setTimeout(resolve, Math.max(0, next - performance.now())))
       }
-      endPhase()
-      const cut = await attacked
+      const rssGrowth = rssMiB(target.child?.pid) - rssBefore
+      const result = await attacking?.stop()
       await waitFor(`honest messages of ${name} at T`, () => sent.every(s => arrived.has(s.key)) ? true : undefined, { patienceMs: 600_000 })
       const latencies = sent.map(s => (arrived.get(s.key) as number) - s.at)
       const p99 = quantile(latencies, 0.99)
       if (name === 'none') baselineP99 = p99
       rows.push({
         phase: name, honest_messages: sent.length, latency_p50_ms: Math.round(quantile(latencies, 0.5) * 10) / 10, latency_p99_ms: Math.round(p99 * 10) / 10,
-        p99_vs_unattacked: Math.round(p99 / baselineP99 * 100) / 100, attacker_cut: make === undefined ? 'n/a' : cut, target_rss_growth_mib: rssMiB(target.child?.pid) - rssBefore,
+        p99_vs_unattacked: Math.round(p99 / baselineP99 * 100) / 100, attack_frames: result?.frames ?? 0, attacker_cut: result === undefined ? 'n/a' : result.cut, target_rss_growth_mib: rssGrowth,
       })
     }
     await tc.close(); await sh.close()

@@ -25,6 +25,8 @@ export interface NodeStatus {
   storageBytesMax: number
   counters: Counters
   uptimeMs: number
+  /** The HTTPS listener for the local network, when on: where, and its certificate's SHA-256 fingerprint. */
+  web?: { listen: string, fingerprint: string }
 }
 
 export interface AdminServer {

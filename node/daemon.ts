@@ -1,8 +1,9 @@
 /**
  * The relay daemon: opens the data directory (failing fast if another process holds
  * it), loads config and keys (creating them on first run), and wires the engine to
- * LevelDB, libp2p, the client API, the admin endpoints and the audit log. `stop()`
- * shuts everything down in reverse order.
+ * LevelDB, libp2p, the client API (with the field app's files on the same port), the
+ * HTTPS listener for the local network when `web.listen` is on, the admin endpoints and
+ * the audit log. `stop()` shuts everything down in reverse order.
  *
  * @example
  * const node = await startNode({ env: process.env, flags: {} })
@@ -11,6 +12,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createNodeCrypto } from './crypto.ts'
 import { openLevelStore, type LevelStore } from './store/level-store.ts'
@@ -19,13 +21,15 @@ import { createHost } from './p2p/host.ts'
 import { attachFrameTransport, type FrameTransport } from './p2p/link.ts'
 import { openAuditLog, auditKeyFromNodeKey, RefusalSummaries, type AuditLog } from './audit/index.ts'
 import type { AuditEvent } from './audit/index.ts'
-import { startClientApi } from './api/server.ts'
+import { startClientApi, type ClientApiOptions } from './api/server.ts'
+import { createStaticSite } from './web/static.ts'
+import { certificateHosts, ensureWebCertificate, loadWebCertificate, type WebCertificate } from './web/certificate.ts'
 import { channelListMax } from './api/limits.ts'
 import { ClientRegistry } from './client-registry.ts'
 import { startAdmin, type NodeStatus } from './admin.ts'
 import { createFacade, EngineEventHub } from './facade.ts'
 import { createLogger, loggerPort, realClock } from './runtime.ts'
-import { loadConfig, resolveDataDir, allowedPeerIds, type ConfigFlags, type Env, type ResolvedConfig } from './config/index.ts'
+import { formatHostPort, loadConfig, resolveDataDir, allowedPeerIds, type ConfigFlags, type Env, type ResolvedConfig } from './config/index.ts'
 import { loadUserIdentity, parseUserPublicKey, userKeyFileName } from './user-identity.ts'
 import { initDataDir } from './cli/commands/init.ts'
 import { removeEndpoints, writeEndpoints } from './endpoints.ts'
@@ -34,6 +38,7 @@ import { RelayChannelPolicy } from '../protocol/channel/relay.ts'
 import { authorRef } from '../protocol/envelope.ts'
 import { bytesEqual, toHex } from '../protocol/bytes.ts'
 import { frameBytesMax } from '../protocol/limits.ts'
+import { ConfigError } from '../protocol/errors.ts'
 import type { LinkHandler, Logger } from '../protocol/ports.ts'
 import { firstBusyAddress, listening } from './listen-errors.ts'
 
@@ -43,6 +48,9 @@ import { firstBusyAddress, listening } from './listen-errors.ts'
  * would make a flash message wait behind routine bytes on a slow link.
  */
 const linkWriteQueueBytes = 2 * frameBytesMax + 64
+
+/** The field app's built files in this installation (`npm run build:web`), unless `web.root` names others. */
+export const defaultWebRoot = fileURLToPath(new URL('../web/dist/', import.meta.url))
 
 export interface StartOptions {
   dataDir?: string
@@ -59,6 +67,10 @@ export interface RunningNode {
   firstRun: boolean
   listen: string[]
   api: { host: string, port: number }
+  /** The HTTPS listener, when `web.listen` is on; the certificate's fingerprint for users to compare. */
+  web?: { host: string, port: number, fingerprint: string, certificate: WebCertificate }
+  /** The certificate was made at this start (a data directory from before, or an expiring one renewed). */
+  webCertificateCreated: boolean
   admin: { host: string, port: number }
   engine: Engine
   status (): NodeStatus
@@ -155,6 +167,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     cleanups.push(() => ft.close())
     await listening(Promise.resolve().then(() => host.start()), 'listen for relays', 'node.listen', '--listen', config.node.listen.join(', '), () => firstBusyAddress(config.node.listen))
     const listen = (): string[] => host.getMultiaddrs().map(String)
+    let webStatus: NodeStatus['web']
     const status = (): NodeStatus => {
       const s = engine.status()
       return {
@@ -162,6 +175,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
         // A getter: JSON (/status) reads it, the metrics do not, so a scrape costs no pass over the store's index.
         get away () { return engine.awayPeers() },
         envelopes: s.envelopes, storeBytes: s.storeBytes, storageBytesMax: s.storageBytesMax, counters: s.counters, uptimeMs: clock.monotonicMs() - started,
+        ...(webStatus !== undefined ? { web: webStatus } : {}),
       }
     }
     // Who may use the client API: clients.allow, and devices enrolled with a one-time code (clients.json).
@@ -173,24 +187,42 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     const facade = createFacade(engine, hub, {
       nodeId, status: () => status() as unknown as Record<string, unknown>, registry, channels: (u) => policy.memberships(u, channelListMax),
     })
+    const onEvent: ClientApiOptions['onEvent'] = (e) => {
+      const who = e.user !== undefined ? toHex(e.user) : 'unauthenticated client'
+      if (e.type === 'authenticated') record({ who, what: 'client.authenticated', outcome: 'ok' })
+      else record({ who, what: 'client.refused', outcome: 'refused', detail: { reason: e.type === 'auth-refused' ? e.reason : `disconnected: ${String(e.reason)}` } })
+    }
+    const site = createStaticSite({ root: config.web.root ?? defaultWebRoot, logger })
     const api = await listening(startClientApi({
-      host: config.api.listen.host, port: config.api.listen.port, facade, crypto, logger,
-      onEvent: (e) => {
-        const who = e.user !== undefined ? toHex(e.user) : 'unauthenticated client'
-        if (e.type === 'authenticated') record({ who, what: 'client.authenticated', outcome: 'ok' })
-        else record({ who, what: 'client.refused', outcome: 'refused', detail: { reason: e.type === 'auth-refused' ? e.reason : `disconnected: ${String(e.reason)}` } })
-      },
+      host: config.api.listen.host, port: config.api.listen.port, facade, crypto, logger, site, onEvent,
     }), 'serve the client API', 'api.listen', '--api', `${config.api.listen.host}:${config.api.listen.port}`)
     cleanups.push(() => api.close())
+    // The relay's own certificate exists from init (made now for a data directory from before);
+    // an organisation's is read only when the HTTPS listener is on.
+    const own = await ensureWebCertificate(dataDir, { nowMs: clock.nowMs(), hosts: certificateHosts(config.web.listen === undefined ? [] : [config.web.listen.host]) })
+    let web: RunningNode['web']
+    if (config.web.listen !== undefined) {
+      const certificate = config.web.cert !== undefined && config.web.key !== undefined
+        ? await loadWebCertificate(config.web.cert, config.web.key, 'configured').catch((e: Error) => { throw new ConfigError(`web.cert and web.key: ${e.message}`, { cause: e }) })
+        : own.certificate
+      const lan = await listening(startClientApi({
+        host: config.web.listen.host, port: config.web.listen.port, facade, crypto, logger, site, onEvent,
+        tls: { cert: certificate.cert, key: certificate.key }, wsPath: '/api',
+      }), 'serve the field app over HTTPS', 'web.listen', '--web', formatHostPort(config.web.listen))
+      cleanups.push(() => lan.close())
+      web = { ...lan.address, fingerprint: certificate.fingerprint, certificate }
+      webStatus = { listen: formatHostPort(lan.address), fingerprint: certificate.fingerprint }
+      logger.info({ listen: webStatus.listen, fingerprint: certificate.fingerprint, certificate: certificate.certPath }, 'field app served over HTTPS')
+    }
     const admin = await listening(startAdmin({ host: config.admin.listen.host, port: config.admin.listen.port, status }), 'serve the admin endpoints', 'admin.listen', '--admin', `${config.admin.listen.host}:${config.admin.listen.port}`)
     cleanups.push(() => admin.close())
     // Client commands on this data directory read where we listen from here (node/endpoints.ts).
     await writeEndpoints(dataDir, { api: api.address, admin: admin.address })
     cleanups.push(() => removeEndpoints(dataDir))
-    await audit.append({ who: 'operator', what: 'node.started', outcome: 'ok', detail: { listen: listen(), api: `${api.address.host}:${api.address.port}` } })
+    await audit.append({ who: 'operator', what: 'node.started', outcome: 'ok', detail: { listen: listen(), api: `${api.address.host}:${api.address.port}`, web: webStatus ?? null } })
     let stopping: Promise<void> | undefined
     return {
-      nodeId, dataDir, firstRun, listen: listen(), api: api.address, admin: admin.address, engine, status,
+      nodeId, dataDir, firstRun, listen: listen(), api: api.address, web, webCertificateCreated: own.created, admin: admin.address, engine, status,
       stop: () => {
         stopping ??= (async () => {
           refusals.close() // the counts of refusals still being summarised, before the stop

@@ -125,6 +125,13 @@ export const controlQueueBytesMax = 1024 * 1024
  */
 export const reconcileSessionsPerMinuteMax = 20
 
+/**
+ * Ids one peer may announce to us (`have`) per second, with a burst of twice that. An honest
+ * peer announces each envelope it stores for an author it pushes to us lazily, so this is its
+ * ingest rate; announcements past it are dropped uncharged and left to reconciliation.
+ */
+export const announcedIdsPerSecondMax = 4096
+
 /** Ids announced to us (`have`) whose eager copy we wait for, across all peers; past it, announcements wait for reconciliation. */
 export const awaitedIdsMax = 65_536
 

@@ -22,6 +22,8 @@ t.teardown(() => { rmSync(scratch, { recursive: true, force: true }); cleanupRel
 const daemonAndPlottingPackages = ['libp2p', '@chainsafe/libp2p-noise', '@chainsafe/libp2p-yamux', '@libp2p/tcp', 'level', 'classic-level', 'pino', 'prom-client', 'vega', 'vega-lite']
 /** What `ddil send` and the channel commands need: commander, the API client's WebSocket, the board's CRDT. */
 const channelClientPackages = ['commander', 'lib0', 'ws', 'yjs']
+/** What `ddil enrol` and `ddil clients` need before a relay answers: commander and the API client's WebSocket (the QR code library comes after). */
+const operatorClientPackages = ['commander', 'ws']
 
 interface Run { status: number | null, stderr: string, packages: string[] }
 
@@ -46,7 +48,7 @@ function daemonOrPlotting (r: Run): string[] {
 
 t.test('ddil --help and the local commands load commander and no other package', async t => {
   const relay = await Relay.init('startup')
-  for (const args of [['--help'], ['send', '--help'], ['whoami', '--data', relay.dataDir], ['channel', 'list', '--data', relay.dataDir]]) {
+  for (const args of [['--help'], ['send', '--help'], ['enrol', '--help'], ['clients', 'list', '--help'], ['whoami', '--data', relay.dataDir], ['channel', 'list', '--data', relay.dataDir]]) {
     const r = run(args)
     t.equal(r.status, 0, `${label(args)} exits 0 ${r.stderr}`)
     t.same(r.packages, ['commander'], `${label(args)} loads only commander`)
@@ -57,7 +59,10 @@ t.test('client commands, told where the relay is by its endpoints file, load onl
   const relay = await Relay.init('startup-endpoints')
   // Ports nothing listens on: the relay has stopped without removing its file.
   await writeEndpoints(relay.dataDir, { api: { host: '127.0.0.1', port: relay.apiPort }, admin: { host: '127.0.0.1', port: relay.adminPort } })
-  const expected: Array<[string[], string[]]> = [[['status'], ['commander']], [['send', 'ops', 'hello'], channelClientPackages], [['channel', 'create', 'ops'], channelClientPackages]]
+  const expected: Array<[string[], string[]]> = [
+    [['status'], ['commander']], [['send', 'ops', 'hello'], channelClientPackages], [['channel', 'create', 'ops'], channelClientPackages],
+    [['enrol', '--name', 'Ana'], operatorClientPackages], [['clients', 'list'], operatorClientPackages],
+  ]
   for (const [command, packages] of expected) {
     const args = [...command, '--data', relay.dataDir]
     const r = run(args)
@@ -70,7 +75,7 @@ t.test('client commands, told where the relay is by its endpoints file, load onl
 t.test('client commands load no daemon or plotting package, even when they read the config', async t => {
   const relay = await Relay.init('startup-client')
   relay.writeConfig({ authors: [relay] })
-  for (const args of [['status'], ['send', 'ops', 'hello'], ['channel', 'create', 'ops']].map(a => [...a, '--data', relay.dataDir])) {
+  for (const args of [['status'], ['send', 'ops', 'hello'], ['channel', 'create', 'ops'], ['enrol'], ['clients', 'revoke', relay.user.publicKey]].map(a => [...a, '--data', relay.dataDir])) {
     const r = run(args)
     t.equal(r.status, 1, `${label(args)} exits 1 with no relay running`)
     t.match(r.stderr, /no relay answering/)

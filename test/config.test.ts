@@ -299,3 +299,32 @@ t.test('docs/CONFIG.md documents every key and variable', async t => {
   }
   for (const name of ['DDIL_DATA', 'DDIL_CONFIG']) t.ok(doc.includes(name), `${name} documented`)
 })
+
+t.test('web: the HTTPS listener is off by default; on, it is described; its certificate keys come in pairs', async t => {
+  const off = check(t, '')
+  t.ok(off.ok)
+  if (!off.ok) return
+  t.same(off.config.web, {}, 'off, the relay\'s own certificate, the installation\'s app')
+  t.match(describeConfig(off.config).join('\n'), /the HTTPS listener for phones on the local network is off \(web\.listen: off\)/)
+  t.match(describeConfig(off.config).join('\n'), /the field app at http:\/\/127\.0\.0\.1:4410\//)
+  const on = check(t, 'web:\n  listen: 0.0.0.0:4443\n  cert: org/relay.pem\n  key: /etc/ddil/relay-key.pem\n  root: /opt/app\n')
+  t.ok(on.ok, problems(on).join('\n'))
+  if (!on.ok) return
+  t.same(on.config.web.listen, { host: '0.0.0.0', port: 4443 })
+  t.equal(on.config.web.cert, join(on.config.dataDir, 'org/relay.pem'), 'a relative path is taken from the data directory')
+  t.equal(on.config.web.key, '/etc/ddil/relay-key.pem')
+  t.equal(on.config.web.root, '/opt/app')
+  t.match(describeConfig(on.config).join('\n'), /Serve the field app \(from \/opt\/app\) and the client API \(at \/api\) over HTTPS on https:\/\/0\.0\.0\.0:4443\/ \(every interface.*with the certificate .*relay\.pem and key \/etc\/ddil\/relay-key\.pem/)
+  const own = check(t, 'web:\n  listen: 192.0.2.10:4443\n')
+  t.match(own.ok ? describeConfig(own.config).join('\n') : '', /relay's own self-signed certificate .*web-cert\.pem.*fingerprint/)
+  t.match(problems(check(t, 'web:\n  cert: relay.pem\n'))[0], /config\.yaml:2: web\.cert: .*is set without web\.key; set both/)
+  t.match(problems(check(t, 'web:\n  listen: everywhere\n'))[0], /web\.listen: "everywhere" is neither "off" nor a host:port address; write e\.g\. 0\.0\.0\.0:4443/)
+  t.match(problems(check(t, 'web:\n  listen: 127.0.0.1:4410\n'))[0], /web\.listen: "127\.0\.0\.1:4410" is also api\.listen/)
+  t.match(problems(check(t, 'web:\n  listen: 127.0.0.1:4411\n'))[0], /admin\.listen: "127\.0\.0\.1:4411" is also web\.listen/)
+  const loop = check(t, 'web:\n  listen: 127.0.0.1:4443\n')
+  t.match(loop.ok ? loop.warnings.join('\n') : '', /web\.listen 127\.0\.0\.1:4443 is on loopback, so phones on the local network cannot reach it/)
+  const env = check(t, 'web:\n  listen: 0.0.0.0:4443\n', { env: { DDIL_WEB_LISTEN: 'off' } })
+  t.same(env.ok ? [env.config.web.listen, env.overrides] : [], [undefined, ['DDIL_WEB_LISTEN sets web.listen']], 'the variable turns it off')
+  const flag = check(t, '', { env: { DDIL_WEB_LISTEN: 'off' }, flags: { web: '0.0.0.0:4443' } })
+  t.same(flag.ok ? flag.config.web.listen : undefined, { host: '0.0.0.0', port: 4443 }, 'the flag wins')
+})

@@ -5,13 +5,13 @@
 import t from 'tap'
 import { TestNet } from './helpers/net.ts'
 import { crypto } from './helpers/fixtures.ts'
-import { encodeFrame, FrameType, linkVersion } from '../protocol/frames.ts'
+import { decodeFrame, encodeFrame, FrameType, linkVersion } from '../protocol/frames.ts'
 import { authorRef, Kind, signEnvelope } from '../protocol/envelope.ts'
 import type { Engine } from '../protocol/engine/engine.ts'
 import type { Authoriser } from '../protocol/engine/types.ts'
 import { idKey } from '../protocol/engine/catalog.ts'
 import { initiate, ReconcileSet } from '../protocol/reconcile/index.ts'
-import { awaitedIdsMax, controlQueueBytesMax, idListItemsMax, lazyAuthorsPerPeerMax, peerScoreDisconnectBelow, reconcileSessionsPerMinuteMax } from '../protocol/limits.ts'
+import { announcedIdsPerSecondMax, awaitedIdsMax, controlQueueBytesMax, idListItemsMax, lazyAuthorsPerPeerMax, peerScoreDisconnectBelow, reconcileSessionsPerMinuteMax } from '../protocol/limits.ts'
 import { toHex } from '../protocol/bytes.ts'
 
 const hello = (nowMs: number): Uint8Array => encodeFrame({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: 65_536, nowMs })
@@ -23,27 +23,37 @@ function deafPeer (x: Engine, id: string, nowMs: number): void {
   x.receive(id, hello(nowMs))
 }
 
-t.test('a peer that does not read is cut once its control frames pass the bound; a have flood awaits a bounded number of ids', async t => {
+t.test('a peer that does not read is cut once its control frames pass the bound', async t => {
   const net = new TestNet()
   const x = await net.node('x')
   deafPeer(x, 'deaf', net.clock.nowMs())
-  // Each announced id we lack is wanted after the graft delay: the wants pile up for a peer that does not read.
-  const wantBytes = 32 * idListItemsMax
-  const frames = Math.ceil(controlQueueBytesMax / wantBytes) + 8
-  for (let f = 0; f < frames; f++) x.receive('deaf', encodeFrame({ type: FrameType.have, ids: ids(idListItemsMax, f) }))
-  await net.run(1_000)
+  // Announcements at the rate a peer may make them; each id we lack is wanted after the graft delay, and the wants pile up unread.
+  const perFrame = announcedIdsPerSecondMax / 4
+  const seconds = Math.ceil(controlQueueBytesMax / (32 * announcedIdsPerSecondMax)) + 4
+  for (let f = 0; f < 4 * seconds && x.peers.has('deaf'); f++) {
+    x.receive('deaf', encodeFrame({ type: FrameType.have, ids: ids(perFrame, f) }))
+    await net.run(250)
+  }
   t.notOk(x.peers.has('deaf'), 'cut')
   t.match(net.disconnects.find(d => d.peer === 'deaf')?.reason ?? '', /does not read/)
+})
 
-  // A reading peer's have flood: we want no more than the bound, the rest is left to reconciliation.
-  await net.node('p')
-  net.connect('x', 'p')
+t.test('announcements are bounded per peer by rate, and awaited ids across peers by number', async t => {
+  const net = new TestNet()
+  const x = await net.node('x')
+  const peers = Array.from({ length: Math.ceil(awaitedIdsMax / (2 * announcedIdsPerSecondMax)) + 4 }, (_, i) => `p${i}`)
+  for (const p of peers) { await net.node(p); net.connect('x', p) }
   await net.run(100)
   let wanted = 0
-  net.link('x', 'p')!.tamper = (from, frame) => { if (from === 'x' && frame[0] === FrameType.want) wanted += (frame.length - 4) / 34; return frame }
-  for (let f = 0; f < Math.ceil(2 * awaitedIdsMax / idListItemsMax); f++) x.receive('p', encodeFrame({ type: FrameType.have, ids: ids(idListItemsMax, 100 + (f & 127)).map((id, i) => { const c = id.slice(); c[31] = f >> 7; c[30] = i & 255; return c }) }))
+  for (const p of peers) net.link('x', p)!.tamper = (from, frame) => { const f = decodeFrame(frame); if (from === 'x' && f.type === FrameType.want) wanted += f.ids.length; return frame }
+  // Each peer announces far more at once than its burst allows.
+  for (const [i, p] of peers.entries()) {
+    for (let f = 0; f < 8; f++) x.receive(p, encodeFrame({ type: FrameType.have, ids: ids(idListItemsMax, 8 * i + f) }))
+  }
   await net.run(1_000)
-  t.ok(wanted > 0 && wanted <= awaitedIdsMax + idListItemsMax, `wanted about ${Math.round(wanted)} ids of ${2 * awaitedIdsMax} announced (bound ${awaitedIdsMax})`)
+  t.ok(wanted <= awaitedIdsMax, `wanted ${wanted} ids of ${peers.length * 8 * idListItemsMax} announced: at most ${awaitedIdsMax} awaited at once`)
+  t.ok(wanted >= awaitedIdsMax - 2 * announcedIdsPerSecondMax, 'each peer\'s burst was taken until the bound')
+  t.same(net.disconnects, [], 'announcing is not charged: what is dropped is left to reconciliation')
 })
 
 t.test('a peer opening reconciliation sessions faster than the bound is charged and cut; an honest pace is not', async t => {

@@ -98,6 +98,28 @@ export const clientsFileBytesMax = 128 * 1024
 /** Channels in one `channelList` reply (~70 B each): more memberships than a responder's phone shows. */
 export const channelListMax = 256
 
+// ---- The app's files on the same listeners (node/web/static.ts) -----------------------------
+
+/** Longest request path served, characters: the app's paths are short; a long one is a probe. */
+export const webPathCharsMax = 1024
+
+/** Largest app file served, bytes: the whole shell is meant to be ~150 KB compressed; a bigger file is not the app's. */
+export const webFileBytesMax = 8 * 1024 * 1024
+
+/** Gzipped copies of app files kept in memory, bytes: the shell several times over, for a few versions. */
+export const webCompressedCacheBytesMax = 4 * 1024 * 1024
+
+// ---- The HTTPS listener's certificate (node/web/certificate.ts) -----------------------------
+
+/** Validity of a certificate the node makes for itself, ms: 825 days, the longest iOS accepts for a TLS server certificate. */
+export const webCertValidityMs = 825 * 86_400_000
+
+/** A certificate the node made is replaced at start when it expires within this, ms. */
+export const webCertRenewBeforeMs = 30 * 86_400_000
+
+/** Largest PEM file read (a certificate chain or a key), bytes. */
+export const webPemBytesMax = 64 * 1024
+
 /**
  * Bytes the server may hold unsent for one client (ws `bufferedAmount`). Beyond this the client is a slow consumer
  * and is disconnected rather than buffered without bound; 1 MiB is ~450 of the largest envelopes.

@@ -1,9 +1,11 @@
 /**
  * The client API server: a WebSocket endpoint (package `ws`) on loopback by default,
- * through which local clients (the `ddil send`/`tail` CLI, later a browser page) submit
- * envelopes, follow channels and see delivery status. Each connection runs a
- * `ClientSession`; this module owns the sockets: the connection bound, the frame size
- * bound (ws `maxPayload`), slow-consumer disconnection and shutdown.
+ * through which clients (the `ddil` CLI, the field app) submit envelopes, follow channels
+ * and see delivery status. Each connection runs a `ClientSession`; this module owns the
+ * sockets: the connection bound, the frame size bound (ws `maxPayload`), slow-consumer
+ * disconnection and shutdown. Plain HTTP requests on the same port get the app's files
+ * (`site`, node/web/static.ts) or 426; with `tls` it is the HTTPS listener for the local
+ * network, and with `wsPath` it takes WebSocket upgrades on that path only.
  *
  * @example
  * const api = await startClientApi({ port: 0, facade, crypto, logger })
@@ -11,6 +13,8 @@
  * await api.close()
  */
 import { randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { ConfigError } from '../../protocol/errors.ts'
 import type { Clock, Crypto, Logger } from '../../protocol/ports.ts'
@@ -34,6 +38,12 @@ export interface ClientApiOptions {
   limits?: Partial<ClientApiLimits>
   /** Security events (auth accepted or refused, forced disconnects), for the audit log. */
   onEvent?: (event: ClientApiEvent) => void
+  /** Answers plain HTTP requests (the app's files); without it they get 426 Upgrade Required. */
+  site?: (req: IncomingMessage, res: ServerResponse) => void
+  /** Serve HTTPS (and WSS) with this certificate and key, PEM. */
+  tls?: { cert: string, key: string }
+  /** Take WebSocket upgrades on this path only (others get 400); any path when absent. */
+  wsPath?: string
 }
 
 export interface ClientApi {
@@ -62,23 +72,27 @@ export const systemClock: Clock = {
 export async function startClientApi (options: ClientApiOptions): Promise<ClientApi> {
   const limits: ClientApiLimits = { ...defaultClientApiLimits, ...options.limits }
   const host = options.host ?? defaultClientApiHost
-  const wss = new WebSocketServer({ host, port: options.port, maxPayload: limits.wsPayloadBytesMax, perMessageDeflate: false })
+  const server: Server = options.tls !== undefined ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }) : createServer()
+  server.on('request', options.site ?? upgradeRequired)
+  const wss = new WebSocketServer({ server, path: options.wsPath, maxPayload: limits.wsPayloadBytesMax, perMessageDeflate: false })
+  wss.on('error', (err) => { options.logger.error({ err: err.message }, 'client API server error') })
   await new Promise<void>((resolve, reject) => {
-    wss.once('listening', resolve)
-    wss.once('error', (err) => { reject(new ConfigError(`client API cannot listen on ${host}:${options.port}: ${err.message}`, { cause: err })) })
+    server.once('listening', resolve)
+    server.once('error', (err) => { reject(new ConfigError(`client API cannot listen on ${host}:${options.port}: ${err.message}`, { cause: err })) })
+    server.listen(options.port, host)
   })
   const sockets = new Set<WebSocket>()
-  wss.on('connection', (ws) => { accept(ws, options, limits, sockets) })
-  const bound = wss.address()
+  wss.on('connection', (ws, req) => { accept(ws, options, limits, sockets, req.socket.remoteAddress) })
+  const bound = server.address()
   if (bound === null || typeof bound === 'string') throw new ConfigError(`client API address ${host} is not a TCP address`)
   options.logger.info({ host, port: bound.port }, 'client API listening')
   return {
     address: { host, port: bound.port },
-    close: () => shutdown(wss, sockets, limits.closeGraceMs),
+    close: () => shutdown(wss, server, sockets, limits.closeGraceMs),
   }
 }
 
-function accept (ws: WebSocket, options: ClientApiOptions, limits: ClientApiLimits, sockets: Set<WebSocket>): void {
+function accept (ws: WebSocket, options: ClientApiOptions, limits: ClientApiLimits, sockets: Set<WebSocket>, remote: string | undefined): void {
   if (sockets.size >= limits.clientConnectionsMax) {
     options.logger.warn({ open: sockets.size }, 'client connection refused: too many open connections')
     options.onEvent?.({ type: 'disconnected', reason: 'connections' })
@@ -96,6 +110,7 @@ function accept (ws: WebSocket, options: ClientApiOptions, limits: ClientApiLimi
     send: (text) => sendBounded(ws, text, limits.sendBufferedBytesMax, session, options),
     close: (code, reason) => { ws.close(code, reason) },
     onEvent: options.onEvent,
+    remote,
   })
   ws.on('message', (data, isBinary) => {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data
@@ -122,7 +137,14 @@ function defaultRandomBytes (length: number): Uint8Array {
   return new Uint8Array(randomBytes(length))
 }
 
-async function shutdown (wss: WebSocketServer, sockets: Set<WebSocket>, graceMs: number): Promise<void> {
+/** A plain HTTP request where only WebSockets are served. */
+function upgradeRequired (_req: IncomingMessage, res: ServerResponse): void {
+  const body = 'this port speaks the ddil client API over WebSocket\n'
+  res.writeHead(426, { Upgrade: 'websocket', Connection: 'Upgrade', 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) })
+  res.end(body)
+}
+
+async function shutdown (wss: WebSocketServer, server: Server, sockets: Set<WebSocket>, graceMs: number): Promise<void> {
   const closed = [...sockets].map(ws => new Promise<void>(resolve => {
     if (ws.readyState === ws.CLOSED) { resolve(); return }
     ws.once('close', () => { resolve() })
@@ -131,4 +153,6 @@ async function shutdown (wss: WebSocketServer, sockets: Set<WebSocket>, graceMs:
   }))
   await Promise.all(closed)
   await new Promise<void>((resolve, reject) => { wss.close(err => { if (err !== undefined) reject(err); else resolve() }) })
+  server.closeAllConnections() // keep-alive HTTP connections of the app's page loads
+  await new Promise<void>(resolve => { server.close(() => { resolve() }) })
 }

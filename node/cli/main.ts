@@ -22,6 +22,7 @@ import { register as registerStatus } from './commands/status.ts'
 import { register as registerMessages } from './commands/messages.ts'
 import { register as registerAudit } from './commands/audit.ts'
 import { register as registerChannels } from './commands/channels.ts'
+import { register as registerClients } from './commands/clients.ts'
 import { register as registerSim } from './commands/sim.ts'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -38,6 +39,7 @@ export function buildProgram (): Command {
   registerWhoami(program)
   registerStatus(program)
   registerChannels(program)
+  registerClients(program)
   registerMessages(program)
   registerAudit(program)
   registerSim(program)

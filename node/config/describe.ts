@@ -7,9 +7,11 @@
  * // ['Keep its data in /var/lib/ddil.',
  * //  'Listen for relays on /ip4/0.0.0.0/tcp/4401 and /ip4/0.0.0.0/tcp/4402/ws (every interface).', …]
  */
+import { join } from 'node:path'
 import { formatDuration, formatBytes } from '../../protocol/units.ts'
 import { formatHostPort, type HostPort } from './fields.ts'
 import { allowedPeerIds, type ResolvedConfig } from './schema.ts'
+import { webCertFileName } from '../web/certificate.ts'
 
 function and (items: readonly string[]): string {
   if (items.length <= 1) return items.join('')
@@ -60,8 +62,18 @@ function clientSentence (config: ResolvedConfig): string {
   const who: string[] = []
   if (clients.allowOperator) who.push('the operator user in user.key')
   if (clients.allow.length > 0) who.push(plural(clients.allow.length, 'other user'))
-  const users = who.length === 0 ? 'no user (clients.allow is empty)' : and(who)
-  return `Serve the client API on ws://${formatHostPort(api.listen)} (${reach(api.listen)}) to ${users}.`
+  who.push('devices enrolled with "ddil enrol" and not revoked (clients.json)')
+  return `Serve the client API on ws://${formatHostPort(api.listen)} (${reach(api.listen)}) to ${and(who)}, and the field app at http://${formatHostPort(api.listen)}/.`
+}
+
+function webSentences (config: ResolvedConfig): string[] {
+  const { web, dataDir } = config
+  const files = web.root === undefined ? 'web/dist in the ddil installation' : web.root
+  if (web.listen === undefined) return [`Serve the field app from ${files}; the HTTPS listener for phones on the local network is off (web.listen: off).`]
+  const cert = web.cert === undefined
+    ? `the relay's own self-signed certificate ${join(dataDir, webCertFileName)} (made by "ddil init", or at start if missing; "ddil start" prints its SHA-256 fingerprint for users to compare)`
+    : `the certificate ${web.cert} and key ${web.key}`
+  return [`Serve the field app (from ${files}) and the client API (at /api) over HTTPS on https://${formatHostPort(web.listen)}/ (${reach(web.listen)}), with ${cert}.`]
 }
 
 function authorSentence (config: ResolvedConfig): string {
@@ -80,6 +92,7 @@ export function describeConfig (config: ResolvedConfig): string[] {
     listenScope(config.node.listen),
     ...peerSentences(config),
     clientSentence(config),
+    ...webSentences(config),
     authorSentence(config),
     `Serve /healthz, /status and /metrics on http://${formatHostPort(admin.listen)} (${reach(admin.listen)}), without authentication.`,
     `Store up to ${formatBytes(storage.quotaBytes)} of messages; when full, evict expired, then lowest-precedence oldest messages, then refuse new custody.`,

@@ -91,6 +91,20 @@ export function checkHostPort (text: string): HostPort {
   return { host, port }
 }
 
+/** The word in `web.listen` that turns the HTTPS listener off. */
+export const offKeyword = 'off'
+
+/** `web.listen`: `off` (null) or a `host:port`. */
+export function checkWebListen (text: string): HostPort | null {
+  if (text === offKeyword) return null
+  try {
+    return checkHostPort(text)
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e
+    return fail(`is neither "${offKeyword}" nor a host:port address; write e.g. 0.0.0.0:4443 (every interface) or ${offKeyword}`)
+  }
+}
+
 /** `host:port` text back from a HostPort. */
 export function formatHostPort (address: HostPort): string {
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`

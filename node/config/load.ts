@@ -16,7 +16,7 @@ import { readFileSync, statSync } from 'node:fs'
 import type { z } from 'zod'
 import { ConfigError } from '../../protocol/errors.ts'
 import { configFileBytesMax } from '../../protocol/limits.ts'
-import { formatHostPort } from './fields.ts'
+import { formatHostPort, type HostPort } from './fields.ts'
 import { envConfigFile } from './keys.ts'
 import { applyOverrides, type ConfigFlags, type Env } from './overrides.ts'
 import { resolveConfigPath, resolveDataDir, type PathOptions } from './paths.ts'
@@ -91,13 +91,18 @@ function sortProblems (issues: readonly z.core.$ZodIssue[], ctx: IssueContext): 
   return found.sort((a, b) => a.rank - b.rank).map(p => p.text)
 }
 
-/** The API and admin servers cannot share one fixed address. */
+/** The client API, the HTTPS listener and the admin server cannot share one fixed address. */
 function addressClash (config: ResolvedConfig, ctx: IssueContext): string | undefined {
-  const api = config.api.listen
-  const admin = config.admin.listen
-  if (api.port === 0 || api.port !== admin.port || api.host !== admin.host) return undefined
-  const where = ctx.origins.get('admin.listen') ?? `${ctx.src.file}:${lineOf(ctx.src, ['admin', 'listen']) ?? 1}`
-  return `${where}: admin.listen: "${formatHostPort(admin)}" is also api.listen; give the admin server its own port, e.g. ${admin.host}:${api.port + 1}`
+  const listeners: Array<[string, HostPort | undefined]> = [['api.listen', config.api.listen], ['web.listen', config.web.listen], ['admin.listen', config.admin.listen]]
+  for (const [i, [key, address]] of listeners.entries()) {
+    for (const [earlier, other] of listeners.slice(0, i)) {
+      if (address === undefined || other === undefined || address.port === 0 || address.port !== other.port || address.host !== other.host) continue
+      const [section, name] = key.split('.')
+      const where = ctx.origins.get(key) ?? `${ctx.src.file}:${lineOf(ctx.src, [section, name]) ?? 1}`
+      return `${where}: ${key}: "${formatHostPort(address)}" is also ${earlier}; give it its own port, e.g. ${address.host}:${other.port + 1}`
+    }
+  }
+  return undefined
 }
 
 function isLoopback (host: string): boolean {
@@ -112,6 +117,7 @@ function semanticWarnings (config: ResolvedConfig): string[] {
   }
   if (peers.mode === 'open' && peers.allow.length > 0) out.push('peers.allow is ignored while peers.mode is open; set peers.mode: allowlist to use it')
   if (!isLoopback(api.listen.host)) out.push(`api.listen ${formatHostPort(api.listen)} is reachable from other machines (only users in clients.allow can use it)`)
+  if (config.web.listen !== undefined && isLoopback(config.web.listen.host)) out.push(`web.listen ${formatHostPort(config.web.listen)} is on loopback, so phones on the local network cannot reach it; use 0.0.0.0 or this relay's LAN address`)
   if (!isLoopback(admin.listen.host)) out.push(`admin.listen ${formatHostPort(admin.listen)} has no authentication and is reachable from other machines`)
   if (!clients.allowOperator && clients.allow.length === 0) out.push('clients.allow is empty, so no user can use the client API (not even "ddil send" on this machine)')
   return out

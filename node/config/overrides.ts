@@ -19,6 +19,7 @@ export interface ConfigFlags {
   listen?: string[]
   peers?: string[]
   api?: string
+  web?: string
   admin?: string
   logLevel?: string
 }
@@ -27,7 +28,7 @@ export type Env = Readonly<Record<string, string | undefined>>
 
 /** The ConfigFlags field behind each flag name in the key table. */
 const flagFields: Readonly<Record<string, keyof ConfigFlags>> = {
-  '--listen': 'listen', '--peer': 'peers', '--api': 'api', '--admin': 'admin', '--log-level': 'logLevel',
+  '--listen': 'listen', '--peer': 'peers', '--api': 'api', '--web': 'web', '--admin': 'admin', '--log-level': 'logLevel',
 }
 
 export interface Overridden {
@@ -109,6 +110,7 @@ export function addConfigOptions (command: Command): Command {
     .option('--listen <multiaddrs>', 'node.listen: listen multiaddrs, comma-separated or repeated', collect)
     .option('--peer <multiaddrs>', 'peers.static: relays to dial, comma-separated or repeated', collect)
     .option('--api <host:port>', 'api.listen: client API address')
+    .option('--web <host:port>', 'web.listen: HTTPS address for the field app on the local network, or off')
     .option('--admin <host:port>', 'admin.listen: health, status and metrics address')
     .option('--log-level <level>', 'log.level: trace, debug, info, warn or error')
 }
@@ -119,6 +121,7 @@ export function flagsFromOptions (opts: Record<string, unknown>): ConfigFlags {
   if (Array.isArray(opts.listen)) flags.listen = opts.listen as string[]
   if (Array.isArray(opts.peer)) flags.peers = opts.peer as string[]
   if (typeof opts.api === 'string') flags.api = opts.api
+  if (typeof opts.web === 'string') flags.web = opts.web
   if (typeof opts.admin === 'string') flags.admin = opts.admin
   if (typeof opts.logLevel === 'string') flags.logLevel = opts.logLevel
   return flags

@@ -9,11 +9,12 @@
  * const parsed = configSchema.safeParse(yamlValue)
  * if (parsed.success) parsed.data.storage.quotaBytes  // 1_000_000_000
  */
+import { isAbsolute, resolve } from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from '../../protocol/errors.ts'
 import { configListItemsMax, engineIntervalMsMax, purgeIntervalMsMin, reconcileIntervalMsMin } from '../../protocol/limits.ts'
 import {
-  checkClientKey, checkDuration, checkHostPort, checkLinkHint, checkListenAddr, checkPeerId, checkSize, checkStaticPeer, operatorKeyword, type HostPort, type LinkHint,
+  checkClientKey, checkDuration, checkHostPort, checkLinkHint, checkListenAddr, checkPeerId, checkSize, checkStaticPeer, checkWebListen, operatorKeyword, type HostPort, type LinkHint,
 } from './fields.ts'
 import { findKey } from './keys.ts'
 
@@ -38,6 +39,15 @@ export interface ResolvedConfig {
   }
   discovery: { mdns: boolean }
   api: { listen: HostPort }
+  web: {
+    /** The HTTPS listener for the local network; undefined when off. */
+    listen?: HostPort
+    /** An organisation's certificate and key (absolute paths); both or neither. Neither: the node's own, in the data directory. */
+    cert?: string
+    key?: string
+    /** The app's built files (absolute path); undefined: web/dist in the installation. */
+    root?: string
+  }
   admin: { listen: HostPort }
   storage: { quotaBytes: number, sync: boolean }
   log: { level: LogLevel }
@@ -107,6 +117,17 @@ export const configSchema = z.strictObject({
   }),
   discovery: section({ mdns: z.boolean().default(defaultOf('discovery.mdns') as boolean) }),
   api: section({ listen: checked(checkHostPort).prefault(defaultOf('api.listen') as string) }),
+  web: section({
+    listen: checked(checkWebListen).prefault(defaultOf('web.listen') as string),
+    cert: z.string().default(defaultOf('web.cert') as string),
+    key: z.string().default(defaultOf('web.key') as string),
+    root: z.string().default(defaultOf('web.root') as string),
+  }).superRefine((web, ctx) => {
+    if ((web.cert === '') !== (web.key === '')) {
+      const [path, missing] = web.cert === '' ? ['key', 'cert'] : ['cert', 'key']
+      ctx.addIssue({ code: 'custom', path: [path], message: `is set without web.${missing}; set both (an organisation's certificate and its key) or neither (the relay's own certificate)` })
+    }
+  }),
   admin: section({ listen: checked(checkHostPort).prefault(defaultOf('admin.listen') as string) }),
   storage: section({
     quota: checked(checkSize).prefault(defaultOf('storage.quota') as string),
@@ -123,6 +144,11 @@ export const configSchema = z.strictObject({
 
 export type ParsedConfig = z.output<typeof configSchema>
 
+/** A path from the config: relative ones are taken from the data directory. */
+function inDataDir (path: string, dataDir: string): string {
+  return isAbsolute(path) ? path : resolve(dataDir, path)
+}
+
 /** The schema's output in the daemon's terms. */
 export function toResolved (parsed: ParsedConfig, dataDir: string): ResolvedConfig {
   return {
@@ -131,6 +157,11 @@ export function toResolved (parsed: ParsedConfig, dataDir: string): ResolvedConf
     peers: { static: parsed.peers.static, mode: parsed.peers.mode, allow: parsed.peers.allow, links: parsed.peers.links },
     discovery: { mdns: parsed.discovery.mdns },
     api: { listen: parsed.api.listen },
+    web: {
+      ...(parsed.web.listen !== null ? { listen: parsed.web.listen } : {}),
+      ...(parsed.web.cert !== '' ? { cert: inDataDir(parsed.web.cert, dataDir), key: inDataDir(parsed.web.key, dataDir) } : {}),
+      ...(parsed.web.root !== '' ? { root: inDataDir(parsed.web.root, dataDir) } : {}),
+    },
     admin: { listen: parsed.admin.listen },
     storage: { quotaBytes: parsed.storage.quota, sync: parsed.storage.sync },
     log: { level: parsed.log.level },

@@ -7,7 +7,8 @@
 import { clockOffsetMs, helloSkewMs } from './network-time.ts'
 import { PrecedenceQueue } from './queue.ts'
 import { encodeFrame, FrameType, type Frame } from '../frames.ts'
-import { controlQueueBytesMax, peerScoreInitial, peerScorePerHourRecovered, reconcileSessionsPerMinuteMax, resendAfterMs, sentIdsRememberedMax, untimelyIdsRememberedMax } from '../limits.ts'
+import { TokenBucket } from '../token-bucket.ts'
+import { announcedIdsPerSecondMax, controlQueueBytesMax, peerScoreInitial, peerScorePerHourRecovered, reconcileSessionsPerMinuteMax, resendAfterMs, sentIdsRememberedMax, untimelyIdsRememberedMax } from '../limits.ts'
 import type { PeerId, Transport } from '../ports.ts'
 import type { ReconcileSession } from '../reconcile/index.ts'
 import type { Counters } from './types.ts'
@@ -60,6 +61,8 @@ export class PeerLink {
   readonly #memory: PeerMemory
   /** When this link's peer last opened reconciliation sessions with us (monotonic ms, within the last minute). */
   readonly #sessionStarts: number[] = []
+  /** Bounds the ids this peer may announce to us per second; created at the first announcement. */
+  #announcements: TokenBucket | undefined
   /** Ids of untimely envelopes this peer sent us, oldest first (bounded: each is penalised once). */
   readonly #untimely = new Set<string>()
   frameBytesMax: number
@@ -138,6 +141,12 @@ export class PeerLink {
     this.#memory.score = this.scoreAt(monotonicMs) - points
     this.#memory.scoredAtMs = monotonicMs
     return this.#memory.score
+  }
+
+  /** The peer announces `count` ids (`have`): false past `announcedIdsPerSecondMax` (the frame is then dropped). */
+  announcing (count: number, monotonicMs: number): boolean {
+    this.#announcements ??= new TokenBucket(announcedIdsPerSecondMax, 2 * announcedIdsPerSecondMax, monotonicMs)
+    return this.#announcements.take(count, monotonicMs)
   }
 
   /**

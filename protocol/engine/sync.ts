@@ -58,8 +58,11 @@ export class SyncHandlers {
         link.neighbours = new Map(frame.neighbours.map(n => [idKey(n.ref), n.costMs]))
         return
       case FrameType.have: {
+        // Past the peer's announcement rate the frame is dropped: what it names is found by reconciliation.
+        if (!link.announcing(frame.ids.length, this.#e.deps.clock.monotonicMs())) return
         const nowMs = this.#e.deps.clock.nowMs()
-        for (const id of frame.ids) link.peerHolds(idKey(id), nowMs)
+        // Only ids we hold matter to what we send it: an announcement of anything else adds nothing to remember.
+        for (const id of frame.ids) { const k = idKey(id); if (this.#e.holds(k)) link.peerHolds(k, nowMs) }
         return this.#announced(link, frame.ids)
       }
       case FrameType.want: return this.serve(link, frame.ids, true)

@@ -1,8 +1,9 @@
 /**
  * `ddil init [--data DIR] [--force] [--json]`: first boot. Creates the data directory
  * (mode 0700), the node key (node.key, the libp2p identity), the operator user key
- * (user.key) and a commented config.yaml, then prints the node id and the operator's
- * public key.
+ * (user.key), the HTTPS certificate for the field app (web-cert.pem, web-key.pem) and a
+ * commented config.yaml, then prints the node id, the operator's public key and the
+ * certificate's SHA-256 fingerprint.
  *
  * On a directory that already holds any of those files it refuses (exit 1) and
  * changes nothing. `--force` keeps every existing key, creates whatever is missing,
@@ -29,7 +30,9 @@ export interface InitResult {
   dataDir: string
   nodeId: string
   userPublicKey: string
-  files: { nodeKey: string, userKey: string, config: string }
+  files: { nodeKey: string, userKey: string, config: string, webCert: string, webKey: string }
+  /** SHA-256 fingerprint of web-cert.pem, as `ddil start` and browsers show it. */
+  webFingerprint: string
   /** Files this run created. */
   created: string[]
   /** Files that existed and were kept (only with --force). */
@@ -53,15 +56,19 @@ async function backupName (path: string): Promise<string> {
 
 export async function initDataDir (options: { dataDir: string, force?: boolean }): Promise<InitResult> {
   // libp2p, yaml and the rest are loaded here, not at the top: every ddil command loads this module.
-  const [{ loadOrCreateNodeKey }, { peerIdFromPrivateKey }, { renderConfigTemplate }] = await Promise.all([
-    import('../../p2p/identity.ts'), import('@libp2p/peer-id'), import('../../config/template.ts'),
+  const [{ loadOrCreateNodeKey }, { peerIdFromPrivateKey }, { renderConfigTemplate }, { ensureWebCertificate, webCertFileName, webKeyFileName }] = await Promise.all([
+    import('../../p2p/identity.ts'), import('@libp2p/peer-id'), import('../../config/template.ts'), import('../../web/certificate.ts'),
   ])
   const { dataDir } = options
-  const files = { nodeKey: join(dataDir, nodeKeyFileName), userKey: join(dataDir, userKeyFileName), config: join(dataDir, configFileName) }
+  const files = {
+    nodeKey: join(dataDir, nodeKeyFileName), userKey: join(dataDir, userKeyFileName), config: join(dataDir, configFileName),
+    webCert: join(dataDir, webCertFileName), webKey: join(dataDir, webKeyFileName),
+  }
   const dir = await statOrUndefined(dataDir)
   if (dir !== undefined && !dir.isDirectory()) throw new ConfigError(`${dataDir} exists and is not a directory; choose another --data directory`)
   const existing: string[] = []
-  for (const path of Object.values(files)) if (await statOrUndefined(path) !== undefined) existing.push(path)
+  // The certificate alone does not make a directory initialised: it is made again at start if missing.
+  for (const path of [files.nodeKey, files.userKey, files.config]) if (await statOrUndefined(path) !== undefined) existing.push(path)
   if (existing.length > 0 && options.force !== true) {
     // StorageError, not ConfigError: the invocation is fine, the directory's state is the problem (exit 1).
     throw new StorageError(`${dataDir} is already initialised (${existing.join(', ')} exist${existing.length === 1 ? 's' : ''}); nothing was changed. ` +
@@ -84,7 +91,10 @@ export async function initDataDir (options: { dataDir: string, force?: boolean }
   }
   await writeNewFile(files.config, renderConfigTemplate({ nodeId }), 0o600)
   created.push(files.config)
-  return { dataDir, nodeId, userPublicKey: user.publicKey, files, created, kept, notes, ...(configBackup !== undefined ? { configBackup } : {}) }
+  const web = await ensureWebCertificate(dataDir, { nowMs: Date.now() })
+  if (web.created) created.push(files.webKey, files.webCert)
+  else kept.push(files.webKey, files.webCert)
+  return { dataDir, nodeId, userPublicKey: user.publicKey, files, webFingerprint: web.certificate.fingerprint, created, kept, notes, ...(configBackup !== undefined ? { configBackup } : {}) }
 }
 
 /** The human-readable report `ddil init` prints. */
@@ -93,6 +103,8 @@ export function formatInitResult (r: InitResult): string {
     [r.files.nodeKey]: 'node identity (libp2p Ed25519 key, secret, mode 0600)',
     [r.files.userKey]: 'operator user identity (Ed25519 + X25519 keys, secret, mode 0600)',
     [r.files.config]: 'configuration, commented',
+    [r.files.webCert]: 'HTTPS certificate for the field app (self-signed; web.listen)',
+    [r.files.webKey]: 'its private key (secret, mode 0600)',
   }
   const width = Math.max(...Object.keys(what).map(p => p.length))
   const line = (p: string): string => `  ${p.padEnd(width)}  ${what[p]}`
@@ -100,6 +112,7 @@ export function formatInitResult (r: InitResult): string {
     `Initialised ddil relay in ${r.dataDir}`,
     `node id:       ${r.nodeId}`,
     `operator user: ${r.userPublicKey}`,
+    `HTTPS certificate SHA-256: ${r.webFingerprint}`,
     'created:',
     ...r.created.map(line),
     ...(r.kept.length > 0 ? ['kept (already there):', ...r.kept.map(line)] : []),

@@ -1,10 +1,12 @@
 /**
  * `ddil start`: runs the relay until SIGINT or SIGTERM. On a fresh data directory it
  * creates the identities and config first. Prints the node id, listen addresses, the
- * client API and admin endpoints, then logs (pino) on stdout.
+ * client API, the field app's addresses (with the HTTPS certificate's SHA-256 fingerprint
+ * when web.listen is on) and the admin endpoints, then logs (pino) on stdout.
  */
 import type { Command } from 'commander'
 import { addConfigOptions, flagsFromOptions } from '../../config/overrides.ts'
+import { appUrls, urlHost } from '../../web/addresses.ts'
 
 export function register (program: Command): void {
   addConfigOptions(program.command('start'))
@@ -17,6 +19,16 @@ export function register (program: Command): void {
         `node id:    ${node.nodeId}`,
         ...node.listen.map((a, i) => `${i === 0 ? 'listening: ' : '           '} ${a}`),
         `client API: ws://${node.api.host}:${node.api.port}`,
+        `field app:  http://${node.api.host === '0.0.0.0' || node.api.host === '::' ? 'localhost' : urlHost(node.api.host)}:${node.api.port}/  (on this machine)`,
+        ...(node.web === undefined
+          ? ['HTTPS:      off (web.listen); turn it on for phones on the local network, e.g. --web 0.0.0.0:4443']
+          : [
+              ...appUrls(node.web, 'https').map((u, i) => `${i === 0 ? 'HTTPS:     ' : '           '} ${u}  (field app and client API for the local network)`),
+              `certificate: SHA-256 ${node.web.fingerprint}`,
+              node.web.certificate.source === 'generated'
+                ? `             ${node.webCertificateCreated ? 'made now, ' : ''}self-signed (${node.web.certificate.certPath}): users compare this fingerprint with the one their browser shows`
+                : `             from web.cert (${node.web.certificate.certPath})`,
+            ]),
         `admin:      http://${node.admin.host}:${node.admin.port}  (/healthz /status /metrics)`,
         '',
       ].join('\n'))
