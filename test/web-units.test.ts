@@ -8,9 +8,9 @@ import { createNodeCrypto } from '../node/crypto.ts'
 import { formatUserPublicKey, tryParseUserPublicKey } from '../node/user-identity.ts'
 import { formatUserKey, parseUserKey, userKeyChars } from '../web/src/user-key.ts'
 import { MessageList, type MessageItem } from '../web/src/messages.ts'
-import { parseRoute } from '../web/src/ui/shell.ts'
-import { normaliseCode } from '../web/src/ui/enrol.ts'
-import { insecureMessage } from '../web/src/ui/insecure.ts'
+import { parseRoute } from '../web/src/route.ts'
+import { codeFromHash, normaliseCode } from '../web/src/enrolment.ts'
+import { insecureMessage, missingCapabilities } from '../web/src/secure-context.ts'
 import { testSeed } from './helpers/seed.ts'
 
 const crypto = createNodeCrypto()
@@ -56,6 +56,10 @@ t.test('routes, enrolment codes and the insecure-context page', async t => {
   t.same(parseRoute('#/c/0123/board'), { view: 'list' }, 'a malformed reference goes to the list')
   t.same(parseRoute('#/about'), { view: 'about' })
   t.equal(normaliseCode(' abcde fghij\n'), 'ABCDEFGHIJ')
+  t.equal(codeFromHash('#enrol=7KQ2M-X9D4R'), '7KQ2M-X9D4R')
+  t.equal(codeFromHash('#/about'), '')
+  t.same(missingCapabilities({ isSecureContext: false, indexedDB: {} }), ['a secure context', 'WebCrypto'], 'plain HTTP on a LAN address: no secure context, no WebCrypto')
+  t.same(missingCapabilities({ isSecureContext: true, crypto: { subtle: {} }, indexedDB: {} }), [])
   const m = insecureMessage({ hostname: '10.0.0.7' }, 'WebCrypto')
   t.match(m.body.join(' '), /plain HTTP at 10\.0\.0\.7/)
   t.match(m.body.join(' '), /https:\/\/10\.0\.0\.7:<port>\//)

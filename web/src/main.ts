@@ -12,31 +12,24 @@ import { html } from 'htm/preact'
 import { render } from 'preact'
 import { createBrowserCrypto } from './crypto.ts'
 import { openDatabase } from './idb.ts'
+import { codeFromHash } from './enrolment.ts'
+import { missingCapabilities } from './secure-context.ts'
 import { renderInsecure } from './ui/insecure.ts'
 import { App } from './ui/app.ts'
 import { applyTheme } from './theme.ts'
 import { registerWorker } from './worker-client.ts'
 
-function missingCapabilities (): string[] {
-  const missing: string[] = []
-  if (!isSecureContext) missing.push('a secure context')
-  if (globalThis.crypto?.subtle === undefined) missing.push('WebCrypto')
-  if (typeof indexedDB === 'undefined') missing.push('IndexedDB storage')
-  return missing
-}
-
 /** The code from a `#enrol=CODE` link, removed from the address so it is not bookmarked or shared. */
 function takeEnrolCode (): string {
-  const m = /^#enrol=([^&]*)$/.exec(location.hash)
-  if (m === null) return ''
-  history.replaceState(null, '', `${location.pathname}${location.search}#/`)
-  return decodeURIComponent(m[1])
+  const code = codeFromHash(location.hash)
+  if (code !== '') history.replaceState(null, '', `${location.pathname}${location.search}#/`)
+  return code
 }
 
 async function boot (): Promise<void> {
   const root = document.getElementById('app') as HTMLElement
   applyTheme()
-  const missing = missingCapabilities()
+  const missing = missingCapabilities(globalThis)
   if (missing.length > 0) { renderInsecure(root, location, missing.join(', ')); return }
   registerWorker()
   const code = takeEnrolCode()

@@ -11,10 +11,10 @@ import { html } from 'htm/preact'
 import type { VNode } from 'preact'
 import { useState } from 'preact/hooks'
 import { displayNameProblem } from '../../../protocol/channel/profile.ts'
-import { isDdilError, UsageError } from '../../../protocol/errors.ts'
+import { UsageError } from '../../../protocol/errors.ts'
 import type { Crypto } from '../../../protocol/ports.ts'
-import { wireCodeOf } from '../../../node/api/errors.ts'
 import { ApiConnection, apiUrl } from '../api.ts'
+import { enrolFailure, normaliseCode } from '../enrolment.ts'
 import type { Db } from '../idb.ts'
 import { checkPin, createIdentity, markEnrolled, unlockIdentity, type Identity } from '../keystore.ts'
 import { pinCharsMin } from '../limits.ts'
@@ -29,16 +29,6 @@ export interface EnrolProps {
   me?: Identity
   onDone: (me: Identity, api: ApiConnection) => void
   onForget: () => void
-}
-
-/** What the responder types, as the relay expects it: upper case, no spaces. */
-export function normaliseCode (code: string): string {
-  return code.replace(/\s+/g, '').toUpperCase()
-}
-
-function enrolFailure (e: unknown): string {
-  if (isDdilError(e) && wireCodeOf(e) === 'ERR_AUTH') return `The relay refused this code (${e.message}). A code works once and expires: ask the operator for a new one ("ddil enrol").`
-  return `Could not enrol: ${(e as Error).message}`
 }
 
 export function EnrolView (p: EnrolProps): VNode {

@@ -5,20 +5,9 @@
  * names the address to use instead.
  *
  * @example
- * if (!isSecureContext) renderInsecure(root, location)
+ * if (!isSecureContext) renderInsecure(root, location, 'WebCrypto')
  */
-
-export function insecureMessage (loc: { hostname: string }, missing: string): { title: string, body: string[] } {
-  const https = `https://${loc.hostname}:<port>/`
-  return {
-    title: 'This page cannot start here',
-    body: [
-      `It was opened over plain HTTP at ${loc.hostname}, which the browser does not treat as a secure connection. On such a page it withholds what the app needs to keep your keys safe (${missing}), so the app does not start rather than run unprotected.`,
-      `Open the relay's secure address instead: ${https} (the operator gives you the exact address, and the certificate fingerprint to compare, with "ddil enrol").`,
-      'On the relay machine itself, http://localhost works as well.',
-    ],
-  }
-}
+import { insecureMessage } from '../secure-context.ts'
 
 export function renderInsecure (root: HTMLElement, loc: Location, missing: string): void {
   const { title, body } = insecureMessage(loc, missing)

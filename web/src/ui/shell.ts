@@ -14,6 +14,7 @@
 import { html } from 'htm/preact'
 import type { VNode } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
+import { parseRoute, type Route } from '../route.ts'
 import type { FieldSession, FlashNotice } from '../session.ts'
 import { AboutView } from './about.ts'
 import { BoardView } from './board.ts'
@@ -22,19 +23,7 @@ import { MessagesView } from './channel.ts'
 import { clockTime, duration, useSession } from './common.ts'
 import { MembersView } from './members.ts'
 import { notifyFlash } from '../notify.ts'
-import { toggleTheme } from '../theme.ts'
-
-export type Route =
-  | { view: 'list' } | { view: 'new' } | { view: 'about' }
-  | { view: 'messages' | 'board' | 'members', hex: string }
-
-export function parseRoute (hash: string): Route {
-  const m = /^#\/c\/([0-9a-f]{16})(?:\/(board|members))?$/.exec(hash)
-  if (m !== null) return { view: (m[2] ?? 'messages') as 'messages' | 'board' | 'members', hex: m[1] }
-  if (hash === '#/new') return { view: 'new' }
-  if (hash === '#/about') return { view: 'about' }
-  return { view: 'list' }
-}
+import { currentTheme, toggleTheme } from '../theme.ts'
 
 function useRoute (): Route {
   const [route, setRoute] = useState(parseRoute(location.hash))
@@ -88,6 +77,7 @@ export function Shell (p: ShellProps): VNode {
   useSession(s)
   const route = useRoute()
   const [flash, setFlash] = useState<FlashNotice | undefined>(undefined)
+  const [theme, setTheme] = useState(currentTheme())
   useEffect(() => s.onFlash(n => { setFlash(n); notifyFlash(n) }), [s])
   const listOnly = route.view === 'list'
   return html`<div class=${`shell ${listOnly ? 'at-list' : 'at-pane'}`}>
@@ -96,8 +86,8 @@ export function Shell (p: ShellProps): VNode {
       <a class="brand" href="#/" aria-label="ddil: channels">ddil</a>
       <${LinkStatus} s=${s} />
       <nav class="top-actions" aria-label="App">
-        <button type="button" class="icon" aria-label="Switch between night and daylight colours" onClick=${toggleTheme}>◐</button>
-        <a class="button icon" href="#/about" aria-label="About this device and relay">ⓘ</a>
+        <button type="button" class="plain" aria-label="Switch between night and daylight colours" onClick=${() => { toggleTheme(); setTheme(currentTheme()) }}>${theme === 'night' ? 'Day' : 'Night'}</button>
+        <a class="button plain" href="#/about">About</a>
       </nav>
     </header>
     <${FlashBanner} notice=${flash} onClose=${() => { setFlash(undefined) }} />
