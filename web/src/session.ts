@@ -57,6 +57,8 @@ export interface ChannelEntry {
   readMark: Hlc
   /** The relay's backlog for this channel is in (on the current connection). */
   loaded: boolean
+  /** Why the relay refused this user's own change or keys here (a channel it will not carry, say). */
+  refused?: string
 }
 
 export class FieldSession {
@@ -126,7 +128,8 @@ export class FieldSession {
       s.#entry(hex).readMark = marks[hex] ?? { ms: 0, c: 0 }
       for (const r of await loadChannel(db, hex, d.nowMs())) s.#ingest(r.bytes, false, true)
     }
-    for (const e of s.channels.values()) e.readMark = marks[e.hex] ?? e.readMark
+    const refusals = await db.get<Record<string, string>>('meta', 'refusals') ?? {}
+    for (const e of s.channels.values()) { e.readMark = marks[e.hex] ?? e.readMark; e.refused = refusals[e.hex] }
     d.first?.attach(s.#handlers)
     s.link.start(d.first)
     return s
@@ -256,9 +259,20 @@ export class FieldSession {
     const before = this.outbox.size
     await this.outbox.pump(api, {
       submitted: entry => { if (this.#meta.has(entry.id) && !this.relayStatus.has(entry.id)) this.#status(fromHex(entry.id), { state: 'queued' }) },
-      refused: (entry, _code, reason) => { this.#status(fromHex(entry.id), { state: 'refused', reason }) },
+      refused: (entry, _code, reason) => {
+        if (entry.kind === Kind.governance || entry.kind === Kind.keys) this.#channelRefused(entry.channel, reason)
+        this.#status(fromHex(entry.id), { state: 'refused', reason })
+      },
     })
     if (this.outbox.size !== before) this.#changed()
+  }
+
+  #channelRefused (hex: string, reason: string): void {
+    const e = this.#entry(hex)
+    if (e.refused !== undefined) return
+    e.refused = reason
+    const all = Object.fromEntries([...this.channels.values()].filter(c => c.refused !== undefined).map(c => [c.hex, c.refused]))
+    this.#d.db.put('meta', all, 'refusals').catch((err: unknown) => { this.#problem('could not keep a refusal on the device', err) })
   }
 
   /** Asks which channels the user belongs to and follows each (up to the API's subscription bound). */

@@ -22,6 +22,7 @@ import { clockTime, Dialog, duration, ErrorLine, useAction } from './common.ts'
 export function ChannelHeader (p: { s: FieldSession, hex: string, tab: 'messages' | 'board' | 'members' }): VNode {
   const { s, hex } = p
   const topic = channelTopic(s, hex)
+  const refusal = s.channels.get(hex)?.refused
   const tab = (id: 'messages' | 'board' | 'members', label: string, href: string): VNode =>
     html`<a class="tab" href=${href} aria-current=${p.tab === id ? 'page' : undefined}>${label}</a>`
   return html`<header class="channel-head">
@@ -32,6 +33,7 @@ export function ChannelHeader (p: { s: FieldSession, hex: string, tab: 'messages
       ${tab('messages', 'Messages', `#/c/${hex}`)}${tab('board', 'Board', `#/c/${hex}/board`)}${tab('members', 'Members', `#/c/${hex}/members`)}
     </nav>
     ${wasRemoved(s, hex) ? html`<p class="notice bad" role="alert">You were removed from this channel: you can no longer read new messages or post. What you received before stays readable here.</p>` : null}
+    ${refusal === undefined ? null : html`<p class="notice bad" role="alert">The relay refused a change you made here: ${refusal}. ${/authors\.allow/.test(refusal) ? 'It only carries channels created by people its operator allows: ask the operator to add your key (under About) to authors.allow.' : ''}</p>`}
   </header>`
 }
 
@@ -65,7 +67,7 @@ export function MessagesView (p: { s: FieldSession, hex: string }): VNode {
   const items = entry?.messages.sorted() ?? []
   const end = useRef<HTMLDivElement>(null)
   const count = items.length
-  useEffect(() => { end.current?.scrollIntoView({ block: 'end' }) }, [count, hex])
+  useEffect(() => { end.current?.scrollIntoView({ block: 'end', behavior: 'instant' }) }, [count, hex])
   useEffect(() => {
     const mark = (): void => { if (document.visibilityState === 'visible') void s.markRead(hex) }
     mark()
@@ -77,8 +79,8 @@ export function MessagesView (p: { s: FieldSession, hex: string }): VNode {
     <${ChannelHeader} s=${s} hex=${hex} tab="messages" />
     ${items.length === 0 ? html`<p class="muted">No messages yet.</p>` : null}
     <ol class="messages" aria-label="Messages" aria-live="polite">${items.map(m => html`<${Message} key=${m.id} s=${s} hex=${hex} m=${m} />`)}</ol>
-    <div ref=${end}></div>
     <${Composer} s=${s} hex=${hex} />
+    <div ref=${end}></div>
   </section>`
 }
 
@@ -109,17 +111,19 @@ function Composer (p: { s: FieldSession, hex: string }): VNode {
         <span>${precedenceLabel(pr)}</span> <small>${handlingTargets[pr]}</small>
       </label>`)}
     </fieldset>
-    <label class="ttl">Keep for
-      <select name="ttl" value=${ttl} onChange=${(e: Event) => { setTtl(Number((e.target as HTMLSelectElement).value)) }}>
-        ${ttlChoicesSeconds.map(t => html`<option value=${t}>${duration(t * 1000)}</option>`)}
-      </select>
-    </label>
     <label class="message-box">Message
-      <textarea name="message" rows="3" maxlength=${contentPayloadBytesMax} required value=${text} onInput=${(e: Event) => { setText((e.target as HTMLTextAreaElement).value) }}
+      <textarea name="message" rows="2" maxlength=${contentPayloadBytesMax} required value=${text} onInput=${(e: Event) => { setText((e.target as HTMLTextAreaElement).value) }}
         onKeyDown=${(e: KeyboardEvent) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) submit(e) }}></textarea>
     </label>
     <${ErrorLine} error=${error} />
-    <button type="submit" class=${precedence === Precedence.flash ? 'danger' : ''} disabled=${busy}>${precedence === Precedence.flash ? 'Send FLASH…' : 'Send'}</button>
+    <div class="send-row">
+      <label class="ttl">Keep for
+        <select name="ttl" value=${ttl} onChange=${(e: Event) => { setTtl(Number((e.target as HTMLSelectElement).value)) }}>
+          ${ttlChoicesSeconds.map(t => html`<option value=${t}>${duration(t * 1000)}</option>`)}
+        </select>
+      </label>
+      <button type="submit" class=${precedence === Precedence.flash ? 'danger' : ''} disabled=${busy}>${precedence === Precedence.flash ? 'Send FLASH…' : 'Send'}</button>
+    </div>
     ${confirming ? html`<${Dialog} title="Send as FLASH?" onClose=${() => { setConfirming(false) }}>
       <p>Flash is for what cannot wait: life, safety, an immediate threat. Doctrine's handling target is <strong>10 minutes</strong>, and every member is alerted.</p>
       <blockquote>${text}</blockquote>
