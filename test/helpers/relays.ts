@@ -92,10 +92,10 @@ export class Relay {
 
   /**
    * Writes config.yaml. `clients`: more users (by `ddil1:` key) allowed on the client API
-   * besides the operator; `via`: a data directory with no relay of its own, whose user
+   * besides the operator; `authorKeys`: more users (by key) whose channels this relay carries; `webListen`: the HTTPS listener for the field app; `via`: a data directory with no relay of its own, whose user
    * reaches this relay's client API (its config names this relay's API port).
    */
-  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], mode?: 'open' | 'allowlist', links?: Array<[Relay, string]>, clients?: string[], logLevel?: string }): void {
+  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], authorKeys?: string[], mode?: 'open' | 'allowlist', links?: Array<[Relay, string]>, clients?: string[], logLevel?: string, webListen?: string }): void {
     const list = (xs: string[]): string => xs.length === 0 ? ' []' : '\n' + xs.map(x => `    - "${x}"`).join('\n')
     writeFileSync(join(this.dataDir, 'config.yaml'), [
       'node:', `  listen:${list([`/ip4/${this.host}/tcp/${this.p2pPort}`])}`,
@@ -103,10 +103,11 @@ export class Relay {
       'discovery:', '  mdns: false',
       'api:', `  listen: 127.0.0.1:${this.apiPort}`,
       'admin:', `  listen: 127.0.0.1:${this.adminPort}`,
+      ...(o.webListen === undefined ? [] : ['web:', `  listen: ${o.webListen}`]),
       'log:', `  level: ${o.logLevel ?? 'warn'}`,
       'engine:', '  reconcileInterval: 2s',
       'clients:', `  allow:${list(['operator', ...(o.clients ?? [])])}`,
-      'authors:', `  allow:${list(['operator', ...o.authors.filter(r => r !== this).map(r => r.user.publicKey)])}`,
+      'authors:', `  allow:${list(['operator', ...o.authors.filter(r => r !== this).map(r => r.user.publicKey), ...(o.authorKeys ?? [])])}`,
       '',
     ].join('\n'), { mode: 0o600 })
   }
