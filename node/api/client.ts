@@ -14,6 +14,7 @@
  * // A new device: enrol with the operator's code, then authenticate, on one connection.
  * const phone = await connectClient({ url, user, crypto, enrol: { code: '7KQ2M-X9D4R', xPublicKey, name: 'Ana' } })
  */
+import type { TLSSocket } from 'node:tls'
 import WebSocket from 'ws'
 import { toHex } from '../../protocol/bytes.ts'
 import { ProtocolError, type DdilError } from '../../protocol/errors.ts'
@@ -35,6 +36,12 @@ export interface ConnectOptions {
   requestTimeoutMs?: number
   /** Enrol the user's key with this one-time code before authenticating (a device new to the relay). */
   enrol?: { code: string, xPublicKey: Uint8Array, name: string }
+  /**
+   * For `wss://` to a relay's own certificate: the SHA-256 fingerprint `ddil start` printed
+   * (colon-separated hex). The certificate must have it; no CA is consulted. Checked before
+   * anything is sent.
+   */
+  pinSha256?: string
 }
 
 export interface Subscription {
@@ -199,7 +206,9 @@ export class Client {
 /** Opens a connection and authenticates as `user`. Rejects with UnauthorisedError when the node refuses the user. */
 export async function connectClient (options: ConnectOptions): Promise<Client> {
   const timeoutMs = options.connectTimeoutMs ?? clientConnectTimeoutMs
-  const ws = new WebSocket(options.url, { maxPayload: wsPayloadBytesMax, perMessageDeflate: false })
+  const ws = new WebSocket(options.url, { maxPayload: wsPayloadBytesMax, perMessageDeflate: false, rejectUnauthorized: options.pinSha256 === undefined })
+  let served: string | undefined
+  ws.once('upgrade', (res) => { served = (res.socket as TLSSocket).getPeerX509Certificate?.()?.fingerprint256 })
   try {
     return await new Promise<Client>((resolve, reject) => {
       const timer = setTimeout(() => { reject(new ProtocolError(`client API at ${options.url} did not authenticate within ${timeoutMs} ms`)) }, timeoutMs)
@@ -212,6 +221,9 @@ export async function connectClient (options: ConnectOptions): Promise<Client> {
         try {
           const msg = decodeServerMessage(isBinary ? '' : data.toString())
           if (challenge === undefined) {
+            if (options.pinSha256 !== undefined && served?.toUpperCase() !== options.pinSha256.toUpperCase()) {
+              throw new ProtocolError(`the relay's certificate is not the one pinned: it has SHA-256 ${served ?? 'none (not TLS)'}, expected ${options.pinSha256}`)
+            }
             checkChallenge(msg, options)
             challenge = msg
             if (options.enrol === undefined) sendAuth(ws, msg, options)
