@@ -189,7 +189,7 @@ export class ClientSession {
       return
     }
     if (!facade.isAllowedUser(msg.publicKey)) {
-      this.#authFailed(msg.rid, 'user is not allowed on this node (not in clients.allow, not enrolled, or revoked)', msg.publicKey)
+      this.#authFailed(msg.rid, 'user is not allowed on this node: not in clients.allow, not enrolled, or revoked', msg.publicKey)
       return
     }
     const user = msg.publicKey
