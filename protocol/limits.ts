@@ -138,6 +138,9 @@ export const awaitedIdsMax = 65_536
 /** Authors one peer may ask us to announce rather than push (`prune`), in memory and on disk; past it a prune is refused and charged. */
 export const lazyAuthorsPerPeerMax = 4096
 
+/** Channels whose creation a relay refused (authors.allow) that it remembers, so their other envelopes are refused, not held. */
+export const notCarriedChannelsRememberedMax = 4096
+
 /** Peers whose standing (score, prunes) a relay remembers across reconnects; the longest unseen are forgotten first. */
 export const peersRememberedMax = 1024
 
