@@ -185,8 +185,11 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       stop: () => {
         stopping ??= (async () => {
           refusals.close() // the counts of refusals still being summarised, before the stop
-          await audit.append({ who: 'operator', what: 'node.stopped', outcome: 'ok' }).catch(() => {})
-          await audit.checkpoint('stop').catch(() => {})
+          // A log that failed gets one more attempt now rather than at its next retry, so the stop is recorded.
+          await audit.recover()
+            .then(() => audit.append({ who: 'operator', what: 'node.stopped', outcome: 'ok' }))
+            .then(() => audit.checkpoint('stop'))
+            .catch((e: Error) => { logger.error({ err: e.message }, 'the audit log could not record the stop') })
           await cleanup()
           pino.flush()
         })()
