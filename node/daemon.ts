@@ -173,7 +173,10 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       },
     }), 'serve the client API', 'api.listen', '--api', `${config.api.listen.host}:${config.api.listen.port}`)
     cleanups.push(() => api.close())
-    const admin = await listening(startAdmin({ host: config.admin.listen.host, port: config.admin.listen.port, status }), 'serve the admin endpoints', 'admin.listen', '--admin', `${config.admin.listen.host}:${config.admin.listen.port}`)
+    const admin = await listening(startAdmin({
+      host: config.admin.listen.host, port: config.admin.listen.port, status,
+      onRefused: (source, reason) => record({ who: 'admin client', what: 'admin.refused', outcome: 'refused', remote: source, detail: { reason } }),
+    }), 'serve the admin endpoints', 'admin.listen', '--admin', `${config.admin.listen.host}:${config.admin.listen.port}`)
     cleanups.push(() => admin.close())
     // Client commands on this data directory read where we listen from here (node/endpoints.ts).
     await writeEndpoints(dataDir, { api: api.address, admin: admin.address })

@@ -79,6 +79,34 @@ export const clientConnectTimeoutMs = 10_000
 /** Longest request id (`rid`) a client may choose, characters when a string. */
 export const ridCharsMax = 64
 
+// ---- Admin endpoint (node/admin.ts: /healthz, /status, /metrics) ----------------------
+
+/**
+ * Admin connections at once, hard bound (the server drops connections beyond it at once).
+ * A scraper and an operator's curl need a few; each response is small and closes its
+ * connection, so only unfinished requests can hold one long. Without a bound one local
+ * process holding unfinished requests took the relay to its file limit.
+ */
+export const adminConnectionsMax = 32
+
+/** Admin requests whose headers have not all arrived, at once; beyond it the oldest is dropped (node/admission.ts). */
+export const adminPendingMax = 8
+
+/** ...of which one address may hold this many (a management network has several; loopback is one address). */
+export const adminPendingPerSourceMax = 4
+
+/** An admin request's headers fit one packet: once half the pending slots are taken, one not complete after this is dropped, ms. */
+export const adminPressuredTimeoutMs = 1000
+
+/** An admin request's headers must all arrive within this, ms (Node's default is 60 s). */
+export const adminHeadersTimeoutMs = 5000
+
+/** A whole admin request must arrive within this, ms (Node's default is 300 s). */
+export const adminRequestTimeoutMs = 10_000
+
+/** How often Node checks admin connections against the two timeouts above, ms (its default, 30 s, would let them run that much longer). */
+export const adminTimeoutCheckEveryMs = 1000
+
 /** Every bound above that the server reads at run time, as one overridable object. */
 export interface ClientApiLimits {
   clientMessageBytesMax: number
