@@ -166,10 +166,10 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     })
     const api = await listening(startClientApi({
       host: config.api.listen.host, port: config.api.listen.port, facade, crypto, logger,
-      onEvent: (e) => {
+      onEvent: (e, remote) => {
         const who = e.user !== undefined ? toHex(e.user) : 'unauthenticated client'
-        if (e.type === 'authenticated') record({ who, what: 'client.authenticated', outcome: 'ok' })
-        else record({ who, what: 'client.refused', outcome: 'refused', detail: { reason: e.type === 'auth-refused' ? e.reason : `disconnected: ${String(e.reason)}` } })
+        if (e.type === 'authenticated') record({ who, what: 'client.authenticated', outcome: 'ok', remote })
+        else record({ who, what: 'client.refused', outcome: 'refused', remote, detail: { reason: e.type === 'auth-refused' ? e.reason : `disconnected: ${e.detail ?? e.reason}` } })
       },
     }), 'serve the client API', 'api.listen', '--api', `${config.api.listen.host}:${config.api.listen.port}`)
     cleanups.push(() => api.close())

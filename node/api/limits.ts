@@ -43,8 +43,34 @@ export const authFailuresMax = 3
 /** A connection that has not authenticated within this is closed, ms: bounds idle unauthenticated sockets (slowloris). */
 export const authTimeoutMs = 10_000
 
-/** Open client connections at once: a node serves its own team's phones and laptops, not the Internet. */
+/** Authenticated client connections at once: a node serves its own team's phones and laptops, not the Internet. */
 export const clientConnectionsMax = 64
+
+/**
+ * Client sockets not yet authenticated, at once (node/admission.ts): a bound of their own, so
+ * that strangers' sockets idling towards their auth timeout cannot take the authenticated
+ * connections' places (they shared the 64, and a flood locked new clients out). Beyond it the
+ * oldest unauthenticated socket is dropped for the newcomer.
+ */
+export const clientPendingMax = 16
+
+/** More unauthenticated sockets, only from addresses a known user authenticated from: a stranger's flood cannot take these. */
+export const clientPendingReservedMax = 8
+
+/** Unauthenticated sockets from one address not known for a user at once: a phone or a laptop opens one or two. */
+export const clientPendingPerSourceMax = 4
+
+/** While half of `clientPendingMax` is taken, a socket not authenticated after this is dropped, ms: a client answers the challenge in one round trip. */
+export const clientPressuredAuthTimeoutMs = 2000
+
+/** Addresses remembered as ones a known user authenticated from (most recent kept). */
+export const clientKnownSourcesMax = 256
+
+/** The WebSocket upgrade request's headers must arrive within this, ms (Node's default is 60 s). */
+export const clientUpgradeHeadersTimeoutMs = 5000
+
+/** How often Node checks client sockets still in their upgrade request against that timeout, ms (its default is 30 s). */
+export const clientUpgradeTimeoutCheckEveryMs = 1000
 
 /** Channel subscriptions per connection: a client shows a handful of channels; 32 bounds the fan-out work per stored envelope. */
 export const subscriptionsPerConnectionMax = 32
@@ -117,6 +143,10 @@ export interface ClientApiLimits {
   authFailuresMax: number
   authTimeoutMs: number
   clientConnectionsMax: number
+  clientPendingMax: number
+  clientPendingReservedMax: number
+  clientPendingPerSourceMax: number
+  clientPressuredAuthTimeoutMs: number
   subscriptionsPerConnectionMax: number
   backlogEnvelopesMax: number
   subscribePendingEnvelopesMax: number
@@ -135,6 +165,10 @@ export const defaultClientApiLimits: Readonly<ClientApiLimits> = Object.freeze({
   authFailuresMax,
   authTimeoutMs,
   clientConnectionsMax,
+  clientPendingMax,
+  clientPendingReservedMax,
+  clientPendingPerSourceMax,
+  clientPressuredAuthTimeoutMs,
   subscriptionsPerConnectionMax,
   backlogEnvelopesMax,
   subscribePendingEnvelopesMax,

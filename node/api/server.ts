@@ -2,8 +2,11 @@
  * The client API server: a WebSocket endpoint (package `ws`) on loopback by default,
  * through which local clients (the `ddil send`/`tail` CLI, later a browser page) submit
  * envelopes, follow channels and see delivery status. Each connection runs a
- * `ClientSession`; this module owns the sockets: the connection bound, the frame size
- * bound (ws `maxPayload`), slow-consumer disconnection and shutdown.
+ * `ClientSession`; this module owns the sockets: the bound on authenticated connections,
+ * admission of sockets not yet authenticated (node/admission.ts: a pool of their own, per
+ * address, a reserve for addresses known users came from, the oldest dropped first, a
+ * short deadline under pressure), the upgrade request's timeouts, the frame size bound
+ * (ws `maxPayload`), slow-consumer disconnection and shutdown.
  *
  * @example
  * const api = await startClientApi({ port: 0, facade, crypto, logger })
@@ -11,12 +14,15 @@
  * await api.close()
  */
 import { randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { Socket } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { ConfigError } from '../../protocol/errors.ts'
 import type { Clock, Crypto, Logger } from '../../protocol/ports.ts'
+import { Admission, RecentSources, sourceOf, type Ticket } from '../admission.ts'
 import { authNonceBytes } from './auth.ts'
 import type { NodeFacade } from './facade.ts'
-import { defaultClientApiLimits, type ClientApiLimits } from './limits.ts'
+import { clientKnownSourcesMax, clientUpgradeHeadersTimeoutMs, clientUpgradeTimeoutCheckEveryMs, defaultClientApiLimits, type ClientApiLimits } from './limits.ts'
 import { ClientSession, type ClientApiEvent } from './session.ts'
 
 export interface ClientApiOptions {
@@ -32,8 +38,8 @@ export interface ClientApiOptions {
   /** Source of challenge nonces; node:crypto by default. Must be unpredictable in production. */
   randomBytes?: (length: number) => Uint8Array
   limits?: Partial<ClientApiLimits>
-  /** Security events (auth accepted or refused, forced disconnects), for the audit log. */
-  onEvent?: (event: ClientApiEvent) => void
+  /** Security events (auth accepted or refused, forced disconnects), with the client's address, for the audit log. */
+  onEvent?: (event: ClientApiEvent, source: string) => void
 }
 
 export interface ClientApi {
@@ -59,61 +65,121 @@ export const systemClock: Clock = {
   },
 }
 
+/** What the connections of one server share. */
+interface Shared {
+  options: ClientApiOptions
+  limits: ClientApiLimits
+  sockets: Set<WebSocket>
+  /** Admission tickets of sockets not yet authenticated, from their first byte (the upgrade request) on. */
+  unproven: WeakMap<Socket, Ticket>
+  /** Addresses known users authenticated from: their sockets may use the reserved slots. */
+  known: RecentSources
+  authenticated: number
+}
+
 export async function startClientApi (options: ClientApiOptions): Promise<ClientApi> {
   const limits: ClientApiLimits = { ...defaultClientApiLimits, ...options.limits }
   const host = options.host ?? defaultClientApiHost
-  const wss = new WebSocketServer({ host, port: options.port, maxPayload: limits.wsPayloadBytesMax, perMessageDeflate: false })
+  const server: Server = createServer({ headersTimeout: clientUpgradeHeadersTimeoutMs, requestTimeout: clientUpgradeHeadersTimeoutMs, connectionsCheckingInterval: clientUpgradeTimeoutCheckEveryMs })
+  // Last resort beyond the bounds below: authenticated, unauthenticated (reserve included), and some closing.
+  server.maxConnections = limits.clientConnectionsMax + limits.clientPendingMax + limits.clientPendingReservedMax + closingSocketsMax
+  const wss = new WebSocketServer({ server, maxPayload: limits.wsPayloadBytesMax, perMessageDeflate: false })
+  wss.on('error', (err) => { options.logger.error({ err: err.message }, 'client API server error') })
   await new Promise<void>((resolve, reject) => {
-    wss.once('listening', resolve)
-    wss.once('error', (err) => { reject(new ConfigError(`client API cannot listen on ${host}:${options.port}: ${err.message}`, { cause: err })) })
+    server.once('listening', resolve)
+    server.once('error', (err) => { reject(new ConfigError(`client API cannot listen on ${host}:${options.port}: ${err.message}`, { cause: err })) })
+    server.listen(options.port, host)
   })
-  const sockets = new Set<WebSocket>()
-  wss.on('connection', (ws) => { accept(ws, options, limits, sockets) })
-  const bound = wss.address()
+  const shared: Shared = { options, limits, sockets: new Set(), unproven: new WeakMap(), known: new RecentSources(clientKnownSourcesMax), authenticated: 0 }
+  const admission = new Admission({
+    limits: { pendingMax: limits.clientPendingMax, reservedMax: limits.clientPendingReservedMax, perSourceMax: limits.clientPendingPerSourceMax, pressuredTimeoutMs: limits.clientPressuredAuthTimeoutMs },
+    clock: options.clock ?? systemClock,
+    isKnown: (source) => shared.known.has(source),
+    onDrop: (source, reason) => { options.onEvent?.({ type: 'disconnected', reason: 'admission', detail: reason }, source) },
+  })
+  server.on('connection', (socket: Socket) => {
+    const ticket = admission.admit(sourceOf(socket.remoteAddress), () => { socket.destroy() })
+    shared.unproven.set(socket, ticket)
+    socket.once('close', ticket.done)
+  })
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    options.onEvent?.({ type: 'disconnected', reason: 'connections' }, sourceOf(data?.remoteAddress))
+  })
+  wss.on('connection', (ws, req) => { accept(ws, req, shared) })
+  const bound = server.address()
   if (bound === null || typeof bound === 'string') throw new ConfigError(`client API address ${host} is not a TCP address`)
   options.logger.info({ host, port: bound.port }, 'client API listening')
   return {
     address: { host, port: bound.port },
-    close: () => shutdown(wss, sockets, limits.closeGraceMs),
+    close: () => shutdown(wss, server, shared.sockets, limits.closeGraceMs),
   }
 }
 
-function accept (ws: WebSocket, options: ClientApiOptions, limits: ClientApiLimits, sockets: Set<WebSocket>): void {
-  if (sockets.size >= limits.clientConnectionsMax) {
-    options.logger.warn({ open: sockets.size }, 'client connection refused: too many open connections')
-    options.onEvent?.({ type: 'disconnected', reason: 'connections' })
-    ws.close(closeTryAgainLater, 'too many client connections')
-    return
-  }
+/** Sockets closing (close handshake under way) counted in the server's hard connection bound. */
+const closingSocketsMax = 8
+
+function accept (ws: WebSocket, req: IncomingMessage, shared: Shared): void {
+  const { options, limits, sockets } = shared
+  const source = sourceOf(req.socket.remoteAddress)
   sockets.add(ws)
-  const session = new ClientSession({
+  let counted = false
+  const session: ClientSession = new ClientSession({
     facade: options.facade,
     crypto: options.crypto,
     clock: options.clock ?? systemClock,
     logger: options.logger,
     limits,
     nonce: (options.randomBytes ?? defaultRandomBytes)(authNonceBytes),
-    send: (text) => sendBounded(ws, text, limits.sendBufferedBytesMax, session, options),
+    send: (text) => sendBounded(ws, text, limits.sendBufferedBytesMax, session, options, source),
     close: (code, reason) => { ws.close(code, reason) },
-    onEvent: options.onEvent,
+    onEvent: (event) => {
+      if (event.type === 'authenticated') {
+        counted = authenticated(ws, req.socket, source, shared)
+        if (!counted) return // closed with 1013 instead, and reported so
+      }
+      options.onEvent?.(event, source)
+    },
   })
   ws.on('message', (data, isBinary) => {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data
     session.receive(isBinary ? '' : bytes.toString('utf8'), bytes.length, isBinary)
   })
-  ws.on('close', () => { sockets.delete(ws); session.end() })
+  ws.on('close', () => {
+    sockets.delete(ws)
+    if (counted) shared.authenticated--
+    session.end()
+  })
   // A socket error is followed by 'close'; the listener keeps it from becoming an uncaught exception.
   ws.on('error', (err) => { options.logger.debug({ err: err.message }, 'client socket error') })
   session.start()
 }
 
 /** Sends, then drops the client if more than `bufferedMax` bytes wait for it: a slow consumer is not buffered without bound. */
-function sendBounded (ws: WebSocket, text: string, bufferedMax: number, session: ClientSession, options: ClientApiOptions): boolean {
+/**
+ * A user authenticated on `ws`: its socket leaves admission and takes one of the
+ * `clientConnectionsMax` places, or, with none left, is closed with 1013 before its `authed`
+ * reply. Returns whether it took a place.
+ */
+function authenticated (ws: WebSocket, socket: Socket, source: string, shared: Shared): boolean {
+  shared.unproven.get(socket)?.done()
+  shared.known.add(source)
+  if (ws.readyState !== ws.OPEN) return false
+  if (shared.authenticated >= shared.limits.clientConnectionsMax) {
+    shared.options.logger.warn({ open: shared.authenticated }, 'client connection refused: too many authenticated connections')
+    shared.options.onEvent?.({ type: 'disconnected', reason: 'connections' }, source)
+    ws.close(closeTryAgainLater, 'too many client connections')
+    return false
+  }
+  shared.authenticated++
+  return true
+}
+
+function sendBounded (ws: WebSocket, text: string, bufferedMax: number, session: ClientSession, options: ClientApiOptions, source: string): boolean {
   if (ws.readyState !== ws.OPEN) return false
   ws.send(text)
   if (ws.bufferedAmount <= bufferedMax) return true
   options.logger.warn({ buffered: ws.bufferedAmount, bufferedMax }, 'slow client disconnected')
-  options.onEvent?.({ type: 'disconnected', reason: 'slow-consumer', user: session.user })
+  options.onEvent?.({ type: 'disconnected', reason: 'slow-consumer', user: session.user }, source)
   ws.terminate()
   return false
 }
@@ -122,7 +188,7 @@ function defaultRandomBytes (length: number): Uint8Array {
   return new Uint8Array(randomBytes(length))
 }
 
-async function shutdown (wss: WebSocketServer, sockets: Set<WebSocket>, graceMs: number): Promise<void> {
+async function shutdown (wss: WebSocketServer, server: Server, sockets: Set<WebSocket>, graceMs: number): Promise<void> {
   const closed = [...sockets].map(ws => new Promise<void>(resolve => {
     if (ws.readyState === ws.CLOSED) { resolve(); return }
     ws.once('close', () => { resolve() })
@@ -131,4 +197,6 @@ async function shutdown (wss: WebSocketServer, sockets: Set<WebSocket>, graceMs:
   }))
   await Promise.all(closed)
   await new Promise<void>((resolve, reject) => { wss.close(err => { if (err !== undefined) reject(err); else resolve() }) })
+  server.closeAllConnections() // sockets still in their upgrade request
+  await new Promise<void>((resolve, reject) => { server.close(err => { if (err !== undefined) reject(err); else resolve() }) })
 }

@@ -24,13 +24,13 @@ import { clientApiVersion, decodeClientObject, encodeServerMessage, parseJsonObj
 /** WebSocket close code for policy violations (RFC 6455 §7.4.1). */
 export const closePolicy = 1008
 
-export type CloseReason = 'auth' | 'auth-timeout' | 'rate' | 'slow-consumer' | 'connections'
+export type CloseReason = 'auth' | 'auth-timeout' | 'rate' | 'slow-consumer' | 'connections' | 'admission'
 
-/** Security-relevant happenings, for the daemon's audit log. */
+/** Security-relevant happenings, for the daemon's audit log. `detail` says more where a reason has variants (admission's). */
 export type ClientApiEvent =
   | { type: 'authenticated', user: Uint8Array }
   | { type: 'auth-refused', reason: string, user?: Uint8Array }
-  | { type: 'disconnected', reason: CloseReason, user?: Uint8Array }
+  | { type: 'disconnected', reason: CloseReason, user?: Uint8Array, detail?: string }
 
 export interface SessionDeps {
   facade: NodeFacade

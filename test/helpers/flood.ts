@@ -43,6 +43,7 @@ export function holdConnections (o: FloodOptions): Flood {
     opened++
     sockets.add(s)
     s.on('error', () => { /* the target may reset it: it is replaced on close */ })
+    s.resume() // read and discard what the target sends: a paused socket never sees the target close it
     s.on('connect', () => { if (o.send !== undefined) s.write(o.send) })
     s.on('close', () => { sockets.delete(s); fill() })
   }
