@@ -20,7 +20,7 @@ import { frameTypeNames } from '../protocol/frames.ts'
 import { precedenceNames } from '../protocol/envelope.ts'
 import type { Clock } from '../protocol/ports.ts'
 import { Admission, sourceOf, type Ticket } from './admission.ts'
-import { systemClock } from './api/server.ts'
+import { systemClock } from './runtime.ts'
 import * as limits from './api/limits.ts'
 
 export interface NodeStatus {

@@ -14,7 +14,8 @@
  *   only loses its slot if a whole pool of newer connections arrives meanwhile; a refused
  *   newcomer would lose every time the pool is full of idle ones;
  * - a short deadline under pressure: while half of `pendingMax` is taken, an unproven
- *   connection older than `pressuredTimeoutMs` is dropped (checked every `pressuredTimeoutMs`).
+ *   connection from a source not known older than `pressuredTimeoutMs` is dropped (checked
+ *   every `pressuredTimeoutMs`); a known source may be slow (a peer behind a radio link).
  *
  * Every drop is reported through `onDrop` (source, reason) for the audit log, which folds
  * repeats. Callers pass the source address (IP, without a port).
@@ -33,7 +34,7 @@ export interface AdmissionLimits {
   reservedMax: number
   /** Unproven connections at once from one source that is not known. */
   perSourceMax: number
-  /** Under pressure (half of `pendingMax` taken), an unproven connection older than this is dropped, ms. */
+  /** Under pressure (half of `pendingMax` taken), an unproven connection from a source not known older than this is dropped, ms. */
   pressuredTimeoutMs: number
 }
 
@@ -95,7 +96,7 @@ export class Admission {
     this.#perSource.set(source, (this.#perSource.get(source) ?? 0) + 1)
     if (reserved) this.#reserved++
     else this.#shared++
-    this.#watch(id, entry)
+    if (!known) this.#watch(id, entry)
     return { done: () => { this.#remove(id) } }
   }
 

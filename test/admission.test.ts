@@ -74,6 +74,17 @@ t.test('under pressure, a handshake slower than pressuredTimeoutMs is dropped; w
   t.same(closed, ['slow', 'p'])
 })
 
+t.test('a known source may be slow under pressure', async t => {
+  const friend = '/ip4/192.0.2.7'
+  const { admit, advance, closed } = setup([friend])
+  admit('f', friend)
+  admit('x', '/ip4/10.0.0.1'); admit('y', '/ip4/10.0.0.2')
+  advance(1000)
+  t.same(closed, ['x', 'y'], 'the slow strangers go; the friend, as slow, stays')
+  advance(10_000)
+  t.same(closed, ['x', 'y'])
+})
+
 t.test('drops for full slots are reported with the evicted source', async t => {
   const { admit, dropped } = setup()
   for (let i = 0; i < 5; i++) admit(`x${i}`, `/ip4/10.0.2.${i}`)

@@ -20,6 +20,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { ConfigError } from '../../protocol/errors.ts'
 import type { Clock, Crypto, Logger } from '../../protocol/ports.ts'
 import { Admission, RecentSources, sourceOf, type Ticket } from '../admission.ts'
+import { systemClock } from '../runtime.ts'
 import { authNonceBytes } from './auth.ts'
 import type { NodeFacade } from './facade.ts'
 import { clientKnownSourcesMax, clientUpgradeHeadersTimeoutMs, clientUpgradeTimeoutCheckEveryMs, defaultClientApiLimits, type ClientApiLimits } from './limits.ts'
@@ -55,15 +56,7 @@ const closeTryAgainLater = 1013
 /** WebSocket close code for "going away": the node is shutting down. */
 const closeGoingAway = 1001
 
-export const systemClock: Clock = {
-  nowMs: () => Date.now(),
-  monotonicMs: () => performance.now(),
-  schedule (delayMs, fn) {
-    const timer = setTimeout(fn, delayMs)
-    timer.unref()
-    return () => clearTimeout(timer)
-  },
-}
+export { systemClock }
 
 /** What the connections of one server share. */
 interface Shared {

@@ -31,6 +31,8 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { ConfigError } from '../../protocol/errors.ts'
 import type { Logger } from '../../protocol/ports.ts'
+import { remoteHost } from '../audit/repeats.ts'
+import { systemClock } from '../runtime.ts'
 import { createGater, isIpMultiaddr, type PeerPolicy, type RefusedCallback } from './gater.ts'
 import * as limits from './limits.ts'
 import { startRedialer, type StaticPeer } from './redial.ts'
@@ -41,6 +43,9 @@ export type Host = Libp2p<HostServices>
 export interface HostLimits {
   connectionsMax: number
   inboundPendingConnectionsMax: number
+  inboundPendingReservedMax: number
+  inboundPendingPerAddressMax: number
+  inboundPressuredUpgradeTimeoutMs: number
   inboundUpgradeTimeoutMs: number
   dialTimeoutMs: number
   serviceInboundStreamsPerConnectionMax: number
@@ -57,6 +62,9 @@ export interface HostLimits {
 export const defaultHostLimits: Readonly<HostLimits> = {
   connectionsMax: limits.hostConnectionsMax,
   inboundPendingConnectionsMax: limits.hostInboundPendingConnectionsMax,
+  inboundPendingReservedMax: limits.hostInboundPendingReservedMax,
+  inboundPendingPerAddressMax: limits.hostInboundPendingPerAddressMax,
+  inboundPressuredUpgradeTimeoutMs: limits.hostInboundPressuredUpgradeTimeoutMs,
   inboundUpgradeTimeoutMs: limits.hostInboundUpgradeTimeoutMs,
   dialTimeoutMs: limits.hostDialTimeoutMs,
   serviceInboundStreamsPerConnectionMax: limits.serviceInboundStreamsPerConnectionMax,
@@ -97,10 +105,23 @@ export async function createHost (options: HostOptions): Promise<Host> {
     transports: [tcp({ dialOpts: { keepAlive: true }, listenOpts: { keepAlive: true } }), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionGater: createGater(policy, options.onRefused),
+    connectionGater: createGater(policy, {
+      admission: {
+        pendingMax: bounds.inboundPendingConnectionsMax,
+        reservedMax: bounds.inboundPendingReservedMax,
+        perSourceMax: bounds.inboundPendingPerAddressMax,
+        pressuredTimeoutMs: bounds.inboundPressuredUpgradeTimeoutMs,
+      },
+      clock: systemClock,
+      knownSources: staticPeers.flatMap((p) => p.addrs.map((ma) => remoteHost(ma.toString()))),
+      knownSourcesMax: limits.hostKnownAddressesMax,
+      onRefused: options.onRefused,
+    }),
     connectionManager: {
       maxConnections: bounds.connectionsMax,
-      maxIncomingPendingConnections: bounds.inboundPendingConnectionsMax,
+      // Our admission (the gater) bounds handshakes; libp2p's own bound, unaudited, stays above it.
+      maxIncomingPendingConnections: bounds.inboundPendingConnectionsMax + bounds.inboundPendingReservedMax + limits.hostLibp2pPendingHeadroom,
+      inboundConnectionThreshold: limits.hostInboundConnectionsPerSecondPerAddressMax,
       inboundUpgradeTimeout: bounds.inboundUpgradeTimeoutMs,
       dialTimeout: bounds.dialTimeoutMs,
       resolvers: {}, // no /dnsaddr lookups

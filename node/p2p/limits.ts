@@ -13,8 +13,38 @@
 /** Open connections at once. A relay talks to a handful of peers; 64 leaves room for mules and clients on a single-board computer. */
 export const hostConnectionsMax = 64
 
-/** Inbound connections still in their Noise/yamux upgrade at once; bounds the cost of a slow-handshake flood (libp2p's default is 10). */
+/**
+ * Inbound connections still in their Noise handshake at once, from any address (our
+ * admission, node/admission.ts); beyond it the oldest unfinished one is dropped for the
+ * newcomer. Bounds the cost of a slow-handshake flood (libp2p's default is 10).
+ */
 export const hostInboundPendingConnectionsMax = 8
+
+/** More inbound handshakes at once, only from addresses of static and allowlisted peers: a stranger's flood cannot take these. */
+export const hostInboundPendingReservedMax = 4
+
+/** Inbound handshakes at once from one address not known: a relay dials us once, twice while a redial races a dying connection. */
+export const hostInboundPendingPerAddressMax = 2
+
+/**
+ * While half of `hostInboundPendingConnectionsMax` is taken, a handshake from an address not
+ * known that has not finished after this is dropped, ms: Noise takes three messages, so a
+ * second on a LAN and a few on a slow radio; static and allowlisted peers' addresses are exempt.
+ */
+export const hostInboundPressuredUpgradeTimeoutMs = 3000
+
+/** Addresses remembered as those of allowlisted peers (most recent kept). */
+export const hostKnownAddressesMax = 256
+
+/**
+ * libp2p's own bound on inbound upgrades (`maxIncomingPendingConnections`) refuses before our
+ * admission sees a connection, unaudited, so it is set above ours (pool plus reserve) by
+ * this many: connections we dropped whose upgrade is still unwinding.
+ */
+export const hostLibp2pPendingHeadroom = 4
+
+/** New inbound connections per second from one address that libp2p lets through to our admission (its `inboundConnectionThreshold`; this is its default). */
+export const hostInboundConnectionsPerSecondPerAddressMax = 5
 
 /** An inbound connection must finish Noise and muxer negotiation within this; about 3 KB of handshake fits at 9.6 kbps with satellite latency to spare. */
 export const hostInboundUpgradeTimeoutMs = 10_000
