@@ -88,7 +88,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
   const clock = realClock()
   const started = clock.monotonicMs()
   // The store first: LevelDB's lock makes a second process on this data directory fail here, before it touches anything else.
-  const store: LevelStore = await openLevelStore(join(dataDir, 'store'), { sync: config.storage.sync })
+  const store: LevelStore = await openLevelStore(join(dataDir, 'store'), { sync: config.storage.sync, logger })
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()]
   const cleanup = async (): Promise<void> => { for (const c of cleanups.reverse()) await c() }
   try {
