@@ -19,6 +19,7 @@ import { attachFrameTransport, type FrameTransport } from './p2p/link.ts'
 import { openAuditLog, auditKeyFromNodeKey, RefusalSummaries, type AuditLog } from './audit/index.ts'
 import type { AuditEvent } from './audit/index.ts'
 import { startClientApi } from './api/server.ts'
+import { apiRateLimits } from './api/limits.ts'
 import { startAdmin, type NodeStatus } from './admin.ts'
 import { createFacade, EngineEventHub } from './facade.ts'
 import { createLogger, loggerPort, realClock } from './runtime.ts'
@@ -165,7 +166,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       nodeId, status: () => status() as unknown as Record<string, unknown>, isAllowedUser: clientAllowed(config, user.ed25519.publicKey),
     })
     const api = await listening(startClientApi({
-      host: config.api.listen.host, port: config.api.listen.port, facade, crypto, logger,
+      host: config.api.listen.host, port: config.api.listen.port, facade, crypto, logger, limits: apiRateLimits(config.api.requestsPerSecond),
       onEvent: (e, remote) => {
         const who = e.user !== undefined ? toHex(e.user) : 'unauthenticated client'
         if (e.type === 'authenticated') record({ who, what: 'client.authenticated', outcome: 'ok', remote })
@@ -179,7 +180,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     }), 'serve the admin endpoints', 'admin.listen', '--admin', `${config.admin.listen.host}:${config.admin.listen.port}`)
     cleanups.push(() => admin.close())
     // Client commands on this data directory read where we listen from here (node/endpoints.ts).
-    await writeEndpoints(dataDir, { api: api.address, admin: admin.address })
+    await writeEndpoints(dataDir, { api: api.address, admin: admin.address, requestsPerSecond: config.api.requestsPerSecond })
     cleanups.push(() => removeEndpoints(dataDir))
     await audit.append({ who: 'operator', what: 'node.started', outcome: 'ok', detail: { listen: listen(), api: `${api.address.host}:${api.address.port}` } })
     let stopping: Promise<void> | undefined

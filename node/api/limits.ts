@@ -24,18 +24,45 @@ export const wsPayloadBytesMax = 64 * 1024
 export const submitEnvelopeBytesMax = envelopeBytesMax
 
 /**
- * Steady request rate per connection, requests per second. People send a few; a gateway
- * or a bulk import through one connection must reach the node's ingest rate (brief §6
- * measures ingest through this API), which is bounded anyway by `submitsInFlightMax`
- * and by durable acknowledgement. The bucket stops a client that floods cheap requests.
+ * Steady request rate per connection, requests per second (the default of config
+ * `api.requestsPerSecond`). A CLI command sends a handful of requests and a person a
+ * message every few seconds, so honest clients never come near it; it bounds what one
+ * connection can cost a relay on a single-board computer, where even the dearest request
+ * (a submit: an Ed25519 verification and a store write) takes well under a millisecond, so
+ * 50 a second are a few percent of a core. A gateway or bulk import through one connection
+ * needs the config key raised (the relay benchmark does).
  */
-export const requestRatePerSecond = 5000
+export const requestRatePerSecond = 50
 
-/** Token bucket depth per connection, requests: a client may burst this many before the steady rate applies. */
-export const requestBurstMax = 10_000
+/** Highest `api.requestsPerSecond` accepted, for a gateway or a bulk import; the refusal budget below still closes a flood beyond it. */
+export const requestRatePerSecondMax = 10_000
 
-/** Consecutive requests refused for rate before the connection is closed: a client that ignores ERR_RATE this long is abusing the node. */
+/**
+ * Token bucket depth per connection, in seconds of the steady rate: 200 requests at the
+ * default. A field client coming back online sends a burst: auth, up to 32 subscribes, a
+ * status, up to 64 submissions from its outbox in flight, about 100 requests in all.
+ */
+export const requestBurstSeconds = 4
+
+/** Token bucket depth per connection at the default rate, requests. */
+export const requestBurstMax = requestBurstSeconds * requestRatePerSecond
+
+/**
+ * Requests refused for rate that a connection may run up before it is closed (1008), and how
+ * many of them are forgiven each second. Counting refusals "in a row" let any flood faster
+ * than the refill through, since each refilled token reset the count; with this budget a
+ * flood at 19,000 a second is closed within about 20 ms (its burst included), a client sending
+ * at twice the rate within about 11 s, and one that slows down on ERR_RATE never.
+ */
 export const rateRefusalsMax = 200
+export const rateRefusalsForgivenPerSecond = 20
+
+/**
+ * The client library paces its own requests at this share of the node's rate and burst, so
+ * that the two buckets, started and measured at different moments, never disagree about a
+ * request: an honest client is slowed, never refused.
+ */
+export const clientPaceShare = 0.9
 
 /** Failed authentication attempts (bad key, bad signature, unlisted user, or a request before auth) before the connection is closed. */
 export const authFailuresMax = 3
@@ -133,6 +160,11 @@ export const adminRequestTimeoutMs = 10_000
 /** How often Node checks admin connections against the two timeouts above, ms (its default, 30 s, would let them run that much longer). */
 export const adminTimeoutCheckEveryMs = 1000
 
+/** The request rate and burst for a configured rate (config `api.requestsPerSecond`). */
+export function apiRateLimits (requestsPerSecond: number): Pick<ClientApiLimits, 'requestRatePerSecond' | 'requestBurstMax'> {
+  return { requestRatePerSecond: requestsPerSecond, requestBurstMax: requestBurstSeconds * requestsPerSecond }
+}
+
 /** Every bound above that the server reads at run time, as one overridable object. */
 export interface ClientApiLimits {
   clientMessageBytesMax: number
@@ -140,6 +172,7 @@ export interface ClientApiLimits {
   requestRatePerSecond: number
   requestBurstMax: number
   rateRefusalsMax: number
+  rateRefusalsForgivenPerSecond: number
   authFailuresMax: number
   authTimeoutMs: number
   clientConnectionsMax: number
@@ -162,6 +195,7 @@ export const defaultClientApiLimits: Readonly<ClientApiLimits> = Object.freeze({
   requestRatePerSecond,
   requestBurstMax,
   rateRefusalsMax,
+  rateRefusalsForgivenPerSecond,
   authFailuresMax,
   authTimeoutMs,
   clientConnectionsMax,

@@ -61,11 +61,12 @@ interface Tracked { acknowledged: boolean, held?: MessageStatus }
 export class ClientSession {
   readonly #d: SessionDeps
   readonly #bucket: TokenBucket
+  /** Refusals for rate this connection may still run up before it is closed; forgiven over time. */
+  readonly #refusalBudget: TokenBucket
   readonly #subs = new Map<string, Subscription>()
   readonly #tracked = new Map<string, Tracked>()
   #user: Uint8Array | undefined
   #authFailures = 0
-  #rateRefusals = 0
   #inFlight = 0
   #closed = false
   #cleanups: Array<() => void> = []
@@ -73,6 +74,7 @@ export class ClientSession {
   constructor (deps: SessionDeps) {
     this.#d = deps
     this.#bucket = new TokenBucket(deps.limits.requestRatePerSecond, deps.limits.requestBurstMax, () => deps.clock.monotonicMs())
+    this.#refusalBudget = new TokenBucket(deps.limits.rateRefusalsForgivenPerSecond, deps.limits.rateRefusalsMax, () => deps.clock.monotonicMs())
   }
 
   get user (): Uint8Array | undefined { return this.#user }
@@ -277,12 +279,14 @@ export class ClientSession {
 
   // ---- Refusals and plumbing ------------------------------------------------------
 
-  /** Takes a token for a frame; refuses with ERR_RATE (and closes after too many in a row) when there is none. */
+  /**
+   * Takes a token for a frame; refuses with ERR_RATE when there is none, and closes the
+   * connection once its refusals outrun `rateRefusalsMax` plus those forgiven since.
+   */
   #admit (rid: Rid | null): boolean {
-    if (this.#bucket.take()) { this.#rateRefusals = 0; return true }
-    this.#rateRefusals++
-    if (this.#rateRefusals > this.#d.limits.rateRefusalsMax) this.#shut('rate', 'request rate exceeded persistently')
-    else this.#reply(rid, ApiErrorCodes.rate, `over ${this.#d.limits.requestRatePerSecond} requests per second; slow down`)
+    if (this.#bucket.take()) return true
+    if (this.#refusalBudget.take()) this.#reply(rid, ApiErrorCodes.rate, `over ${this.#d.limits.requestRatePerSecond} requests per second; slow down`)
+    else this.#shut('rate', 'request rate exceeded persistently')
     return false
   }
 

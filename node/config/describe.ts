@@ -61,7 +61,7 @@ function clientSentence (config: ResolvedConfig): string {
   if (clients.allowOperator) who.push('the operator user in user.key')
   if (clients.allow.length > 0) who.push(plural(clients.allow.length, 'other user'))
   const users = who.length === 0 ? 'no user (clients.allow is empty)' : and(who)
-  return `Serve the client API on ws://${formatHostPort(api.listen)} (${reach(api.listen)}) to ${users}.`
+  return `Serve the client API on ws://${formatHostPort(api.listen)} (${reach(api.listen)}) to ${users}, up to ${plural(api.requestsPerSecond, 'request')} a second per connection.`
 }
 
 function authorSentence (config: ResolvedConfig): string {

@@ -16,6 +16,7 @@ import {
   checkClientKey, checkDuration, checkHostPort, checkLinkHint, checkListenAddr, checkPeerId, checkSize, checkStaticPeer, operatorKeyword, type HostPort, type LinkHint,
 } from './fields.ts'
 import { findKey } from './keys.ts'
+import { requestRatePerSecondMax } from '../api/limits.ts'
 
 export const logLevels = ['trace', 'debug', 'info', 'warn', 'error'] as const
 export type LogLevel = (typeof logLevels)[number]
@@ -37,7 +38,7 @@ export interface ResolvedConfig {
     links: LinkHint[]
   }
   discovery: { mdns: boolean }
-  api: { listen: HostPort }
+  api: { listen: HostPort, requestsPerSecond: number }
   admin: { listen: HostPort }
   storage: { quotaBytes: number, sync: boolean }
   log: { level: LogLevel }
@@ -106,7 +107,12 @@ export const configSchema = z.strictObject({
     }),
   }),
   discovery: section({ mdns: z.boolean().default(defaultOf('discovery.mdns') as boolean) }),
-  api: section({ listen: checked(checkHostPort).prefault(defaultOf('api.listen') as string) }),
+  api: section({
+    listen: checked(checkHostPort).prefault(defaultOf('api.listen') as string),
+    requestsPerSecond: z.number()
+      .refine(n => Number.isInteger(n) && n >= 1 && n <= requestRatePerSecondMax, { message: `is not a whole number of requests a second from 1 to ${requestRatePerSecondMax}; write e.g. 50` })
+      .default(defaultOf('api.requestsPerSecond') as number),
+  }),
   admin: section({ listen: checked(checkHostPort).prefault(defaultOf('admin.listen') as string) }),
   storage: section({
     quota: checked(checkSize).prefault(defaultOf('storage.quota') as string),
@@ -130,7 +136,7 @@ export function toResolved (parsed: ParsedConfig, dataDir: string): ResolvedConf
     node: { listen: parsed.node.listen },
     peers: { static: parsed.peers.static, mode: parsed.peers.mode, allow: parsed.peers.allow, links: parsed.peers.links },
     discovery: { mdns: parsed.discovery.mdns },
-    api: { listen: parsed.api.listen },
+    api: { listen: parsed.api.listen, requestsPerSecond: parsed.api.requestsPerSecond },
     admin: { listen: parsed.admin.listen },
     storage: { quotaBytes: parsed.storage.quota, sync: parsed.storage.sync },
     log: { level: parsed.log.level },
