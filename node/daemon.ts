@@ -16,6 +16,7 @@ import { openLevelStore, type LevelStore } from './store/level-store.ts'
 import { loadOrCreateNodeKey } from './p2p/identity.ts'
 import { createHost } from './p2p/host.ts'
 import { attachFrameTransport, type FrameTransport } from './p2p/link.ts'
+import { PeerBackoff } from './p2p/backoff.ts'
 import { openAuditLog, auditKeyFromNodeKey, RefusalSummaries, type AuditLog } from './audit/index.ts'
 import type { AuditEvent } from './audit/index.ts'
 import { startClientApi } from './api/server.ts'
@@ -127,8 +128,9 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     hub.removed.add((ids, why) => record({ who: 'node', what: why === 'purged' ? 'store.purged' : why === 'evicted' ? 'store.evicted' : 'envelope.rejected', outcome: 'ok', detail: { count: ids.length, why } }))
     hub.equivocation.add((_first, second) => record({ who: toHex(second.author), what: 'envelope.rejected', outcome: 'ok', detail: { reason: 'equivocation: two envelopes with one sequence (both kept as proof)', id: toHex(second.id), seq: second.seq } }))
 
+    const backoff = new PeerBackoff() // peers the engine disconnects are kept away for a growing while
     const host = await createHost({
-      privateKey: nodeKey, listen: config.node.listen, staticPeers: config.peers.static, mdns: config.discovery.mdns,
+      privateKey: nodeKey, listen: config.node.listen, staticPeers: config.peers.static, mdns: config.discovery.mdns, backoff,
       peers: { mode: config.peers.mode, allow: allowedPeerIds(config) }, logger, start: false,
       onRefused: (peer, direction, reason, remote) => record({ who: peer, what: 'peer.refused', outcome: 'refused', remote, detail: { direction, reason } }),
     })
@@ -146,7 +148,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     }
     const declaredLinks = new Map(config.peers.links.map(l => [l.peer, l]))
     transport = attachFrameTransport(host, handler, {
-      writeQueueBytesMax: linkWriteQueueBytes, logger, declaredLink: (peer) => declaredLinks.get(peer),
+      writeQueueBytesMax: linkWriteQueueBytes, logger, declaredLink: (peer) => declaredLinks.get(peer), backoff,
       onPeerMisbehaved: (peer, reason) => record({ who: peer, what: 'peer.refused', outcome: 'refused', detail: { reason } }),
     })
     const ft = transport

@@ -8,10 +8,12 @@
  * address used to keep every pending-handshake slot full, so new peers could not connect.
  * Each drop is told to `onRefused` (no peer id yet) so the daemon can audit the pressure.
  *
- * After Noise: in `allowlist` mode a peer whose id is not listed is refused (the
- * `deny*EncryptedConnection` hooks run after the security handshake and before muxer
- * negotiation), and `onRefused` is told. In every mode only IP multiaddrs are dialled or
- * stored: a peer cannot make us resolve a DNS name by advertising one.
+ * After Noise: a peer the engine disconnected is refused while its backoff lasts
+ * (backoff.ts), whatever the mode, and not dialled either; in `allowlist` mode a peer whose
+ * id is not listed is refused (the `deny*EncryptedConnection` hooks run after the security
+ * handshake and before muxer negotiation). `onRefused` is told of each. In every mode only
+ * IP multiaddrs are dialled or stored: a peer cannot make us resolve a DNS name by
+ * advertising one.
  *
  * @example
  * const gater = createGater({ mode: 'allowlist', allow: ['12D3KooW…'] }, { admission: limits, clock, knownSources: ['/ip4/10.0.0.2'], onRefused: (peer, dir, why, remote) => audit(peer, dir, why, remote) })
@@ -21,6 +23,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Clock } from '../../protocol/ports.ts'
 import { Admission, RecentSources, type AdmissionLimits, type Ticket } from '../admission.ts'
 import { remoteHost } from '../audit/repeats.ts'
+import type { PeerBackoff } from './backoff.ts'
 
 export type PeerMode = 'open' | 'allowlist'
 
@@ -37,6 +40,9 @@ export type RefusedCallback = (peerId: string, direction: ConnectionDirection, r
 
 export const refusedNotAllowlisted = 'peer id not in allowlist'
 
+/** One reason for every refusal during a backoff (not the time left), so the audit log folds them. */
+export const refusedBackingOff = 'kept away after the engine disconnected it (backoff)'
+
 /** `who` of a connection dropped before its Noise handshake told us who it is. */
 export const unidentifiedPeer = 'unidentified peer'
 
@@ -48,6 +54,8 @@ export interface GaterOptions {
   knownSources?: readonly string[]
   /** Addresses remembered as known (most recent kept). */
   knownSourcesMax: number
+  /** Peers the engine disconnected, kept away for a while. */
+  backoff?: Pick<PeerBackoff, 'remainingMs'>
   onRefused?: RefusedCallback
 }
 
@@ -72,17 +80,19 @@ export function createGater (policy: PeerPolicy, options: GaterOptions): Connect
     handshaking.get(maConn)?.done()
     if (allowed.has(peer.toString())) known.add(remoteHost(maConn.remoteAddr.toString()))
   }
+  const backingOff = (id: string): boolean => (options.backoff?.remainingMs(id) ?? 0) > 0
   const refuse = (peer: Libp2pPeerId, direction: ConnectionDirection, maConn: MultiaddrConnection): boolean => {
     authenticated(peer, maConn)
     const id = peer.toString()
-    if (policy.mode === 'open' || allowed.has(id)) return false
-    options.onRefused?.(id, direction, refusedNotAllowlisted, maConn.remoteAddr.toString())
+    const reason = backingOff(id) ? refusedBackingOff : policy.mode === 'allowlist' && !allowed.has(id) ? refusedNotAllowlisted : undefined
+    if (reason === undefined) return false
+    options.onRefused?.(id, direction, reason, maConn.remoteAddr.toString())
     return true
   }
   return {
     denyDialMultiaddr: (ma) => !isIpMultiaddr(ma),
     filterMultiaddrForPeer: (_peer, ma) => isIpMultiaddr(ma),
-    denyDialPeer: (peer) => policy.mode === 'allowlist' && !allowed.has(peer.toString()),
+    denyDialPeer: (peer) => (policy.mode === 'allowlist' && !allowed.has(peer.toString())) || backingOff(peer.toString()),
     denyInboundConnection: (maConn) => {
       const ticket = admission.admit(remoteHost(maConn.remoteAddr.toString()), (reason) => { maConn.abort(new Error(reason)) })
       handshaking.set(maConn, ticket)

@@ -36,6 +36,7 @@ import { systemClock } from '../runtime.ts'
 import { createGater, isIpMultiaddr, type PeerPolicy, type RefusedCallback } from './gater.ts'
 import * as limits from './limits.ts'
 import { startRedialer, type StaticPeer } from './redial.ts'
+import type { PeerBackoff } from './backoff.ts'
 
 export type HostServices = { identify: Identify, identifyPush: IdentifyPush, ping: Ping }
 export type Host = Libp2p<HostServices>
@@ -87,6 +88,8 @@ export interface HostOptions {
   /** Announce and discover on the LAN by multicast DNS; off unless set. */
   mdns?: boolean
   limits?: Partial<HostLimits>
+  /** Peers the engine disconnected, kept away (neither redialled nor let in) for a while; give the same one to `attachFrameTransport`. */
+  backoff?: PeerBackoff
   onRefused?: RefusedCallback
   logger?: Logger
   /** Start listening and dialling now (default true). Pass false to attach protocol handlers first, then `host.start()`. */
@@ -115,6 +118,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
       clock: systemClock,
       knownSources: staticPeers.flatMap((p) => p.addrs.map((ma) => remoteHost(ma.toString()))),
       knownSourcesMax: limits.hostKnownAddressesMax,
+      backoff: options.backoff,
       onRefused: options.onRefused,
     }),
     connectionManager: {
@@ -145,6 +149,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
     delayMsMax: bounds.redialDelayMsMax,
     backoffFactor: bounds.redialBackoffFactor,
     jitterFraction: bounds.redialJitterFraction,
+    backoff: options.backoff,
     logger: options.logger,
   })
   if (options.mdns === true) dialDiscoveredPeers(host, options.logger)

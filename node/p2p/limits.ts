@@ -97,6 +97,25 @@ export const redialBackoffFactor = 2
 /** Random spread of each redial delay (fraction either side), so that nodes healed together do not all dial at once. */
 export const redialJitterFraction = 0.2
 
+/**
+ * A peer the engine disconnected (score below zero after about ten bad frames or envelopes,
+ * or no common link version) is kept away this long the first time, ms: neither redialled
+ * nor let back in (node/p2p/backoff.ts). Long enough that a flood does not resume at once.
+ */
+export const peerBackoffDelayMsMin = 30_000
+
+/** Each further disconnect multiplies the delay by this: 30 s, 2 min, 8 min, 32 min, then the cap. */
+export const peerBackoffFactor = 4
+
+/** The delay stops growing here, ms: the engine wins back 10 score points an hour, one more bad frame's worth. */
+export const peerBackoffDelayMsMax = 3_600_000
+
+/** A peer's disconnects are forgotten after this long without another, ms; until then each one keeps it away longer. */
+export const peerBackoffForgetMs = 24 * 3_600_000
+
+/** Peers whose disconnects are remembered (most recent kept): more than a relay ever has. */
+export const peerBackoffPeersMax = 1024
+
 /** Opening the sync stream (multistream-select over an open connection) gives up after this; the next connection or identify retries. */
 export const syncStreamOpenTimeoutMs = 10_000
 
