@@ -26,7 +26,6 @@ import { mdns } from '@libp2p/mdns'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { ConfigError } from '../../protocol/errors.ts'
@@ -36,6 +35,7 @@ import { systemClock } from '../runtime.ts'
 import { createGater, isIpMultiaddr, type PeerPolicy, type RefusedCallback } from './gater.ts'
 import * as limits from './limits.ts'
 import { startRedialer, type StaticPeer } from './redial.ts'
+import { boundedWebSockets } from './ws-bounds.ts'
 import type { PeerBackoff } from './backoff.ts'
 
 export type HostServices = { identify: Identify, identifyPush: IdentifyPush, ping: Ping }
@@ -105,7 +105,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
     privateKey: options.privateKey,
     start: false,
     addresses: { listen: listen.map((ma) => ma.toString()) },
-    transports: [tcp({ dialOpts: { keepAlive: true }, listenOpts: { keepAlive: true } }), webSockets()],
+    transports: [tcp({ dialOpts: { keepAlive: true }, listenOpts: { keepAlive: true }, maxConnections: limits.hostListenerSocketsMax }), boundedWebSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: createGater(policy, {

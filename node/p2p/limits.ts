@@ -43,6 +43,18 @@ export const hostKnownAddressesMax = 256
  */
 export const hostLibp2pPendingHeadroom = 4
 
+/** Sockets one relay listener (TCP, WebSocket) holds at once, hard bound: connections, handshakes and their reserve, and some unwinding. Node drops the rest on accept. */
+export const hostListenerSocketsMax = hostConnectionsMax + hostInboundPendingConnectionsMax + hostInboundPendingReservedMax + hostLibp2pPendingHeadroom
+
+/** A connection to the WebSocket listener must send its first byte within this, ms (libp2p's listener waits for ever): a client sends its upgrade request at once. */
+export const wsFirstByteTimeoutMs = 5000
+
+/** ...and the upgrade request's headers within this, ms (Node's default is 60 s): a few hundred bytes, a second at 9.6 kbps. */
+export const wsUpgradeHeadersTimeoutMs = 10_000
+
+/** How often Node checks WebSocket upgrade requests against that timeout, ms (its default is 30 s). */
+export const wsTimeoutCheckEveryMs = 1000
+
 /** New inbound connections per second from one address that libp2p lets through to our admission (its `inboundConnectionThreshold`; this is its default). */
 export const hostInboundConnectionsPerSecondPerAddressMax = 5
 
