@@ -3,7 +3,9 @@
  * first with a one-time code when asked), answers the challenge with the user's key, then
  * offers submit, subscribe, stamp, status, the channel list and the operator's client
  * management as promises. `error` replies become DdilErrors of the matching class
- * (see `errorFromWire`; `wireCodeOf(e)` gives the exact wire code).
+ * (see `errorFromWire`; `wireCodeOf(e)` gives the exact wire code). Requests go in order, no
+ * faster than a share of the node's request rate (`clientPaceShare`), so a busy client is
+ * slowed rather than refused with ERR_RATE.
  *
  * @example
  * const client = await connectClient({ url: 'ws://127.0.0.1:7070', user, crypto })
@@ -23,7 +25,8 @@ import type { Crypto, KeyPair } from '../../protocol/ports.ts'
 import { signClientAuth } from './auth.ts'
 import { errorFromWire } from './errors.ts'
 import type { ApiEnvelope, MessageStatus } from './facade.ts'
-import { clientConnectTimeoutMs, clientRequestTimeoutMs, wsPayloadBytesMax } from './limits.ts'
+import { clientConnectTimeoutMs, clientPaceShare, clientRequestTimeoutMs, requestBurstSeconds, requestRatePerSecond, wsPayloadBytesMax } from './limits.ts'
+import { TokenBucket } from './rate.ts'
 import { clientApiVersion, decodeServerMessage, encodeClientMessage, type ChannelMembership, type ClientMessage, type ClientRecord, type ServerMessage } from './wire.ts'
 
 export interface ConnectOptions {
@@ -42,6 +45,8 @@ export interface ConnectOptions {
    * anything is sent.
    */
   pinSha256?: string
+  /** The node's request rate per connection (its config `api.requestsPerSecond`); the client keeps below it. */
+  requestsPerSecond?: number
 }
 
 export interface Subscription {
@@ -66,12 +71,17 @@ export class Client {
   readonly #statusListeners = new Set<(id: Uint8Array, status: MessageStatus) => void>()
   #nextRid = 1
   #failure: DdilError | undefined
+  readonly #pace: TokenBucket
+  /** Settles when the last request queued so far may go. */
+  #turns: Promise<void> = Promise.resolve()
 
-  constructor (ws: WebSocket, nodeId: string, user: Uint8Array, timeoutMs: number) {
+  constructor (ws: WebSocket, nodeId: string, user: Uint8Array, timeoutMs: number, requestsPerSecond = requestRatePerSecond) {
     this.#ws = ws
     this.nodeId = nodeId
     this.user = user
     this.#timeoutMs = timeoutMs
+    // The auth request already took one of the node's tokens.
+    this.#pace = new TokenBucket(requestsPerSecond * clientPaceShare, Math.floor(requestsPerSecond * requestBurstSeconds * clientPaceShare) - 1, () => performance.now())
     this.closed = new Promise(resolve => {
       ws.on('close', (code, reason) => {
         this.#failAll(this.#failure ?? new ProtocolError(`client API connection closed (${code} ${reason.toString()})`))
@@ -148,9 +158,19 @@ export class Client {
     await this.closed
   }
 
-  #request<T extends Reply['type']> (req: Request, expect: T): Promise<Extract<Reply, { type: T }>> {
-    if (this.#failure !== undefined) return Promise.reject(this.#failure)
-    if (this.#ws.readyState !== WebSocket.OPEN) return Promise.reject(new ProtocolError('client API connection is not open'))
+  /** Resolves when the next request may go: in order, and within the pace. */
+  #turn (): Promise<void> {
+    this.#turns = this.#turns.then(async () => {
+      for (let ms = this.#pace.waitMs(); ms > 0; ms = this.#pace.waitMs()) await new Promise(resolve => setTimeout(resolve, ms))
+      this.#pace.take()
+    })
+    return this.#turns
+  }
+
+  async #request<T extends Reply['type']> (req: Request, expect: T): Promise<Extract<Reply, { type: T }>> {
+    await this.#turn()
+    if (this.#failure !== undefined) throw this.#failure
+    if (this.#ws.readyState !== WebSocket.OPEN) throw new ProtocolError('client API connection is not open')
     const rid = this.#nextRid++
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -242,7 +262,7 @@ export async function connectClient (options: ConnectOptions): Promise<Client> {
           ws.removeAllListeners('close')
           ws.removeAllListeners('error')
           ws.on('error', () => { /* followed by 'close', which fails pending requests */ })
-          resolve(new Client(ws, challenge.nodeId, options.user.publicKey, options.requestTimeoutMs ?? clientRequestTimeoutMs))
+          resolve(new Client(ws, challenge.nodeId, options.user.publicKey, options.requestTimeoutMs ?? clientRequestTimeoutMs, options.requestsPerSecond))
         } catch (e) {
           ws.off('message', handshake)
           fail(e as DdilError)

@@ -97,13 +97,13 @@ export class Relay {
    * besides the operator; `via`: a data directory with no relay of its own, whose user
    * reaches this relay's client API (its config names this relay's API port).
    */
-  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], mode?: 'open' | 'allowlist', links?: Array<[Relay, string]>, clients?: string[], logLevel?: string, web?: boolean, webRoot?: string }): void {
+  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], mode?: 'open' | 'allowlist', links?: Array<[Relay, string]>, clients?: string[], logLevel?: string, requestsPerSecond?: number, wsPort?: number, web?: boolean, webRoot?: string }): void {
     const list = (xs: string[]): string => xs.length === 0 ? ' []' : '\n' + xs.map(x => `    - "${x}"`).join('\n')
     writeFileSync(join(this.dataDir, 'config.yaml'), [
-      'node:', `  listen:${list([`/ip4/${this.host}/tcp/${this.p2pPort}`])}`,
+      'node:', `  listen:${list([`/ip4/${this.host}/tcp/${this.p2pPort}`, ...(o.wsPort === undefined ? [] : [`/ip4/${this.host}/tcp/${o.wsPort}/ws`])])}`,
       'peers:', `  static:${list((o.dial ?? []).map(r => r.addr))}`, `  mode: ${o.mode ?? 'open'}`, `  allow:${list((o.allow ?? []).map(r => r.nodeId))}`, `  links:${list((o.links ?? []).map(([r, link]) => `${r.nodeId} ${link}`))}`,
       'discovery:', '  mdns: false',
-      'api:', `  listen: 127.0.0.1:${this.apiPort}`,
+      'api:', `  listen: 127.0.0.1:${this.apiPort}`, ...(o.requestsPerSecond === undefined ? [] : [`  requestsPerSecond: ${o.requestsPerSecond}`]),
       'web:', `  listen: ${o.web === true ? `127.0.0.1:${this.webPort}` : 'off'}`, ...(o.webRoot !== undefined ? [`  root: "${o.webRoot}"`] : []),
       'admin:', `  listen: 127.0.0.1:${this.adminPort}`,
       'log:', `  level: ${o.logLevel ?? 'warn'}`,
