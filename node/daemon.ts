@@ -29,7 +29,7 @@ import { apiRateLimits, channelListMax } from './api/limits.ts'
 import { ClientRegistry } from './client-registry.ts'
 import { startAdmin, type NodeStatus } from './admin.ts'
 import { createFacade, EngineEventHub } from './facade.ts'
-import { createLogger, loggerPort, realClock } from './runtime.ts'
+import { createLogger, loggerPort, realClock, systemClock } from './runtime.ts'
 import { formatHostPort, loadConfig, resolveDataDir, allowedPeerIds, type ConfigFlags, type Env, type ResolvedConfig } from './config/index.ts'
 import { loadUserIdentity, parseUserPublicKey, userKeyFileName } from './user-identity.ts'
 import { initDataDir } from './cli/commands/init.ts'
@@ -183,7 +183,8 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     // Who may use the client API: clients.allow, and devices enrolled with a one-time code (clients.json).
     const registry = await ClientRegistry.open({
       dataDir, operator: user.ed25519.publicKey, configured: clientAllowed(config, user.ed25519.publicKey),
-      clock, crypto, randomBytes: (n) => new Uint8Array(randomBytes(n)), audit: async (event) => { await audit.append(event) }, record,
+      // Code expiry timers are bounds, not work: they must not keep a stopping relay alive.
+      clock: systemClock, crypto, randomBytes: (n) => new Uint8Array(randomBytes(n)), audit: async (event) => { await audit.append(event) }, record,
     })
     cleanups.push(() => { registry.close() })
     const facade = createFacade(engine, hub, {

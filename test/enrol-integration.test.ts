@@ -83,6 +83,8 @@ t.test('ddil start prints the HTTPS address and fingerprint; status reports the 
   t.match(fingerprint, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, 'ddil start printed the certificate\'s SHA-256')
   t.match(relay.output, new RegExp(`HTTPS: +https://127\\.0\\.0\\.1:${relay.webPort}/`))
   t.match(relay.output, new RegExp(`field app: +http://127\\.0\\.0\\.1:${relay.apiPort}/`))
+  const human = await ddil(['status', '--data', relay.dataDir])
+  t.match(human.stdout, `https:     127.0.0.1:${relay.webPort}, certificate SHA-256 ${fingerprint}`)
   const status = await ddil(['status', '--json', '--data', relay.dataDir])
   t.equal(status.code, 0, status.stderr)
   t.same((JSON.parse(status.stdout) as { web: unknown }).web, { listen: `127.0.0.1:${relay.webPort}`, fingerprint })
