@@ -28,7 +28,8 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
   const stored = Number(process.env.DDIL_BENCH_STORED ?? (options.quick ? 5_000 : 1_000_000))
   const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(n => Relay.init(`bench-${n}`)))
   const all = [a, b, c]
-  a.writeConfig({ authors: all }); b.writeConfig({ authors: all, dial: [a, c] }); c.writeConfig({ authors: all })
+  // The load goes through one client connection, as a gateway's would: A's rate is raised as such an operator would.
+  a.writeConfig({ authors: all, requestsPerSecond: 5000 }); b.writeConfig({ authors: all, dial: [a, c] }); c.writeConfig({ authors: all })
   try {
     await a.start(); await c.start(); await b.start()
     await waitFor('B linked', async () => (await b.status()).peers.filter((p: { ready: boolean }) => p.ready).length === 2 ? true : undefined)

@@ -4,14 +4,24 @@
  * and `/metrics` (Prometheus text, every name prefixed `ddil_`). Metrics are read from
  * the engine's counters at scrape time, so nothing is double-counted.
  *
+ * The endpoint is unauthenticated, so it is bounded (node/api/limits.ts, "Admin endpoint"):
+ * connections at once, unfinished requests (node/admission.ts: per address, oldest dropped
+ * first, short deadline under pressure), header and request timeouts; every response
+ * closes its connection. Connections dropped by these bounds are reported to `onRefused`.
+ *
  * @example
- * const admin = await startAdmin({ host: '127.0.0.1', port: 4411, status: () => node.status() })
+ * const admin = await startAdmin({ host: '127.0.0.1', port: 4411, status: () => node.status(), onRefused: (source, why) => audit(source, why) })
  */
 import { createServer, type Server } from 'node:http'
+import type { Socket } from 'node:net'
 import { Registry, Gauge, Counter } from 'prom-client'
 import type { AwayPeer, Counters } from '../protocol/engine/types.ts'
 import { frameTypeNames } from '../protocol/frames.ts'
 import { precedenceNames } from '../protocol/envelope.ts'
+import type { Clock } from '../protocol/ports.ts'
+import { Admission, sourceOf, type Ticket } from './admission.ts'
+import { systemClock } from './runtime.ts'
+import * as limits from './api/limits.ts'
 
 export interface NodeStatus {
   nodeId: string
@@ -66,11 +76,32 @@ function metrics (status: () => NodeStatus): Registry {
   return registry
 }
 
-export function startAdmin (options: { host: string, port: number, status: () => NodeStatus }): Promise<AdminServer> {
+export interface AdminOptions {
+  host: string
+  port: number
+  status: () => NodeStatus
+  /** A connection was dropped by the endpoint's bounds: its source (`/ip4/…`) and why. */
+  onRefused?: (source: string, reason: string) => void
+  /** Drives the deadline under pressure; the system clock by default. */
+  clock?: Clock
+}
+
+export const adminConnectionsFull = 'admin connections full'
+
+export function startAdmin (options: AdminOptions): Promise<AdminServer> {
   const registry = metrics(options.status)
-  const server: Server = createServer((req, res) => {
+  const admission = new Admission({
+    limits: { pendingMax: limits.adminPendingMax, reservedMax: 0, perSourceMax: limits.adminPendingPerSourceMax, pressuredTimeoutMs: limits.adminPressuredTimeoutMs },
+    clock: options.clock ?? systemClock,
+    onDrop: options.onRefused,
+  })
+  const unfinished = new WeakMap<Socket, Ticket>()
+  const server: Server = createServer({
+    headersTimeout: limits.adminHeadersTimeoutMs, requestTimeout: limits.adminRequestTimeoutMs, connectionsCheckingInterval: limits.adminTimeoutCheckEveryMs,
+  }, (req, res) => {
+    unfinished.get(req.socket)?.done() // its headers are in: no longer a slow handshake
     const path = (req.url ?? '/').split('?')[0]
-    const reply = (code: number, type: string, body: string): void => { res.writeHead(code, { 'content-type': type }); res.end(body) }
+    const reply = (code: number, type: string, body: string): void => { res.writeHead(code, { 'content-type': type, connection: 'close' }); res.end(body) }
     if (req.method !== 'GET') { reply(405, 'application/json', '{"error":"method not allowed"}'); return }
     if (path === '/healthz') { reply(200, 'application/json', '{"ok":true}\n'); return }
     if (path === '/status') { reply(200, 'application/json', JSON.stringify(options.status(), null, 2) + '\n'); return }
@@ -80,6 +111,13 @@ export function startAdmin (options: { host: string, port: number, status: () =>
     }
     reply(404, 'application/json', '{"error":"not found: try /healthz, /status or /metrics"}\n')
   })
+  server.maxConnections = limits.adminConnectionsMax
+  server.on('connection', (socket: Socket) => {
+    const ticket = admission.admit(sourceOf(socket.remoteAddress), () => { socket.destroy() })
+    unfinished.set(socket, ticket)
+    socket.once('close', ticket.done)
+  })
+  server.on('drop', (data?: { remoteAddress?: string }) => { options.onRefused?.(sourceOf(data?.remoteAddress), adminConnectionsFull) })
   return new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host, () => {

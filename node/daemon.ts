@@ -19,16 +19,17 @@ import { openLevelStore, type LevelStore } from './store/level-store.ts'
 import { loadOrCreateNodeKey } from './p2p/identity.ts'
 import { createHost } from './p2p/host.ts'
 import { attachFrameTransport, type FrameTransport } from './p2p/link.ts'
+import { PeerBackoff } from './p2p/backoff.ts'
 import { openAuditLog, auditKeyFromNodeKey, RefusalSummaries, type AuditLog } from './audit/index.ts'
 import type { AuditEvent } from './audit/index.ts'
 import { startClientApi, type ClientApiOptions } from './api/server.ts'
 import { createStaticSite } from './web/static.ts'
 import { certificateHosts, ensureWebCertificate, loadWebCertificate, type WebCertificate } from './web/certificate.ts'
-import { channelListMax } from './api/limits.ts'
+import { apiRateLimits, channelListMax } from './api/limits.ts'
 import { ClientRegistry } from './client-registry.ts'
 import { startAdmin, type NodeStatus } from './admin.ts'
 import { createFacade, EngineEventHub } from './facade.ts'
-import { createLogger, loggerPort, realClock } from './runtime.ts'
+import { createLogger, loggerPort, realClock, systemClock } from './runtime.ts'
 import { formatHostPort, loadConfig, resolveDataDir, allowedPeerIds, type ConfigFlags, type Env, type ResolvedConfig } from './config/index.ts'
 import { loadUserIdentity, parseUserPublicKey, userKeyFileName } from './user-identity.ts'
 import { initDataDir } from './cli/commands/init.ts'
@@ -103,7 +104,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
   const clock = realClock()
   const started = clock.monotonicMs()
   // The store first: LevelDB's lock makes a second process on this data directory fail here, before it touches anything else.
-  const store: LevelStore = await openLevelStore(join(dataDir, 'store'), { sync: config.storage.sync })
+  const store: LevelStore = await openLevelStore(join(dataDir, 'store'), { sync: config.storage.sync, logger })
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()]
   const cleanup = async (): Promise<void> => { for (const c of cleanups.reverse()) await c() }
   try {
@@ -141,8 +142,9 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     hub.removed.add((ids, why) => record({ who: 'node', what: why === 'purged' ? 'store.purged' : why === 'evicted' ? 'store.evicted' : 'envelope.rejected', outcome: 'ok', detail: { count: ids.length, why } }))
     hub.equivocation.add((_first, second) => record({ who: toHex(second.author), what: 'envelope.rejected', outcome: 'ok', detail: { reason: 'equivocation: two envelopes with one sequence (both kept as proof)', id: toHex(second.id), seq: second.seq } }))
 
+    const backoff = new PeerBackoff() // peers the engine disconnects are kept away for a growing while
     const host = await createHost({
-      privateKey: nodeKey, listen: config.node.listen, staticPeers: config.peers.static, mdns: config.discovery.mdns,
+      privateKey: nodeKey, listen: config.node.listen, staticPeers: config.peers.static, mdns: config.discovery.mdns, backoff,
       peers: { mode: config.peers.mode, allow: allowedPeerIds(config) }, logger, start: false,
       onRefused: (peer, direction, reason, remote) => record({ who: peer, what: 'peer.refused', outcome: 'refused', remote, detail: { direction, reason } }),
     })
@@ -160,7 +162,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     }
     const declaredLinks = new Map(config.peers.links.map(l => [l.peer, l]))
     transport = attachFrameTransport(host, handler, {
-      writeQueueBytesMax: linkWriteQueueBytes, logger, declaredLink: (peer) => declaredLinks.get(peer),
+      writeQueueBytesMax: linkWriteQueueBytes, logger, declaredLink: (peer) => declaredLinks.get(peer), backoff,
       onPeerMisbehaved: (peer, reason) => record({ who: peer, what: 'peer.refused', outcome: 'refused', detail: { reason } }),
     })
     const ft = transport
@@ -181,20 +183,22 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     // Who may use the client API: clients.allow, and devices enrolled with a one-time code (clients.json).
     const registry = await ClientRegistry.open({
       dataDir, operator: user.ed25519.publicKey, configured: clientAllowed(config, user.ed25519.publicKey),
-      clock, crypto, randomBytes: (n) => new Uint8Array(randomBytes(n)), audit: async (event) => { await audit.append(event) }, record,
+      // Code expiry timers are bounds, not work: they must not keep a stopping relay alive.
+      clock: systemClock, crypto, randomBytes: (n) => new Uint8Array(randomBytes(n)), audit: async (event) => { await audit.append(event) }, record,
     })
     cleanups.push(() => { registry.close() })
     const facade = createFacade(engine, hub, {
       nodeId, status: () => status() as unknown as Record<string, unknown>, registry, channels: (u) => policy.memberships(u, channelListMax),
     })
-    const onEvent: ClientApiOptions['onEvent'] = (e) => {
+    const onEvent: ClientApiOptions['onEvent'] = (e, remote) => {
       const who = e.user !== undefined ? toHex(e.user) : 'unauthenticated client'
-      if (e.type === 'authenticated') record({ who, what: 'client.authenticated', outcome: 'ok' })
-      else record({ who, what: 'client.refused', outcome: 'refused', detail: { reason: e.type === 'auth-refused' ? e.reason : `disconnected: ${String(e.reason)}` } })
+      if (e.type === 'authenticated') record({ who, what: 'client.authenticated', outcome: 'ok', remote })
+      else record({ who, what: 'client.refused', outcome: 'refused', remote, detail: { reason: e.type === 'auth-refused' ? e.reason : `disconnected: ${e.detail ?? e.reason}` } })
     }
+    const limits = apiRateLimits(config.api.requestsPerSecond)
     const site = createStaticSite({ root: config.web.root ?? defaultWebRoot, logger })
     const api = await listening(startClientApi({
-      host: config.api.listen.host, port: config.api.listen.port, facade, crypto, logger, site, onEvent,
+      host: config.api.listen.host, port: config.api.listen.port, facade, crypto, logger, site, onEvent, limits,
     }), 'serve the client API', 'api.listen', '--api', `${config.api.listen.host}:${config.api.listen.port}`)
     cleanups.push(() => api.close())
     // The relay's own certificate exists from init (made now for a data directory from before);
@@ -206,7 +210,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
         ? await loadWebCertificate(config.web.cert, config.web.key, 'configured').catch((e: Error) => { throw new ConfigError(`web.cert and web.key: ${e.message}`, { cause: e }) })
         : own.certificate
       const lan = await listening(startClientApi({
-        host: config.web.listen.host, port: config.web.listen.port, facade, crypto, logger, site, onEvent,
+        host: config.web.listen.host, port: config.web.listen.port, facade, crypto, logger, site, onEvent, limits,
         tls: { cert: certificate.cert, key: certificate.key }, wsPath: '/api',
       }), 'serve the field app over HTTPS', 'web.listen', '--web', formatHostPort(config.web.listen))
       cleanups.push(() => lan.close())
@@ -214,10 +218,13 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       webStatus = { listen: formatHostPort(lan.address), fingerprint: certificate.fingerprint }
       logger.info({ listen: webStatus.listen, fingerprint: certificate.fingerprint, certificate: certificate.certPath }, 'field app served over HTTPS')
     }
-    const admin = await listening(startAdmin({ host: config.admin.listen.host, port: config.admin.listen.port, status }), 'serve the admin endpoints', 'admin.listen', '--admin', `${config.admin.listen.host}:${config.admin.listen.port}`)
+    const admin = await listening(startAdmin({
+      host: config.admin.listen.host, port: config.admin.listen.port, status,
+      onRefused: (source, reason) => record({ who: 'admin client', what: 'admin.refused', outcome: 'refused', remote: source, detail: { reason } }),
+    }), 'serve the admin endpoints', 'admin.listen', '--admin', `${config.admin.listen.host}:${config.admin.listen.port}`)
     cleanups.push(() => admin.close())
     // Client commands on this data directory read where we listen from here (node/endpoints.ts).
-    await writeEndpoints(dataDir, { api: api.address, admin: admin.address })
+    await writeEndpoints(dataDir, { api: api.address, admin: admin.address, requestsPerSecond: config.api.requestsPerSecond })
     cleanups.push(() => removeEndpoints(dataDir))
     await audit.append({ who: 'operator', what: 'node.started', outcome: 'ok', detail: { listen: listen(), api: `${api.address.host}:${api.address.port}`, web: webStatus ?? null } })
     let stopping: Promise<void> | undefined
@@ -226,8 +233,11 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       stop: () => {
         stopping ??= (async () => {
           refusals.close() // the counts of refusals still being summarised, before the stop
-          await audit.append({ who: 'operator', what: 'node.stopped', outcome: 'ok' }).catch(() => {})
-          await audit.checkpoint('stop').catch(() => {})
+          // A log that failed gets one more attempt now rather than at its next retry, so the stop is recorded.
+          await audit.recover()
+            .then(() => audit.append({ who: 'operator', what: 'node.stopped', outcome: 'ok' }))
+            .then(() => audit.checkpoint('stop'))
+            .catch((e: Error) => { logger.error({ err: e.message }, 'the audit log could not record the stop') })
           await cleanup()
           pino.flush()
         })()

@@ -18,7 +18,8 @@ import { writeFileAtomic } from './fs-durable.ts'
 export const endpointsFileName = 'endpoints.json'
 
 export interface Endpoint { host: string, port: number }
-export interface Endpoints { api: Endpoint, admin: Endpoint }
+/** Where the relay listens, and its client API's request rate per connection (a client keeps below it). */
+export interface Endpoints { api: Endpoint, admin: Endpoint, requestsPerSecond?: number }
 
 function isEndpoint (v: unknown): v is Endpoint {
   const e = v as Partial<Endpoint> | null
@@ -26,7 +27,7 @@ function isEndpoint (v: unknown): v is Endpoint {
 }
 
 export async function writeEndpoints (dataDir: string, endpoints: Endpoints): Promise<void> {
-  await writeFileAtomic(join(dataDir, endpointsFileName), JSON.stringify({ api: endpoints.api, admin: endpoints.admin }) + '\n', 0o600)
+  await writeFileAtomic(join(dataDir, endpointsFileName), JSON.stringify({ api: endpoints.api, admin: endpoints.admin, requestsPerSecond: endpoints.requestsPerSecond }) + '\n', 0o600)
 }
 
 export async function removeEndpoints (dataDir: string): Promise<void> {
@@ -45,5 +46,6 @@ export function readEndpoints (dataDir: string): Endpoints | undefined {
   }
   const v = value as Partial<Endpoints> | null
   if (typeof v !== 'object' || v === null || !isEndpoint(v.api) || !isEndpoint(v.admin)) throw new StorageError(`${file} does not hold the relay's api and admin addresses; restart the relay, which rewrites it`)
-  return { api: v.api, admin: v.admin }
+  const rate = v.requestsPerSecond
+  return { api: v.api, admin: v.admin, ...(typeof rate === 'number' && Number.isInteger(rate) && rate > 0 ? { requestsPerSecond: rate } : {}) }
 }

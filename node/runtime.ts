@@ -21,6 +21,17 @@ export function realClock (): Clock {
   }
 }
 
+/** The system clock with timers that never keep the process alive (for bounds and retries, not work). */
+export const systemClock: Clock = {
+  nowMs: () => Date.now(),
+  monotonicMs: () => performance.now(),
+  schedule (delayMs, fn) {
+    const timer = setTimeout(fn, delayMs)
+    timer.unref()
+    return () => clearTimeout(timer)
+  },
+}
+
 export function realRandom (): Random {
   return {
     bytes: (length) => new Uint8Array(nodeCrypto.randomBytes(length)),

@@ -138,6 +138,9 @@ export const awaitedIdsMax = 65_536
 /** Authors one peer may ask us to announce rather than push (`prune`), in memory and on disk; past it a prune is refused and charged. */
 export const lazyAuthorsPerPeerMax = 4096
 
+/** Channels whose creation a relay refused (authors.allow) that it remembers, so their other envelopes are refused, not held. */
+export const notCarriedChannelsRememberedMax = 4096
+
 /** Peers whose standing (score, prunes) a relay remembers across reconnects; the longest unseen are forgotten first. */
 export const peersRememberedMax = 1024
 
@@ -299,6 +302,17 @@ export const auditRepeatKeysMax = 64
 
 /** Distinct peer ids counted per refusal kind and window (the rest only add to the repeat count). */
 export const auditRepeatPeersMax = 1024
+
+/**
+ * After a write failure the audit log retries opening itself, first after this, ms, doubling
+ * per failed attempt up to `auditRecoverDelayMsMax`. A failure is usually a passing shortage
+ * (no file descriptors, a full disk): logging must resume by itself once it passes, and an
+ * attempt costs one read of the log's tail.
+ */
+export const auditRecoverDelayMsMin = 100
+
+/** Longest wait between two attempts to reopen a failed audit log, ms: logging resumes within this of its cause going away. */
+export const auditRecoverDelayMsMax = 5000
 
 /** Largest audit head file, bytes: one short JSON line. */
 export const auditHeadBytesMax = 1024

@@ -334,13 +334,39 @@ t.test('rate limit: a client that ignores ERR_RATE is disconnected', async t => 
   t.ok(n.events.some(e => e.type === 'disconnected' && e.reason === 'rate'))
 })
 
-t.test('connections are bounded', async t => {
+t.test('authenticated connections are bounded; a client over the bound is closed before its authed reply', async t => {
   const n = await setup(t, { clientConnectionsMax: 1 })
   const first = await connectClient({ url: n.url, user, crypto })
-  const second = new Raw(n.url)
-  t.match(await within(second.closed, 'close'), { code: 1013 })
+  await t.rejects(connectClient({ url: n.url, user, crypto }), { message: /1013/ })
+  t.ok(n.events.some(e => e.type === 'disconnected' && e.reason === 'connections'))
+  t.equal(n.events.filter(e => e.type === 'authenticated').length, 1, 'the refused one is not reported as authenticated')
   t.match(await first.stamp(), { ms: n.clock.now }, 'the first still works')
   await first.close()
+  const third = await connectClient({ url: n.url, user, crypto })
+  t.ok(await third.stamp(), 'its place is free again once it closes')
+  await third.close()
+})
+
+t.test('unauthenticated sockets have slots of their own: the oldest makes way, and they never take an authenticated place', async t => {
+  const n = await setup(t, { clientConnectionsMax: 1, clientPendingMax: 2, clientPendingPerSourceMax: 8 })
+  const strangers = [new Raw(n.url), new Raw(n.url)]
+  for (const s of strangers) await s.next() // their challenges: both upgraded, neither authenticates
+  const client = await connectClient({ url: n.url, user, crypto })
+  t.match(await within(strangers[0].closed, 'the oldest stranger to be dropped'), { code: 1006 }, 'the oldest unauthenticated socket made way (destroyed, no close frame)')
+  t.match(await client.stamp(), { ms: n.clock.now }, 'the client authenticated past a full pool of strangers')
+  t.equal(strangers[1].ws.readyState, WebSocket.OPEN, 'the newer stranger is still there')
+  t.ok(n.events.some(e => e.type === 'disconnected' && e.reason === 'admission'), 'the drop is reported')
+  await client.close()
+})
+
+t.test('unauthenticated sockets are dropped after the short deadline while their slots are scarce', async t => {
+  const n = await setup(t, { clientPendingMax: 2, clientPressuredAuthTimeoutMs: 2000 })
+  const strangers = [new Raw(n.url), new Raw(n.url)]
+  for (const s of strangers) await s.next()
+  const until = n.clock.now + 2000
+  for (let fn = n.clock.next(until); fn !== undefined; fn = n.clock.next(until)) fn()
+  for (const s of strangers) await within(s.closed, 'a slow stranger to be dropped')
+  t.ok(n.events.filter(e => e.type === 'disconnected' && e.reason === 'admission').length === 2, 'after 2 s, not the 10 s auth timeout')
 })
 
 t.test('slow consumer: a client that stops reading is disconnected, not buffered without bound', async t => {

@@ -1,6 +1,7 @@
 // Refusal summaries (node/audit/repeats.ts): a flood of one refusal is one full entry plus
 // one counted summary per window; quiet kinds are forgotten; rotating sources past the
-// tracked kinds are counted together; nothing is dropped uncounted; other events pass through.
+// tracked kinds are counted together; nothing is dropped uncounted; reconnects (repeated
+// admissions) are folded per party; other events pass through.
 import t from 'tap'
 import { RefusalSummaries, remoteHost } from '../node/audit/repeats.ts'
 import type { AuditEvent } from '../node/audit/sanitise.ts'
@@ -80,10 +81,26 @@ t.test('distinct peers are counted up to peersMax', async t => {
   t.equal(out[1].detail?.repeats, 10)
 })
 
-t.test('events that are not refusals pass straight through, every time', async t => {
+t.test('other events pass straight through, every time', async t => {
   const { s, out } = setup()
-  for (let i = 0; i < 3; i++) s.record({ who: 'p1', what: 'peer.accepted', outcome: 'ok' })
-  t.equal(out.length, 3)
+  for (let i = 0; i < 3; i++) s.record({ who: 'node', what: 'store.purged', outcome: 'ok', detail: { count: i } })
+  s.record({ who: 'p1', what: 'peer.refused', outcome: 'failed' })
+  s.record({ who: 'p1', what: 'peer.refused', outcome: 'failed' })
+  t.equal(out.length, 5)
+})
+
+t.test('reconnects are folded: each party\'s repeated admissions become one summary a window', async t => {
+  const { s, out, tick } = setup()
+  for (let i = 0; i < 40; i++) s.record({ who: 'p1', what: 'peer.accepted', outcome: 'ok' })
+  s.record({ who: 'p2', what: 'peer.accepted', outcome: 'ok' })
+  for (let i = 0; i < 5; i++) s.record({ who: 'u1', what: 'client.authenticated', outcome: 'ok', remote: '/ip4/127.0.0.1' })
+  s.record({ who: 'u2', what: 'client.authenticated', outcome: 'ok', remote: '/ip4/127.0.0.1' })
+  t.same(out.map(e => e.who), ['p1', 'p2', 'u1', 'u2'], 'the first of each party in full: two users from one address are two kinds')
+  tick()
+  t.same(out.slice(4), [
+    { who: 'p1', what: 'peer.accepted', outcome: 'ok', detail: { repeats: 39, windowMs: 60_000, summary: true } },
+    { who: 'u1', what: 'client.authenticated', outcome: 'ok', remote: '/ip4/127.0.0.1', detail: { repeats: 4, windowMs: 60_000, summary: true } },
+  ], 'then one summary for each that repeated, with its count')
 })
 
 t.test('close writes the open summaries, cancels the timer, and later refusals are written in full', async t => {

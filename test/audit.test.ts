@@ -23,6 +23,7 @@ import {
 import { encodeHead, encodeLine, entryHash, parseEntryLine, sealEntry, signHead, toHex, type AuditEntry, type AuditFields } from '../node/audit/format.ts'
 import { canonicalJson } from '../node/audit/canonical.ts'
 import { testSeed } from './helpers/seed.ts'
+import { waitUntil } from './helpers/wait.ts'
 
 const seed = testSeed(t)
 const crypto = createNodeCrypto()
@@ -293,28 +294,39 @@ t.test('a deleted or forged head: open refuses, verify reports it', async t => {
   t.ok((await verify(f)).ok, 'the real head restores a clean report')
 })
 
-t.test('logging failure: appends refused until recover() succeeds', async t => {
-  const f = fixture()
-  const log = await openAuditLog(f.opts)
-  await log.append(event(0))
+/**
+ * Root-proof write failure: the audit directory moves away and a regular file takes its name,
+ * so creating the head's temp file fails with ENOTDIR whatever our privileges.
+ */
+function breakAuditDir (f: Fixture): void {
   const auditDir = join(f.dir, 'audit')
-  // Root-proof: the directory moves away and a regular file takes its name, so creating
-  // the head's temp file fails with ENOTDIR whatever our privileges.
   renameSync(auditDir, `${auditDir}.away`)
   writeFileSync(auditDir, 'not a directory')
-  await t.rejects(log.append(event(1)), AuditError, 'the write that cannot complete throws AuditError')
-  t.ok(log.failure instanceof AuditError)
+}
+
+function mendAuditDir (f: Fixture): void {
+  const auditDir = join(f.dir, 'audit')
   rmSync(auditDir)
   renameSync(`${auditDir}.away`, auditDir)
+}
+
+t.test('logging failure: appends refused until recover() succeeds', async t => {
+  const retries: Array<() => void> = []
+  const f = fixture({ schedule: (fn) => { retries.push(fn); return () => {} } }) // retries held back: the test recovers by hand
+  const log = await openAuditLog(f.opts)
+  await log.append(event(0))
+  breakAuditDir(f)
+  await t.rejects(log.append(event(1)), AuditError, 'the write that cannot complete throws AuditError')
+  t.ok(log.failure instanceof AuditError)
+  t.equal(retries.length, 1, 'the failed log schedules its own retry')
+  mendAuditDir(f)
   await t.rejects(log.append(event(2)), AuditError, 'still refused after the cause goes away, until recovered')
   await t.rejects(log.checkpoint(), AuditError)
 
-  renameSync(auditDir, `${auditDir}.away`)
-  writeFileSync(auditDir, 'not a directory')
+  breakAuditDir(f)
   await t.rejects(log.recover(), AuditError, 'recover fails while the directory is unusable')
   await t.rejects(log.append(event(3)), AuditError)
-  rmSync(auditDir)
-  renameSync(`${auditDir}.away`, auditDir)
+  mendAuditDir(f)
 
   await log.recover()
   t.equal(log.failure, undefined)
@@ -323,11 +335,31 @@ t.test('logging failure: appends refused until recover() succeeds', async t => {
   await log.close()
   const entries = readLog(f).map(parsed)
   const rec = entries.find(x => x.what === 'audit.recovered')
-  t.match(rec?.detail, { after_failure: /cannot write the audit log/, quarantine_file: /^quarantine-/ }, 'the unconfirmed entry is moved aside and the failure recorded')
+  t.match(rec?.detail, { after_failure: /cannot write the audit log/, quarantine_file: /^quarantine-/, refused_appends: 3 }, 'the unconfirmed entry is moved aside, the failure recorded, the refused appends counted')
   t.notOk(entries.some(x => x.who === 'peer-1'), 'the append that threw is not in the log')
   t.ok((await verify(f)).ok)
   writeFileSync(join(root, 'blocker'), '')
   await t.rejects(openAuditLog({ ...fixture().opts, dataDir: join(root, 'blocker', 'sub') }), AuditError, 'a data directory under a regular file cannot be opened')
+})
+
+t.test('logging failure: the log resumes by itself once the cause has gone, and still verifies', async t => {
+  const f = fixture()
+  const log = await openAuditLog(f.opts)
+  await log.append(event(0))
+  breakAuditDir(f)
+  await t.rejects(log.append(event(1)), AuditError, 'the write that cannot complete throws AuditError')
+  await t.rejects(log.append(event(2)), AuditError, 'refused at once while failed: the daemon refuses what it cannot record')
+  mendAuditDir(f)
+  // Nobody calls recover(): the log's own retries must bring it back.
+  const entry = await waitUntil('the log to accept appends again', () => log.append(event(3)).catch(() => undefined), { patienceMs: 30_000, everyMs: 50 })
+  t.equal(entry.who, 'peer-3')
+  t.equal(log.failure, undefined)
+  await log.close()
+  const entries = readLog(f).map(parsed)
+  const rec = entries.find(x => x.what === 'audit.recovered')
+  t.match(rec?.detail, { after_failure: /cannot write the audit log/ }, 'the recovery is recorded in the log')
+  t.ok((rec?.detail.refused_appends as number) >= 2, `the appends refused meanwhile are counted (${String(rec?.detail.refused_appends)})`)
+  t.ok((await verify(f)).ok, 'the log verifies after the episode')
 })
 
 t.test('a torn last line (crash mid-write) is reported, then quarantined on open', async t => {

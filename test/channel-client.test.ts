@@ -105,3 +105,21 @@ t.test('a relay refuses channels created by users its operator does not allow', 
   await t.rejects(M.c.createChannel({ name: 'spam' }), { code: 'ERR_UNAUTHORISED' })
   t.equal(net.engines.get('relay-a')?.catalog.size, 0)
 })
+
+t.test('a channel a relay does not carry is refused whole and costs the peer that forwards it nothing', async t => {
+  // B carries Carol's channels, A does not: B forwards Carol's channel to A, as it should by its own policy.
+  const net = new TestNet({ reconcileIntervalMs: 5_000 })
+  const alice = user(1); const carol = user(4)
+  await relay(net, 'relay-a', [alice]); await relay(net, 'relay-b', [alice, carol])
+  net.connect('relay-a', 'relay-b')
+  await net.run(100)
+  const C = client(net, 'relay-b', carol, 4)
+  const { channel } = await C.c.createChannel({ name: 'carol only' })
+  for (let i = 0; i < 20; i++) await C.c.sendText(channel, `post ${i}`)
+  await net.run(20_000) // reconciliation offers it all again, several times
+  const a = net.engines.get('relay-a') as Engine
+  t.equal(a.catalog.size, 0, 'A stores none of it')
+  t.equal(a.counters.heldPending, 0, 'nor holds it pending, as if its channel might still turn up')
+  t.equal(a.status().peers.find(p => p.id === 'relay-b')?.score, 100, 'and B, which forwarded it, is not charged')
+  t.same(net.disconnects, [])
+})

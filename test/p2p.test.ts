@@ -14,7 +14,8 @@ import { ConfigError, DecodeError, LimitError, StorageError } from '../protocol/
 import { frameBytesMax } from '../protocol/limits.ts'
 import type { LinkHandler, LinkInfo, PeerId } from '../protocol/ports.ts'
 import { FrameDecoder, encodeFrame } from '../node/p2p/frame-codec.ts'
-import { refusedNotAllowlisted } from '../node/p2p/gater.ts'
+import { PeerBackoff } from '../node/p2p/backoff.ts'
+import { refusedBackingOff, refusedNotAllowlisted } from '../node/p2p/gater.ts'
 import { createHost, type Host, type HostOptions } from '../node/p2p/host.ts'
 import { loadOrCreateNodeKey, nodeKeyFileName } from '../node/p2p/identity.ts'
 import { linkWriteQueueBytesMax } from '../node/p2p/limits.ts'
@@ -65,7 +66,7 @@ async function startNode (t: Test, options: Partial<HostOptions> & { seed?: numb
   const host = await createHost({ listen: [loopbackTcp], ...options, privateKey, limits: { ...fastRedial, ...options.limits }, start: false })
   const rec = options.rec ?? new Recorder()
   const misbehaved: TestNode['misbehaved'] = []
-  const transport = attachFrameTransport(host, rec, { onPeerMisbehaved: (peer, reason) => { misbehaved.push({ peer, reason }) } })
+  const transport = attachFrameTransport(host, rec, { onPeerMisbehaved: (peer, reason) => { misbehaved.push({ peer, reason }) }, backoff: options.backoff })
   await transport.ready
   await host.start()
   let stopped = false
@@ -252,6 +253,35 @@ t.test('disconnect and close: linkDown exactly once on each side, nothing delive
   await waitFor('c sees the link close', () => c.rec.count('down', a.id) === 1)
   t.same([a.rec.count('down', b.id), b.rec.count('down', a.id), c.rec.count('down', a.id)], [1, 1, 1], 'still exactly once each')
   t.same(a.transport.peers(), [])
+})
+
+t.test('a peer the engine disconnects is not redialled at once, and is kept away longer each time', async (t) => {
+  const backoff = new PeerBackoff({ delayMsMin: 1000, delayMsMax: 4000, factor: 2, forgetMs: 60_000, peersMax: 8 })
+  const b = await startNode(t, { seed: 21 })
+  const a = await startNode(t, { seed: 22, staticPeers: [b.addr], backoff })
+  await waitFor('linked', () => a.rec.count('up', b.id) === 1)
+  for (const [round, awayMs] of [[1, 1000], [2, 2000]]) {
+    const since = performance.now()
+    a.transport.disconnect(b.id, 'score below 0: bad frame')
+    await waitFor(`relinked after disconnect ${round}`, () => a.rec.count('up', b.id) === round + 1)
+    const took = performance.now() - since
+    t.ok(took >= awayMs, `redialled after ${Math.round(took)} ms, not before its ${awayMs} ms backoff (the redial delay alone is 50 ms)`)
+  }
+})
+
+t.test('a peer the engine disconnects is not let straight back in when it redials', async (t) => {
+  const backoff = new PeerBackoff({ delayMsMin: 1500, delayMsMax: 4000, factor: 2, forgetMs: 60_000, peersMax: 8 })
+  const refused: Array<[string, string, string]> = []
+  const a = await startNode(t, { seed: 23, backoff, onRefused: (peer, direction, reason) => { refused.push([peer, direction, reason]) } })
+  const b = await startNode(t, { seed: 24, staticPeers: [a.addr] }) // b redials a every 50 to 200 ms
+  await waitFor('linked', () => a.rec.count('up', b.id) === 1)
+  const since = performance.now()
+  a.transport.disconnect(b.id, 'score below 0: bad envelope')
+  await waitFor('b let back in once its backoff is over', () => a.rec.count('up', b.id) === 2)
+  const took = performance.now() - since
+  t.ok(took >= 1500, `b linked again after ${Math.round(took)} ms, not before its 1500 ms backoff`)
+  t.ok(refused.length > 0, `b's ${refused.length} redials meanwhile were refused`)
+  t.same(refused[0], [b.id, 'inbound', refusedBackingOff], 'after Noise, by its id, with one reason (folded in the audit log)')
 })
 
 t.test('a newer stream from the opener replaces the older one: linkDown then linkUp', async (t) => {

@@ -191,3 +191,37 @@ t.test('HTTPS: the app and the API at /api over TLS with the node\'s certificate
   t.notOk(plain.startsWith('answered'), 'no page over plain HTTP')
   t.equal(createHash('sha256').update(new X509Certificate(certificate.cert).raw).digest('hex').toUpperCase().match(/../g)?.join(':'), certificate.fingerprint, 'the fingerprint is SHA-256 of the DER')
 })
+
+t.test('HTTPS: an authenticated wss client leaves admission (the TLS socket is the TCP socket\'s), a stranger does not; app requests leave it too', async t => {
+  const data = mkdtempSync(join(dir, 'adm-'))
+  const { certificate } = await ensureWebCertificate(data, { nowMs: Date.now(), hosts: ['127.0.0.1'] })
+  const n = await setup(t)
+  const limits = { clientPendingMax: 2, clientPressuredAuthTimeoutMs: 2000 }
+  const lan = await startClientApi({ port: 0, facade: n.facade, crypto, logger: silentLogger, clock: n.clock, limits, site: createStaticSite({ root, logger: silentLogger }), tls: certificate, wsPath: '/api' })
+  t.teardown(() => lan.close())
+  const url = `wss://127.0.0.1:${lan.address.port}/api`
+  const stranger = new WebSocket(url, { rejectUnauthorized: false })
+  const strangerClosed = new Promise<void>(resolve => { stranger.once('close', () => { resolve() }) })
+  stranger.on('error', () => {})
+  await within(new Promise(resolve => { stranger.once('message', resolve) }), 'the stranger\'s challenge')
+  const client = await connectClient({ url, user, crypto, pinSha256: certificate.fingerprint })
+  const page = await pinnedPage(lan.address.port, certificate.fingerprint)
+  t.equal(page, 200, 'an app request is served while the slots are under pressure')
+  const until = n.clock.now + 2000
+  for (let fn = n.clock.next(until); fn !== undefined; fn = n.clock.next(until)) fn()
+  await within(strangerClosed, 'the silent stranger to be dropped under pressure')
+  t.match(await client.stamp(), { ms: n.clock.nowMs() }, 'the authenticated client is not: its ticket was given back')
+  await client.close()
+})
+
+async function pinnedPage (port: number, fingerprint: string): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path: '/', rejectUnauthorized: false, agent: false }, res => {
+      if ((res.socket as TLSSocket).getPeerX509Certificate()?.fingerprint256 !== fingerprint) reject(new Error('wrong certificate'))
+      res.resume()
+      res.on('end', () => { resolve(res.statusCode ?? 0) })
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}

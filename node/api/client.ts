@@ -3,7 +3,9 @@
  * first with a one-time code when asked), answers the challenge with the user's key, then
  * offers submit, subscribe, stamp, status, the channel list and the operator's client
  * management as promises. `error` replies become DdilErrors of the matching class
- * (see `errorFromWire`; `wireCodeOf(e)` gives the exact wire code).
+ * (see `errorFromWire`; `wireCodeOf(e)` gives the exact wire code). Requests go in order, no
+ * faster than a share of the node's request rate (`clientPaceShare`), so a busy client is
+ * slowed rather than refused with ERR_RATE.
  *
  * @example
  * const client = await connectClient({ url: 'ws://127.0.0.1:7070', user, crypto })
@@ -14,6 +16,7 @@
  * // A new device: enrol with the operator's code, then authenticate, on one connection.
  * const phone = await connectClient({ url, user, crypto, enrol: { code: '7KQ2M-X9D4R', xPublicKey, name: 'Ana' } })
  */
+import type { TLSSocket } from 'node:tls'
 import WebSocket from 'ws'
 import { toHex } from '../../protocol/bytes.ts'
 import { ProtocolError, type DdilError } from '../../protocol/errors.ts'
@@ -22,7 +25,8 @@ import type { Crypto, KeyPair } from '../../protocol/ports.ts'
 import { signClientAuth } from './auth.ts'
 import { errorFromWire } from './errors.ts'
 import type { ApiEnvelope, MessageStatus } from './facade.ts'
-import { clientConnectTimeoutMs, clientRequestTimeoutMs, wsPayloadBytesMax } from './limits.ts'
+import { clientConnectTimeoutMs, clientPaceShare, clientRequestTimeoutMs, requestBurstSeconds, requestRatePerSecond, wsPayloadBytesMax } from './limits.ts'
+import { TokenBucket } from './rate.ts'
 import { clientApiVersion, decodeServerMessage, encodeClientMessage, type ChannelMembership, type ClientMessage, type ClientRecord, type ServerMessage } from './wire.ts'
 
 export interface ConnectOptions {
@@ -35,6 +39,14 @@ export interface ConnectOptions {
   requestTimeoutMs?: number
   /** Enrol the user's key with this one-time code before authenticating (a device new to the relay). */
   enrol?: { code: string, xPublicKey: Uint8Array, name: string }
+  /**
+   * For `wss://` to a relay's own certificate: the SHA-256 fingerprint `ddil start` printed
+   * (colon-separated hex). The certificate must have it; no CA is consulted. Checked before
+   * anything is sent.
+   */
+  pinSha256?: string
+  /** The node's request rate per connection (its config `api.requestsPerSecond`); the client keeps below it. */
+  requestsPerSecond?: number
 }
 
 export interface Subscription {
@@ -59,12 +71,17 @@ export class Client {
   readonly #statusListeners = new Set<(id: Uint8Array, status: MessageStatus) => void>()
   #nextRid = 1
   #failure: DdilError | undefined
+  readonly #pace: TokenBucket
+  /** Settles when the last request queued so far may go. */
+  #turns: Promise<void> = Promise.resolve()
 
-  constructor (ws: WebSocket, nodeId: string, user: Uint8Array, timeoutMs: number) {
+  constructor (ws: WebSocket, nodeId: string, user: Uint8Array, timeoutMs: number, requestsPerSecond = requestRatePerSecond) {
     this.#ws = ws
     this.nodeId = nodeId
     this.user = user
     this.#timeoutMs = timeoutMs
+    // The auth request already took one of the node's tokens.
+    this.#pace = new TokenBucket(requestsPerSecond * clientPaceShare, Math.floor(requestsPerSecond * requestBurstSeconds * clientPaceShare) - 1, () => performance.now())
     this.closed = new Promise(resolve => {
       ws.on('close', (code, reason) => {
         this.#failAll(this.#failure ?? new ProtocolError(`client API connection closed (${code} ${reason.toString()})`))
@@ -141,9 +158,19 @@ export class Client {
     await this.closed
   }
 
-  #request<T extends Reply['type']> (req: Request, expect: T): Promise<Extract<Reply, { type: T }>> {
-    if (this.#failure !== undefined) return Promise.reject(this.#failure)
-    if (this.#ws.readyState !== WebSocket.OPEN) return Promise.reject(new ProtocolError('client API connection is not open'))
+  /** Resolves when the next request may go: in order, and within the pace. */
+  #turn (): Promise<void> {
+    this.#turns = this.#turns.then(async () => {
+      for (let ms = this.#pace.waitMs(); ms > 0; ms = this.#pace.waitMs()) await new Promise(resolve => setTimeout(resolve, ms))
+      this.#pace.take()
+    })
+    return this.#turns
+  }
+
+  async #request<T extends Reply['type']> (req: Request, expect: T): Promise<Extract<Reply, { type: T }>> {
+    await this.#turn()
+    if (this.#failure !== undefined) throw this.#failure
+    if (this.#ws.readyState !== WebSocket.OPEN) throw new ProtocolError('client API connection is not open')
     const rid = this.#nextRid++
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -199,7 +226,9 @@ export class Client {
 /** Opens a connection and authenticates as `user`. Rejects with UnauthorisedError when the node refuses the user. */
 export async function connectClient (options: ConnectOptions): Promise<Client> {
   const timeoutMs = options.connectTimeoutMs ?? clientConnectTimeoutMs
-  const ws = new WebSocket(options.url, { maxPayload: wsPayloadBytesMax, perMessageDeflate: false })
+  const ws = new WebSocket(options.url, { maxPayload: wsPayloadBytesMax, perMessageDeflate: false, rejectUnauthorized: options.pinSha256 === undefined })
+  let served: string | undefined
+  ws.once('upgrade', (res) => { served = (res.socket as TLSSocket).getPeerX509Certificate?.()?.fingerprint256 })
   try {
     return await new Promise<Client>((resolve, reject) => {
       const timer = setTimeout(() => { reject(new ProtocolError(`client API at ${options.url} did not authenticate within ${timeoutMs} ms`)) }, timeoutMs)
@@ -212,6 +241,9 @@ export async function connectClient (options: ConnectOptions): Promise<Client> {
         try {
           const msg = decodeServerMessage(isBinary ? '' : data.toString())
           if (challenge === undefined) {
+            if (options.pinSha256 !== undefined && served?.toUpperCase() !== options.pinSha256.toUpperCase()) {
+              throw new ProtocolError(`the relay's certificate is not the one pinned: it has SHA-256 ${served ?? 'none (not TLS)'}, expected ${options.pinSha256}`)
+            }
             checkChallenge(msg, options)
             challenge = msg
             if (options.enrol === undefined) sendAuth(ws, msg, options)
@@ -230,7 +262,7 @@ export async function connectClient (options: ConnectOptions): Promise<Client> {
           ws.removeAllListeners('close')
           ws.removeAllListeners('error')
           ws.on('error', () => { /* followed by 'close', which fails pending requests */ })
-          resolve(new Client(ws, challenge.nodeId, options.user.publicKey, options.requestTimeoutMs ?? clientRequestTimeoutMs))
+          resolve(new Client(ws, challenge.nodeId, options.user.publicKey, options.requestTimeoutMs ?? clientRequestTimeoutMs, options.requestsPerSecond))
         } catch (e) {
           ws.off('message', handshake)
           fail(e as DdilError)

@@ -24,18 +24,45 @@ export const wsPayloadBytesMax = 64 * 1024
 export const submitEnvelopeBytesMax = envelopeBytesMax
 
 /**
- * Steady request rate per connection, requests per second. People send a few; a gateway
- * or a bulk import through one connection must reach the node's ingest rate (brief §6
- * measures ingest through this API), which is bounded anyway by `submitsInFlightMax`
- * and by durable acknowledgement. The bucket stops a client that floods cheap requests.
+ * Steady request rate per connection, requests per second (the default of config
+ * `api.requestsPerSecond`). A CLI command sends a handful of requests and a person a
+ * message every few seconds, so honest clients never come near it; it bounds what one
+ * connection can cost a relay on a single-board computer, where even the dearest request
+ * (a submit: an Ed25519 verification and a store write) takes well under a millisecond, so
+ * 50 a second are a few percent of a core. A gateway or bulk import through one connection
+ * needs the config key raised (the relay benchmark does).
  */
-export const requestRatePerSecond = 5000
+export const requestRatePerSecond = 50
 
-/** Token bucket depth per connection, requests: a client may burst this many before the steady rate applies. */
-export const requestBurstMax = 10_000
+/** Highest `api.requestsPerSecond` accepted, for a gateway or a bulk import; the refusal budget below still closes a flood beyond it. */
+export const requestRatePerSecondMax = 10_000
 
-/** Consecutive requests refused for rate before the connection is closed: a client that ignores ERR_RATE this long is abusing the node. */
+/**
+ * Token bucket depth per connection, in seconds of the steady rate: 200 requests at the
+ * default. A field client coming back online sends a burst: auth, up to 32 subscribes, a
+ * status, up to 64 submissions from its outbox in flight, about 100 requests in all.
+ */
+export const requestBurstSeconds = 4
+
+/** Token bucket depth per connection at the default rate, requests. */
+export const requestBurstMax = requestBurstSeconds * requestRatePerSecond
+
+/**
+ * Requests refused for rate that a connection may run up before it is closed (1008), and how
+ * many of them are forgiven each second. Counting refusals "in a row" let any flood faster
+ * than the refill through, since each refilled token reset the count; with this budget a
+ * flood at 19,000 a second is closed within about 20 ms (its burst included), a client sending
+ * at twice the rate within about 11 s, and one that slows down on ERR_RATE never.
+ */
 export const rateRefusalsMax = 200
+export const rateRefusalsForgivenPerSecond = 20
+
+/**
+ * The client library paces its own requests at this share of the node's rate and burst, so
+ * that the two buckets, started and measured at different moments, never disagree about a
+ * request: an honest client is slowed, never refused.
+ */
+export const clientPaceShare = 0.9
 
 /** Failed authentication attempts (bad key, bad signature, unlisted user, or a request before auth) before the connection is closed. */
 export const authFailuresMax = 3
@@ -43,8 +70,34 @@ export const authFailuresMax = 3
 /** A connection that has not authenticated within this is closed, ms: bounds idle unauthenticated sockets (slowloris). */
 export const authTimeoutMs = 10_000
 
-/** Open client connections at once: a node serves its own team's phones and laptops, not the Internet. */
+/** Authenticated client connections at once: a node serves its own team's phones and laptops, not the Internet. */
 export const clientConnectionsMax = 64
+
+/**
+ * Client sockets not yet authenticated, at once (node/admission.ts): a bound of their own, so
+ * that strangers' sockets idling towards their auth timeout cannot take the authenticated
+ * connections' places (they shared the 64, and a flood locked new clients out). Beyond it the
+ * oldest unauthenticated socket is dropped for the newcomer.
+ */
+export const clientPendingMax = 16
+
+/** More unauthenticated sockets, only from addresses a known user authenticated from: a stranger's flood cannot take these. */
+export const clientPendingReservedMax = 8
+
+/** Unauthenticated sockets from one address not known for a user at once: a phone or a laptop opens one or two. */
+export const clientPendingPerSourceMax = 4
+
+/** While half of `clientPendingMax` is taken, a socket not authenticated after this is dropped, ms: a client answers the challenge in one round trip. */
+export const clientPressuredAuthTimeoutMs = 2000
+
+/** Addresses remembered as ones a known user authenticated from (most recent kept). */
+export const clientKnownSourcesMax = 256
+
+/** The WebSocket upgrade request's headers must arrive within this, ms (Node's default is 60 s). */
+export const clientUpgradeHeadersTimeoutMs = 5000
+
+/** How often Node checks client sockets still in their upgrade request against that timeout, ms (its default is 30 s). */
+export const clientUpgradeTimeoutCheckEveryMs = 1000
 
 /** Channel subscriptions per connection: a client shows a handful of channels; 32 bounds the fan-out work per stored envelope. */
 export const subscriptionsPerConnectionMax = 32
@@ -109,6 +162,13 @@ export const webFileBytesMax = 8 * 1024 * 1024
 /** Gzipped copies of app files kept in memory, bytes: the shell several times over, for a few versions. */
 export const webCompressedCacheBytesMax = 4 * 1024 * 1024
 
+/**
+ * A connection that made a plain HTTP request (an app file) is closed if it goes this long
+ * without reading or sending, ms: after its request it is outside admission, and one
+ * connection per file costs a handshake, not an idle socket held by a client that stopped reading.
+ */
+export const webResponseIdleTimeoutMs = 10_000
+
 // ---- The HTTPS listener's certificate (node/web/certificate.ts) -----------------------------
 
 /** Validity of a certificate the node makes for itself, ms: 825 days, the longest iOS accepts for a TLS server certificate. */
@@ -138,6 +198,39 @@ export const clientConnectTimeoutMs = 10_000
 /** Longest request id (`rid`) a client may choose, characters when a string. */
 export const ridCharsMax = 64
 
+// ---- Admin endpoint (node/admin.ts: /healthz, /status, /metrics) ----------------------
+
+/**
+ * Admin connections at once, hard bound (the server drops connections beyond it at once).
+ * A scraper and an operator's curl need a few; each response is small and closes its
+ * connection, so only unfinished requests can hold one long. Without a bound one local
+ * process holding unfinished requests took the relay to its file limit.
+ */
+export const adminConnectionsMax = 32
+
+/** Admin requests whose headers have not all arrived, at once; beyond it the oldest is dropped (node/admission.ts). */
+export const adminPendingMax = 8
+
+/** ...of which one address may hold this many (a management network has several; loopback is one address). */
+export const adminPendingPerSourceMax = 4
+
+/** An admin request's headers fit one packet: once half the pending slots are taken, one not complete after this is dropped, ms. */
+export const adminPressuredTimeoutMs = 1000
+
+/** An admin request's headers must all arrive within this, ms (Node's default is 60 s). */
+export const adminHeadersTimeoutMs = 5000
+
+/** A whole admin request must arrive within this, ms (Node's default is 300 s). */
+export const adminRequestTimeoutMs = 10_000
+
+/** How often Node checks admin connections against the two timeouts above, ms (its default, 30 s, would let them run that much longer). */
+export const adminTimeoutCheckEveryMs = 1000
+
+/** The request rate and burst for a configured rate (config `api.requestsPerSecond`). */
+export function apiRateLimits (requestsPerSecond: number): Pick<ClientApiLimits, 'requestRatePerSecond' | 'requestBurstMax'> {
+  return { requestRatePerSecond: requestsPerSecond, requestBurstMax: requestBurstSeconds * requestsPerSecond }
+}
+
 /** Every bound above that the server reads at run time, as one overridable object. */
 export interface ClientApiLimits {
   clientMessageBytesMax: number
@@ -145,9 +238,14 @@ export interface ClientApiLimits {
   requestRatePerSecond: number
   requestBurstMax: number
   rateRefusalsMax: number
+  rateRefusalsForgivenPerSecond: number
   authFailuresMax: number
   authTimeoutMs: number
   clientConnectionsMax: number
+  clientPendingMax: number
+  clientPendingReservedMax: number
+  clientPendingPerSourceMax: number
+  clientPressuredAuthTimeoutMs: number
   subscriptionsPerConnectionMax: number
   backlogEnvelopesMax: number
   subscribePendingEnvelopesMax: number
@@ -163,9 +261,14 @@ export const defaultClientApiLimits: Readonly<ClientApiLimits> = Object.freeze({
   requestRatePerSecond,
   requestBurstMax,
   rateRefusalsMax,
+  rateRefusalsForgivenPerSecond,
   authFailuresMax,
   authTimeoutMs,
   clientConnectionsMax,
+  clientPendingMax,
+  clientPendingReservedMax,
+  clientPendingPerSourceMax,
+  clientPressuredAuthTimeoutMs,
   subscriptionsPerConnectionMax,
   backlogEnvelopesMax,
   subscribePendingEnvelopesMax,

@@ -24,13 +24,23 @@ export class TokenBucket {
 
   /** Takes one token if there is one. */
   take (): boolean {
+    this.#refill()
+    if (this.#tokens < 1) return false
+    this.#tokens -= 1
+    return true
+  }
+
+  /** Ms until a token is there to take (0: now). */
+  waitMs (): number {
+    this.#refill()
+    return this.#tokens >= 1 ? 0 : Math.ceil((1 - this.#tokens) / this.#ratePerMs)
+  }
+
+  #refill (): void {
     const now = this.#nowMs()
     // A monotonic clock never goes back; max() keeps a misbehaving one from draining the bucket.
     const elapsed = Math.max(0, now - this.#lastMs)
     this.#lastMs = Math.max(this.#lastMs, now)
     this.#tokens = Math.min(this.#capacity, this.#tokens + elapsed * this.#ratePerMs)
-    if (this.#tokens < 1) return false
-    this.#tokens -= 1
-    return true
   }
 }

@@ -25,13 +25,13 @@ import { clientApiVersion, decodeClientObject, encodeServerMessage, parseJsonObj
 /** WebSocket close code for policy violations (RFC 6455 §7.4.1). */
 export const closePolicy = 1008
 
-export type CloseReason = 'auth' | 'auth-timeout' | 'rate' | 'slow-consumer' | 'connections' | 'revoked'
+export type CloseReason = 'auth' | 'auth-timeout' | 'rate' | 'slow-consumer' | 'connections' | 'admission' | 'revoked'
 
-/** Security-relevant happenings, for the daemon's audit log. */
+/** Security-relevant happenings, for the daemon's audit log. `detail` says more where a reason has variants (admission's). */
 export type ClientApiEvent =
   | { type: 'authenticated', user: Uint8Array }
   | { type: 'auth-refused', reason: string, user?: Uint8Array }
-  | { type: 'disconnected', reason: CloseReason, user?: Uint8Array }
+  | { type: 'disconnected', reason: CloseReason, user?: Uint8Array, detail?: string }
 
 export interface SessionDeps {
   facade: NodeFacade
@@ -64,11 +64,12 @@ interface Tracked { acknowledged: boolean, held?: MessageStatus }
 export class ClientSession {
   readonly #d: SessionDeps
   readonly #bucket: TokenBucket
+  /** Refusals for rate this connection may still run up before it is closed; forgiven over time. */
+  readonly #refusalBudget: TokenBucket
   readonly #subs = new Map<string, Subscription>()
   readonly #tracked = new Map<string, Tracked>()
   #user: Uint8Array | undefined
   #authFailures = 0
-  #rateRefusals = 0
   #inFlight = 0
   #enrolling = false
   #closed = false
@@ -77,6 +78,7 @@ export class ClientSession {
   constructor (deps: SessionDeps) {
     this.#d = deps
     this.#bucket = new TokenBucket(deps.limits.requestRatePerSecond, deps.limits.requestBurstMax, () => deps.clock.monotonicMs())
+    this.#refusalBudget = new TokenBucket(deps.limits.rateRefusalsForgivenPerSecond, deps.limits.rateRefusalsMax, () => deps.clock.monotonicMs())
   }
 
   get user (): Uint8Array | undefined { return this.#user }
@@ -189,7 +191,7 @@ export class ClientSession {
       return
     }
     if (!facade.isAllowedUser(msg.publicKey)) {
-      this.#authFailed(msg.rid, 'user is not allowed on this node (not in clients.allow, not enrolled, or revoked)', msg.publicKey)
+      this.#authFailed(msg.rid, 'user is not allowed on this node: not in clients.allow, not enrolled, or revoked', msg.publicKey)
       return
     }
     const user = msg.publicKey
@@ -333,12 +335,14 @@ export class ClientSession {
 
   // ---- Refusals and plumbing ------------------------------------------------------
 
-  /** Takes a token for a frame; refuses with ERR_RATE (and closes after too many in a row) when there is none. */
+  /**
+   * Takes a token for a frame; refuses with ERR_RATE when there is none, and closes the
+   * connection once its refusals outrun `rateRefusalsMax` plus those forgiven since.
+   */
   #admit (rid: Rid | null): boolean {
-    if (this.#bucket.take()) { this.#rateRefusals = 0; return true }
-    this.#rateRefusals++
-    if (this.#rateRefusals > this.#d.limits.rateRefusalsMax) this.#shut('rate', 'request rate exceeded persistently')
-    else this.#reply(rid, ApiErrorCodes.rate, `over ${this.#d.limits.requestRatePerSecond} requests per second; slow down`)
+    if (this.#bucket.take()) return true
+    if (this.#refusalBudget.take()) this.#reply(rid, ApiErrorCodes.rate, `over ${this.#d.limits.requestRatePerSecond} requests per second; slow down`)
+    else this.#shut('rate', 'request rate exceeded persistently')
     return false
   }
 

@@ -3,9 +3,12 @@
  * fdatasync'd, and the signed head replaced); concurrent appends are serialised and written
  * in groups of up to `auditBatchEntriesMax` with one flush, so a flood of rejections costs
  * one fsync per group. Any write failure rejects with AuditError and puts the log in a failed
- * state: every later append rejects until `recover()` succeeds, so the daemon can refuse
- * security-relevant changes it cannot record. A signed `audit.checkpoint` entry is written
- * on open, every `checkpointEvery` entries, and on close.
+ * state: every later append rejects at once, so the daemon can refuse security-relevant
+ * changes it cannot record, while the log retries `recover()` by itself (from
+ * `auditRecoverDelayMsMin`, doubling to `auditRecoverDelayMsMax`): logging resumes once the
+ * cause (no file descriptors left, a full disk) has gone, and the `audit.recovered` entry
+ * counts the appends refused meanwhile. A signed `audit.checkpoint` entry is written on
+ * open, every `checkpointEvery` entries, and on close.
  *
  * @example
  * const log = await openAuditLog({ dataDir, crypto, key, node: peerId, now: () => clock.nowMs() })
@@ -14,7 +17,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises'
 import { AuditError } from '../../protocol/errors.ts'
-import { auditBatchEntriesMax, auditCheckpointEntriesDefault } from '../../protocol/limits.ts'
+import { auditBatchEntriesMax, auditCheckpointEntriesDefault, auditRecoverDelayMsMax, auditRecoverDelayMsMin } from '../../protocol/limits.ts'
 import type { Crypto, KeyPair } from '../../protocol/ports.ts'
 import type { AuditValue } from './canonical.ts'
 import { auditFormatVersion, sealEntry, signHead, toHex, type AuditEntry, type AuditFields } from './format.ts'
@@ -33,13 +36,26 @@ export interface AuditLogOptions {
   now: () => number
   /** Entries between signed checkpoints (default `auditCheckpointEntriesDefault`). */
   checkpointEvery?: number
+  /** Runs `fn` after `ms` and returns a cancel: the retries of a failed log. Default: an unref'd timer. */
+  schedule?: (fn: () => void, ms: number) => () => void
+}
+
+function realSchedule (fn: () => void, ms: number): () => void {
+  const timer = setTimeout(fn, ms)
+  timer.unref()
+  return () => { clearTimeout(timer) }
 }
 
 interface Pending { event: CleanEvent, resolve: (e: AuditEntry) => void, reject: (e: unknown) => void }
 
 export async function openAuditLog (options: AuditLogOptions): Promise<AuditLog> {
   const log = new AuditLog(options)
-  await log.recover()
+  try {
+    await log.recover()
+  } catch (e) {
+    await log.close() // no retries for a log the caller never got
+    throw e
+  }
   return log
 }
 
@@ -57,6 +73,11 @@ export class AuditLog {
   #failure: AuditError | undefined = new AuditError('the audit log has not been opened')
   #opened = false
   #closed = false
+  /** Appends refused (or failed) since the log last failed; recorded by the `audit.recovered` entry. */
+  #refused = 0
+  #recovering: Promise<void> | undefined
+  #retryMs = auditRecoverDelayMsMin
+  #cancelRetry: (() => void) | undefined
 
   /** Use `openAuditLog`; the constructor leaves the log failed until `recover()` opens it. */
   constructor (options: AuditLogOptions) {
@@ -74,7 +95,7 @@ export class AuditLog {
   /** Record one event. Resolves with the entry once durable; rejects with AuditError if it is not. */
   append (event: AuditEvent): Promise<AuditEntry> {
     if (this.#closed) return Promise.reject(new AuditError('the audit log is closed'))
-    if (this.#failure !== undefined) return Promise.reject(this.#refusal())
+    if (this.#failure !== undefined) { this.#refused++; return Promise.reject(this.#refusal()) }
     return this.#enqueue(sanitiseEvent(event))
   }
 
@@ -89,10 +110,21 @@ export class AuditLog {
    * (Re)open from disk after a failure, or the first time: check the tail against the signed
    * head, quarantine unconfirmed bytes, then write `audit.recovered` (if anything was repaired
    * or a failure preceded) and an opening checkpoint. Throws AuditError and stays failed if any step fails.
+   * A failed log calls this itself, with backoff; calling it meanwhile joins the attempt in progress.
    */
-  async recover (): Promise<void> {
-    if (this.#closed) throw new AuditError('the audit log is closed')
-    if (this.#failure === undefined) return
+  recover (): Promise<void> {
+    if (this.#closed) return Promise.reject(new AuditError('the audit log is closed'))
+    if (this.#failure === undefined) return Promise.resolve()
+    this.#recovering ??= this.#reopen().finally(() => {
+      this.#recovering = undefined
+      if (this.#failure !== undefined) this.#scheduleRetry()
+    })
+    return this.#recovering
+  }
+
+  async #reopen (): Promise<void> {
+    this.#cancelRetry?.()
+    this.#cancelRetry = undefined
     await this.#draining
     const before = this.#failure
     await this.#file?.close().catch(() => {}) // the handle may be the broken part; a fresh one follows
@@ -104,9 +136,11 @@ export class AuditLog {
       this.#hash = state.hash
       this.#sinceCheckpoint = 0
       const notes: Record<string, AuditValue> = { ...state.recovered }
-      if (this.#opened) notes.after_failure = boundString(before.message)
+      if (this.#opened) { notes.after_failure = boundString(before?.message ?? ''); notes.refused_appends = this.#refused }
       this.#opened = true
       this.#failure = undefined
+      this.#refused = 0
+      this.#retryMs = auditRecoverDelayMsMin
       if (Object.keys(notes).length > 0) {
         await this.#enqueue({ who: 'node', what: 'audit.recovered', outcome: 'ok', remote: null, detail: sanitiseDetail(notes) })
       }
@@ -117,9 +151,23 @@ export class AuditLog {
     }
   }
 
+  /** A failed log that has been opened before tries again by itself, later each time (bounded). */
+  #scheduleRetry (): void {
+    if (this.#closed || !this.#opened || this.#cancelRetry !== undefined || this.#recovering !== undefined) return
+    const delayMs = this.#retryMs
+    this.#retryMs = Math.min(auditRecoverDelayMsMax, 2 * this.#retryMs)
+    this.#cancelRetry = (this.#o.schedule ?? realSchedule)(() => {
+      this.#cancelRetry = undefined
+      // A failed attempt schedules the next one; its error is the log's failure, readable as `failure`.
+      this.recover().catch(() => {})
+    }, delayMs)
+  }
+
   /** Write a closing checkpoint (if the log is healthy), then release the file. */
   async close (): Promise<void> {
     if (this.#closed) return
+    this.#cancelRetry?.()
+    this.#cancelRetry = undefined
     if (this.#failure === undefined) {
       try {
         await this.#enqueue(this.#checkpointEvent('close'))
@@ -157,6 +205,7 @@ export class AuditLog {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, auditBatchEntriesMax)
       if (this.#failure !== undefined) {
+        this.#refused += batch.length
         for (const p of batch) p.reject(this.#refusal())
         continue
       }
@@ -168,7 +217,9 @@ export class AuditLog {
         batch.forEach((p, i) => p.resolve(entries[i]))
       } catch (e) {
         this.#fail(e)
+        this.#refused += batch.length
         for (const p of batch) p.reject(this.#failure)
+        this.#scheduleRetry()
       }
     }
     this.#busy = false

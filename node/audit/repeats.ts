@@ -1,14 +1,19 @@
 /**
- * Keeps a flood of refusals from growing the audit log without bound. A refusal of a new
- * kind (event type, reason, and the remote address without its port, or the peer when there
- * is no address) is written in full at once; repeats of that kind within the window are
- * counted, and when the window ends one summary entry records how many there were and from
- * how many peer ids. A kind still repeating keeps being summarised, once a window; a kind
- * that went quiet is forgotten, so its next refusal is written in full again. Beyond
+ * Keeps a flood of repeated events from growing the audit log without bound. A refusal of a
+ * new kind (event type, reason, and the remote address without its port, or the peer when
+ * there is no address) is written in full at once; repeats of that kind within the window
+ * are counted, and when the window ends one summary entry records how many there were and
+ * from how many peer ids. A kind still repeating keeps being summarised, once a window; a
+ * kind that went quiet is forgotten, so its next refusal is written in full again. Beyond
  * `keysMax` kinds in one window, refusals are counted together per event type (an attacker
- * rotating addresses or reasons). Events other than refusals pass straight through.
+ * rotating addresses or reasons).
  *
- * Nothing is dropped silently: every refusal is either its own entry or counted in a
+ * Admissions that a reconnecting party repeats (`peer.accepted` on every link-up,
+ * `client.authenticated` on every connection) are folded the same way, per party as well:
+ * otherwise each reconnect of a flapping or hostile peer was one more signed entry. Other
+ * events pass straight through.
+ *
+ * Nothing is dropped silently: every folded event is either its own entry or counted in a
  * summary. `close()` writes the summaries still open (a graceful stop); a crash loses at
  * most one window of counts, never a first occurrence.
  *
@@ -19,6 +24,9 @@
  */
 import { auditRepeatKeysMax, auditRepeatPeersMax, auditRepeatWindowMs } from '../../protocol/limits.ts'
 import type { AuditEvent } from './sanitise.ts'
+
+/** Admissions folded like refusals: each reconnect repeats them. */
+export const repeatedAdmissions: ReadonlyArray<AuditEvent['what']> = ['peer.accepted', 'client.authenticated']
 
 export interface RefusalSummariesOptions {
   /** Writes an entry (the caller's audit log). */
@@ -51,7 +59,7 @@ export class RefusalSummaries {
   }
 
   record (event: AuditEvent): void {
-    if (event.outcome !== 'refused' || this.#closed) { this.#o.append(event); return }
+    if (!folded(event) || this.#closed) { this.#o.append(event); return }
     const key = kindOf(event)
     const known = this.#kinds.get(key)
     if (known !== undefined) { this.#count(known, event); return }
@@ -96,6 +104,10 @@ export class RefusalSummaries {
   }
 }
 
+function folded (event: AuditEvent): boolean {
+  return event.outcome === 'refused' || (event.outcome === 'ok' && repeatedAdmissions.includes(event.what))
+}
+
 function reasonOf (event: AuditEvent): string {
   const reason = event.detail?.reason
   return typeof reason === 'string' ? reason : ''
@@ -106,9 +118,11 @@ export function remoteHost (remote: string): string {
   return remote.split('/').slice(0, 3).join('/')
 }
 
+/** A refusal's kind leaves out who (one address rotating peer ids is one flood); an admission's is per party. */
 function kindOf (event: AuditEvent): string {
   const source = event.remote !== undefined ? remoteHost(event.remote) : event.who
-  return `${event.what}\n${source}\n${reasonOf(event)}`
+  const who = event.outcome === 'refused' ? '' : event.who
+  return `${event.what}\n${source}\n${reasonOf(event)}\n${who}`
 }
 
 function summary (kind: Kind, reason: string, o: { windowMs: number, peersMax: number }, overflow = false): AuditEvent {
@@ -117,8 +131,8 @@ function summary (kind: Kind, reason: string, o: { windowMs: number, peersMax: n
   return {
     who,
     what: first.what,
-    outcome: 'refused',
+    outcome: first.outcome,
     ...(first.remote !== undefined && !overflow ? { remote: remoteHost(first.remote) } : {}),
-    detail: { reason, repeats: kind.repeats, windowMs: o.windowMs, summary: true },
+    detail: { ...(reason !== '' || first.outcome === 'refused' ? { reason } : {}), repeats: kind.repeats, windowMs: o.windowMs, summary: true },
   }
 }

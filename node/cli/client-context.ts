@@ -17,15 +17,15 @@ export interface ClientContext {
 }
 
 export async function connect (opts: ClientOptions): Promise<{ client: Client, ctx: ClientContext }> {
-  const { dataDir, api } = await relayAddresses(opts)
+  const { dataDir, api, requestsPerSecond } = await relayAddresses(opts)
   const crypto = createNodeCrypto()
   const user = await loadUserIdentity(dataDir, crypto)
   const url = urlOf('ws', api)
   try {
-    return { client: await connectClient({ url, user: user.ed25519, crypto }), ctx: { dataDir, crypto, user } }
+    return { client: await connectClient({ url, user: user.ed25519, crypto, requestsPerSecond }), ctx: { dataDir, crypto, user } }
   } catch (e) {
     // The relay answered and said no: say that, not that nobody answered.
-    if (e instanceof UnauthorisedError) throw new UnauthorisedError(`the relay at ${url} refused this user (${e.message}); its operator lets a user in by adding the key from "ddil whoami" to clients.allow`, { cause: e })
+    if (e instanceof UnauthorisedError) throw new UnauthorisedError(`the relay at ${url} refused this user (${e.message}); its operator lets a user in with a code from "ddil enrol", or by adding the key from "ddil whoami" to clients.allow`, { cause: e })
     throw noRelay(url, e)
   }
 }

@@ -29,7 +29,7 @@ export async function relayAddresses (opts: ClientOptions): Promise<Endpoints & 
   if (written !== undefined) return { ...written, dataDir }
   const { loadConfig } = await import('../config/load.ts')
   const { config } = loadConfig({ dataDir, configPath: opts.config, env: process.env, flags: {} })
-  return { api: config.api.listen, admin: config.admin.listen, dataDir }
+  return { api: config.api.listen, admin: config.admin.listen, requestsPerSecond: config.api.requestsPerSecond, dataDir }
 }
 
 export function noRelay (url: string, cause: unknown): ProtocolError {

@@ -63,7 +63,7 @@ function clientSentence (config: ResolvedConfig): string {
   if (clients.allowOperator) who.push('the operator user in user.key')
   if (clients.allow.length > 0) who.push(plural(clients.allow.length, 'other user'))
   who.push('devices enrolled with "ddil enrol" and not revoked (clients.json)')
-  return `Serve the client API on ws://${formatHostPort(api.listen)} (${reach(api.listen)}) to ${and(who)}, and the field app at http://${formatHostPort(api.listen)}/.`
+  return `Serve the client API on ws://${formatHostPort(api.listen)} (${reach(api.listen)}) to ${and(who)}, up to ${plural(api.requestsPerSecond, 'request')} a second per connection, and the field app at http://${formatHostPort(api.listen)}/.`
 }
 
 function webSentences (config: ResolvedConfig): string[] {

@@ -117,6 +117,18 @@ export const configKeys: readonly ConfigKey[] = [
     flag: '--api',
   },
   {
+    path: 'api.requestsPerSecond',
+    defaultValue: 50,
+    what: 'a whole number of requests a second, from 1 to 10000',
+    example: '50',
+    help: [
+      'Requests a second each client connection may make, in bursts of up to four',
+      'seconds\' worth; a client that keeps going past it is disconnected. The CLI',
+      'and the web client keep below it by themselves. Raise it only for a gateway',
+      'or a bulk import that feeds this relay through one connection.',
+    ],
+  },
+  {
     path: 'web.listen',
     defaultValue: 'off',
     what: 'a host:port address or off',

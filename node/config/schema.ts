@@ -17,6 +17,7 @@ import {
   checkClientKey, checkDuration, checkHostPort, checkLinkHint, checkListenAddr, checkPeerId, checkSize, checkStaticPeer, checkWebListen, operatorKeyword, type HostPort, type LinkHint,
 } from './fields.ts'
 import { findKey } from './keys.ts'
+import { requestRatePerSecondMax } from '../api/limits.ts'
 
 export const logLevels = ['trace', 'debug', 'info', 'warn', 'error'] as const
 export type LogLevel = (typeof logLevels)[number]
@@ -38,7 +39,7 @@ export interface ResolvedConfig {
     links: LinkHint[]
   }
   discovery: { mdns: boolean }
-  api: { listen: HostPort }
+  api: { listen: HostPort, requestsPerSecond: number }
   web: {
     /** The HTTPS listener for the local network; undefined when off. */
     listen?: HostPort
@@ -116,7 +117,12 @@ export const configSchema = z.strictObject({
     }),
   }),
   discovery: section({ mdns: z.boolean().default(defaultOf('discovery.mdns') as boolean) }),
-  api: section({ listen: checked(checkHostPort).prefault(defaultOf('api.listen') as string) }),
+  api: section({
+    listen: checked(checkHostPort).prefault(defaultOf('api.listen') as string),
+    requestsPerSecond: z.number()
+      .refine(n => Number.isInteger(n) && n >= 1 && n <= requestRatePerSecondMax, { message: `is not a whole number of requests a second from 1 to ${requestRatePerSecondMax}; write e.g. 50` })
+      .default(defaultOf('api.requestsPerSecond') as number),
+  }),
   web: section({
     listen: checked(checkWebListen).prefault(defaultOf('web.listen') as string),
     cert: z.string().default(defaultOf('web.cert') as string),
@@ -156,7 +162,7 @@ export function toResolved (parsed: ParsedConfig, dataDir: string): ResolvedConf
     node: { listen: parsed.node.listen },
     peers: { static: parsed.peers.static, mode: parsed.peers.mode, allow: parsed.peers.allow, links: parsed.peers.links },
     discovery: { mdns: parsed.discovery.mdns },
-    api: { listen: parsed.api.listen },
+    api: { listen: parsed.api.listen, requestsPerSecond: parsed.api.requestsPerSecond },
     web: {
       ...(parsed.web.listen !== null ? { listen: parsed.web.listen } : {}),
       ...(parsed.web.cert !== '' ? { cert: inDataDir(parsed.web.cert, dataDir), key: inDataDir(parsed.web.key, dataDir) } : {}),

@@ -26,14 +26,17 @@ import { mdns } from '@libp2p/mdns'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { ConfigError } from '../../protocol/errors.ts'
 import type { Logger } from '../../protocol/ports.ts'
+import { remoteHost } from '../audit/repeats.ts'
+import { systemClock } from '../runtime.ts'
 import { createGater, isIpMultiaddr, type PeerPolicy, type RefusedCallback } from './gater.ts'
 import * as limits from './limits.ts'
 import { startRedialer, type StaticPeer } from './redial.ts'
+import { boundedWebSockets } from './ws-bounds.ts'
+import type { PeerBackoff } from './backoff.ts'
 
 export type HostServices = { identify: Identify, identifyPush: IdentifyPush, ping: Ping }
 export type Host = Libp2p<HostServices>
@@ -41,6 +44,9 @@ export type Host = Libp2p<HostServices>
 export interface HostLimits {
   connectionsMax: number
   inboundPendingConnectionsMax: number
+  inboundPendingReservedMax: number
+  inboundPendingPerAddressMax: number
+  inboundPressuredUpgradeTimeoutMs: number
   inboundUpgradeTimeoutMs: number
   dialTimeoutMs: number
   serviceInboundStreamsPerConnectionMax: number
@@ -57,6 +63,9 @@ export interface HostLimits {
 export const defaultHostLimits: Readonly<HostLimits> = {
   connectionsMax: limits.hostConnectionsMax,
   inboundPendingConnectionsMax: limits.hostInboundPendingConnectionsMax,
+  inboundPendingReservedMax: limits.hostInboundPendingReservedMax,
+  inboundPendingPerAddressMax: limits.hostInboundPendingPerAddressMax,
+  inboundPressuredUpgradeTimeoutMs: limits.hostInboundPressuredUpgradeTimeoutMs,
   inboundUpgradeTimeoutMs: limits.hostInboundUpgradeTimeoutMs,
   dialTimeoutMs: limits.hostDialTimeoutMs,
   serviceInboundStreamsPerConnectionMax: limits.serviceInboundStreamsPerConnectionMax,
@@ -79,6 +88,8 @@ export interface HostOptions {
   /** Announce and discover on the LAN by multicast DNS; off unless set. */
   mdns?: boolean
   limits?: Partial<HostLimits>
+  /** Peers the engine disconnected, kept away (neither redialled nor let in) for a while; give the same one to `attachFrameTransport`. */
+  backoff?: PeerBackoff
   onRefused?: RefusedCallback
   logger?: Logger
   /** Start listening and dialling now (default true). Pass false to attach protocol handlers first, then `host.start()`. */
@@ -94,13 +105,27 @@ export async function createHost (options: HostOptions): Promise<Host> {
     privateKey: options.privateKey,
     start: false,
     addresses: { listen: listen.map((ma) => ma.toString()) },
-    transports: [tcp({ dialOpts: { keepAlive: true }, listenOpts: { keepAlive: true } }), webSockets()],
+    transports: [tcp({ dialOpts: { keepAlive: true }, listenOpts: { keepAlive: true }, maxConnections: limits.hostListenerSocketsMax }), boundedWebSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionGater: createGater(policy, options.onRefused),
+    connectionGater: createGater(policy, {
+      admission: {
+        pendingMax: bounds.inboundPendingConnectionsMax,
+        reservedMax: bounds.inboundPendingReservedMax,
+        perSourceMax: bounds.inboundPendingPerAddressMax,
+        pressuredTimeoutMs: bounds.inboundPressuredUpgradeTimeoutMs,
+      },
+      clock: systemClock,
+      knownSources: staticPeers.flatMap((p) => p.addrs.map((ma) => remoteHost(ma.toString()))),
+      knownSourcesMax: limits.hostKnownAddressesMax,
+      backoff: options.backoff,
+      onRefused: options.onRefused,
+    }),
     connectionManager: {
       maxConnections: bounds.connectionsMax,
-      maxIncomingPendingConnections: bounds.inboundPendingConnectionsMax,
+      // Our admission (the gater) bounds handshakes; libp2p's own bound, unaudited, stays above it.
+      maxIncomingPendingConnections: bounds.inboundPendingConnectionsMax + bounds.inboundPendingReservedMax + limits.hostLibp2pPendingHeadroom,
+      inboundConnectionThreshold: limits.hostInboundConnectionsPerSecondPerAddressMax,
       inboundUpgradeTimeout: bounds.inboundUpgradeTimeoutMs,
       dialTimeout: bounds.dialTimeoutMs,
       resolvers: {}, // no /dnsaddr lookups
@@ -124,6 +149,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
     delayMsMax: bounds.redialDelayMsMax,
     backoffFactor: bounds.redialBackoffFactor,
     jitterFraction: bounds.redialJitterFraction,
+    backoff: options.backoff,
     logger: options.logger,
   })
   if (options.mdns === true) dialDiscoveredPeers(host, options.logger)

@@ -13,8 +13,50 @@
 /** Open connections at once. A relay talks to a handful of peers; 64 leaves room for mules and clients on a single-board computer. */
 export const hostConnectionsMax = 64
 
-/** Inbound connections still in their Noise/yamux upgrade at once; bounds the cost of a slow-handshake flood (libp2p's default is 10). */
+/**
+ * Inbound connections still in their Noise handshake at once, from any address (our
+ * admission, node/admission.ts); beyond it the oldest unfinished one is dropped for the
+ * newcomer. Bounds the cost of a slow-handshake flood (libp2p's default is 10).
+ */
 export const hostInboundPendingConnectionsMax = 8
+
+/** More inbound handshakes at once, only from addresses of static and allowlisted peers: a stranger's flood cannot take these. */
+export const hostInboundPendingReservedMax = 4
+
+/** Inbound handshakes at once from one address not known: a relay dials us once, twice while a redial races a dying connection. */
+export const hostInboundPendingPerAddressMax = 2
+
+/**
+ * While half of `hostInboundPendingConnectionsMax` is taken, a handshake from an address not
+ * known that has not finished after this is dropped, ms: Noise takes three messages, so a
+ * second on a LAN and a few on a slow radio; static and allowlisted peers' addresses are exempt.
+ */
+export const hostInboundPressuredUpgradeTimeoutMs = 3000
+
+/** Addresses remembered as those of allowlisted peers (most recent kept). */
+export const hostKnownAddressesMax = 256
+
+/**
+ * libp2p's own bound on inbound upgrades (`maxIncomingPendingConnections`) refuses before our
+ * admission sees a connection, unaudited, so it is set above ours (pool plus reserve) by
+ * this many: connections we dropped whose upgrade is still unwinding.
+ */
+export const hostLibp2pPendingHeadroom = 4
+
+/** Sockets one relay listener (TCP, WebSocket) holds at once, hard bound: connections, handshakes and their reserve, and some unwinding. Node drops the rest on accept. */
+export const hostListenerSocketsMax = hostConnectionsMax + hostInboundPendingConnectionsMax + hostInboundPendingReservedMax + hostLibp2pPendingHeadroom
+
+/** A connection to the WebSocket listener must send its first byte within this, ms (libp2p's listener waits for ever): a client sends its upgrade request at once. */
+export const wsFirstByteTimeoutMs = 5000
+
+/** ...and the upgrade request's headers within this, ms (Node's default is 60 s): a few hundred bytes, a second at 9.6 kbps. */
+export const wsUpgradeHeadersTimeoutMs = 10_000
+
+/** How often Node checks WebSocket upgrade requests against that timeout, ms (its default is 30 s). */
+export const wsTimeoutCheckEveryMs = 1000
+
+/** New inbound connections per second from one address that libp2p lets through to our admission (its `inboundConnectionThreshold`; this is its default). */
+export const hostInboundConnectionsPerSecondPerAddressMax = 5
 
 /** An inbound connection must finish Noise and muxer negotiation within this; about 3 KB of handshake fits at 9.6 kbps with satellite latency to spare. */
 export const hostInboundUpgradeTimeoutMs = 10_000
@@ -66,6 +108,25 @@ export const redialBackoffFactor = 2
 
 /** Random spread of each redial delay (fraction either side), so that nodes healed together do not all dial at once. */
 export const redialJitterFraction = 0.2
+
+/**
+ * A peer the engine disconnected (score below zero after about ten bad frames or envelopes,
+ * or no common link version) is kept away this long the first time, ms: neither redialled
+ * nor let back in (node/p2p/backoff.ts). Long enough that a flood does not resume at once.
+ */
+export const peerBackoffDelayMsMin = 30_000
+
+/** Each further disconnect multiplies the delay by this: 30 s, 2 min, 8 min, 32 min, then the cap. */
+export const peerBackoffFactor = 4
+
+/** The delay stops growing here, ms: the engine wins back 10 score points an hour, one more bad frame's worth. */
+export const peerBackoffDelayMsMax = 3_600_000
+
+/** A peer's disconnects are forgotten after this long without another, ms; until then each one keeps it away longer. */
+export const peerBackoffForgetMs = 24 * 3_600_000
+
+/** Peers whose disconnects are remembered (most recent kept): more than a relay ever has. */
+export const peerBackoffPeersMax = 1024
 
 /** Opening the sync stream (multistream-select over an open connection) gives up after this; the next connection or identify retries. */
 export const syncStreamOpenTimeoutMs = 10_000

@@ -11,7 +11,9 @@
  *
  * The engine sees `linkUp` once per stream, `receive` for each frame in order,
  * `linkDown` exactly once, and `drain` after a refused `send` once the queue has
- * emptied. Handler calls never happen inside `send` or `disconnect`.
+ * emptied. Handler calls never happen inside `send` or `disconnect`. `disconnect` (the
+ * engine's verdict on a peer) hangs up and, given the host's `backoff`, keeps the peer
+ * away for a growing while: not redialled, not let back in (backoff.ts).
  *
  * Latency: libp2p's connection monitor pings every connection (host.ts) and keeps the
  * round trip on the connection. `linkUp` carries half of it as the one-way latency when
@@ -39,6 +41,7 @@ import { lengthPrefixBytesMax } from './frame-codec.ts'
 import { FrameStream } from './frame-stream.ts'
 import { LatencyReports, linkInfo, type DeclaredLink } from './link-info.ts'
 import { Pacer } from './pacer.ts'
+import type { PeerBackoff } from './backoff.ts'
 export type { DeclaredLink } from './link-info.ts'
 import * as limits from './limits.ts'
 
@@ -58,6 +61,8 @@ export interface FrameTransportOptions {
   declaredLink?: (peer: PeerId) => DeclaredLink | undefined
   /** The peer broke the framing rules (oversized frame) or its frame made the engine throw a DdilError; its stream was reset. */
   onPeerMisbehaved?: (peer: PeerId, reason: string) => void
+  /** Where a peer the engine disconnects is kept away for a while; the host's (createHost `backoff`), so it is neither redialled nor let back in. */
+  backoff?: Pick<PeerBackoff, 'penalise'>
   logger?: Logger
 }
 
@@ -204,6 +209,8 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
     bufferedBytes: (peer) => links.get(peer)?.bufferedBytes ?? 0,
     send: (peer, frame) => links.get(peer)?.send(frame) ?? false,
     disconnect: (peer, reason) => {
+      const awayMs = options.backoff?.penalise(peer)
+      if (awayMs !== undefined) options.logger?.info({ peer, reason, awayMs }, 'peer disconnected and kept away for a while')
       links.get(peer)?.abort(`disconnected: ${reason}`)
       host.hangUp(peerIdFromString(peer)).catch((e: unknown) => {
         options.logger?.debug({ peer, err: (e as Error).message }, 'hang up failed')

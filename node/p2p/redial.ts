@@ -3,7 +3,8 @@
  * one drops (or a dial fails) dials it again after a delay that starts at
  * `delayMsMin`, grows by `backoffFactor` per failure up to `delayMsMax`, with a
  * little jitter. Unlike libp2p's own reconnect queue it never gives up: a relay
- * must find its peer again after a partition of any length.
+ * must find its peer again after a partition of any length. A peer the engine
+ * disconnected is not redialled before its backoff ends (backoff.ts).
  *
  * @example
  * const redialer = startRedialer(host, [{ peer, addrs }], { delayMsMin: 1000, delayMsMax: 60_000, backoffFactor: 2, jitterFraction: 0.2 })
@@ -23,6 +24,8 @@ export interface RedialOptions {
   delayMsMax: number
   backoffFactor: number
   jitterFraction: number
+  /** How long a peer the engine disconnected is still kept away, ms. */
+  backoff?: { remainingMs (peer: string): number }
   logger?: Logger
 }
 
@@ -44,14 +47,17 @@ export function startRedialer (host: Libp2p, targets: readonly StaticPeer[], opt
 
   const running = (): boolean => !stopped && host.status === 'started'
 
+  const awayMs = (state: PeerState): number => options.backoff?.remainingMs(state.target.peer.toString()) ?? 0
+
   const schedule = (state: PeerState): void => {
     if (!running() || state.timer !== undefined || state.dialling) return
     const spread = 1 + options.jitterFraction * (2 * Math.random() - 1)
-    state.timer = setTimeout(() => { state.timer = undefined; dial(state) }, Math.round(state.delayMs * spread))
+    state.timer = setTimeout(() => { state.timer = undefined; dial(state) }, Math.max(Math.round(state.delayMs * spread), awayMs(state)))
   }
 
   const dial = (state: PeerState): void => {
     if (!running() || state.dialling || host.getConnections(state.target.peer).length > 0) return
+    if (awayMs(state) > 0) { schedule(state); return }
     state.dialling = true
     host.dial(state.target.addrs).then(() => {
       state.dialling = false

@@ -52,10 +52,12 @@ const hashedName = /-[A-Z0-9]{8,}\.[a-z0-9]+$/i
 
 /**
  * Only what the app needs, and only from the relay it came from: its own scripts and styles,
- * images from itself or data: URLs (QR codes), the API WebSocket on its own origin.
+ * images from itself or data:/blob: URLs (QR codes), media from blob: URLs (the camera that
+ * scans a key), the API WebSocket on its own origin. The app's index.html carries the same
+ * policy in a meta tag; a browser enforces both.
  */
 export const contentSecurityPolicy = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:", "connect-src 'self'",
+  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:", "media-src 'self' blob:", "connect-src 'self'",
   "worker-src 'self'", "manifest-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
 ].join('; ')
 

@@ -19,6 +19,7 @@ import { authorRef, Kind, type Envelope } from '../envelope.ts'
 import type { Role } from './roles.ts'
 import type { Authoriser, AuthoriseResult } from '../engine/types.ts'
 import type { Crypto } from '../ports.ts'
+import { notCarriedChannelsRememberedMax } from '../limits.ts'
 
 /** The engine surface the policy drives after governance changes. */
 export interface PolicyEngine {
@@ -29,6 +30,8 @@ export interface PolicyEngine {
 export class RelayChannelPolicy implements Authoriser {
   readonly store: GovernanceStore
   readonly #creators: (authorRefHex: string) => boolean
+  /** Channels whose creation this relay refused (its creator is not in authors.allow), oldest first (bounded). */
+  readonly #notCarried = new Set<string>()
   /** Cuts already enforced per channel+author, so each removal discards once. */
   readonly #enforced = new Map<string, number>()
 
@@ -38,10 +41,18 @@ export class RelayChannelPolicy implements Authoriser {
   }
 
   authorise (env: Envelope): AuthoriseResult {
+    const notCarried = 'this relay does not carry channels created by this user (authors.allow)'
+    const channel = toHex(env.channel)
+    // A channel whose creation we refused: its other envelopes are refused too, not held as "unknown channel".
+    if (this.#notCarried.has(channel)) return { ok: false, reason: notCarried, carried: false }
     if (env.kind === Kind.governance && env.deps.length === 0 && this.store.state(env.channel) === undefined) {
       let op: string
       try { op = decodeChange(env.body).op } catch (e) { return { ok: false, reason: `undecodable governance change: ${(e as Error).message}` } }
-      if (op === 'create' && !this.#creators(toHex(env.author))) return { ok: false, reason: 'this relay does not carry channels created by this user (authors.allow)' }
+      if (op === 'create' && !this.#creators(toHex(env.author))) {
+        this.#notCarried.add(channel)
+        if (this.#notCarried.size > notCarriedChannelsRememberedMax) this.#notCarried.delete(this.#notCarried.values().next().value as string)
+        return { ok: false, reason: notCarried, carried: false }
+      }
     }
     return authoriseEnvelope(this.store, env)
   }

@@ -296,9 +296,11 @@ export class Engine implements LinkHandler {
       const reason = reasonOf(e)
       this.#refused(reason, (e as Error).message, link.id, env)
       if (reason === 'expired') this.counters.expiredOnArrival++
-      // What an honest peer can send (it judged the envelope by its own clock or its own view of the channel,
-      // which a partition can leave behind ours: a removed member's posts) costs a point, once per envelope.
-      // What it cannot send honestly (a forgery, junk) costs ten.
+      // What our own policy refuses (a channel we do not carry) is nobody's fault. What an honest peer can
+      // send (it judged the envelope by its own clock or its own view of the channel, which a partition can
+      // leave behind ours: a removed member's posts) costs a point, once per envelope. What it cannot send
+      // honestly (a forgery, junk) costs ten.
+      if (e instanceof NotCarried) return
       if (reason === 'expired' || reason === 'clock-skew' || reason === 'unauthorised') {
         if (link.firstUntimely(key)) this.penalise(link, peerPenaltyUntimely, `${reason}: ${(e as Error).message}`)
       } else this.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${(e as Error).message}`)
@@ -325,20 +327,22 @@ export class Engine implements LinkHandler {
   }
 
   /**
-   * The pool is full: the oldest envelope of whoever holds most of it goes, and that sender
-   * (a peer) is charged for it. So a peer flooding envelopes of unknown channels or authors
-   * pushes out its own, pays for each, and is cut; honest senders keep their places.
+   * The pool is full: the oldest envelope of whoever holds most of it goes. So a peer
+   * flooding envelopes of unknown channels or authors pushes out its own, and honest
+   * senders keep their places. A peer holding more than half the pool is also charged
+   * for each: it is cut once it has been pushed out a hundred times.
    */
   #dropHeld (): void {
     let heaviest: PeerId | 'local' = 'local'
     for (const [from, n] of this.#heldBy) if (n > (this.#heldBy.get(heaviest) ?? 0)) heaviest = from
+    const dominant = (this.#heldBy.get(heaviest) ?? 0) * 2 > this.#held.size
     for (const [key, h] of this.#held) {
       if (h.from !== heaviest) continue
       this.#unhold(key, h)
       const peer = h.from === 'local' ? undefined : h.from
       this.#refused('unauthorised', 'dropped from the pending pool (full) before its authorisation could be decided', peer, h.env)
       const link = peer === undefined ? undefined : this.peers.get(peer)
-      if (link !== undefined) this.penalise(link, peerPenaltyWasteful, 'its envelopes of unknown channels or authors fill the pending pool')
+      if (link !== undefined && dominant) this.penalise(link, peerPenaltyWasteful, 'its envelopes of unknown channels or authors fill the pending pool')
       return
     }
   }
@@ -391,7 +395,7 @@ export class Engine implements LinkHandler {
   #validate (env: Envelope): void {
     checkTimely(env, this.networkNowMs())
     const auth = this.deps.authoriser.authorise(env)
-    if (!auth.ok) throw 'pending' in auth ? new PendingAuthorisation(auth.reason) : new UnauthorisedError(auth.reason)
+    if (!auth.ok) throw 'pending' in auth ? new PendingAuthorisation(auth.reason) : auth.carried === false ? new NotCarried(auth.reason) : new UnauthorisedError(auth.reason)
     verifySignature(this.deps.crypto, env, auth.publicKey)
     const highest = this.catalog.streams.get(env.stream)?.highest ?? 0
     if (highest > 0) checkSequenceWindow(env.seq, highest)
@@ -601,3 +605,6 @@ function reasonOf (e: unknown): RefusalReason {
 
 /** Internal signal: the authoriser cannot decide yet; the envelope is held, not refused. */
 class PendingAuthorisation extends Error {}
+
+/** Refused by this relay's own policy (see AuthoriseResult's `carried`): refused, but the sender is not charged. */
+class NotCarried extends UnauthorisedError {}

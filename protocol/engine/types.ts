@@ -8,7 +8,8 @@ import type { Clock, Crypto, Logger, PeerId, Store, Transport } from '../ports.t
 /** Decides whether an author may write an envelope, and supplies the key to verify it with. */
 export type AuthoriseResult =
   | { ok: true, publicKey: Uint8Array }
-  | { ok: false, reason: string }
+  /** `carried: false`: refused by this relay's own policy (a channel it does not carry), no fault of whoever forwarded it. */
+  | { ok: false, reason: string, carried?: false }
   /** Not decidable yet (unknown channel, author or parent): hold it and ask again later. */
   | { ok: false, pending: true, reason: string }
 

@@ -11,10 +11,9 @@
  * await f.ana.page.getByRole('link', { name: 'New channel' }).click()
  * await f.close()
  */
-import { Relay, cleanupRelays, freePort, waitFor } from './relays.ts'
+import { Relay, cleanupRelays, waitFor } from './relays.ts'
 import { Phone, relayCertificate, shotsDir, type PhoneOptions } from './browser.ts'
 import type { Page } from 'playwright-core'
-import type { Client } from '../../node/api/client.ts'
 
 export const pin = '482913'
 /** How long an enrolment code the tests issue lasts, ms. */
@@ -46,10 +45,8 @@ export interface TwoRelays {
   ben: Phone
   anaKey: string
   benKey: string
+  /** Where screenshots go ('' when the caller keeps none). */
   shots: string
-  /** The operator's client on relay A, for what only an operator does. */
-  operator (relay: Relay): Promise<Client>
-  restart (relay: Relay): Promise<void>
   close (): Promise<void>
 }
 
@@ -58,13 +55,12 @@ export interface TwoRelays {
  * through B's HTTPS listener; Ana may create channels on both. `urlOf` may point a relay's
  * browser elsewhere (a development proxy).
  */
-export async function twoRelays (testFile: string, tag: string, urlOf: (r: Relay, url: string) => string = (_r, url) => url): Promise<TwoRelays> {
+export async function twoRelays (testFile: string | undefined, tag: string, urlOf: (r: Relay, url: string) => string = (_r, url) => url): Promise<TwoRelays> {
   const a = await Relay.init(`${tag}-a`)
   const b = await Relay.init(`${tag}-b`)
-  const bHttps = await freePort()
   const configure = (authorKeys: string[] = []): void => {
     a.writeConfig({ dial: [b], authors: [b], authorKeys })
-    b.writeConfig({ authors: [a], authorKeys, webListen: `127.0.0.1:${bHttps}` })
+    b.writeConfig({ authors: [a], authorKeys, web: true })
   }
   configure()
   await Promise.all([a.start(), b.start()])
@@ -75,10 +71,11 @@ export async function twoRelays (testFile: string, tag: string, urlOf: (r: Relay
     cleanupRelays()
   }
   try {
-    const ana = await enrolledPhone(a, 'Ana', urlOf(a, appUrl(a)), { shots: shotsDir(testFile) })
+    const shots = testFile === undefined ? undefined : shotsDir(testFile)
+    const ana = await enrolledPhone(a, 'Ana', urlOf(a, appUrl(a)), { shots })
     phones.push(ana)
     // Ben's browser uses B's HTTPS listener, accepting B's own certificate by pinning its key.
-    const ben = await enrolledPhone(b, 'Ben', urlOf(b, `https://127.0.0.1:${bHttps}/`), { pinned: [relayCertificate(b.dataDir)] })
+    const ben = await enrolledPhone(b, 'Ben', urlOf(b, `https://127.0.0.1:${b.webPort}/`), { pinned: [relayCertificate(b.dataDir)] })
     phones.push(ben)
     const anaKey = await ana.key()
     const benKey = await ben.key()
@@ -90,7 +87,7 @@ export async function twoRelays (testFile: string, tag: string, urlOf: (r: Relay
       await p.page.goto(new URL('#/', p.page.url()).href)
       await p.page.getByText('Online').first().waitFor()
     }
-    return { a, b, ana, ben, anaKey, benKey, shots: shotsDir(testFile), operator: async r => await r.client(), restart, close }
+    return { a, b, ana, ben, anaKey, benKey, shots: shots ?? '', close }
   } catch (e) {
     await close()
     throw e

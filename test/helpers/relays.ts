@@ -60,6 +60,8 @@ export class Relay {
   p2pPort = 0
   apiPort = 0
   adminPort = 0
+  /** The HTTPS listener's port (written to the config only when asked for). */
+  webPort = 0
   child: ChildProcess | undefined
   output = ''
   /** The address the relay listens on for peers (a network namespace's veth address in radio tests). */
@@ -77,7 +79,7 @@ export class Relay {
     const result = await initDataDir({ dataDir: r.dataDir })
     r.nodeId = result.nodeId
     r.user = await loadUserIdentity(r.dataDir, crypto)
-    r.p2pPort = await freePort(); r.apiPort = await freePort(); r.adminPort = await freePort()
+    r.p2pPort = await freePort(); r.apiPort = await freePort(); r.adminPort = await freePort(); r.webPort = await freePort()
     return r
   }
 
@@ -92,18 +94,18 @@ export class Relay {
 
   /**
    * Writes config.yaml. `clients`: more users (by `ddil1:` key) allowed on the client API
-   * besides the operator; `authorKeys`: more users (by key) whose channels this relay carries; `webListen`: the HTTPS listener for the field app; `via`: a data directory with no relay of its own, whose user
+   * besides the operator; `authorKeys`: more users (by key) whose channels this relay carries; `via`: a data directory with no relay of its own, whose user
    * reaches this relay's client API (its config names this relay's API port).
    */
-  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], authorKeys?: string[], mode?: 'open' | 'allowlist', links?: Array<[Relay, string]>, clients?: string[], logLevel?: string, webListen?: string }): void {
+  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], authorKeys?: string[], mode?: 'open' | 'allowlist', links?: Array<[Relay, string]>, clients?: string[], logLevel?: string, requestsPerSecond?: number, wsPort?: number, web?: boolean, webRoot?: string }): void {
     const list = (xs: string[]): string => xs.length === 0 ? ' []' : '\n' + xs.map(x => `    - "${x}"`).join('\n')
     writeFileSync(join(this.dataDir, 'config.yaml'), [
-      'node:', `  listen:${list([`/ip4/${this.host}/tcp/${this.p2pPort}`])}`,
+      'node:', `  listen:${list([`/ip4/${this.host}/tcp/${this.p2pPort}`, ...(o.wsPort === undefined ? [] : [`/ip4/${this.host}/tcp/${o.wsPort}/ws`])])}`,
       'peers:', `  static:${list((o.dial ?? []).map(r => r.addr))}`, `  mode: ${o.mode ?? 'open'}`, `  allow:${list((o.allow ?? []).map(r => r.nodeId))}`, `  links:${list((o.links ?? []).map(([r, link]) => `${r.nodeId} ${link}`))}`,
       'discovery:', '  mdns: false',
-      'api:', `  listen: 127.0.0.1:${this.apiPort}`,
+      'api:', `  listen: 127.0.0.1:${this.apiPort}`, ...(o.requestsPerSecond === undefined ? [] : [`  requestsPerSecond: ${o.requestsPerSecond}`]),
+      'web:', `  listen: ${o.web === true ? `127.0.0.1:${this.webPort}` : 'off'}`, ...(o.webRoot !== undefined ? [`  root: "${o.webRoot}"`] : []),
       'admin:', `  listen: 127.0.0.1:${this.adminPort}`,
-      ...(o.webListen === undefined ? [] : ['web:', `  listen: ${o.webListen}`]),
       'log:', `  level: ${o.logLevel ?? 'warn'}`,
       'engine:', '  reconcileInterval: 2s',
       'clients:', `  allow:${list(['operator', ...(o.clients ?? [])])}`,

@@ -35,6 +35,7 @@ export function register (program: Command): void {
         `stored:    ${c.stored} (${c.submitted} submitted here)`,
         `expired:   ${c.purged} purged, ${c.expiredOnArrival} refused on arrival`,
         `evicted:   ${c.evicted}; refused: ${c.refused}`,
+        s.web === undefined ? 'https:     off (web.listen)' : `https:     ${s.web.listen}, certificate SHA-256 ${s.web.fingerprint}`,
         ...s.away.map(awayLine),
         '',
       ].join('\n'))
