@@ -4,6 +4,7 @@
 // starts again and the message reaches Ben's browser exactly once.
 import t from 'tap'
 import { browserMissing } from './helpers/browser.ts'
+import { waitFor } from './helpers/relays.ts'
 import { channelWithBen, pin, post, twoRelays, type TwoRelays } from './helpers/field.ts'
 
 const missing = browserMissing()
@@ -20,7 +21,8 @@ const text = 'Pump 3 offline; posted while our relay was down'
 
 t.test('a message posted while the relay is down survives a reload and arrives once', async t => {
   const { ana, ben, a } = f
-  await ana.page.waitForFunction('navigator.serviceWorker.controller !== null')
+  // Polled from here: the page's CSP forbids the eval that page.waitForFunction needs.
+  await waitFor('the service worker to control the page', async () => await ana.page.evaluate('navigator.serviceWorker.controller !== null') === true ? true : undefined)
   t.pass('the service worker controls the page (the app shell is kept)')
   await a.kill('SIGTERM')
   await ana.page.getByText(/^Offline since \d/).waitFor()
@@ -28,7 +30,7 @@ t.test('a message posted while the relay is down survives a reload and arrives o
   await post(ana.page, text)
   const mine = ana.page.locator('li.msg', { hasText: text })
   await mine.getByText('Kept on this device').waitFor()
-  await ana.page.getByText('1 waiting on this device').waitFor()
+  await ana.page.getByText('1 message waiting on this device').waitFor()
   await ana.shot(f.shots, 'offline')
 
   await ana.page.reload()

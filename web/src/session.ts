@@ -448,6 +448,11 @@ export class FieldSession {
     this.#afterLocal()
   }
 
+  /** The user's messages still on the device (receipts, keys and board edits waiting too are not counted: people post messages). */
+  waitingMessages (): number {
+    return this.outbox.entries().filter(e => e.kind === Kind.message).length
+  }
+
   /** Tries to reach the relay now. */
   retry (): void { this.link.retry() }
 }

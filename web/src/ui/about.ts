@@ -53,7 +53,7 @@ export function AboutView (p: { s: FieldSession, onLock?: () => void, onForget?:
     <h2>Notifications</h2>
     <${Notifications} />
     <h2>This device</h2>
-    <p>${s.outbox.size} message${s.outbox.size === 1 ? '' : 's'} waiting to be sent. ${offlineReady() ? 'The app is kept in this browser: it reloads without the relay.' : 'The app is not kept in this browser (no service worker here): reloading needs the relay.'}</p>
+    <p>${s.waitingMessages()} message${s.waitingMessages() === 1 ? '' : 's'} waiting to be sent. ${offlineReady() ? 'The app is kept in this browser: it reloads without the relay.' : 'The app is not kept in this browser (no service worker here): reloading needs the relay.'}</p>
     ${s.problems.length === 0 ? null : html`<details><summary>Recent problems (${s.problems.length})</summary><ul class="problems">${s.problems.map(x => html`<li>${x}</li>`)}</ul></details>`}
     <div class="row">
       ${p.onLock === undefined ? null : html`<button type="button" class="secondary" onClick=${p.onLock}>Lock now</button>`}

@@ -38,8 +38,8 @@ function useRoute (): Route {
 function LinkStatus (p: { s: FieldSession }): VNode {
   const { s } = p
   const st = s.state
-  const waiting = s.outbox.size
-  const kept = waiting === 0 ? '' : ` · ${waiting} waiting on this device`
+  const waiting = s.waitingMessages()
+  const kept = waiting === 0 ? '' : ` · ${waiting} message${waiting === 1 ? '' : 's'} waiting on this device`
   if (st.state === 'online') return html`<p class="link-state online" role="status"><span class="dot" aria-hidden="true"></span>Online${kept}</p>`
   if (st.state === 'connecting') return html`<p class="link-state" role="status"><span class="dot" aria-hidden="true"></span>Connecting to the relay…</p>`
   if (st.state === 'refused') return html`<p class="link-state refused" role="alert"><span class="dot" aria-hidden="true"></span>${st.reason}</p>`
