@@ -8,6 +8,7 @@
  *
  * @example
  * node web/build.ts            // web/dist/index.html, web/dist/sw.js, web/dist/assets/*
+ * await buildWeb({ outDir })    // the same elsewhere (the benchmark measures a fresh build)
  * node web/build.ts --quiet    // no summary line
  */
 import { build } from 'esbuild'
@@ -17,12 +18,14 @@ import { fileURLToPath } from 'node:url'
 import { basename, join, relative } from 'node:path'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
-export const distDir = join(here, 'dist')
+export const defaultDistDir = join(here, 'dist')
 
 /** Browsers the app targets: Chromium, Firefox and Safari from 2023 on (String#isWellFormed, <dialog>, :has). */
 const targets = ['chrome111', 'firefox119', 'safari16.4']
 
-export async function buildWeb (options: { quiet?: boolean } = {}): Promise<{ files: string[] }> {
+/** Builds into `outDir` (default web/dist, which the relay serves); returns the files written, relative to it. */
+export async function buildWeb (options: { quiet?: boolean, outDir?: string } = {}): Promise<{ files: string[] }> {
+  const distDir = options.outDir ?? defaultDistDir
   rmSync(distDir, { recursive: true, force: true })
   mkdirSync(join(distDir, 'assets'), { recursive: true })
   const app = await build({
