@@ -8,6 +8,7 @@
 import t from 'tap'
 import type { Page } from 'playwright-core'
 import { browserMissing } from './helpers/browser.ts'
+import { waitFor } from './helpers/relays.ts'
 import { post as send, twoRelays, type TwoRelays } from './helpers/field.ts'
 
 const missing = browserMissing()
@@ -38,6 +39,7 @@ t.test('Ana creates a channel and adds Ben by pasting his key', async t => {
 
 t.test('messages of every precedence, flash confirmed; delivered to 1 of 1 and read by 1 of 1', async t => {
   const { ana, ben } = f
+  await ben.context.grantPermissions(['notifications'])
   await ana.page.getByRole('link', { name: 'Messages' }).click()
   for (const [precedence, text] of precedences) {
     await send(ana.page, text, precedence)
@@ -53,6 +55,11 @@ t.test('messages of every precedence, flash confirmed; delivered to 1 of 1 and r
   t.match(await flash.innerText(), /FLASH/)
   await ben.page.getByRole('alert').filter({ hasText: 'FLASH from Ana' }).waitFor()
   t.pass('a flash banner names the sender')
+  const shown = await waitFor('the flash notification', async () => {
+    const titles = await ben.page.evaluate('navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => n.title + ": " + n.body))') as string[]
+    return titles.length > 0 ? titles : undefined
+  })
+  t.same(shown, ['FLASH · Grid north: Ana: Gas leak at substation 4: keep clear'], 'a notification through the service worker, over HTTPS')
   for (const [, text] of precedences) {
     await messages(ana.page).locator('li.msg', { hasText: text }).getByText('Delivered to 1 of 1 · read by 1 of 1').waitFor()
   }
