@@ -26,7 +26,6 @@ import { join } from 'node:path'
 import { ConfigError } from '../../protocol/errors.ts'
 import { checkPrivateFile, statOrUndefined, writeNewFile } from '../config/files.ts'
 import { interfaceAddresses } from './addresses.ts'
-import { installReflectMetadata } from './reflect-metadata.ts'
 import { webCertRenewBeforeMs, webCertValidityMs, webPemBytesMax } from '../api/limits.ts'
 
 export const webCertFileName = 'web-cert.pem'
@@ -56,7 +55,8 @@ export function certificateHosts (extra: string[] = []): string[] {
 
 /** A new self-signed certificate and its key, PEM. */
 export async function createWebCertificate (options: { hosts: string[], nowMs: number, commonName: string }): Promise<{ cert: string, key: string }> {
-  installReflectMetadata() // before @peculiar/x509 loads: see reflect-metadata.ts
+  // @peculiar/x509's dependency injection (tsyringe) needs the Reflect metadata polyfill loaded first.
+  await import('reflect-metadata')
   const x509 = await import('@peculiar/x509')
   // Node's WebCrypto and the DOM's, which the library's types name, differ only in their type declarations.
   const crypto = webcrypto as never
