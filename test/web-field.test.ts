@@ -137,3 +137,22 @@ t.test('the owner removes Ben: his browser says he can no longer read new messag
   await ben.shot(f.shots, 'removed')
   t.same([...f.ana.errors, ...f.ben.errors], [], 'no uncaught errors in either page')
 })
+
+t.test('added with history, the relay operator\'s CLI client reads what the app wrote before', async t => {
+  const { ana, a } = f
+  await ana.page.getByRole('link', { name: 'Members' }).click()
+  await ana.page.getByLabel(/Their key/).fill(a.user.publicKey)
+  await ana.page.getByLabel(/Let them read the earlier messages/).check()
+  await ana.page.getByRole('button', { name: 'Add member' }).click()
+  await ana.page.getByRole('heading', { name: '2 members' }).waitFor()
+  const cli = await a.channels()
+  try {
+    const texts = new Set<string>()
+    const ref = await waitFor('the channel on relay A for its operator', async () => (await cli.client.channels())[0]?.channel)
+    await cli.open(Buffer.from(ref).toString('hex'), r => { if (r.type === 'text') texts.add(r.text) })
+    await waitFor('the earlier messages, readable by the CLI', () => texts.has('Fuel check at 06:00') && texts.has('Only for those still here') ? true : undefined)
+    t.pass('the CLI\'s channel client reads messages sent before it was added')
+  } finally {
+    await cli.close()
+  }
+})

@@ -86,7 +86,7 @@ export class FieldSession {
   readonly #hlc: HybridClock
   #offsetMs: number
   readonly #loading = new Set<string>()
-  readonly #upkeep = new Map<string, Promise<void>>()
+  readonly #turns = new Map<string, Promise<void>>()
   readonly #handlers: ApiHandlers = { envelope: (_c, _id, bytes) => { this.#ingest(bytes, true) }, status: (id, s) => { this.#status(id, s) } }
 
   private constructor (d: SessionDeps, outbox: Outbox, deviceSeed: Uint8Array, offsetMs: number) {
@@ -190,7 +190,8 @@ export class FieldSession {
     if (env.kind === Kind.message) this.#meta.set(toHex(env.id), { precedence: env.precedence, hlc: env.hlc, expiresAtMs: expiresAtMs(env), authorRef: toHex(env.author) })
   }
 
-  #apply (r: Received, live: boolean): void {
+  /** One result of the channel client; `own`: it is an envelope this user just made (the channel client keeps its own epochs current). */
+  #apply (r: Received, live: boolean, own = false): void {
     const hex = toHex(r.channel)
     const entry = this.#entry(hex)
     const id = toHex(r.id)
@@ -207,7 +208,7 @@ export class FieldSession {
       entry.messages.put({ id, kind, authorRef: meta.authorRef, mine: meta.authorRef === toHex(authorRef(this.me.ed25519.publicKey)), precedence: meta.precedence, hlc: meta.hlc, expiresAtMs: meta.expiresAtMs, text: '', reason: r.reason })
       return
     }
-    if (r.type === 'governance' && entry.loaded) this.#maintain(entry)
+    if (r.type === 'governance' && entry.loaded && !own) this.#maintain(entry)
   }
 
   #flash (entry: ChannelEntry, r: Extract<Received, { type: 'text' }>): void {
@@ -300,21 +301,37 @@ export class FieldSession {
    * others can read their display name.
    */
   #maintain (e: ChannelEntry): void {
-    this.#serial(e.hex, async () => {
-      const state = this.cc.state(e.ref)
-      const myRef = toHex(authorRef(this.me.ed25519.publicKey))
-      if (state?.members.has(myRef) !== true) return
-      const sent = await this.cc.maintainEpochs(e.ref)
-      if (!this.cc.profiles(e.ref).has(myRef)) await this.cc.setProfile(e.ref, this.me.name)
-      else if (!await this.cc.refreshProfile(e.ref) && !sent) return
-      this.#afterLocal()
-    }, `keeping channel ${e.hex.slice(0, 8)} current`)
+    this.#serial(e.hex, async () => { if (await this.#upkeep(e.ref)) this.#afterLocal() }, `keeping channel ${e.hex.slice(0, 8)} current`)
   }
 
-  /** Runs `fn` after the channel's previous upkeep: two at once would both seal a new epoch. */
+  /** The upkeep itself, in the channel's turn; returns whether it sent anything. */
+  async #upkeep (ref: Uint8Array): Promise<boolean> {
+    const myRef = toHex(authorRef(this.me.ed25519.publicKey))
+    if (this.cc.state(ref)?.members.has(myRef) !== true) return false
+    const sent = await this.cc.maintainEpochs(ref)
+    if (!this.cc.profiles(ref).has(myRef)) { await this.cc.setProfile(ref, this.me.name); return true }
+    return await this.cc.refreshProfile(ref) || sent
+  }
+
+  /** A change of this user's that may need a new epoch, then the channel's upkeep, in the channel's turn. */
+  async #change (hex: string, change: (ref: Uint8Array) => Promise<void>): Promise<void> {
+    await this.#inTurn(hex, async () => {
+      await change(fromHex(hex))
+      await this.#upkeep(fromHex(hex))
+    })
+    this.#afterLocal()
+  }
+
+  /** Runs upkeep after the channel's previous upkeep or change: two at once would both seal a new epoch. */
   #serial (hex: string, fn: () => Promise<void>, what: string): void {
-    const next = (this.#upkeep.get(hex) ?? Promise.resolve()).then(fn).catch((err: unknown) => { this.#problem(`${what} failed`, err) })
-    this.#upkeep.set(hex, next)
+    void this.#inTurn(hex, fn).catch((err: unknown) => { this.#problem(`${what} failed`, err) })
+  }
+
+  /** Runs `fn` once everything queued for the channel before it is done; its result and error go to the caller. */
+  async #inTurn<T> (hex: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.#turns.get(hex) ?? Promise.resolve()).then(fn)
+    this.#turns.set(hex, run.then(() => undefined, () => undefined))
+    return await run
   }
 
   // ---- Ports of the channel client ------------------------------------------------------
@@ -325,7 +342,7 @@ export class FieldSession {
     if (!this.#seen.has(id)) {
       this.#seen.add(id)
       this.#note(env)
-      for (const r of this.cc.receiveAll(bytes)) this.#apply(r, false)
+      for (const r of this.cc.receiveAll(bytes)) this.#apply(r, false, true)
     }
     await this.outbox.add(env, cacheRecord(env), this.#d.nowMs())
     this.#changed()
@@ -420,22 +437,19 @@ export class FieldSession {
     this.#afterLocal()
   }
 
-  async addMember (hex: string, keyText: string, role: Role): Promise<void> {
+  /** Adds a member by their `ddil1:` key; `shareHistory` seals the keys this user holds to them too, so they read what is still kept. */
+  async addMember (hex: string, keyText: string, role: Role, shareHistory = false): Promise<void> {
     const key = parseUserKey(this.crypto, keyText)
     if ('problem' in key) throw new UsageError(key.problem)
-    await this.cc.addMember(fromHex(hex), { ed: key.ed, x: key.x }, role)
-    this.#afterLocal()
+    await this.#change(hex, async ref => { await this.cc.addMember(ref, { ed: key.ed, x: key.x }, role, { shareHistory }) })
   }
 
   async removeMember (hex: string, ed: Uint8Array): Promise<void> {
-    await this.cc.removeMember(fromHex(hex), ed)
-    this.#afterLocal()
+    await this.#change(hex, async ref => { await this.cc.removeMember(ref, ed) })
   }
 
   async setRole (hex: string, ed: Uint8Array, role: Role): Promise<void> {
-    await this.cc.setRole(fromHex(hex), ed, role)
-    await this.cc.maintainEpochs(fromHex(hex))
-    this.#afterLocal()
+    await this.#change(hex, async ref => { await this.cc.setRole(ref, ed, role) })
   }
 
   async editBoard (hex: string, fn: (b: BoardEditor) => void): Promise<void> {

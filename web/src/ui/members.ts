@@ -48,10 +48,11 @@ function Member (p: { s: FieldSession, hex: string, m: MemberRow }): VNode {
 function AddMember (p: { s: FieldSession, hex: string, roles: Role[] }): VNode {
   const [key, setKey] = useState('')
   const [role, setRole] = useState<Role>(p.roles.includes('member') ? 'member' : p.roles[0])
+  const [history, setHistory] = useState(false)
   const [busy, error, run] = useAction()
   const submit = async (ev: Event): Promise<void> => {
     ev.preventDefault()
-    if (await run(async () => { await p.s.addMember(p.hex, key, role) })) setKey('')
+    if (await run(async () => { await p.s.addMember(p.hex, key, role, history) })) setKey('')
   }
   return html`<form class="stack add-member" onSubmit=${submit}>
     <h2>Add a member</h2>
@@ -64,6 +65,8 @@ function AddMember (p: { s: FieldSession, hex: string, roles: Role[] }): VNode {
         ${p.roles.map(r => html`<option value=${r}>${r}</option>`)}
       </select>
     </label>
+    <label class="check"><input type="checkbox" name="share-history" checked=${history} onChange=${(e: Event) => { setHistory((e.target as HTMLInputElement).checked) }} />
+      Let them read the earlier messages still kept (otherwise they read from now on)</label>
     <${ErrorLine} error=${error} />
     <button type="submit" disabled=${busy}>${busy ? 'Adding…' : 'Add member'}</button>
   </form>`
