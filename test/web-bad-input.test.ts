@@ -2,8 +2,10 @@
 // a real relay: a wrong, an expired and a reused enrolment code are refused with what to do
 // next; a tampered message is shown as refused, never as text; a wrong PIN does not open the
 // keys, which the device keeps only sealed; a revoked device is cut off at once and told why;
-// a page served over plain HTTP on a network address says why it cannot start.
+// a page served over plain HTTP on a network address says why it cannot start; and keys
+// stored in format version 1 (test/fixtures/web-identity-v1.json) still unlock.
 import t from 'tap'
+import { readFileSync } from 'node:fs'
 import { toHex } from '../protocol/bytes.ts'
 import { authorRef, signEnvelope } from '../protocol/envelope.ts'
 import { parseUserPublicKey } from '../node/user-identity.ts'
@@ -128,4 +130,30 @@ t.test('a page over plain HTTP on a network address says why it cannot start', a
   t.match(await alert.innerText(), /https:\/\/relay\.test:<port>\//)
   t.equal(await p.page.evaluate('isSecureContext'), false, 'the browser indeed withholds the secure context')
   await p.shot(phoneShots, 'insecure')
+})
+
+t.test('keys a device stored in format version 1 still unlock (persisted-format fixture)', async t => {
+  const fixture = JSON.parse(readFileSync(new URL('./fixtures/web-identity-v1.json', import.meta.url), 'utf8'))
+  const p = await phone('fixture', appUrl(relay))
+  await p.page.getByRole('heading', { name: 'Join your team\'s channels' }).waitFor()
+  // The app has made its database; the fixture goes in as the page would have written it.
+  await p.page.evaluate(`new Promise((resolve, reject) => {
+    const r = ${JSON.stringify(fixture.record)}
+    for (const k of Object.keys(r)) if (r[k] !== null && typeof r[k] === 'object') r[k] = Uint8Array.from(r[k].hex.match(/../g).map(h => parseInt(h, 16)))
+    const open = indexedDB.open('ddil-field')
+    open.onerror = () => reject(open.error)
+    open.onsuccess = () => {
+      const tx = open.result.transaction('identity', 'readwrite')
+      tx.objectStore('identity').put(r, 'me')
+      tx.oncomplete = () => { open.result.close(); resolve(true) }
+      tx.onerror = () => reject(tx.error)
+    }
+  })`)
+  await p.page.reload()
+  await p.page.getByText('Fixture Responder').waitFor()
+  await p.unlock('not-the-pin')
+  await p.page.getByRole('alert').filter({ hasText: 'Wrong PIN' }).waitFor()
+  await p.unlock(fixture.pin)
+  await p.page.getByRole('link', { name: 'About' }).click()
+  t.equal((await p.page.locator('#my-key').innerText()).trim(), fixture.record.publicKey, 'the fixture PIN opens the fixture keys')
 })
