@@ -64,7 +64,10 @@ t.test('messages of every precedence, flash confirmed; delivered to 1 of 1 and r
     await messages(ana.page).locator('li.msg', { hasText: text }).getByText('Delivered to 1 of 1 · read by 1 of 1').waitFor()
   }
   t.pass('each of Ana\'s messages: delivered to 1 of 1, read by 1 of 1')
-  await send(ben.page, 'On my way to substation 4')
+  // Ben answers with the keyboard alone: the composer takes Ctrl+Enter.
+  await ben.page.getByRole('textbox', { name: 'Message' }).focus()
+  await ben.page.keyboard.type('On my way to substation 4')
+  await ben.page.keyboard.press('Control+Enter')
   await messages(ana.page).locator('li.msg', { hasText: 'On my way to substation 4' }).getByText('Ben').waitFor()
   t.pass('Ben\'s reply arrives under the name he chose')
   for (const [, text] of precedences) t.equal(await messages(ben.page).getByText(text).count(), 1, `"${text}" shown once`)
@@ -116,6 +119,10 @@ t.test('members, about, and the two themes', async t => {
   await ana.page.getByRole('heading', { name: 'Grid north' }).waitFor()
   await ana.shot(f.shots, 'messages-night')
   await ana.page.getByRole('button', { name: /night and daylight/ }).click()
+  // Touch targets on a phone: every control at least 44 px high (Apple's and WCAG 2.5.5's figure).
+  const small = await ana.page.evaluate(`[...document.querySelectorAll('button, a.button, .tab, .back, select, textarea, input:not([type=radio]):not([type=checkbox]), label.choice, .channel-row')]
+    .filter(el => el.getClientRects().length > 0 && el.getBoundingClientRect().height < 44).map(el => el.outerHTML.slice(0, 80))`)
+  t.same(small, [], 'no control on the channel view is under 44 px high')
 })
 
 t.test('the owner removes Ben: his browser says he can no longer read new messages or post', async t => {
