@@ -23,6 +23,16 @@ export const crypto = createNodeCrypto()
 export const root = mkdtempSync(join(tmpdir(), 'ddil-relays-'))
 
 /**
+ * Relay processes this test process started and has not seen exit. When tap stops a test
+ * file (its timeout, a failure that ends it early) they would outlive it and hold their
+ * ports and CPU: they are killed when this process ends or is told to.
+ */
+const running = new Set<ChildProcess>()
+const killRunning = (): void => { for (const c of running) c.kill('SIGKILL') }
+process.once('exit', killRunning)
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => { killRunning(); process.exit(128 + ({ SIGTERM: 15, SIGINT: 2, SIGHUP: 1 } as const)[signal]) })
+
+/**
  * Ports this process has handed out. The kernel may hand a port just closed to the next
  * caller, so two relays set up at once (Promise.all) could be given the same one: `bench
  * relay-store --quick` failed so, EADDRINUSE.
@@ -119,6 +129,8 @@ export class Relay {
     const [command, ...args] = [...this.wrap, process.execPath, bin, 'start', '--data', this.dataDir]
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DDIL_DATA: '' } })
     this.child = child
+    running.add(child)
+    child.once('exit', () => { running.delete(child) })
     child.stdout?.on('data', (c: Buffer) => { this.output += c.toString() })
     child.stderr?.on('data', (c: Buffer) => { this.output += c.toString() })
     // Readiness is the "admin:" line; a relay that exits instead fails at once with its output.
