@@ -2,7 +2,7 @@
 // pinned wire vectors, strict decoding, and bounded sessions against peers that misbehave.
 import t, { type Test } from 'tap'
 import { accept, decodeMessage, encodeMessage, initiate, MessageType, reconcile, ReconcileSet, type Message, type ReconcileSession } from '../protocol/reconcile/index.ts'
-import { checksum, keyWord0, keyWord1, mapDraw, mapSeed, mapStep, nextIndex, signs } from '../protocol/reconcile/hash.ts'
+import { checksum, keyWord0, keyWord1, mapDraw, mapSalt, mapSeed, mapStep, mapsTo, nextIndex, signs } from '../protocol/reconcile/hash.ts'
 import { binaryString, fromHex, toHex } from '../protocol/bytes.ts'
 import { frameBytesMin, reconcileRoundsMax } from '../protocol/limits.ts'
 import { prng, testSeed } from './helpers/seed.ts'
@@ -13,9 +13,9 @@ const hex = (b: Uint8Array): string => toHex(b)
 interface Outcome { aHave: Set<string>, aNeed: Set<string>, bHave: Set<string>, bNeed: Set<string>, messages: number, bytes: number, largest: number }
 
 /** Ping-pongs an initiator over `a` and a responder over `b` until a reply is null. */
-function run (a: ReconcileSet, b: ReconcileSet, frameBytesMax?: number, between?: (round: number) => void): Outcome {
-  const { session: ia, message } = initiate(a, { frameBytesMax })
-  const rb = accept(b, { frameBytesMax })
+function run (a: ReconcileSet, b: ReconcileSet, frameBytesMax?: number, between?: (round: number) => void, options: { symbolsMax?: number } = {}): Outcome {
+  const { session: ia, message } = initiate(a, { frameBytesMax, ...options })
+  const rb = accept(b, { frameBytesMax, ...options })
   const out: Outcome = { aHave: new Set(), aNeed: new Set(), bHave: new Set(), bNeed: new Set(), messages: 0, bytes: 0, largest: 0 }
   let msg: Uint8Array | null = message
   let side: ReconcileSession = rb
@@ -44,10 +44,14 @@ function makeSets (rng: Rng, shared: number, onlyA: number, onlyB: number, optio
 }
 
 function checkExact (t: Test, o: Outcome, onlyA: Set<string>, onlyB: Set<string>, label: string): void {
-  t.same([...o.aHave].sort(), [...onlyA].sort(), `${label}: initiator have = A \\ B`)
-  t.same([...o.bNeed].sort(), [...onlyA].sort(), `${label}: responder need = A \\ B`)
-  t.same([...o.aNeed].sort(), [...onlyB].sort(), `${label}: initiator need = B \\ A`)
-  t.same([...o.bHave].sort(), [...onlyB].sort(), `${label}: responder have = B \\ A`)
+  const same = (got: Set<string>, want: Set<string>, what: string): void => {
+    if (want.size <= 1000) t.same([...got].sort(), [...want].sort(), `${label}: ${what}`)
+    else t.ok(got.size === want.size && [...want].every(x => got.has(x)), `${label}: ${what} (${want.size} ids)`)
+  }
+  same(o.aHave, onlyA, 'initiator have = A \\ B')
+  same(o.bNeed, onlyA, 'responder need = A \\ B')
+  same(o.aNeed, onlyB, 'initiator need = B \\ A')
+  same(o.bHave, onlyB, 'responder have = B \\ A')
 }
 
 t.test('exact differences on seeded random sets, both frame sizes', async t => {
@@ -91,6 +95,38 @@ t.test('cost follows the difference, not the set', async t => {
   const o = run(ten.a, ten.b)
   t.ok(Math.ceil(o.messages / 2) <= 3, `10 each side: ${Math.ceil(o.messages / 2)} round trips`)
   t.ok(o.bytes <= 4096, `10 each side: ${o.bytes} B ≤ 4 KiB`)
+})
+
+t.test('two keys that shared an index sequence in version 1 decode, one on each side or both on one', async t => {
+  // Found by a birthday search: version 1 seeded each key's index generator with a 32-bit hash
+  // of the key, and these two got the same seed. They sat in exactly the same symbols, so no
+  // symbol ever held one of them alone and decoding stalled until the symbol limit, every time.
+  const x = fromHex('82f5c8d5652494705500a80fb0f273c12e158c3cfeec5fb134efff839b9cdea4')
+  const y = fromHex('d1904c7a78fab61cbaa648292ecc6bc9c5c3dda100e31fbd30998b03465e32a8')
+  const hits = (id: Uint8Array): number[] => Array.from({ length: 64 }, (_, i) => i).filter(i => mapsTo(keyWord0(id), keyWord1(id), i))
+  t.notSame(hits(x), hits(y), 'their index sequences differ now')
+  const rng = prng(testSeed(t))
+  const cases: Array<[string, Uint8Array[], Uint8Array[]]> = [['one on each side', [x], [y]], ['both on one side', [x, y], []], ['both on the other', [], [x, y]]]
+  for (const [label, inA, inB] of cases) {
+    const { a, b, onlyA, onlyB } = makeSets(rng, 1000, 5, 5)
+    for (const id of inA) { a.add(id); onlyA.add(hex(id)) }
+    for (const id of inB) { b.add(id); onlyB.add(hex(id)) }
+    checkExact(t, run(a, b, undefined, undefined, { symbolsMax: 4096 }), onlyA, onlyB, label)
+  }
+})
+
+t.test('a difference of 100,000 decodes in one session (version 1 never decoded these sets)', async t => {
+  // prng(1): 100,000 ids, alternately on each side. Version 1 stalled at 1,048,576 symbols on
+  // these sets (two pairs of keys shared an index sequence), whichever side initiated.
+  const rng = prng(1)
+  const a = new ReconcileSet(); const b = new ReconcileSet()
+  const onlyA = new Set<string>(); const onlyB = new Set<string>()
+  for (let i = 0; i < 100_000; i++) {
+    const id = rng.bytes(32)
+    if (i % 2 === 1) { a.add(id); onlyA.add(hex(id)) } else { b.add(id); onlyB.add(hex(id)) }
+  }
+  checkExact(t, run(a, b), onlyA, onlyB, 'A initiates')
+  checkExact(t, run(b, a), onlyB, onlyA, 'B initiates')
 })
 
 t.test('differences past the symbol cache, with the sets changing mid-session', async t => {
@@ -209,24 +245,35 @@ t.test('pinned vectors: hash functions and the symbol cache', async t => {
   t.equal(k0, 0x03020100); t.equal(k1, 0x07060504)
   t.equal(checksum(k0, k1), 0x29dfeed0)
   t.equal(signs(k0, k1, 0), 0x21cc7cc0)
+  const salt = mapSalt(k0, k1)
+  t.equal(salt, 0x39e4edd7); t.equal(mapSeed(k0, salt), 0x2ed307b9)
+  // (seed, salt) is a bijection of the key (two Feistel rounds), so no two keys share a generator state.
+  const rng = prng(testSeed(t))
+  for (let n = 0; n < 1000; n++) {
+    const [a0, a1] = [rng.int(2 ** 32), rng.int(2 ** 32)]
+    const st = mapSalt(a0, a1); const sd = mapSeed(a0, st)
+    const b0 = (sd ^ mapSeed(0, st)) >>> 0 // mapSeed(k0, salt) = k0 XOR f(salt)
+    t.ok(b0 === a0 && (st ^ mapSalt(b0, 0)) >>> 0 === a1, 'the key is recovered from its generator state')
+    if (b0 !== a0) break
+  }
   const idx: number[] = []
-  for (let i = 0, s = mapSeed(k0, k1); i < 4096; s = mapStep(s), i = nextIndex(i, mapDraw(s))) idx.push(i)
-  t.same(idx, [0, 1, 2, 7, 8, 9, 42, 51, 174, 185, 186, 194, 239, 376, 385, 411, 763, 940, 2007, 2215, 2263, 3484])
+  for (let i = 0, s = mapSeed(k0, salt); i < 4096; s = mapStep(s), i = nextIndex(i, mapDraw(s, salt))) idx.push(i)
+  t.same(idx, [0, 1, 9, 97, 102, 112, 241, 405, 480, 2546, 3162])
   const set = new ReconcileSet({ cachedSymbols: 8 })
   set.add(id); set.add(Uint8Array.from({ length: 32 }, (_, i) => 255 - i))
-  t.same(Array.from(set.symbols), [-1, -1, 878132563, 2, -1, -1, 878132563, 2, -1, -1, 878132563, 2, 0, 0, 0, 0, -50462977, -117835013, 495506307, 1, 0, 0, 0, 0, 0, 0, 0, 0, 50462976, 117835012, 702541520, 1])
+  t.same(Array.from(set.symbols), [-1, -1, 878132563, 2, -1, -1, 878132563, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -50462977, -117835013, 495506307, 1])
   t.same(Array.from(set.sketch.slice(0, 8)), [-2, -2, 0, 0, -2, -2, 2, 0])
 })
 
 const id32 = Uint8Array.from({ length: 32 }, (_, i) => i)
 const vectors: Array<[string, Message, string]> = [
   ['hello', { type: MessageType.hello, frameBytesMax: 2048, symbol0: Int32Array.from([0x03020100, 0x07060504, -1, 44]), sketch: new Uint16Array(64).map((_, j) => (j * 67) & 0xfff) },
-    '010180100001020304050607ffffffff2c00300486900c0cf11492511d18b2259e122e247336aad33e303447b6944f3cf557c2556048b668ce1671547779dad78160388ae698926cf99af259a378baabfe1ab4847bbc0adcc4903ccd169dd59cfddd225ee6a8beee2e1ff7b47fff3ad007'],
-  ['equal', { type: MessageType.equal }, '0102'],
-  ['symbols', { type: MessageType.symbols, start: 130, estimate: 20, words: Int32Array.from([1, 2, 3, 255, -2, 0x7fffffff, 0, 1]) }, '010382011402010000000200000003000000fffeffffffffffff7f0000000001'],
-  ['more', { type: MessageType.more, n: 300 }, '0104ac02'],
-  ['lists', { type: MessageType.lists, last: true, ids: [id32], keys: [[0x01020304, 0xa0b0c0d0]] }, '0105010101000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f04030201d0c0b0a0'],
-  ['ids', { type: MessageType.ids, fin: false, suffixes: [id32.slice(8)] }, '0106000108090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'],
+    '020180100001020304050607ffffffff2c00300486900c0cf11492511d18b2259e122e247336aad33e303447b6944f3cf557c2556048b668ce1671547779dad78160388ae698926cf99af259a378baabfe1ab4847bbc0adcc4903ccd169dd59cfddd225ee6a8beee2e1ff7b47fff3ad007'],
+  ['equal', { type: MessageType.equal }, '0202'],
+  ['symbols', { type: MessageType.symbols, start: 130, estimate: 20, words: Int32Array.from([1, 2, 3, 255, -2, 0x7fffffff, 0, 1]) }, '020382011402010000000200000003000000fffeffffffffffff7f0000000001'],
+  ['more', { type: MessageType.more, n: 300 }, '0204ac02'],
+  ['lists', { type: MessageType.lists, last: true, ids: [id32], keys: [[0x01020304, 0xa0b0c0d0]] }, '0205010101000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f04030201d0c0b0a0'],
+  ['ids', { type: MessageType.ids, fin: false, suffixes: [id32.slice(8)] }, '0206000108090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'],
 ]
 
 t.test('pinned vectors: messages encode and decode', async t => {
@@ -244,29 +291,29 @@ t.test('junk messages give DecodeError or LimitError', async t => {
   const limits = { symbolsMax: 1000 }
   const cases: Array<[string, string, string]> = [
     ['empty', '', 'ERR_DECODE'],
-    ['unknown version', '0202', 'ERR_DECODE'],
-    ['unknown type', '0109', 'ERR_DECODE'],
-    ['trailing byte', '010200', 'ERR_DECODE'],
+    ['unknown version (1: before the index generator took a 64-bit state)', '0102', 'ERR_DECODE'],
+    ['unknown type', '020f', 'ERR_DECODE'],
+    ['trailing byte', '020200', 'ERR_DECODE'],
     ['truncated hello', vectors[0][2].slice(0, 40), 'ERR_DECODE'],
-    ['hello with a tiny frame', '01017f' + '00'.repeat(13 + 96), 'ERR_LIMIT'],
+    ['hello with a tiny frame', '02017f' + '00'.repeat(13 + 96), 'ERR_LIMIT'],
     ['truncated symbols', vectors[2][2].slice(0, -2), 'ERR_DECODE'],
-    ['symbols declaring more than the limit (before allocating)', '01030000e907', 'ERR_LIMIT'],
-    ['symbols declaring 2^32 in 8 bytes', '010300008080808010', 'ERR_LIMIT'],
-    ['symbols declaring more than the bytes present', '0103000005' + '00'.repeat(13), 'ERR_DECODE'],
-    ['empty symbols', '01030000 00'.replace(' ', ''), 'ERR_DECODE'],
-    ['symbols past the limit', '0103e7070002' + '00'.repeat(26), 'ERR_LIMIT'],
-    ['more 0', '010400', 'ERR_DECODE'],
-    ['more over the limit', '0104e907', 'ERR_LIMIT'],
-    ['non-canonical varint', '01048100', 'ERR_DECODE'],
-    ['lists with unknown flags', '0105020000', 'ERR_DECODE'],
-    ['lists declaring 2^28 ids', '01050080808080010000', 'ERR_DECODE'],
+    ['symbols declaring more than the limit (before allocating)', '02030000e907', 'ERR_LIMIT'],
+    ['symbols declaring 2^32 in 8 bytes', '020300008080808010', 'ERR_LIMIT'],
+    ['symbols declaring more than the bytes present', '0203000005' + '00'.repeat(13), 'ERR_DECODE'],
+    ['empty symbols', '02030000 00'.replace(' ', ''), 'ERR_DECODE'],
+    ['symbols past the limit', '0203e7070002' + '00'.repeat(26), 'ERR_LIMIT'],
+    ['more 0', '020400', 'ERR_DECODE'],
+    ['more over the limit', '0204e907', 'ERR_LIMIT'],
+    ['non-canonical varint', '02048100', 'ERR_DECODE'],
+    ['lists with unknown flags', '0205020000', 'ERR_DECODE'],
+    ['lists declaring 2^28 ids', '02050080808080010000', 'ERR_DECODE'],
     ['ids truncated', vectors[5][2].slice(0, -2), 'ERR_DECODE'],
   ]
   for (const [name, h, code] of cases) t.throws(() => decodeMessage(fromHex(h), limits), { code }, name)
 
   const rng = prng(testSeed(t))
   const { a } = makeSets(rng, 10, 0, 0)
-  const big = new Uint8Array(frameBytesMin + 1); big[0] = 1; big[1] = MessageType.equal
+  const big = new Uint8Array(frameBytesMin + 1); big[0] = 2; big[1] = MessageType.equal
   t.throws(() => reconcile(initiate(a, { frameBytesMax: frameBytesMin }).session, big), { code: 'ERR_LIMIT' }, 'message over the frame limit')
   t.throws(() => reconcile(accept(a), encodeMessage({ type: MessageType.more, n: 5 })), { code: 'ERR_PROTOCOL' }, 'MORE before HELLO')
   t.throws(() => reconcile(initiate(a).session, encodeMessage({ type: MessageType.ids, fin: true, suffixes: [] })), { code: 'ERR_PROTOCOL' }, 'IDS before LISTS')

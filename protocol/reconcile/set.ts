@@ -30,7 +30,7 @@
 import { binaryString, fromBinaryString } from '../bytes.ts'
 import { DecodeError, LimitError } from '../errors.ts'
 import { reconcileCachedSymbols, reconcileJournalEntriesMax, reconcileSymbolsMax } from '../limits.ts'
-import { checksum, mapDraw, mapSeed, mapStep, nextIndex, signs } from './hash.ts'
+import { checksum, mapDraw, mapSalt, mapSeed, mapStep, nextIndex, signs } from './hash.ts'
 
 /** Words per coded symbol: key word 0, key word 1, checksum, count. */
 export const symbolWords = 4
@@ -49,8 +49,9 @@ export interface ReconcileSetOptions {
 /** XOR key (k0, k1) into every cached symbol its index sequence hits below `end`, and add `delta` to the counts. */
 export function applyKey (symbols: Int32Array, begin: number, end: number, k0: number, k1: number, delta: number): void {
   const chk = checksum(k0, k1)
+  const salt = mapSalt(k0, k1)
   let i = 0
-  let s = mapSeed(k0, k1)
+  let s = mapSeed(k0, salt)
   while (i < end) {
     if (i >= begin) {
       const o = (i - begin) * symbolWords
@@ -60,7 +61,7 @@ export function applyKey (symbols: Int32Array, begin: number, end: number, k0: n
       symbols[o + 3] += delta
     }
     s = mapStep(s)
-    i = nextIndex(i, mapDraw(s))
+    i = nextIndex(i, mapDraw(s, salt))
   }
 }
 

@@ -4,7 +4,7 @@
  *
  * Grammar (all integers little-endian; varint = canonical unsigned LEB128):
  *
- *   message = version:u8 (= 1) type:u8 body            ; nothing may follow body
+ *   message = version:u8 (= 2) type:u8 body            ; nothing may follow body
  *   symbol  = key0:u32 key1:u32 checksum:u32 count:u8   ; 13 bytes; count modulo 256
  *   key     = 8 bytes (the first 8 bytes of an id)
  *   id      = 32 bytes
@@ -40,7 +40,7 @@ import { DecodeError, LimitError } from '../errors.ts'
 import { frameBytesMin } from '../limits.ts'
 import { idBytes, sketchWidth, symbolWords } from './set.ts'
 
-export const reconcileVersion = 1
+export const reconcileVersion = 2
 export const symbolBytes = 13
 export const keyBytes = 8
 export const suffixBytes = 24
