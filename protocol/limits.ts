@@ -154,6 +154,26 @@ export const reconcileCachedSymbols = 4096
 export const reconcileSymbolsMax = 1 << 20
 
 /**
+ * Largest estimated difference one session takes on; past it the responder answers
+ * SPLIT and the key space is reconciled range by range (protocol/reconcile/range.ts).
+ * 65,536 differences are about 90,000 symbols (1.2 MiB) and 2 MiB of id lists: at the
+ * 2 KiB minimum frame that is about 1,600 messages, within `reconcileRoundsMax`, where
+ * 150,000 would not be; the decoder's memory stays near 10 MiB; and on a catch-up the
+ * first envelopes move after one range's reconciliation, not the whole difference's.
+ */
+export const reconcileSessionDifferenceMax = 1 << 16
+
+/**
+ * Most range sessions one pass of reconciliation with a peer runs (after a SPLIT or an
+ * ABORT; see protocol/engine/ranges.ts). A catalog of `catalogEntriesMax` envelopes wholly
+ * missing is 1,024 ranges at `reconcileSessionDifferenceMax`; four times that leaves room
+ * for estimates that split twice. Each range costs one pass over the set on each side, so
+ * a peer that keeps answering SPLIT cannot make us walk 2^32 ranges: the pass ends here,
+ * and the next starts again from the whole set.
+ */
+export const reconcileRangesPerPassMax = 4096
+
+/**
  * Most messages one side of a session handles. At the 2 KiB minimum frame this still
  * carries about 8 MiB each way; a peer that never finishes gets a LimitError here.
  */

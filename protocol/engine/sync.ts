@@ -16,8 +16,9 @@ import type { OutEnvelope, PeerLink } from './peer.ts'
 import type { Envelope } from '../envelope.ts'
 import { FrameType, linkVersion, type Frame } from '../frames.ts'
 import { authorWaysRememberedMax, frameBytesMin, gapRunsMax, idListItemsMax, peerPenaltyBadFrame, promisedIdsRememberedMax } from '../limits.ts'
-import { accept, initiate, reconcile, type ReconcileStep } from '../reconcile/index.ts'
+import { accept, initiate, type KeyRange, reconcile, type ReconcileStep } from '../reconcile/index.ts'
 import type { PeerId } from '../ports.ts'
+import { RangeWalk } from './ranges.ts'
 
 /**
  * A path through us must beat the sender's direct link by this factor before we push a copy
@@ -48,6 +49,8 @@ export class SyncHandlers {
   readonly #streams = new Set<string>()
   /** Authors (ref keys) → where their first envelope reached us from (at most `authorWaysRememberedMax`). */
   readonly #upstream = new Map<string, PeerId | 'local'>()
+  /** Per link we initiate on: the range-by-range pass under way, if a session split (ranges.ts). */
+  readonly #walks = new WeakMap<PeerLink, RangeWalk>()
 
   constructor (engine: Engine) { this.#e = engine }
 
@@ -302,7 +305,8 @@ export class SyncHandlers {
   #startReconcile (link: PeerLink): void {
     if (this.#e.config.nodeId >= link.id || link.initiator !== undefined) return
     const id = this.#nextSession++
-    const { session, message } = initiate(this.#e.set, { frameBytesMax: this.#payloadMax(link) })
+    const range = this.#walks.get(link)?.next()
+    const { session, message } = initiate(this.#e.set, { frameBytesMax: this.#payloadMax(link), range })
     link.initiator = { id, session }
     this.#e.counters.reconcileSessions++
     link.control({ type: FrameType.reconcile, session: id, payload: message })
@@ -326,6 +330,7 @@ export class SyncHandlers {
       step = reconcile(slot.session, payload)
     } catch (e) {
       this.#endSession(link, weInitiated)
+      this.#walks.get(link)?.abandon()
       this.#e.penalise(link, peerPenaltyBadFrame, `reconcile: ${(e as Error).message}`)
       return
     }
@@ -337,7 +342,26 @@ export class SyncHandlers {
       link.control({ type: FrameType.reconcile, session, payload: step.reply })
       this.#e.pump(link)
     }
-    if (step.done) this.#endSession(link, weInitiated)
+    if (step.done) {
+      this.#endSession(link, weInitiated)
+      if (weInitiated) this.#rangeDone(link, slot.session.range, step.splitDepth)
+    }
+  }
+
+  /**
+   * A session we initiated ended. If it split (the difference was too large for one
+   * session, or it could not be decoded within the limits), the pass goes on range by
+   * range, each range at once after the one before.
+   */
+  #rangeDone (link: PeerLink, range: KeyRange, splitDepth: number): void {
+    let walk = this.#walks.get(link)
+    if (walk === undefined) {
+      if (splitDepth === 0) return
+      walk = new RangeWalk()
+      this.#walks.set(link, walk)
+    }
+    walk.finished(range, splitDepth)
+    if (walk.active) this.#startReconcile(link)
   }
 
   /**

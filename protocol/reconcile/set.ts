@@ -65,6 +65,16 @@ export function applyKey (symbols: Int32Array, begin: number, end: number, k0: n
   }
 }
 
+/** Adds `delta` times the key's 64 tug-of-war signs to a sketch. */
+export function sketchKey (sketch: Int32Array, k0: number, k1: number, delta: number): void {
+  const lo = signs(k0, k1, 0)
+  const hi = signs(k0, k1, 0x55555555)
+  for (let j = 0; j < 32; j++) {
+    sketch[j] += ((lo >>> j) & 1) * 2 * delta - delta
+    sketch[j + 32] += ((hi >>> j) & 1) * 2 * delta - delta
+  }
+}
+
 export class ReconcileSet {
   readonly cachedSymbols: number
   /** `cachedSymbols` coded symbols of the current set, `symbolWords` words each. */
@@ -161,12 +171,15 @@ export class ReconcileSet {
     }
   }
 
+  /** Whether the journal still reaches back to generation `since` (see changesSince). */
+  canUndoSince (since: number): boolean { return this.generation - since <= this.#journalEntries }
+
   /**
    * Replays, newest first, every key change made since generation `since` (for
    * undoing them). Throws LimitError if the journal no longer reaches that far.
    */
   changesSince (since: number, fn: (k0: number, k1: number, delta: number) => void): void {
-    if (this.generation - since > this.#journalEntries) throw new LimitError(`set changed ${this.generation - since} times during the session; the journal holds ${this.#journalEntries}`)
+    if (!this.canUndoSince(since)) throw new LimitError(`set changed ${this.generation - since} times during the session; the journal holds ${this.#journalEntries}`)
     for (let g = this.generation - 1; g >= since; g--) {
       const o = (g % this.#journalEntries) * 3
       fn(this.#journal[o], this.#journal[o + 1], this.#journal[o + 2])
@@ -180,12 +193,7 @@ export class ReconcileSet {
 
   #change (k0: number, k1: number, delta: number): void {
     applyKey(this.symbols, 0, this.cachedSymbols, k0, k1, delta)
-    const lo = signs(k0, k1, 0)
-    const hi = signs(k0, k1, 0x55555555)
-    for (let j = 0; j < 32; j++) {
-      this.sketch[j] += ((lo >>> j) & 1) * 2 * delta - delta
-      this.sketch[j + 32] += ((hi >>> j) & 1) * 2 * delta - delta
-    }
+    sketchKey(this.sketch, k0, k1, delta)
     const o = (this.generation % this.#journalEntries) * 3
     this.#journal[o] = k0
     this.#journal[o + 1] = k1
