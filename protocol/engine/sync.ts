@@ -16,7 +16,7 @@ import type { OutEnvelope, PeerLink } from './peer.ts'
 import type { Envelope } from '../envelope.ts'
 import { FrameType, linkVersion, type Frame } from '../frames.ts'
 import { authorWaysRememberedMax, frameBytesMin, gapRunsMax, idListItemsMax, peerPenaltyBadFrame, promisedIdsRememberedMax } from '../limits.ts'
-import { accept, initiate, type KeyRange, reconcile, type ReconcileStep } from '../reconcile/index.ts'
+import { accept, initiate, type KeyRange, reconcile, reconcileVersion, type ReconcileStep } from '../reconcile/index.ts'
 import type { PeerId } from '../ports.ts'
 import { RangeWalk } from './ranges.ts'
 
@@ -31,6 +31,13 @@ const shortcutFactor = 0.8
 const repairWaitSlackMs = 10
 /** Bytes a reconcile frame adds around its payload (type, array, session, byte-string head). */
 const reconcileFrameOverheadBytes = 16
+/**
+ * Reconciliation intervals a session we started may go without a message before we give it
+ * up and start another: the link is reliable and ordered, so only a peer that dropped its
+ * side (it speaks another version, or it hit an error) leaves one waiting, and without this
+ * the link was never reconciled again. Several intervals, for a 64 KiB frame on slow radio.
+ */
+const sessionIdleIntervals = 3
 
 export class SyncHandlers {
   readonly #e: Engine
@@ -51,6 +58,8 @@ export class SyncHandlers {
   readonly #upstream = new Map<string, PeerId | 'local'>()
   /** Per link we initiate on: the range-by-range pass under way, if a session split (ranges.ts). */
   readonly #walks = new WeakMap<PeerLink, RangeWalk>()
+  /** Links whose peer spoke another version of reconciliation (we cannot reconcile with it; told once). */
+  readonly #otherVersion = new WeakSet<PeerLink>()
 
   constructor (engine: Engine) { this.#e = engine }
 
@@ -303,7 +312,14 @@ export class SyncHandlers {
   }
 
   #startReconcile (link: PeerLink): void {
-    if (this.#e.config.nodeId >= link.id || link.initiator !== undefined) return
+    if (this.#e.config.nodeId >= link.id || this.#otherVersion.has(link)) return
+    const nowMs = this.#e.deps.clock.monotonicMs()
+    if (link.initiator !== undefined) {
+      if (nowMs - link.lastReconcileMs < sessionIdleIntervals * this.#e.config.reconcileIntervalMs) return
+      this.#e.deps.logger.info({ peer: link.id, session: link.initiator.id }, 'reconciliation session got no answer; starting another')
+      this.#walks.get(link)?.abandon()
+    }
+    link.lastReconcileMs = nowMs
     const id = this.#nextSession++
     const range = this.#walks.get(link)?.next()
     const { session, message } = initiate(this.#e.set, { frameBytesMax: this.#payloadMax(link), range })
@@ -318,6 +334,9 @@ export class SyncHandlers {
   }
 
   #reconcileFrame (link: PeerLink, session: number, payload: Uint8Array): void {
+    // A relay one version behind or ahead (an upgrade under way) is not misbehaving: we cannot
+    // reconcile with it, so we stop trying on this link; eager push and want still work.
+    if (payload.length > 0 && payload[0] !== reconcileVersion) { this.#speaksOtherVersion(link, payload[0]); return }
     const weInitiated = this.#e.config.nodeId < link.id
     let slot = weInitiated ? link.initiator : link.responder
     if (!weInitiated && slot?.id !== session) {
@@ -325,10 +344,14 @@ export class SyncHandlers {
       link.responder = slot
     }
     if (slot === undefined || slot.id !== session) return // a stale session's late reply
+    if (weInitiated) link.lastReconcileMs = this.#e.deps.clock.monotonicMs()
     let step: ReconcileStep
     try {
       step = reconcile(slot.session, payload)
     } catch (e) {
+      // Only junk and lies throw here (undecodable bytes, a declared size past a limit, a key
+      // decoded twice, unasked-for answers): a difference too large for one session, or a
+      // limit reached in honest progress, ends the session with SPLIT or ABORT instead.
       this.#endSession(link, weInitiated)
       this.#walks.get(link)?.abandon()
       this.#e.penalise(link, peerPenaltyBadFrame, `reconcile: ${(e as Error).message}`)
@@ -346,6 +369,14 @@ export class SyncHandlers {
       this.#endSession(link, weInitiated)
       if (weInitiated) this.#rangeDone(link, slot.session.range, step.splitDepth)
     }
+  }
+
+  #speaksOtherVersion (link: PeerLink, version: number): void {
+    if (this.#otherVersion.has(link)) return
+    this.#otherVersion.add(link)
+    link.initiator = undefined
+    link.responder = undefined
+    this.#e.deps.logger.warn({ peer: link.id, version, ours: reconcileVersion }, 'peer speaks another version of reconciliation: not reconciling with it until it reconnects')
   }
 
   /**
