@@ -113,8 +113,30 @@ export const neighboursMax = 256
 /** Most `wantSeq` frames one gap check sends each peer (one per run of missing numbers; the last spans the rest). */
 export const gapRunsMax = 32
 
-/** Ids a node remembers as promised by a reconciling peer (past this it forgets them all: only duplicates follow). */
-export const promisedIdsRememberedMax = 65_536
+/**
+ * Ids a node remembers as promised by a reconciling peer (past this it forgets them all: only
+ * duplicates follow). Room for `catchUpIdsAheadMax` from each of two peers: a relay catching
+ * up counts what is still on its way (catchup.ts). About 100 B each: 26 MiB when full.
+ */
+export const promisedIdsRememberedMax = 262_144
+
+/** Ids remembered with every peer that promised them (a repair push is no reason to prune; sync.ts). */
+export const repairPushersRememberedMax = 65_536
+
+/**
+ * Ids found by reconciliation and not yet moved, to or from one peer, past which its next
+ * range session waits (catchup.ts): two ranges' worth, so one range's envelopes stream while
+ * the next range is reconciled, and a catch-up of any size holds at most this many owed ids
+ * and promises per link instead of the whole difference.
+ */
+export const catchUpIdsAheadMax = 2 * 65_536
+
+/**
+ * A periodic reconciliation with a peer waits while more ids than this, found by earlier ones,
+ * are still moving to or from it: re-finding a catch-up's remaining difference every interval
+ * costs about 50 B per id and finds nothing new. Below it a pass is cheap and finds what was lost.
+ */
+export const reconcileWaitsForIdsMin = 1024
 
 /**
  * Streams (channel, author) and authors whose first envelope's way in a relay remembers,

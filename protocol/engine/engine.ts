@@ -476,6 +476,7 @@ export class Engine implements LinkHandler {
 
   pump (link: PeerLink): void {
     for (const sent of link.pump(this.deps.transport, this.counters, this.deps.clock.nowMs(), this.networkNowMs())) this.deps.events?.sent?.(sent.id, link.id)
+    if (link.backlog.size > 0) this.#sync.refill(link)
   }
 
   penalise (link: PeerLink, points: number, reason: string): void {

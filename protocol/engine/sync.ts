@@ -15,9 +15,10 @@ import type { Engine } from './engine.ts'
 import type { OutEnvelope, PeerLink } from './peer.ts'
 import type { Envelope } from '../envelope.ts'
 import { FrameType, linkVersion, type Frame } from '../frames.ts'
-import { authorWaysRememberedMax, frameBytesMin, gapRunsMax, idListItemsMax, peerPenaltyBadFrame, promisedIdsRememberedMax } from '../limits.ts'
+import { authorWaysRememberedMax, frameBytesMin, gapRunsMax, idListItemsMax, peerPenaltyBadFrame, promisedIdsRememberedMax, repairPushersRememberedMax } from '../limits.ts'
 import { accept, initiate, type KeyRange, reconcile, reconcileVersion, type ReconcileStep } from '../reconcile/index.ts'
 import type { PeerId } from '../ports.ts'
+import { CatchUp, type Promised } from './catchup.ts'
 import { RangeWalk } from './ranges.ts'
 
 /**
@@ -44,7 +45,7 @@ export class SyncHandlers {
   /** Ids announced to us that we are waiting (the graft delay) to receive eagerly: who announced first, and when. */
   readonly #awaiting = new Map<string, { link: PeerLink, atMs: number }>()
   /** Ids a reconciliation told us a peer is pushing to us → that link, since when (see #expect). */
-  readonly #promised = new Map<string, { link: PeerLink, atMs: number }>()
+  readonly #promised = new Map<string, Promised>()
   /**
    * Ids → every peer whose reconciliation said it would push them to us (the cheapest
    * keeps its promise, the others are declined but may have sent already). Their copies
@@ -60,8 +61,16 @@ export class SyncHandlers {
   readonly #walks = new WeakMap<PeerLink, RangeWalk>()
   /** Links whose peer spoke another version of reconciliation (we cannot reconcile with it; told once). */
   readonly #otherVersion = new WeakSet<PeerLink>()
+  /** What each peer is owed and has promised, moving at its link's pace (catchup.ts). */
+  readonly #catchUp: CatchUp
 
-  constructor (engine: Engine) { this.#e = engine }
+  constructor (engine: Engine) {
+    this.#e = engine
+    this.#catchUp = new CatchUp(engine, link => { this.#startReconcile(link) })
+  }
+
+  /** Feeds owed envelopes to a link whose queue drained (the engine calls it after each pump). */
+  refill (link: PeerLink): void { this.#catchUp.refill(link) }
 
   handle (link: PeerLink, frame: Frame): void {
     switch (frame.type) {
@@ -226,7 +235,12 @@ export class SyncHandlers {
    * down (a partition, a heal won by the slow side) stays on the detour for good.
    */
   arrived (link: PeerLink, env: Envelope): boolean {
-    const repair = this.#promised.size > 0 && this.#promised.delete(env.key)
+    const promise = this.#promised.size > 0 ? this.#promised.get(env.key) : undefined
+    const repair = promise !== undefined
+    if (promise !== undefined) {
+      this.#promised.delete(env.key)
+      this.#catchUp.settled(promise, true)
+    }
     if (this.#awaiting.size === 0) return repair
     const first = this.#awaiting.get(env.key)
     if (first === undefined || first.link === link || this.#e.peers.get(first.link.id) !== first.link) return repair
@@ -281,6 +295,7 @@ export class SyncHandlers {
       if (graft) this.#setLazy(link, idFromKey(entry.stream.slice(8)), false)
       const key = idKey(id)
       if (link.queued.has(key) || (!graft && link.sentRecently(key, this.#e.deps.clock.nowMs()))) continue
+      link.backlog.delete(key) // asked for now (a gap), so not again later
       void this.#e.log.get(id).then(rec => {
         if (rec !== undefined && this.#e.peers.get(link.id) === link) this.#enqueue(link, rec.envelope.precedence, outEnvelope(id, rec.envelope.bytes, rec.envelope.expiresAtMs), graft)
       }, (e: unknown) => { this.#e.deps.logger.error({ err: (e as Error).message }, 'store read failed while serving a peer') })
@@ -288,14 +303,14 @@ export class SyncHandlers {
   }
 
   /**
-   * Pushes what a reconciliation found the peer lacking. A peer with other neighbours may
-   * be learning the same ids from them (a node back from a crash reconciles with all at
-   * once): wait one round trip, so that its `have` for the ids it leaves to another link
-   * (see #expect) arrives before our copies leave.
+   * Pushes what a reconciliation found the peer lacking, at its link's pace (catchup.ts). A
+   * peer with other neighbours may be learning the same ids from them (a node back from a
+   * crash reconciles with all at once): wait one round trip, so that its `have` for the ids
+   * it leaves to another link (see #expect) arrives before our copies leave.
    */
   #serveDifference (link: PeerLink, ids: Uint8Array[]): void {
-    if (link.neighbours.size <= 1) { this.serve(link, ids); return }
-    this.#e.schedule(2 * link.costMs + repairWaitSlackMs, () => { if (this.#e.peers.get(link.id) === link) this.serve(link, ids) })
+    if (link.neighbours.size <= 1) { this.#catchUp.owe(link, ids); return }
+    this.#e.schedule(2 * link.costMs + repairWaitSlackMs, () => { if (this.#e.peers.get(link.id) === link) this.#catchUp.owe(link, ids) })
   }
 
   #want (link: PeerLink, ids: Uint8Array[]): void {
@@ -319,6 +334,8 @@ export class SyncHandlers {
       this.#e.deps.logger.info({ peer: link.id, session: link.initiator.id }, 'reconciliation session got no answer; starting another')
       this.#walks.get(link)?.abandon()
     }
+    // While a difference found earlier is still moving, finding it again would cost bytes for nothing.
+    if (this.#catchUp.waits(link, this.#walks.get(link)?.active === true)) return
     link.lastReconcileMs = nowMs
     const id = this.#nextSession++
     const range = this.#walks.get(link)?.next()
@@ -405,8 +422,9 @@ export class SyncHandlers {
    */
   #expect (link: PeerLink, ids: Uint8Array[]): void {
     const nowMs = this.#e.deps.clock.nowMs()
-    if (this.#promised.size > promisedIdsRememberedMax) this.#promised.clear()
-    if (this.#repairPushers.size > promisedIdsRememberedMax) this.#repairPushers.clear()
+    if (this.#promised.size > promisedIdsRememberedMax) { this.#promised.clear(); this.#catchUp.forgetPromises() }
+    if (this.#repairPushers.size > repairPushersRememberedMax) this.#repairPushers.clear()
+    const promise = this.#catchUp.promise(link, nowMs)
     const decline = new Map<PeerLink, Uint8Array[]>()
     const declineOn = (l: PeerLink, id: Uint8Array): void => { const list = decline.get(l); if (list === undefined) decline.set(l, [id]); else list.push(id) }
     for (const id of ids) {
@@ -417,10 +435,14 @@ export class SyncHandlers {
       else if (!pushers.includes(link)) pushers.push(link)
       if (this.#e.holds(k)) { declineOn(link, id); continue }
       const other = this.#promised.get(k)
-      const live = other !== undefined && other.link !== link && this.#e.peers.get(other.link.id) === other.link && nowMs - other.atMs < this.#e.config.reconcileIntervalMs
+      // A promise is trusted for an interval, or for as long as its link keeps delivering (a catch-up).
+      const live = other !== undefined && other.link !== link && this.#e.peers.get(other.link.id) === other.link &&
+        (nowMs - other.atMs < this.#e.config.reconcileIntervalMs || this.#catchUp.moving(other.link))
       if (live && other.link.costMs <= link.costMs) { declineOn(link, id); continue }
       if (live) declineOn(other.link, id)
-      this.#promised.set(k, { link, atMs: nowMs })
+      if (other !== undefined && other.link !== link) this.#catchUp.settled(other, false)
+      if (other === undefined || other.link !== link || other.epoch !== promise.epoch) this.#catchUp.count(promise)
+      this.#promised.set(k, promise)
     }
     for (const [l, list] of decline) {
       for (let i = 0; i < list.length; i += idListItemsMax) l.control({ type: FrameType.have, ids: list.slice(i, i + idListItemsMax) })
