@@ -54,11 +54,6 @@ export const ttlSecondsMin = 10
  */
 export const clockSkewMsMax = 25 * 3600 * 1000
 
-/**
- * Largest jump in one author's per-channel sequence over the highest we hold. Larger jumps
- * are refused so that a forged far-ahead sequence cannot create an unbounded gap to chase.
- */
-export const sequenceWindowMax = 10_000
 
 /** Largest HLC logical counter before we refuse to tick further in one millisecond. */
 export const hlcCounterMax = 0xffff
@@ -112,6 +107,16 @@ export const neighboursMax = 256
 
 /** Most `wantSeq` frames one gap check sends each peer (one per run of missing numbers; the last spans the rest). */
 export const gapRunsMax = 32
+
+/**
+ * Streams (channel, author) with a gap check pending. A stream has at most one: gaps revealed
+ * while it waits join it, so a relay catching up (whose envelopes arrive in key-range order,
+ * not in sequence) or an author jumping ahead envelope after envelope costs one check per
+ * stream and grace delay, each asking for at most `idListItemsMax` numbers below the highest.
+ * Past this bound a new gap is not asked for; reconciliation still repairs it. Any sequence
+ * number is accepted: a relay back after days lacks whatever its peers stored meanwhile.
+ */
+export const gapChecksPendingMax = 4096
 
 /**
  * Ids a node remembers as promised by a reconciling peer (past this it forgets them all: only

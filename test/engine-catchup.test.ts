@@ -1,18 +1,19 @@
 // Catching up after a long absence (engine level, TestNet). A reconciliation that cannot
 // decode, or that the peer ends at a limit, is nobody's fault: no penalty, and the next
 // attempt goes range by range. A peer speaking another reconciliation version costs nothing.
-// A session whose peer never answers is given up after a few intervals.
-import t, { type Test } from 'tap'
+// A session whose peer never answers is given up after a few intervals. A difference far
+// larger than the link's queue crosses at the link's pace, each envelope once. A sequence
+// number far ahead of what a relay holds is stored, and the gap below it is chased within
+// bounds: one check per stream, a bounded number of streams.
+import t from 'tap'
 import { TestNet } from './helpers/net.ts'
+import { crossOver } from './helpers/catchup.ts'
 import { prng, testSeed } from './helpers/seed.ts'
 import { decodeFrame, encodeFrame, FrameType } from '../protocol/frames.ts'
 import { AbortReason, decodeMessage, encodeMessage, MessageType } from '../protocol/reconcile/index.ts'
 import type { Engine } from '../protocol/engine/engine.ts'
-import type { EngineConfig } from '../protocol/engine/types.ts'
-import { entryOverheadBytes } from '../protocol/engine/catalog.ts'
-import { MessageLog } from '../protocol/engine/log.ts'
-import { MemoryStore } from '../protocol/memory-store.ts'
 import { ServeBacklog } from '../protocol/engine/backlog.ts'
+import { gapChecksPendingMax } from '../protocol/limits.ts'
 import { authorRef, Kind, Precedence, signEnvelope, type Envelope } from '../protocol/envelope.ts'
 import { crypto } from './helpers/fixtures.ts'
 
@@ -100,69 +101,12 @@ t.test('a peer speaking another reconciliation version costs it nothing; a sessi
   t.ok(two.a.counters.reconcileSessions >= 2)
 })
 
-/** Signs `count` envelopes of one author, one a millisecond from `startMs`, small bodies. */
-function envelopes (author: { publicKey: Uint8Array, privateKey: Uint8Array }, count: number, startMs: number): Envelope[] {
-  const out: Envelope[] = []
-  for (let seq = 1; seq <= count; seq++) {
-    out.push(signEnvelope(crypto, {
-      kind: Kind.message, precedence: Precedence.routine, channel: new Uint8Array(8).fill(9), author: authorRef(author.publicKey),
-      seq, hlc: { ms: startMs + seq, c: 0 }, ttlSeconds: 86_400, epoch: 1, deps: [], body: new Uint8Array(48).fill(seq % 251),
-    }, author.privateKey))
-  }
-  return out
-}
-
-/** A node whose store already holds `envs` (as after a restart), so a test need not submit them one by one. */
-async function holding (net: TestNet, id: string, envs: Envelope[]): Promise<Engine> {
-  const store = new MemoryStore()
-  const log = new MessageLog(store, b => crypto.sha256(b))
-  await log.open()
-  for (let i = 0; i < envs.length; i += 1000) await store.batch(envs.slice(i, i + 1000).flatMap(e => log.appendOps(e, false, net.clock.nowMs())))
-  return await net.node(id, {}, store)
-}
-
-/**
- * Links two nodes holding `each` envelopes apiece that the other lacks, runs until both hold
- * everything, and checks the transfer: each envelope sent once (nothing lost from an
- * overflowing queue and re-sent), no duplicate, nobody penalised, few sessions, and the time
- * against the envelopes' own time on the link.
- */
-async function crossOver (t: Test, each: number, config: Partial<EngineConfig>, sessionsMax: number, ratioMax: number): Promise<void> {
-  const net = new TestNet(config)
-  const startMs = net.clock.nowMs() - 3_600_000
-  const alice = net.author(1); const bob = net.author(2)
-  const a = await holding(net, 'a', envelopes(alice, each, startMs))
-  const b = await holding(net, 'b', envelopes(bob, each, startMs))
-  const bandwidthBps = 20_000_000
-  net.connect('a', 'b', { latencyMs: 20, bandwidthBps })
-  let frameBytes = 0
-  for (const k of a.catalog.keys()) frameBytes += (a.catalog.get(k)?.size ?? 0) - entryOverheadBytes + 1
-  const sendMs = frameBytes * 8000 / bandwidthBps // one direction's envelopes back to back (both directions run at once)
-  const began = net.clock.now
-  let convergedMs = Infinity
-  while (net.clock.now - began < 20 * sendMs + 120_000) {
-    await net.run(250)
-    if (a.catalog.size === 2 * each && b.catalog.size === 2 * each) { convergedMs = net.clock.now - began; break }
-  }
-  t.equal(a.catalog.size, 2 * each, `a holds all ${2 * each}`)
-  t.equal(b.catalog.size, 2 * each, `b holds all ${2 * each}`)
-  t.same(net.ids('a'), net.ids('b'), 'the same ids')
-  t.equal(a.counters.peersPenalised + b.counters.peersPenalised, 0, 'nobody penalised')
-  t.same(net.disconnects, [], 'no link cut')
-  t.equal(a.counters.duplicatesReceived + b.counters.duplicatesReceived, 0, 'no envelope crossed twice')
-  for (const x of [a, b]) t.equal(x.counters.framesSent[FrameType.envelope], each, `${x.config.nodeId} sent each of its ${each} envelopes once: none lost from an overflowing queue, none re-sent`)
-  const sessions = a.counters.reconcileSessions
-  t.ok(sessions <= sessionsMax, `${sessions} reconciliation sessions (no rediscovery round per batch)`)
-  t.ok(convergedMs <= ratioMax * sendMs, `converged in ${(convergedMs / 1000).toFixed(1)} s; the envelopes alone take ${(sendMs / 1000).toFixed(1)} s each way`)
-  t.comment(`${each} each way: converged in ${(convergedMs / 1000).toFixed(1)} s virtual, ${(convergedMs / sendMs).toFixed(2)} × the send time; ${sessions} sessions; gap requests ${a.counters.gapRequests + b.counters.gapRequests}`)
-}
-
 t.test('a difference many times the link\'s queue crosses at the link\'s pace, each envelope once', async t => {
   // 20,000 envelopes each way (about 3 MB) through queues of 256 KiB: before, all but the first
   // 256 KiB were dropped and found again by the next reconciliation, round after round. A pass
   // every second would find the part still on its way again: passes wait while more than
   // `reconcileWaitsForIdsMin` ids move (one pass may come as the last of them arrive).
-  await crossOver(t, 20_000, { peerQueueBytesMax: 256 * 1024, reconcileIntervalMs: 1_000 }, 2, 3)
+  await crossOver(t, 20_000, { peerQueueBytesMax: 256 * 1024, reconcileIntervalMs: 1_000 }, { sessionsMax: 2, ratioMax: 3 })
 })
 
 t.test('what a peer is owed leaves by precedence, oldest first; cancelled ids are skipped; dropped ones come back first', async t => {
@@ -176,3 +120,73 @@ t.test('what a peer is owed leaves by precedence, oldest first; cancelled ids ar
   t.same([owed.shift(), owed.shift(), owed.shift(), owed.shift(), owed.shift()], ['f1', 'p1', 'r1', 'r2', undefined])
   t.equal(owed.size, 0)
 })
+
+t.test('an honest relay far behind takes envelopes far ahead of what it holds: no refusal, no penalty, no cut', async t => {
+  const net = new TestNet()
+  const a = await net.node('a'); const b = await net.node('b')
+  net.connect('a', 'b', { latencyMs: 5, bandwidthBps: 2_000_000 })
+  const alice = net.author(1)
+  for (let seq = 1; seq <= 10; seq++) await net.post('a', alice, seq)
+  await net.run(1_000)
+  t.equal(b.catalog.size, 10)
+  net.cut('a', 'b') // b is away while alice posts 12,000 more (more than the old window of 10,000)
+  const away = 12_000
+  for (let seq = 11; seq <= 10 + away; seq++) await net.post('a', alice, seq, { body: new Uint8Array(40) })
+  net.connect('a', 'b', { latencyMs: 5, bandwidthBps: 2_000_000 })
+  await net.run(50)
+  // Flash posts overtake the routine backlog: b gets sequence 12,011 while it holds little past 10.
+  for (let seq = 11 + away; seq < 31 + away; seq++) await net.post('a', alice, seq, { precedence: Precedence.flash, body: new Uint8Array(40) })
+  await net.run(500)
+  const highest = (b.catalog.streams.values().next().value?.highest ?? 0)
+  t.ok(highest > 10 + away, `b stored sequence ${highest} far ahead of most of what it holds (${b.catalog.size})`)
+  await net.run(60_000)
+  t.equal(b.catalog.size, 30 + away, 'b caught up')
+  t.equal(b.counters.refused, 0, 'nothing refused')
+  t.equal(scoreOf(b, 'a'), 100, 'a was not penalised')
+  t.same(net.disconnects, [], 'and the link was never cut')
+})
+
+t.test('a malicious author jumping ahead costs one bounded gap check per stream, and nobody is penalised', async t => {
+  const net = new TestNet({ gapGraceMs: 1_000, reconcileIntervalMs: 3_600_000 })
+  const relay = await net.node('relay'); await net.node('peer')
+  net.connect('relay', 'peer', { latencyMs: 2 })
+  await net.run(100)
+  const asked: Array<[number, number]> = []
+  net.link('relay', 'peer')!.tamper = (from, frame) => {
+    if (from === 'relay' && frame[0] === FrameType.wantSeq) { const f = decodeFrame(frame); if (f.type === FrameType.wantSeq) asked.push([f.seqFrom, f.seqTo]) }
+    return frame
+  }
+  const mallory = net.author(7)
+  const sign = (seq: number, channelByte = 9): Envelope => signEnvelope(crypto, {
+    kind: Kind.message, precedence: Precedence.routine, channel: new Uint8Array(8).fill(channelByte), author: authorRef(mallory.publicKey),
+    seq, hlc: relay.stamp(), ttlSeconds: 3600, epoch: 1, deps: [], body: new Uint8Array(8),
+  }, mallory.privateKey)
+  // One stream: 1, then ever further jumps up to the largest sequence number there is.
+  const jumps = [1, 20_000, 1e9, 1e12, ...Array.from({ length: 40 }, (_, i) => 1e12 + (i + 1) * 1e9), Number.MAX_SAFE_INTEGER]
+  for (const seq of jumps) {
+    relay.receive('peer', encodeFrame({ type: FrameType.envelope, envelope: sign(seq).bytes }))
+    await net.run(1) // each stored before the next arrives
+  }
+  await net.run(5_000)
+  t.equal(relay.catalog.size, jumps.length, 'every signed envelope is stored, however far it jumps')
+  t.equal(scoreOf(relay, 'peer'), 100, 'the peer that relayed them is not penalised')
+  t.equal(relay.counters.gapRequests, 1, 'all those gaps made one check (one peer: no second ask)')
+  t.ok(asked.length <= 32, `${asked.length} wantSeq frames`)
+  t.ok(asked.every(([from, to]) => to - from < 1024 && to < Number.MAX_SAFE_INTEGER && from >= Number.MAX_SAFE_INTEGER - 1024), 'asking only for the numbers just below the highest')
+
+  // Many streams at once (channels): pending checks are bounded; the rest is left to reconciliation.
+  const streams = gapChecksPendingMax + 200
+  const before = relay.counters.gapRequests
+  for (let i = 0; i < streams; i++) {
+    for (const seq of [1, 3]) { // 2 is missing in every one
+      relay.receive('peer', encodeFrame({ type: FrameType.envelope, envelope: signEnvelope(crypto, {
+        kind: Kind.message, precedence: Precedence.routine, channel: Uint8Array.from([1, i >> 8, i & 0xff, 0, 0, 0, 0, 0]), author: authorRef(mallory.publicKey),
+        seq, hlc: relay.stamp(), ttlSeconds: 3600, epoch: 1, deps: [], body: new Uint8Array(8),
+      }, mallory.privateKey).bytes }))
+    }
+  }
+  await net.run(5_000)
+  t.equal(relay.counters.gapRequests - before, gapChecksPendingMax, `${streams} streams with a gap: ${gapChecksPendingMax} checks, the bound`)
+  t.equal(scoreOf(relay, 'peer'), 100)
+})
+

@@ -64,6 +64,11 @@ export class CatchUp {
     return this.#nowMs() - this.#state(link).progressMs < this.#e.config.reconcileIntervalMs
   }
 
+  /** Whether this peer is still bringing what its reconciliation promised us (and it is moving). */
+  bringing (link: PeerLink): boolean {
+    return this.#state(link).promised > 0 && this.moving(link)
+  }
+
   /**
    * Whether a new reconciliation with this peer should wait (`walking`: the next range of a
    * pass; else a periodic pass). If nothing moved for an interval, what is still counted was

@@ -15,7 +15,7 @@ import type { Engine } from './engine.ts'
 import type { OutEnvelope, PeerLink } from './peer.ts'
 import type { Envelope } from '../envelope.ts'
 import { FrameType, linkVersion, type Frame } from '../frames.ts'
-import { authorWaysRememberedMax, frameBytesMin, gapRunsMax, idListItemsMax, peerPenaltyBadFrame, promisedIdsRememberedMax, repairPushersRememberedMax } from '../limits.ts'
+import { authorWaysRememberedMax, frameBytesMin, gapChecksPendingMax, gapRunsMax, idListItemsMax, peerPenaltyBadFrame, promisedIdsRememberedMax, repairPushersRememberedMax } from '../limits.ts'
 import { accept, initiate, type KeyRange, reconcile, reconcileVersion, type ReconcileStep } from '../reconcile/index.ts'
 import type { PeerId } from '../ports.ts'
 import { CatchUp, type Promised } from './catchup.ts'
@@ -63,6 +63,8 @@ export class SyncHandlers {
   readonly #otherVersion = new WeakSet<PeerLink>()
   /** What each peer is owed and has promised, moving at its link's pace (catchup.ts). */
   readonly #catchUp: CatchUp
+  /** Streams with a gap check pending → the numbers revealed missing so far (at most `gapChecksPendingMax`). */
+  readonly #gaps = new Map<string, GapCheck>()
 
   constructor (engine: Engine) {
     this.#e = engine
@@ -464,15 +466,50 @@ export class SyncHandlers {
    * author's path; the cheapest ready peer if it is gone or the envelope was local), and
    * what is still missing another grace delay later from every other ready peer. Asking
    * all at once brought each missing envelope from every peer that held it.
+   *
+   * A stream has one check pending at a time, and gaps revealed meanwhile join it: a relay
+   * catching up receives a stream out of sequence (range by range), which opened a gap,
+   * and so a timer and up to 32 frames, with nearly every envelope. While the peer that
+   * revealed the gap is still bringing what its reconciliation promised, the check waits
+   * another grace delay: the gap is most likely on its way.
    */
   scheduleGapCheck (stream: string, channel: Uint8Array, author: Uint8Array, from: number, to: number, via: PeerId | 'local'): void {
+    const pending = this.#gaps.get(stream)
+    if (pending !== undefined) {
+      pending.from = Math.min(pending.from, from)
+      pending.to = Math.max(pending.to, to)
+      return
+    }
+    if (this.#gaps.size >= gapChecksPendingMax) return // reconciliation repairs it
+    this.#gaps.set(stream, { channel, author, from, to, via })
+    this.#e.schedule(this.#e.config.gapGraceMs, () => { this.#checkGap(stream) })
+  }
+
+  #checkGap (stream: string): void {
+    const g = this.#gaps.get(stream)
+    if (g === undefined) return
+    const via = g.via === 'local' ? undefined : this.#e.peers.get(g.via)
+    if (via !== undefined && this.#bringing(via)) {
+      this.#e.schedule(this.#e.config.gapGraceMs, () => { this.#checkGap(stream) })
+      return
+    }
+    this.#gaps.delete(stream)
+    const first = this.#askForGap(stream, g.channel, g.author, g.from, g.to, [this.#gapPeer(g.via)])
+    if (first === undefined) return
     this.#e.schedule(this.#e.config.gapGraceMs, () => {
-      const first = this.#askForGap(stream, channel, author, from, to, [this.#gapPeer(via)])
-      if (first === undefined) return
-      this.#e.schedule(this.#e.config.gapGraceMs, () => {
-        this.#askForGap(stream, channel, author, from, to, [...this.#e.peers.values()].filter(p => p !== first))
-      })
+      this.#askForGap(stream, g.channel, g.author, g.from, g.to, [...this.#e.peers.values()].filter(p => p !== first))
     })
+  }
+
+  /**
+   * Whether a peer is still catching us up: it is bringing what its reconciliation promised,
+   * or, while that moves, a session or a range pass with it may promise more (between two
+   * ranges nothing is promised for a moment).
+   */
+  #bringing (link: PeerLink): boolean {
+    if (this.#catchUp.bringing(link)) return true
+    const session = link.initiator !== undefined || link.responder !== undefined || this.#walks.get(link)?.active === true
+    return session && this.#catchUp.moving(link)
   }
 
   /** The ready peer a gap is first asked of. */
@@ -498,6 +535,9 @@ export class SyncHandlers {
     return ready[0]
   }
 }
+
+/** A gap check waiting for its grace delay: the missing numbers revealed so far, and the way the first envelope came. */
+interface GapCheck { channel: Uint8Array, author: Uint8Array, from: number, to: number, via: PeerId | 'local' }
 
 /** Ascending numbers as runs of consecutive ones, [first, last] each; past `runsMax` the last run spans the rest. */
 export function seqRuns (ascending: number[], runsMax: number): Array<[number, number]> {

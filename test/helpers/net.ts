@@ -11,7 +11,7 @@
 import { createEngine, type Engine } from '../../protocol/engine/engine.ts'
 import type { Authoriser, EngineConfig, EngineEvents } from '../../protocol/engine/types.ts'
 import { MemoryStore } from '../../protocol/memory-store.ts'
-import type { Clock, Logger, PeerId, Transport } from '../../protocol/ports.ts'
+import type { Clock, Crypto, Logger, PeerId, Transport } from '../../protocol/ports.ts'
 import { authorRef, signEnvelope, type EnvelopeFields, type Envelope, Kind, Precedence } from '../../protocol/envelope.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { idFromKey } from '../../protocol/engine/catalog.ts'
@@ -69,10 +69,16 @@ export class TestNet {
   readonly listeners = new Map<PeerId, Array<(env: Envelope) => void>>()
   readonly config: Partial<EngineConfig>
   readonly events: Partial<EngineEvents>
+  /** Whether `delivered` and `arrivals` keep every stored envelope (a million-envelope benchmark turns it off). */
+  readonly record: boolean
+  /** The engines' crypto port (node:crypto unless a test passes its own). */
+  readonly crypto: Crypto
 
-  constructor (config: Partial<EngineConfig> = {}, events: Partial<EngineEvents> = {}) {
+  constructor (config: Partial<EngineConfig> = {}, events: Partial<EngineEvents> = {}, options: { record?: boolean, crypto?: Crypto } = {}) {
     this.config = config
     this.events = events
+    this.record = options.record ?? true
+    this.crypto = options.crypto ?? crypto
   }
 
   readonly authoriser: Authoriser = {
@@ -97,12 +103,14 @@ export class TestNet {
     const delivered: Envelope[] = this.delivered.get(id) ?? []
     this.delivered.set(id, delivered)
     const engine = createEngine({
-      clock: this.clock, crypto, store, transport, logger: silentLogger, authoriser,
+      clock: this.clock, crypto: this.crypto, store, transport, logger: silentLogger, authoriser,
       events: {
         ...this.events,
         stored: (env, from) => {
-          delivered.push(env)
-          this.arrivals.push({ node: id, id: toHex(env.id), at: this.clock.now, from })
+          if (this.record) {
+            delivered.push(env)
+            this.arrivals.push({ node: id, id: toHex(env.id), at: this.clock.now, from })
+          }
           for (const l of this.listeners.get(id) ?? []) l(env)
           this.events.stored?.(env, from)
         },
