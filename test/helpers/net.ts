@@ -121,6 +121,16 @@ export class TestNet {
     return engine
   }
 
+  /**
+   * A bare endpoint with no engine, on the same link model: what it sends crosses links as
+   * an engine's frames do, and the link calls its `receive` and `drain`. A benchmark's
+   * baseline (frames back to back) uses one.
+   */
+  endpoint (id: PeerId, handler: { receive (from: PeerId, frame: Uint8Array): void, drain (peer: PeerId): void }): Transport {
+    this.engines.set(id, { linkUp () {}, linkDown () {}, ...handler } as unknown as Engine)
+    return { send: (peer, frame) => this.#send(id, peer, frame), disconnect: () => {} }
+  }
+
   listen (node: PeerId, fn: (env: Envelope) => void): void {
     const list = this.listeners.get(node) ?? []
     list.push(fn)
