@@ -11,7 +11,7 @@
 import { createEngine, type Engine } from '../../protocol/engine/engine.ts'
 import type { Authoriser, EngineConfig, EngineEvents } from '../../protocol/engine/types.ts'
 import { MemoryStore } from '../../protocol/memory-store.ts'
-import type { Clock, Crypto, Logger, PeerId, Transport } from '../../protocol/ports.ts'
+import type { Clock, Crypto, Logger, PeerId, Store, Transport } from '../../protocol/ports.ts'
 import { authorRef, signEnvelope, type EnvelopeFields, type Envelope, Kind, Precedence } from '../../protocol/envelope.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { idFromKey } from '../../protocol/engine/catalog.ts'
@@ -58,7 +58,9 @@ interface Link { up: boolean, latencyMs: number, bandwidthBps?: number, busyUnti
 export class TestNet {
   readonly clock = new ManualClock()
   readonly engines = new Map<PeerId, Engine>()
+  /** Each node's store, where it is an in-memory one (most tests). */
   readonly stores = new Map<PeerId, MemoryStore>()
+  readonly #storeOf = new Map<PeerId, Store>()
   readonly keys = new Map<string, Uint8Array>()
   readonly delivered = new Map<PeerId, Envelope[]>()
   /** Every store event: which node, which envelope (hex id), when, and from whom. */
@@ -94,8 +96,9 @@ export class TestNet {
     return keys
   }
 
-  async node (id: PeerId, config: Partial<EngineConfig> = {}, store = new MemoryStore(), authoriser: Authoriser = this.authoriser): Promise<Engine> {
-    this.stores.set(id, store)
+  async node (id: PeerId, config: Partial<EngineConfig> = {}, store: Store = new MemoryStore(), authoriser: Authoriser = this.authoriser): Promise<Engine> {
+    this.#storeOf.set(id, store)
+    if (store instanceof MemoryStore) this.stores.set(id, store)
     const transport: Transport = {
       send: (peer, frame) => this.#send(id, peer, frame),
       disconnect: (peer, reason) => { this.disconnects.push({ from: id, peer, reason }); this.cut(id, peer) },
@@ -138,7 +141,7 @@ export class TestNet {
   }
 
   /** Stops a node (as a crash: its store survives) and brings its links down. */
-  crash (id: PeerId): MemoryStore {
+  crash (id: PeerId): Store {
     const engine = this.engines.get(id)
     engine?.close()
     for (const key of this.links.keys()) {
@@ -146,7 +149,7 @@ export class TestNet {
       if (a === id || b === id) this.cut(a, b)
     }
     this.engines.delete(id)
-    return this.stores.get(id) as MemoryStore
+    return this.#storeOf.get(id) as Store
   }
 
   /** Links two nodes; `untold` hides the link's latency and bandwidth from the engines, as libp2p's hosts do at link-up. */
