@@ -125,7 +125,7 @@ export class CatchUp {
 
   /**
    * Owes the peer what a reconciliation found it lacking: unexpired envelopes we hold, by
-   * precedence, then oldest first (so an author's envelopes arrive in sequence).
+   * precedence, then oldest first (so within one session an author's envelopes arrive in sequence).
    */
   owe (link: PeerLink, ids: Uint8Array[]): void {
     const nowNetworkMs = this.#e.networkNowMs()
