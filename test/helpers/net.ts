@@ -11,7 +11,7 @@
 import { createEngine, type Engine } from '../../protocol/engine/engine.ts'
 import type { Authoriser, EngineConfig, EngineEvents } from '../../protocol/engine/types.ts'
 import { MemoryStore } from '../../protocol/memory-store.ts'
-import type { Clock, Logger, PeerId, Transport } from '../../protocol/ports.ts'
+import type { Clock, Crypto, Logger, PeerId, Store, Transport } from '../../protocol/ports.ts'
 import { authorRef, signEnvelope, type EnvelopeFields, type Envelope, Kind, Precedence } from '../../protocol/envelope.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { idFromKey } from '../../protocol/engine/catalog.ts'
@@ -58,7 +58,9 @@ interface Link { up: boolean, latencyMs: number, bandwidthBps?: number, busyUnti
 export class TestNet {
   readonly clock = new ManualClock()
   readonly engines = new Map<PeerId, Engine>()
+  /** Each node's store, where it is an in-memory one (most tests). */
   readonly stores = new Map<PeerId, MemoryStore>()
+  readonly #storeOf = new Map<PeerId, Store>()
   readonly keys = new Map<string, Uint8Array>()
   readonly delivered = new Map<PeerId, Envelope[]>()
   /** Every store event: which node, which envelope (hex id), when, and from whom. */
@@ -69,10 +71,16 @@ export class TestNet {
   readonly listeners = new Map<PeerId, Array<(env: Envelope) => void>>()
   readonly config: Partial<EngineConfig>
   readonly events: Partial<EngineEvents>
+  /** Whether `delivered` and `arrivals` keep every stored envelope (a million-envelope benchmark turns it off). */
+  readonly record: boolean
+  /** The engines' crypto port (node:crypto unless a test passes its own). */
+  readonly crypto: Crypto
 
-  constructor (config: Partial<EngineConfig> = {}, events: Partial<EngineEvents> = {}) {
+  constructor (config: Partial<EngineConfig> = {}, events: Partial<EngineEvents> = {}, options: { record?: boolean, crypto?: Crypto } = {}) {
     this.config = config
     this.events = events
+    this.record = options.record ?? true
+    this.crypto = options.crypto ?? crypto
   }
 
   readonly authoriser: Authoriser = {
@@ -88,8 +96,9 @@ export class TestNet {
     return keys
   }
 
-  async node (id: PeerId, config: Partial<EngineConfig> = {}, store = new MemoryStore(), authoriser: Authoriser = this.authoriser): Promise<Engine> {
-    this.stores.set(id, store)
+  async node (id: PeerId, config: Partial<EngineConfig> = {}, store: Store = new MemoryStore(), authoriser: Authoriser = this.authoriser): Promise<Engine> {
+    this.#storeOf.set(id, store)
+    if (store instanceof MemoryStore) this.stores.set(id, store)
     const transport: Transport = {
       send: (peer, frame) => this.#send(id, peer, frame),
       disconnect: (peer, reason) => { this.disconnects.push({ from: id, peer, reason }); this.cut(id, peer) },
@@ -97,12 +106,14 @@ export class TestNet {
     const delivered: Envelope[] = this.delivered.get(id) ?? []
     this.delivered.set(id, delivered)
     const engine = createEngine({
-      clock: this.clock, crypto, store, transport, logger: silentLogger, authoriser,
+      clock: this.clock, crypto: this.crypto, store, transport, logger: silentLogger, authoriser,
       events: {
         ...this.events,
         stored: (env, from) => {
-          delivered.push(env)
-          this.arrivals.push({ node: id, id: toHex(env.id), at: this.clock.now, from })
+          if (this.record) {
+            delivered.push(env)
+            this.arrivals.push({ node: id, id: toHex(env.id), at: this.clock.now, from })
+          }
           for (const l of this.listeners.get(id) ?? []) l(env)
           this.events.stored?.(env, from)
         },
@@ -113,6 +124,16 @@ export class TestNet {
     return engine
   }
 
+  /**
+   * A bare endpoint with no engine, on the same link model: what it sends crosses links as
+   * an engine's frames do, and the link calls its `receive` and `drain`. A benchmark's
+   * baseline (frames back to back) uses one.
+   */
+  endpoint (id: PeerId, handler: { receive (from: PeerId, frame: Uint8Array): void, drain (peer: PeerId): void }): Transport {
+    this.engines.set(id, { linkUp () {}, linkDown () {}, ...handler } as unknown as Engine)
+    return { send: (peer, frame) => this.#send(id, peer, frame), disconnect: () => {} }
+  }
+
   listen (node: PeerId, fn: (env: Envelope) => void): void {
     const list = this.listeners.get(node) ?? []
     list.push(fn)
@@ -120,7 +141,7 @@ export class TestNet {
   }
 
   /** Stops a node (as a crash: its store survives) and brings its links down. */
-  crash (id: PeerId): MemoryStore {
+  crash (id: PeerId): Store {
     const engine = this.engines.get(id)
     engine?.close()
     for (const key of this.links.keys()) {
@@ -128,7 +149,7 @@ export class TestNet {
       if (a === id || b === id) this.cut(a, b)
     }
     this.engines.delete(id)
-    return this.stores.get(id) as MemoryStore
+    return this.#storeOf.get(id) as Store
   }
 
   /** Links two nodes; `untold` hides the link's latency and bandwidth from the engines, as libp2p's hosts do at link-up. */
