@@ -75,6 +75,7 @@ t.test('a loaded 9.6 kbps link stays up, carries every message, and lets a flash
   const ch = await sa.open(ref)
   await sa.cc.sendText(ch, 'radio ready')
   await waitFor('B to follow the channel', () => arrivals().includes('ready') ? true : undefined)
+    .catch(e => { for (const r of [a, b]) t.comment(`${r.name}'s output, last part:\n${r.output.slice(-3000)}`); t.comment(`tail printed: ${followed.slice(-2000)}`); throw e })
   // Each link-up is logged at A ("peer connected"; the audit log folds repeated ones into a
   // summary a minute). A slow start may open the sync stream twice (an opener's timeout);
   // what must not happen is a drop while the link carries traffic.

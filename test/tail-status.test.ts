@@ -2,7 +2,7 @@
 // relays A and B: `-n N` is the newest N messages however much else the channel holds; "delivered to
 // k of N" counts distinct other members, never exceeds N, and updates live under --follow; a member
 // added later is told plainly why earlier messages are not shown (or reads them, if the owner shared
-// history); an unknown channel fails at once; a followed tail says when its relay goes away and
+// history); an unknown channel fails at once (and is waited for under --follow); a followed tail says when its relay goes away and
 // carries on when it is back, showing nothing twice.
 import t from 'tap'
 import { Relay, cleanupRelays, waitFor } from './helpers/relays.ts'
@@ -76,6 +76,12 @@ t.test('tail: newest messages, live delivery status, late members, unknown chann
   const unknownRef = await within(ddil(['tail', '0123456789abcdef', '--data', a.dataDir]), 'tail of an unknown reference to exit')
   t.equal(unknownRef.code, 2)
   t.match(unknownRef.stderr, /unknown to this relay/)
+  // Followed, it is waited for: the channel may be on its way (p2p-radio.test.ts sees it arrive).
+  const awaiting = follow(['tail', '0123456789abcdef', '--follow', '--data', a.dataDir])
+  t.teardown(() => { awaiting.child.kill('SIGKILL') })
+  await awaiting.line(/unknown to this relay.*; waiting for it/)
+  awaiting.child.kill('SIGINT')
+  t.equal(await within(awaiting.exited, 'a tail waiting for its channel to end on Ctrl-C'), 0, 'a followed unknown channel is waited for until Ctrl-C')
 
   // …and a followed tail whose relay stops says so, reconnects when it is back, and shows nothing twice.
   await a.kill('SIGTERM')

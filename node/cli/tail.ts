@@ -3,7 +3,9 @@
  * first, with "delivered to k of N" for your own (updated as receipts arrive), receipts
  * sent for what you were shown, and with `--follow`, new messages as they come. Someone
  * watching a channel must know when they are cut off: if the relay goes away, tail says
- * so on stderr and reconnects when it returns, without showing anything twice.
+ * so on stderr and reconnects when it returns, without showing anything twice. A followed
+ * channel this relay does not know yet (someone just added you; its governance is still on
+ * the way) is waited for, with a note; a plain tail of one fails at once.
  *
  * @example
  * await tail('ops', { lines: '50', follow: true })
@@ -30,8 +32,9 @@ export async function tail (name: string, opts: TailOptions): Promise<void> {
   const view = new TailView({ me: session.cc.me, json: opts.json === true, write: line => process.stdout.write(line + '\n'), note })
   const stopped = stopSignal()
   try {
-    await show(session, ref, view, backlog, note)
-    if (opts.follow !== true) return
+    const follow = opts.follow === true
+    await show(session, ref, view, backlog, note, follow ? Promise.race([session.client.closed, stopped.promise]) : undefined)
+    if (!follow) return
     for (;;) {
       const ended = await Promise.race([session.client.closed, stopped.promise])
       if (ended === 'stopped') return
@@ -40,7 +43,7 @@ export async function tail (name: string, opts: TailOptions): Promise<void> {
       if (next === undefined) return
       session = next
       note(`reconnected at ${new Date().toISOString()}`)
-      await show(session, ref, view, backlog, note)
+      await show(session, ref, view, backlog, note, Promise.race([session.client.closed, stopped.promise]))
     }
   } finally {
     stopped.dispose()
@@ -51,16 +54,28 @@ export async function tail (name: string, opts: TailOptions): Promise<void> {
 /**
  * Subscribes with the backlog, prints it, and acknowledges what was shown (the backlog's
  * receipts are sent before this returns: a plain tail exits right after); live items go
- * through the view too, their receipts sent as they come.
+ * through the view too, their receipts sent as they come. With `waitUntil` (a followed tail),
+ * a channel the relay does not know yet is waited for until it arrives or `waitUntil` settles.
  */
-async function show (s: ChannelSession, ref: string, view: TailView, backlog: number, note: (line: string) => void): Promise<void> {
+async function show (s: ChannelSession, ref: string, view: TailView, backlog: number, note: (line: string) => void, waitUntil?: Promise<unknown>): Promise<void> {
   const acknowledge = async (channel: Uint8Array, ids: Uint8Array[]): Promise<void> => {
     for (let i = 0; i < ids.length; i += receiptIdsMax) {
       await s.cc.sendReceipt(channel, ids.slice(i, i + receiptIdsMax)).catch((e: unknown) => { note(`could not send a receipt: ${(e as Error).message}`) })
     }
   }
-  const channel = await s.open(ref, (r, live) => { void acknowledge(r.channel, view.take(s.cc, r.channel, r, live)) }, backlog)
-  if (s.cc.state(channel) === undefined) throw new UsageError(`channel ${ref} is unknown to this relay (not created, or its governance has not arrived yet)`)
+  let known = (): void => {}
+  const arrived = new Promise<void>(resolve => { known = resolve })
+  const channel = await s.open(ref, (r, live) => {
+    void acknowledge(r.channel, view.take(s.cc, r.channel, r, live))
+    if (s.cc.state(r.channel) !== undefined) known()
+  }, backlog)
+  if (s.cc.state(channel) === undefined) {
+    const unknown = `channel ${ref} is unknown to this relay (not created, or its governance has not arrived yet)`
+    if (waitUntil === undefined) throw new UsageError(unknown)
+    note(`${unknown}; waiting for it`)
+    if (await Promise.race([arrived.then(() => 'arrived' as const), waitUntil]) !== 'arrived') return
+    note(`channel ${ref} arrived at ${new Date().toISOString()}`)
+  }
   const name = s.cc.board(channel).name
   if (name !== '' && !/^[0-9a-f]{16}$/.test(name)) await s.remember(ref, name)
   await acknowledge(channel, view.backlogDone(s.cc, channel))
