@@ -1,7 +1,13 @@
 /**
- * A tiny deterministic network for engine tests: a manual clock, engines on
- * in-memory stores, and links with latency and optional bandwidth (one frame on
- * the wire per direction; `send` returns false while busy, then `drain`).
+ * The engine tests' network: real engines on in-memory stores, on the simulator's own
+ * scheduler, node clocks and links (sim/scheduler.ts, sim/clock.ts, sim/network.ts), so
+ * that a test sees the links a scenario sees: a handshake of two round trips before
+ * `linkUp`, one frame on the wire per direction (`send` returns false while it is busy,
+ * then `drain`), frames lost with a link that goes down. A link has a latency (1 ms unless
+ * given) and a bandwidth (none: the wire frees at once); `untold` hides both from the
+ * engines, as libp2p's hosts do at link-up. A link the test cuts stays down until it
+ * connects it again; a peer an engine disconnects is redialled after 10 s as in the
+ * simulator, or never with `redial: false`.
  * No real timers: `run(ms)` advances virtual time and settles promises between events.
  *
  * @example
@@ -16,6 +22,11 @@ import { authorRef, signEnvelope, type EnvelopeFields, type Envelope, Kind, Prec
 import { toHex } from '../../protocol/bytes.ts'
 import { idFromKey } from '../../protocol/engine/catalog.ts'
 import { encodeFrame, FrameType, linkVersion } from '../../protocol/frames.ts'
+import { noClockFault, NodeClock, simEpochMs } from '../../sim/clock.ts'
+import { redialMs as defaultRedialMs, SimNetwork, type SimLinkOptions } from '../../sim/network.ts'
+import { Rng } from '../../sim/rng.ts'
+import { Scheduler } from '../../sim/scheduler.ts'
+import type { LinkState } from '../../sim/timeline.ts'
 import { crypto } from './fixtures.ts'
 
 export class ManualClock implements Clock {
@@ -53,22 +64,48 @@ export async function settle (): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise(resolve => setImmediate(resolve))
 }
 
-interface Link { up: boolean, latencyMs: number, bandwidthBps?: number, busyUntil: Map<string, number>, tamper?: (from: string, frame: Uint8Array) => Uint8Array | null }
+/** A test's view of the shared virtual time: `now` is wall-clock milliseconds (fractional between whole ones). */
+export class TestClock extends NodeClock {
+  readonly #s: Scheduler
+  constructor (scheduler: Scheduler) {
+    super(scheduler, simEpochMs, noClockFault)
+    this.#s = scheduler
+  }
+
+  get now (): number { return simEpochMs + this.#s.now }
+}
+
+export interface ConnectOptions {
+  latencyMs?: number
+  /** Bits per second; none: the wire frees as soon as a frame is on it. */
+  bandwidthBps?: number
+  /** Hide the latency and bandwidth from the engines, as libp2p's hosts do at link-up. */
+  untold?: boolean
+  /** false: a peer an engine disconnects stays cut (until the test connects it again). */
+  redial?: boolean
+}
+
+const linkKey = (a: PeerId, b: PeerId): string => [a, b].sort().join('|')
 
 export class TestNet {
-  readonly clock = new ManualClock()
+  readonly scheduler = new Scheduler()
+  readonly clock = new TestClock(this.scheduler)
   readonly engines = new Map<PeerId, Engine>()
   readonly stores = new Map<PeerId, MemoryStore>()
   readonly keys = new Map<string, Uint8Array>()
   readonly delivered = new Map<PeerId, Envelope[]>()
   /** Every store event: which node, which envelope (hex id), when, and from whom. */
   readonly arrivals: Array<{ node: PeerId, id: string, at: number, from: PeerId | 'local' }> = []
-  readonly links = new Map<string, Link>()
+  /** Every peer an engine asked to disconnect, linked or not. */
   readonly disconnects: Array<{ from: PeerId, peer: PeerId, reason: string }> = []
   /** Per-node listeners for newly stored envelopes (clients, channel policies). */
   readonly listeners = new Map<PeerId, Array<(env: Envelope) => void>>()
   readonly config: Partial<EngineConfig>
   readonly events: Partial<EngineEvents>
+  readonly network = new SimNetwork(this.scheduler, Rng.from(1), { handler: (id) => this.engines.get(id) })
+  /** Links the test connected and has not cut. */
+  readonly #links = new Map<string, SimLinkOptions>()
+  readonly #clocks = new Map<PeerId, NodeClock>()
 
   constructor (config: Partial<EngineConfig> = {}, events: Partial<EngineEvents> = {}) {
     this.config = config
@@ -88,16 +125,20 @@ export class TestNet {
     return keys
   }
 
+  /** Starts a node's engine (on `store`: a restart after `crash`); links already connected to it come up after their handshake. */
   async node (id: PeerId, config: Partial<EngineConfig> = {}, store = new MemoryStore(), authoriser: Authoriser = this.authoriser): Promise<Engine> {
     this.stores.set(id, store)
+    const wire = this.network.transport(id)
     const transport: Transport = {
-      send: (peer, frame) => this.#send(id, peer, frame),
-      disconnect: (peer, reason) => { this.disconnects.push({ from: id, peer, reason }); this.cut(id, peer) },
+      send: wire.send,
+      disconnect: (peer, reason) => { this.disconnects.push({ from: id, peer, reason }); wire.disconnect(peer, reason) },
     }
     const delivered: Envelope[] = this.delivered.get(id) ?? []
     this.delivered.set(id, delivered)
+    const clock = new NodeClock(this.scheduler, simEpochMs, noClockFault)
+    this.#clocks.set(id, clock)
     const engine = createEngine({
-      clock: this.clock, crypto, store, transport, logger: silentLogger, authoriser,
+      clock, crypto, store, transport, logger: silentLogger, authoriser,
       events: {
         ...this.events,
         stored: (env, from) => {
@@ -110,6 +151,7 @@ export class TestNet {
     }, { nodeId: id, ...this.config, ...config })
     await engine.open()
     this.engines.set(id, engine)
+    this.network.nodeChanged(id)
     return engine
   }
 
@@ -119,70 +161,52 @@ export class TestNet {
     this.listeners.set(node, list)
   }
 
-  /** Stops a node (as a crash: its store survives) and brings its links down. */
+  /** Stops a node (as a crash: its store survives, its timers never fire) and cuts its links. */
   crash (id: PeerId): MemoryStore {
-    const engine = this.engines.get(id)
-    engine?.close()
-    for (const key of this.links.keys()) {
+    this.engines.get(id)?.close()
+    this.#clocks.get(id)?.retire()
+    this.engines.delete(id)
+    for (const key of [...this.#links.keys()]) {
       const [a, b] = key.split('|')
       if (a === id || b === id) this.cut(a, b)
     }
-    this.engines.delete(id)
+    this.network.nodeChanged(id)
     return this.stores.get(id) as MemoryStore
   }
 
-  /** Links two nodes; `untold` hides the link's latency and bandwidth from the engines, as libp2p's hosts do at link-up. */
-  connect (a: PeerId, b: PeerId, opts: { latencyMs?: number, bandwidthBps?: number, untold?: boolean } = {}): void {
-    const key = [a, b].sort().join('|')
-    this.links.set(key, { up: true, latencyMs: opts.latencyMs ?? 1, bandwidthBps: opts.bandwidthBps, busyUntil: new Map() })
-    const info = opts.untold === true ? {} : { latencyMs: opts.latencyMs ?? 1, bandwidthBitsPerSecond: opts.bandwidthBps }
-    this.engines.get(a)?.linkUp(b, info)
-    this.engines.get(b)?.linkUp(a, info)
+  /** Links two nodes (up after the handshake, two round trips); see `ConnectOptions`. */
+  connect (a: PeerId, b: PeerId, opts: ConnectOptions = {}): void {
+    const link = this.network.link(a, b) ?? this.network.addLink(a, b)
+    link.tamper = undefined
+    link.untold = opts.untold === true
+    link.redialMs = opts.redial === false ? Infinity : defaultRedialMs
+    this.#links.set(linkKey(a, b), link)
+    const state: LinkState = { up: true, bandwidthBitsPerSecond: opts.bandwidthBps ?? Infinity, latencyMs: opts.latencyMs ?? 1, loss: 0, jitterMs: 0, duplicate: 0, reorder: 0 }
+    this.network.setState(a, b, state)
+    this.network.setState(b, a, state)
   }
 
+  /** Takes a link down for good (frames in flight are lost), until `connect` again. */
   cut (a: PeerId, b: PeerId): void {
-    const key = [a, b].sort().join('|')
-    const link = this.links.get(key)
-    if (link === undefined || !link.up) return
-    link.up = false
-    this.links.delete(key)
-    this.engines.get(a)?.linkDown(b)
-    this.engines.get(b)?.linkDown(a)
+    if (!this.#links.delete(linkKey(a, b))) return
+    const down: LinkState = { up: false, bandwidthBitsPerSecond: Infinity, latencyMs: 1, loss: 0, jitterMs: 0, duplicate: 0, reorder: 0 }
+    this.network.setState(a, b, down)
+    this.network.setState(b, a, down)
   }
 
-  link (a: PeerId, b: PeerId): Link | undefined { return this.links.get([a, b].sort().join('|')) }
-
-  #send (from: PeerId, to: PeerId, frame: Uint8Array): boolean {
-    const link = this.link(from, to)
-    if (link === undefined || !link.up) return false
-    const now = this.clock.now
-    const busy = link.busyUntil.get(from) ?? 0
-    if (link.bandwidthBps !== undefined && busy > now) return false
-    const serialiseMs = link.bandwidthBps !== undefined ? frame.length * 8000 / link.bandwidthBps : 0
-    if (link.bandwidthBps !== undefined) {
-      link.busyUntil.set(from, now + serialiseMs)
-      this.clock.schedule(serialiseMs, () => { if (link.up) this.engines.get(from)?.drain(to) })
-    }
-    const copy = frame.slice()
-    this.clock.schedule(serialiseMs + link.latencyMs, () => {
-      if (!link.up) return
-      const out = link.tamper !== undefined ? link.tamper(from, copy) : copy
-      if (out !== null) this.engines.get(to)?.receive(from, out)
-    })
-    return true
-  }
+  /** A link the test connected and has not cut: set its `tamper` hook here. */
+  link (a: PeerId, b: PeerId): SimLinkOptions | undefined { return this.#links.get(linkKey(a, b)) }
 
   /** Runs virtual time forward by `ms`, settling async work between events. */
   async run (ms: number): Promise<void> {
-    const until = this.clock.now + ms
+    const s = this.scheduler
+    const until = s.now + ms
     await settle()
-    for (;;) {
-      const fn = this.clock.next(until)
-      if (fn === undefined) break
-      fn()
+    while (s.peekTime() <= until) {
+      s.step(Infinity)
       await settle()
     }
-    this.clock.now = until
+    s.now = until
     await settle()
   }
 
