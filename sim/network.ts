@@ -14,7 +14,10 @@
  * - duplicate: a delivered frame is delivered a second time;
  * - reorder: a frame is held back and delivered after the next one (or after a short hold).
  * A link is connected while either direction is up and both nodes run; connecting costs
- * a handshake of two round trips; going down loses every frame in flight.
+ * a handshake of two round trips; going down loses every frame in flight. A peer an engine
+ * disconnects is down at once, the engines hear `linkDown` in the next event (never from
+ * inside `disconnect`), and it is redialled after 10 s. As on libp2p, a frame of 0 bytes or
+ * over the protocol's `frameBytesMax` is refused with a LimitError (test/transport-acceptance.ts).
  *
  * Tests (test/helpers/net.ts) also set, per link, what scenarios never need: a `tamper`
  * hook that sees (and may replace or drop) each frame as it arrives, links that tell the
@@ -27,6 +30,7 @@
  * net.addLink('hq', 'relay-a'); net.setState('hq', 'relay-a', state); net.setState('relay-a', 'hq', state)
  * engine = createEngine({ transport: net.transport('hq'), … })
  */
+import { LimitError } from '../protocol/errors.ts'
 import { frameBytesMax, frameBytesMin } from '../protocol/limits.ts'
 import type { LinkHandler, LinkInfo, PeerId, Transport } from '../protocol/ports.ts'
 import type { Rng } from './rng.ts'
@@ -230,9 +234,18 @@ export class SimNetwork {
   }
 
   #disconnect (link: LinkRuntime): void {
+    this.#drop(link)
+    this.#linkDown(link)
+  }
+
+  /** Down: nothing more is sent or delivered (the engines are told by the caller). */
+  #drop (link: LinkRuntime): void {
     this.#reset(link)
     link.connected = false
     this.#obs.connected?.(link.a, link.b, false)
+  }
+
+  #linkDown (link: LinkRuntime): void {
     this.#host.handler(link.a)?.linkDown(link.b)
     this.#host.handler(link.b)?.linkDown(link.a)
   }
@@ -243,13 +256,19 @@ export class SimNetwork {
     this.#obs.disconnected?.(node, peer, reason)
     const link = entry.link
     link.suspendedUntilMs = this.#s.now + link.redialMs
-    this.#disconnect(link)
+    // Down at once, but the engines hear of it in an event of its own, as from libp2p:
+    // a host never calls the engine from inside its `disconnect`.
+    this.#drop(link)
+    const epoch = link.epoch
+    this.#s.after(0, () => { if (link.epoch === epoch) this.#linkDown(link) })
     if (link.redialMs !== Infinity) this.#s.after(link.redialMs, () => this.#refresh(link))
   }
 
   #send (from: PeerId, to: PeerId, frame: Uint8Array): boolean {
     const entry = this.#dirs.get(from)?.get(to)
     if (entry === undefined || !entry.link.connected) return false
+    // As node/p2p/frame-stream.ts: a frame no link may carry is the caller's bug (the length prefix cannot say 0).
+    if (frame.length === 0 || frame.length > frameBytesMax) throw new LimitError(`frame of ${frame.length} bytes is outside 1..${frameBytesMax}`)
     const { dir, link } = entry
     if (dir.busy) { dir.wantsDrain = true; return false }
     dir.busy = true
