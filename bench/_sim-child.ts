@@ -7,6 +7,7 @@
  * @example
  * node --max-old-space-size=12288 bench/_sim-child.ts scenarios/city-200.yaml [minutes]
  */
+import { createNodeCrypto } from '../node/crypto.ts'
 import { readFileSync } from 'node:fs'
 import { buildReport } from '../sim/report.ts'
 import { runScenario } from '../sim/runner.ts'
@@ -26,6 +27,7 @@ const parsed = parseScenario(readFileSync(file, 'utf8'), file)
 const scenario = process.argv[3] === undefined ? parsed : { ...parsed, durationMs: Math.min(parsed.durationMs, Number(process.argv[3]) * 60_000) }
 tuneHeapForSimulation() // as `ddil sim` does
 const result = await runScenario(scenario, {
+  crypto: createNodeCrypto(),
   progress: p => process.stderr.write(`sim: ${(p.simMs / 3_600_000).toFixed(2)} h of ${(p.durationMs / 3_600_000).toFixed(1)} h, ${p.events} events, ${(p.wallMs / 1000).toFixed(0)} s\n`),
 })
 const { report } = buildReport(result, { command: `npx ddil sim ${file}` })

@@ -15,8 +15,8 @@
  * buildReport(result).delivered_vs_oracle
  */
 import { performance } from 'node:perf_hooks'
-import { createNodeCrypto } from '../node/crypto.ts'
 import { FrameType } from '../protocol/frames.ts'
+import type { Crypto } from '../protocol/ports.ts'
 import { envelopeBodyBytesMax, ttlSecondsMin } from '../protocol/limits.ts'
 import type { EngineConfig } from '../protocol/engine/types.ts'
 import { ConfigError } from '../protocol/errors.ts'
@@ -44,6 +44,11 @@ export type { RunResult } from './run-stats.ts'
 export interface Progress { simMs: number, durationMs: number, events: number, wallMs: number }
 
 export interface RunOptions {
+  /**
+   * The crypto port the simulated relays and users use (`createNodeCrypto()` from
+   * node/crypto.ts in the CLI): injected, so that sim/ imports nothing of node/.
+   */
+  crypto: Crypto
   /** Overrides the scenario's seed. */
   seed?: number
   /** Called about once a second of wall time (for a progress line on stderr). */
@@ -73,7 +78,7 @@ function checkSizes (scenario: Scenario): void {
   })
 }
 
-export async function runScenario (scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
+export async function runScenario (scenario: Scenario, options: RunOptions): Promise<RunResult> {
   checkSizes(scenario)
   const wallStart = performance.now()
   const seed = options.seed ?? scenario.seed
@@ -84,7 +89,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions = {})
   const timeline: Timeline = compileTimeline(scenario)
   const ids = scenario.nodes.map(n => n.id)
   const index = new Map(ids.map((id, i) => [id, i]))
-  const crypto = memoisedCrypto(createNodeCrypto())
+  const crypto = memoisedCrypto(options.crypto)
   const decoder = sharedDecoder(crypto)
   const identities = new SimIdentities(crypto, seed, ids)
   const ledger = new Ledger(ids.length)

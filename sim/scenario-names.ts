@@ -10,7 +10,7 @@
  */
 import { parseDuration, parsePercent, parseRate } from '../protocol/units.ts'
 import { knobField, linkKnobs, type LinkKnobName, type LinkParams } from './knobs.ts'
-import { didYouMean } from '../node/config/did-you-mean.ts'
+import { didYouMean } from '../protocol/did-you-mean.ts'
 import type { Fields, Val } from './scenario-source.ts'
 import type { Pair, ResolvedChannel, ResolvedLink, ScenarioDefaults } from './scenario-types.ts'
 

@@ -12,7 +12,7 @@
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Scalar } from 'yaml'
 import { ConfigError, isDdilError } from '../protocol/errors.ts'
 import { scenarioCharsMax } from '../protocol/limits.ts'
-import { didYouMean } from '../node/config/did-you-mean.ts'
+import { didYouMean } from '../protocol/did-you-mean.ts'
 import type { SourcePos } from './scenario-types.ts'
 
 /** The file and its line index, shared by every `Val`. */

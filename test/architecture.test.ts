@@ -59,3 +59,25 @@ t.test('the checker itself catches each forbidden thing', async t => {
   for (const s of samples) t.ok(violations('sample.ts', s).length > 0, `caught: ${s}`)
   t.same(violations('ok.ts', "// Date.now() in a comment\nimport { a } from './a.ts'\n"), [], 'comments and relative imports pass')
 })
+
+// Folder direction (docs/ARCHITECTURE.md): protocol/ is the core everyone shares and imports neither the
+// daemon nor the simulator; the simulator runs the core without the daemon (its crypto is injected); the
+// daemon reaches the simulator only through the `ddil sim` command.
+const repo = new URL('../', import.meta.url).pathname
+
+/** Every relative import in `dir` that resolves into `target/`, as "file → specifier" (comments stripped). */
+function importsInto (dir: string, target: string): string[] {
+  return files(join(repo, dir)).flatMap(path => {
+    const code = stripComments(readFileSync(path, 'utf8'))
+    const specs = [...code.matchAll(/(?:import|export)\s[^'"`]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s*['"]([^'"]+)['"]/g)].map(m => m[1] ?? m[2] ?? m[3])
+    return specs.filter(s => s.startsWith('.') && join(path, '..', s).startsWith(join(repo, target) + '/')).map(s => `${path.slice(repo.length)} → ${s}`)
+  })
+}
+
+t.test('folder direction: protocol/ imports neither node/ nor sim/; sim/ imports no node/; node/ imports sim/ only in the sim command', async t => {
+  t.same(importsInto('protocol', 'node'), [], 'protocol/ → node/')
+  t.same(importsInto('protocol', 'sim'), [], 'protocol/ → sim/')
+  t.same(importsInto('sim', 'node'), [], 'sim/ → node/ (crypto is injected: RunOptions.crypto)')
+  t.same(importsInto('node', 'sim').filter(x => !x.startsWith('node/cli/commands/sim.ts ')), [], 'node/ → sim/ outside node/cli/commands/sim.ts')
+  t.ok(importsInto('node', 'sim').length > 0, 'the checker sees the sim command\'s imports')
+})

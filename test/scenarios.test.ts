@@ -4,6 +4,7 @@
 // seed, scenarios with lossy links skip their latency-versus-oracle checks: the oracle
 // charges nothing for loss (brief §5), so a seed that happens to lose frames on a slow hop
 // pays retransmission time (≥ 200 ms each) that no protocol could avoid.
+import { crypto } from './helpers/fixtures.ts'
 import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -28,7 +29,7 @@ for (const file of files) {
     const path = dir + file
     const scenario = parseScenario(readFileSync(path, 'utf8'), path)
     for (const seed of [scenario.seed, randomSeed, randomSeed + 1]) {
-      const { report } = buildReport(await runScenario(scenario, { seed }), { command: `npx ddil sim scenarios/${file}` })
+      const { report } = buildReport(await runScenario(scenario, { crypto, seed }), { command: `npx ddil sim scenarios/${file}` })
       const skipLatency = seed !== scenario.seed && lossy(scenario)
       for (const [name, c] of Object.entries(report.checks)) t.ok(c.ok, `seed ${seed}: checker ${name}: ${c.detail} (replay: ${report.replay})`)
       for (const [key, e] of Object.entries(report.expect)) {

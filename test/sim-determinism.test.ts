@@ -1,6 +1,7 @@
 // Determinism (STYLE.md 5): the same scenario and seed give byte-identical reports
 // except wall_ms, and the same trace hash; a different seed gives a different trace.
 // On failure the test prints the command that replays the run.
+import { crypto } from './helpers/fixtures.ts'
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -13,7 +14,7 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url))
 
 async function reportOf (path: string, seed: number): Promise<Record<string, unknown>> {
   const scenario = parseScenario(readFileSync(path, 'utf8'), path)
-  const { report } = buildReport(await runScenario(scenario, { seed }))
+  const { report } = buildReport(await runScenario(scenario, { crypto, seed }))
   const { wall_ms: _wall, ...rest } = report
   return rest
 }

@@ -3,6 +3,7 @@
 // envelopes above the cut, it decrypted nothing sent after the removal by members who knew, everyone
 // else decrypted everything; relays did refuse and discard its late posts (so this fails if they stop
 // enforcing removal). Same seed twice gives the same trace. `governance:` is validated by the parser.
+import { crypto } from './helpers/fixtures.ts'
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -16,7 +17,7 @@ const text = readFileSync(path, 'utf8')
 t.test('membership-partition: removal during a partition is enforced everywhere after the heal', async t => {
   const scenario = parseScenario(text, path)
   t.equal(scenario.governance, true)
-  const result = await runScenario(scenario)
+  const result = await runScenario(scenario, { crypto })
   const { report } = buildReport(result)
   const replay = `npx ddil sim ${path} --seed ${scenario.seed}`
   for (const name of ['removal_enforced', 'removed_cannot_read', 'members_read_everything']) {
@@ -40,8 +41,8 @@ t.test('membership-partition: removal during a partition is enforced everywhere 
 })
 
 t.test('membership-partition: same seed twice gives the same trace', async t => {
-  const a = await runScenario(parseScenario(text, path), { seed: 11 })
-  const b = await runScenario(parseScenario(text, path), { seed: 11 })
+  const a = await runScenario(parseScenario(text, path), { crypto, seed: 11 })
+  const b = await runScenario(parseScenario(text, path), { crypto, seed: 11 })
   t.equal(b.traceHash, a.traceHash, `same trace hash (replay: npx ddil sim ${path} --seed 11)`)
   const ra = buildReport(a).report
   const rb = buildReport(b).report

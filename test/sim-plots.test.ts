@@ -3,6 +3,7 @@
 // that keeps up with the oracle (every good run) showed no oracle at all. The oracle now goes
 // on top, thin and dashed, over a wide pale delivered line. And links.svg left out node
 // crashes (the timeline keeps them apart from links), so the example's truck crash was invisible.
+import { crypto } from './helpers/fixtures.ts'
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -12,7 +13,7 @@ import { runScenario } from '../sim/runner.ts'
 import { parseScenario } from '../sim/scenario.ts'
 
 const path = fileURLToPath(new URL('fixtures/sim/sim-small.yaml', import.meta.url))
-const result = await runScenario(parseScenario(readFileSync(path, 'utf8'), path))
+const result = await runScenario(parseScenario(readFileSync(path, 'utf8'), path), { crypto })
 const svgs = await renderPlots(result, analysePairs(result))
 
 interface Line { series: string, width: number, dash: string }

@@ -4,6 +4,7 @@
 // the bound is judged only over the pairs the oracle could deliver within 10 minutes
 // (brief §6) and the table counts every delivered pair. Both lines must say so. And the line
 // about non-members' posts must describe the run's own mode: a governed run does not accept them.
+import { crypto } from './helpers/fixtures.ts'
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
 import { readFileSync } from 'node:fs'
@@ -14,7 +15,7 @@ import { parseScenario } from '../sim/scenario.ts'
 
 async function reportOf (name: string): Promise<Report> {
   const path = fileURLToPath(new URL(`../scenarios/${name}.yaml`, import.meta.url))
-  return buildReport(await runScenario(parseScenario(readFileSync(path, 'utf8'), path))).report
+  return buildReport(await runScenario(parseScenario(readFileSync(path, 'utf8'), path), { crypto })).report
 }
 
 const example = await reportOf('example')

@@ -8,6 +8,7 @@
  * const line = encodeEntry(fields, crypto, keyPair)          // '{"v":1,"seq":1,...,"sig":"…"}'
  * const checked = parseEntryLine(line, crypto, keyPair.publicKey)  // { entry, canonical: true, hashOk: true, sigOk: true }
  */
+import { concatBytes, fromHex, toHex, utf8 } from '../../protocol/bytes.ts'
 import type { Crypto, KeyPair } from '../../protocol/ports.ts'
 import { auditStringCharsMax } from '../../protocol/limits.ts'
 import { canonicalJson, isAuditValue, type AuditDetail } from './canonical.ts'
@@ -62,22 +63,8 @@ const isoRe = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 const keyOrder = ['v', 'seq', 'ts', 'who', 'what', 'where', 'outcome', 'detail', 'prev', 'hash', 'sig']
 const allTypes: readonly string[] = [...auditEventTypes, ...auditInternalTypes]
 
-const text = new TextEncoder()
-export const utf8 = (s: string): Uint8Array => text.encode(s)
-
-export function toHex (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
-
-export function fromHex (hex: string): Uint8Array {
-  return new Uint8Array(Buffer.from(hex, 'hex'))
-}
-
-function concat (a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a); out.set(b, a.length)
-  return out
-}
+/** Byte helpers, from the protocol (one implementation; verify.ts and load.ts import them from here too). */
+export { fromHex, toHex, utf8 }
 
 /** The canonical serialisation of everything but `hash` and `sig`; `hash` is SHA-256 of its UTF-8 bytes. */
 export function encodeBody (f: AuditFields): string {
@@ -93,7 +80,7 @@ export function entryHash (f: AuditFields, crypto: Crypto): string {
 
 /** What the node signs for an entry: the label for its kind, then the 32 raw bytes of its hash. */
 export function entrySigningMessage (what: string, hash: string): Uint8Array {
-  return concat(utf8(what === 'audit.checkpoint' ? checkpointLabel : entryLabel), fromHex(hash))
+  return concatBytes([utf8(what === 'audit.checkpoint' ? checkpointLabel : entryLabel), fromHex(hash)])
 }
 
 export function encodeLine (e: AuditEntry): string {
@@ -169,7 +156,7 @@ function encodeHeadBody (h: Omit<AuditHead, 'sig'>): string {
 }
 
 export function headSigningMessage (h: Omit<AuditHead, 'sig'>): Uint8Array {
-  return concat(utf8(headLabel), utf8(encodeHeadBody(h)))
+  return concatBytes([utf8(headLabel), utf8(encodeHeadBody(h))])
 }
 
 export function signHead (seq: number, hash: string, crypto: Crypto, key: KeyPair): AuditHead {

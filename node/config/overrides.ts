@@ -12,7 +12,7 @@
  */
 import type { Command } from 'commander'
 import { configKeys, envConfigFile, envDataDir } from './keys.ts'
-import { didYouMean } from './did-you-mean.ts'
+import { didYouMean } from '../../protocol/did-you-mean.ts'
 
 /** Values from `ddil start` flags (each list may come from repeated and comma-separated flags). */
 export interface ConfigFlags {

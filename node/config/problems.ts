@@ -10,7 +10,7 @@
  */
 import type { z } from 'zod'
 import { configKeys, findKey, keysOf, sectionNames } from './keys.ts'
-import { didYouMean } from './did-you-mean.ts'
+import { didYouMean } from '../../protocol/did-you-mean.ts'
 import { formatPath, lineOf, type KeyPath, type YamlSource } from './source.ts'
 
 export interface IssueContext {

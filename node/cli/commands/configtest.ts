@@ -16,6 +16,7 @@
  * // /var/lib/ddil/config.yaml is valid. This node would:
  * //   Keep its data in /var/lib/ddil. …
  */
+import { exitAfterFlush } from '../exit.ts'
 import type { Command } from 'commander'
 import type { ConfigCheck } from '../../config/load.ts'
 import type { Env } from '../../config/overrides.ts'
@@ -58,17 +59,6 @@ export async function runConfigtest (options: ConfigtestOptions, io: ConfigtestI
   }
   if (options.json !== true) io.stdout(human(check, describeConfig))
   return 0
-}
-
-async function flushed (stream: NodeJS.WriteStream): Promise<void> {
-  await new Promise<void>(resolve => stream.write('', () => resolve()))
-}
-
-/** Exits with `code` once stdout and stderr have been written out (see the header for why). */
-async function exitAfterFlush (code: number): Promise<never> {
-  await flushed(process.stdout)
-  await flushed(process.stderr)
-  process.exit(code)
 }
 
 export function register (program: Command): void {

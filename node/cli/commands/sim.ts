@@ -13,6 +13,7 @@
  * @example
  * npx ddil sim scenarios/example.yaml --seed 7 --json | jq .delivered_vs_oracle
  */
+import { exitAfterFlush } from '../exit.ts'
 import type { Command } from 'commander'
 import { readFileSync } from 'node:fs'
 import { UsageError } from '../../../protocol/errors.ts'
@@ -48,15 +49,15 @@ function progressLine (p: Progress): string {
 /** Runs the command; returns the exit status (errors that mean exit 2 are thrown). */
 export async function runSim (file: string, opts: SimOptions, io: SimIo): Promise<number> {
   // The simulator is loaded here, not at the top: every ddil command loads this module.
-  const [{ buildReport }, { formatReport }, { runScenario }, { parseScenario }, { tuneHeapForSimulation }] = await Promise.all([
+  const [{ buildReport }, { formatReport }, { runScenario }, { parseScenario }, { tuneHeapForSimulation }, { createNodeCrypto }] = await Promise.all([
     import('../../../sim/report.ts'), import('../../../sim/report-text.ts'), import('../../../sim/runner.ts'),
-    import('../../../sim/scenario.ts'), import('../../../sim/heap-tuning.ts'),
+    import('../../../sim/scenario.ts'), import('../../../sim/heap-tuning.ts'), import('../../crypto.ts'),
   ])
   const seed = parseSeed(opts.seed)
   const scenario = parseScenario(readScenarioText(file), file)
   for (const w of scenario.warnings) io.stderr(`warning: ${w}\n`)
   tuneHeapForSimulation()
-  const result = await runScenario(scenario, { seed, progress: p => { if (p.wallMs > 2000) io.stderr(progressLine(p)) } })
+  const result = await runScenario(scenario, { crypto: createNodeCrypto(), seed, progress: p => { if (p.wallMs > 2000) io.stderr(progressLine(p)) } })
   const bundle = buildReport(result, { command: `npx ddil sim ${file}` })
   const { report } = bundle
   io.stdout(opts.json === true ? JSON.stringify(report) + '\n' : formatReport(report, { governed: scenario.governance === true }))
@@ -71,17 +72,8 @@ export async function runSim (file: string, opts: SimOptions, io: SimIo): Promis
     ...Object.entries(report.expect).filter(([, e]) => !e.ok).map(([key]) => `expect ${key}`),
   ]
   io.stderr(`ddil: scenario ${report.scenario} failed (${failed.join(', ')}); replay: ${report.replay}\n`)
+
   return 1
-}
-
-function flushed (stream: NodeJS.WriteStream): Promise<void> {
-  return new Promise(resolve => { if (stream.writableLength === 0) resolve(); else stream.write('', () => resolve()) })
-}
-
-async function exitAfterFlush (code: number): Promise<never> {
-  await flushed(process.stdout)
-  await flushed(process.stderr)
-  process.exit(code)
 }
 
 export function register (program: Command): void {
