@@ -29,11 +29,12 @@ import { Scheduler } from '../../sim/scheduler.ts'
 import type { LinkState } from '../../sim/timeline.ts'
 import { crypto } from './fixtures.ts'
 
+/** A clock moved by hand, for tests of one part with no network (the client API, a lone engine); `now` may be set. */
 export class ManualClock implements Clock {
-  now = 1795348800000
+  now = simEpochMs
   #seq = 0
   readonly #queue: Array<{ at: number, seq: number, fn: () => void, live: boolean }> = []
-  /** Whole milliseconds, as the Clock port promises (serialisation delays make `now` fractional). */
+  /** Whole milliseconds, as the Clock port promises (a test may set `now` between them). */
   nowMs (): number { return Math.floor(this.now) }
   monotonicMs (): number { return this.now }
   schedule (delayMs: number, fn: () => void): () => void {
