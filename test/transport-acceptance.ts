@@ -25,10 +25,10 @@ export interface LinkPair {
   /** How each side names the other: a's transport sends to `ids.b`. */
   readonly ids: Readonly<Record<Side, PeerId>>
   readonly transports: Readonly<Record<Side, Transport>>
-  /** The largest frame the link carries. */
+  /** The largest frame the link carries (either way: the smaller side's limit). */
   readonly frameBytesMax: number
-  /** What `linkUp` must carry on both sides (matched with t.match). */
-  readonly promisedInfo: Partial<LinkInfo>
+  /** What `linkUp` must carry on each side (matched with t.match). */
+  readonly promisedInfo: Readonly<Record<Side, Partial<LinkInfo>>>
   /** Why `side`'s receiver reported its peer for breaking the framing rules, each time it did. */
   reported (side: Side): string[]
   /** Brings the link up, or back up after `cut` (the suite waits for `linkUp`). */
@@ -137,9 +137,9 @@ export function runTransportAcceptance (t: Test, name: string, factory: Transpor
       const up = rec[side].events.find(e => e.kind === 'up')
       t.equal(up?.peer, peer, `${side} is told the other side's id`)
       const info = up?.kind === 'up' ? up.info : {}
-      t.match(info, p.promisedInfo, `${side}'s link info`)
+      t.match(info, p.promisedInfo[side], `${side}'s link info`)
       const frames = info.frameBytesMax ?? protocolFrameBytesMax
-      t.ok(frames >= frameBytesMin && frames <= p.frameBytesMax, `frames of ${frames} B: within [${frameBytesMin}, ${p.frameBytesMax}]`)
+      t.ok(frames >= frameBytesMin && frames <= protocolFrameBytesMax, `frames of ${frames} B: within the protocol's [${frameBytesMin}, ${protocolFrameBytesMax}]`)
       t.ok(info.latencyMs === undefined || (Number.isFinite(info.latencyMs) && info.latencyMs >= 0), 'a latency, if any, is a figure')
       t.ok(info.bandwidthBitsPerSecond === undefined || (Number.isFinite(info.bandwidthBitsPerSecond) && info.bandwidthBitsPerSecond > 0), 'a bandwidth, if any, is a figure')
     }

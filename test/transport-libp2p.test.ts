@@ -1,7 +1,8 @@
 // The Transport acceptance suite (transport-acceptance.ts) against the relay's libp2p link
 // adapter (node/p2p/link.ts) between two real hosts on loopback TCP. A network failure is
 // the connection aborted under one host (its socket destroyed); a link comes up by a dial.
-// Twice: an undeclared link, and one whose bandwidth both sides declare, which is paced.
+// Three links: undeclared; one whose bandwidth both sides declare, which is paced; one whose
+// receiver takes smaller frames than the sender, which must report frames over its limit.
 // Waits are for conditions with deadlines; `settle` alone waits a fixed 200 ms, only to see
 // that nothing more arrives.
 import t from 'tap'
@@ -16,17 +17,23 @@ import { runTransportAcceptance, type TransportFactory } from './transport-accep
 /** Real time `settle` lets pass, ms: loopback delivers within a few ms. */
 const settleMs = 200
 
-/** Two hosts; `declared`: both declare the link's bandwidth (config `peers.links`), so its frames are paced. */
-function libp2pFactory (promisedInfo: LinkInfo, declared?: DeclaredLink): TransportFactory {
-  const transport = declared === undefined ? {} : { declaredLink: () => declared }
+interface Setup {
+  /** Both sides declare the link's bandwidth (config `peers.links`), so its frames are paced. */
+  declared?: DeclaredLink
+  /** b's limit on frames, below a's: a takes frames b refuses on their length, and b reports a. */
+  frameBytesMaxB?: number
+}
+
+function libp2pFactory (promisedInfo: Record<'a' | 'b', LinkInfo>, setup: Setup = {}): TransportFactory {
+  const transport = setup.declared === undefined ? {} : { declaredLink: () => setup.declared }
   return {
     open: async (handlers) => {
       const a = await startHost(t, handlers.a, { seed: 31, transport })
-      const b = await startHost(t, handlers.b, { seed: 32, transport })
+      const b = await startHost(t, handlers.b, { seed: 32, transport: { ...transport, frameBytesMax: setup.frameBytesMaxB } })
       return {
         ids: { a: a.id, b: b.id },
         transports: { a: a.transport, b: b.transport },
-        frameBytesMax,
+        frameBytesMax: setup.frameBytesMaxB ?? frameBytesMax,
         promisedInfo,
         reported: (side) => (side === 'a' ? a : b).misbehaved.map(m => m.reason),
         connect: async () => { await a.host.dial(multiaddr(b.addr)) },
@@ -39,5 +46,7 @@ function libp2pFactory (promisedInfo: LinkInfo, declared?: DeclaredLink): Transp
   }
 }
 
-runTransportAcceptance(t, 'libp2p loopback', libp2pFactory({ frameBytesMax }))
-runTransportAcceptance(t, 'libp2p loopback, declared 2 Mbps (paced)', libp2pFactory({ frameBytesMax, bandwidthBitsPerSecond: 2_000_000 }, { bandwidthBitsPerSecond: 2_000_000 }))
+const both = (info: LinkInfo): Record<'a' | 'b', LinkInfo> => ({ a: info, b: info })
+runTransportAcceptance(t, 'libp2p loopback', libp2pFactory(both({ frameBytesMax })))
+runTransportAcceptance(t, 'libp2p loopback, declared 2 Mbps (paced)', libp2pFactory(both({ frameBytesMax, bandwidthBitsPerSecond: 2_000_000 }), { declared: { bandwidthBitsPerSecond: 2_000_000 } }))
+runTransportAcceptance(t, 'libp2p loopback, the receiver\'s frames limited to 16 KiB', libp2pFactory({ a: { frameBytesMax }, b: { frameBytesMax: 16_384 } }, { frameBytesMaxB: 16_384 }))

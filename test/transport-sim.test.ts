@@ -31,7 +31,7 @@ function simFactory (knobs: Partial<LinkState>, promisedInfo: Partial<LinkInfo>)
         ids: { a: 'a', b: 'b' },
         transports: { a: net.transport('a'), b: net.transport('b') },
         frameBytesMax,
-        promisedInfo,
+        promisedInfo: { a: promisedInfo, b: promisedInfo },
         reported: () => [],
         connect: async () => { set(true) },
         cut: async () => { set(false) },
