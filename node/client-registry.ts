@@ -84,6 +84,11 @@ export class ClientRegistry {
     return c !== undefined && c.revokedAtMs === undefined
   }
 
+  /** Whether an enrolled, unrevoked device has this author reference (first 8 bytes of its key, hex). */
+  enrolledAuthor (authorRefHex: string): boolean {
+    return this.#clients.some(c => c.revokedAtMs === undefined && toHex(c.publicKey.subarray(0, 8)) === authorRefHex)
+  }
+
   list (): ClientRecord[] {
     return this.#clients.map(c => ({ ...c }))
   }

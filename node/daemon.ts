@@ -121,9 +121,11 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     cleanups.push(() => { refusals.close() })
     const record = (event: AuditEvent): void => { refusals.record(event) }
     // Channels are judged by their signed governance; only a genesis needs the operator's
-    // say-so: this relay carries channels created by the users in authors.allow.
+    // say-so: this relay carries channels created by the users in authors.allow (with
+    // `enrolled`, the devices enrolled here: the registry opens below, and is asked then).
     const creators = authorKeys(config, user.ed25519.publicKey)
-    const policy = new RelayChannelPolicy(crypto, ref => creators.has(ref))
+    let enrolledAuthor: (ref: string) => boolean = () => false
+    const policy = new RelayChannelPolicy(crypto, ref => creators.has(ref) || (config.authors.allowEnrolled && enrolledAuthor(ref)))
     const hub = new EngineEventHub()
     let transport: FrameTransport | undefined
     const engine = createEngine({
@@ -187,6 +189,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       clock: systemClock, crypto, randomBytes: (n) => new Uint8Array(randomBytes(n)), audit: async (event) => { await audit.append(event) }, record,
     })
     cleanups.push(() => { registry.close() })
+    enrolledAuthor = (ref) => registry.enrolledAuthor(ref)
     const facade = createFacade(engine, hub, {
       nodeId, status: () => status() as unknown as Record<string, unknown>, registry, channels: (u) => policy.memberships(u, channelListMax),
     })

@@ -18,7 +18,7 @@
 import { binaryString, ByteReader, ByteWriter, bytesEqual, compareBytes, utf8, varintLength } from './bytes.ts'
 import { DecodeError, ExpiredError, LimitError, SignatureError } from './errors.ts'
 import { checkNotFarFuture, hlcMsMax, type Hlc } from './hlc.ts'
-import { envelopeBodyBytesMax, envelopeBytesMax, envelopeDepsMax, sequenceWindowMax, ttlSecondsMax, ttlSecondsMin } from './limits.ts'
+import { envelopeBodyBytesMax, envelopeBytesMax, envelopeDepsMax, ttlSecondsMax, ttlSecondsMin } from './limits.ts'
 import type { Crypto } from './ports.ts'
 
 export const envelopeVersion = 1
@@ -271,7 +271,3 @@ export function verifyEnvelope (crypto: Crypto, env: Envelope, publicKey: Uint8A
   verifySignature(crypto, env, publicKey)
 }
 
-/** Sequence numbers far beyond the highest we hold are refused (a forged jump would open an unbounded gap). */
-export function checkSequenceWindow (seq: number, highestHeld: number): void {
-  if (seq > highestHeld + sequenceWindowMax) throw new LimitError(`sequence ${seq} jumps more than ${sequenceWindowMax} past ${highestHeld}`)
-}

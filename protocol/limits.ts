@@ -54,11 +54,6 @@ export const ttlSecondsMin = 10
  */
 export const clockSkewMsMax = 25 * 3600 * 1000
 
-/**
- * Largest jump in one author's per-channel sequence over the highest we hold. Larger jumps
- * are refused so that a forged far-ahead sequence cannot create an unbounded gap to chase.
- */
-export const sequenceWindowMax = 10_000
 
 /** Largest HLC logical counter before we refuse to tick further in one millisecond. */
 export const hlcCounterMax = 0xffff
@@ -159,8 +154,40 @@ export const neighboursMax = 256
 /** Most `wantSeq` frames one gap check sends each peer (one per run of missing numbers; the last spans the rest). */
 export const gapRunsMax = 32
 
-/** Ids a node remembers as promised by a reconciling peer (past this it forgets them all: only duplicates follow). */
-export const promisedIdsRememberedMax = 65_536
+/**
+ * Streams (channel, author) with a gap check pending. A stream has at most one: gaps revealed
+ * while it waits join it, so a relay catching up (whose envelopes arrive in key-range order,
+ * not in sequence) or an author jumping ahead envelope after envelope costs one check per
+ * stream and grace delay, each asking for at most `idListItemsMax` numbers below the highest.
+ * Past this bound a new gap is not asked for; reconciliation still repairs it. Any sequence
+ * number is accepted: a relay back after days lacks whatever its peers stored meanwhile.
+ */
+export const gapChecksPendingMax = 4096
+
+/**
+ * Ids a node remembers as promised by a reconciling peer (past this it forgets them all: only
+ * duplicates follow). Room for `catchUpIdsAheadMax` from each of two peers: a relay catching
+ * up counts what is still on its way (catchup.ts). About 100 B each: 26 MiB when full.
+ */
+export const promisedIdsRememberedMax = 262_144
+
+/** Ids remembered with every peer that promised them (a repair push is no reason to prune; sync.ts). */
+export const repairPushersRememberedMax = 65_536
+
+/**
+ * Ids found by reconciliation and not yet moved, to or from one peer, past which its next
+ * range session waits (catchup.ts): two ranges' worth, so one range's envelopes stream while
+ * the next range is reconciled, and a catch-up of any size holds at most this many owed ids
+ * and promises per link instead of the whole difference.
+ */
+export const catchUpIdsAheadMax = 2 * 65_536
+
+/**
+ * A periodic reconciliation with a peer waits while more ids than this, found by earlier ones,
+ * are still moving to or from it: re-finding a catch-up's remaining difference every interval
+ * costs about 50 B per id and finds nothing new. Below it a pass is cheap and finds what was lost.
+ */
+export const reconcileWaitsForIdsMin = 1024
 
 /**
  * Streams (channel, author) and authors whose first envelope's way in a relay remembers,
@@ -198,6 +225,26 @@ export const reconcileCachedSymbols = 4096
  * symbols. Bounds the decoder's memory and a peer that keeps asking for, or sending, more.
  */
 export const reconcileSymbolsMax = 1 << 20
+
+/**
+ * Largest estimated difference one session takes on; past it the responder answers
+ * SPLIT and the key space is reconciled range by range (protocol/reconcile/range.ts).
+ * 65,536 differences are about 90,000 symbols (1.2 MiB) and 2 MiB of id lists: at the
+ * 2 KiB minimum frame that is about 1,600 messages, within `reconcileRoundsMax`, where
+ * 150,000 would not be; the decoder's memory stays near 10 MiB; and on a catch-up the
+ * first envelopes move after one range's reconciliation, not the whole difference's.
+ */
+export const reconcileSessionDifferenceMax = 1 << 16
+
+/**
+ * Most range sessions one pass of reconciliation with a peer runs (after a SPLIT or an
+ * ABORT; see protocol/engine/ranges.ts). A catalog of `catalogEntriesMax` envelopes wholly
+ * missing is 1,024 ranges at `reconcileSessionDifferenceMax`; four times that leaves room
+ * for estimates that split twice. Each range costs one pass over the set on each side, so
+ * a peer that keeps answering SPLIT cannot make us walk 2^32 ranges: the pass ends here,
+ * and the next starts again from the whole set.
+ */
+export const reconcileRangesPerPassMax = 4096
 
 /**
  * Most messages one side of a session handles. At the 2 KiB minimum frame this still

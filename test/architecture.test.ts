@@ -81,3 +81,20 @@ t.test('folder direction: protocol/ imports neither node/ nor sim/; sim/ imports
   t.same(importsInto('node', 'sim').filter(x => !x.startsWith('node/cli/commands/sim.ts ')), [], 'node/ → sim/ outside node/cli/commands/sim.ts')
   t.ok(importsInto('node', 'sim').length > 0, 'the checker sees the sim command\'s imports')
 })
+
+// The field app (web/src) runs in a browser: from node/ it takes only the client API's codec and its pure
+// companions, never a Node built-in; nothing outside web/ imports it but its own build and tests.
+const webFromNode = new Set(['node/api/wire.ts', 'node/api/errors.ts', 'node/api/auth.ts', 'node/api/base64url.ts', 'node/api/facade.ts', 'node/api/limits.ts'])
+
+t.test('folder direction: web/src takes from node/ only the client API codec; protocol/, node/ and sim/ import no web/', async t => {
+  const resolved = importsInto('web/src', 'node').map(x => {
+    const [file, spec] = x.split(' → ')
+    return join(file, '..', spec)
+  })
+  t.ok(resolved.length > 0, 'the checker sees the app\'s imports of node/api')
+  t.same(resolved.filter(p => !webFromNode.has(p)), [], 'web/src → node/ beyond the client API codec')
+  t.same(importsInto('web/src', 'sim'), [], 'web/src → sim/')
+  for (const dir of ['protocol', 'node', 'sim']) t.same(importsInto(dir, 'web'), [], `${dir}/ → web/`)
+  const builtins = files(join(repo, 'web/src')).filter(p => /from\s*['"](node:|ws['"])/.test(stripComments(readFileSync(p, 'utf8'))))
+  t.same(builtins, [], 'web/src imports no Node built-in and no ws')
+})

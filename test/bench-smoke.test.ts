@@ -5,6 +5,8 @@
 import { smokeBench } from './helpers/bench-smoke.ts'
 
 for (const name of ['cbor', 'ingest', 'protocol', 'push', 'reconcile', 'sim']) smokeBench(name)
+// Every catch-up converges with each missed envelope sent once and nobody penalised.
+smokeBench('catchup', [], row => row.converged === true && row.envelopes_sent === row.missed && row.penalised === 0 && typeof row.ratio === 'number')
 
 // --against runs another checkout beside this one; this checkout against itself must work.
 smokeBench('sim', ['--against=.'], row => ['against_wall_s', 'wall_ratio_vs_against', 'cpu_ratio_vs_against'].every(k => typeof row[k] === 'number') &&

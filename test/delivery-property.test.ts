@@ -6,8 +6,9 @@ import t from 'tap'
 import fc from 'fast-check'
 import { testSeed } from './helpers/seed.ts'
 import type { ChannelClient } from '../protocol/channel/client.ts'
-import { authorRef } from '../protocol/envelope.ts'
+import { authorRef, decodeEnvelope } from '../protocol/envelope.ts'
 import { toHex } from '../protocol/bytes.ts'
+import { crypto } from './helpers/fixtures.ts'
 import { channelClient as client, relayLog as node, users } from './helpers/channel-clients.ts'
 
 t.test('property: k counts distinct other members whose receipt arrived, in any arrival order', async t => {
@@ -70,4 +71,18 @@ t.test('a member added with shared history reads earlier messages; one added wit
   await alice.sendText(channel, 'after both joined')
   t.same(seen(carol).slice(-1), ['after both joined'], 'and reads what follows')
   t.equal(toHex(authorRef(users[2].ed25519.publicKey)).length, 16)
+})
+
+t.test('two concurrent epoch upkeeps seal one epoch, not two instances of it', async t => {
+  const n = node()
+  const [alice] = users.map((u, i) => client(u, i, n.link))
+  const { channel } = await alice.createChannel({ name: 'ops' })
+  alice.rotation = { intervalMs: 0 } // an epoch is due at every call
+  const before = n.log.length
+  const [a, b] = await Promise.all([alice.maintainEpochs(channel), alice.maintainEpochs(channel)])
+  t.same([a, b].filter(Boolean).length >= 1, true, 'one of them rotated')
+  const sealed = n.log.slice(before).map(bytes => alice.receive(bytes)).filter(r => r.type === 'keys').length
+  t.equal(sealed, [a, b].filter(Boolean).length, 'each rotation published one keys envelope')
+  const epochs = new Set(n.log.slice(before).map(bytes => decodeEnvelope(bytes, x => crypto.sha256(x)).epoch))
+  t.equal(epochs.size, sealed, 'each under its own epoch number: never two instances of one epoch')
 })

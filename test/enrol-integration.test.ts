@@ -20,6 +20,8 @@ import { connectClient, type ConnectOptions } from '../node/api/client.ts'
 import { wireCodeOf } from '../node/api/errors.ts'
 import { createUserIdentity } from '../node/user-identity.ts'
 import { toHex } from '../protocol/bytes.ts'
+import { createChannel } from '../protocol/channel/builders.ts'
+import { defaultPolicy } from '../protocol/channel/client.ts'
 
 t.teardown(cleanupRelays)
 
@@ -32,7 +34,7 @@ let relay: Relay
 let fingerprint = ''
 t.before(async () => {
   relay = await Relay.init('enrol-a')
-  relay.writeConfig({ authors: [], web: true, webRoot: appRoot })
+  relay.writeConfig({ authors: [], authorKeys: ['enrolled'], web: true, webRoot: appRoot })
   await relay.start()
   fingerprint = /^certificate: SHA-256 ([0-9A-F:]{95})$/m.exec(relay.output)?.[1] ?? ''
 })
@@ -182,4 +184,16 @@ t.test('ddil clients revoke: the live session ends at once, and the key cannot a
   const garbage = await ddil(['clients', 'revoke', 'ddil1:nonsense', '--data', relay.dataDir])
   t.equal(garbage.code, 2)
   t.match(garbage.stderr, /is not a user key/)
+})
+
+t.test('authors.allow: enrolled lets a device enrolled here create channels this relay carries, and nobody else', async t => {
+  const phone = device()
+  const client = await connectClient(deviceOptions(phone, (await enrol()).code))
+  const genesis = (who: ReturnType<typeof device>, hlc: { ms: number, c: number }) => createChannel(crypto, { ed25519: who.ed25519, x25519: who.x25519 }, defaultPolicy, crypto.sha256(who.ed25519.publicKey).slice(0, 16), hlc)
+  const mine = genesis(phone, await client.stamp())
+  t.same((await client.submit(mine.bytes)).id, mine.id, 'the enrolled device\'s channel is carried')
+  const stranger = device() // never enrolled here
+  const operator = await relay.client()
+  await t.rejects(operator.submit(genesis(stranger, await operator.stamp()).bytes), { code: 'ERR_UNAUTHORISED' }, 'a channel created by a key not enrolled here is refused, whoever submits it')
+  await operator.close(); await client.close()
 })

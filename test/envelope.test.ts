@@ -5,9 +5,9 @@ import fc from 'fast-check'
 import { readFileSync } from 'node:fs'
 import { crypto, aliceKeys, bobKeys, messageFields, nowMs } from './helpers/fixtures.ts'
 import { testSeed } from './helpers/seed.ts'
-import { decodeEnvelope, encodeUnsigned, signEnvelope, verifyEnvelope, verifySignature, checkSequenceWindow, Kind, Precedence, signatureBytes, type EnvelopeFields } from '../protocol/envelope.ts'
+import { decodeEnvelope, encodeUnsigned, signEnvelope, verifyEnvelope, verifySignature, Kind, Precedence, signatureBytes, type EnvelopeFields } from '../protocol/envelope.ts'
 import { fromHex, toHex, concatBytes } from '../protocol/bytes.ts'
-import { clockSkewMsMax, envelopeBytesMax, envelopeDepsMax, sequenceWindowMax } from '../protocol/limits.ts'
+import { clockSkewMsMax, envelopeBytesMax, envelopeDepsMax } from '../protocol/limits.ts'
 
 const sha = (b: Uint8Array): Uint8Array => crypto.sha256(b)
 const decode = (b: Uint8Array) => decodeEnvelope(b, sha)
@@ -166,7 +166,3 @@ t.test('encoding refuses what decoding would refuse', async t => {
   t.throws(() => encodeUnsigned(messageFields({ channel: new Uint8Array(7) })), { code: 'ERR_DECODE' })
 })
 
-t.test('sequence window', async t => {
-  checkSequenceWindow(sequenceWindowMax + 5, 5)
-  t.throws(() => checkSequenceWindow(sequenceWindowMax + 6, 5), { code: 'ERR_LIMIT' })
-})

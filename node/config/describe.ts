@@ -80,6 +80,7 @@ function authorSentence (config: ResolvedConfig): string {
   const { authors } = config
   const who: string[] = []
   if (authors.allowOperator) who.push('the operator user')
+  if (authors.allowEnrolled) who.push('the devices enrolled here')
   if (authors.allow.length > 0) who.push(plural(authors.allow.length, 'other user'))
   return who.length === 0 ? 'Carry no channels (authors.allow is empty).' : `Carry channels created by ${and(who)} (membership inside each channel is decided by its signed governance); refuse and audit other channels.`
 }

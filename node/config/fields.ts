@@ -25,6 +25,8 @@ export interface HostPort { host: string, port: number }
 
 /** The word in `clients.allow` that means the user in this data directory's user.key. */
 export const operatorKeyword = 'operator'
+/** In `authors.allow`: the devices enrolled on this relay (`ddil enrol`) and not revoked. */
+export const enrolledKeyword = 'enrolled'
 
 function fail (fragment: string): never {
   throw new ConfigError(fragment)
@@ -145,6 +147,12 @@ export function checkClientKey (text: string): string {
   const key = tryParseUserPublicKey(text)
   if ('problem' in key) fail(`${key.problem} (or write "${operatorKeyword}" for this data directory's own user)`)
   return key.text
+}
+
+/** An `authors.allow` item: a user key, `operator`, or `enrolled`. */
+export function checkAuthorKey (text: string): string {
+  if (text === enrolledKeyword) return text
+  return checkClientKey(text)
 }
 
 /** A slow link declared by the operator: what the network cannot tell the relay. */

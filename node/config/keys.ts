@@ -251,14 +251,16 @@ export const configKeys: readonly ConfigKey[] = [
   },
   {
     path: 'authors.allow',
-    defaultValue: ['operator'],
+    defaultValue: ['operator', 'enrolled'],
     what: 'a list of user keys',
     item: 'a user key',
-    example: '[operator, ddil1:…]',
+    example: '[operator, enrolled, ddil1:…]',
     help: [
-      'Users whose channels this relay carries: "operator" and ddil1:… keys from',
-      '"ddil whoami" on other nodes. A channel created by anyone else is refused and',
-      'audited; within a channel, its signed membership decides who may post.',
+      'Users whose channels this relay carries: "operator", "enrolled" (the devices',
+      'enrolled here with "ddil enrol", until revoked) and ddil1:… keys from "ddil whoami"',
+      'or the field app elsewhere. A channel created by anyone else is refused and',
+      'audited; within a channel, its signed membership decides who may post. Every',
+      'relay that should carry a channel must allow its creator.',
     ],
   },
 ]

@@ -14,7 +14,7 @@ import { z } from 'zod'
 import { ConfigError } from '../../protocol/errors.ts'
 import { configListItemsMax, engineIntervalMsMax, purgeIntervalMsMin, reconcileIntervalMsMin } from '../../protocol/limits.ts'
 import {
-  checkClientKey, checkDuration, checkHostPort, checkLinkHint, checkListenAddr, checkPeerId, checkSize, checkStaticPeer, checkWebListen, operatorKeyword, type HostPort, type LinkHint,
+  checkAuthorKey, checkClientKey, checkDuration, checkHostPort, checkLinkHint, checkListenAddr, checkPeerId, checkSize, checkStaticPeer, checkWebListen, enrolledKeyword, operatorKeyword, type HostPort, type LinkHint,
 } from './fields.ts'
 import { findKey } from './keys.ts'
 import { requestRatePerSecondMax } from '../api/limits.ts'
@@ -62,6 +62,8 @@ export interface ResolvedConfig {
   authors: {
     /** `operator` was listed: the user in `<dataDir>/user.key` may author messages. */
     allowOperator: boolean
+    /** `enrolled` was listed: devices enrolled on this relay (and not revoked) may create channels it carries. */
+    allowEnrolled: boolean
     /** Other users' keys (`ddil1:…`, canonical text). */
     allow: string[]
   }
@@ -145,7 +147,7 @@ export const configSchema = z.strictObject({
     purgeInterval: checked(t => checkDuration(t, purgeIntervalMsMin, engineIntervalMsMax, '1m or 10m')).prefault(defaultOf('engine.purgeInterval') as string),
   }),
   clients: section({ allow: list(checked(checkClientKey), 'clients.allow') }),
-  authors: section({ allow: list(checked(checkClientKey), 'authors.allow') }),
+  authors: section({ allow: list(checked(checkAuthorKey), 'authors.allow') }),
 }).prefault({})
 
 export type ParsedConfig = z.output<typeof configSchema>
@@ -178,7 +180,8 @@ export function toResolved (parsed: ParsedConfig, dataDir: string): ResolvedConf
     },
     authors: {
       allowOperator: parsed.authors.allow.includes(operatorKeyword),
-      allow: [...new Set(parsed.authors.allow.filter(k => k !== operatorKeyword))],
+      allowEnrolled: parsed.authors.allow.includes(enrolledKeyword),
+      allow: [...new Set(parsed.authors.allow.filter(k => k !== operatorKeyword && k !== enrolledKeyword))],
     },
   }
 }

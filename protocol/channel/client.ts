@@ -90,6 +90,8 @@ export class ChannelClient {
   readonly #user: UserKeys
   readonly #channels = new Map<string, ChannelLocal>()
   readonly #held = new Map<string, Envelope>()
+  /** The epoch upkeep running per channel (see maintainEpochs). */
+  readonly #maintaining = new Map<string, Promise<boolean>>()
   rotation: RotationPolicy = { intervalMs: 24 * 3600_000 }
 
   constructor (ports: ClientPorts, user: UserKeys) {
@@ -294,6 +296,16 @@ export class ChannelClient {
    * creates and publishes one sealed to every current member. Returns whether it did.
    */
   async maintainEpochs (channel: Uint8Array): Promise<boolean> {
+    // One at a time per channel: two calls that both found a new epoch due would seal two
+    // instances of it, and a reader holding one key could open only half the messages.
+    const key = toHex(channel)
+    const before = this.#maintaining.get(key) ?? Promise.resolve(false)
+    const run = before.catch(() => false).then(async () => await this.#maintainEpochs(channel))
+    this.#maintaining.set(key, run)
+    try { return await run } finally { if (this.#maintaining.get(key) === run) this.#maintaining.delete(key) }
+  }
+
+  async #maintainEpochs (channel: Uint8Array): Promise<boolean> {
     const state = this.store.state(channel)
     const mine = state?.members.get(toHex(authorRef(this.me)))
     if (state === undefined || mine === undefined || (mine.role !== 'owner' && mine.role !== 'admin')) return false

@@ -19,7 +19,7 @@ import { PeerLink, type OutEnvelope, type PeerMemory } from './peer.ts'
 import { newCounters, defaultEngineConfig, type AwayPeer, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason } from './types.ts'
 import { SyncHandlers } from './sync.ts'
 import { entryFields, Retention } from './retention.ts'
-import { checkTimely, decodeEnvelope, verifySignature, checkSequenceWindow, type Envelope } from '../envelope.ts'
+import { checkTimely, decodeEnvelope, verifySignature, type Envelope } from '../envelope.ts'
 import { isDdilError, StorageError, UnauthorisedError } from '../errors.ts'
 import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '../frames.ts'
 import { HybridClock, type Hlc } from '../hlc.ts'
@@ -397,8 +397,8 @@ export class Engine implements LinkHandler {
     const auth = this.deps.authoriser.authorise(env)
     if (!auth.ok) throw 'pending' in auth ? new PendingAuthorisation(auth.reason) : auth.carried === false ? new NotCarried(auth.reason) : new UnauthorisedError(auth.reason)
     verifySignature(this.deps.crypto, env, auth.publicKey)
-    const highest = this.catalog.streams.get(env.stream)?.highest ?? 0
-    if (highest > 0) checkSequenceWindow(env.seq, highest)
+    // No sequence window: a relay that was away lacks whatever its peers stored meanwhile, so a
+    // far jump is normal for it. What a jump can cost is bounded where the gap is chased (sync.ts).
   }
 
   /**
@@ -525,6 +525,7 @@ export class Engine implements LinkHandler {
   pump (link: PeerLink): void {
     if (link.unread) { this.penalise(link, peerPenaltyUnread, `more than ${controlQueueBytesMax} bytes of control frames wait for it: it does not read`); return }
     for (const sent of link.pump(this.deps.transport, this.counters, this.deps.clock.nowMs(), this.networkNowMs())) this.deps.events?.sent?.(sent.id, link.id)
+    if (link.backlog.size > 0) this.#sync.refill(link)
   }
 
   penalise (link: PeerLink, points: number, reason: string): void {

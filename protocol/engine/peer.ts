@@ -4,6 +4,7 @@
  * control frames first, then envelopes by precedence — paced by the transport's
  * back-pressure (`send` returning false until the host calls `drain`).
  */
+import { ServeBacklog } from './backlog.ts'
 import { clockOffsetMs, helloSkewMs } from './network-time.ts'
 import { PrecedenceQueue } from './queue.ts'
 import { encodeFrame, FrameType, type Frame } from '../frames.ts'
@@ -24,6 +25,8 @@ export interface OutEnvelope {
   bytes: Uint8Array
   /** When the envelope expires (its author's clock, compared with our network time): not sent after. */
   expiresAtMs: number
+  /** Fed from `backlog`: if the queue drops it on overflow, it is owed again. */
+  owed?: boolean
 }
 
 /** Forgotten entries at the front of the send log before it is copied down. */
@@ -95,6 +98,8 @@ export class PeerLink {
   #sentKeys: string[] = []
   #sentTimes: number[] = []
   #sentHead = 0
+  /** Ids a reconciliation found the peer lacking, not yet queued: fed to the queue as it drains (catchup.ts). */
+  readonly backlog = new ServeBacklog()
   /** Ids to announce to this peer in the next `have` frame. */
   pendingHaves: Uint8Array[] = []
   haveFlushScheduled = false
@@ -179,7 +184,11 @@ export class PeerLink {
   enqueue (precedence: number, item: OutEnvelope, force: boolean, nowMs: number): boolean {
     if (this.queued.has(item.key) || (!force && this.sentRecently(item.key, nowMs))) return false
     this.queued.set(item.key, item)
-    for (const dropped of this.queue.push(precedence, item, item.bytes.length)) if (this.queued.get(dropped.key) === dropped) this.queued.delete(dropped.key)
+    for (const dropped of this.queue.push(precedence, item, item.bytes.length)) {
+      if (this.queued.get(dropped.key) !== dropped) continue
+      this.queued.delete(dropped.key)
+      if (dropped.owed === true) this.backlog.putBack(dropped.key)
+    }
     return true
   }
 
@@ -202,6 +211,7 @@ export class PeerLink {
   /** The peer has (or is about to get) this id: cancel our queued copy, and send none for `resendAfterMs`. */
   peerHolds (key: string, nowMs: number): void {
     this.queued.delete(key)
+    this.backlog.delete(key)
     this.#remember(key, nowMs)
     this.#forgetSent(nowMs)
   }

@@ -15,9 +15,11 @@ import type { Engine } from './engine.ts'
 import type { OutEnvelope, PeerLink } from './peer.ts'
 import type { Envelope } from '../envelope.ts'
 import { FrameType, linkVersion, type Frame } from '../frames.ts'
-import { authorWaysRememberedMax, awaitedIdsMax, frameBytesMin, gapRunsMax, idListItemsMax, lazyAuthorsPerPeerMax, peerPenaltyBadFrame, peerPenaltyWasteful, promisedIdsRememberedMax, reconcileSessionsPerMinuteMax } from '../limits.ts'
-import { accept, initiate, reconcile, type ReconcileStep } from '../reconcile/index.ts'
+import { authorWaysRememberedMax, awaitedIdsMax, frameBytesMin, gapChecksPendingMax, gapRunsMax, idListItemsMax, lazyAuthorsPerPeerMax, peerPenaltyBadFrame, peerPenaltyWasteful, promisedIdsRememberedMax, reconcileSessionsPerMinuteMax, repairPushersRememberedMax } from '../limits.ts'
+import { accept, initiate, type KeyRange, reconcile, reconcileVersion, type ReconcileStep } from '../reconcile/index.ts'
 import type { PeerId } from '../ports.ts'
+import { CatchUp, type Promised } from './catchup.ts'
+import { RangeWalk } from './ranges.ts'
 
 /**
  * A path through us must beat the sender's direct link by this factor before we push a copy
@@ -30,13 +32,20 @@ const shortcutFactor = 0.8
 const repairWaitSlackMs = 10
 /** Bytes a reconcile frame adds around its payload (type, array, session, byte-string head). */
 const reconcileFrameOverheadBytes = 16
+/**
+ * Reconciliation intervals a session we started may go without a message before we give it
+ * up and start another: the link is reliable and ordered, so only a peer that dropped its
+ * side (it speaks another version, or it hit an error) leaves one waiting, and without this
+ * the link was never reconciled again. Several intervals, for a 64 KiB frame on slow radio.
+ */
+const sessionIdleIntervals = 3
 
 export class SyncHandlers {
   readonly #e: Engine
   /** Ids announced to us that we are waiting (the graft delay) to receive eagerly: who announced first, and when. */
   readonly #awaiting = new Map<string, { link: PeerLink, atMs: number }>()
   /** Ids a reconciliation told us a peer is pushing to us → that link, since when (see #expect). */
-  readonly #promised = new Map<string, { link: PeerLink, atMs: number }>()
+  readonly #promised = new Map<string, Promised>()
   /**
    * Ids → every peer whose reconciliation said it would push them to us (the cheapest
    * keeps its promise, the others are declined but may have sent already). Their copies
@@ -48,8 +57,22 @@ export class SyncHandlers {
   readonly #streams = new Set<string>()
   /** Authors (ref keys) → where their first envelope reached us from (at most `authorWaysRememberedMax`). */
   readonly #upstream = new Map<string, PeerId | 'local'>()
+  /** Per link we initiate on: the range-by-range pass under way, if a session split (ranges.ts). */
+  readonly #walks = new WeakMap<PeerLink, RangeWalk>()
+  /** Links whose peer spoke another version of reconciliation (we cannot reconcile with it; told once). */
+  readonly #otherVersion = new WeakSet<PeerLink>()
+  /** What each peer is owed and has promised, moving at its link's pace (catchup.ts). */
+  readonly #catchUp: CatchUp
+  /** Streams with a gap check pending → the numbers revealed missing so far (at most `gapChecksPendingMax`). */
+  readonly #gaps = new Map<string, GapCheck>()
 
-  constructor (engine: Engine) { this.#e = engine }
+  constructor (engine: Engine) {
+    this.#e = engine
+    this.#catchUp = new CatchUp(engine, link => { this.#startReconcile(link) })
+  }
+
+  /** Feeds owed envelopes to a link whose queue drained (the engine calls it after each pump). */
+  refill (link: PeerLink): void { this.#catchUp.refill(link) }
 
   handle (link: PeerLink, frame: Frame): void {
     switch (frame.type) {
@@ -233,7 +256,12 @@ export class SyncHandlers {
    * down (a partition, a heal won by the slow side) stays on the detour for good.
    */
   arrived (link: PeerLink, env: Envelope): boolean {
-    const repair = this.#promised.size > 0 && this.#promised.delete(env.key)
+    const promise = this.#promised.size > 0 ? this.#promised.get(env.key) : undefined
+    const repair = promise !== undefined
+    if (promise !== undefined) {
+      this.#promised.delete(env.key)
+      this.#catchUp.settled(promise, true)
+    }
     if (this.#awaiting.size === 0) return repair
     const first = this.#awaiting.get(env.key)
     if (first === undefined || first.link === link || this.#e.peers.get(first.link.id) !== first.link) return repair
@@ -288,6 +316,7 @@ export class SyncHandlers {
       if (graft) this.#setLazy(link, idFromKey(entry.stream.slice(8)), false)
       const key = idKey(id)
       if (link.queued.has(key) || (!graft && link.sentRecently(key, this.#e.deps.clock.nowMs()))) continue
+      link.backlog.delete(key) // asked for now (a gap), so not again later
       void this.#e.log.get(id).then(rec => {
         if (rec !== undefined && this.#e.peers.get(link.id) === link) this.#enqueue(link, rec.envelope.precedence, outEnvelope(id, rec.envelope.bytes, rec.envelope.expiresAtMs), graft)
       }, (e: unknown) => { this.#e.deps.logger.error({ err: (e as Error).message }, 'store read failed while serving a peer') })
@@ -295,14 +324,14 @@ export class SyncHandlers {
   }
 
   /**
-   * Pushes what a reconciliation found the peer lacking. A peer with other neighbours may
-   * be learning the same ids from them (a node back from a crash reconciles with all at
-   * once): wait one round trip, so that its `have` for the ids it leaves to another link
-   * (see #expect) arrives before our copies leave.
+   * Pushes what a reconciliation found the peer lacking, at its link's pace (catchup.ts). A
+   * peer with other neighbours may be learning the same ids from them (a node back from a
+   * crash reconciles with all at once): wait one round trip, so that its `have` for the ids
+   * it leaves to another link (see #expect) arrives before our copies leave.
    */
   #serveDifference (link: PeerLink, ids: Uint8Array[]): void {
-    if (link.neighbours.size <= 1) { this.serve(link, ids); return }
-    this.#e.schedule(2 * link.costMs + repairWaitSlackMs, () => { if (this.#e.peers.get(link.id) === link) this.serve(link, ids) })
+    if (link.neighbours.size <= 1) { this.#catchUp.owe(link, ids); return }
+    this.#e.schedule(2 * link.costMs + repairWaitSlackMs, () => { if (this.#e.peers.get(link.id) === link) this.#catchUp.owe(link, ids) })
   }
 
   #want (link: PeerLink, ids: Uint8Array[]): void {
@@ -319,9 +348,19 @@ export class SyncHandlers {
   }
 
   #startReconcile (link: PeerLink): void {
-    if (this.#e.config.nodeId >= link.id || link.initiator !== undefined) return
+    if (this.#e.config.nodeId >= link.id || this.#otherVersion.has(link)) return
+    const nowMs = this.#e.deps.clock.monotonicMs()
+    if (link.initiator !== undefined) {
+      if (nowMs - link.lastReconcileMs < sessionIdleIntervals * this.#e.config.reconcileIntervalMs) return
+      this.#e.deps.logger.info({ peer: link.id, session: link.initiator.id }, 'reconciliation session got no answer; starting another')
+      this.#walks.get(link)?.abandon()
+    }
+    // While a difference found earlier is still moving, finding it again would cost bytes for nothing.
+    if (this.#catchUp.waits(link, this.#walks.get(link)?.active === true)) return
+    link.lastReconcileMs = nowMs
     const id = this.#nextSession++
-    const { session, message } = initiate(this.#e.set, { frameBytesMax: this.#payloadMax(link) })
+    const range = this.#walks.get(link)?.next()
+    const { session, message } = initiate(this.#e.set, { frameBytesMax: this.#payloadMax(link), range })
     link.initiator = { id, session }
     this.#e.counters.reconcileSessions++
     link.control({ type: FrameType.reconcile, session: id, payload: message })
@@ -333,6 +372,9 @@ export class SyncHandlers {
   }
 
   #reconcileFrame (link: PeerLink, session: number, payload: Uint8Array): void {
+    // A relay one version behind or ahead (an upgrade under way) is not misbehaving: we cannot
+    // reconcile with it, so we stop trying on this link; eager push and want still work.
+    if (payload.length > 0 && payload[0] !== reconcileVersion) { this.#speaksOtherVersion(link, payload[0]); return }
     const weInitiated = this.#e.config.nodeId < link.id
     let slot = weInitiated ? link.initiator : link.responder
     if (!weInitiated && slot?.id !== session) {
@@ -344,11 +386,16 @@ export class SyncHandlers {
       link.responder = slot
     }
     if (slot === undefined || slot.id !== session) return // a stale session's late reply
+    if (weInitiated) link.lastReconcileMs = this.#e.deps.clock.monotonicMs()
     let step: ReconcileStep
     try {
       step = reconcile(slot.session, payload)
     } catch (e) {
+      // Only junk and lies throw here (undecodable bytes, a declared size past a limit, a key
+      // decoded twice, unasked-for answers): a difference too large for one session, or a
+      // limit reached in honest progress, ends the session with SPLIT or ABORT instead.
       this.#endSession(link, weInitiated)
+      this.#walks.get(link)?.abandon()
       this.#e.penalise(link, peerPenaltyBadFrame, `reconcile: ${(e as Error).message}`)
       return
     }
@@ -360,7 +407,34 @@ export class SyncHandlers {
       link.control({ type: FrameType.reconcile, session, payload: step.reply })
       this.#e.pump(link)
     }
-    if (step.done) this.#endSession(link, weInitiated)
+    if (step.done) {
+      this.#endSession(link, weInitiated)
+      if (weInitiated) this.#rangeDone(link, slot.session.range, step.splitDepth)
+    }
+  }
+
+  #speaksOtherVersion (link: PeerLink, version: number): void {
+    if (this.#otherVersion.has(link)) return
+    this.#otherVersion.add(link)
+    link.initiator = undefined
+    link.responder = undefined
+    this.#e.deps.logger.warn({ peer: link.id, version, ours: reconcileVersion }, 'peer speaks another version of reconciliation: not reconciling with it until it reconnects')
+  }
+
+  /**
+   * A session we initiated ended. If it split (the difference was too large for one
+   * session, or it could not be decoded within the limits), the pass goes on range by
+   * range, each range at once after the one before.
+   */
+  #rangeDone (link: PeerLink, range: KeyRange, splitDepth: number): void {
+    let walk = this.#walks.get(link)
+    if (walk === undefined) {
+      if (splitDepth === 0) return
+      walk = new RangeWalk()
+      this.#walks.set(link, walk)
+    }
+    walk.finished(range, splitDepth)
+    if (walk.active) this.#startReconcile(link)
   }
 
   /**
@@ -373,8 +447,9 @@ export class SyncHandlers {
    */
   #expect (link: PeerLink, ids: Uint8Array[]): void {
     const nowMs = this.#e.deps.clock.nowMs()
-    if (this.#promised.size > promisedIdsRememberedMax) this.#promised.clear()
-    if (this.#repairPushers.size > promisedIdsRememberedMax) this.#repairPushers.clear()
+    if (this.#promised.size > promisedIdsRememberedMax) { this.#promised.clear(); this.#catchUp.forgetPromises() }
+    if (this.#repairPushers.size > repairPushersRememberedMax) this.#repairPushers.clear()
+    const promise = this.#catchUp.promise(link, nowMs)
     const decline = new Map<PeerLink, Uint8Array[]>()
     const declineOn = (l: PeerLink, id: Uint8Array): void => { const list = decline.get(l); if (list === undefined) decline.set(l, [id]); else list.push(id) }
     for (const id of ids) {
@@ -385,10 +460,14 @@ export class SyncHandlers {
       else if (!pushers.includes(link)) pushers.push(link)
       if (this.#e.holds(k)) { declineOn(link, id); continue }
       const other = this.#promised.get(k)
-      const live = other !== undefined && other.link !== link && this.#e.peers.get(other.link.id) === other.link && nowMs - other.atMs < this.#e.config.reconcileIntervalMs
+      // A promise is trusted for an interval, or for as long as its link keeps delivering (a catch-up).
+      const live = other !== undefined && other.link !== link && this.#e.peers.get(other.link.id) === other.link &&
+        (nowMs - other.atMs < this.#e.config.reconcileIntervalMs || this.#catchUp.moving(other.link))
       if (live && other.link.costMs <= link.costMs) { declineOn(link, id); continue }
       if (live) declineOn(other.link, id)
-      this.#promised.set(k, { link, atMs: nowMs })
+      if (other !== undefined && other.link !== link) this.#catchUp.settled(other, false)
+      if (other === undefined || other.link !== link || other.epoch !== promise.epoch) this.#catchUp.count(promise)
+      this.#promised.set(k, promise)
     }
     for (const [l, list] of decline) {
       for (let i = 0; i < list.length; i += idListItemsMax) l.control({ type: FrameType.have, ids: list.slice(i, i + idListItemsMax) })
@@ -410,15 +489,50 @@ export class SyncHandlers {
    * author's path; the cheapest ready peer if it is gone or the envelope was local), and
    * what is still missing another grace delay later from every other ready peer. Asking
    * all at once brought each missing envelope from every peer that held it.
+   *
+   * A stream has one check pending at a time, and gaps revealed meanwhile join it: a relay
+   * catching up receives a stream out of sequence (range by range), which opened a gap,
+   * and so a timer and up to 32 frames, with nearly every envelope. While the peer that
+   * revealed the gap is still bringing what its reconciliation promised, the check waits
+   * another grace delay: the gap is most likely on its way.
    */
   scheduleGapCheck (stream: string, channel: Uint8Array, author: Uint8Array, from: number, to: number, via: PeerId | 'local'): void {
+    const pending = this.#gaps.get(stream)
+    if (pending !== undefined) {
+      pending.from = Math.min(pending.from, from)
+      pending.to = Math.max(pending.to, to)
+      return
+    }
+    if (this.#gaps.size >= gapChecksPendingMax) return // reconciliation repairs it
+    this.#gaps.set(stream, { channel, author, from, to, via })
+    this.#e.schedule(this.#e.config.gapGraceMs, () => { this.#checkGap(stream) })
+  }
+
+  #checkGap (stream: string): void {
+    const g = this.#gaps.get(stream)
+    if (g === undefined) return
+    const via = g.via === 'local' ? undefined : this.#e.peers.get(g.via)
+    if (via !== undefined && this.#bringing(via)) {
+      this.#e.schedule(this.#e.config.gapGraceMs, () => { this.#checkGap(stream) })
+      return
+    }
+    this.#gaps.delete(stream)
+    const first = this.#askForGap(stream, g.channel, g.author, g.from, g.to, [this.#gapPeer(g.via)])
+    if (first === undefined) return
     this.#e.schedule(this.#e.config.gapGraceMs, () => {
-      const first = this.#askForGap(stream, channel, author, from, to, [this.#gapPeer(via)])
-      if (first === undefined) return
-      this.#e.schedule(this.#e.config.gapGraceMs, () => {
-        this.#askForGap(stream, channel, author, from, to, [...this.#e.peers.values()].filter(p => p !== first))
-      })
+      this.#askForGap(stream, g.channel, g.author, g.from, g.to, [...this.#e.peers.values()].filter(p => p !== first))
     })
+  }
+
+  /**
+   * Whether a peer is still catching us up: it is bringing what its reconciliation promised,
+   * or, while that moves, a session or a range pass with it may promise more (between two
+   * ranges nothing is promised for a moment).
+   */
+  #bringing (link: PeerLink): boolean {
+    if (this.#catchUp.bringing(link)) return true
+    const session = link.initiator !== undefined || link.responder !== undefined || this.#walks.get(link)?.active === true
+    return session && this.#catchUp.moving(link)
   }
 
   /** The ready peer a gap is first asked of. */
@@ -444,6 +558,9 @@ export class SyncHandlers {
     return ready[0]
   }
 }
+
+/** A gap check waiting for its grace delay: the missing numbers revealed so far, and the way the first envelope came. */
+interface GapCheck { channel: Uint8Array, author: Uint8Array, from: number, to: number, via: PeerId | 'local' }
 
 /** Ascending numbers as runs of consecutive ones, [first, last] each; past `runsMax` the last run spans the rest. */
 export function seqRuns (ascending: number[], runsMax: number): Array<[number, number]> {

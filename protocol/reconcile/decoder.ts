@@ -19,7 +19,7 @@
  * if (dec.complete) use(dec.ours, dec.theirs)
  */
 import { ProtocolError } from '../errors.ts'
-import { checksum, keyString, mapDraw, mapSeed, mapStep, mapsTo, nextIndex } from './hash.ts'
+import { checksum, keyString, mapDraw, mapSalt, mapSeed, mapStep, mapsTo, nextIndex } from './hash.ts'
 import { symbolWords } from './set.ts'
 
 /** Sign-extend a count difference kept modulo 256 (one byte on the wire). */
@@ -35,12 +35,13 @@ export class PeelingDecoder {
   readonly theirs: Array<[number, number]> = []
   #diff = new Int32Array(64 * symbolWords)
   readonly #peeled = new Set<string>()
-  // Per peeled key: words, sign, and where its index sequence resumes (index and generator state).
+  // Per peeled key: words, sign, and where its index sequence resumes (index and generator state: moving word and salt).
   readonly #k0: number[] = []
   readonly #k1: number[] = []
   readonly #sign: number[] = []
   readonly #next: number[] = []
   readonly #state: number[] = []
+  readonly #salt: number[] = []
 
   /** Adds the next symbols: the peer's and ours for the same indices (count fields modulo 256). */
   add (theirs: Int32Array, ours: Int32Array): void {
@@ -75,13 +76,14 @@ export class PeelingDecoder {
   #advance (p: number, to: number): void {
     let i = this.#next[p]
     let s = this.#state[p]
+    const salt = this.#salt[p]
     const d = this.#diff
     while (i < to) {
       const o = i * symbolWords
       d[o] ^= this.#k0[p]; d[o + 1] ^= this.#k1[p]; d[o + 2] ^= checksum(this.#k0[p] >>> 0, this.#k1[p] >>> 0)
       d[o + 3] = wrap8(d[o + 3] - this.#sign[p])
       s = mapStep(s)
-      i = nextIndex(i, mapDraw(s))
+      i = nextIndex(i, mapDraw(s, salt))
     }
     this.#next[p] = i
     this.#state[p] = s
@@ -117,18 +119,19 @@ export class PeelingDecoder {
   /** Removes a newly peeled key from all received symbols, queueing those that may have become pure. */
   #remove (k0: number, k1: number, sign: number, queue: number[]): void {
     const chk = checksum(k0, k1)
+    const salt = mapSalt(k0, k1)
     const d = this.#diff
     let i = 0
-    let s = mapSeed(k0, k1)
+    let s = mapSeed(k0, salt)
     while (i < this.received) {
       const o = i * symbolWords
       d[o] ^= k0; d[o + 1] ^= k1; d[o + 2] ^= chk
       d[o + 3] = wrap8(d[o + 3] - sign)
       if (d[o + 3] === 1 || d[o + 3] === -1) queue.push(i)
       s = mapStep(s)
-      i = nextIndex(i, mapDraw(s))
+      i = nextIndex(i, mapDraw(s, salt))
     }
-    this.#k0.push(k0); this.#k1.push(k1); this.#sign.push(sign); this.#next.push(i); this.#state.push(s)
+    this.#k0.push(k0); this.#k1.push(k1); this.#sign.push(sign); this.#next.push(i); this.#state.push(s); this.#salt.push(salt)
   }
 
   #checkComplete (): void {

@@ -6,6 +6,15 @@
  * sequence of coded-symbol indices (rateless IBLT mapping: index i is hit with
  * probability 1 / (1 + i/2), index 0 always).
  *
+ * The index generator's state is 64 bits, a bijection of the key (a salt, fixed
+ * per key, and a Weyl sequence started from a seed): distinct keys never share an
+ * index sequence. Version 1 seeded a 32-bit state from a 32-bit hash of the key, so
+ * two keys in a difference of d shared one with probability about d² / 2³³ (10% at
+ * d = 30,000, 69% at 100,000). Such a pair sits in exactly the same symbols, so no
+ * symbol ever holds one of them alone: the peeling decoder stalls for good, however
+ * many symbols arrive ("no decode after 1048576 symbols"), for that pair of sets
+ * every time and in both directions.
+ *
  * Ids are SHA-256 outputs, so their bytes are already uniform: no keyed hashing
  * or randomness is needed, and all of this is a pure function of the 8-byte key
  * (the decoder only ever recovers keys, never whole ids, from coded symbols).
@@ -14,8 +23,9 @@
  *
  * @example
  * const [k0, k1] = [keyWord0(id), keyWord1(id)]
- * let i = 0, s = mapSeed(k0, k1)
- * while (i < 100) { visit(i); s = mapStep(s); i = nextIndex(i, mapDraw(s)) }
+ * const salt = mapSalt(k0, k1)
+ * let i = 0, s = mapSeed(k0, salt)
+ * while (i < 100) { visit(i); s = mapStep(s); i = nextIndex(i, mapDraw(s, salt)) }
  */
 
 /** Murmur3's 32-bit finaliser: a bijective avalanche mix of one word. */
@@ -56,19 +66,29 @@ export function signs (k0: number, k1: number, lane: number): number {
   return fmix32(Math.imul(k1 ^ 0x13198a2e ^ lane, 0x85ebca77) ^ fmix32(k0 ^ 0x03707344))
 }
 
-/** Seed of a key's index sequence (independent of the checksum and the signs). */
-export function mapSeed (k0: number, k1: number): number {
-  return fmix32(Math.imul(k0 ^ 0xa4093822, 0xc2b2ae3d) ^ fmix32(k1 ^ 0x299f31d0))
+/**
+ * The fixed half of a key's index-generator state. For a given k0 it is a bijection
+ * of k1 (k1 XOR a mix of k0), so with `mapSeed` the pair (seed, salt) is one-to-one
+ * with the key: two keys never share a generator state. Independent of the
+ * checksum and the signs (other constants).
+ */
+export function mapSalt (k0: number, k1: number): number {
+  return (k1 ^ fmix32(Math.imul(k0 ^ 0x299f31d0, 0xc2b2ae3d))) >>> 0
 }
 
-/** Advance the index generator's state (a Weyl sequence; `mapDraw` mixes it). */
+/** Where a key's Weyl sequence starts: k0 XOR a mix of the salt (a Feistel round, so invertible). */
+export function mapSeed (k0: number, salt: number): number {
+  return (k0 ^ fmix32(salt ^ 0xa4093822)) >>> 0
+}
+
+/** Advance the index generator's moving state (a Weyl sequence; `mapDraw` mixes it with the salt). */
 export function mapStep (state: number): number {
   return (state + 0x9e3779b9) >>> 0
 }
 
-/** A uniform 32-bit draw from the generator's state. */
-export function mapDraw (state: number): number {
-  return fmix32(state ^ 0x5bd1e995)
+/** A uniform 32-bit draw from the generator's state (moving word and salt). */
+export function mapDraw (state: number, salt: number): number {
+  return fmix32(state ^ salt)
 }
 
 /**
@@ -85,8 +105,9 @@ export function nextIndex (i: number, draw: number): number {
 
 /** Whether the key's index sequence hits `index` (walks the sequence: O(log index)). */
 export function mapsTo (k0: number, k1: number, index: number): boolean {
+  const salt = mapSalt(k0, k1)
   let i = 0
-  let s = mapSeed(k0, k1)
-  while (i < index) { s = mapStep(s); i = nextIndex(i, mapDraw(s)) }
+  let s = mapSeed(k0, salt)
+  while (i < index) { s = mapStep(s); i = nextIndex(i, mapDraw(s, salt)) }
   return i === index
 }

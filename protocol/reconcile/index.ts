@@ -16,10 +16,11 @@ import { ResponderSession } from './responder.ts'
 import type { ReconcileStep } from './session.ts'
 
 export { ReconcileSet, type ReconcileSetOptions } from './set.ts'
+export { type KeyRange, subranges, wholeRange } from './range.ts'
 export { initiate, InitiatorSession } from './initiator.ts'
 export { accept, ResponderSession } from './responder.ts'
 export type { ReconcileOptions, ReconcileStep } from './session.ts'
-export { decodeMessage, encodeMessage, MessageType, reconcileVersion, type Message } from './wire.ts'
+export { AbortReason, decodeMessage, encodeMessage, MessageType, rangeDepthMax, reconcileVersion, type Message } from './wire.ts'
 
 export type ReconcileSession = InitiatorSession | ResponderSession
 

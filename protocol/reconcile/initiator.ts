@@ -6,21 +6,28 @@
  * with whole ids). Work per session is O(symbols + difference), not O(N), unless
  * the difference outgrows the set's symbol cache.
  *
+ * With `range`, the session covers one range of the key space (RANGE instead of
+ * HELLO). A session that cannot find its range's whole difference (the responder's
+ * SPLIT, a limit reached, the peer's ABORT) ends without an error and says in
+ * `splitDepth` how to reconcile that range next.
+ *
  * @example
  * const { session, message } = initiate(set, { frameBytesMax: 2048 })
  */
-import { ProtocolError, LimitError } from '../errors.ts'
+import { ProtocolError } from '../errors.ts'
 import { PeelingDecoder } from './decoder.ts'
 import { firstTarget, nextTarget, wireSketch } from './estimate.ts'
-import { type ReconcileOptions, type ReconcileStep, type SessionLimits, idsThatFit, keysThatFit, receive, sessionOptions, step } from './session.ts'
+import { type KeyRange, RangeSource } from './range.ts'
+import { type ReconcileOptions, type ReconcileStep, type SessionLimits, abort, deeper, idsThatFit, keysThatFit, overRounds, receive, sessionOptions, sessionRange, step } from './session.ts'
 import type { ReconcileSet } from './set.ts'
-import { SymbolSource } from './source.ts'
-import { encodeMessage, type Key, keyBytes, type Message, MessageType } from './wire.ts'
+import { SymbolSource, type Symbols } from './source.ts'
+import { AbortReason, encodeMessage, type Key, keyBytes, type Message, MessageType } from './wire.ts'
 
 export class InitiatorSession {
   readonly role = 'initiator'
   readonly limits: SessionLimits
-  readonly source: SymbolSource
+  readonly range: KeyRange
+  readonly source: Symbols
   rounds = 0
   done = false
   readonly #decoder = new PeelingDecoder()
@@ -34,20 +41,33 @@ export class InitiatorSession {
 
   constructor (set: ReconcileSet, options: ReconcileOptions) {
     this.limits = sessionOptions(options)
-    this.source = new SymbolSource(set, this.limits.symbolsMax)
+    this.range = sessionRange(options)
+    this.source = this.range.depth === 0 ? new SymbolSource(set, this.limits.symbolsMax) : new RangeSource(set, this.range, this.limits.symbolsMax)
   }
 
   hello (): Uint8Array {
-    return encodeMessage({ type: MessageType.hello, frameBytesMax: this.limits.frameBytesMax, symbol0: this.source.words(0, 1), sketch: wireSketch(this.source.sketch) })
+    const fields = { frameBytesMax: this.limits.frameBytesMax, symbol0: this.source.words(0, 1), sketch: wireSketch(this.source.sketch) }
+    if (this.range.depth === 0) return encodeMessage({ type: MessageType.hello, ...fields })
+    return encodeMessage({ type: MessageType.range, depth: this.range.depth, index: this.range.index, ...fields })
   }
 
   reconcile (bytes: Uint8Array): ReconcileStep {
     if (this.done) throw new ProtocolError('reconcile: message after the session ended')
     const m = receive(this, bytes)
-    if (m.type === MessageType.equal && this.#decoder.received === 0) { this.done = true; return step(null, true) }
+    if (m.type === MessageType.abort) { this.done = true; return step(null, true, [], [], deeper(this.range)) }
+    if (overRounds(this)) return abort(this, AbortReason.limit, deeper(this.range))
+    const first = this.#decoder.received === 0 && !this.#listsSent
+    if (m.type === MessageType.equal && first) { this.done = true; return step(null, true) }
+    if (m.type === MessageType.split && first) return this.#split(m.depth)
     if (m.type === MessageType.symbols && !this.#decoder.complete) return this.#symbols(m)
     if (m.type === MessageType.ids && this.#listsSent) return this.#answer(m)
     throw new ProtocolError(`reconcile: unexpected message type ${m.type}`)
+  }
+
+  #split (depth: number): ReconcileStep {
+    if (depth <= this.range.depth) throw new ProtocolError(`reconcile: split to depth ${depth}, not below the session's ${this.range.depth}`)
+    this.done = true
+    return step(null, true, [], [], depth)
   }
 
   #symbols (m: Extract<Message, { type: typeof MessageType.symbols }>): ReconcileStep {
@@ -55,9 +75,11 @@ export class InitiatorSession {
     if (m.start !== dec.received) throw new ProtocolError(`reconcile: symbols start at ${m.start}, expected ${dec.received}`)
     const n = m.words.length / 4
     if (dec.received === 0) this.#target = firstTarget(m.estimate) // what the responder meant to send, had the frame allowed
+    if (this.source.stale) return abort(this, AbortReason.setChanged, deeper(this.range))
     dec.add(m.words, this.source.words(m.start, m.start + n))
     if (dec.complete) return this.#startLists()
-    if (dec.received >= this.limits.symbolsMax) throw new LimitError(`reconcile: no decode after ${dec.received} symbols`)
+    // Not the peer's fault: an honest difference can outgrow the limit (or the estimate was far off).
+    if (dec.received >= this.limits.symbolsMax) return abort(this, AbortReason.noDecode, deeper(this.range))
     if (dec.received >= this.#target) this.#target = nextTarget(dec.received)
     const more = Math.min(this.#target, this.limits.symbolsMax) - dec.received
     return step(encodeMessage({ type: MessageType.more, n: more }), false)

@@ -1,7 +1,10 @@
 /**
  * The responding side: answers HELLO with EQUAL when symbol 0 and the sketch
  * match, otherwise streams its coded symbols in batches the initiator sizes, and
- * finally resolves the keys the initiator sends back into whole ids.
+ * finally resolves the keys the initiator sends back into whole ids. RANGE is HELLO
+ * for one range of the key space. When the estimated difference is over the
+ * session's bound it answers SPLIT, naming the depth at which each range's
+ * difference should fit; a limit reached in honest progress is answered with ABORT.
  *
  * Equality is judged on 96 bits of XOR (keys and checksums), the count modulo 256
  * and 64 sketch counters: honest sets that differ pass with probability < 2^-96.
@@ -17,15 +20,17 @@
  */
 import { LimitError, ProtocolError } from '../errors.ts'
 import { estimateDifference, firstTarget, wireSketch } from './estimate.ts'
-import { type ReconcileOptions, type ReconcileStep, type SessionLimits, receive, suffixesThatFit, sessionOptions, step, symbolsThatFit } from './session.ts'
+import { type KeyRange, RangeSource, wholeRange } from './range.ts'
+import { type ReconcileOptions, type ReconcileStep, type SessionLimits, abort, overRounds, receive, suffixesThatFit, sessionOptions, step, symbolsThatFit } from './session.ts'
 import type { ReconcileSet } from './set.ts'
-import { SymbolSource } from './source.ts'
-import { encodeMessage, keyBytes, type Message, MessageType, suffixBytes } from './wire.ts'
+import { SymbolSource, type Symbols } from './source.ts'
+import { AbortReason, encodeMessage, keyBytes, type Message, MessageType, rangeDepthMax, suffixBytes } from './wire.ts'
 
 export class ResponderSession {
   readonly role = 'responder'
   readonly limits: SessionLimits
-  readonly source: SymbolSource
+  range: KeyRange = wholeRange
+  source: Symbols
   rounds = 0
   done = false
   #state: 'hello' | 'streaming' | 'lists' = 'hello'
@@ -36,7 +41,7 @@ export class ResponderSession {
   #keysSeen = 0
   readonly #outbox: Uint8Array[] = []
   /** Keys the initiator may ask about: each names one of our items, so never more than we held. */
-  readonly #keysMax: number
+  #keysMax: number
 
   constructor (set: ReconcileSet, options: ReconcileOptions) {
     this.limits = sessionOptions(options)
@@ -48,30 +53,49 @@ export class ResponderSession {
   reconcile (bytes: Uint8Array): ReconcileStep {
     if (this.done) throw new ProtocolError('reconcile: message after the session ended')
     const m = receive(this, bytes)
-    if (m.type === MessageType.hello && this.#state === 'hello') return this.#hello(m)
-    if (m.type === MessageType.more && this.#state === 'streaming') return step(this.#symbols(m.n), false)
+    if (m.type === MessageType.abort) { this.done = true; return step(null, true) }
+    if (overRounds(this)) return abort(this, AbortReason.limit)
+    if (m.type === MessageType.hello && this.#state === 'hello') return this.#hello(m, wholeRange)
+    if (m.type === MessageType.range && this.#state === 'hello') return this.#hello(m, { depth: m.depth, index: m.index })
+    if (m.type === MessageType.more && this.#state === 'streaming') return this.#symbols(m.n)
     if (m.type === MessageType.lists && this.#state !== 'hello') return this.#lists(m)
     throw new ProtocolError(`reconcile: unexpected message type ${m.type}`)
   }
 
-  #hello (m: Extract<Message, { type: typeof MessageType.hello }>): ReconcileStep {
+  #hello (m: Extract<Message, { type: typeof MessageType.hello | typeof MessageType.range }>, range: KeyRange): ReconcileStep {
     this.#frame = Math.min(this.#frame, m.frameBytesMax)
+    if (range.depth > 0) {
+      this.range = range
+      this.source = new RangeSource(this.source.set, range, this.limits.symbolsMax)
+      this.#keysMax = this.source.size
+    }
+    if (this.source.stale) return abort(this, AbortReason.setChanged)
     const ours = this.source.words(0, 1)
     const sketch = wireSketch(this.source.sketch)
     const same = m.symbol0.every((w, i) => i === 3 ? (w & 0xff) === (ours[3] & 0xff) : w === ours[i]) && m.sketch.every((c, j) => c === sketch[j])
     if (same) { this.done = true; return step(encodeMessage({ type: MessageType.equal }), true) }
     this.#estimate = Math.min(Math.round(estimateDifference(m.sketch, this.source.sketch)), this.limits.symbolsMax)
+    if (this.#estimate > this.limits.differenceMax && range.depth < rangeDepthMax) return this.#split(range.depth)
     this.#state = 'streaming'
-    return step(this.#symbols(firstTarget(this.#estimate)), false)
+    return this.#symbols(firstTarget(this.#estimate))
   }
 
-  #symbols (wanted: number): Uint8Array {
-    if (this.#sent >= this.limits.symbolsMax) throw new LimitError(`reconcile: peer asked for more than ${this.limits.symbolsMax} symbols`)
+  /** Too large a difference for one session: the depth at which each range's estimate fits the bound. */
+  #split (depth: number): ReconcileStep {
+    const levels = Math.max(1, Math.ceil(Math.log2(this.#estimate / this.limits.differenceMax)))
+    this.done = true
+    return step(encodeMessage({ type: MessageType.split, depth: Math.min(rangeDepthMax, depth + levels) }), true)
+  }
+
+  #symbols (wanted: number): ReconcileStep {
+    // An initiator with a higher limit than ours may honestly ask for more: we stop, it retries smaller.
+    if (this.#sent >= this.limits.symbolsMax) return abort(this, AbortReason.limit)
+    if (this.source.stale) return abort(this, AbortReason.setChanged)
     const n = Math.min(wanted, symbolsThatFit(this.#frame), this.limits.symbolsMax - this.#sent)
     const words = this.source.words(this.#sent, this.#sent + n)
     const message = encodeMessage({ type: MessageType.symbols, start: this.#sent, estimate: this.#estimate, words })
     this.#sent += n
-    return message
+    return step(message, false)
   }
 
   #lists (m: Extract<Message, { type: typeof MessageType.lists }>): ReconcileStep {

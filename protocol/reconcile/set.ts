@@ -30,7 +30,7 @@
 import { binaryString, fromBinaryString } from '../bytes.ts'
 import { DecodeError, LimitError } from '../errors.ts'
 import { reconcileCachedSymbols, reconcileJournalEntriesMax, reconcileSymbolsMax } from '../limits.ts'
-import { checksum, mapDraw, mapSeed, mapStep, nextIndex, signs } from './hash.ts'
+import { checksum, mapDraw, mapSalt, mapSeed, mapStep, nextIndex, signs } from './hash.ts'
 
 /** Words per coded symbol: key word 0, key word 1, checksum, count. */
 export const symbolWords = 4
@@ -49,8 +49,9 @@ export interface ReconcileSetOptions {
 /** XOR key (k0, k1) into every cached symbol its index sequence hits below `end`, and add `delta` to the counts. */
 export function applyKey (symbols: Int32Array, begin: number, end: number, k0: number, k1: number, delta: number): void {
   const chk = checksum(k0, k1)
+  const salt = mapSalt(k0, k1)
   let i = 0
-  let s = mapSeed(k0, k1)
+  let s = mapSeed(k0, salt)
   while (i < end) {
     if (i >= begin) {
       const o = (i - begin) * symbolWords
@@ -60,7 +61,17 @@ export function applyKey (symbols: Int32Array, begin: number, end: number, k0: n
       symbols[o + 3] += delta
     }
     s = mapStep(s)
-    i = nextIndex(i, mapDraw(s))
+    i = nextIndex(i, mapDraw(s, salt))
+  }
+}
+
+/** Adds `delta` times the key's 64 tug-of-war signs to a sketch. */
+export function sketchKey (sketch: Int32Array, k0: number, k1: number, delta: number): void {
+  const lo = signs(k0, k1, 0)
+  const hi = signs(k0, k1, 0x55555555)
+  for (let j = 0; j < 32; j++) {
+    sketch[j] += ((lo >>> j) & 1) * 2 * delta - delta
+    sketch[j + 32] += ((hi >>> j) & 1) * 2 * delta - delta
   }
 }
 
@@ -160,12 +171,15 @@ export class ReconcileSet {
     }
   }
 
+  /** Whether the journal still reaches back to generation `since` (see changesSince). */
+  canUndoSince (since: number): boolean { return this.generation - since <= this.#journalEntries }
+
   /**
    * Replays, newest first, every key change made since generation `since` (for
    * undoing them). Throws LimitError if the journal no longer reaches that far.
    */
   changesSince (since: number, fn: (k0: number, k1: number, delta: number) => void): void {
-    if (this.generation - since > this.#journalEntries) throw new LimitError(`set changed ${this.generation - since} times during the session; the journal holds ${this.#journalEntries}`)
+    if (!this.canUndoSince(since)) throw new LimitError(`set changed ${this.generation - since} times during the session; the journal holds ${this.#journalEntries}`)
     for (let g = this.generation - 1; g >= since; g--) {
       const o = (g % this.#journalEntries) * 3
       fn(this.#journal[o], this.#journal[o + 1], this.#journal[o + 2])
@@ -179,12 +193,7 @@ export class ReconcileSet {
 
   #change (k0: number, k1: number, delta: number): void {
     applyKey(this.symbols, 0, this.cachedSymbols, k0, k1, delta)
-    const lo = signs(k0, k1, 0)
-    const hi = signs(k0, k1, 0x55555555)
-    for (let j = 0; j < 32; j++) {
-      this.sketch[j] += ((lo >>> j) & 1) * 2 * delta - delta
-      this.sketch[j + 32] += ((hi >>> j) & 1) * 2 * delta - delta
-    }
+    sketchKey(this.sketch, k0, k1, delta)
     const o = (this.generation % this.#journalEntries) * 3
     this.#journal[o] = k0
     this.#journal[o + 1] = k1

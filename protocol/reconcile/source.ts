@@ -15,9 +15,24 @@
 import { LimitError } from '../errors.ts'
 import { applyKey, type ReconcileSet, sketchWidth, symbolWords } from './set.ts'
 
-export class SymbolSource {
+/** What a session reads its own side from, as it was when the session started. */
+export interface Symbols {
+  /** The live set (for looking up whole ids by key). */
   readonly set: ReconcileSet
   readonly sketch: Int32Array
+  /** Keys taking part. */
+  readonly size: number
+  /** True once the set changed more than its journal holds: symbols past the cache can no longer be read. */
+  readonly stale: boolean
+  /** Symbols [from, to) as `symbolWords` words each (a copy the caller may keep). */
+  words (from: number, to: number): Int32Array
+}
+
+/** The whole set's symbols: the live cache, and past it one pass over the set (see the header). */
+export class SymbolSource implements Symbols {
+  readonly set: ReconcileSet
+  readonly sketch: Int32Array
+  readonly size: number
   readonly #cachedSymbols: number
   readonly #generation: number
   readonly #symbolsMax: number
@@ -27,13 +42,15 @@ export class SymbolSource {
   constructor (set: ReconcileSet, symbolsMax: number) {
     this.set = set
     this.sketch = set.sketch.slice(0, sketchWidth)
+    this.size = set.size
     this.#cachedSymbols = set.cachedSymbols
     this.#generation = set.generation
     this.#symbolsMax = symbolsMax
     this.#extensionEnd = set.cachedSymbols
   }
 
-  /** Symbols [from, to) as `symbolWords` words each (a copy the caller may keep). */
+  get stale (): boolean { return !this.set.canUndoSince(this.#generation) }
+
   words (from: number, to: number): Int32Array {
     if (to > this.#symbolsMax) throw new LimitError(`symbol ${to} is past the session limit ${this.#symbolsMax}`)
     const out = new Int32Array((to - from) * symbolWords)

@@ -4,7 +4,7 @@
  *
  * Grammar (all integers little-endian; varint = canonical unsigned LEB128):
  *
- *   message = version:u8 (= 1) type:u8 body            ; nothing may follow body
+ *   message = version:u8 (= 2) type:u8 body            ; nothing may follow body
  *   symbol  = key0:u32 key1:u32 checksum:u32 count:u8   ; 13 bytes; count modulo 256
  *   key     = 8 bytes (the first 8 bytes of an id)
  *   id      = 32 bytes
@@ -19,10 +19,23 @@
  *   type 6 IDS      R→I  flags:u8 n:varint n × suffix     ; bit 0 = fin
  *   suffix  = 24 bytes: id bytes 8..31 for the next key I sent, in the order sent
  *             (I knows the first 8); all zero = no longer held (purged meanwhile)
+ *   type 7 RANGE    I→R  depth:u8 index:varint frameBytesMax:varint symbol0:symbol sketch
+ *                        ; HELLO for one range of the key space: the keys whose key word 0
+ *                        ; has `index` in its top `depth` bits (1 ≤ depth ≤ 32, index < 2^depth)
+ *   type 8 SPLIT    R→I  depth:u8                         ; the difference is too large for one
+ *                        ; session: reconcile this range as 2^(depth − its depth) ranges of the
+ *                        ; given depth (deeper than the session's); session over
+ *   type 9 ABORT    I↔R  reason:u8                        ; session over, nobody's fault:
+ *                        ; 1 = no decode within the symbol limit, 2 = another session limit
+ *                        ; reached (messages, symbols asked for), 3 = the sender's set changed
+ *                        ; more than its journal holds. The initiator retries one level deeper.
  *
  * Conversation (I = initiator, decodes; R = responder, streams symbols):
  *   I: HELLO → R: EQUAL                                  (sets equal: 1 round trip)
  *   I: HELLO → R: SYMBOLS → [I: MORE → R: SYMBOLS]* → I: LISTS → R: IDS (fin)
+ *   I: HELLO → R: SPLIT                                  (estimate over the session's bound)
+ *   I: RANGE instead of HELLO: the same conversation over one range
+ *   Either side may answer with ABORT instead (a limit reached in honest progress).
  *   LISTS / IDS repeat when they do not fit one frame (an empty last LISTS asks for
  *   the rest of the IDS). If no LISTS of the session carried a key, R does not answer
  *   the last one (I expects nothing back). A round trip is two messages, counted as
@@ -40,17 +53,24 @@ import { DecodeError, LimitError } from '../errors.ts'
 import { frameBytesMin } from '../limits.ts'
 import { idBytes, sketchWidth, symbolWords } from './set.ts'
 
-export const reconcileVersion = 1
+export const reconcileVersion = 2
 export const symbolBytes = 13
 export const keyBytes = 8
 export const suffixBytes = 24
 const sketchBytes = sketchWidth * 3 / 2
 
-export const MessageType = { hello: 1, equal: 2, symbols: 3, more: 4, lists: 5, ids: 6 } as const
+export const MessageType = { hello: 1, equal: 2, symbols: 3, more: 4, lists: 5, ids: 6, range: 7, split: 8, abort: 9 } as const
 export type MessageType = (typeof MessageType)[keyof typeof MessageType]
 
 /** A key as its two little-endian words. */
 export type Key = [number, number]
+
+/** Deepest range: 32 leading bits of key word 0 (honest ids put about N / 2^32 keys in each). */
+export const rangeDepthMax = 32
+
+/** Why a session ended early without anyone's fault (ABORT). */
+export const AbortReason = { noDecode: 1, limit: 2, setChanged: 3 } as const
+export type AbortReason = (typeof AbortReason)[keyof typeof AbortReason]
 
 export type Message =
   | { type: typeof MessageType.hello, frameBytesMax: number, symbol0: Int32Array, sketch: Uint16Array }
@@ -59,6 +79,9 @@ export type Message =
   | { type: typeof MessageType.more, n: number }
   | { type: typeof MessageType.lists, last: boolean, ids: Uint8Array[], keys: Key[] }
   | { type: typeof MessageType.ids, fin: boolean, suffixes: Uint8Array[] }
+  | { type: typeof MessageType.range, depth: number, index: number, frameBytesMax: number, symbol0: Int32Array, sketch: Uint16Array }
+  | { type: typeof MessageType.split, depth: number }
+  | { type: typeof MessageType.abort, reason: AbortReason }
 
 export interface DecodeLimits {
   /** Most symbols one message may declare. */
@@ -88,6 +111,9 @@ function size (m: Message): number {
     case MessageType.more: return 2 + varintLength(m.n)
     case MessageType.lists: return listsMessageBytes(m.ids.length, m.keys.length)
     case MessageType.ids: return idsMessageBytes(m.suffixes.length)
+    case MessageType.range: return 3 + varintLength(m.index) + varintLength(m.frameBytesMax) + symbolBytes + sketchBytes
+    case MessageType.split:
+    case MessageType.abort: return 3
   }
 }
 
@@ -124,6 +150,9 @@ export function encodeMessage (m: Message): Uint8Array {
       for (const [k0, k1] of m.keys) { u32(w, k0); u32(w, k1) }
       break
     case MessageType.ids: w.u8(m.fin ? 1 : 0); w.varint(m.suffixes.length); for (const x of m.suffixes) w.bytes(x); break
+    case MessageType.range: w.u8(m.depth); w.varint(m.index); w.varint(m.frameBytesMax); writeSymbols(w, m.symbol0); writeSketch(w, m.sketch); break
+    case MessageType.split: w.u8(m.depth); break
+    case MessageType.abort: w.u8(m.reason); break
   }
   return w.finish()
 }
@@ -151,6 +180,18 @@ function readSketch (r: ByteReader): Uint16Array {
   return out
 }
 
+function readFrameLimit (r: ByteReader): number {
+  const frameBytesMax = r.varint()
+  if (frameBytesMax < frameBytesMin) throw new LimitError(`reconcile: frame limit ${frameBytesMax} below ${frameBytesMin}`)
+  return frameBytesMax
+}
+
+function readDepth (r: ByteReader): number {
+  const depth = r.u8()
+  if (depth < 1 || depth > rangeDepthMax) throw new DecodeError(`reconcile: range depth ${depth} outside 1..${rangeDepthMax}`)
+  return depth
+}
+
 function readFlags (r: ByteReader): boolean {
   const flags = r.u8()
   if (flags > 1) throw new DecodeError(`reconcile: unknown flag bits ${flags}`)
@@ -173,9 +214,23 @@ export function decodeMessage (bytes: Uint8Array, limits: DecodeLimits): Message
   let m: Message
   switch (type) {
     case MessageType.hello: {
-      const frameBytesMax = r.varint()
-      if (frameBytesMax < frameBytesMin) throw new LimitError(`reconcile: frame limit ${frameBytesMax} below ${frameBytesMin}`)
+      const frameBytesMax = readFrameLimit(r)
       m = { type, frameBytesMax, symbol0: readSymbols(r, 1), sketch: readSketch(r) }
+      break
+    }
+    case MessageType.range: {
+      const depth = readDepth(r)
+      const index = r.varint()
+      if (index >= 2 ** depth) throw new DecodeError(`reconcile: range ${index} of ${2 ** depth}`)
+      const frameBytesMax = readFrameLimit(r)
+      m = { type, depth, index, frameBytesMax, symbol0: readSymbols(r, 1), sketch: readSketch(r) }
+      break
+    }
+    case MessageType.split: m = { type, depth: readDepth(r) }; break
+    case MessageType.abort: {
+      const reason = r.u8()
+      if (reason < AbortReason.noDecode || reason > AbortReason.setChanged) throw new DecodeError(`reconcile: unknown abort reason ${reason}`)
+      m = { type, reason: reason as AbortReason }
       break
     }
     case MessageType.equal: m = { type }; break

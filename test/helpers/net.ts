@@ -17,7 +17,7 @@
 import { createEngine, type Engine } from '../../protocol/engine/engine.ts'
 import type { Authoriser, EngineConfig, EngineEvents } from '../../protocol/engine/types.ts'
 import { MemoryStore } from '../../protocol/memory-store.ts'
-import type { Clock, Logger, PeerId, Transport } from '../../protocol/ports.ts'
+import type { Clock, Crypto, Logger, PeerId, Store, Transport } from '../../protocol/ports.ts'
 import { authorRef, signEnvelope, type EnvelopeFields, type Envelope, Kind, Precedence } from '../../protocol/envelope.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { idFromKey } from '../../protocol/engine/catalog.ts'
@@ -92,7 +92,9 @@ export class TestNet {
   readonly scheduler = new Scheduler()
   readonly clock = new TestClock(this.scheduler)
   readonly engines = new Map<PeerId, Engine>()
+  /** Each node's store, where it is an in-memory one (most tests). */
   readonly stores = new Map<PeerId, MemoryStore>()
+  readonly #storeOf = new Map<PeerId, Store>()
   readonly keys = new Map<string, Uint8Array>()
   readonly delivered = new Map<PeerId, Envelope[]>()
   /** Every store event: which node, which envelope (hex id), when, and from whom. */
@@ -103,14 +105,20 @@ export class TestNet {
   readonly listeners = new Map<PeerId, Array<(env: Envelope) => void>>()
   readonly config: Partial<EngineConfig>
   readonly events: Partial<EngineEvents>
+  /** Whether `delivered` and `arrivals` keep every stored envelope (a million-envelope benchmark turns it off). */
+  readonly record: boolean
+  /** The engines' crypto port (node:crypto unless a test passes its own). */
+  readonly crypto: Crypto
   readonly network = new SimNetwork(this.scheduler, Rng.from(1), { handler: (id) => this.engines.get(id) })
   /** Links the test connected and has not cut. */
   readonly #links = new Map<string, SimLinkOptions>()
   readonly #clocks = new Map<PeerId, NodeClock>()
 
-  constructor (config: Partial<EngineConfig> = {}, events: Partial<EngineEvents> = {}) {
+  constructor (config: Partial<EngineConfig> = {}, events: Partial<EngineEvents> = {}, options: { record?: boolean, crypto?: Crypto } = {}) {
     this.config = config
     this.events = events
+    this.record = options.record ?? true
+    this.crypto = options.crypto ?? crypto
   }
 
   readonly authoriser: Authoriser = {
@@ -127,8 +135,9 @@ export class TestNet {
   }
 
   /** Starts a node's engine (on `store`: a restart after `crash`); links already connected to it come up after their handshake. */
-  async node (id: PeerId, config: Partial<EngineConfig> = {}, store = new MemoryStore(), authoriser: Authoriser = this.authoriser): Promise<Engine> {
-    this.stores.set(id, store)
+  async node (id: PeerId, config: Partial<EngineConfig> = {}, store: Store = new MemoryStore(), authoriser: Authoriser = this.authoriser): Promise<Engine> {
+    this.#storeOf.set(id, store)
+    if (store instanceof MemoryStore) this.stores.set(id, store)
     const wire = this.network.transport(id)
     const transport: Transport = {
       send: wire.send,
@@ -139,12 +148,14 @@ export class TestNet {
     const clock = new NodeClock(this.scheduler, simEpochMs, noClockFault)
     this.#clocks.set(id, clock)
     const engine = createEngine({
-      clock, crypto, store, transport, logger: silentLogger, authoriser,
+      clock, crypto: this.crypto, store, transport, logger: silentLogger, authoriser,
       events: {
         ...this.events,
         stored: (env, from) => {
-          delivered.push(env)
-          this.arrivals.push({ node: id, id: toHex(env.id), at: this.clock.now, from })
+          if (this.record) {
+            delivered.push(env)
+            this.arrivals.push({ node: id, id: toHex(env.id), at: this.clock.now, from })
+          }
           for (const l of this.listeners.get(id) ?? []) l(env)
           this.events.stored?.(env, from)
         },
@@ -156,6 +167,17 @@ export class TestNet {
     return engine
   }
 
+  /**
+   * A bare endpoint with no engine, on the same link model: what it sends crosses links as
+   * an engine's frames do, and the link calls its `receive` and `drain`. A benchmark's
+   * baseline (frames back to back) uses one.
+   */
+  endpoint (id: PeerId, handler: { receive (from: PeerId, frame: Uint8Array): void, drain (peer: PeerId): void }): Transport {
+    this.engines.set(id, { linkUp () {}, linkDown () {}, ...handler } as unknown as Engine)
+    this.network.nodeChanged(id)
+    return { send: this.network.transport(id).send, disconnect: () => {} }
+  }
+
   listen (node: PeerId, fn: (env: Envelope) => void): void {
     const list = this.listeners.get(node) ?? []
     list.push(fn)
@@ -163,7 +185,7 @@ export class TestNet {
   }
 
   /** Stops a node (as a crash: its store survives, its timers never fire) and cuts its links. */
-  crash (id: PeerId): MemoryStore {
+  crash (id: PeerId): Store {
     this.engines.get(id)?.close()
     this.#clocks.get(id)?.retire()
     this.engines.delete(id)
@@ -172,7 +194,7 @@ export class TestNet {
       if (a === id || b === id) this.cut(a, b)
     }
     this.network.nodeChanged(id)
-    return this.stores.get(id) as MemoryStore
+    return this.#storeOf.get(id) as Store
   }
 
   /** Links two nodes (up after the handshake, two round trips); see `ConnectOptions`. */

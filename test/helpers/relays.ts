@@ -23,6 +23,16 @@ export const crypto = createNodeCrypto()
 export const root = mkdtempSync(join(tmpdir(), 'ddil-relays-'))
 
 /**
+ * Relay processes this test process started and has not seen exit. When tap stops a test
+ * file (its timeout, a failure that ends it early) they would outlive it and hold their
+ * ports and CPU: they are killed when this process ends or is told to.
+ */
+const running = new Set<ChildProcess>()
+const killRunning = (): void => { for (const c of running) c.kill('SIGKILL') }
+process.once('exit', killRunning)
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => { killRunning(); process.exit(128 + ({ SIGTERM: 15, SIGINT: 2, SIGHUP: 1 } as const)[signal]) })
+
+/**
  * Ports this process has handed out. The kernel may hand a port just closed to the next
  * caller, so two relays set up at once (Promise.all) could be given the same one: `bench
  * relay-store --quick` failed so, EADDRINUSE.
@@ -94,10 +104,10 @@ export class Relay {
 
   /**
    * Writes config.yaml. `clients`: more users (by `ddil1:` key) allowed on the client API
-   * besides the operator; `via`: a data directory with no relay of its own, whose user
+   * besides the operator; `authorKeys`: more users (by key) whose channels this relay carries; `via`: a data directory with no relay of its own, whose user
    * reaches this relay's client API (its config names this relay's API port).
    */
-  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], mode?: 'open' | 'allowlist', links?: Array<[Relay, string]>, clients?: string[], logLevel?: string, requestsPerSecond?: number, wsPort?: number, web?: boolean, webRoot?: string }): void {
+  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], authorKeys?: string[], mode?: 'open' | 'allowlist', links?: Array<[Relay, string]>, clients?: string[], logLevel?: string, requestsPerSecond?: number, wsPort?: number, web?: boolean, webRoot?: string }): void {
     const list = (xs: string[]): string => xs.length === 0 ? ' []' : '\n' + xs.map(x => `    - "${x}"`).join('\n')
     writeFileSync(join(this.dataDir, 'config.yaml'), [
       'node:', `  listen:${list([`/ip4/${this.host}/tcp/${this.p2pPort}`, ...(o.wsPort === undefined ? [] : [`/ip4/${this.host}/tcp/${o.wsPort}/ws`])])}`,
@@ -109,7 +119,7 @@ export class Relay {
       'log:', `  level: ${o.logLevel ?? 'warn'}`,
       'engine:', '  reconcileInterval: 2s',
       'clients:', `  allow:${list(['operator', ...(o.clients ?? [])])}`,
-      'authors:', `  allow:${list(['operator', ...o.authors.filter(r => r !== this).map(r => r.user.publicKey)])}`,
+      'authors:', `  allow:${list(['operator', ...o.authors.filter(r => r !== this).map(r => r.user.publicKey), ...(o.authorKeys ?? [])])}`,
       '',
     ].join('\n'), { mode: 0o600 })
   }
@@ -119,6 +129,8 @@ export class Relay {
     const [command, ...args] = [...this.wrap, process.execPath, bin, 'start', '--data', this.dataDir]
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DDIL_DATA: '' } })
     this.child = child
+    running.add(child)
+    child.once('exit', () => { running.delete(child) })
     child.stdout?.on('data', (c: Buffer) => { this.output += c.toString() })
     child.stderr?.on('data', (c: Buffer) => { this.output += c.toString() })
     // Readiness is the "admin:" line; a relay that exits instead fails at once with its output.

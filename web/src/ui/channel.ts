@@ -1,0 +1,136 @@
+/**
+ * One channel: its header and tabs, and the message list with the composer. Flash
+ * messages stand out (colour, border, a word, not colour alone) and sending one asks for
+ * confirmation; each precedence shows doctrine's handling target. Own messages show their
+ * state as it changes; what cannot be shown as text says why (sealed to others, waiting
+ * for keys, refused as tampered). Everything on screen counts as read.
+ *
+ * @example
+ * html`<${MessagesView} s=${session} hex=${channelHex} />`
+ */
+import { html } from 'htm/preact'
+import type { VNode } from 'preact'
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { Precedence } from '../../../protocol/envelope.ts'
+import { contentPayloadBytesMax } from '../../../protocol/channel/content.ts'
+import { ttlChoicesSeconds, ttlDefaultSeconds } from '../limits.ts'
+import type { MessageItem } from '../messages.ts'
+import type { FieldSession } from '../session.ts'
+import { allowedPrecedence, authorName, channelName, channelTopic, handlingTargets, ownStatus, postingProblem, precedenceLabel, wasRemoved } from '../views.ts'
+import { clockTime, Dialog, duration, ErrorLine, useAction } from './common.ts'
+
+export function ChannelHeader (p: { s: FieldSession, hex: string, tab: 'messages' | 'board' | 'members' }): VNode {
+  const { s, hex } = p
+  const topic = channelTopic(s, hex)
+  const refusal = s.channels.get(hex)?.refused
+  const tab = (id: 'messages' | 'board' | 'members', label: string, href: string): VNode =>
+    html`<a class="tab" href=${href} aria-current=${p.tab === id ? 'page' : undefined}>${label}</a>`
+  return html`<header class="channel-head">
+    <a class="back" href="#/">← Channels</a>
+    <h1>${channelName(s, hex)}</h1>
+    ${topic === '' ? null : html`<p class="topic">${topic}</p>`}
+    <nav class="tabs" aria-label="Channel">
+      ${tab('messages', 'Messages', `#/c/${hex}`)}${tab('board', 'Board', `#/c/${hex}/board`)}${tab('members', 'Members', `#/c/${hex}/members`)}
+    </nav>
+    ${wasRemoved(s, hex) ? html`<p class="notice bad" role="alert">You were removed from this channel: you can no longer read new messages or post. What you received before stays readable here.</p>` : null}
+    ${refusal === undefined ? null : html`<p class="notice bad" role="alert">The relay refused a change you made here: ${refusal}. ${/authors\.allow/.test(refusal) ? 'It only carries channels created by people its operator allows: ask the operator to add your key (under About) to authors.allow.' : ''}</p>`}
+  </header>`
+}
+
+function Body (p: { s: FieldSession, hex: string, m: MessageItem }): VNode {
+  const { m } = p
+  if (m.kind === 'text') return html`<p class="text">${m.text}</p>`
+  if (m.kind === 'refused') return html`<p class="text refused">⚠ Refused, not shown: this message failed its checks (${m.reason}). It may have been tampered with.</p>`
+  if (m.kind === 'unreadable') return html`<p class="text sealed">🔒 A message you cannot read: ${m.reason}.</p>`
+  return html`<p class="text sealed">⏳ Waiting for the keys to read this message (${m.reason}).</p>`
+}
+
+function Message (p: { s: FieldSession, hex: string, m: MessageItem }): VNode {
+  const { s, hex, m } = p
+  const left = m.expiresAtMs - s.nowMs()
+  const status = m.mine && m.kind === 'text' ? ownStatus(s, hex, m) : undefined
+  return html`<li class=${`msg p${m.precedence}${m.mine ? ' mine' : ''}`} data-id=${m.id}>
+    <div class="msg-head">
+      <span class="author">${authorName(s, hex, m.authorRef)}</span>
+      <span class=${`prec p${m.precedence}`}>${precedenceLabel(m.precedence)}</span>
+      <time datetime=${new Date(m.hlc.ms).toISOString()}>${clockTime(m.hlc.ms)}</time>
+      <span class="expiry">${left > 0 ? `expires in ${duration(left)}` : 'expired'}</span>
+    </div>
+    <${Body} s=${s} hex=${hex} m=${m} />
+    ${status === undefined ? null : html`<p class=${`status ${status.tone}`}>${status.text}</p>`}
+  </li>`
+}
+
+export function MessagesView (p: { s: FieldSession, hex: string }): VNode {
+  const { s, hex } = p
+  const entry = s.channels.get(hex)
+  const items = entry?.messages.sorted() ?? []
+  const end = useRef<HTMLDivElement>(null)
+  const count = items.length
+  useEffect(() => { end.current?.scrollIntoView({ block: 'end', behavior: 'instant' }) }, [count, hex])
+  useEffect(() => {
+    const mark = (): void => { if (document.visibilityState === 'visible') void s.markRead(hex) }
+    mark()
+    document.addEventListener('visibilitychange', mark)
+    return () => { document.removeEventListener('visibilitychange', mark) }
+  }, [hex, count])
+  if (entry === undefined) return html`<section><a class="back" href="#/">← Channels</a><p>This channel is not on this device.</p></section>`
+  return html`<section class="channel">
+    <${ChannelHeader} s=${s} hex=${hex} tab="messages" />
+    ${items.length === 0 ? html`<p class="muted">No messages yet.</p>` : null}
+    <ol class="messages" aria-label="Messages" aria-live="polite">${items.map(m => html`<${Message} key=${m.id} s=${s} hex=${hex} m=${m} />`)}</ol>
+    <${Composer} s=${s} hex=${hex} />
+    <div ref=${end}></div>
+  </section>`
+}
+
+function Composer (p: { s: FieldSession, hex: string }): VNode {
+  const { s, hex } = p
+  const [text, setText] = useState('')
+  const [precedence, setPrecedence] = useState<Precedence>(Precedence.routine)
+  const [ttl, setTtl] = useState(ttlDefaultSeconds)
+  const [confirming, setConfirming] = useState(false)
+  const [busy, error, run] = useAction()
+  const problem = postingProblem(s, hex)
+  if (problem !== undefined) return html`<p class="notice composer-closed">${problem}</p>`
+  const allowed = allowedPrecedence(s, hex)
+  const send = async (): Promise<void> => {
+    setConfirming(false)
+    if (await run(async () => { await s.send(hex, text, precedence, ttl) })) { setText(''); setPrecedence(Precedence.routine) }
+  }
+  const submit = (ev: Event): void => {
+    ev.preventDefault()
+    if (precedence === Precedence.flash) setConfirming(true)
+    else void send()
+  }
+  return html`<form class=${`composer p${precedence}`} onSubmit=${submit}>
+    <fieldset class="precedence">
+      <legend>Precedence (handling target)</legend>
+      ${allowed.map(pr => html`<label class=${`choice p${pr}`}>
+        <input type="radio" name="precedence" value=${pr} checked=${precedence === pr} onChange=${() => { setPrecedence(pr) }} />
+        <span>${precedenceLabel(pr)}</span> <small>${handlingTargets[pr]}</small>
+      </label>`)}
+    </fieldset>
+    <label class="message-box">Message
+      <textarea name="message" rows="2" maxlength=${contentPayloadBytesMax} required value=${text} onInput=${(e: Event) => { setText((e.target as HTMLTextAreaElement).value) }}
+        onKeyDown=${(e: KeyboardEvent) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) submit(e) }}></textarea>
+    </label>
+    <${ErrorLine} error=${error} />
+    <div class="send-row">
+      <label class="ttl">Keep for
+        <select name="ttl" value=${ttl} onChange=${(e: Event) => { setTtl(Number((e.target as HTMLSelectElement).value)) }}>
+          ${ttlChoicesSeconds.map(t => html`<option value=${t}>${duration(t * 1000)}</option>`)}
+        </select>
+      </label>
+      <button type="submit" class=${precedence === Precedence.flash ? 'danger' : ''} disabled=${busy}>${precedence === Precedence.flash ? 'Send FLASH…' : 'Send'}</button>
+    </div>
+    ${confirming ? html`<${Dialog} title="Send as FLASH?" onClose=${() => { setConfirming(false) }}>
+      <p>Flash is for what cannot wait: life, safety, an immediate threat. Doctrine's handling target is <strong>10 minutes</strong>, and every member is alerted.</p>
+      <blockquote>${text}</blockquote>
+      <div class="row-end">
+        <button type="button" class="secondary" onClick=${() => { setConfirming(false) }}>Cancel</button>
+        <button type="button" class="danger" onClick=${() => { void send() }}>Send FLASH</button>
+      </div>
+    <//>` : null}
+  </form>`
+}

@@ -1,0 +1,101 @@
+/**
+ * Who is in a channel, with the names they chose and their roles, and what this user's
+ * role lets them do: add someone by pasting their `ddil1:` key (or scanning its QR code
+ * where the browser has a barcode detector and a camera), remove someone (a new key epoch
+ * follows, which the removed member never receives), change a role. Also the name this
+ * user shows in the channel.
+ *
+ * @example
+ * html`<${MembersView} s=${session} hex=${channelHex} />`
+ */
+import { html } from 'htm/preact'
+import type { VNode } from 'preact'
+import { useState } from 'preact/hooks'
+import { displayNameCharsMax } from '../../../protocol/limits.ts'
+import type { Role } from '../../../protocol/channel/roles.ts'
+import type { FieldSession } from '../session.ts'
+import { memberRows, rolesToAdd, wasRemoved, type MemberRow } from '../views.ts'
+import { ChannelHeader } from './channel.ts'
+import { Dialog, ErrorLine, useAction } from './common.ts'
+import { ScanButton } from './scan.ts'
+
+function Member (p: { s: FieldSession, hex: string, m: MemberRow }): VNode {
+  const { s, hex, m } = p
+  const [confirm, setConfirm] = useState(false)
+  const [busy, error, run] = useAction()
+  const label = m.name === '' ? `Member ${m.ref.slice(0, 8)}` : m.name
+  return html`<li class="member">
+    <div class="member-who"><strong>${label}${m.me ? ' (you)' : ''}</strong> <span class=${`role ${m.role}`}>${m.role}</span> <code class="key-ref" title="first bytes of their key">${m.ref}</code></div>
+    ${m.roles.length > 0 || m.mayRemove ? html`<div class="member-actions">
+      ${m.roles.length > 0 ? html`<label class="inline">Role
+        <select name="role" disabled=${busy} aria-label=${`Role of ${label}`} onChange=${(e: Event) => { const r = (e.target as HTMLSelectElement).value as Role; void run(async () => { await s.setRole(hex, m.ed, r) }) }}>
+          <option value=${m.role} selected>${m.role}</option>
+          ${m.roles.map(r => html`<option value=${r}>${r}</option>`)}
+        </select></label>` : null}
+      ${m.mayRemove ? html`<button type="button" class="danger small" disabled=${busy} onClick=${() => { setConfirm(true) }}>Remove</button>` : null}
+    </div>` : null}
+    <${ErrorLine} error=${error} />
+    ${confirm ? html`<${Dialog} title=${`Remove ${label}?`} onClose=${() => { setConfirm(false) }}>
+      <p>${label} will not receive new messages, and relays refuse what they post from now on. This cannot be undone for this key.</p>
+      <div class="row-end">
+        <button type="button" class="secondary" onClick=${() => { setConfirm(false) }}>Cancel</button>
+        <button type="button" class="danger" onClick=${() => { setConfirm(false); void run(async () => { await s.removeMember(hex, m.ed) }) }}>Remove</button>
+      </div>
+    <//>` : null}
+  </li>`
+}
+
+function AddMember (p: { s: FieldSession, hex: string, roles: Role[] }): VNode {
+  const [key, setKey] = useState('')
+  const [role, setRole] = useState<Role>(p.roles.includes('member') ? 'member' : p.roles[0])
+  const [history, setHistory] = useState(false)
+  const [busy, error, run] = useAction()
+  const submit = async (ev: Event): Promise<void> => {
+    ev.preventDefault()
+    if (await run(async () => { await p.s.addMember(p.hex, key, role, history) })) setKey('')
+  }
+  return html`<form class="stack add-member" onSubmit=${submit}>
+    <h2>Add a member</h2>
+    <label>Their key (<code>ddil1:…</code>, from their app's About page or <code>ddil whoami</code>)
+      <textarea name="member-key" rows="3" required spellcheck="false" autocapitalize="off" value=${key} onInput=${(e: Event) => { setKey((e.target as HTMLTextAreaElement).value) }}></textarea>
+    </label>
+    <${ScanButton} onKey=${setKey} />
+    <label>Role
+      <select name="new-role" value=${role} onChange=${(e: Event) => { setRole((e.target as HTMLSelectElement).value as Role) }}>
+        ${p.roles.map(r => html`<option value=${r}>${r}</option>`)}
+      </select>
+    </label>
+    <label class="check"><input type="checkbox" name="share-history" checked=${history} onChange=${(e: Event) => { setHistory((e.target as HTMLInputElement).checked) }} />
+      Let them read the earlier messages still kept (otherwise they read from now on)</label>
+    <${ErrorLine} error=${error} />
+    <button type="submit" disabled=${busy}>${busy ? 'Adding…' : 'Add member'}</button>
+  </form>`
+}
+
+function MyName (p: { s: FieldSession, hex: string, current: string }): VNode {
+  const [name, setName] = useState(p.current)
+  const [busy, error, run] = useAction()
+  const submit = async (ev: Event): Promise<void> => {
+    ev.preventDefault()
+    await run(async () => { await p.s.setName(p.hex, name.trim()) })
+  }
+  return html`<form class="add-line" onSubmit=${submit}>
+    <label>Your name in this channel <input name="display-name" required maxlength=${displayNameCharsMax} value=${name} onInput=${(e: Event) => { setName((e.target as HTMLInputElement).value) }} /></label>
+    <button type="submit" disabled=${busy}>Save</button>
+    <${ErrorLine} error=${error} />
+  </form>`
+}
+
+export function MembersView (p: { s: FieldSession, hex: string }): VNode {
+  const { s, hex } = p
+  const rows = memberRows(s, hex)
+  const roles = rolesToAdd(s, hex)
+  const me = rows.find(r => r.me)
+  return html`<section class="members">
+    <${ChannelHeader} s=${s} hex=${hex} tab="members" />
+    <h2>${rows.length} member${rows.length === 1 ? '' : 's'}</h2>
+    <ul class="member-list">${rows.map(m => html`<${Member} key=${m.ref} s=${s} hex=${hex} m=${m} />`)}</ul>
+    ${roles.length > 0 ? html`<${AddMember} s=${s} hex=${hex} roles=${roles} />` : wasRemoved(s, hex) ? null : html`<p class="muted">Your role does not let you add members.</p>`}
+    ${me === undefined ? null : html`<${MyName} s=${s} hex=${hex} current=${me.name === '' ? s.me.name : me.name} />`}
+  </section>`
+}
