@@ -17,7 +17,7 @@
 import { createEngine, type Engine } from '../../protocol/engine/engine.ts'
 import type { Authoriser, EngineConfig, EngineEvents } from '../../protocol/engine/types.ts'
 import { MemoryStore } from '../../protocol/memory-store.ts'
-import type { Clock, Crypto, Logger, PeerId, Store, Transport } from '../../protocol/ports.ts'
+import type { Clock, Crypto, LinkInfo, Logger, PeerId, Store, Transport } from '../../protocol/ports.ts'
 import { authorRef, signEnvelope, type EnvelopeFields, type Envelope, Kind, Precedence } from '../../protocol/envelope.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { idFromKey } from '../../protocol/engine/catalog.ts'
@@ -169,10 +169,10 @@ export class TestNet {
 
   /**
    * A bare endpoint with no engine, on the same link model: what it sends crosses links as
-   * an engine's frames do, and the link calls its `receive` and `drain`. A benchmark's
+   * an engine's frames do, and the link calls its `receive`, `drain` and `linkUp`. A benchmark's
    * baseline (frames back to back) uses one.
    */
-  endpoint (id: PeerId, handler: { receive (from: PeerId, frame: Uint8Array): void, drain (peer: PeerId): void }): Transport {
+  endpoint (id: PeerId, handler: { receive (from: PeerId, frame: Uint8Array): void, drain (peer: PeerId): void, linkUp? (peer: PeerId, info: LinkInfo): void }): Transport {
     this.engines.set(id, { linkUp () {}, linkDown () {}, ...handler } as unknown as Engine)
     this.network.nodeChanged(id)
     return { send: this.network.transport(id).send, disconnect: () => {} }
