@@ -5,8 +5,9 @@
  * as a ratio of the time the same envelopes take when sent back to back over the same
  * link, measured in the same run (frames of the same sizes pushed through an identical
  * link, paced by its back-pressure, no engine). The engines are real (reconciliation,
- * catch-up pacing, Ed25519 verification, in-memory stores); the link is TestNet's model:
- * latency plus serialisation at its bandwidth, one frame on the wire per direction.
+ * catch-up pacing, Ed25519 verification, in-memory stores); the link is TestNet's model,
+ * the simulator's links: latency plus serialisation at its bandwidth, one frame on the wire
+ * per direction, up after a handshake of two round trips (both times start at link-up).
  * The relay behind is the one that starts reconciliation in one row, the other in the next
  * (from copies of the same two stores).
  *
@@ -77,11 +78,10 @@ async function sendTimeMs (lengths: Uint16Array): Promise<number> {
       next++
     }
   }
-  const tx = net.endpoint('tx', { receive () {}, drain: push })
+  let began = Infinity
+  const tx = net.endpoint('tx', { receive () {}, drain: push, linkUp: () => { began = net.clock.now; push() } })
   net.endpoint('rx', { receive: () => { if (++received === lengths.length) doneAt = net.clock.now }, drain () {} })
   net.connect('tx', 'rx', link)
-  const began = net.clock.now
-  push()
   const stepMs = Math.max(1000, lengths.length / 10)
   while (doneAt === Infinity) await net.run(stepMs)
   return doneAt - began
@@ -134,6 +134,7 @@ async function catchUp (stores: Apart, behind: 'a' | 'b', log: (line: string) =>
   const total = sharedCount + missed
   log(`missed ${missed}, behind ${behind}: catching up (the envelopes alone take ${(sendMs / 1000).toFixed(1)} s simulated)…`)
   net.connect('a', 'b', link)
+  while (!net.network.isConnected('a', 'b')) await net.run(1) // timed from link-up, after the handshake
   const began = net.clock.now
   const stepMs = Math.max(100, sendMs / 500)
   let convergedMs = Infinity

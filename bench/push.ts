@@ -1,7 +1,7 @@
 /**
  * Push benchmark: duplicate payload bytes (envelopes delivered to a node that already
- * had them) as a share of all envelope bytes sent, in 10-node meshes on the in-memory
- * network: a full mesh with equal links, and random meshes (degree ≈ 4) with mixed
+ * had them) as a share of all envelope bytes sent, in 10-node meshes on the engine tests'
+ * network (TestNet, on the simulator's links): a full mesh with equal links, and random meshes (degree ≈ 4) with mixed
  * satcom / radio / LAN links. Target ≤ 2%. Also latency against the shortest path
  * (latency + serialisation per hop, an idle-network bound) and frames per delivery.
  *
@@ -45,7 +45,7 @@ async function mesh (name: string, seed: number, messages: number, makeEdges: (n
   for (const id of ids) await net.node(id)
   const edges = makeEdges(ids, rand)
   for (const [a, b, latencyMs, bandwidthBps] of edges) net.connect(a, b, { latencyMs, bandwidthBps })
-  await net.run(1000)
+  await net.run(3000) // every link up before the first post: a 600 ms satcom link's handshake takes 2.4 s
   const authors = ids.map((_, i) => net.author(40 + i))
   const seqs = ids.map(() => 0)
   const created = new Map<string, { at: number, best: Map<string, number> }>()

@@ -14,13 +14,23 @@
  * - duplicate: a delivered frame is delivered a second time;
  * - reorder: a frame is held back and delivered after the next one (or after a short hold).
  * A link is connected while either direction is up and both nodes run; connecting costs
- * a handshake of two round trips; going down loses every frame in flight.
+ * a handshake of two round trips; going down loses every frame in flight. A peer an engine
+ * disconnects is down at once, the engines hear `linkDown` in the next event (never from
+ * inside `disconnect`), and it is redialled after 10 s. As on libp2p, a frame of 0 bytes or
+ * over the protocol's `frameBytesMax` is refused with a LimitError (test/transport-acceptance.ts).
+ *
+ * Tests (test/helpers/net.ts) also set, per link, what scenarios never need: a `tamper`
+ * hook that sees (and may replace or drop) each frame as it arrives, links that tell the
+ * engines nothing at link-up (`untold`, as libp2p's hosts), and how long a link the engine
+ * disconnected stays down (`redialMs`, Infinity: for good). An infinite bandwidth is a
+ * wire that frees at once (still one frame at a time).
  *
  * @example
  * const net = new SimNetwork(scheduler, rng.fork('net'), host, observer)
  * net.addLink('hq', 'relay-a'); net.setState('hq', 'relay-a', state); net.setState('relay-a', 'hq', state)
  * engine = createEngine({ transport: net.transport('hq'), … })
  */
+import { LimitError } from '../protocol/errors.ts'
 import { frameBytesMax, frameBytesMin } from '../protocol/limits.ts'
 import type { LinkHandler, LinkInfo, PeerId, Transport } from '../protocol/ports.ts'
 import type { Rng } from './rng.ts'
@@ -36,7 +46,7 @@ const rtoMsMax = 60_000
 /** How long a frame picked for reordering waits for a successor before it is released anyway, ms. */
 const reorderHoldMsMin = 10
 /** A link the engine asked to drop is redialled after this, ms (node/p2p redials with backoff from 1 s). */
-const redialMs = 10_000
+export const redialMs = 10_000
 /** Frames are sized to about this much link time, so a slow link is not blocked by one huge frame, ms. */
 const frameTargetMs = 1000
 
@@ -65,7 +75,17 @@ interface Direction {
   rng: Rng
 }
 
-interface LinkRuntime {
+/** What a test may set on a link (the simulator leaves the defaults). */
+export interface SimLinkOptions {
+  /** Sees each frame as it arrives, before the receiver: returns it, another frame, or null to drop it. */
+  tamper: ((from: string, frame: Uint8Array) => Uint8Array | null) | undefined
+  /** At link-up, tell the engines only the frame size, as libp2p's hosts do before they measure. */
+  untold: boolean
+  /** After an engine disconnects its peer, the link redials after this, ms (Infinity: it stays down). */
+  redialMs: number
+}
+
+interface LinkRuntime extends SimLinkOptions {
   a: string
   b: string
   ab: Direction
@@ -79,8 +99,10 @@ interface LinkRuntime {
 
 const downState: LinkState = { up: false, bandwidthBitsPerSecond: 1, latencyMs: 0, loss: 0, jitterMs: 0, duplicate: 0, reorder: 0 }
 
-/** What the engine is told about a link when it comes up. */
-export function linkInfoFor (state: LinkState): LinkInfo {
+/** What the engine is told about a link when it comes up (`untold`: only what libp2p's hosts tell before measuring). */
+export function linkInfoFor (state: LinkState, untold = false): LinkInfo {
+  if (untold) return { frameBytesMax }
+  if (state.bandwidthBitsPerSecond === Infinity) return { frameBytesMax, latencyMs: state.latencyMs }
   const budget = Math.round(state.bandwidthBitsPerSecond / 8 * frameTargetMs / 1000)
   return {
     frameBytesMax: Math.max(frameBytesMin, Math.min(frameBytesMax, budget)),
@@ -118,11 +140,13 @@ export class SimNetwork {
     this.#obs = observer
   }
 
-  addLink (a: string, b: string): void {
+  addLink (a: string, b: string): SimLinkOptions {
     const dir = (from: string, to: string): Direction => ({
       from, to, state: downState, busy: false, wantsDrain: false, lastArrivalMs: 0, held: undefined, rng: this.#rng.fork(`${from}>${to}`),
     })
-    const link: LinkRuntime = { a, b, ab: dir(a, b), ba: dir(b, a), connected: false, epoch: 0, connecting: false, suspendedUntilMs: 0 }
+    const link: LinkRuntime = {
+      a, b, ab: dir(a, b), ba: dir(b, a), connected: false, epoch: 0, connecting: false, suspendedUntilMs: 0, tamper: undefined, untold: false, redialMs,
+    }
     this.links.push(link)
     for (const [from, to, dir] of [[a, b, link.ab], [b, a, link.ba]] as const) {
       const mine = this.#dirs.get(from) ?? new Map<string, { dir: Direction, link: LinkRuntime }>()
@@ -130,6 +154,12 @@ export class SimNetwork {
       this.#dirs.set(from, mine)
     }
     for (const n of [a, b]) this.#byNode.set(n, [...(this.#byNode.get(n) ?? []), link])
+    return link
+  }
+
+  /** The link between `a` and `b` (either order), to set its test options; undefined if never added. */
+  link (a: string, b: string): SimLinkOptions | undefined {
+    return this.#dirs.get(a)?.get(b)?.link
   }
 
   /** A frame from the other side of the cut, arriving at `atMs` over the link from → to. */
@@ -198,15 +228,24 @@ export class SimNetwork {
     this.#reset(link)
     link.connected = true
     this.#obs.connected?.(link.a, link.b, true)
-    const info = linkInfoFor(link.ab.state.up ? link.ab.state : link.ba.state)
+    const info = linkInfoFor(link.ab.state.up ? link.ab.state : link.ba.state, link.untold)
     this.#host.handler(link.a)?.linkUp(link.b, info)
     if (link.connected) this.#host.handler(link.b)?.linkUp(link.a, info)
   }
 
   #disconnect (link: LinkRuntime): void {
+    this.#drop(link)
+    this.#linkDown(link)
+  }
+
+  /** Down: nothing more is sent or delivered (the engines are told by the caller). */
+  #drop (link: LinkRuntime): void {
     this.#reset(link)
     link.connected = false
     this.#obs.connected?.(link.a, link.b, false)
+  }
+
+  #linkDown (link: LinkRuntime): void {
     this.#host.handler(link.a)?.linkDown(link.b)
     this.#host.handler(link.b)?.linkDown(link.a)
   }
@@ -215,14 +254,21 @@ export class SimNetwork {
     const entry = this.#dirs.get(node)?.get(peer)
     if (entry === undefined || !entry.link.connected) return
     this.#obs.disconnected?.(node, peer, reason)
-    entry.link.suspendedUntilMs = this.#s.now + redialMs
-    this.#disconnect(entry.link)
-    this.#s.after(redialMs, () => this.#refresh(entry.link))
+    const link = entry.link
+    link.suspendedUntilMs = this.#s.now + link.redialMs
+    // Down at once, but the engines hear of it in an event of its own, as from libp2p:
+    // a host never calls the engine from inside its `disconnect`.
+    this.#drop(link)
+    const epoch = link.epoch
+    this.#s.after(0, () => { if (link.epoch === epoch) this.#linkDown(link) })
+    if (link.redialMs !== Infinity) this.#s.after(link.redialMs, () => this.#refresh(link))
   }
 
   #send (from: PeerId, to: PeerId, frame: Uint8Array): boolean {
     const entry = this.#dirs.get(from)?.get(to)
     if (entry === undefined || !entry.link.connected) return false
+    // As node/p2p/frame-stream.ts: a frame no link may carry is the caller's bug (the length prefix cannot say 0).
+    if (frame.length === 0 || frame.length > frameBytesMax) throw new LimitError(`frame of ${frame.length} bytes is outside 1..${frameBytesMax}`)
     const { dir, link } = entry
     if (dir.busy) { dir.wantsDrain = true; return false }
     dir.busy = true
@@ -261,8 +307,10 @@ export class SimNetwork {
     this.#s.at(at, () => this.#arrive(dir, link, epoch, frame, sentAtMs))
   }
 
-  #arrive (dir: Direction, link: LinkRuntime, epoch: number, frame: Uint8Array, sentAtMs: number): void {
-    if (link.epoch !== epoch) { this.#obs.lost?.(dir.from, dir.to, frame, 'down'); return }
+  #arrive (dir: Direction, link: LinkRuntime, epoch: number, sent: Uint8Array, sentAtMs: number): void {
+    if (link.epoch !== epoch) { this.#obs.lost?.(dir.from, dir.to, sent, 'down'); return }
+    const frame = link.tamper === undefined ? sent : link.tamper(dir.from, sent)
+    if (frame === null) return
     const st = dir.state
     if (dir.held === undefined && st.reorder > 0 && dir.rng.float() < st.reorder) {
       const held = { frame, sentAtMs }

@@ -124,7 +124,7 @@ t.test('an envelope that would arrive expired is not sent even on an idle link',
   const net = new TestNet()
   const a = await net.node('a'); const b = await net.node('b')
   net.connect('a', 'b', { latencyMs: 15_000 })
-  await net.run(60_000)
+  await net.run(90_000) // up after the handshake (two round trips, 60 s), ready once b's hello is in (15 s more)
   const alice = net.author(1)
   await net.post('a', alice, 1, { ttlSeconds: 10 })
   const lasting = await net.post('a', alice, 2)

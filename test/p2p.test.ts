@@ -2,11 +2,12 @@
 // hosts exchanging frames over /ddil/sync/1.0.0 (order, tie-break, restart, oversize, back-pressure,
 // allowlist). Waits are waits-for-condition with deadlines, never fixed sleeps.
 import { waitUntil } from './helpers/wait.ts'
+import { loopbackTcp, seededKey, startHost, type TestHost, type TestHostOptions } from './helpers/p2p-hosts.ts'
 import t, { type Test } from 'tap'
 import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateKeyPair, generateKeyPairFromSeed, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -16,13 +17,11 @@ import type { LinkHandler, LinkInfo, PeerId } from '../protocol/ports.ts'
 import { FrameDecoder, encodeFrame } from '../node/p2p/frame-codec.ts'
 import { PeerBackoff } from '../node/p2p/backoff.ts'
 import { refusedBackingOff, refusedNotAllowlisted } from '../node/p2p/gater.ts'
-import { createHost, type Host, type HostOptions } from '../node/p2p/host.ts'
+import { createHost, type Host } from '../node/p2p/host.ts'
 import { loadOrCreateNodeKey, nodeKeyFileName } from '../node/p2p/identity.ts'
 import { linkWriteQueueBytesMax } from '../node/p2p/limits.ts'
-import { attachFrameTransport, syncProtocol, type FrameTransport } from '../node/p2p/link.ts'
+import { attachFrameTransport, syncProtocol } from '../node/p2p/link.ts'
 
-const loopbackTcp = '/ip4/127.0.0.1/tcp/0'
-const fastRedial = { redialDelayMsMin: 50, redialDelayMsMax: 200 }
 
 async function waitFor (what: string, predicate: () => boolean): Promise<void> {
   await waitUntil(what, predicate, { everyMs: 5 })
@@ -46,40 +45,11 @@ class Recorder implements LinkHandler {
   received (peer: PeerId): Uint8Array[] { return this.frames.get(peer) ?? [] }
 }
 
-interface TestNode {
-  host: Host
-  rec: Recorder
-  transport: FrameTransport
-  id: PeerId
-  addr: string
-  misbehaved: Array<{ peer: PeerId, reason: string }>
-  stop (): Promise<void>
-}
+interface TestNode extends TestHost { rec: Recorder }
 
-/** Fixed keys, so peer ids (and so which side the tie-break makes the opener) are the same every run. */
-async function seededKey (seed: number): Promise<PrivateKey> {
-  return await generateKeyPairFromSeed('Ed25519', new Uint8Array(32).fill(seed))
-}
-
-async function startNode (t: Test, options: Partial<HostOptions> & { seed?: number, rec?: Recorder } = {}): Promise<TestNode> {
-  const privateKey = options.privateKey ?? await seededKey(options.seed ?? 1)
-  const host = await createHost({ listen: [loopbackTcp], ...options, privateKey, limits: { ...fastRedial, ...options.limits }, start: false })
+async function startNode (t: Test, options: TestHostOptions & { rec?: Recorder } = {}): Promise<TestNode> {
   const rec = options.rec ?? new Recorder()
-  const misbehaved: TestNode['misbehaved'] = []
-  const transport = attachFrameTransport(host, rec, { onPeerMisbehaved: (peer, reason) => { misbehaved.push({ peer, reason }) }, backoff: options.backoff })
-  await transport.ready
-  await host.start()
-  let stopped = false
-  const stop = async (): Promise<void> => {
-    if (stopped) return
-    stopped = true
-    await transport.close()
-    await host.stop()
-  }
-  t.teardown(stop)
-  const addr = host.getMultiaddrs().find((ma) => ma.toString().startsWith('/ip4/127.0.0.1/tcp/') && !ma.toString().includes('/ws'))
-  if (addr === undefined) throw new Error('host has no loopback tcp address')
-  return { host, rec, transport, id: host.peerId.toString(), addr: addr.toString(), misbehaved, stop }
+  return { ...await startHost(t, rec, options), rec }
 }
 
 const idOf = (key: PrivateKey): PeerId => peerIdFromPrivateKey(key).toString()

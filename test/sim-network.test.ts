@@ -1,7 +1,8 @@
 // Simulated links, against hand-computed timings: serialisation and latency, one frame
 // on the wire per direction with back-pressure and drain, loss as retransmission,
-// one-way clogs, duplication, reordering, handshake delay, and link-down losing what
-// is in flight. Each engine is replaced by a recorder of the calls it would get.
+// one-way clogs, duplication, reordering, handshake delay, link-down losing what is in
+// flight, and the options the engine tests set (tamper, untold, no redial, infinite
+// bandwidth). Each engine is replaced by a recorder of the calls it would get.
 import t from 'tap'
 import type { LinkHandler, LinkInfo } from '../protocol/ports.ts'
 import { SimNetwork } from '../sim/network.ts'
@@ -132,4 +133,37 @@ t.test('an engine asking to disconnect a peer is redialled later', async t => {
   const up = a.log.filter(e => e[1] === 'up')
   t.equal(up.length, 2)
   t.ok(up[1][0] >= at + 10_000, 'redial after the redial delay')
+})
+
+t.test('test options: tamper sees frames as they arrive; untold links say only the frame size; redialMs Infinity stays down', async t => {
+  const { net, a, b, run, s } = setup({})
+  const link = net.link('b', 'a')!
+  link.untold = true
+  link.redialMs = Infinity
+  run()
+  t.same(a.infos[0], { frameBytesMax: 65_536 }, 'untold: no latency, no bandwidth')
+  const seen: number[] = []
+  link.tamper = (from, frame) => { seen.push(s.now); return frame[0] === 1 ? null : from === 'a' ? Uint8Array.of(9) : frame }
+  net.transport('a').send('b', frame(1, 10))
+  run()
+  net.transport('a').send('b', frame(2, 10))
+  run()
+  t.same(b.log.filter(e => e[1] === 'rx').map(e => e[3]), [9], 'the first dropped, the second replaced')
+  t.same(seen, [510, 620], 'at arrival: 10 ms on the wire and 100 ms latency after the send (the first at the 400 ms link-up)')
+  net.transport('a').disconnect('b', 'test')
+  run()
+  t.equal(a.log.filter(e => e[1] === 'up').length, 1, 'never redialled')
+  t.notOk(net.isConnected('a', 'b'))
+})
+
+t.test('an infinite bandwidth: the wire frees at once, still one frame at a time, and the engines are told no bandwidth', async t => {
+  const { net, a, b, run } = setup({ bandwidthBitsPerSecond: Infinity })
+  run()
+  t.same(a.infos[0], { frameBytesMax: 65_536, latencyMs: 100 })
+  const tx = net.transport('a')
+  t.ok(tx.send('b', frame(1, 60_000)))
+  t.notOk(tx.send('b', frame(2, 10)), 'busy until the serialisation event, at the same instant')
+  run()
+  t.same(a.log.filter(e => e[1] === 'drain').map(e => e[0]), [400], 'drain at the same instant')
+  t.same(b.log.filter(e => e[1] === 'rx').map(e => e[0]), [500], 'the frame arrives after the latency alone')
 })

@@ -1,7 +1,13 @@
 /**
- * A tiny deterministic network for engine tests: a manual clock, engines on
- * in-memory stores, and links with latency and optional bandwidth (one frame on
- * the wire per direction; `send` returns false while busy, then `drain`).
+ * The engine tests' network: real engines on in-memory stores, on the simulator's own
+ * scheduler, node clocks and links (sim/scheduler.ts, sim/clock.ts, sim/network.ts), so
+ * that a test sees the links a scenario sees: a handshake of two round trips before
+ * `linkUp`, one frame on the wire per direction (`send` returns false while it is busy,
+ * then `drain`), frames lost with a link that goes down. A link has a latency (1 ms unless
+ * given) and a bandwidth (none: the wire frees at once); `untold` hides both from the
+ * engines, as libp2p's hosts do at link-up. A link the test cuts stays down until it
+ * connects it again; a peer an engine disconnects is redialled after 10 s as in the
+ * simulator, or never with `redial: false`.
  * No real timers: `run(ms)` advances virtual time and settles promises between events.
  *
  * @example
@@ -11,18 +17,24 @@
 import { createEngine, type Engine } from '../../protocol/engine/engine.ts'
 import type { Authoriser, EngineConfig, EngineEvents } from '../../protocol/engine/types.ts'
 import { MemoryStore } from '../../protocol/memory-store.ts'
-import type { Clock, Crypto, Logger, PeerId, Store, Transport } from '../../protocol/ports.ts'
+import type { Clock, Crypto, LinkInfo, Logger, PeerId, Store, Transport } from '../../protocol/ports.ts'
 import { authorRef, signEnvelope, type EnvelopeFields, type Envelope, Kind, Precedence } from '../../protocol/envelope.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { idFromKey } from '../../protocol/engine/catalog.ts'
 import { encodeFrame, FrameType, linkVersion } from '../../protocol/frames.ts'
+import { noClockFault, NodeClock, simEpochMs } from '../../sim/clock.ts'
+import { redialMs as defaultRedialMs, SimNetwork, type SimLinkOptions } from '../../sim/network.ts'
+import { Rng } from '../../sim/rng.ts'
+import { Scheduler } from '../../sim/scheduler.ts'
+import type { LinkState } from '../../sim/timeline.ts'
 import { crypto } from './fixtures.ts'
 
+/** A clock moved by hand, for tests of one part with no network (the client API, a lone engine); `now` may be set. */
 export class ManualClock implements Clock {
-  now = 1795348800000
+  now = simEpochMs
   #seq = 0
   readonly #queue: Array<{ at: number, seq: number, fn: () => void, live: boolean }> = []
-  /** Whole milliseconds, as the Clock port promises (serialisation delays make `now` fractional). */
+  /** Whole milliseconds, as the Clock port promises (a test may set `now` between them). */
   nowMs (): number { return Math.floor(this.now) }
   monotonicMs (): number { return this.now }
   schedule (delayMs: number, fn: () => void): () => void {
@@ -53,10 +65,32 @@ export async function settle (): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise(resolve => setImmediate(resolve))
 }
 
-interface Link { up: boolean, latencyMs: number, bandwidthBps?: number, busyUntil: Map<string, number>, tamper?: (from: string, frame: Uint8Array) => Uint8Array | null }
+/** A test's view of the shared virtual time: `now` is wall-clock milliseconds (fractional between whole ones). */
+export class TestClock extends NodeClock {
+  readonly #s: Scheduler
+  constructor (scheduler: Scheduler) {
+    super(scheduler, simEpochMs, noClockFault)
+    this.#s = scheduler
+  }
+
+  get now (): number { return simEpochMs + this.#s.now }
+}
+
+export interface ConnectOptions {
+  latencyMs?: number
+  /** Bits per second; none: the wire frees as soon as a frame is on it. */
+  bandwidthBps?: number
+  /** Hide the latency and bandwidth from the engines, as libp2p's hosts do at link-up. */
+  untold?: boolean
+  /** false: a peer an engine disconnects stays cut (until the test connects it again). */
+  redial?: boolean
+}
+
+const linkKey = (a: PeerId, b: PeerId): string => [a, b].sort().join('|')
 
 export class TestNet {
-  readonly clock = new ManualClock()
+  readonly scheduler = new Scheduler()
+  readonly clock = new TestClock(this.scheduler)
   readonly engines = new Map<PeerId, Engine>()
   /** Each node's store, where it is an in-memory one (most tests). */
   readonly stores = new Map<PeerId, MemoryStore>()
@@ -65,7 +99,7 @@ export class TestNet {
   readonly delivered = new Map<PeerId, Envelope[]>()
   /** Every store event: which node, which envelope (hex id), when, and from whom. */
   readonly arrivals: Array<{ node: PeerId, id: string, at: number, from: PeerId | 'local' }> = []
-  readonly links = new Map<string, Link>()
+  /** Every peer an engine asked to disconnect, linked or not. */
   readonly disconnects: Array<{ from: PeerId, peer: PeerId, reason: string }> = []
   /** Per-node listeners for newly stored envelopes (clients, channel policies). */
   readonly listeners = new Map<PeerId, Array<(env: Envelope) => void>>()
@@ -75,6 +109,10 @@ export class TestNet {
   readonly record: boolean
   /** The engines' crypto port (node:crypto unless a test passes its own). */
   readonly crypto: Crypto
+  readonly network = new SimNetwork(this.scheduler, Rng.from(1), { handler: (id) => this.engines.get(id) })
+  /** Links the test connected and has not cut. */
+  readonly #links = new Map<string, SimLinkOptions>()
+  readonly #clocks = new Map<PeerId, NodeClock>()
 
   constructor (config: Partial<EngineConfig> = {}, events: Partial<EngineEvents> = {}, options: { record?: boolean, crypto?: Crypto } = {}) {
     this.config = config
@@ -96,17 +134,21 @@ export class TestNet {
     return keys
   }
 
+  /** Starts a node's engine (on `store`: a restart after `crash`); links already connected to it come up after their handshake. */
   async node (id: PeerId, config: Partial<EngineConfig> = {}, store: Store = new MemoryStore(), authoriser: Authoriser = this.authoriser): Promise<Engine> {
     this.#storeOf.set(id, store)
     if (store instanceof MemoryStore) this.stores.set(id, store)
+    const wire = this.network.transport(id)
     const transport: Transport = {
-      send: (peer, frame) => this.#send(id, peer, frame),
-      disconnect: (peer, reason) => { this.disconnects.push({ from: id, peer, reason }); this.cut(id, peer) },
+      send: wire.send,
+      disconnect: (peer, reason) => { this.disconnects.push({ from: id, peer, reason }); wire.disconnect(peer, reason) },
     }
     const delivered: Envelope[] = this.delivered.get(id) ?? []
     this.delivered.set(id, delivered)
+    const clock = new NodeClock(this.scheduler, simEpochMs, noClockFault)
+    this.#clocks.set(id, clock)
     const engine = createEngine({
-      clock: this.clock, crypto: this.crypto, store, transport, logger: silentLogger, authoriser,
+      clock, crypto: this.crypto, store, transport, logger: silentLogger, authoriser,
       events: {
         ...this.events,
         stored: (env, from) => {
@@ -121,17 +163,19 @@ export class TestNet {
     }, { nodeId: id, ...this.config, ...config })
     await engine.open()
     this.engines.set(id, engine)
+    this.network.nodeChanged(id)
     return engine
   }
 
   /**
    * A bare endpoint with no engine, on the same link model: what it sends crosses links as
-   * an engine's frames do, and the link calls its `receive` and `drain`. A benchmark's
+   * an engine's frames do, and the link calls its `receive`, `drain` and `linkUp`. A benchmark's
    * baseline (frames back to back) uses one.
    */
-  endpoint (id: PeerId, handler: { receive (from: PeerId, frame: Uint8Array): void, drain (peer: PeerId): void }): Transport {
+  endpoint (id: PeerId, handler: { receive (from: PeerId, frame: Uint8Array): void, drain (peer: PeerId): void, linkUp? (peer: PeerId, info: LinkInfo): void }): Transport {
     this.engines.set(id, { linkUp () {}, linkDown () {}, ...handler } as unknown as Engine)
-    return { send: (peer, frame) => this.#send(id, peer, frame), disconnect: () => {} }
+    this.network.nodeChanged(id)
+    return { send: this.network.transport(id).send, disconnect: () => {} }
   }
 
   listen (node: PeerId, fn: (env: Envelope) => void): void {
@@ -140,70 +184,52 @@ export class TestNet {
     this.listeners.set(node, list)
   }
 
-  /** Stops a node (as a crash: its store survives) and brings its links down. */
+  /** Stops a node (as a crash: its store survives, its timers never fire) and cuts its links. */
   crash (id: PeerId): Store {
-    const engine = this.engines.get(id)
-    engine?.close()
-    for (const key of this.links.keys()) {
+    this.engines.get(id)?.close()
+    this.#clocks.get(id)?.retire()
+    this.engines.delete(id)
+    for (const key of [...this.#links.keys()]) {
       const [a, b] = key.split('|')
       if (a === id || b === id) this.cut(a, b)
     }
-    this.engines.delete(id)
+    this.network.nodeChanged(id)
     return this.#storeOf.get(id) as Store
   }
 
-  /** Links two nodes; `untold` hides the link's latency and bandwidth from the engines, as libp2p's hosts do at link-up. */
-  connect (a: PeerId, b: PeerId, opts: { latencyMs?: number, bandwidthBps?: number, untold?: boolean } = {}): void {
-    const key = [a, b].sort().join('|')
-    this.links.set(key, { up: true, latencyMs: opts.latencyMs ?? 1, bandwidthBps: opts.bandwidthBps, busyUntil: new Map() })
-    const info = opts.untold === true ? {} : { latencyMs: opts.latencyMs ?? 1, bandwidthBitsPerSecond: opts.bandwidthBps }
-    this.engines.get(a)?.linkUp(b, info)
-    this.engines.get(b)?.linkUp(a, info)
+  /** Links two nodes (up after the handshake, two round trips); see `ConnectOptions`. */
+  connect (a: PeerId, b: PeerId, opts: ConnectOptions = {}): void {
+    const link = this.network.link(a, b) ?? this.network.addLink(a, b)
+    link.tamper = undefined
+    link.untold = opts.untold === true
+    link.redialMs = opts.redial === false ? Infinity : defaultRedialMs
+    this.#links.set(linkKey(a, b), link)
+    const state: LinkState = { up: true, bandwidthBitsPerSecond: opts.bandwidthBps ?? Infinity, latencyMs: opts.latencyMs ?? 1, loss: 0, jitterMs: 0, duplicate: 0, reorder: 0 }
+    this.network.setState(a, b, state)
+    this.network.setState(b, a, state)
   }
 
+  /** Takes a link down for good (frames in flight are lost), until `connect` again. */
   cut (a: PeerId, b: PeerId): void {
-    const key = [a, b].sort().join('|')
-    const link = this.links.get(key)
-    if (link === undefined || !link.up) return
-    link.up = false
-    this.links.delete(key)
-    this.engines.get(a)?.linkDown(b)
-    this.engines.get(b)?.linkDown(a)
+    if (!this.#links.delete(linkKey(a, b))) return
+    const down: LinkState = { up: false, bandwidthBitsPerSecond: Infinity, latencyMs: 1, loss: 0, jitterMs: 0, duplicate: 0, reorder: 0 }
+    this.network.setState(a, b, down)
+    this.network.setState(b, a, down)
   }
 
-  link (a: PeerId, b: PeerId): Link | undefined { return this.links.get([a, b].sort().join('|')) }
-
-  #send (from: PeerId, to: PeerId, frame: Uint8Array): boolean {
-    const link = this.link(from, to)
-    if (link === undefined || !link.up) return false
-    const now = this.clock.now
-    const busy = link.busyUntil.get(from) ?? 0
-    if (link.bandwidthBps !== undefined && busy > now) return false
-    const serialiseMs = link.bandwidthBps !== undefined ? frame.length * 8000 / link.bandwidthBps : 0
-    if (link.bandwidthBps !== undefined) {
-      link.busyUntil.set(from, now + serialiseMs)
-      this.clock.schedule(serialiseMs, () => { if (link.up) this.engines.get(from)?.drain(to) })
-    }
-    const copy = frame.slice()
-    this.clock.schedule(serialiseMs + link.latencyMs, () => {
-      if (!link.up) return
-      const out = link.tamper !== undefined ? link.tamper(from, copy) : copy
-      if (out !== null) this.engines.get(to)?.receive(from, out)
-    })
-    return true
-  }
+  /** A link the test connected and has not cut: set its `tamper` hook here. */
+  link (a: PeerId, b: PeerId): SimLinkOptions | undefined { return this.#links.get(linkKey(a, b)) }
 
   /** Runs virtual time forward by `ms`, settling async work between events. */
   async run (ms: number): Promise<void> {
-    const until = this.clock.now + ms
+    const s = this.scheduler
+    const until = s.now + ms
     await settle()
-    for (;;) {
-      const fn = this.clock.next(until)
-      if (fn === undefined) break
-      fn()
+    while (s.peekTime() <= until) {
+      s.step(Infinity)
       await settle()
     }
-    this.clock.now = until
+    s.now = until
     await settle()
   }
 
