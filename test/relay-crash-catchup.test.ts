@@ -48,8 +48,9 @@ t.test('SIGKILL cycles of a relay under load: both converge, nothing acknowledge
   const rng = prng(testSeed(t))
   const cycles = Number(process.env.DDIL_REAL_CYCLES ?? 10)
   const [a, b] = await Promise.all(['crash-a', 'crash-b'].map(n => Relay.init(n)))
-  a.writeConfig({ authors: [a, b] })
-  b.writeConfig({ authors: [a, b], dial: [a] })
+  // A bulk load through one connection: the client API's per-connection rate (50/s by default) raised, as docs/CONFIG.md advises.
+  a.writeConfig({ authors: [a, b], requestsPerSecond: 5000 })
+  b.writeConfig({ authors: [a, b], dial: [a], requestsPerSecond: 5000 })
   t.teardown(async () => { for (const r of [a, b]) await r.kill('SIGKILL') })
   await a.start(); await b.start()
   const linked = async (): Promise<void> => { await waitFor('B linked to A', async () => (await b.status()).peers.some((p: any) => p.ready) ? true : undefined) }
@@ -72,6 +73,7 @@ t.test('SIGKILL cycles of a relay under load: both converge, nothing acknowledge
   const ackedA = new Set<string>(); const ackedB = new Set<string>()
   const atA = poster(async text => (await sa.cc.sendText(channel, text)).id, 'a', ackedA, 16)
   const longOutage = 1 + rng.int(Math.max(1, cycles - 2))
+  const began = performance.now()
   for (let cycle = 0; cycle < cycles; cycle++) {
     if (cycle > 0) clientB = await b.client()
     const atB = poster(async text => (await ccB.sendText(channel, text)).id, 'b', ackedB, 2)
@@ -82,6 +84,7 @@ t.test('SIGKILL cycles of a relay under load: both converge, nothing acknowledge
     else await atA.count(rng.int(300))
     await b.start()
     await linked()
+    t.comment(`cycle ${cycle + 1}: ${ackedA.size} acknowledged at A, ${ackedB.size} at B, ${Math.round(performance.now() - began)} ms`)
   }
   await atA.stop()
 
