@@ -22,19 +22,33 @@ const bin = new URL('../node/cli/bin.js', import.meta.url).pathname
 
 t.teardown(cleanupRelays)
 
-/** Posts text messages with `send`, `inflight` at a time, until `stop()`; acknowledged ids go to `acked`. */
-function poster (send: (text: string) => Promise<Uint8Array>, label: string, acked: Set<string>, inflight: number): { stop: () => Promise<void>, count: (n: number) => Promise<void> } {
+/**
+ * Posts text messages with `send`, `inflight` at a time; acknowledged ids go to `acked`.
+ * `continuous` posts until `stop()`; otherwise the loops rest until `count(n)` asks for n
+ * more (the relay is loaded with what the test needs, not with whatever fits in its waits).
+ * `count(n)` returns once n more were acknowledged (or the relay went away).
+ */
+function poster (send: (text: string) => Promise<Uint8Array>, label: string, acked: Set<string>, inflight: number, continuous: boolean): { stop: () => Promise<void>, count: (n: number) => Promise<void> } {
   let running = true
   let i = 0
+  let target = continuous ? Infinity : 0
+  let resting: Array<() => void> = []
+  const wakeAll = (): void => { const rs = resting; resting = []; for (const r of rs) r() }
   const loop = async (): Promise<void> => {
     while (running) {
-      try { acked.add(toHex(await send(`${label} ${i++}`))) } catch { return } // the relay went away: not acknowledged
+      if (i >= target) { await new Promise<void>(resolve => { resting.push(resolve) }); continue }
+      i++
+      try { acked.add(toHex(await send(`${label} ${i}`))) } catch { return } // the relay went away: not acknowledged
     }
   }
   const loops = Array.from({ length: inflight }, loop)
   return {
-    stop: async () => { running = false; await Promise.all(loops) },
-    count: async (n) => { const target = acked.size + n; await waitFor(`${n} more acknowledged`, () => acked.size >= target || !running ? true : undefined, { patienceMs: 300_000 }) },
+    stop: async () => { running = false; wakeAll(); await Promise.all(loops) },
+    count: async (n) => {
+      const goal = acked.size + n
+      if (!continuous) { target = i + n; wakeAll() }
+      await waitFor(`${n} more acknowledged`, () => acked.size >= goal || !running ? true : undefined, { patienceMs: 300_000 })
+    },
   }
 }
 
@@ -71,15 +85,17 @@ t.test('SIGKILL cycles of a relay under load: both converge, nothing acknowledge
   await clientB.subscribe(channel, { backlog: 1 }, env => { ccB.receiveAll(env.bytes) })
   await waitFor('B\'s user holds the channel keys', () => { try { return ccB.state(channel) !== undefined ? true : undefined } catch { return undefined } })
   const ackedA = new Set<string>(); const ackedB = new Set<string>()
-  const atA = poster(async text => (await sa.cc.sendText(channel, text)).id, 'a', ackedA, 16)
+  const atA = poster(async text => (await sa.cc.sendText(channel, text)).id, 'a', ackedA, 16, false)
   const longOutage = 1 + rng.int(Math.max(1, cycles - 2))
   const began = performance.now()
   for (let cycle = 0; cycle < cycles; cycle++) {
     if (cycle > 0) clientB = await b.client()
-    const atB = poster(async text => (await ccB.sendText(channel, text)).id, 'b', ackedB, 2)
+    const atB = poster(async text => (await ccB.sendText(channel, text)).id, 'b', ackedB, 2, true)
+    const atAWhileUp = atA.count(20 + rng.int(200))
     await atB.count(1 + rng.int(40)) // up, under load at both, for a random while
     await b.kill('SIGKILL') // at a random moment: writes in flight at B as often as not
     await atB.stop(); await clientB.close().catch(() => {})
+    await atAWhileUp
     if (cycle === longOutage) await atA.count(12_000)
     else await atA.count(rng.int(300))
     await b.start()
