@@ -16,7 +16,7 @@ import { Catalog, entryId, entryOverheadBytes, idFromKey, idKey, type Entry } fr
 import { MessageLog } from './log.ts'
 import { medianOffsetMs, networkNowMs } from './network-time.ts'
 import { PeerLink, type OutEnvelope, type PeerMemory } from './peer.ts'
-import { newCounters, defaultEngineConfig, type AwayPeer, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason } from './types.ts'
+import { newCounters, defaultEngineConfig, type AwayPeer, type EngineConfig, type EngineDeps, type EngineStatus, type HeldEnvelope, type RefusalReason, type Sender } from './types.ts'
 import { SyncHandlers } from './sync.ts'
 import { entryFields, Retention } from './retention.ts'
 import { checkTimely, decodeEnvelope, verifySignature, type Envelope } from '../envelope.ts'
@@ -64,10 +64,10 @@ export class Engine implements LinkHandler {
   readonly #retention: Retention
   readonly #pending = new Map<string, Promise<void>>()
   /** Envelopes whose authorisation is not decidable yet, oldest first (bounded: limits.ts). */
-  readonly #held = new Map<string, { env: Envelope, from: PeerId | 'local' }>()
+  readonly #held = new Map<string, HeldEnvelope>()
   #heldBytes = 0
   /** Held envelopes per sender, to make room fairly (see #dropHeld). */
-  readonly #heldBy = new Map<PeerId | 'local', number>()
+  readonly #heldBy = new Map<Sender, number>()
   /** Peers that were linked and went away → when (network ms), oldest first (bounded: limits.ts). */
   readonly #away = new Map<PeerId, number>()
   /** Score and push-tree state per peer id, kept across reconnects (bounded: peersRememberedMax × lazyAuthorsPerPeerMax). */
@@ -317,7 +317,7 @@ export class Engine implements LinkHandler {
     })
   }
 
-  #hold (env: Envelope, from: PeerId | 'local'): void {
+  #hold (env: Envelope, from: Sender): void {
     const key = env.key
     this.#held.set(key, { env, from })
     this.#heldBytes += env.bytes.length
@@ -333,7 +333,7 @@ export class Engine implements LinkHandler {
    * for each: it is cut once it has been pushed out a hundred times.
    */
   #dropHeld (): void {
-    let heaviest: PeerId | 'local' = 'local'
+    let heaviest: Sender = 'local'
     for (const [from, n] of this.#heldBy) if (n > (this.#heldBy.get(heaviest) ?? 0)) heaviest = from
     const dominant = (this.#heldBy.get(heaviest) ?? 0) * 2 > this.#held.size
     for (const [key, h] of this.#held) {
@@ -347,7 +347,7 @@ export class Engine implements LinkHandler {
     }
   }
 
-  #unhold (key: string, h: { env: Envelope, from: PeerId | 'local' }): void {
+  #unhold (key: string, h: HeldEnvelope): void {
     this.#held.delete(key)
     this.#heldBytes -= h.env.bytes.length
     const n = (this.#heldBy.get(h.from) ?? 1) - 1
@@ -409,7 +409,7 @@ export class Engine implements LinkHandler {
    * to every hop. A local client's waits for the write: if it fails, the client is told
    * so and may sign again, and what it was told failed must not have gone out.
    */
-  async #accept (env: Envelope, from: PeerId | 'local', custody: boolean, repair = false): Promise<void> {
+  async #accept (env: Envelope, from: Sender, custody: boolean, repair = false): Promise<void> {
     const key = env.key
     const size = env.bytes.length + entryOverheadBytes
     const victims = this.#retention.makeRoom(size, env.precedence)

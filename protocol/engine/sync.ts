@@ -18,6 +18,7 @@ import { FrameType, linkVersion, type Frame } from '../frames.ts'
 import { authorWaysRememberedMax, awaitedIdsMax, frameBytesMin, gapChecksPendingMax, gapRunsMax, idListItemsMax, lazyAuthorsPerPeerMax, peerPenaltyBadFrame, peerPenaltyWasteful, promisedIdsRememberedMax, reconcileSessionsPerMinuteMax, repairPushersRememberedMax } from '../limits.ts'
 import { accept, initiate, type KeyRange, reconcile, reconcileVersion, type ReconcileStep } from '../reconcile/index.ts'
 import type { PeerId } from '../ports.ts'
+import type { Sender } from './types.ts'
 import { CatchUp, type Promised } from './catchup.ts'
 import { RangeWalk } from './ranges.ts'
 
@@ -56,7 +57,7 @@ export class SyncHandlers {
   /** Streams (channel, author) we have forwarded an envelope of (at most `authorWaysRememberedMax`). */
   readonly #streams = new Set<string>()
   /** Authors (ref keys) → where their first envelope reached us from (at most `authorWaysRememberedMax`). */
-  readonly #upstream = new Map<string, PeerId | 'local'>()
+  readonly #upstream = new Map<string, Sender>()
   /** Per link we initiate on: the range-by-range pass under way, if a session split (ranges.ts). */
   readonly #walks = new WeakMap<PeerLink, RangeWalk>()
   /** Links whose peer spoke another version of reconciliation (we cannot reconcile with it; told once). */
@@ -172,7 +173,7 @@ export class SyncHandlers {
    * the same way: per-author trees otherwise start with a duplicate on every redundant
    * link (two, where copies cross between nodes equally far from the source).
    */
-  forward (env: Envelope, from: PeerId | 'local', repair = false): void {
+  forward (env: Envelope, from: Sender, repair = false): void {
     const source = from === 'local' ? undefined : this.#e.peers.get(from)
     let author: string | undefined
     let out: OutEnvelope | undefined
@@ -198,7 +199,7 @@ export class SyncHandlers {
   }
 
   /** Records a stream's first envelope; true if its author is new to us too (and notes where it came from). */
-  #firstOfAuthor (env: Envelope, from: PeerId | 'local'): boolean {
+  #firstOfAuthor (env: Envelope, from: Sender): boolean {
     if (this.#streams.size >= authorWaysRememberedMax) return false
     this.#streams.add(env.stream)
     const author = idKey(env.author)
@@ -496,7 +497,7 @@ export class SyncHandlers {
    * revealed the gap is still bringing what its reconciliation promised, the check waits
    * another grace delay: the gap is most likely on its way.
    */
-  scheduleGapCheck (stream: string, channel: Uint8Array, author: Uint8Array, from: number, to: number, via: PeerId | 'local'): void {
+  scheduleGapCheck (stream: string, channel: Uint8Array, author: Uint8Array, from: number, to: number, via: Sender): void {
     const pending = this.#gaps.get(stream)
     if (pending !== undefined) {
       pending.from = Math.min(pending.from, from)
@@ -536,7 +537,7 @@ export class SyncHandlers {
   }
 
   /** The ready peer a gap is first asked of. */
-  #gapPeer (via: PeerId | 'local'): PeerLink | undefined {
+  #gapPeer (via: Sender): PeerLink | undefined {
     const direct = via === 'local' ? undefined : this.#e.peers.get(via)
     if (direct?.ready === true) return direct
     let best: PeerLink | undefined
@@ -560,7 +561,7 @@ export class SyncHandlers {
 }
 
 /** A gap check waiting for its grace delay: the missing numbers revealed so far, and the way the first envelope came. */
-interface GapCheck { channel: Uint8Array, author: Uint8Array, from: number, to: number, via: PeerId | 'local' }
+interface GapCheck { channel: Uint8Array, author: Uint8Array, from: number, to: number, via: Sender }
 
 /** Ascending numbers as runs of consecutive ones, [first, last] each; past `runsMax` the last run spans the rest. */
 export function seqRuns (ascending: number[], runsMax: number): Array<[number, number]> {
