@@ -147,7 +147,7 @@ export class CatchUp {
    */
   refill (link: PeerLink): void {
     const owed = link.backlog
-    if (owed.size === 0 || owed.reading || this.#e.peers.get(link.id) !== link) return
+    if (owed.size === 0 || owed.reading || !this.#e.peers.isCurrent(link)) return
     const targetBytes = this.#e.config.peerQueueBytesMax / 2
     if (link.queue.bytes > targetBytes / 2) return
     const nowMs = this.#e.deps.clock.nowMs()
@@ -159,17 +159,17 @@ export class CatchUp {
       if (key === undefined) break
       const entry = this.#e.catalog.get(key)
       // Purged, evicted or expired meanwhile (nothing expired is re-synced), or on its way already.
-      if (entry === undefined || entry.expiresAtMs <= nowNetworkMs || link.queued.has(key) || link.sentRecently(key, nowMs)) continue
+      if (entry === undefined || entry.expiresAtMs <= nowNetworkMs || link.isQueued(key) || link.sentRecently(key, nowMs)) continue
       batch.push(entry)
       bytes += entry.size - entryOverheadBytes
     }
     if (batch.length === 0) return
     const s = this.#state(link)
     s.progressMs = this.#nowMs()
-    owed.reading = true
+    owed.readingNext(true)
     Promise.all(batch.map(e => this.#e.log.get(idFromKey(e.key)))).then(records => {
-      owed.reading = false
-      if (this.#e.peers.get(link.id) !== link) return
+      owed.readingNext(false)
+      if (!this.#e.peers.isCurrent(link)) return
       records.forEach((rec, i) => {
         const e = batch[i]
         if (rec !== undefined) this.#e.offer(link, e.precedence, { id: rec.envelope.id, key: e.key, bytes: rec.envelope.bytes, expiresAtMs: e.expiresAtMs, owed: true }, false)
@@ -177,7 +177,7 @@ export class CatchUp {
       this.#e.pump(link) // and so the next batch, once the link has taken these
       this.#maybeResume(link, s)
     }, (e: unknown) => {
-      owed.reading = false
+      owed.readingNext(false)
       // Those ids are no longer owed; the next reconciliation finds them again.
       this.#e.deps.logger.error({ peer: link.id, ids: batch.length, err: (e as Error).message }, 'store read failed while catching a peer up')
     })

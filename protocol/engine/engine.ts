@@ -15,6 +15,7 @@
 import { Catalog, entryId, entryOverheadBytes, idFromKey, idKey, type Entry } from './catalog.ts'
 import { MessageLog } from './log.ts'
 import { medianOffsetMs, networkNowMs } from './network-time.ts'
+import { Links } from './links.ts'
 import { PeerLink, type OutEnvelope, type PeerMemory } from './peer.ts'
 import { newCounters, defaultEngineConfig, type AwayPeer, type EngineConfig, type EngineDeps, type EngineStatus, type HeldEnvelope, type RefusalReason, type Sender } from './types.ts'
 import { SyncHandlers } from './sync.ts'
@@ -23,27 +24,9 @@ import { checkTimely, decodeEnvelope, verifySignature, type Envelope } from '../
 import { isDdilError, StorageError, UnauthorisedError } from '../errors.ts'
 import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '../frames.ts'
 import { HybridClock, type Hlc } from '../hlc.ts'
-import { awayPeersRememberedMax, controlQueueBytesMax, frameBytesMax, lazyAuthorsPerPeerMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyUnread, peerPenaltyUntimely, peerPenaltyWasteful, peerScoreDisconnectBelow, peerScoreInitial, peerScorePerHourRecovered, peersRememberedMax } from '../limits.ts'
+import { controlQueueBytesMax, lazyAuthorsPerPeerMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyUnread, peerPenaltyUntimely, peerPenaltyWasteful, peerScoreDisconnectBelow, peerScorePerHourRecovered } from '../limits.ts'
 import type { LinkHandler, LinkInfo, PeerId, StoreOp } from '../ports.ts'
 import { ReconcileSet } from '../reconcile/index.ts'
-
-/** Typical envelope size used to turn bandwidth into a per-hop cost, bytes. */
-const typicalEnvelopeBytes = 300
-
-/** One hop's cost: latency plus a typical envelope's serialisation (1 ms when the bandwidth is unknown), ms. */
-function linkCostMs (latencyMs: number, bandwidthBitsPerSecond: number | undefined): number {
-  return latencyMs + (bandwidthBitsPerSecond !== undefined ? typicalEnvelopeBytes * 8000 / bandwidthBitsPerSecond : 1)
-}
-
-/** A host's latency if it is a finite number ≥ 0, else the fallback. */
-function latencyOr (value: number | undefined, fallback: number): number {
-  return value !== undefined && Number.isFinite(value) && value >= 0 ? value : fallback
-}
-
-/** A host's bandwidth if it is a finite number > 0, else the fallback. */
-function bandwidthOr (value: number | undefined, fallback: number | undefined): number | undefined {
-  return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback
-}
 
 export function createEngine (deps: EngineDeps, config: Partial<EngineConfig> & { nodeId: PeerId }): Engine {
   return new Engine(deps, { ...defaultEngineConfig, ...config })
@@ -56,7 +39,7 @@ export class Engine implements LinkHandler {
   readonly catalog = new Catalog()
   readonly set = new ReconcileSet()
   readonly log: MessageLog
-  readonly peers = new Map<PeerId, PeerLink>()
+  readonly peers: Links
   readonly hlc: HybridClock
   readonly refKey: string
   readonly #sync: SyncHandlers
@@ -68,10 +51,6 @@ export class Engine implements LinkHandler {
   #heldBytes = 0
   /** Held envelopes per sender, to make room fairly (see #dropHeld). */
   readonly #heldBy = new Map<Sender, number>()
-  /** Peers that were linked and went away → when (network ms), oldest first (bounded: limits.ts). */
-  readonly #away = new Map<PeerId, number>()
-  /** Score and push-tree state per peer id, kept across reconnects (bounded: peersRememberedMax × lazyAuthorsPerPeerMax). */
-  readonly #memory = new Map<PeerId, PeerMemory>()
   #writeOps: StoreOp[] = []
   #writeWaiters: Array<{ resolve: () => void, reject: (e: unknown) => void }> = []
   #writing = false
@@ -89,6 +68,7 @@ export class Engine implements LinkHandler {
     // and could never observe a fleet whose clocks a fast relay moved ahead (clock-skew, seed 3).
     this.hlc = new HybridClock(() => this.networkNowMs())
     this.refKey = this.peerRef(config.nodeId)
+    this.peers = new Links({ networkNowMs: () => this.networkNowMs(), peersChanged: () => { this.clockPeersChanged() } })
     this.#decode = deps.decode ?? ((b) => decodeEnvelope(b, (x) => deps.crypto.sha256(x)))
     this.#sync = new SyncHandlers(this)
     this.#retention = new Retention(this)
@@ -171,19 +151,12 @@ export class Engine implements LinkHandler {
 
   linkUp (peer: PeerId, info: LinkInfo): void {
     if (this.#closed) return
-    const frameMax = Math.min(frameBytesMax, info.frameBytesMax ?? frameBytesMax)
-    const latencyMs = latencyOr(info.latencyMs, 0)
-    const bandwidth = bandwidthOr(info.bandwidthBitsPerSecond, undefined)
-    const link = new PeerLink(peer, this.peerRef(peer), frameMax, linkCostMs(latencyMs, bandwidth), this.config.peerQueueBytesMax, this.peerMemory(peer))
-    link.latencyMs = latencyMs
-    link.latencyKnown = latencyMs === info.latencyMs
-    link.bandwidthBitsPerSecond = bandwidth
-    this.peers.set(peer, link)
-    this.#away.delete(peer)
+    const link = new PeerLink(peer, this.peerRef(peer), info, this.config.peerQueueBytesMax, this.peerMemory(peer))
+    this.peers.add(link)
     // A peer cut for its score is not let back in by reconnecting: its score is remembered, and recovers only with time.
     const score = link.scoreAt(this.deps.clock.monotonicMs())
     if (score < peerScoreDisconnectBelow) { this.#cut(link, `score ${Math.floor(score)} is still below ${peerScoreDisconnectBelow} (it recovers ${peerScorePerHourRecovered} points an hour)`); return }
-    link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: frameMax, nowMs: this.deps.clock.nowMs() })
+    link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: link.frameBytesMax, nowMs: this.deps.clock.nowMs() })
     this.pump(link)
   }
 
@@ -196,13 +169,9 @@ export class Engine implements LinkHandler {
   linkMeasured (peer: PeerId, info: LinkInfo): void {
     const link = this.peers.get(peer)
     if (link === undefined || this.#closed) return
-    const latencyMs = latencyOr(info.latencyMs, link.latencyMs)
-    link.bandwidthBitsPerSecond = bandwidthOr(info.bandwidthBitsPerSecond, link.bandwidthBitsPerSecond)
     const advertisedBefore = Math.round(link.costMs)
-    link.latencyMs = latencyMs // the link's clock offset follows (PeerLink.clockOffsetMs)
+    link.measured(info) // the link's clock offset follows (PeerLink.clockOffsetMs)
     if (link.ready) this.clockPeersChanged()
-    link.latencyKnown ||= latencyMs === info.latencyMs
-    link.costMs = linkCostMs(latencyMs, link.bandwidthBitsPerSecond)
     if (link.ready && Math.round(link.costMs) !== advertisedBefore) this.#sync.advertiseNeighbours()
   }
 
@@ -210,38 +179,17 @@ export class Engine implements LinkHandler {
    * What we remember of a peer across its links (its prunes also across our restarts). Past
    * `peersRememberedMax` the peer longest unseen and not linked now is forgotten.
    */
-  peerMemory (peer: PeerId): PeerMemory {
-    let memory = this.#memory.get(peer)
-    if (memory !== undefined) {
-      this.#memory.delete(peer) // to the back: most recently seen
-      this.#memory.set(peer, memory)
-      return memory
-    }
-    memory = { score: peerScoreInitial, scoredAtMs: -Infinity, lazyAuthors: new Set(), prunedByUs: new Map(), prunedUpstreams: new Set() }
-    this.#memory.set(peer, memory)
-    if (this.#memory.size > peersRememberedMax) {
-      for (const id of this.#memory.keys()) if (!this.peers.has(id)) { this.#memory.delete(id); break }
-    }
-    return memory
-  }
+  peerMemory (peer: PeerId): PeerMemory { return this.peers.memoryOf(peer) }
 
   linkDown (peer: PeerId): void {
-    if (!this.peers.delete(peer)) return
-    this.#wentAway(peer)
-    this.clockPeersChanged()
+    if (!this.peers.remove(peer)) return
     this.#sync.advertiseNeighbours()
-  }
-
-  #wentAway (peer: PeerId): void {
-    this.#away.delete(peer)
-    this.#away.set(peer, this.networkNowMs())
-    if (this.#away.size > awayPeersRememberedMax) this.#away.delete(this.#away.keys().next().value as PeerId)
   }
 
   drain (peer: PeerId): void {
     const link = this.peers.get(peer)
     if (link === undefined) return
-    link.blocked = false
+    link.drained()
     this.pump(link)
   }
 
@@ -310,7 +258,7 @@ export class Engine implements LinkHandler {
     this.#accept(env, link.id, false, repair).catch((e: unknown) => {
       const reason = reasonOf(e)
       this.#refused(reason, (e as Error).message, link.id, env)
-      if (reason === 'quota' && this.peers.get(link.id) === link) {
+      if (reason === 'quota' && this.peers.isCurrent(link)) {
         link.control({ type: FrameType.refused, code: 'ERR_QUOTA', ids: [env.id] })
         this.pump(link)
       }
@@ -389,7 +337,7 @@ export class Engine implements LinkHandler {
   clockPeersChanged (): void { this.#offsetMs = undefined }
 
   * #readyOffsets (): Iterable<number> {
-    for (const p of this.peers.values()) if (p.ready) yield p.clockOffsetMs
+    for (const p of this.peers.ready()) yield p.clockOffsetMs
   }
 
   #validate (env: Envelope): void {
@@ -536,11 +484,9 @@ export class Engine implements LinkHandler {
 
   /** Drops a misbehaving peer's link and asks the host to disconnect it. */
   #cut (link: PeerLink, reason: string): void {
-    if (this.peers.get(link.id) !== link) return
+    if (!this.peers.isCurrent(link)) return
     this.counters.peersPenalised++
-    this.peers.delete(link.id)
-    this.#wentAway(link.id)
-    this.clockPeersChanged()
+    this.peers.remove(link.id)
     this.deps.events?.penalised?.(link.id, reason)
     this.deps.transport.disconnect(link.id, reason)
   }
@@ -566,7 +512,7 @@ export class Engine implements LinkHandler {
 
   /** Peers that went away, most recently gone last, with what waits for them (a pass over the catalog: for status, not metrics). */
   awayPeers (): AwayPeer[] {
-    const away = [...this.#away]
+    const away = this.peers.away()
     const nowMs = this.networkNowMs()
     const tallies = this.catalog.stampedSince(away.map(([, since]) => since), nowMs)
     return away.map(([id, sinceMs], i) => {

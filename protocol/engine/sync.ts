@@ -79,7 +79,7 @@ export class SyncHandlers {
     switch (frame.type) {
       case FrameType.hello: return this.#hello(link, frame)
       case FrameType.neighbours:
-        link.neighbours = new Map(frame.neighbours.map(n => [idKey(n.ref), n.costMs]))
+        link.heardNeighbours(frame.neighbours.map(n => [idKey(n.ref), n.costMs]))
         return
       case FrameType.have: {
         // Past the peer's announcement rate the frame is dropped: what it names is found by reconciliation.
@@ -95,12 +95,12 @@ export class SyncHandlers {
         const refusal = this.#pruneRefusal(link, author)
         if (refusal !== undefined) { this.#e.penalise(link, peerPenaltyWasteful, refusal); return }
         const upstream = this.#upstream.get(author)
-        if (upstream !== undefined) link.prunedUpstreams.add(upstream)
+        if (upstream !== undefined) link.upstreamPruned(upstream, true)
         return this.#setLazy(link, frame.author, true)
       }
       case FrameType.graft: {
         const upstream = this.#upstream.get(idKey(frame.author))
-        if (upstream !== undefined) link.prunedUpstreams.delete(upstream)
+        if (upstream !== undefined) link.upstreamPruned(upstream, false)
         return this.#setLazy(link, frame.author, false)
       }
       case FrameType.reconcile: return this.#reconcileFrame(link, frame.session, frame.payload)
@@ -119,13 +119,12 @@ export class SyncHandlers {
     if (linkVersion < frame.versionMin || linkVersion > frame.versionMax) {
       link.control({ type: FrameType.bye, code: 'ERR_PROTOCOL', reason: `we speak link version ${linkVersion}` })
       this.#e.pump(link)
-      this.#e.peers.delete(link.id)
+      this.#e.peers.forget(link.id)
       this.#e.deps.transport.disconnect(link.id, `no common link version (peer ${frame.versionMin}..${frame.versionMax})`)
       return
     }
-    link.heardHello(frame.nowMs, this.#e.deps.clock.nowMs())
+    link.heardHello(frame.nowMs, this.#e.deps.clock.nowMs(), frame.frameBytesMax)
     this.#e.clockPeersChanged()
-    link.frameBytesMax = Math.max(frameBytesMin, Math.min(link.frameBytesMax, frame.frameBytesMax))
     this.advertiseNeighbours()
     this.#startReconcile(link)
   }
@@ -135,7 +134,7 @@ export class SyncHandlers {
    * of cannot have sent the peer a duplicate, and one peer's prunes are bounded.
    */
   #pruneRefusal (link: PeerLink, author: string): string | undefined {
-    if (link.lazyAuthors.has(author)) return undefined
+    if (link.isLazy(author)) return undefined
     if (!this.#e.catalog.authors.has(author) && !this.#upstream.has(author)) return 'prune names an author we hold nothing of'
     if (link.lazyAuthors.size >= lazyAuthorsPerPeerMax) return `more than ${lazyAuthorsPerPeerMax} prunes`
     return undefined
@@ -148,10 +147,7 @@ export class SyncHandlers {
    * write costs only that; the link's state in memory is right either way.
    */
   #setLazy (link: PeerLink, author: Uint8Array, lazy: boolean): void {
-    const key = idKey(author)
-    if (link.lazyAuthors.has(key) === lazy) return
-    if (lazy) link.lazyAuthors.add(key)
-    else link.lazyAuthors.delete(key)
+    if (!link.setLazy(idKey(author), lazy)) return
     this.#e.write([this.#e.log.lazyOp(link.id, author, lazy)]).catch((e: unknown) => {
       this.#e.deps.logger.warn({ peer: link.id, err: (e as Error).message }, 'could not record a peer\'s prune; after a restart it gets one duplicate per author')
     })
@@ -181,8 +177,8 @@ export class SyncHandlers {
     for (const q of this.#e.peers.values()) {
       if (!q.ready || q.id === from) continue
       if (source !== undefined && !this.#shouldPush(source, q)) continue
-      if (newAuthor && q.prunedUpstreams.has(from)) this.#setLazy(q, env.author, true)
-      if (q.lazyAuthors.size > 0 && q.lazyAuthors.has(author ??= idKey(env.author))) this.#announce(q, env.id)
+      if (newAuthor && q.prunedUpstream(from)) this.#setLazy(q, env.author, true)
+      if (q.lazyAuthors.size > 0 && q.isLazy(author ??= idKey(env.author))) this.#announce(q, env.id)
       else if (repair && this.#e.config.nodeId > q.id) this.#pushAfterRoundTrip(q, env.precedence, out ??= outEnvelope(env.id, env.bytes, env.expiresAtMs, env.key))
       else this.#enqueue(q, env.precedence, out ??= outEnvelope(env.id, env.bytes, env.expiresAtMs, env.key))
     }
@@ -195,7 +191,7 @@ export class SyncHandlers {
    * ours is not sent.
    */
   #pushAfterRoundTrip (q: PeerLink, precedence: number, item: OutEnvelope): void {
-    this.#e.schedule(2 * q.costMs + repairWaitSlackMs, () => { if (this.#e.peers.get(q.id) === q) this.#enqueue(q, precedence, item) })
+    this.#e.schedule(2 * q.costMs + repairWaitSlackMs, () => { if (this.#e.peers.isCurrent(q)) this.#enqueue(q, precedence, item) })
   }
 
   /** Records a stream's first envelope; true if its author is new to us too (and notes where it came from). */
@@ -224,9 +220,9 @@ export class SyncHandlers {
     }
     const key = idKey(author)
     const nowMs = this.#e.deps.clock.nowMs()
-    const last = link.prunedByUs.get(key)
-    if ((last !== undefined && nowMs - last < this.#e.config.pruneRepeatMs) || this.#e.peers.get(link.id) !== link) return
-    link.prunedByUs.set(key, nowMs)
+    const last = link.prunedAt(key)
+    if ((last !== undefined && nowMs - last < this.#e.config.pruneRepeatMs) || !this.#e.peers.isCurrent(link)) return
+    link.pruning(key, nowMs)
     this.#e.counters.prunesSent++
     link.control({ type: FrameType.prune, author })
     this.#e.pump(link)
@@ -243,7 +239,7 @@ export class SyncHandlers {
     this.#e.schedule(this.#e.config.graftDelayMs, () => {
       for (const id of missing) this.#awaiting.delete(idKey(id))
       const still = missing.filter(id => !this.#e.holds(idKey(id)))
-      if (still.length === 0 || this.#e.peers.get(link.id) !== link) return
+      if (still.length === 0 || !this.#e.peers.isCurrent(link)) return
       this.#e.counters.grafts++
       this.#want(link, still)
     })
@@ -265,12 +261,12 @@ export class SyncHandlers {
     }
     if (this.#awaiting.size === 0) return repair
     const first = this.#awaiting.get(env.key)
-    if (first === undefined || first.link === link || this.#e.peers.get(first.link.id) !== first.link) return repair
+    if (first === undefined || first.link === link || !this.#e.peers.isCurrent(first.link)) return repair
     const nowMs = this.#e.deps.clock.nowMs()
     // A lead over a round trip of the announcer's link (and its have batching) is no queueing artefact either.
     const leadMs = Math.min(this.#e.config.graftLeadMs, 2 * first.link.costMs + this.#e.config.haveBatchMs)
     if (nowMs - first.atMs < leadMs) return repair
-    const prunedAt = first.link.prunedByUs.get(idKey(env.author))
+    const prunedAt = first.link.prunedAt(idKey(env.author))
     if (prunedAt !== undefined && nowMs - prunedAt < this.#e.config.pruneRepeatMs) return repair
     this.#awaiting.delete(env.key)
     this.#e.counters.grafts++
@@ -280,14 +276,10 @@ export class SyncHandlers {
   }
 
   #announce (q: PeerLink, id: Uint8Array): void {
-    q.pendingHaves.push(id)
-    if (q.haveFlushScheduled) return
-    q.haveFlushScheduled = true
+    if (!q.announce(id)) return // a flush is scheduled already
     this.#e.schedule(this.#e.config.haveBatchMs, () => {
-      q.haveFlushScheduled = false
-      const ids = q.pendingHaves
-      q.pendingHaves = []
-      if (this.#e.peers.get(q.id) !== q) return
+      const ids = q.takeAnnouncements()
+      if (!this.#e.peers.isCurrent(q)) return
       for (let i = 0; i < ids.length; i += idListItemsMax) q.control({ type: FrameType.have, ids: ids.slice(i, i + idListItemsMax) })
       this.#e.pump(q)
     })
@@ -316,10 +308,10 @@ export class SyncHandlers {
       if (entry === undefined || entry.expiresAtMs <= nowNetworkMs) continue
       if (graft) this.#setLazy(link, idFromKey(entry.stream.slice(8)), false)
       const key = idKey(id)
-      if (link.queued.has(key) || (!graft && link.sentRecently(key, this.#e.deps.clock.nowMs()))) continue
+      if (link.isQueued(key) || (!graft && link.sentRecently(key, this.#e.deps.clock.nowMs()))) continue
       link.backlog.delete(key) // asked for now (a gap), so not again later
       void this.#e.log.get(id).then(rec => {
-        if (rec !== undefined && this.#e.peers.get(link.id) === link) this.#enqueue(link, rec.envelope.precedence, outEnvelope(id, rec.envelope.bytes, rec.envelope.expiresAtMs), graft)
+        if (rec !== undefined && this.#e.peers.isCurrent(link)) this.#enqueue(link, rec.envelope.precedence, outEnvelope(id, rec.envelope.bytes, rec.envelope.expiresAtMs), graft)
       }, (e: unknown) => { this.#e.deps.logger.error({ err: (e as Error).message }, 'store read failed while serving a peer') })
     }
   }
@@ -332,7 +324,7 @@ export class SyncHandlers {
    */
   #serveDifference (link: PeerLink, ids: Uint8Array[]): void {
     if (link.neighbours.size <= 1) { this.#catchUp.owe(link, ids); return }
-    this.#e.schedule(2 * link.costMs + repairWaitSlackMs, () => { if (this.#e.peers.get(link.id) === link) this.#catchUp.owe(link, ids) })
+    this.#e.schedule(2 * link.costMs + repairWaitSlackMs, () => { if (this.#e.peers.isCurrent(link)) this.#catchUp.owe(link, ids) })
   }
 
   #want (link: PeerLink, ids: Uint8Array[]): void {
@@ -345,7 +337,7 @@ export class SyncHandlers {
   // ---- Reconciliation: the peer with the smaller id initiates ------------------
 
   reconcileAll (): void {
-    for (const link of this.#e.peers.values()) if (link.ready) this.#startReconcile(link)
+    for (const link of this.#e.peers.ready()) this.#startReconcile(link)
   }
 
   #startReconcile (link: PeerLink): void {
@@ -358,11 +350,10 @@ export class SyncHandlers {
     }
     // While a difference found earlier is still moving, finding it again would cost bytes for nothing.
     if (this.#catchUp.waits(link, this.#walks.get(link)?.active === true)) return
-    link.lastReconcileMs = nowMs
     const id = this.#nextSession++
     const range = this.#walks.get(link)?.next()
     const { session, message } = initiate(this.#e.set, { frameBytesMax: this.#payloadMax(link), range })
-    link.initiator = { id, session }
+    link.sessionStarted({ id, session }, nowMs)
     this.#e.counters.reconcileSessions++
     link.control({ type: FrameType.reconcile, session: id, payload: message })
     this.#e.pump(link)
@@ -384,10 +375,10 @@ export class SyncHandlers {
         return
       }
       slot = { id: session, session: accept(this.#e.set, { frameBytesMax: this.#payloadMax(link) }) }
-      link.responder = slot
+      link.responding(slot)
     }
     if (slot === undefined || slot.id !== session) return // a stale session's late reply
-    if (weInitiated) link.lastReconcileMs = this.#e.deps.clock.monotonicMs()
+    if (weInitiated) link.sessionHeard(this.#e.deps.clock.monotonicMs())
     let step: ReconcileStep
     try {
       step = reconcile(slot.session, payload)
@@ -417,8 +408,7 @@ export class SyncHandlers {
   #speaksOtherVersion (link: PeerLink, version: number): void {
     if (this.#otherVersion.has(link)) return
     this.#otherVersion.add(link)
-    link.initiator = undefined
-    link.responder = undefined
+    link.sessionsDropped()
     this.#e.deps.logger.warn({ peer: link.id, version, ours: reconcileVersion }, 'peer speaks another version of reconciliation: not reconciling with it until it reconnects')
   }
 
@@ -462,7 +452,7 @@ export class SyncHandlers {
       if (this.#e.holds(k)) { declineOn(link, id); continue }
       const other = this.#promised.get(k)
       // A promise is trusted for an interval, or for as long as its link keeps delivering (a catch-up).
-      const live = other !== undefined && other.link !== link && this.#e.peers.get(other.link.id) === other.link &&
+      const live = other !== undefined && other.link !== link && this.#e.peers.isCurrent(other.link) &&
         (nowMs - other.atMs < this.#e.config.reconcileIntervalMs || this.#catchUp.moving(other.link))
       if (live && other.link.costMs <= link.costMs) { declineOn(link, id); continue }
       if (live) declineOn(other.link, id)
@@ -476,10 +466,7 @@ export class SyncHandlers {
     }
   }
 
-  #endSession (link: PeerLink, weInitiated: boolean): void {
-    if (weInitiated) link.initiator = undefined
-    else link.responder = undefined
-  }
+  #endSession (link: PeerLink, weInitiated: boolean): void { link.sessionEnded(weInitiated) }
 
   // ---- Sequence gaps ------------------------------------------------------------
 
@@ -548,7 +535,7 @@ export class SyncHandlers {
   /** Sends `wantSeq` for what is still missing to the ready ones of `peers`; the first asked, if any was. */
   #askForGap (stream: string, channel: Uint8Array, author: Uint8Array, from: number, to: number, peers: Array<PeerLink | undefined>): PeerLink | undefined {
     const missing = this.#e.catalog.missingSeqs(stream, Math.max(from, to - idListItemsMax + 1), to, idListItemsMax)
-    const ready = peers.filter((p): p is PeerLink => p?.ready === true && this.#e.peers.get(p.id) === p)
+    const ready = peers.filter((p): p is PeerLink => p?.ready === true && this.#e.peers.isCurrent(p))
     if (missing.length === 0 || ready.length === 0) return undefined
     this.#e.counters.gapRequests++
     const frames: Frame[] = seqRuns(missing, gapRunsMax).map(([seqFrom, seqTo]) => ({ type: FrameType.wantSeq, channel, author, seqFrom, seqTo }))
