@@ -17,11 +17,13 @@ import { MessageLog } from './log.ts'
 import { medianOffsetMs, networkNowMs } from './network-time.ts'
 import { Links } from './links.ts'
 import { PeerLink, type OutEnvelope, type PeerMemory } from './peer.ts'
-import { newCounters, defaultEngineConfig, type AwayPeer, type EngineConfig, type EngineDeps, type EngineStatus, type HeldEnvelope, type RefusalReason, type Sender } from './types.ts'
+import { newCounters, defaultEngineConfig, type AwayPeer, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason, type Sender, type Verdict } from './types.ts'
 import { SyncHandlers } from './sync.ts'
 import { entryFields, Retention } from './retention.ts'
-import { checkTimely, decodeEnvelope, verifySignature, type Envelope } from '../envelope.ts'
-import { isDdilError, StorageError, UnauthorisedError } from '../errors.ts'
+import { HeldPool } from './held.ts'
+import { reasonOf, refusalError, refusalReason, senderCharge, validate } from './validate.ts'
+import { decodeEnvelope, type Envelope } from '../envelope.ts'
+import { isDdilError, StorageError } from '../errors.ts'
 import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '../frames.ts'
 import { HybridClock, type Hlc } from '../hlc.ts'
 import { controlQueueBytesMax, lazyAuthorsPerPeerMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyUnread, peerPenaltyUntimely, peerPenaltyWasteful, peerScoreDisconnectBelow, peerScorePerHourRecovered } from '../limits.ts'
@@ -46,11 +48,7 @@ export class Engine implements LinkHandler {
   readonly #decode: (bytes: Uint8Array) => Envelope
   readonly #retention: Retention
   readonly #pending = new Map<string, Promise<void>>()
-  /** Envelopes whose authorisation is not decidable yet, oldest first (bounded: limits.ts). */
-  readonly #held = new Map<string, HeldEnvelope>()
-  #heldBytes = 0
-  /** Held envelopes per sender, to make room fairly (see #dropHeld). */
-  readonly #heldBy = new Map<Sender, number>()
+  readonly #held: HeldPool
   #writeOps: StoreOp[] = []
   #writeWaiters: Array<{ resolve: () => void, reject: (e: unknown) => void }> = []
   #writing = false
@@ -72,6 +70,16 @@ export class Engine implements LinkHandler {
     this.#decode = deps.decode ?? ((b) => decodeEnvelope(b, (x) => deps.crypto.sha256(x)))
     this.#sync = new SyncHandlers(this)
     this.#retention = new Retention(this)
+    this.#held = new HeldPool({
+      counters: this.counters,
+      validate: (env) => this.#validate(env),
+      accept: (env, from) => this.#accept(env, from, false),
+      refuse: (reason, detail, peer, env) => { this.#refused(reason, detail, peer, env) },
+      crowdedBy: (peer) => {
+        const link = this.peers.get(peer)
+        if (link !== undefined) this.penalise(link, peerPenaltyWasteful, 'its envelopes of unknown channels or authors fill the pending pool')
+      },
+    })
   }
 
   /** The 8-byte reference for a peer id that neighbour lists carry. */
@@ -124,11 +132,10 @@ export class Engine implements LinkHandler {
     if (this.catalog.has(key)) return env
     const pending = this.#pending.get(key)
     if (pending !== undefined) { await pending; return env }
-    try {
-      this.#validate(env)
-    } catch (e) {
-      const err = e instanceof PendingAuthorisation ? new UnauthorisedError(`not yet authorised: ${e.message}`) : e
-      this.#refused(reasonOf(err), (err as Error).message, undefined, env)
+    const verdict = this.#validate(env)
+    if (!verdict.ok) {
+      const err = refusalError(verdict)
+      this.#refused(refusalReason(verdict), err.message, undefined, env)
       throw err
     }
     await this.#accept(env, 'local', true)
@@ -237,21 +244,15 @@ export class Engine implements LinkHandler {
       if (!this.catalog.tombstones.has(key)) this.#sync.pruneAfterDuplicate(link, env.author, key)
       return
     }
-    try {
-      this.#validate(env)
-    } catch (e) {
-      if (e instanceof PendingAuthorisation) { this.#hold(env, link.id); return }
-      const reason = reasonOf(e)
-      this.#refused(reason, (e as Error).message, link.id, env)
+    const verdict = this.#validate(env)
+    if (!verdict.ok) {
+      if (verdict.reason === 'pending') { this.#held.hold(env, link.id); return }
+      const reason = refusalReason(verdict)
+      this.#refused(reason, verdict.message, link.id, env)
       if (reason === 'expired') this.counters.expiredOnArrival++
-      // What our own policy refuses (a channel we do not carry) is nobody's fault. What an honest peer can
-      // send (it judged the envelope by its own clock or its own view of the channel, which a partition can
-      // leave behind ours: a removed member's posts) costs a point, once per envelope. What it cannot send
-      // honestly (a forgery, junk) costs ten.
-      if (e instanceof NotCarried) return
-      if (reason === 'expired' || reason === 'clock-skew' || reason === 'unauthorised') {
-        if (link.firstUntimely(key)) this.penalise(link, peerPenaltyUntimely, `${reason}: ${(e as Error).message}`)
-      } else this.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${(e as Error).message}`)
+      const charge = senderCharge(verdict)
+      if (charge === 'untimely' && link.firstUntimely(key)) this.penalise(link, peerPenaltyUntimely, `${reason}: ${verdict.message}`)
+      else if (charge === 'bad') this.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${verdict.message}`)
       return
     }
     const repair = this.#sync.arrived(link, env)
@@ -265,62 +266,11 @@ export class Engine implements LinkHandler {
     })
   }
 
-  #hold (env: Envelope, from: Sender): void {
-    const key = env.key
-    this.#held.set(key, { env, from })
-    this.#heldBytes += env.bytes.length
-    this.#heldBy.set(from, (this.#heldBy.get(from) ?? 0) + 1)
-    this.counters.heldPending++
-    while (this.#held.size > pendingEnvelopesMax || this.#heldBytes > pendingBytesMax) this.#dropHeld()
-  }
-
-  /**
-   * The pool is full: the oldest envelope of whoever holds most of it goes. So a peer
-   * flooding envelopes of unknown channels or authors pushes out its own, and honest
-   * senders keep their places. A peer holding more than half the pool is also charged
-   * for each: it is cut once it has been pushed out a hundred times.
-   */
-  #dropHeld (): void {
-    let heaviest: Sender = 'local'
-    for (const [from, n] of this.#heldBy) if (n > (this.#heldBy.get(heaviest) ?? 0)) heaviest = from
-    const dominant = (this.#heldBy.get(heaviest) ?? 0) * 2 > this.#held.size
-    for (const [key, h] of this.#held) {
-      if (h.from !== heaviest) continue
-      this.#unhold(key, h)
-      const peer = h.from === 'local' ? undefined : h.from
-      this.#refused('unauthorised', 'dropped from the pending pool (full) before its authorisation could be decided', peer, h.env)
-      const link = peer === undefined ? undefined : this.peers.get(peer)
-      if (link !== undefined && dominant) this.penalise(link, peerPenaltyWasteful, 'its envelopes of unknown channels or authors fill the pending pool')
-      return
-    }
-  }
-
-  #unhold (key: string, h: HeldEnvelope): void {
-    this.#held.delete(key)
-    this.#heldBytes -= h.env.bytes.length
-    const n = (this.#heldBy.get(h.from) ?? 1) - 1
-    if (n === 0) this.#heldBy.delete(h.from)
-    else this.#heldBy.set(h.from, n)
-  }
-
   /**
    * Asks the authoriser again about every held envelope (call after channel state changed).
    * Newly decidable ones are stored or refused; the rest stay held.
    */
-  retryPending (): void {
-    for (const [key, h] of [...this.#held]) {
-      try {
-        this.#validate(h.env)
-      } catch (e) {
-        if (e instanceof PendingAuthorisation) continue
-        this.#unhold(key, h)
-        this.#refused(reasonOf(e), (e as Error).message, h.from === 'local' ? undefined : h.from, h.env)
-        continue
-      }
-      this.#unhold(key, h)
-      this.#accept(h.env, h.from, false).catch((e: unknown) => this.#refused(reasonOf(e), (e as Error).message, h.from === 'local' ? undefined : h.from, h.env))
-    }
-  }
+  retryPending (): void { this.#held.retry() }
 
   /**
    * Network time (network-time.ts), whole ms: our wall clock corrected by the median offset
@@ -340,13 +290,8 @@ export class Engine implements LinkHandler {
     for (const p of this.peers.ready()) yield p.clockOffsetMs
   }
 
-  #validate (env: Envelope): void {
-    checkTimely(env, this.networkNowMs())
-    const auth = this.deps.authoriser.authorise(env)
-    if (!auth.ok) throw 'pending' in auth ? new PendingAuthorisation(auth.reason) : auth.carried === false ? new NotCarried(auth.reason) : new UnauthorisedError(auth.reason)
-    verifySignature(this.deps.crypto, env, auth.publicKey)
-    // No sequence window: a relay that was away lacks whatever its peers stored meanwhile, so a
-    // far jump is normal for it. What a jump can cost is bounded where the gap is chased (sync.ts).
+  #validate (env: Envelope): Verdict {
+    return validate(env, { crypto: this.deps.crypto, authoriser: this.deps.authoriser, networkNowMs: () => this.networkNowMs() })
   }
 
   /**
@@ -534,24 +479,3 @@ export class Engine implements LinkHandler {
     }
   }
 }
-
-function reasonOf (e: unknown): RefusalReason {
-  if (!isDdilError(e)) return 'storage'
-  switch (e.code) {
-    case 'ERR_EXPIRED': return 'expired'
-    case 'ERR_CLOCK_SKEW': return 'clock-skew'
-    case 'ERR_SIGNATURE': return 'signature'
-    case 'ERR_UNAUTHORISED': return 'unauthorised'
-    case 'ERR_LIMIT': return 'limit'
-    case 'ERR_QUOTA': return 'quota'
-    case 'ERR_DECODE': return 'decode'
-    default: return 'storage'
-  }
-}
-
-
-/** Internal signal: the authoriser cannot decide yet; the envelope is held, not refused. */
-class PendingAuthorisation extends Error {}
-
-/** Refused by this relay's own policy (see AuthoriseResult's `carried`): refused, but the sender is not charged. */
-class NotCarried extends UnauthorisedError {}

@@ -94,6 +94,14 @@ export const defaultEngineConfig: Omit<EngineConfig, 'nodeId'> = {
 
 export type RefusalReason = 'decode' | 'signature' | 'unauthorised' | 'expired' | 'clock-skew' | 'limit' | 'quota' | 'storage'
 
+/**
+ * Whether an envelope may be stored (validate.ts): a value, never an exception. `pending`:
+ * not decidable yet (hold it, ask again later); `not-carried`: refused by this relay's own
+ * policy, no fault of whoever forwarded it.
+ */
+export type Verdict = { ok: true } | Refusal
+export interface Refusal { ok: false, reason: RefusalReason | 'pending' | 'not-carried', message: string }
+
 /** Hooks for the daemon (client API, audit log) and the simulator (delivery times). Must not throw. */
 export interface EngineEvents {
   /** A new envelope is durably stored here (from a local client or a peer). */
