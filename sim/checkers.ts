@@ -70,7 +70,7 @@ function convergence (r: RunResult): CheckResult {
     for (const rec of r.ledger.records) {
       if (!rec.acked || rec.quotaHit || rec.createdAtMs >= r.quietStartMs || rec.createdAtMs + rec.post.ttlMs <= liveAfter) continue
       let holders = 0
-      for (const e of engines) if (e?.catalog.has(rec.key) === true) holders++
+      for (const e of engines) if (e?.probe.catalog.has(rec.key) === true) holders++
       if (holders === 0 || holders === comp.length) continue
       missing += comp.length - holders
       if (ex.length < examplesMax) ex.push(`message ${rec.index} held by ${holders} of ${comp.length}`)

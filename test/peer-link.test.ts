@@ -1,7 +1,8 @@
 // One link's outbound bookkeeping: which envelopes it sent recently (not re-served for
 // 15 s unless the peer asks), and that this memory stays bounded in time and in size.
 import t from 'tap'
-import { newPeerMemory, PeerLink, type OutEnvelope } from '../protocol/engine/peer.ts'
+import { PeerLink, type OutEnvelope } from '../protocol/engine/peer.ts'
+import { newPeerMemory } from '../protocol/engine/peer-memory.ts'
 import { newCounters } from '../protocol/engine/types.ts'
 import type { Transport } from '../protocol/ports.ts'
 import { resendAfterMs, sentIdsRememberedMax } from '../protocol/limits.ts'

@@ -9,8 +9,8 @@
  * links.add(new PeerLink(peer, ref, info, queueBytesMax, links.memoryOf(peer)))
  * setTimeout(() => { if (links.isCurrent(link)) … }, ms)
  */
-import type { PeerLink, PeerMemory } from './peer.ts'
-import { newPeerMemory } from './peer.ts'
+import type { PeerLink } from './peer.ts'
+import { newPeerMemory, type PeerMemory } from './peer-memory.ts'
 import { awayPeersRememberedMax, peersRememberedMax } from '../limits.ts'
 import type { PeerId } from '../ports.ts'
 

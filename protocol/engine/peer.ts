@@ -9,17 +9,18 @@
  * `sessionStarted`, `enqueue`, `pump`, …).
  *
  * @example
- * const link = new PeerLink('relay-b', refKey, { latencyMs: 40 }, queueBytesMax, newPeerMemory())
+ * const link = new PeerLink('relay-b', refKey, { latencyMs: 40 }, queueBytesMax, links.memoryOf('relay-b'))
  * link.control(helloFrame); link.pump(transport, counters, nowMs, networkNowMs)
  * link.heardHello(hello.nowMs, nowMs, hello.frameBytesMax)   // ready
  */
 import { ServeBacklog } from './backlog.ts'
 import { clockOffsetMs, helloSkewMs } from './network-time.ts'
 import { PrecedenceQueue } from './queue.ts'
+import { scoreAt, type PeerMemory } from './peer-memory.ts'
 import { SentLog } from './sent-log.ts'
 import { encodeFrame, FrameType, type Frame } from '../frames.ts'
 import { TokenBucket } from '../token-bucket.ts'
-import { announcedIdsPerSecondMax, controlQueueBytesMax, frameBytesMax as linkFrameBytesMax, frameBytesMin, peerScoreInitial, peerScorePerHourRecovered, reconcileSessionsPerMinuteMax, untimelyIdsRememberedMax } from '../limits.ts'
+import { announcedIdsPerSecondMax, controlQueueBytesMax, frameBytesMax as linkFrameBytesMax, frameBytesMin, idListItemsMax, reconcileSessionsPerMinuteMax, untimelyIdsRememberedMax } from '../limits.ts'
 import type { LinkInfo, PeerId, Transport } from '../ports.ts'
 import type { ReconcileSession } from '../reconcile/index.ts'
 import type { Counters } from './types.ts'
@@ -37,30 +38,6 @@ export interface OutEnvelope {
   expiresAtMs: number
   /** Fed from `backlog`: if the queue drops it on overflow, it is owed again. */
   owed?: boolean
-}
-
-/**
- * What a relay remembers of a peer across its links: its score (so a peer cannot reset a
- * bad score by reconnecting) and push-tree state (a flapping link should not relearn it).
- */
-export interface PeerMemory {
-  /** As of `scoredAtMs` (monotonic ms; -Infinity: never penalised, it is the initial score). */
-  score: number
-  scoredAtMs: number
-  /** Authors (ref keys) whose envelopes this peer asked us to announce rather than push. */
-  lazyAuthors: Set<string>
-  /** Authors (ref keys) we asked this peer to stop pushing → when we last asked, ms. */
-  prunedByUs: Map<string, number>
-  /**
-   * Where the envelopes of authors this peer pruned came to us from (a peer id, or 'local'):
-   * a new author's first envelope from there is announced to it, not pushed. In memory only.
-   */
-  prunedUpstreams: Set<string>
-}
-
-/** A peer met for the first time: the initial score, nothing pruned. */
-export function newPeerMemory (): PeerMemory {
-  return { score: peerScoreInitial, scoredAtMs: -Infinity, lazyAuthors: new Set(), prunedByUs: new Map(), prunedUpstreams: new Set() }
 }
 
 /** A reconciliation session on a link: its number there, and its state. */
@@ -360,6 +337,11 @@ export class PeerLink {
     this.#controlBytes += bytes.length
   }
 
+  /** Queues `ids` as `have` or `want` control frames, at most `idListItemsMax` to a frame. */
+  controlIds (type: typeof FrameType.have | typeof FrameType.want, ids: Uint8Array[]): void {
+    for (let i = 0; i < ids.length; i += idListItemsMax) this.control({ type, ids: ids.slice(i, i + idListItemsMax) })
+  }
+
   /**
    * Hands frames to the transport until it pushes back. Returns the envelopes sent.
    * Envelopes that expired while queued (a slow link's backlog), or would before they
@@ -414,10 +396,4 @@ export class PeerLink {
 function count (counters: Counters, frame: Uint8Array): void {
   counters.framesSent[frame[0]]++
   counters.bytesSent[frame[0]] += frame.length
-}
-
-/** A remembered score as of `monotonicMs`: what was won back since the last penalty added, up to the initial score. */
-export function scoreAt (memory: Pick<PeerMemory, 'score' | 'scoredAtMs'>, monotonicMs: number): number {
-  const elapsedMs = Math.max(0, monotonicMs - memory.scoredAtMs)
-  return Math.min(peerScoreInitial, memory.score + elapsedMs * peerScorePerHourRecovered / 3_600_000)
 }
