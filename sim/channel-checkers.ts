@@ -17,7 +17,7 @@
  */
 import { streamKey } from '../protocol/engine/stream-key.ts'
 import type { Pair } from './analysis.ts'
-import type { CheckResult } from './checkers.ts'
+import type { CheckResult } from './check-result.ts'
 import type { GovernedOutcome } from './governed.ts'
 import type { RunResult } from './run-stats.ts'
 

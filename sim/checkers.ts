@@ -13,16 +13,11 @@
  * checks.every(c => c.ok)
  */
 import type { Pair } from './analysis.ts'
+import type { CheckResult } from './check-result.ts'
 import { channelCheckers } from './channel-checkers.ts'
 import type { RunResult } from './run-stats.ts'
 
-export interface CheckResult {
-  name: string
-  ok: boolean
-  /** The measured figure (a count or bytes). */
-  value: number
-  detail: string
-}
+export type { CheckResult } from './check-result.ts'
 
 /** Margin before the end within which a message may still be expiring somewhere, ms. */
 const expiryMarginMs = 60_000

@@ -8,7 +8,7 @@
  * const key = streamKey(env)                    // === env.stream
  * idFromKey(streamAuthorKey(key))               // the author reference, bytes
  */
-import { idKey } from './catalog.ts'
+import { binaryString as idKey } from '../bytes.ts'
 import { channelRefBytes, type Envelope } from '../envelope.ts'
 
 export function streamKey (s: Pick<Envelope, 'channel' | 'author'>): string {
