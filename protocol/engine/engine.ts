@@ -29,7 +29,7 @@ import { PeerLink } from './peer.ts'
 import { Retention } from './retention.ts'
 import { SyncHandlers } from './sync.ts'
 import { Timers } from './timers.ts'
-import { newCounters, defaultEngineConfig, type AwayPeer, type EngineConfig, type EngineDeps, type EngineStatus, type Refuse } from './types.ts'
+import { newCounters, defaultEngineConfig, type AwayPeer, type EngineConfig, type EngineDeps, type EngineStatus, type Refuse, type Verdict } from './types.ts'
 import { validate } from './validate.ts'
 import { decodeEnvelope, type Envelope } from '../envelope.ts'
 import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '../frames.ts'
@@ -109,7 +109,7 @@ export class Engine implements LinkHandler {
       events?.refused?.(reason, detail, peer, env)
     }
     const checks = { crypto, authoriser: deps.authoriser, networkNowMs }
-    const validateEnvelope = (env: Envelope): ReturnType<typeof validate> => validate(env, checks)
+    const validateEnvelope = (env: Envelope): Verdict => validate(env, checks)
     const holds = (key: string): boolean => this.#intake.holds(key)
     const out = this.#out = new Outbound({ transport, clock, counters, events, logger, networkNowMs, links, refill: link => { this.#sync.refill(link) } })
     const sync = this.#sync = new SyncHandlers({
@@ -137,7 +137,7 @@ export class Engine implements LinkHandler {
       set,
       links,
       networkNowMs,
-      lazyAuthors: (peer) => links.memoryOf(peer).lazyAuthors,
+      lazyAuthors: (peer) => links.lazyAuthorsOf(peer),
       penalise: (peer, points, reason) => { const link = links.get(peer); if (link !== undefined) out.penalise(link, points, reason) },
     }
   }

@@ -67,6 +67,9 @@ export class Links {
   /** Peers that went away → since when (network ms), most recently gone last. */
   away (): Array<[PeerId, number]> { return [...this.#away] }
 
+  /** The authors a peer asked us to announce rather than push, as remembered (nothing is created or reordered). */
+  lazyAuthorsOf (peer: PeerId): ReadonlySet<string> { return this.#memory.get(peer)?.lazyAuthors ?? new Set() }
+
   /**
    * What we remember of a peer across its links (its prunes also across our restarts). Past
    * `peersRememberedMax` the peer longest unseen and not linked now is forgotten.
