@@ -140,7 +140,7 @@ async function catchUp (stores: Apart, behind: 'a' | 'b', log: (line: string) =>
   let convergedMs = Infinity
   while (net.clock.now - began < 10 * sendMs + 600_000) {
     await net.run(stepMs)
-    if (engines.a.catalog.size === total && engines.b.catalog.size === total) { convergedMs = net.clock.now - began; break }
+    if (engines.a.probe.catalog.size === total && engines.b.probe.catalog.size === total) { convergedMs = net.clock.now - began; break }
   }
   const wallMs = performance.now() - wall0
   const cpu = cpuMs() - cpu0

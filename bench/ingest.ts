@@ -78,7 +78,7 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
     const rawPerSecond = per * rounds / (rawMs / 1000)
     const ingestPerSecond = per * rounds / (ingestMs / 1000)
     peakRss = Math.max(peakRss, process.memoryUsage().rss)
-    if (engine.catalog.size !== per * rounds) throw new Error(`stored ${engine.catalog.size} of ${per * rounds}`)
+    if (engine.probe.catalog.size !== per * rounds) throw new Error(`stored ${engine.probe.catalog.size} of ${per * rounds}`)
     engine.close()
     await store.close()
     const ratio = ingestPerSecond / rawPerSecond

@@ -94,12 +94,12 @@ export function createFacade (engine: Engine, hub: EngineEventHub, options: Faca
      * whatever else the channel holds.
      */
     async * backlog (channel, { limit }): AsyncIterable<ApiEnvelope> {
-      const history = [Kind.governance, Kind.keys, Kind.state].map(k => engine.log.byChannel(channel, k, channelHistoryEnvelopesMax))
+      const history = [Kind.governance, Kind.keys, Kind.state].map(k => engine.history(channel, k, channelHistoryEnvelopesMax))
       const ids = (await Promise.all(history)).flatMap(list => list.map(x => x.id))
-      const messages = limit > 0 ? await engine.log.byChannel(channel, Kind.message, limit) : []
+      const messages = limit > 0 ? await engine.history(channel, Kind.message, limit) : []
       if (messages.length > 0) {
         // A receipt is stamped after the message it names reached its reader: none older than the oldest shown can matter.
-        const receipts = (await engine.log.byChannel(channel, Kind.receipt, channelHistoryEnvelopesMax)).filter(r => compareHlc(r.hlc, messages[0].hlc) > 0)
+        const receipts = (await engine.history(channel, Kind.receipt, channelHistoryEnvelopesMax)).filter(r => compareHlc(r.hlc, messages[0].hlc) > 0)
         ids.push(...[...messages, ...receipts].sort((x, y) => compareHlc(x.hlc, y.hlc)).map(x => x.id))
       }
       for (const id of ids) {

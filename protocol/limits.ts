@@ -171,7 +171,7 @@ export const gapChecksPendingMax = 4096
  */
 export const promisedIdsRememberedMax = 262_144
 
-/** Ids remembered with every peer that promised them (a repair push is no reason to prune; sync.ts). */
+/** Ids remembered with every peer that promised them (a repair push is no reason to prune; reconciler.ts). */
 export const repairPushersRememberedMax = 65_536
 
 /**
@@ -192,7 +192,7 @@ export const reconcileWaitsForIdsMin = 1024
 /**
  * Streams (channel, author) and authors whose first envelope's way in a relay remembers,
  * for announcing a new author's first envelope where a co-located author was pruned
- * (sync.ts). Past it, newer authors simply get no such guess: forgetting would make
+ * (push.ts). Past it, newer authors simply get no such guess: forgetting would make
  * known authors look new, and the guess is only for new ones.
  */
 export const authorWaysRememberedMax = 65_536

@@ -15,9 +15,9 @@
  * const checks = channelCheckers(result, analysePairs(result))
  * checks.every(c => c.ok)
  */
-import { streamKey } from '../protocol/engine/retention.ts'
+import { streamKey } from '../protocol/engine/stream-key.ts'
 import type { Pair } from './analysis.ts'
-import type { CheckResult } from './checkers.ts'
+import type { CheckResult } from './check-result.ts'
 import type { GovernedOutcome } from './governed.ts'
 import type { RunResult } from './run-stats.ts'
 
@@ -31,7 +31,7 @@ function removalEnforced (r: RunResult, g: GovernedOutcome): CheckResult {
     if (removal.cutSeq === undefined) continue
     const key = streamKey({ channel: removal.channelRef, author: removal.author })
     r.nodes.forEach((node, i) => {
-      const stream = node.engine?.catalog.streams.get(key)
+      const stream = node.engine?.probe.catalog.streams.get(key)
       if (stream === undefined) return
       for (const seq of stream.bySeq.keys()) {
         if (seq <= (removal.cutSeq as number)) continue

@@ -13,16 +13,11 @@
  * checks.every(c => c.ok)
  */
 import type { Pair } from './analysis.ts'
+import type { CheckResult } from './check-result.ts'
 import { channelCheckers } from './channel-checkers.ts'
 import type { RunResult } from './run-stats.ts'
 
-export interface CheckResult {
-  name: string
-  ok: boolean
-  /** The measured figure (a count or bytes). */
-  value: number
-  detail: string
-}
+export type { CheckResult } from './check-result.ts'
 
 /** Margin before the end within which a message may still be expiring somewhere, ms. */
 const expiryMarginMs = 60_000
@@ -70,7 +65,7 @@ function convergence (r: RunResult): CheckResult {
     for (const rec of r.ledger.records) {
       if (!rec.acked || rec.quotaHit || rec.createdAtMs >= r.quietStartMs || rec.createdAtMs + rec.post.ttlMs <= liveAfter) continue
       let holders = 0
-      for (const e of engines) if (e?.catalog.has(rec.key) === true) holders++
+      for (const e of engines) if (e?.probe.catalog.has(rec.key) === true) holders++
       if (holders === 0 || holders === comp.length) continue
       missing += comp.length - holders
       if (ex.length < examplesMax) ex.push(`message ${rec.index} held by ${holders} of ${comp.length}`)

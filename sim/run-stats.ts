@@ -100,9 +100,9 @@ export class RunStats {
     for (const node of nodes) {
       const engine = node.engine
       if (engine === undefined) continue
-      for (const peer of engine.peers.values()) if (peer.queue.bytes > this.queueBytesSeen) this.queueBytesSeen = peer.queue.bytes
-      if (engine.catalog.bytesUsed > engine.config.storageBytesMax) {
-        this.overQuota.push({ atMs: node.deps.scheduler.now, node: node.id, bytes: engine.catalog.bytesUsed, quota: engine.config.storageBytesMax })
+      for (const peer of engine.probe.links.values()) if (peer.queue.bytes > this.queueBytesSeen) this.queueBytesSeen = peer.queue.bytes
+      if (engine.probe.catalog.bytesUsed > engine.probe.config.storageBytesMax) {
+        this.overQuota.push({ atMs: node.deps.scheduler.now, node: node.id, bytes: engine.probe.catalog.bytesUsed, quota: engine.probe.config.storageBytesMax })
       }
     }
   }
@@ -123,7 +123,7 @@ export class RunStats {
       scenario: this.scenario, seed: this.seed, timeline: this.timeline, nodeIds: end.nodes.map(n => n.id), nodes: end.nodes,
       ledger: this.ledger, events: end.events, traceHash: end.traceHash, wallMs: end.wallMs, wire: this.wire, counters,
       postsSkipped: this.postsSkipped, disconnects: this.disconnects, refusals: this.refusals,
-      queueBytesSeen: this.queueBytesSeen, queueBytesLimit: end.nodes[0]?.engine?.config.peerQueueBytesMax ?? defaultEngineConfig.peerQueueBytesMax,
+      queueBytesSeen: this.queueBytesSeen, queueBytesLimit: end.nodes[0]?.engine?.probe.config.peerQueueBytesMax ?? defaultEngineConfig.peerQueueBytesMax,
       overQuota: this.overQuota, components: components(end.nodes, end.net),
       quietStartMs: quietStart(changes.reduce((m, c) => Math.max(m, c.atMs), 0), this.scenario.durationMs), verify: this.verify, digest: this.digest,
     }

@@ -110,7 +110,7 @@ t.test('auth: requests before auth are refused, and count as failed attempts', a
   raw.send('not json')
   t.match(await raw.next(), { type: 'error', rid: null, code: 'ERR_DECODE' })
   t.match(await within(raw.closed, 'close'), { code: 1008 })
-  t.equal(n.engine.catalog.size, 0, 'nothing was stored')
+  t.equal(n.engine.probe.catalog.size, 0, 'nothing was stored')
 })
 
 t.test('auth: an unauthenticated connection is closed after the auth timeout', async t => {
@@ -135,7 +135,7 @@ t.test('submit: resolves only once the engine has stored the envelope durably', 
   await within((n.store.gate as NonNullable<GatedStore['gate']>).entered, 'the store write')
   await client.stamp() // a later request's reply has come back: the server is not sitting on `submitted`
   t.notOk(settled, 'no reply while the write is in flight')
-  t.notOk(n.engine.catalog.has(idKey(env.id)), 'engine has not indexed it yet')
+  t.notOk(n.engine.probe.catalog.has(idKey(env.id)), 'engine has not indexed it yet')
   n.store.gate?.release()
   const { id } = await within(submitted, 'submitted')
   t.equal(toHex(id), toHex(env.id))
@@ -157,7 +157,7 @@ t.test('submit: forged, unauthorised, expired and garbage envelopes get typed er
   n.clock.now += 11_000
   t.ok(await refusal(stale.bytes) instanceof ExpiredError, 'expired: ExpiredError')
   t.ok(await refusal(Uint8Array.of(1, 2, 3)) instanceof DecodeError, 'garbage: DecodeError')
-  t.equal(n.engine.catalog.size, 0, 'none stored')
+  t.equal(n.engine.probe.catalog.size, 0, 'none stored')
   const ok = envelope(n)
   t.equal(toHex((await client.submit(ok.bytes)).id), toHex(ok.id), 'an honest submit still works on the same connection')
   await client.close()

@@ -3,7 +3,10 @@
  * eviction), slot reuse after removal, and bounded heaps under churn.
  */
 import t from 'tap'
-import { Catalog, type Entry } from '../protocol/engine/catalog.ts'
+import { Catalog, idFromKey, type Entry } from '../protocol/engine/catalog.ts'
+import { streamAuthorKey, streamChannelKey, streamKey } from '../protocol/engine/stream-key.ts'
+import { authorRef, signEnvelope } from '../protocol/envelope.ts'
+import { aliceKeys, crypto, messageFields } from './helpers/fixtures.ts'
 import { Rng } from '../sim/rng.ts'
 import { testSeed } from './helpers/seed.ts'
 
@@ -88,4 +91,11 @@ t.test('a relay that only purges does not keep its eviction slots', async t => {
   }
   t.ok(c.size <= 101, `${c.size} held`)
   t.ok(c.queuedSlots < 3000, `${c.queuedSlots} slots queued for ${c.size} entries`)
+})
+
+t.test('a stream key is the channel reference then the author reference, and is taken apart by name', async t => {
+  const env = signEnvelope(crypto, messageFields(), aliceKeys.privateKey)
+  t.equal(streamKey(env), env.stream, 'as the envelope carries it')
+  t.same(idFromKey(streamChannelKey(env.stream)), env.channel)
+  t.same(idFromKey(streamAuthorKey(env.stream)), authorRef(aliceKeys.publicKey))
 })

@@ -103,7 +103,7 @@ t.test('a relay refuses channels created by users its operator does not allow', 
   await net.run(10)
   const M = client(net, 'relay-a', mallory, 3)
   await t.rejects(M.c.createChannel({ name: 'spam' }), { code: 'ERR_UNAUTHORISED' })
-  t.equal(net.engines.get('relay-a')?.catalog.size, 0)
+  t.equal(net.engines.get('relay-a')?.probe.catalog.size, 0)
 })
 
 t.test('a channel a relay does not carry is refused whole and costs the peer that forwards it nothing', async t => {
@@ -118,7 +118,7 @@ t.test('a channel a relay does not carry is refused whole and costs the peer tha
   for (let i = 0; i < 20; i++) await C.c.sendText(channel, `post ${i}`)
   await net.run(20_000) // reconciliation offers it all again, several times
   const a = net.engines.get('relay-a') as Engine
-  t.equal(a.catalog.size, 0, 'A stores none of it')
+  t.equal(a.probe.catalog.size, 0, 'A stores none of it')
   t.equal(a.counters.heldPending, 0, 'nor holds it pending, as if its channel might still turn up')
   t.equal(a.status().peers.find(p => p.id === 'relay-b')?.score, 100, 'and B, which forwarded it, is not charged')
   t.same(net.disconnects, [])

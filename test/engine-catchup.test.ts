@@ -128,7 +128,7 @@ t.test('an honest relay far behind takes envelopes far ahead of what it holds: n
   const alice = net.author(1)
   for (let seq = 1; seq <= 10; seq++) await net.post('a', alice, seq)
   await net.run(1_000)
-  t.equal(b.catalog.size, 10)
+  t.equal(b.probe.catalog.size, 10)
   net.cut('a', 'b') // b is away while alice posts 12,000 more (more than the old window of 10,000)
   const away = 12_000
   for (let seq = 11; seq <= 10 + away; seq++) await net.post('a', alice, seq, { body: new Uint8Array(40) })
@@ -137,10 +137,10 @@ t.test('an honest relay far behind takes envelopes far ahead of what it holds: n
   // Flash posts overtake the routine backlog: b gets sequence 12,011 while it holds little past 10.
   for (let seq = 11 + away; seq < 31 + away; seq++) await net.post('a', alice, seq, { precedence: Precedence.flash, body: new Uint8Array(40) })
   await net.run(500)
-  const highest = (b.catalog.streams.values().next().value?.highest ?? 0)
-  t.ok(highest > 10 + away, `b stored sequence ${highest} far ahead of most of what it holds (${b.catalog.size})`)
+  const highest = (b.probe.catalog.streams.values().next().value?.highest ?? 0)
+  t.ok(highest > 10 + away, `b stored sequence ${highest} far ahead of most of what it holds (${b.probe.catalog.size})`)
   await net.run(60_000)
-  t.equal(b.catalog.size, 30 + away, 'b caught up')
+  t.equal(b.probe.catalog.size, 30 + away, 'b caught up')
   t.equal(b.counters.refused, 0, 'nothing refused')
   t.equal(scoreOf(b, 'a'), 100, 'a was not penalised')
   t.same(net.disconnects, [], 'and the link was never cut')
@@ -168,7 +168,7 @@ t.test('a malicious author jumping ahead costs one bounded gap check per stream,
     await net.run(1) // each stored before the next arrives
   }
   await net.run(5_000)
-  t.equal(relay.catalog.size, jumps.length, 'every signed envelope is stored, however far it jumps')
+  t.equal(relay.probe.catalog.size, jumps.length, 'every signed envelope is stored, however far it jumps')
   t.equal(scoreOf(relay, 'peer'), 100, 'the peer that relayed them is not penalised')
   t.equal(relay.counters.gapRequests, 1, 'all those gaps made one check (one peer: no second ask)')
   t.ok(asked.length <= 32, `${asked.length} wantSeq frames`)

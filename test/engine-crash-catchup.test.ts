@@ -110,13 +110,13 @@ t.test('100 kill -9 cycles of a relay under load: both converge, nothing acknowl
       await net.run(1_000)
     } else await load(rng.int(2_000), false)
     b = await open()
-    lostAtRestart += [...acked.bob].filter(id => !b.catalog.has(Buffer.from(id, 'hex').toString('latin1'))).length
+    lostAtRestart += [...acked.bob].filter(id => !b.probe.catalog.has(Buffer.from(id, 'hex').toString('latin1'))).length
     net.connect('a', 'b', link)
   }
   t.equal(lostAtRestart, 0, 'every envelope B acknowledged was in its store at each restart')
 
   const deadline = net.clock.now + 600_000
-  while (net.clock.now < deadline && !(a.catalog.size === b.catalog.size && net.ids('a').join() === net.ids('b').join())) await load(1_000, true)
+  while (net.clock.now < deadline && !(a.probe.catalog.size === b.probe.catalog.size && net.ids('a').join() === net.ids('b').join())) await load(1_000, true)
   const atA = new Set(net.ids('a')); const atB = new Set(net.ids('b'))
   t.same(net.ids('a'), net.ids('b'), `both relays hold the same ${atA.size} envelopes`)
   for (const who of ['alice', 'bob'] as const) {

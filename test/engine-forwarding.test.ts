@@ -133,7 +133,7 @@ t.test('a faster announcer is grafted and the slow eager path pruned', async t =
   const after = latencies(3)
   t.ok(after[0] > 150, `the first post after the fast link returns still takes the detour (${after[0]} ms)`)
   t.ok(after.slice(2).every(ms => ms < 20), `later posts take the fast path: ${after.join(', ')} ms`)
-  t.equal(net.engines.get('e')!.peers.get('r')!.lazyAuthors.size, 1, 'e now announces this author to r instead of pushing')
+  t.equal(net.engines.get('e')!.probe.links.get('r')!.lazyAuthors.size, 1, 'e now announces this author to r instead of pushing')
 })
 
 t.test('a detour under graftLeadMs slower is grafted back too, when the lead is over a round trip of the announcer\'s link', async t => {

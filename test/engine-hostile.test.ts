@@ -30,11 +30,11 @@ t.test('a peer that does not read is cut once its control frames pass the bound'
   // Announcements at the rate a peer may make them; each id we lack is wanted after the graft delay, and the wants pile up unread.
   const perFrame = announcedIdsPerSecondMax / 4
   const seconds = Math.ceil(controlQueueBytesMax / (32 * announcedIdsPerSecondMax)) + 4
-  for (let f = 0; f < 4 * seconds && x.peers.has('deaf'); f++) {
+  for (let f = 0; f < 4 * seconds && x.probe.links.has('deaf'); f++) {
     x.receive('deaf', encodeFrame({ type: FrameType.have, ids: ids(perFrame, f) }))
     await net.run(250)
   }
-  t.notOk(x.peers.has('deaf'), 'cut')
+  t.notOk(x.probe.links.has('deaf'), 'cut')
   t.match(net.disconnects.find(d => d.peer === 'deaf')?.reason ?? '', /does not read/)
 })
 
@@ -66,10 +66,10 @@ t.test('a peer opening reconciliation sessions faster than the bound is charged 
   for (const id of ids(50, 7)) set.add(idKey(id))
   const open = (from: string, session: number): void => { x.receive(from, encodeFrame({ type: FrameType.reconcile, session, payload: initiate(set, { frameBytesMax: 4096 }).message })) }
   for (let minute = 0; minute < 60; minute++) { open('a-honest', 1000 + minute); await net.run(30_000); open('a-honest', 5000 + minute); await net.run(30_000) }
-  t.ok(x.peers.has('a-honest'), 'two sessions a minute for an hour: still linked')
+  t.ok(x.probe.links.has('a-honest'), 'two sessions a minute for an hour: still linked')
   t.same(net.disconnects.filter(d => d.peer === 'a-honest'), [])
-  for (let s = 0; s < 4 * reconcileSessionsPerMinuteMax && x.peers.has('a-flood'); s++) open('a-flood', 10_000 + s)
-  t.notOk(x.peers.has('a-flood'), 'a session flood is cut')
+  for (let s = 0; s < 4 * reconcileSessionsPerMinuteMax && x.probe.links.has('a-flood'); s++) open('a-flood', 10_000 + s)
+  t.notOk(x.probe.links.has('a-flood'), 'a session flood is cut')
   t.match(net.disconnects.find(d => d.peer === 'a-flood')?.reason ?? '', /faster than/)
 })
 
@@ -82,12 +82,12 @@ t.test('prunes naming authors we hold nothing of are charged, and none is kept; 
   await net.post('x', alice, 1)
   await net.run(100)
   x.receive('p', encodeFrame({ type: FrameType.prune, author: authorRef(alice.publicKey) }))
-  t.ok(x.peerMemory('p').lazyAuthors.has(idKey(authorRef(alice.publicKey))), 'a prune of an author we hold is kept')
-  for (let i = 0; i < 200 && x.peers.has('p'); i++) x.receive('p', encodeFrame({ type: FrameType.prune, author: crypto.sha256(new Uint8Array([i])).slice(0, 8) }))
-  t.notOk(x.peers.has('p'), 'random-author prunes cost the peer its link')
-  t.equal(x.peerMemory('p').lazyAuthors.size, 1, 'and none of them was kept')
+  t.ok(x.probe.lazyAuthors('p').has(idKey(authorRef(alice.publicKey))), 'a prune of an author we hold is kept')
+  for (let i = 0; i < 200 && x.probe.links.has('p'); i++) x.receive('p', encodeFrame({ type: FrameType.prune, author: crypto.sha256(new Uint8Array([i])).slice(0, 8) }))
+  t.notOk(x.probe.links.has('p'), 'random-author prunes cost the peer its link')
+  t.equal(x.probe.lazyAuthors('p').size, 1, 'and none of them was kept')
   const reopened = await net.node('x2', {}, net.crash('x'))
-  t.equal(reopened.peerMemory('p').lazyAuthors.size, 1, 'nor written to disk')
+  t.equal(reopened.probe.lazyAuthors('p').size, 1, 'nor written to disk')
 })
 
 t.test('one peer\'s prunes are bounded, even of authors we hold', async t => {
@@ -103,8 +103,8 @@ t.test('one peer\'s prunes are bounded, even of authors we hold', async t => {
   for (const a of authors) await net.post('x', a, 1)
   await net.run(100)
   for (const a of authors) x.receive('p', encodeFrame({ type: FrameType.prune, author: authorRef(a.publicKey) }))
-  t.equal(x.peerMemory('p').lazyAuthors.size, lazyAuthorsPerPeerMax, `at most ${lazyAuthorsPerPeerMax} kept`)
-  t.ok(x.peers.has('p'), 'one prune over the bound costs a point, not the link')
+  t.equal(x.probe.lazyAuthors('p').size, lazyAuthorsPerPeerMax, `at most ${lazyAuthorsPerPeerMax} kept`)
+  t.ok(x.probe.links.has('p'), 'one prune over the bound costs a point, not the link')
 })
 
 t.test('a flood of envelopes of unknown authors pushes out the flooder\'s own, costs it, and names it', async t => {
@@ -120,26 +120,26 @@ t.test('a flood of envelopes of unknown authors pushes out the flooder\'s own, c
   const env = (seq: number, channel: number): Uint8Array => signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8).fill(channel), author: authorRef(stranger.publicKey), seq, hlc: x.stamp(), ttlSeconds: 600, epoch: 0, deps: [], body: new Uint8Array(16) }, stranger.privateKey).bytes
   const awaited = env(1, 1) // the honest peer's: its channel's governance is on its way
   x.receive('honest', encodeFrame({ type: FrameType.envelope, envelope: awaited }))
-  for (let i = 0; i < 6000 && x.peers.has('flood'); i++) x.receive('flood', encodeFrame({ type: FrameType.envelope, envelope: env(i + 2, 2) }))
+  for (let i = 0; i < 6000 && x.probe.links.has('flood'); i++) x.receive('flood', encodeFrame({ type: FrameType.envelope, envelope: env(i + 2, 2) }))
   await net.run(100)
-  t.notOk(x.peers.has('flood'), 'the flooder is cut')
+  t.notOk(x.probe.links.has('flood'), 'the flooder is cut')
   t.ok(refusedFrom.length > 0 && refusedFrom.every(p => p === 'flood'), `every drop from the pending pool is charged to the flooder (${refusedFrom.length})`)
   known.set(toHex(authorRef(stranger.publicKey)), stranger.publicKey)
   x.retryPending()
   await net.run(100)
-  t.equal(x.catalog.size >= 1 && x.catalog.has(idKey(crypto.sha256(awaited))), true, 'the honest peer\'s envelope kept its place and is stored once its author is known')
+  t.equal(x.probe.catalog.size >= 1 && x.probe.catalog.has(idKey(crypto.sha256(awaited))), true, 'the honest peer\'s envelope kept its place and is stored once its author is known')
 })
 
 t.test('a peer cut for its score is cut again on reconnecting, until its score has recovered', async t => {
   const net = new TestNet()
   const x = await net.node('x')
   deafPeer(x, 'bad', net.clock.nowMs())
-  for (let i = 0; i < 11 && x.peers.has('bad'); i++) x.receive('bad', new Uint8Array([250, 1, 2]))
-  t.notOk(x.peers.has('bad'), 'cut after eleven junk frames')
+  for (let i = 0; i < 11 && x.probe.links.has('bad'); i++) x.receive('bad', new Uint8Array([250, 1, 2]))
+  t.notOk(x.probe.links.has('bad'), 'cut after eleven junk frames')
   deafPeer(x, 'bad', net.clock.nowMs())
-  t.notOk(x.peers.has('bad'), 'reconnecting does not reset its score')
+  t.notOk(x.probe.links.has('bad'), 'reconnecting does not reset its score')
   t.match(net.disconnects.at(-1)?.reason ?? '', new RegExp(`still below ${peerScoreDisconnectBelow}`))
   await net.run(2 * 3_600_000)
   deafPeer(x, 'bad', net.clock.nowMs())
-  t.ok(x.peers.has('bad'), 'two hours later it is let back in')
+  t.ok(x.probe.links.has('bad'), 'two hours later it is let back in')
 })

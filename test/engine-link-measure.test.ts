@@ -29,7 +29,7 @@ t.test('linkMeasured sets latency, cost and clock offset; neighbours hear a chan
   net.connect('a', 'c', { untold: true })
   const toB = advertised(net, 'a', 'b')
   await net.run(1_000)
-  const c = a.peers.get('c')!
+  const c = a.probe.links.get('c')!
   t.same([c.costMs, c.latencyMs, c.clockOffsetMs], [1, 0, -1], 'told nothing: 1 ms, no latency; the hello\'s real 1 ms looks like a clock 1 ms behind')
   const before = toB.length
 
@@ -53,7 +53,7 @@ t.test('linkMeasured ignores what it cannot use: unknown peers, NaN, negative la
   const a = await net.node('a'); await net.node('b')
   net.connect('a', 'b', { latencyMs: 5 })
   await net.run(1_000)
-  const b = a.peers.get('b')!
+  const b = a.probe.links.get('b')!
   const figures = (): number[] => [b.costMs, b.latencyMs, b.clockOffsetMs]
   const start = figures()
   t.doesNotThrow(() => { a.linkMeasured('nobody', { latencyMs: 3 }) })

@@ -8,7 +8,7 @@ import t from 'tap'
 import { TestNet } from './helpers/net.ts'
 import { decodeFrame, encodeFrame, FrameType, type Frame } from '../protocol/frames.ts'
 import { authorRef, Kind, signEnvelope } from '../protocol/envelope.ts'
-import { seqRuns } from '../protocol/engine/sync.ts'
+import { seqRuns } from '../protocol/engine/gaps.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { crypto } from './helpers/fixtures.ts'
 
@@ -54,7 +54,7 @@ t.test('a gap is asked for run by run, never for the numbers between the holes',
     relay.receive('peer', encodeFrame({ type: FrameType.envelope, envelope: env.bytes }))
     await net.run(1)
   }
-  await net.run(relay.config.gapGraceMs + 100)
+  await net.run(relay.probe.config.gapGraceMs + 100)
   t.same(asked.map(f => f.type === FrameType.wantSeq ? [f.seqFrom, f.seqTo] : []).sort((a, b) => a[0] - b[0]), [[2, 3], [5, 5], [8, 9]], 'three runs, nothing we hold')
 })
 
@@ -232,7 +232,7 @@ t.test('a gap is asked of one peer first: three neighbours holding it do not all
   relay.receive('p2', encodeFrame({ type: FrameType.envelope, envelope: sign(4) })) // relay lacks 2 and 3: p2 revealed the gap
   await net.run(2_000)
   t.same([...asked], [['p2', 1]], 'asked of p2 alone')
-  t.equal(relay.catalog.size, 4, 'and filled')
+  t.equal(relay.probe.catalog.size, 4, 'and filled')
   t.equal(relay.counters.duplicatesReceived, before, 'with no copy from p1 or p3')
 })
 

@@ -14,9 +14,9 @@ async function pair (): Promise<{ net: TestNet, penalise: (points: number) => vo
   await net.run(100)
   return {
     net,
-    penalise: (points) => { const link = victim.peers.get('peer'); if (link !== undefined) victim.penalise(link, points, 'test') },
+    penalise: (points) => { victim.probe.penalise('peer', points, 'test') },
     score: () => victim.status().peers.find(p => p.id === 'peer')?.score ?? Number.NaN,
-    linked: () => victim.peers.has('peer') && !net.disconnects.some(d => d.peer === 'peer'),
+    linked: () => victim.probe.links.has('peer') && !net.disconnects.some(d => d.peer === 'peer'),
   }
 }
 

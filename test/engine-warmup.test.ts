@@ -31,7 +31,7 @@ t.test('a new author\'s first envelope is announced where a co-located author\'s
     t.ok(net.ids('d').includes(toHex(env.id)), `author ${author}'s first envelope reached d`)
   }
   t.equal(d.counters.duplicatesReceived, 1, 'four more authors at src: no more duplicates (c announced them to d)')
-  t.equal(net.engines.get('c')!.peers.get('d')!.lazyAuthors.size, 5, 'c announces all five authors to d')
+  t.equal(net.engines.get('c')!.probe.links.get('d')!.lazyAuthors.size, 5, 'c announces all five authors to d')
 })
 
 t.test('where the guess is wrong the peer grafts, and gets the envelope a graft delay later', async t => {

@@ -3,6 +3,7 @@
 import t from 'tap'
 import { clockPeers, ManualClock, silentLogger, TestNet } from './helpers/net.ts'
 import { createEngine } from '../protocol/engine/engine.ts'
+import { GroupCommit } from '../protocol/engine/group-commit.ts'
 import { MemoryStore } from '../protocol/memory-store.ts'
 import type { Store, StoreOp } from '../protocol/ports.ts'
 import { toHex } from '../protocol/bytes.ts'
@@ -96,7 +97,7 @@ t.test('a node crashed and reopened from its store keeps what it acknowledged an
   const storeB = net.crash('b')
   for (let k = 6; k <= 8; k++) await net.post('a', alice, k)
   const b = await net.node('b', {}, storeB)
-  t.equal(b.catalog.size, 5, 'reopened with its five envelopes')
+  t.equal(b.probe.catalog.size, 5, 'reopened with its five envelopes')
   net.connect('a', 'b')
   await net.run(500)
   t.equal(net.ids('b').length, 8, 'caught up after restart')
@@ -145,7 +146,7 @@ t.test('quota: eviction takes expired, then lowest precedence, oldest first; cus
   t.notOk(held.has(toHex(r1.id)), 'oldest routine evicted first')
   t.ok(held.has(toHex(f1.id)) && held.has(toHex(p1.id)) && held.has(toHex(r2.id)) && held.has(toHex(r3.id)))
   t.equal(net.engines.get('relay')?.counters.evicted, 1)
-  t.ok(net.engines.get('relay')?.catalog.tombstones.has(String.fromCharCode(...r1.id)), 'evicted id tombstoned')
+  t.ok(net.engines.get('relay')?.probe.catalog.tombstones.has(String.fromCharCode(...r1.id)), 'evicted id tombstoned')
   // The relay's own client's messages are custody: when only those remain, new custody is refused.
   const relayAuthor = net.author(6)
   const full = new TestNet()
@@ -228,10 +229,10 @@ t.test('garbage and forgeries from a peer cost it its link; honest traffic keeps
   await net.run(100)
   t.same(penalised, ['evil'])
   t.ok(net.disconnects.some(d => d.from === 'victim' && d.peer === 'evil'))
-  t.equal(victim.catalog.size, 0, 'nothing forged stored')
+  t.equal(victim.probe.catalog.size, 0, 'nothing forged stored')
   await net.post('honest', alice, 1)
   await net.run(100)
-  t.equal(victim.catalog.size, 1, 'honest traffic still delivered')
+  t.equal(victim.probe.catalog.size, 1, 'honest traffic still delivered')
 })
 
 t.test('the log lists a channel newest-last for backlogs, and forgets purged envelopes', async t => {
@@ -243,11 +244,11 @@ t.test('the log lists a channel newest-last for backlogs, and forgets purged env
   for (let k = 1; k <= 5; k++) { posted.push(await net.post('a', alice, k, { ttlSeconds: k === 1 ? 10 : 3600 })); await net.run(5) }
   await net.post('a', alice, 6, { channel: other })
   const channel = posted[0].channel
-  t.same((await a.log.byChannel(channel, Kind.message, 3)).map(x => toHex(x.id)), posted.slice(2).map(e => toHex(e.id)), 'newest three, oldest first')
-  t.equal((await a.log.byChannel(channel, Kind.message, 100)).length, 5)
-  t.equal((await a.log.byChannel(channel, Kind.governance, 100)).length, 0, 'by kind')
+  t.same((await a.history(channel, Kind.message, 3)).map(x => toHex(x.id)), posted.slice(2).map(e => toHex(e.id)), 'newest three, oldest first')
+  t.equal((await a.history(channel, Kind.message, 100)).length, 5)
+  t.equal((await a.history(channel, Kind.governance, 100)).length, 0, 'by kind')
   await net.run(11_000)
-  t.equal((await a.log.byChannel(channel, Kind.message, 100)).length, 4, 'purged envelope gone from the index')
+  t.equal((await a.history(channel, Kind.message, 100)).length, 4, 'purged envelope gone from the index')
 })
 
 t.test('pending authorisation: held, then stored when decidable; strong removal discards a stream', async t => {
@@ -275,7 +276,7 @@ t.test('pending authorisation: held, then stored when decidable; strong removal 
   t.equal(net.ids('b').length, 4)
   t.equal(await b.discardStream(env.channel, env.author, 2), 2)
   t.equal(net.ids('b').length, 2)
-  t.equal(b.catalog.tombstones.size, 2, 'discarded ids are tombstoned, so reconciliation will not fetch them back')
+  t.equal(b.probe.catalog.tombstones.size, 2, 'discarded ids are tombstoned, so reconciliation will not fetch them back')
 })
 
 t.test('the pending pool is bounded: envelopes for unknown channels cannot fill memory', async t => {
@@ -294,7 +295,7 @@ t.test('the pending pool is bounded: envelopes for unknown channels cannot fill 
   await net.run(10)
   t.equal(b.counters.heldPending, pendingEnvelopesMax + 10)
   t.equal(b.counters.refused, 10, 'the oldest ten were dropped from the pool')
-  t.equal(b.catalog.size, 0)
+  t.equal(b.probe.catalog.size, 0)
 })
 
 t.test('network time: a relay a day off agrees with its peers; one peer cannot drag it', async t => {
@@ -304,19 +305,19 @@ t.test('network time: a relay a day off agrees with its peers; one peer cannot d
   const now = net.clock.now
   const set = (offsets: number[]): void => { clockPeers(x, now, offsets) }
   set([0, 0, 0])
-  t.equal(x.networkNowMs(), now, 'agreeing peers: no correction')
+  t.equal(x.probe.networkNowMs(), now, 'agreeing peers: no correction')
   set([day, day, day])
-  t.equal(x.networkNowMs(), now + day, 'our clock is a day slow: corrected by the majority')
+  t.equal(x.probe.networkNowMs(), now + day, 'our clock is a day slow: corrected by the majority')
   set([day, 0, 0])
-  t.equal(x.networkNowMs(), now, 'one peer a day off does not move us')
+  t.equal(x.probe.networkNowMs(), now, 'one peer a day off does not move us')
   set([30 * day, 30 * day, 30 * day])
-  t.equal(x.networkNowMs(), now + 25 * 3600_000, 'clamped to the skew allowance')
+  t.equal(x.probe.networkNowMs(), now + 25 * 3600_000, 'clamped to the skew allowance')
   // An envelope stamped 48 h ahead of our wall clock is far-future unless our clock is the one that is off.
   set([day, day, day])
   const alice = net.author(1)
   const env = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq: 1, hlc: { ms: now + 2 * day, c: 0 }, ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey)
   await x.submit(env.bytes)
-  t.equal(x.catalog.size, 1, 'accepted: it is only 24 h ahead of network time')
+  t.equal(x.probe.catalog.size, 1, 'accepted: it is only 24 h ahead of network time')
   set([0, 0, 0])
   const env2 = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq: 2, hlc: { ms: now + 2 * day, c: 0 }, ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey)
   await t.rejects(x.submit(env2.bytes), { code: 'ERR_CLOCK_SKEW' }, 'with agreeing peers, 48 h ahead is refused')
@@ -371,10 +372,10 @@ t.test('a failed store write fails every submit waiting on it, and stores nothin
   failWrites = true
   const results = await Promise.allSettled([engine.submit(env.bytes), engine.submit(env.bytes)])
   t.same(results.map(r => r.status), ['rejected', 'rejected'], 'neither submit is acknowledged')
-  t.equal(engine.catalog.size, 0)
+  t.equal(engine.probe.catalog.size, 0)
   failWrites = false
   t.equal(toHex((await engine.submit(env.bytes)).id), toHex(env.id), 'once the disk recovers, the same envelope is stored')
-  t.equal(engine.catalog.size, 1)
+  t.equal(engine.probe.catalog.size, 1)
   engine.close()
 })
 
@@ -391,21 +392,13 @@ t.test('group commit: writes made while a batch is in flight go out together nex
       pending.push({ ops: ops.length, land: () => { inner.batch(ops).then(resolve, reject) }, fail: () => reject(new Error('disk full')) })
     }),
   }
-  const engine = createEngine({
-    clock: new ManualClock(), crypto, store, logger: silentLogger, transport: { send: () => false, disconnect () {} },
-    authoriser: { authorise: () => ({ ok: true, publicKey: aliceKeys.publicKey }) },
-  }, { nodeId: 'solo' })
-  let open = false
-  const opening = engine.open().then(() => { open = true })
-  while (!open) { pending.shift()?.land(); await new Promise(resolve => setImmediate(resolve)) }
-  await opening
-  batches.length = 0
+  const commit = new GroupCommit({ store })
   const put = (n: number): StoreOp => ({ type: 'put', key: Uint8Array.of(0x7e, n), value: Uint8Array.of(n) })
   const outcomes: string[] = []
   const track = (name: string, p: Promise<void>): void => { p.then(() => outcomes.push(`${name} ok`), () => outcomes.push(`${name} failed`)) }
-  track('a', engine.write([put(1)]))
-  track('b', engine.write([put(2)]))
-  track('c', engine.write([put(3), put(4)]))
+  track('a', commit.write([put(1)]))
+  track('b', commit.write([put(2)]))
+  track('c', commit.write([put(3), put(4)]))
   t.same(batches, [1], 'the first write goes out at once; the others wait')
   pending.shift()?.fail()
   await new Promise(resolve => setImmediate(resolve))
@@ -416,7 +409,6 @@ t.test('group commit: writes made while a batch is in flight go out together nex
   t.same(outcomes.sort(), ['a failed', 'b ok', 'c ok'])
   t.same(await inner.get(Uint8Array.of(0x7e, 4)), Uint8Array.of(4))
   t.equal(await inner.get(Uint8Array.of(0x7e, 1)), undefined)
-  engine.close()
 })
 
 t.test('a peer that keeps pushing duplicates is asked again to prune, at most once per pruneRepeatMs', async t => {
@@ -435,7 +427,7 @@ t.test('a peer that keeps pushing duplicates is asked again to prune, at most on
   t.equal(relay.counters.prunesSent, 1, 'the first duplicate asks the peer to announce this author instead')
   await pushTwice(frame(2))
   t.equal(relay.counters.prunesSent, 1, 'not again straight away')
-  await net.run(relay.config.pruneRepeatMs)
+  await net.run(relay.probe.config.pruneRepeatMs)
   await pushTwice(frame(3))
   t.equal(relay.counters.prunesSent, 2, 'still pushing later (it grafted, or restarted and forgot): asked again')
   t.equal(relay.counters.duplicatesReceived, 3)

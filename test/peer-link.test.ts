@@ -2,6 +2,7 @@
 // 15 s unless the peer asks), and that this memory stays bounded in time and in size.
 import t from 'tap'
 import { PeerLink, type OutEnvelope } from '../protocol/engine/peer.ts'
+import { newPeerMemory } from '../protocol/engine/peer-memory.ts'
 import { newCounters } from '../protocol/engine/types.ts'
 import type { Transport } from '../protocol/ports.ts'
 import { resendAfterMs, sentIdsRememberedMax } from '../protocol/limits.ts'
@@ -10,7 +11,7 @@ import { resendAfterMs, sentIdsRememberedMax } from '../protocol/limits.ts'
 function link (): { link: PeerLink, frames: Uint8Array[], send: (keys: string[], nowMs: number, force?: boolean) => void } {
   const frames: Uint8Array[] = []
   const transport: Transport = { send: (_peer, frame) => { frames.push(frame); return true }, disconnect () {} }
-  const l = new PeerLink('peer', 'ref', 1 << 20, 1, 1 << 30, { score: 100, scoredAtMs: -Infinity, lazyAuthors: new Set(), prunedByUs: new Map(), prunedUpstreams: new Set() })
+  const l = new PeerLink('peer', 'ref', {}, 1 << 30, newPeerMemory())
   const counters = newCounters()
   const send = (keys: string[], nowMs: number, force = false): void => {
     for (const key of keys) {

@@ -20,7 +20,7 @@
  * }
  */
 import type { Hlc } from '../../protocol/hlc.ts'
-import type { ChannelMembership, ClientRecord } from './wire.ts'
+import type { ChannelMembership, ClientRecord, MessageStatus } from './wire.ts'
 
 /** One stored envelope as the API hands it on. An engine `Envelope` satisfies this shape as it is. */
 export interface ApiEnvelope {
@@ -32,21 +32,8 @@ export interface ApiEnvelope {
   bytes: Uint8Array
 }
 
-export type MessageState = 'queued' | 'relayed' | 'delivered' | 'expired' | 'refused'
-export const messageStates: readonly MessageState[] = ['queued', 'relayed', 'delivered', 'expired', 'refused']
-
-/**
- * Delivery status of one envelope. `relayedTo`: peers it was handed to; `deliveredTo` of `of`:
- * recipients whose receipts arrived ("delivered to k of N"), once receipts exist; `reason`:
- * why it expired or was refused.
- */
-export interface MessageStatus {
-  state: MessageState
-  relayedTo?: number
-  deliveredTo?: number
-  of?: number
-  reason?: string
-}
+/** The delivery status the API pushes to clients is part of the wire contract (wire.ts). */
+export { messageStates, type MessageState, type MessageStatus } from './wire.ts'
 
 /** Enrolment and revocation of client devices (the daemon's node/client-registry.ts). */
 export interface ClientAdmin {

@@ -21,7 +21,6 @@ import { roleNames, type Role } from '../../protocol/channel/roles.ts'
 import { authNonceBytes, publicKeyBytes, signatureBytes } from './auth.ts'
 import { base64urlLength, fromBase64url, toBase64url } from './base64url.ts'
 import { isWireErrorCode, type WireErrorCode } from './errors.ts'
-import { messageStates, type MessageStatus } from './facade.ts'
 import { backlogEnvelopesMax, channelListMax, enrolledClientsMax, enrolmentCodeCharsMax, enrolmentTtlMsMax, ridCharsMax, submitEnvelopeBytesMax } from './limits.ts'
 
 /** Version in the challenge; a client that does not speak it must disconnect. 2: enrolment, channel list, client management. */
@@ -42,6 +41,22 @@ export type ClientMessage =
   | { type: 'enrolment', rid: Rid, name: string, ttlMs: number }
   | { type: 'revokeClient', rid: Rid, publicKey: Uint8Array }
   | { type: 'clientList', rid: Rid }
+
+export type MessageState = 'queued' | 'relayed' | 'delivered' | 'expired' | 'refused'
+export const messageStates: readonly MessageState[] = ['queued', 'relayed', 'delivered', 'expired', 'refused']
+
+/**
+ * Delivery status of one envelope. `relayedTo`: peers it was handed to; `deliveredTo` of `of`:
+ * recipients whose receipts arrived ("delivered to k of N"), once receipts exist; `reason`:
+ * why it expired or was refused.
+ */
+export interface MessageStatus {
+  state: MessageState
+  relayedTo?: number
+  deliveredTo?: number
+  of?: number
+  reason?: string
+}
 
 /** A channel whose signed governance lists the user as a current member, as the relay verified it. */
 export interface ChannelMembership { channel: Uint8Array, role: Role, members: number }

@@ -19,8 +19,13 @@ export class ServeBacklog {
   #returned: string[] = []
   /** Every id owed (in a lane or returned): membership, and cancelling without a search. */
   readonly #owed = new Set<string>()
-  /** A store read for the next batch is in flight (catchup.ts). */
-  reading = false
+  #reading = false
+
+  /** A store read for the next batch is in flight (catchup.ts): no other starts meanwhile. */
+  get reading (): boolean { return this.#reading }
+
+  /** A store read for the next batch started (`true`) or ended. */
+  readingNext (reading: boolean): void { this.#reading = reading }
 
   /** Ids owed. */
   get size (): number { return this.#owed.size }

@@ -10,32 +10,15 @@
  * @example
  * const c = new Catalog(); c.add(entry); c.has(idKey(id)); c.expired(nowMs, 100)
  */
-import { EntryColumns } from './entry-columns.ts'
+import { EntryColumns, type Entry } from './entry-columns.ts'
 import { Heap } from './heap.ts'
+import { streamAuthorKey } from './stream-key.ts'
 
 /** A map key for an id (one char per byte, cheaper than hex); `idFromKey` is its inverse. */
 export { binaryString as idKey, fromBinaryString as idFromKey } from '../bytes.ts'
 import { fromBinaryString as idFromKey } from '../bytes.ts'
 
-/**
- * One held envelope's metadata, as the catalog hands it out (a snapshot: changing it
- * changes nothing held). The id is `key` (`entryId` turns it back into bytes).
- */
-export interface Entry {
-  key: string
-  expiresAtMs: number
-  precedence: number
-  kind: number
-  hlcMs: number
-  /** The HLC counter (envelopes of one millisecond order by it). */
-  hlcC: number
-  /** Bytes charged against the quota: envelope plus index overhead. */
-  size: number
-  stream: string
-  seq: number
-  /** Acknowledged to a local client: never evicted, only expired. */
-  custody: boolean
-}
+export type { Entry } from './entry-columns.ts'
 
 export function entryId (e: Entry): Uint8Array { return idFromKey(e.key) }
 
@@ -174,7 +157,7 @@ export class Catalog {
     if (s === undefined) {
       s = { key: e.stream, highest: 0, bySeq: new Map() }
       this.streams.set(e.stream, s)
-      this.authors.add(e.stream.slice(8))
+      this.authors.add(streamAuthorKey(e.stream))
     }
     const h = this.#cols.add(e, s.key)
     this.#byId.set(e.key, h)

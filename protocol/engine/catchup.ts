@@ -17,10 +17,14 @@
  * catchUp.refill(link)             // after each pump
  * if (!catchUp.waits(link, walking)) startSession()
  */
-import { entryOverheadBytes, idFromKey, idKey, type Entry } from './catalog.ts'
-import type { Engine } from './engine.ts'
+import { entryOverheadBytes, idFromKey, idKey, type Catalog, type Entry } from './catalog.ts'
+import type { Links } from './links.ts'
+import type { MessageLog } from './log.ts'
+import type { LinkOutput } from './outbound.ts'
 import type { PeerLink } from './peer.ts'
+import type { EngineConfig } from './types.ts'
 import { catchUpIdsAheadMax, idListItemsMax, reconcileWaitsForIdsMin } from '../limits.ts'
+import type { Clock, Logger } from '../ports.ts'
 
 /** A promise made by one peer's reconciliation, shared by the ids it covers. */
 export interface Promised {
@@ -40,16 +44,33 @@ interface LinkState {
   waiting: boolean
 }
 
-export class CatchUp {
-  readonly #e: Engine
-  readonly #links = new WeakMap<PeerLink, LinkState>()
-  readonly #resume: (link: PeerLink) => void
+export interface CatchUpDeps {
+  config: Pick<EngineConfig, 'reconcileIntervalMs' | 'peerQueueBytesMax'>
+  clock: Pick<Clock, 'nowMs' | 'monotonicMs'>
+  networkNowMs (): number
+  links: Pick<Links, 'isCurrent' | 'values'>
+  catalog: Pick<Catalog, 'get'>
+  log: Pick<MessageLog, 'get'>
+  output: Pick<LinkOutput, 'offer' | 'pump'>
+  logger: Logger
+  /** Starts the next reconciliation on a link whose range pass was waiting. */
+  resume (link: PeerLink): void
+}
 
-  /** `resume` starts the next reconciliation on a link whose range pass was waiting. */
-  constructor (engine: Engine, resume: (link: PeerLink) => void) {
-    this.#e = engine
-    this.#resume = resume
-  }
+/**
+ * Whether a new reconciliation waits while `outstanding` ids (owed plus promised) still move
+ * on its link: the next range of a pass (`walking`) waits past `catchUpIdsAheadMax`, a
+ * periodic pass past `reconcileWaitsForIdsMin`.
+ */
+export function catchUpWaits (outstanding: number, walking: boolean): boolean {
+  return outstanding > (walking ? catchUpIdsAheadMax : reconcileWaitsForIdsMin)
+}
+
+export class CatchUp {
+  readonly #d: CatchUpDeps
+  readonly #links = new WeakMap<PeerLink, LinkState>()
+
+  constructor (deps: CatchUpDeps) { this.#d = deps }
 
   #state (link: PeerLink): LinkState {
     let s = this.#links.get(link)
@@ -57,11 +78,11 @@ export class CatchUp {
     return s
   }
 
-  #nowMs (): number { return this.#e.deps.clock.monotonicMs() }
+  #nowMs (): number { return this.#d.clock.monotonicMs() }
 
   /** Whether something moved on this link within the last reconciliation interval. */
   moving (link: PeerLink): boolean {
-    return this.#nowMs() - this.#state(link).progressMs < this.#e.config.reconcileIntervalMs
+    return this.#nowMs() - this.#state(link).progressMs < this.#d.config.reconcileIntervalMs
   }
 
   /** Whether this peer is still bringing what its reconciliation promised us (and it is moving). */
@@ -80,7 +101,7 @@ export class CatchUp {
       this.#restart(s)
       return false
     }
-    const wait = link.backlog.size + s.promised > (walking ? catchUpIdsAheadMax : reconcileWaitsForIdsMin)
+    const wait = catchUpWaits(link.backlog.size + s.promised, walking)
     s.waiting = wait && walking
     return wait
   }
@@ -92,7 +113,7 @@ export class CatchUp {
 
   /** Forget every link's promises (the engine's map of them was cleared at its bound). */
   forgetPromises (): void {
-    for (const link of this.#e.peers.values()) this.#restart(this.#state(link))
+    for (const link of this.#d.links.values()) this.#restart(this.#state(link))
   }
 
   /** A promise for ids this peer's reconciliation says it is pushing now. */
@@ -118,9 +139,9 @@ export class CatchUp {
   }
 
   #maybeResume (link: PeerLink, s: LinkState): void {
-    if (!s.waiting || link.backlog.size + s.promised > catchUpIdsAheadMax) return
+    if (!s.waiting || catchUpWaits(link.backlog.size + s.promised, true)) return
     s.waiting = false
-    this.#resume(link)
+    this.#d.resume(link)
   }
 
   /**
@@ -128,10 +149,10 @@ export class CatchUp {
    * precedence, then oldest first (so within one session an author's envelopes arrive in sequence).
    */
   owe (link: PeerLink, ids: Uint8Array[]): void {
-    const nowNetworkMs = this.#e.networkNowMs()
+    const nowNetworkMs = this.#d.networkNowMs()
     const entries: Entry[] = []
     for (const id of ids) {
-      const entry = this.#e.catalog.get(idKey(id))
+      const entry = this.#d.catalog.get(idKey(id))
       if (entry !== undefined && entry.expiresAtMs > nowNetworkMs) entries.push(entry)
     }
     entries.sort((x, y) => x.precedence - y.precedence || x.hlcMs - y.hlcMs || x.hlcC - y.hlcC || (x.stream < y.stream ? -1 : x.stream > y.stream ? 1 : x.seq - y.seq))
@@ -147,39 +168,40 @@ export class CatchUp {
    */
   refill (link: PeerLink): void {
     const owed = link.backlog
-    if (owed.size === 0 || owed.reading || this.#e.peers.get(link.id) !== link) return
-    const targetBytes = this.#e.config.peerQueueBytesMax / 2
+    const d = this.#d
+    if (owed.size === 0 || owed.reading || !d.links.isCurrent(link)) return
+    const targetBytes = d.config.peerQueueBytesMax / 2
     if (link.queue.bytes > targetBytes / 2) return
-    const nowMs = this.#e.deps.clock.nowMs()
-    const nowNetworkMs = this.#e.networkNowMs()
+    const nowMs = d.clock.nowMs()
+    const nowNetworkMs = d.networkNowMs()
     const batch: Entry[] = []
     let bytes = link.queue.bytes
     while (bytes < targetBytes && batch.length < idListItemsMax) {
       const key = owed.shift()
       if (key === undefined) break
-      const entry = this.#e.catalog.get(key)
+      const entry = d.catalog.get(key)
       // Purged, evicted or expired meanwhile (nothing expired is re-synced), or on its way already.
-      if (entry === undefined || entry.expiresAtMs <= nowNetworkMs || link.queued.has(key) || link.sentRecently(key, nowMs)) continue
+      if (entry === undefined || entry.expiresAtMs <= nowNetworkMs || link.isQueued(key) || link.sentRecently(key, nowMs)) continue
       batch.push(entry)
       bytes += entry.size - entryOverheadBytes
     }
     if (batch.length === 0) return
     const s = this.#state(link)
     s.progressMs = this.#nowMs()
-    owed.reading = true
-    Promise.all(batch.map(e => this.#e.log.get(idFromKey(e.key)))).then(records => {
-      owed.reading = false
-      if (this.#e.peers.get(link.id) !== link) return
+    owed.readingNext(true)
+    Promise.all(batch.map(e => d.log.get(idFromKey(e.key)))).then(records => {
+      owed.readingNext(false)
+      if (!d.links.isCurrent(link)) return
       records.forEach((rec, i) => {
         const e = batch[i]
-        if (rec !== undefined) this.#e.offer(link, e.precedence, { id: rec.envelope.id, key: e.key, bytes: rec.envelope.bytes, expiresAtMs: e.expiresAtMs, owed: true }, false)
+        if (rec !== undefined) d.output.offer(link, e.precedence, { id: rec.envelope.id, key: e.key, bytes: rec.envelope.bytes, expiresAtMs: e.expiresAtMs, owed: true }, false)
       })
-      this.#e.pump(link) // and so the next batch, once the link has taken these
+      d.output.pump(link) // and so the next batch, once the link has taken these
       this.#maybeResume(link, s)
     }, (e: unknown) => {
-      owed.reading = false
+      owed.readingNext(false)
       // Those ids are no longer owed; the next reconciliation finds them again.
-      this.#e.deps.logger.error({ peer: link.id, ids: batch.length, err: (e as Error).message }, 'store read failed while catching a peer up')
+      d.logger.error({ peer: link.id, ids: batch.length, err: (e as Error).message }, 'store read failed while catching a peer up')
     })
   }
 }

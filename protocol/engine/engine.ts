@@ -6,458 +6,205 @@
  * directly), reconciles on link-up and periodically, purges on expiry, evicts by
  * precedence under quota, repairs sequence gaps and scores misbehaving peers.
  *
+ * This file composes the parts, each of which names what it needs: the store path
+ * (intake.ts, validate.ts, held.ts, retention.ts, group-commit.ts), the links (links.ts,
+ * peer.ts, outbound.ts), the conversation with peers (sync.ts and its parts), network
+ * time (network-time.ts) and the timers (timers.ts), which stay at this edge.
+ *
  * @example
  * const engine = createEngine({ clock, crypto, store, transport, logger, authoriser }, { nodeId: 'relay-a' })
  * await engine.open()
  * transportHost.onLinkUp(peer => engine.linkUp(peer, {}))
  * await engine.submit(envelopeBytes)   // resolves once durable
  */
-import { Catalog, entryId, entryOverheadBytes, idFromKey, idKey, type Entry } from './catalog.ts'
+import { Catalog, idKey } from './catalog.ts'
+import { GroupCommit } from './group-commit.ts'
+import { HeldPool } from './held.ts'
+import { Intake } from './intake.ts'
+import { Links } from './links.ts'
 import { MessageLog } from './log.ts'
-import { medianOffsetMs, networkNowMs } from './network-time.ts'
-import { PeerLink, type OutEnvelope, type PeerMemory } from './peer.ts'
-import { newCounters, defaultEngineConfig, type AwayPeer, type EngineConfig, type EngineDeps, type EngineStatus, type RefusalReason } from './types.ts'
+import { NetworkClock } from './network-time.ts'
+import { Outbound } from './outbound.ts'
+import { PeerLink } from './peer.ts'
+import { Retention } from './retention.ts'
 import { SyncHandlers } from './sync.ts'
-import { entryFields, Retention } from './retention.ts'
-import { checkTimely, decodeEnvelope, verifySignature, type Envelope } from '../envelope.ts'
-import { isDdilError, StorageError, UnauthorisedError } from '../errors.ts'
+import { Timers } from './timers.ts'
+import { newCounters, defaultEngineConfig, type AwayPeer, type EngineConfig, type EngineDeps, type EngineStatus, type Refuse, type Verdict } from './types.ts'
+import { validate } from './validate.ts'
+import { decodeEnvelope, type Envelope } from '../envelope.ts'
 import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '../frames.ts'
 import { HybridClock, type Hlc } from '../hlc.ts'
-import { awayPeersRememberedMax, controlQueueBytesMax, frameBytesMax, lazyAuthorsPerPeerMax, pendingBytesMax, pendingEnvelopesMax, peerPenaltyBadEnvelope, peerPenaltyBadFrame, peerPenaltyUnread, peerPenaltyUntimely, peerPenaltyWasteful, peerScoreDisconnectBelow, peerScoreInitial, peerScorePerHourRecovered, peersRememberedMax } from '../limits.ts'
+import { lazyAuthorsPerPeerMax, peerPenaltyBadFrame, peerPenaltyWasteful, peerScoreDisconnectBelow, peerScorePerHourRecovered } from '../limits.ts'
 import type { LinkHandler, LinkInfo, PeerId, StoreOp } from '../ports.ts'
 import { ReconcileSet } from '../reconcile/index.ts'
-
-/** Typical envelope size used to turn bandwidth into a per-hop cost, bytes. */
-const typicalEnvelopeBytes = 300
-
-/** One hop's cost: latency plus a typical envelope's serialisation (1 ms when the bandwidth is unknown), ms. */
-function linkCostMs (latencyMs: number, bandwidthBitsPerSecond: number | undefined): number {
-  return latencyMs + (bandwidthBitsPerSecond !== undefined ? typicalEnvelopeBytes * 8000 / bandwidthBitsPerSecond : 1)
-}
-
-/** A host's latency if it is a finite number ≥ 0, else the fallback. */
-function latencyOr (value: number | undefined, fallback: number): number {
-  return value !== undefined && Number.isFinite(value) && value >= 0 ? value : fallback
-}
-
-/** A host's bandwidth if it is a finite number > 0, else the fallback. */
-function bandwidthOr (value: number | undefined, fallback: number | undefined): number | undefined {
-  return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback
-}
 
 export function createEngine (deps: EngineDeps, config: Partial<EngineConfig> & { nodeId: PeerId }): Engine {
   return new Engine(deps, { ...defaultEngineConfig, ...config })
 }
 
+/** The catalog as the probe shows it: what is held, never a way to change it. */
+export type CatalogView = Pick<Catalog, 'has' | 'get' | 'keys' | 'size' | 'bytesUsed' | 'tombstones' | 'streams'>
+
+/**
+ * Read-only views of an engine's state for the simulator's checkers and for tests (hosts
+ * use `status` and `awayPeers`). `penalise` is its one lever: it charges a peer as a
+ * misbehaviour would, for tests of scoring.
+ */
+export interface EngineProbe {
+  readonly config: Readonly<EngineConfig>
+  readonly catalog: CatalogView
+  /** What reconciliation offers peers: held ids and tombstones not yet retired. */
+  readonly set: Pick<ReconcileSet, 'has' | 'size'>
+  /** The current link per peer. */
+  readonly links: Pick<Links, 'get' | 'has' | 'keys' | 'values' | 'size'>
+  /** Network time, ms (network-time.ts). */
+  networkNowMs (): number
+  /** Authors a peer asked us to announce rather than push, kept across its links (and on disk). */
+  lazyAuthors (peer: PeerId): ReadonlySet<string>
+  penalise (peer: PeerId, points: number, reason: string): void
+}
+
 export class Engine implements LinkHandler {
-  readonly deps: EngineDeps
-  readonly config: EngineConfig
+  /** What this engine did, for metrics and reports. */
   readonly counters = newCounters()
-  readonly catalog = new Catalog()
-  readonly set = new ReconcileSet()
-  readonly log: MessageLog
-  readonly peers = new Map<PeerId, PeerLink>()
-  readonly hlc: HybridClock
-  readonly refKey: string
+  /** See EngineProbe: for the simulator's checkers and tests, not for hosts. */
+  readonly probe: EngineProbe
+  readonly #deps: EngineDeps
+  readonly #config: EngineConfig
+  readonly #catalog = new Catalog()
+  readonly #set = new ReconcileSet()
+  readonly #log: MessageLog
+  readonly #links: Links
+  readonly #hlc: HybridClock
+  readonly #time: NetworkClock
+  readonly #timers: Timers
+  readonly #commit: GroupCommit
+  readonly #out: Outbound
   readonly #sync: SyncHandlers
-  readonly #decode: (bytes: Uint8Array) => Envelope
   readonly #retention: Retention
-  readonly #pending = new Map<string, Promise<void>>()
-  /** Envelopes whose authorisation is not decidable yet, oldest first (bounded: limits.ts). */
-  readonly #held = new Map<string, { env: Envelope, from: PeerId | 'local' }>()
-  #heldBytes = 0
-  /** Held envelopes per sender, to make room fairly (see #dropHeld). */
-  readonly #heldBy = new Map<PeerId | 'local', number>()
-  /** Peers that were linked and went away → when (network ms), oldest first (bounded: limits.ts). */
-  readonly #away = new Map<PeerId, number>()
-  /** Score and push-tree state per peer id, kept across reconnects (bounded: peersRememberedMax × lazyAuthorsPerPeerMax). */
-  readonly #memory = new Map<PeerId, PeerMemory>()
-  #writeOps: StoreOp[] = []
-  #writeWaiters: Array<{ resolve: () => void, reject: (e: unknown) => void }> = []
-  #writing = false
-  readonly #cancels = new Set<() => void>()
-  #closed = false
-  /** Median clock offset of ourselves and our ready peers, ms; undefined until next needed. */
-  #offsetMs: number | undefined
+  readonly #held: HeldPool
+  readonly #intake: Intake
 
   constructor (deps: EngineDeps, config: EngineConfig) {
-    this.deps = deps
-    this.config = config
-    this.log = new MessageLog(deps.store, (b) => deps.crypto.sha256(b))
+    this.#deps = deps
+    this.#config = config
+    const { clock, crypto, logger, transport, events } = deps
+    const counters = this.counters
+    const catalog = this.#catalog
+    const set = this.#set
+    const log = this.#log = new MessageLog(deps.store, (b) => crypto.sha256(b))
+    const time = this.#time = new NetworkClock({ clock, peerOffsetsMs: () => this.#readyOffsets() })
+    const networkNowMs = (): number => time.nowMs()
     // Stamps and the far-future check on what we observe follow network time, as expiry does: a relay whose
     // clock is a day slow would otherwise stamp envelopes that its neighbours find expired on creation,
     // and could never observe a fleet whose clocks a fast relay moved ahead (clock-skew, seed 3).
-    this.hlc = new HybridClock(() => this.networkNowMs())
-    this.refKey = this.peerRef(config.nodeId)
-    this.#decode = deps.decode ?? ((b) => decodeEnvelope(b, (x) => deps.crypto.sha256(x)))
-    this.#sync = new SyncHandlers(this)
-    this.#retention = new Retention(this)
+    const hlc = this.#hlc = new HybridClock(networkNowMs)
+    const links = this.#links = new Links({ networkNowMs, peersChanged: () => { time.peersChanged() } })
+    const timers = this.#timers = new Timers({ clock })
+    const schedule = (ms: number, fn: () => void): void => { timers.schedule(ms, fn) }
+    const commit = this.#commit = new GroupCommit({ store: deps.store })
+    const write = (ops: StoreOp[]): Promise<void> => commit.write(ops)
+    const refuse: Refuse = (reason, detail, peer, env) => {
+      counters.refused++
+      events?.refused?.(reason, detail, peer, env)
+    }
+    const checks = { crypto, authoriser: deps.authoriser, networkNowMs }
+    const validateEnvelope = (env: Envelope): Verdict => validate(env, checks)
+    const holds = (key: string): boolean => this.#intake.holds(key)
+    const out = this.#out = new Outbound({ transport, clock, counters, events, logger, networkNowMs, links, refill: link => { this.#sync.refill(link) } })
+    const sync = this.#sync = new SyncHandlers({
+      config, refKey: this.#peerRef(config.nodeId), clock, networkNowMs, peersChanged: () => { time.peersChanged() },
+      counters, logger, transport, links, catalog, log, set, holds, write, output: out, schedule,
+    })
+    const retention = this.#retention = new Retention({ catalog, set, log, storageBytesMax: config.storageBytesMax, clock, networkNowMs, write, counters, events })
+    const held = this.#held = new HeldPool({
+      counters,
+      validate: validateEnvelope,
+      accept: (env, from) => this.#intake.accept(env, from, false),
+      refuse,
+      crowdedBy: (peer) => {
+        const link = links.get(peer)
+        if (link !== undefined) out.penalise(link, peerPenaltyWasteful, 'its envelopes of unknown channels or authors fill the pending pool')
+      },
+    })
+    this.#intake = new Intake({
+      clock, counters, events, decode: deps.decode ?? ((b) => decodeEnvelope(b, (x) => crypto.sha256(x))), validate: validateEnvelope, refuse,
+      held, catalog, set, log, hlc, write, retention, sync, links, output: out,
+    })
+    this.probe = {
+      config,
+      catalog,
+      set,
+      links,
+      networkNowMs,
+      lazyAuthors: (peer) => links.lazyAuthorsOf(peer),
+      penalise: (peer, points, reason) => { const link = links.get(peer); if (link !== undefined) out.penalise(link, points, reason) },
+    }
   }
 
   /** The 8-byte reference for a peer id that neighbour lists carry. */
-  peerRef (peer: PeerId): string {
-    return idKey(this.deps.crypto.sha256(new TextEncoder().encode(peer)).subarray(0, peerRefBytes))
+  #peerRef (peer: PeerId): string {
+    return idKey(this.#deps.crypto.sha256(new TextEncoder().encode(peer)).subarray(0, peerRefBytes))
+  }
+
+  * #readyOffsets (): Iterable<number> {
+    for (const p of this.#links.ready()) yield p.clockOffsetMs
   }
 
   /** Loads the catalog from the store and starts the purge and reconcile schedules. */
   async open (): Promise<void> {
-    await this.log.open()
+    const log = this.#log
+    await log.open()
     const corrupt: StoreOp[] = []
-    for await (const rec of this.log.loadAll()) {
+    for await (const rec of log.loadAll()) {
       if ('corrupt' in rec) {
-        corrupt.push(this.log.recordDeleteOp(rec.corrupt))
-        this.deps.logger.warn({ id: rec.corrupt, reason: rec.reason }, 'corrupt envelope record dropped; reconciliation will fetch it again')
+        corrupt.push(log.recordDeleteOp(rec.corrupt))
+        this.#deps.logger.warn({ id: rec.corrupt, reason: rec.reason }, 'corrupt envelope record dropped; reconciliation will fetch it again')
         continue
       }
-      this.#index(rec.envelope, rec.custody)
-      this.deps.events?.restored?.(rec.envelope)
+      this.#intake.index(rec.envelope, rec.custody)
+      this.#deps.events?.restored?.(rec.envelope)
     }
-    for await (const t of this.log.loadTombstones()) {
+    for await (const t of log.loadTombstones()) {
       const key = idKey(t.id)
-      this.catalog.addTombstone(key, t.expiresAtMs)
-      if (!t.retired) this.set.add(key)
+      this.#catalog.addTombstone(key, t.expiresAtMs)
+      if (!t.retired) this.#set.add(key)
     }
-    for await (const { peer, author } of this.log.loadLazy()) {
-      const lazy = this.peerMemory(peer).lazyAuthors
+    for await (const { peer, author } of log.loadLazy()) {
+      const lazy = this.#links.memoryOf(peer).lazyAuthors
       if (lazy.size < lazyAuthorsPerPeerMax) lazy.add(idKey(author)) // records past the bound, written before it existed, are ignored
     }
-    if (corrupt.length > 0) await this.deps.store.batch(corrupt)
-    this.#every(this.config.purgeIntervalMs, () => { void this.purge() })
-    this.#every(this.config.reconcileIntervalMs, () => { this.#sync.reconcileAll() })
+    if (corrupt.length > 0) await this.#deps.store.batch(corrupt)
+    this.#timers.every(this.#config.purgeIntervalMs, () => { void this.purge() })
+    this.#timers.every(this.#config.reconcileIntervalMs, () => { this.#sync.reconcileAll() })
   }
 
-  close (): void {
-    this.#closed = true
-    for (const cancel of this.#cancels) cancel()
-    this.#cancels.clear()
-  }
+  close (): void { this.#timers.close() }
+
+  // ---- Client operations ---------------------------------------------------------
 
   /** A timestamp for a new local envelope, after everything this node has seen. */
-  stamp (): Hlc { return this.hlc.now() }
-
-  // ---- Local submissions ----------------------------------------------------
+  stamp (): Hlc { return this.#hlc.now() }
 
   /** Validates and stores a client's envelope; resolves once it is durable (custody acknowledged). */
-  async submit (bytes: Uint8Array): Promise<Envelope> {
-    const env = this.#decode(bytes)
-    const key = env.key
-    if (this.catalog.has(key)) return env
-    const pending = this.#pending.get(key)
-    if (pending !== undefined) { await pending; return env }
-    try {
-      this.#validate(env)
-    } catch (e) {
-      const err = e instanceof PendingAuthorisation ? new UnauthorisedError(`not yet authorised: ${e.message}`) : e
-      this.#refused(reasonOf(err), (err as Error).message, undefined, env)
-      throw err
-    }
-    await this.#accept(env, 'local', true)
-    this.counters.submitted++
-    return env
-  }
-
-  /** Whether we hold (or are storing, or evicted) the envelope with this id key. */
-  holds (key: string): boolean {
-    return this.catalog.known(key) || this.#pending.has(key) || this.#held.has(key)
-  }
+  submit (bytes: Uint8Array): Promise<Envelope> { return this.#intake.submit(bytes) }
 
   /** A stored envelope by id. */
   async get (id: Uint8Array): Promise<Envelope | undefined> {
-    if (!this.catalog.has(idKey(id))) return undefined
-    return (await this.log.get(id))?.envelope
+    if (!this.#catalog.has(idKey(id))) return undefined
+    return (await this.#log.get(id))?.envelope
   }
 
-  // ---- Links (called by the host) ------------------------------------------
-
-  linkUp (peer: PeerId, info: LinkInfo): void {
-    if (this.#closed) return
-    const frameMax = Math.min(frameBytesMax, info.frameBytesMax ?? frameBytesMax)
-    const latencyMs = latencyOr(info.latencyMs, 0)
-    const bandwidth = bandwidthOr(info.bandwidthBitsPerSecond, undefined)
-    const link = new PeerLink(peer, this.peerRef(peer), frameMax, linkCostMs(latencyMs, bandwidth), this.config.peerQueueBytesMax, this.peerMemory(peer))
-    link.latencyMs = latencyMs
-    link.latencyKnown = latencyMs === info.latencyMs
-    link.bandwidthBitsPerSecond = bandwidth
-    this.peers.set(peer, link)
-    this.#away.delete(peer)
-    // A peer cut for its score is not let back in by reconnecting: its score is remembered, and recovers only with time.
-    const score = link.scoreAt(this.deps.clock.monotonicMs())
-    if (score < peerScoreDisconnectBelow) { this.#cut(link, `score ${Math.floor(score)} is still below ${peerScoreDisconnectBelow} (it recovers ${peerScorePerHourRecovered} points an hour)`); return }
-    link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: frameMax, nowMs: this.deps.clock.nowMs() })
-    this.pump(link)
-  }
-
-  /**
-   * The host measured a link that is up (libp2p's ping round trip, say): its latency
-   * and cost change, its clock offset is corrected by the latency difference, and our
-   * neighbours hear the new cost if its rounded value changed. Unknown or invalid
-   * values leave the old ones; `frameBytesMax` is fixed for the link's life.
-   */
-  linkMeasured (peer: PeerId, info: LinkInfo): void {
-    const link = this.peers.get(peer)
-    if (link === undefined || this.#closed) return
-    const latencyMs = latencyOr(info.latencyMs, link.latencyMs)
-    link.bandwidthBitsPerSecond = bandwidthOr(info.bandwidthBitsPerSecond, link.bandwidthBitsPerSecond)
-    const advertisedBefore = Math.round(link.costMs)
-    link.latencyMs = latencyMs // the link's clock offset follows (PeerLink.clockOffsetMs)
-    if (link.ready) this.clockPeersChanged()
-    link.latencyKnown ||= latencyMs === info.latencyMs
-    link.costMs = linkCostMs(latencyMs, link.bandwidthBitsPerSecond)
-    if (link.ready && Math.round(link.costMs) !== advertisedBefore) this.#sync.advertiseNeighbours()
-  }
-
-  /**
-   * What we remember of a peer across its links (its prunes also across our restarts). Past
-   * `peersRememberedMax` the peer longest unseen and not linked now is forgotten.
-   */
-  peerMemory (peer: PeerId): PeerMemory {
-    let memory = this.#memory.get(peer)
-    if (memory !== undefined) {
-      this.#memory.delete(peer) // to the back: most recently seen
-      this.#memory.set(peer, memory)
-      return memory
-    }
-    memory = { score: peerScoreInitial, scoredAtMs: -Infinity, lazyAuthors: new Set(), prunedByUs: new Map(), prunedUpstreams: new Set() }
-    this.#memory.set(peer, memory)
-    if (this.#memory.size > peersRememberedMax) {
-      for (const id of this.#memory.keys()) if (!this.peers.has(id)) { this.#memory.delete(id); break }
-    }
-    return memory
-  }
-
-  linkDown (peer: PeerId): void {
-    if (!this.peers.delete(peer)) return
-    this.#wentAway(peer)
-    this.clockPeersChanged()
-    this.#sync.advertiseNeighbours()
-  }
-
-  #wentAway (peer: PeerId): void {
-    this.#away.delete(peer)
-    this.#away.set(peer, this.networkNowMs())
-    if (this.#away.size > awayPeersRememberedMax) this.#away.delete(this.#away.keys().next().value as PeerId)
-  }
-
-  drain (peer: PeerId): void {
-    const link = this.peers.get(peer)
-    if (link === undefined) return
-    link.blocked = false
-    this.pump(link)
-  }
-
-  receive (peer: PeerId, bytes: Uint8Array): void {
-    const link = this.peers.get(peer)
-    if (link === undefined || this.#closed) return
-    if (bytes.length > 0 && bytes[0] < this.counters.framesReceived.length) {
-      this.counters.framesReceived[bytes[0]]++
-      this.counters.bytesReceived[bytes[0]] += bytes.length
-    }
-    let frame: Frame
-    try {
-      frame = decodeFrame(bytes)
-    } catch (e) {
-      this.penalise(link, peerPenaltyBadFrame, `bad frame: ${(e as Error).message}`)
-      return
-    }
-    if (!link.ready && frame.type !== FrameType.hello) {
-      this.penalise(link, peerPenaltyBadFrame, `${frame.type} frame before hello`)
-      return
-    }
-    if (frame.type === FrameType.envelope) this.#ingest(frame.envelope, link)
-    else this.#sync.handle(link, frame)
-  }
-
-  // ---- Ingest ----------------------------------------------------------------
-
-  /** Decodes, checks and stores an envelope from a peer (synchronous up to the store write, which #accept awaits). */
-  #ingest (bytes: Uint8Array, link: PeerLink): void {
-    let env: Envelope
-    try {
-      env = this.#decode(bytes)
-    } catch (e) {
-      this.#refused('decode', (e as Error).message, link.id)
-      this.penalise(link, peerPenaltyBadEnvelope, `undecodable envelope: ${(e as Error).message}`)
-      return
-    }
-    const key = env.key
-    if (this.holds(key)) {
-      this.counters.duplicatesReceived++
-      this.counters.duplicatePayloadBytesReceived += bytes.length
-      // Our copies crossed: it holds the envelope, so a copy still queued to it is cancelled.
-      link.peerHolds(key, this.deps.clock.nowMs())
-      // A copy of an id we no longer hold (evicted, discarded, purged) says nothing about redundant eager paths.
-      if (!this.catalog.tombstones.has(key)) this.#sync.pruneAfterDuplicate(link, env.author, key)
-      return
-    }
-    try {
-      this.#validate(env)
-    } catch (e) {
-      if (e instanceof PendingAuthorisation) { this.#hold(env, link.id); return }
-      const reason = reasonOf(e)
-      this.#refused(reason, (e as Error).message, link.id, env)
-      if (reason === 'expired') this.counters.expiredOnArrival++
-      // What our own policy refuses (a channel we do not carry) is nobody's fault. What an honest peer can
-      // send (it judged the envelope by its own clock or its own view of the channel, which a partition can
-      // leave behind ours: a removed member's posts) costs a point, once per envelope. What it cannot send
-      // honestly (a forgery, junk) costs ten.
-      if (e instanceof NotCarried) return
-      if (reason === 'expired' || reason === 'clock-skew' || reason === 'unauthorised') {
-        if (link.firstUntimely(key)) this.penalise(link, peerPenaltyUntimely, `${reason}: ${(e as Error).message}`)
-      } else this.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${(e as Error).message}`)
-      return
-    }
-    const repair = this.#sync.arrived(link, env)
-    this.#accept(env, link.id, false, repair).catch((e: unknown) => {
-      const reason = reasonOf(e)
-      this.#refused(reason, (e as Error).message, link.id, env)
-      if (reason === 'quota' && this.peers.get(link.id) === link) {
-        link.control({ type: FrameType.refused, code: 'ERR_QUOTA', ids: [env.id] })
-        this.pump(link)
-      }
-    })
-  }
-
-  #hold (env: Envelope, from: PeerId | 'local'): void {
-    const key = env.key
-    this.#held.set(key, { env, from })
-    this.#heldBytes += env.bytes.length
-    this.#heldBy.set(from, (this.#heldBy.get(from) ?? 0) + 1)
-    this.counters.heldPending++
-    while (this.#held.size > pendingEnvelopesMax || this.#heldBytes > pendingBytesMax) this.#dropHeld()
-  }
-
-  /**
-   * The pool is full: the oldest envelope of whoever holds most of it goes. So a peer
-   * flooding envelopes of unknown channels or authors pushes out its own, and honest
-   * senders keep their places. A peer holding more than half the pool is also charged
-   * for each: it is cut once it has been pushed out a hundred times.
-   */
-  #dropHeld (): void {
-    let heaviest: PeerId | 'local' = 'local'
-    for (const [from, n] of this.#heldBy) if (n > (this.#heldBy.get(heaviest) ?? 0)) heaviest = from
-    const dominant = (this.#heldBy.get(heaviest) ?? 0) * 2 > this.#held.size
-    for (const [key, h] of this.#held) {
-      if (h.from !== heaviest) continue
-      this.#unhold(key, h)
-      const peer = h.from === 'local' ? undefined : h.from
-      this.#refused('unauthorised', 'dropped from the pending pool (full) before its authorisation could be decided', peer, h.env)
-      const link = peer === undefined ? undefined : this.peers.get(peer)
-      if (link !== undefined && dominant) this.penalise(link, peerPenaltyWasteful, 'its envelopes of unknown channels or authors fill the pending pool')
-      return
-    }
-  }
-
-  #unhold (key: string, h: { env: Envelope, from: PeerId | 'local' }): void {
-    this.#held.delete(key)
-    this.#heldBytes -= h.env.bytes.length
-    const n = (this.#heldBy.get(h.from) ?? 1) - 1
-    if (n === 0) this.#heldBy.delete(h.from)
-    else this.#heldBy.set(h.from, n)
+  /** The newest `limit` stored envelopes of one kind in a channel (ids and stamps), oldest first. */
+  history (channel: Uint8Array, kind: number, limit: number): Promise<Array<{ id: Uint8Array, hlc: Hlc }>> {
+    return this.#log.byChannel(channel, kind, limit)
   }
 
   /**
    * Asks the authoriser again about every held envelope (call after channel state changed).
    * Newly decidable ones are stored or refused; the rest stay held.
    */
-  retryPending (): void {
-    for (const [key, h] of [...this.#held]) {
-      try {
-        this.#validate(h.env)
-      } catch (e) {
-        if (e instanceof PendingAuthorisation) continue
-        this.#unhold(key, h)
-        this.#refused(reasonOf(e), (e as Error).message, h.from === 'local' ? undefined : h.from, h.env)
-        continue
-      }
-      this.#unhold(key, h)
-      this.#accept(h.env, h.from, false).catch((e: unknown) => this.#refused(reasonOf(e), (e as Error).message, h.from === 'local' ? undefined : h.from, h.env))
-    }
-  }
-
-  /**
-   * Network time (network-time.ts), whole ms: our wall clock corrected by the median offset
-   * of ourselves (0) and our ready peers, ties going to the value nearer our own clock,
-   * clamped to the skew allowance. A relay whose clock is a day off still agrees with its neighbours about
-   * what has expired and what is far in the future; a relay with one peer trusts itself.
-   */
-  networkNowMs (): number {
-    this.#offsetMs ??= medianOffsetMs(this.#readyOffsets())
-    return networkNowMs(this.deps.clock.nowMs(), this.#offsetMs)
-  }
-
-  /** Call when a peer becomes ready or goes away: the median offset is recomputed on next use. */
-  clockPeersChanged (): void { this.#offsetMs = undefined }
-
-  * #readyOffsets (): Iterable<number> {
-    for (const p of this.peers.values()) if (p.ready) yield p.clockOffsetMs
-  }
-
-  #validate (env: Envelope): void {
-    checkTimely(env, this.networkNowMs())
-    const auth = this.deps.authoriser.authorise(env)
-    if (!auth.ok) throw 'pending' in auth ? new PendingAuthorisation(auth.reason) : auth.carried === false ? new NotCarried(auth.reason) : new UnauthorisedError(auth.reason)
-    verifySignature(this.deps.crypto, env, auth.publicKey)
-    // No sequence window: a relay that was away lacks whatever its peers stored meanwhile, so a
-    // far jump is normal for it. What a jump can cost is bounded where the gap is chased (sync.ts).
-  }
-
-  /**
-   * Stores an envelope (evicting by policy if needed), indexes it once durable, and
-   * forwards it. A peer's envelope is forwarded while our write is in flight: a copy a
-   * peer holds is safe whatever happens to ours (a crash before the write lands loses
-   * only our copy, which reconciliation brings back), and waiting would add a sync write
-   * to every hop. A local client's waits for the write: if it fails, the client is told
-   * so and may sign again, and what it was told failed must not have gone out.
-   */
-  async #accept (env: Envelope, from: PeerId | 'local', custody: boolean, repair = false): Promise<void> {
-    const key = env.key
-    const size = env.bytes.length + entryOverheadBytes
-    const victims = this.#retention.makeRoom(size, env.precedence)
-    const ops = this.log.appendOps(env, custody, this.deps.clock.nowMs())
-    for (const v of victims) ops.push(...this.log.removeOps(entryFields(v), true))
-    const written = this.write(ops)
-    this.#pending.set(key, written) // a concurrent submit of the same envelope waits for (and fails with) this write
-    this.#retention.pendingBytes += size
-    if (from !== 'local') this.#sync.forward(env, from, repair)
-    try {
-      await written
-    } catch (e) {
-      for (const v of victims) this.catalog.add(v)
-      throw isDdilError(e) ? e : new StorageError(`store write failed: ${(e as Error).message}`, { cause: e })
-    } finally {
-      this.#pending.delete(key)
-      this.#retention.pendingBytes -= size
-    }
-    if (victims.length > 0) {
-      for (const v of victims) this.catalog.addTombstone(v.key, v.expiresAtMs)
-      this.counters.evicted += victims.length
-      this.deps.events?.removed?.(victims.map(entryId), 'evicted')
-    }
-    const stream = this.catalog.streams.get(env.stream)
-    const highestBefore = stream?.highest ?? 0
-    const rivals = stream?.bySeq.get(env.seq) // another envelope of this author at this sequence: equivocation
-    this.#index(env, custody)
-    try { this.hlc.observe(env.hlc) } catch { /* far-future was refused in #validate; a racing wall-clock step cannot make it fail */ }
-    this.counters.stored++
-    if (rivals !== undefined) {
-      this.counters.equivocations++
-      this.deps.events?.equivocation?.(idFromKey(typeof rivals === 'string' ? rivals : rivals[0]), env)
-    }
-    this.deps.events?.stored?.(env, from)
-    if (from === 'local') this.#sync.forward(env, from)
-    if (highestBefore > 0 && env.seq > highestBefore + 1) this.#sync.scheduleGapCheck(env.stream, env.channel, env.author, highestBefore + 1, env.seq - 1, from)
-  }
-
-  #index (env: Envelope, custody: boolean): void {
-    const entry: Entry = {
-      key: env.key, expiresAtMs: env.expiresAtMs, precedence: env.precedence, kind: env.kind, hlcMs: env.hlc.ms, hlcC: env.hlc.c,
-      size: env.bytes.length + entryOverheadBytes, stream: env.stream, seq: env.seq, custody,
-    }
-    this.catalog.add(entry)
-    this.set.add(entry.key)
-  }
-
-  // ---- Retention (retention.ts) -----------------------------------------------
+  retryPending (): void { this.#held.retry() }
 
   /** Removes expired envelopes and spent tombstones. */
   purge (): Promise<number> { return this.#retention.purge() }
@@ -467,108 +214,76 @@ export class Engine implements LinkHandler {
     return this.#retention.discardStream(channel, author, afterSeq)
   }
 
-  // ---- Shared plumbing (used by sync.ts and retention.ts) -------------------------
+  // ---- Links (called by the host) ------------------------------------------
 
-  /**
-   * Group commit: with no batch in flight, `ops` go to the store at once (the caller
-   * waits on the store's own promise); ops queued while one is in flight go out
-   * together in the next batch, issued as soon as it lands.
-   */
-  write (ops: StoreOp[]): Promise<void> {
-    if (!this.#writing) return this.#batch(ops)
-    return new Promise((resolve, reject) => {
-      this.#writeOps.push(...ops)
-      this.#writeWaiters.push({ resolve, reject })
-    })
+  linkUp (peer: PeerId, info: LinkInfo): void {
+    if (this.#timers.closed) return
+    const link = new PeerLink(peer, this.#peerRef(peer), info, this.#config.peerQueueBytesMax, this.#links.memoryOf(peer))
+    this.#links.add(link)
+    // A peer cut for its score is not let back in by reconnecting: its score is remembered, and recovers only with time.
+    const score = link.scoreAt(this.#deps.clock.monotonicMs())
+    if (score < peerScoreDisconnectBelow) { this.#out.cut(link, `score ${Math.floor(score)} is still below ${peerScoreDisconnectBelow} (it recovers ${peerScorePerHourRecovered} points an hour)`); return }
+    link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: link.frameBytesMax, nowMs: this.#deps.clock.nowMs() })
+    this.#out.pump(link)
   }
 
-  #batch (ops: StoreOp[]): Promise<void> {
-    this.#writing = true
-    let landed: Promise<void>
+  /**
+   * The host measured a link that is up (libp2p's ping round trip, say): its latency
+   * and cost change, its clock offset is corrected by the latency difference, and our
+   * neighbours hear the new cost if its rounded value changed. Unknown or invalid
+   * values leave the old ones; `frameBytesMax` is fixed for the link's life.
+   */
+  linkMeasured (peer: PeerId, info: LinkInfo): void {
+    const link = this.#links.get(peer)
+    if (link === undefined || this.#timers.closed) return
+    const advertisedBefore = Math.round(link.costMs)
+    link.measured(info) // the link's clock offset follows (PeerLink.clockOffsetMs)
+    if (link.ready) this.#time.peersChanged()
+    if (link.ready && Math.round(link.costMs) !== advertisedBefore) this.#sync.advertiseNeighbours()
+  }
+
+  linkDown (peer: PeerId): void {
+    if (!this.#links.remove(peer)) return
+    this.#sync.advertiseNeighbours()
+  }
+
+  drain (peer: PeerId): void {
+    const link = this.#links.get(peer)
+    if (link === undefined) return
+    link.drained()
+    this.#out.pump(link)
+  }
+
+  receive (peer: PeerId, bytes: Uint8Array): void {
+    const link = this.#links.get(peer)
+    if (link === undefined || this.#timers.closed) return
+    const counters = this.counters
+    if (bytes.length > 0 && bytes[0] < counters.framesReceived.length) {
+      counters.framesReceived[bytes[0]]++
+      counters.bytesReceived[bytes[0]] += bytes.length
+    }
+    let frame: Frame
     try {
-      landed = this.deps.store.batch(ops)
+      frame = decodeFrame(bytes)
     } catch (e) {
-      landed = Promise.reject(e) // a store that throws rather than rejects
+      this.#out.penalise(link, peerPenaltyBadFrame, `bad frame: ${(e as Error).message}`)
+      return
     }
-    // Registered before the caller's await, so the next batch is issued before the caller resumes.
-    landed.then(() => { this.#next() }, () => { this.#next() })
-    return landed
-  }
-
-  /** The batch in flight landed: send what queued meanwhile, as one batch. */
-  #next (): void {
-    this.#writing = false
-    if (this.#writeOps.length === 0) return
-    const ops = this.#writeOps
-    const waiters = this.#writeWaiters
-    this.#writeOps = []
-    this.#writeWaiters = []
-    this.#batch(ops).then(() => { for (const w of waiters) w.resolve() }, (e: unknown) => { for (const w of waiters) w.reject(e) })
-  }
-
-  /**
-   * Sends an envelope to a peer, unless it is queued there already or was just sent
-   * (`force`: send anyway, the peer asked). On an idle link it goes straight out; else it
-   * waits in the link's queue, by precedence.
-   */
-  offer (link: PeerLink, precedence: number, item: OutEnvelope, force: boolean): void {
-    const nowMs = this.deps.clock.nowMs()
-    // An idle link's queue is empty, and every id in its map of queued ids is in the queue: no need to ask that map.
-    if (link.idle && (force || !link.sentRecently(item.key, nowMs))) {
-      const outcome = link.sendNow(item, this.deps.transport, this.counters, nowMs, this.networkNowMs())
-      if (outcome === 'sent') this.deps.events?.sent?.(item.id, link.id)
-      if (outcome !== 'blocked') return
+    if (!link.ready && frame.type !== FrameType.hello) {
+      this.#out.penalise(link, peerPenaltyBadFrame, `${frame.type} frame before hello`)
+      return
     }
-    if (link.enqueue(precedence, item, force, nowMs)) this.pump(link)
+    if (frame.type === FrameType.envelope) this.#intake.ingest(frame.envelope, link)
+    else this.#sync.handle(link, frame)
   }
 
-  pump (link: PeerLink): void {
-    if (link.unread) { this.penalise(link, peerPenaltyUnread, `more than ${controlQueueBytesMax} bytes of control frames wait for it: it does not read`); return }
-    for (const sent of link.pump(this.deps.transport, this.counters, this.deps.clock.nowMs(), this.networkNowMs())) this.deps.events?.sent?.(sent.id, link.id)
-    if (link.backlog.size > 0) this.#sync.refill(link)
-  }
-
-  penalise (link: PeerLink, points: number, reason: string): void {
-    const score = link.penalise(points, this.deps.clock.monotonicMs())
-    this.deps.logger.debug({ peer: link.id, score, reason }, 'peer penalised')
-    if (score < peerScoreDisconnectBelow) this.#cut(link, `score below ${peerScoreDisconnectBelow}: ${reason}`)
-  }
-
-  /** Drops a misbehaving peer's link and asks the host to disconnect it. */
-  #cut (link: PeerLink, reason: string): void {
-    if (this.peers.get(link.id) !== link) return
-    this.counters.peersPenalised++
-    this.peers.delete(link.id)
-    this.#wentAway(link.id)
-    this.clockPeersChanged()
-    this.deps.events?.penalised?.(link.id, reason)
-    this.deps.transport.disconnect(link.id, reason)
-  }
-
-  #refused (reason: RefusalReason, detail: string, peer?: PeerId, env?: Envelope): void {
-    this.counters.refused++
-    this.deps.events?.refused?.(reason, detail, peer, env)
-  }
-
-  #every (ms: number, fn: () => void): void {
-    this.schedule(ms, () => { fn(); this.#every(ms, fn) })
-  }
-
-  /** Runs `fn` after `ms` unless the engine closes first (a fired timer forgets its cancel). */
-  schedule (ms: number, fn: () => void): void {
-    const cancel = this.deps.clock.schedule(ms, () => {
-      this.#cancels.delete(cancel)
-      if (!this.#closed) fn()
-    })
-    this.#cancels.add(cancel)
-  }
-
+  // ---- Status --------------------------------------------------------------------
 
   /** Peers that went away, most recently gone last, with what waits for them (a pass over the catalog: for status, not metrics). */
   awayPeers (): AwayPeer[] {
-    const away = [...this.#away]
-    const nowMs = this.networkNowMs()
-    const tallies = this.catalog.stampedSince(away.map(([, since]) => since), nowMs)
+    const away = this.#links.away()
+    const nowMs = this.#time.nowMs()
+    const tallies = this.#catalog.stampedSince(away.map(([, since]) => since), nowMs)
     return away.map(([id, sinceMs], i) => {
       const { byPrecedence, oldestMs } = tallies[i]
       return { id, sinceMs, waiting: byPrecedence, oldestWaitingMs: oldestMs === undefined ? null : Math.max(0, nowMs - oldestMs) }
@@ -577,35 +292,14 @@ export class Engine implements LinkHandler {
 
   status (): EngineStatus {
     const queued = [0, 0, 0, 0]
-    const peers = [...this.peers.values()].map(p => {
+    const peers = [...this.#links.values()].map(p => {
       const depths = p.queue.depths()
       depths.forEach((d, i) => { queued[i] += d })
-      return { id: p.id, ready: p.ready, score: Math.floor(p.scoreAt(this.deps.clock.monotonicMs())), queued: depths, latencyMs: p.latencyKnown ? p.latencyMs : null, costMs: Math.round(p.costMs) }
+      return { id: p.id, ready: p.ready, score: Math.floor(p.scoreAt(this.#deps.clock.monotonicMs())), queued: depths, latencyMs: p.latencyKnown ? p.latencyMs : null, costMs: Math.round(p.costMs) }
     })
     return {
-      nodeId: this.config.nodeId, peers, envelopes: this.catalog.size, storeBytes: this.catalog.bytesUsed,
-      storageBytesMax: this.config.storageBytesMax, queuedByPrecedence: queued, counters: this.counters,
+      nodeId: this.#config.nodeId, peers, envelopes: this.#catalog.size, storeBytes: this.#catalog.bytesUsed,
+      storageBytesMax: this.#config.storageBytesMax, queuedByPrecedence: queued, counters: this.counters,
     }
   }
 }
-
-function reasonOf (e: unknown): RefusalReason {
-  if (!isDdilError(e)) return 'storage'
-  switch (e.code) {
-    case 'ERR_EXPIRED': return 'expired'
-    case 'ERR_CLOCK_SKEW': return 'clock-skew'
-    case 'ERR_SIGNATURE': return 'signature'
-    case 'ERR_UNAUTHORISED': return 'unauthorised'
-    case 'ERR_LIMIT': return 'limit'
-    case 'ERR_QUOTA': return 'quota'
-    case 'ERR_DECODE': return 'decode'
-    default: return 'storage'
-  }
-}
-
-
-/** Internal signal: the authoriser cannot decide yet; the envelope is held, not refused. */
-class PendingAuthorisation extends Error {}
-
-/** Refused by this relay's own policy (see AuthoriseResult's `carried`): refused, but the sender is not charged. */
-class NotCarried extends UnauthorisedError {}

@@ -19,9 +19,28 @@
  * cols.entry(slot).seq    // a fresh Entry object
  * cols.retire(slot)       // dead: cols.live(slot) === false, reused after cols.unref(slot)
  */
-import type { Entry } from './catalog.ts'
 import { LimitError } from '../errors.ts'
 import { catalogEntriesMax } from '../limits.ts'
+
+/**
+ * One held envelope's metadata, as the catalog hands it out (a snapshot: changing it
+ * changes nothing held). The id is `key` (`entryId` turns it back into bytes).
+ */
+export interface Entry {
+  key: string
+  expiresAtMs: number
+  precedence: number
+  kind: number
+  hlcMs: number
+  /** The HLC counter (envelopes of one millisecond order by it). */
+  hlcC: number
+  /** Bytes charged against the quota: envelope plus index overhead. */
+  size: number
+  stream: string
+  seq: number
+  /** Acknowledged to a local client: never evicted, only expired. */
+  custody: boolean
+}
 
 const slotsInitial = 1024
 const custodyBit = 0x20

@@ -1,7 +1,7 @@
 /**
  * Network time: our wall clock corrected by the median clock offset of ourselves and
- * our ready peers. Pure functions; the engine caches the median until a peer comes,
- * goes or is re-measured.
+ * our ready peers. Pure functions, and `NetworkClock`, which caches the median until a
+ * peer comes, goes or is re-measured.
  *
  * Every figure here is a whole number of milliseconds by construction: network time
  * feeds the hybrid logical clock, whose stamps the envelope and client API codecs carry
@@ -15,6 +15,7 @@
  * const nowMs = clock.nowMs() + medianOffsetMs([offset, …])  // whole ms
  */
 import { clockSkewMsMax } from '../limits.ts'
+import type { Clock } from '../ports.ts'
 
 /**
  * A peer's clock minus ours as its hello arrived, ms: whole, because both readings are
@@ -51,4 +52,32 @@ export function medianOffsetMs (peerOffsetsMs: Iterable<number>): number {
 /** Network time from a wall clock reading and the median offset, whole ms. */
 export function networkNowMs (wallMs: number, medianOffsetMs: number): number {
   return Math.floor(wallMs) + medianOffsetMs
+}
+
+export interface NetworkClockDeps {
+  clock: Pick<Clock, 'nowMs'>
+  /** The clock offsets of our ready peers (PeerLink.clockOffsetMs), ms. */
+  peerOffsetsMs (): Iterable<number>
+}
+
+/**
+ * Network time, whole ms: our wall clock corrected by the median offset of ourselves (0)
+ * and our ready peers, ties going to the value nearer our own clock, clamped to the skew
+ * allowance. A relay whose clock is a day off still agrees with its neighbours about what
+ * has expired and what is far in the future; a relay with one peer trusts itself.
+ */
+export class NetworkClock {
+  readonly #deps: NetworkClockDeps
+  /** The median offset, ms; undefined until next needed. */
+  #offsetMs: number | undefined
+
+  constructor (deps: NetworkClockDeps) { this.#deps = deps }
+
+  nowMs (): number {
+    this.#offsetMs ??= medianOffsetMs(this.#deps.peerOffsetsMs())
+    return networkNowMs(this.#deps.clock.nowMs(), this.#offsetMs)
+  }
+
+  /** A peer became ready, went away or was re-measured: the median is recomputed on next use. */
+  peersChanged (): void { this.#offsetMs = undefined }
 }

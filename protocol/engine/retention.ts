@@ -2,44 +2,62 @@
  * What leaves a relay's store, and when: expiry purges, precedence eviction under the
  * storage quota, and strong removal of a revoked member's stream. Every removal is one
  * store batch with the envelope's index entries; evictions and discards leave tombstones
- * so reconciliation never fetches those ids again, and purges remember the ids they remove. Split from the engine, which calls
- * `makeRoom` before it stores and exposes `purge` and `discardStream` to its host.
+ * so reconciliation never fetches those ids again, and purges remember the ids they remove.
+ * The engine calls `makeRoom` before it stores, counts the bytes in flight (`reserve`,
+ * `release`), and exposes `purge` and `discardStream` to its host.
  *
  * @example
  * const victims = retention.makeRoom(sizeBytes, env.precedence)   // or QuotaError
  * await retention.purge()
  */
-import { entryId, idFromKey, idKey, idsAt, type Entry } from './catalog.ts'
-import type { Engine } from './engine.ts'
-import type { IndexedFields } from './log.ts'
-import type { Envelope } from '../envelope.ts'
+import { entryId, idFromKey, idsAt, type Catalog, type Entry } from './catalog.ts'
+import type { IndexedFields, MessageLog } from './log.ts'
+import { streamChannelKey, streamKey } from './stream-key.ts'
+import type { Counters, EngineEvents } from './types.ts'
 import { QuotaError } from '../errors.ts'
 import { clockSkewMsMax } from '../limits.ts'
-import type { StoreOp } from '../ports.ts'
+import type { Clock, StoreOp } from '../ports.ts'
+import type { ReconcileSet } from '../reconcile/index.ts'
 
 /** Expired envelopes removed per purge round (the next round takes the rest). */
 const purgeBatchMax = 10_000
 
-export function streamKey (env: Pick<Envelope, 'channel' | 'author'>): string {
-  return idKey(env.channel) + idKey(env.author)
+/** What the log's indexes need to remove a catalogued envelope's records. */
+export function entryFields (e: Entry): IndexedFields {
+  return { id: entryId(e), kind: e.kind, expiresAtMs: e.expiresAtMs, hlc: { ms: e.hlcMs, c: e.hlcC }, channel: idFromKey(streamChannelKey(e.stream)) }
 }
 
-export function entryFields (e: Entry): IndexedFields {
-  return { id: entryId(e), kind: e.kind, expiresAtMs: e.expiresAtMs, hlc: { ms: e.hlcMs, c: e.hlcC }, channel: idFromKey(e.stream.slice(0, 8)) }
+export interface RetentionDeps {
+  catalog: Catalog
+  set: Pick<ReconcileSet, 'delete'>
+  log: Pick<MessageLog, 'removeOps' | 'retiredOp' | 'tombstoneDeleteOps'>
+  /** The storage quota, bytes. */
+  storageBytesMax: number
+  clock: Pick<Clock, 'nowMs'>
+  networkNowMs (): number
+  write (ops: StoreOp[]): Promise<void>
+  counters: Pick<Counters, 'purged' | 'discarded'>
+  events: Pick<EngineEvents, 'removed'> | undefined
 }
 
 export class Retention {
-  readonly #e: Engine
+  readonly #d: RetentionDeps
   /** Bytes of envelopes being written: counted against the quota before they land. */
-  pendingBytes = 0
+  #pendingBytes = 0
 
-  constructor (engine: Engine) { this.#e = engine }
+  constructor (deps: RetentionDeps) { this.#d = deps }
+
+  /** `size` bytes are being written: counted against the quota until `release`. */
+  reserve (size: number): void { this.#pendingBytes += size }
+
+  /** The write of `size` bytes landed (they are in the catalog now) or failed. */
+  release (size: number): void { this.#pendingBytes -= size }
 
   /** Picks eviction victims so that `size` more bytes fit, or throws QuotaError (nothing is removed then). */
   makeRoom (size: number, precedence: number): Entry[] {
-    const { catalog, config } = this.#e
+    const { catalog, storageBytesMax } = this.#d
     const victims: Entry[] = []
-    let free = config.storageBytesMax - catalog.bytesUsed - this.pendingBytes
+    let free = storageBytesMax - catalog.bytesUsed - this.#pendingBytes
     while (free < size) {
       const v = catalog.evictionCandidate(precedence)
       if (v === undefined) break
@@ -49,7 +67,7 @@ export class Retention {
     }
     if (free < size) {
       for (const v of victims) catalog.add(v)
-      throw new QuotaError(`storage quota of ${config.storageBytesMax} bytes is full of envelopes this node must keep; refusing new custody`)
+      throw new QuotaError(`storage quota of ${storageBytesMax} bytes is full of envelopes this node must keep; refusing new custody`)
     }
     return victims
   }
@@ -63,7 +81,7 @@ export class Retention {
    * would accept the envelope again, so nothing purged or evicted is ever stored twice.
    */
   async purge (): Promise<number> {
-    const e = this.#e
+    const e = this.#d
     const now = e.networkNowMs()
     const expired = e.catalog.expired(now, purgeBatchMax)
     const ops: StoreOp[] = []
@@ -75,14 +93,14 @@ export class Retention {
       e.catalog.addTombstone(x.key, x.expiresAtMs)
       ops.push(...e.log.removeOps(entryFields(x), false), e.log.retiredOp(entryId(x), x.expiresAtMs))
     }
-    for (const key of e.catalog.expiredTombstones(e.deps.clock.nowMs() - clockSkewMsMax)) {
+    for (const key of e.catalog.expiredTombstones(e.clock.nowMs() - clockSkewMsMax)) {
       e.set.delete(key)
       ops.push(...e.log.tombstoneDeleteOps(idFromKey(key)))
     }
     if (ops.length > 0) await e.write(ops)
     if (expired.length > 0) {
       e.counters.purged += expired.length
-      e.deps.events?.removed?.(expired.map(entryId), 'purged')
+      e.events?.removed?.(expired.map(entryId), 'purged')
     }
     return expired.length
   }
@@ -92,7 +110,7 @@ export class Retention {
    * `afterSeq`, leaving tombstones so reconciliation never fetches them again. Returns how many.
    */
   async discardStream (channel: Uint8Array, author: Uint8Array, afterSeq: number): Promise<number> {
-    const e = this.#e
+    const e = this.#d
     const stream = e.catalog.streams.get(streamKey({ channel, author }))
     if (stream === undefined) return 0
     const victims = [...stream.bySeq.keys()].filter(seq => seq > afterSeq).flatMap(seq => idsAt(stream, seq))
@@ -107,7 +125,7 @@ export class Retention {
     }
     if (ops.length > 0) await e.write(ops)
     e.counters.discarded += ids.length
-    if (ids.length > 0) e.deps.events?.removed?.(ids, 'discarded')
+    if (ids.length > 0) e.events?.removed?.(ids, 'discarded')
     return ids.length
   }
 }

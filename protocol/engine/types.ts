@@ -13,6 +13,15 @@ export type AuthoriseResult =
   /** Not decidable yet (unknown channel, author or parent): hold it and ask again later. */
   | { ok: false, pending: true, reason: string }
 
+/** Where an envelope came from: a peer's link, or a local client (`submit`). */
+export type Sender = PeerId | 'local'
+
+/** An envelope whose authorisation is not decidable yet, and who sent it (the held pool's entries). */
+export interface HeldEnvelope { env: Envelope, from: Sender }
+
+/** Reports a refusal: counted, and told to the host's `refused` event (`peer` undefined for a local client). */
+export type Refuse = (reason: RefusalReason, detail: string, peer?: PeerId, env?: Envelope) => void
+
 export interface Authoriser {
   authorise (env: Envelope): AuthoriseResult
 }
@@ -84,6 +93,14 @@ export const defaultEngineConfig: Omit<EngineConfig, 'nodeId'> = {
 }
 
 export type RefusalReason = 'decode' | 'signature' | 'unauthorised' | 'expired' | 'clock-skew' | 'limit' | 'quota' | 'storage'
+
+/**
+ * Whether an envelope may be stored (validate.ts): a value, never an exception. `pending`:
+ * not decidable yet (hold it, ask again later); `not-carried`: refused by this relay's own
+ * policy, no fault of whoever forwarded it.
+ */
+export type Verdict = { ok: true } | Refusal
+export interface Refusal { ok: false, reason: RefusalReason | 'pending' | 'not-carried', message: string }
 
 /** Hooks for the daemon (client API, audit log) and the simulator (delivery times). Must not throw. */
 export interface EngineEvents {

@@ -119,7 +119,7 @@ export async function makeNode (options: { audit?: (event: AuditEvent) => Promis
 
 /** Newest `limit` messages of a channel, oldest first (via the log's channel index). */
 export async function * channelBacklog (engine: Engine, channel: Uint8Array, limit: number): AsyncIterable<ApiEnvelope> {
-  for (const { id } of await engine.log.byChannel(channel, Kind.message, limit)) {
+  for (const { id } of await engine.history(channel, Kind.message, limit)) {
     const env = await engine.get(id)
     if (env !== undefined) yield env
   }

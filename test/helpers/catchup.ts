@@ -97,21 +97,21 @@ export async function crossOver (t: Test, each: number, config: Partial<EngineCo
   const bandwidthBps = 20_000_000
   net.connect('a', 'b', { latencyMs: 20, bandwidthBps })
   let frameBytes = 0
-  for (const k of a.catalog.keys()) frameBytes += (a.catalog.get(k)?.size ?? 0) - entryOverheadBytes + 1
+  for (const k of a.probe.catalog.keys()) frameBytes += (a.probe.catalog.get(k)?.size ?? 0) - entryOverheadBytes + 1
   const sendMs = frameBytes * 8000 / bandwidthBps // one direction's envelopes back to back (both directions run at once)
   const began = net.clock.now
   let convergedMs = Infinity
   while (net.clock.now - began < 20 * sendMs + 120_000) {
     await net.run(250)
-    if (a.catalog.size === 2 * each && b.catalog.size === 2 * each) { convergedMs = net.clock.now - began; break }
+    if (a.probe.catalog.size === 2 * each && b.probe.catalog.size === 2 * each) { convergedMs = net.clock.now - began; break }
   }
-  t.equal(a.catalog.size, 2 * each, `a holds all ${2 * each}`)
-  t.equal(b.catalog.size, 2 * each, `b holds all ${2 * each}`)
+  t.equal(a.probe.catalog.size, 2 * each, `a holds all ${2 * each}`)
+  t.equal(b.probe.catalog.size, 2 * each, `b holds all ${2 * each}`)
   t.same(net.ids('a'), net.ids('b'), 'the same ids')
   t.equal(a.counters.peersPenalised + b.counters.peersPenalised, 0, 'nobody penalised')
   t.same(net.disconnects, [], 'no link cut')
   t.equal(a.counters.duplicatesReceived + b.counters.duplicatesReceived, 0, 'no envelope crossed twice')
-  for (const x of [a, b]) t.equal(x.counters.framesSent[FrameType.envelope], each, `${x.config.nodeId} sent each of its ${each} envelopes once: none lost from an overflowing queue, none re-sent`)
+  for (const x of [a, b]) t.equal(x.counters.framesSent[FrameType.envelope], each, `${x.probe.config.nodeId} sent each of its ${each} envelopes once: none lost from an overflowing queue, none re-sent`)
   const sessions = a.counters.reconcileSessions
   t.ok(sessions <= limits.sessionsMax, `${sessions} reconciliation sessions (no rediscovery round per batch)`)
   t.ok(convergedMs <= limits.ratioMax * sendMs, `converged in ${(convergedMs / 1000).toFixed(1)} s; the envelopes alone take ${(sendMs / 1000).toFixed(1)} s each way`)

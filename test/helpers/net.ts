@@ -245,7 +245,7 @@ export class TestNet {
   }
 
   ids (node: PeerId): string[] {
-    return [...(this.engines.get(node)?.catalog.keys() ?? [])].map(k => toHex(idFromKey(k))).sort()
+    return [...(this.engines.get(node)?.probe.catalog.keys() ?? [])].map(k => toHex(idFromKey(k))).sort()
   }
 }
 
@@ -256,7 +256,7 @@ export class TestNet {
  * engine peers with given clocks (a link's offset is derived, never written).
  */
 export function clockPeers (engine: Engine, nowMs: number, offsetsMs: number[], latencyMs = 0): string[] {
-  for (const id of [...engine.peers.keys()]) if (id.startsWith('clock-')) engine.linkDown(id)
+  for (const id of [...engine.probe.links.keys()]) if (id.startsWith('clock-')) engine.linkDown(id)
   return offsetsMs.map((offset, i) => {
     const id = `clock-${i + 1}`
     engine.linkUp(id, { latencyMs })

@@ -1,0 +1,56 @@
+/**
+ * Forwarding decisions, as pure functions of what the links know (push.ts acts on them).
+ *
+ * Rule (dominant pruning with a shortcut): a node that received an envelope from S pushes
+ * it to neighbour Q unless S advertised Q as its own neighbour (S reaches Q itself), or
+ * the path through us is clearly faster than S's direct link. The first neighbour of Q to
+ * receive an envelope always got it from a node that is not Q's neighbour, so with
+ * current neighbour lists every reachable node is pushed to; stale lists are repaired by
+ * reconciliation.
+ *
+ * @example
+ * if (shouldPush(source, q, ourRefKey)) … // then, per author:
+ * pushMode(q.isLazy(author), repair, ourId, q.id)   // 'announce' | 'push' | 'push-after-round-trip'
+ */
+import type { PeerId } from '../ports.ts'
+
+/**
+ * A path through us must beat the sender's direct link by this factor before we push a copy
+ * too. A margin, because costs are estimates for a typical envelope; but not a wide one: at
+ * 0.5, a valley of two 512 kbps hops (0.6 of a 128 kbps radio shortcut) was never used.
+ * A redundant push costs one duplicate per author, then the per-author prune.
+ */
+export const shortcutFactor = 0.8
+
+/** Added to a round trip that a delayed push waits for the peer's `have` (its frame's own queueing), ms. */
+const roundTripSlackMs = 10
+
+/**
+ * How long a push that could cross another copy waits: one round trip of the link (its cost
+ * both ways) and a little, so that the peer's `have` for what it got elsewhere arrives first.
+ */
+export function roundTripWaitMs (linkCostMs: number): number { return 2 * linkCostMs + roundTripSlackMs }
+
+/** What a node knows of the link an envelope came in on: its cost, and the neighbours its peer advertised. */
+export interface SourceView { costMs: number, neighbours: ReadonlyMap<string, number> }
+/** What a node knows of a link it may push on: the peer's ref key, and the link's cost. */
+export interface TargetView { refKey: string, costMs: number }
+
+/** Whether an envelope that came from `source` is pushed on to `target` (`ourRefKey`: how our neighbours name us). */
+export function shouldPush (source: SourceView, target: TargetView, ourRefKey: string): boolean {
+  const direct = source.neighbours.get(target.refKey)
+  if (direct === undefined) return true
+  const toUs = source.neighbours.get(ourRefKey) ?? source.costMs
+  return toUs + target.costMs < direct * shortcutFactor
+}
+
+/**
+ * How an envelope goes to a peer it is forwarded to: announced (`have`) where the peer
+ * asked for its author's envelopes lazily; else pushed. A reconciliation's repair between
+ * two neighbours healing at once would cross: the side with the larger id waits one round
+ * trip, so the other's copy arrives first and ours is not sent.
+ */
+export function pushMode (lazy: boolean, repair: boolean, ourId: PeerId, peerId: PeerId): 'announce' | 'push' | 'push-after-round-trip' {
+  if (lazy) return 'announce'
+  return repair && ourId > peerId ? 'push-after-round-trip' : 'push'
+}
