@@ -414,3 +414,31 @@ export const governancePendingAgeMsMax = 24 * 3_600_000
 
 /** Refused change ids remembered, so changes built on them are refused without waiting: a flood's worth, 64 B each. */
 export const governanceRefusedIdsMax = 4096
+
+// ---- Files and long messages (protocol/files, #23) ----------------------------
+
+/**
+ * Largest chunk of file content, bytes. A chunk payload is CBOR [version, manifest id, index,
+ * data]: at most 1 + 1 + 34 + 5 + 3 = 44 bytes of framing; sealing adds 17 (content-type byte
+ * and AEAD tag): 1136 + 44 + 17 = 1197 ≤ `envelopeBodyBytesMax` (1200), and the envelope's header
+ * and signature (about 100 B) keep the whole under `envelopeBytesMax`. A multiple of 16.
+ */
+export const fileChunkBytes = 1136
+
+/**
+ * Most chunks one file may have: 2^20 (1.19 GB at `fileChunkBytes`). Bounds the assembler's
+ * table and the Merkle work one manifest can ask for, far above any policy's file limit.
+ */
+export const fileChunksMax = 2 ** 20
+
+/** Longest file name, bytes of UTF-8: what common file systems store (ext4, NTFS, APFS allow 255). */
+export const fileNameBytesMax = 255
+
+/** Longest media type, bytes: RFC 6838 allows 127 for the type and for the subtype, plus the slash. */
+export const fileMediaTypeBytesMax = 255
+
+/** Default largest file a channel accepts, bytes (25 MB): a few photos or a PDF; about 6 hours of 9.6 kbps radio. */
+export const fileBytesMaxDefault = 25_000_000
+
+/** Default largest text message a channel accepts, bytes (64 KB): a long situation report, under a minute at 9.6 kbps. */
+export const longTextBytesMaxDefault = 64 * 1024
