@@ -175,7 +175,7 @@ t.test('refused: an index out of range, a wrong length, malformed chunks', async
   const f = split(prng(5).bytes(2500)) // 3 chunks, the last 228 bytes
   const a = new FileAssembly(crypto, f.manifestBytes)
   t.equal(a.chunkLength(2), 2500 - 2 * fileChunkBytes)
-  t.throws(() => a.add({ manifestId: f.manifestId, index: 3, data: new Uint8Array(10) }), DecodeError, 'index = chunk count')
+  t.throws(() => a.add({ manifestId: f.manifestId, index: 3, data: new Uint8Array(fileChunkBytes) }), DecodeError, 'index = chunk count (a full-length chunk)')
   t.throws(() => a.add({ manifestId: f.manifestId, index: 2, data: new Uint8Array(229) }), DecodeError, 'last chunk one byte long')
   t.throws(() => a.add({ manifestId: f.manifestId, index: 0, data: new Uint8Array(fileChunkBytes - 1) }), DecodeError, 'short middle chunk')
   t.equal(a.heldChunks, 0)
