@@ -11,7 +11,7 @@ import { Precedence } from '../protocol/envelope.ts'
 import { Relay, waitFor, cleanupRelays } from './helpers/relays.ts'
 
 const bin = new URL('../node/cli/bin.js', import.meta.url).pathname
-const messages = 40
+const messages = 24
 const textChars = 700
 
 /** Runs a command that must succeed; its stderr is the failure message. */
