@@ -3,8 +3,9 @@
 // the connection aborted under one host (its socket destroyed); a link comes up by a dial.
 // Three links: undeclared; one whose bandwidth both sides declare, which is paced; one whose
 // receiver takes smaller frames than the sender, which must report frames over its limit.
-// Waits are for conditions with deadlines; `settle` alone waits a fixed 200 ms, only to see
-// that nothing more arrives.
+// Waits are for conditions with deadlines, `settle` included: it waits until whatever was
+// sent has been read (a ping each way behind it on the same socket), or, with no connection
+// left, until neither host holds one (nothing can arrive after that).
 import t from 'tap'
 import { multiaddr } from '@multiformats/multiaddr'
 import { frameBytesMax } from '../protocol/limits.ts'
@@ -13,9 +14,6 @@ import type { LinkInfo } from '../protocol/ports.ts'
 import { startHost } from './helpers/p2p-hosts.ts'
 import { waitUntil } from './helpers/wait.ts'
 import { runTransportAcceptance, type TransportFactory } from './transport-acceptance.ts'
-
-/** Real time `settle` lets pass, ms: loopback delivers within a few ms. */
-const settleMs = 200
 
 interface Setup {
   /** Both sides declare the link's bandwidth (config `peers.links`), so its frames are paced. */
@@ -39,7 +37,15 @@ function libp2pFactory (promisedInfo: Record<'a' | 'b', LinkInfo>, setup: Setup 
         connect: async () => { await a.host.dial(multiaddr(b.addr)) },
         cut: async () => { for (const c of a.host.getConnections(b.host.peerId)) c.abort(new Error('acceptance test: the network failed')) },
         until: async (what, done) => { await waitUntil(what, done, { everyMs: 5 }) },
-        settle: async () => { await new Promise(resolve => setTimeout(resolve, settleMs)) },
+        settle: async () => {
+          if (a.host.getConnections(b.host.peerId).length > 0) {
+            // Frames already written are ahead of the ping on the connection's socket: its answer means they were read.
+            await a.host.services.ping.ping(b.host.peerId)
+            await b.host.services.ping.ping(a.host.peerId)
+          } else {
+            await waitUntil('neither host to hold a connection', () => b.host.getConnections(a.host.peerId).length === 0)
+          }
+        },
         close: async () => { await a.stop(); await b.stop() },
       }
     },

@@ -7,7 +7,7 @@
  * @example
  * const links = new Links({ networkNowMs, peersChanged })
  * links.add(new PeerLink(peer, ref, info, queueBytesMax, links.memoryOf(peer)))
- * setTimeout(() => { if (links.isCurrent(link)) … }, ms)
+ * timers.schedule(ms, () => { if (links.isCurrent(link)) … })   // a link may be gone by then
  */
 import type { PeerLink } from './peer.ts'
 import { newPeerMemory, type PeerMemory } from './peer-memory.ts'
