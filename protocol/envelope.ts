@@ -30,9 +30,11 @@ export const Kind = {
   receipt: 2,
   keys: 3,
   state: 4,
+  /** One piece of a long message or file: its manifest (index 0) or a chunk (protocol/files/piece.ts, #23). */
+  file: 5,
 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
-export const kindNames = ['message', 'governance', 'receipt', 'keys', 'state'] as const
+export const kindNames = ['message', 'governance', 'receipt', 'keys', 'state', 'file'] as const
 
 /** ACP 127 precedence, most urgent first: smaller number, earlier service. */
 export const Precedence = {

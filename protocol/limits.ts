@@ -420,10 +420,15 @@ export const governanceRefusedIdsMax = 4096
 /**
  * Largest chunk of file content, bytes. A chunk payload is CBOR [version, manifest id, index,
  * data]: at most 1 + 1 + 34 + 5 + 3 = 44 bytes of framing; sealing adds 17 (content-type byte
- * and AEAD tag): 1136 + 44 + 17 = 1197 ≤ `envelopeBodyBytesMax` (1200), and the envelope's header
- * and signature (about 100 B) keep the whole under `envelopeBytesMax`. A multiple of 16.
+ * and AEAD tag) and the public piece head at most 8 (protocol/files/piece.ts):
+ * 1120 + 44 + 17 + 8 = 1189 ≤ `envelopeBodyBytesMax` (1200). The envelope's header with its one
+ * dependency (the manifest's id) and its signature add about 130 B: about 1,320 B, under
+ * `envelopeBytesMax`. A multiple of 16.
  */
-export const fileChunkBytes = 1136
+export const fileChunkBytes = 1120
+
+/** Longest caption on a file, bytes of UTF-8: with the longest name and media type the manifest still fits one envelope body. */
+export const fileCaptionBytesMax = 500
 
 /**
  * Most chunks one file may have: 2^20 (1.19 GB at `fileChunkBytes`). Bounds the assembler's

@@ -8,6 +8,8 @@
  *               static verdict; unknown parents → pending.
  *   message, state   a current member who may post under the policy, or a removed member
  *               with seq ≤ cutSeq who could post when removed; precedence allowed.
+ *   file        as a message, and its piece head within the policy's size limits
+ *               (protocol/files/piece.ts): a file too large is refused at every piece.
  *   receipt     any current member (readers too), or removed with seq ≤ cutSeq; precedence allowed.
  *   keys        a current owner or admin, or one removed with seq ≤ cutSeq.
  *   unknown channel or author → pending (the governance that names them may be on its way).
@@ -22,7 +24,9 @@
  */
 import { toHex } from '../bytes.ts'
 import { Kind, kindNames, type Envelope } from '../envelope.ts'
+import { pieceProblem } from '../files/piece.ts'
 import type { Crypto } from '../ports.ts'
+import { policySizeLimits } from './governance.ts'
 import { mayDistributeKeys, mayPost, type Role } from './roles.ts'
 import type { GovernanceStore } from './store.ts'
 import type { GovernanceState } from './state.ts'
@@ -64,6 +68,10 @@ export function authoriseEnvelope (store: GovernanceStore, env: Envelope, _crypt
   if (!allowedFor(env.kind, who.role, state)) return { ok: false, reason: `a ${who.role} may not send ${kindNames[env.kind]} envelopes in this channel` }
   if (env.kind !== Kind.keys && !state.policy.allowedPrecedence.includes(env.precedence)) {
     return { ok: false, reason: `precedence ${env.precedence} is not allowed by the channel policy` }
+  }
+  if (env.kind === Kind.file) {
+    const problem = pieceProblem(env, policySizeLimits(state.policy))
+    if (problem !== undefined) return { ok: false, reason: problem }
   }
   return { ok: true, publicKey: who.ed }
 }

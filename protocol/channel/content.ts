@@ -31,12 +31,16 @@ export const ContentType = {
   read: 0x04,
   /** A member's display name (kind state), protocol/channel/profile.ts. */
   profile: 0x05,
+  /** A file's or long message's manifest (kind file, piece 0), protocol/files/format.ts. */
+  fileManifest: 0x06,
+  /** One chunk of a file or long message (kind file, piece 1…), protocol/files/format.ts. */
+  fileChunk: 0x07,
 } as const
 export type ContentType = (typeof ContentType)[keyof typeof ContentType]
 const contentTypes: ReadonlySet<number> = new Set(Object.values(ContentType))
 
 /** Envelope kinds whose bodies are sealed under an epoch key. */
-export const sealedKinds: ReadonlySet<number> = new Set([Kind.message, Kind.receipt, Kind.state])
+export const sealedKinds: ReadonlySet<number> = new Set([Kind.message, Kind.receipt, Kind.state, Kind.file])
 
 /** Bytes encryption adds to a payload: the content-type byte and the AEAD tag. */
 export const contentOverheadBytes = 1 + tagBytes

@@ -8,7 +8,8 @@
  *   remove = {0:'remove', 1: memberEd(32), 5: cutSeq}
  *   role   = {0:'role',   1: memberEd(32), 3: role}
  *   policy = {0:'policy', 3: policy}
- *   policy value = {0: retentionSeconds, 1: [precedence, …] ascending, 2: 'member'|'admin'}
+ *   policy value = {0: retentionSeconds, 1: [precedence, …] ascending, 2: 'member'|'admin',
+ *                   ? 3: textBytesMax, ? 4: fileBytesMax}      ; 3 and 4 since #23, absent = default
  *
  * Decoding is strict: exactly the keys of the op (no more, no fewer), exact key lengths,
  * known roles and precedences only, and (through `decodeStrict`) one byte form per change.
@@ -20,12 +21,14 @@
 import { asArray, asBytes, asMap, asText, asUint, decodeStrict, encodeCanonical, field, onlyKeys, type CborMap, type CborValue } from '../cbor.ts'
 import { DecodeError } from '../errors.ts'
 import { precedenceNames, type Precedence } from '../envelope.ts'
-import { ttlSecondsMax, ttlSecondsMin } from '../limits.ts'
+import { fileBytesMaxDefault, fileChunkBytes, fileChunksMax, longTextBytesMaxDefault, ttlSecondsMax, ttlSecondsMin } from '../limits.ts'
 import { isRole, postRoleNames, type PostRole, type Role } from './roles.ts'
 
 export const edKeyLength = 32
 export const xKeyLength = 32
 export const genesisNonceBytes = 16
+/** Largest size a policy may name: what the most chunks a file may have can carry. */
+const policyBytesMax = fileChunksMax * fileChunkBytes
 
 export interface Policy {
   /** How long nodes keep the channel's messages, seconds (bounded by the envelope TTL limits). */
@@ -34,6 +37,15 @@ export interface Policy {
   allowedPrecedence: Precedence[]
   /** Least role that may post messages and state updates. */
   whoMayPost: PostRole
+  /** Longest text message, bytes (absent: `longTextBytesMaxDefault`). Relays refuse longer ones. */
+  textBytesMax?: number
+  /** Largest file, bytes (absent: `fileBytesMaxDefault`). Relays refuse larger ones. */
+  fileBytesMax?: number
+}
+
+/** A policy's size limits, defaults filled in. */
+export function policySizeLimits (p: Policy): { textBytesMax: number, fileBytesMax: number } {
+  return { textBytesMax: p.textBytesMax ?? longTextBytesMaxDefault, fileBytesMax: p.fileBytesMax ?? fileBytesMaxDefault }
 }
 
 export interface CreateChange { op: 'create', ownerEd: Uint8Array, ownerX: Uint8Array, policy: Policy, nonce: Uint8Array }
@@ -59,7 +71,11 @@ function checkLength (bytes: Uint8Array, length: number, what: string): Uint8Arr
 }
 
 function policyValue (p: Policy): CborMap {
-  return new Map<number, CborValue>([[0, p.retentionSeconds], [1, [...p.allowedPrecedence]], [2, p.whoMayPost]])
+  const m = new Map<number, CborValue>([[0, p.retentionSeconds], [1, [...p.allowedPrecedence]], [2, p.whoMayPost]])
+  // Written only when set, so every policy made before #23 keeps its byte form (and its change id).
+  if (p.textBytesMax !== undefined) m.set(3, p.textBytesMax)
+  if (p.fileBytesMax !== undefined) m.set(4, p.fileBytesMax)
+  return m
 }
 
 /** The canonical CBOR value of a change (checked: encoding something we would refuse to decode throws). */
@@ -93,7 +109,7 @@ export function encodeChange (change: Change): Uint8Array {
 }
 
 function readPolicy (v: CborValue | undefined, what: string): Policy {
-  const m = onlyKeys(asMap(v, what), [0, 1, 2], what)
+  const m = onlyKeys(asMap(v, what), [0, 1, 2, 3, 4], what)
   const retentionSeconds = asUint(field(m, 0, what), `${what} retention`, ttlSecondsMax, ttlSecondsMin)
   const list = asArray(field(m, 1, what), `${what} precedences`, { min: 1, max: precedenceNames.length })
   const allowedPrecedence = list.map((p, i) => {
@@ -103,7 +119,10 @@ function readPolicy (v: CborValue | undefined, what: string): Policy {
   })
   const who = asText(field(m, 2, what), `${what} whoMayPost`)
   if (!(postRoleNames as readonly string[]).includes(who)) throw new DecodeError(`${what} whoMayPost must be member or admin, got ${JSON.stringify(who)}`)
-  return { retentionSeconds, allowedPrecedence, whoMayPost: who as PostRole }
+  const policy: Policy = { retentionSeconds, allowedPrecedence, whoMayPost: who as PostRole }
+  if (m.has(3)) policy.textBytesMax = asUint(m.get(3), `${what} textBytesMax`, policyBytesMax, 1)
+  if (m.has(4)) policy.fileBytesMax = asUint(m.get(4), `${what} fileBytesMax`, policyBytesMax, 1)
+  return policy
 }
 
 function readRole (v: CborValue | undefined, what: string): Role {

@@ -4,7 +4,8 @@
  * carry them yet. Both are payloads, encrypted like any body, so relays learn sizes, not names.
  *
  *   manifest = {0: version (1), 1: name (text), 2: mediaType (text), 3: size (uint),
- *               4: chunkSize (uint), 5: chunkCount (uint), 6: sha256 (32 B), 7: chunksRoot (32 B)}
+ *               4: chunkSize (uint), 5: chunkCount (uint), 6: sha256 (32 B), 7: chunksRoot (32 B),
+ *               ? 8: caption (text, 1..fileCaptionBytesMax bytes)}
  *   chunk    = [version (1), manifestId (32 B), index (uint), data (bytes)]
  *   manifestId = SHA-256(manifest bytes)        ; canonical CBOR: one byte form per manifest
  *
@@ -41,7 +42,7 @@
 import { utf8 } from '../bytes.ts'
 import { asArray, asBytes, asMap, asText, asUint, decodeStrict, encodeCanonical, field, onlyKeys, type CborValue } from '../cbor.ts'
 import { DecodeError, LimitError } from '../errors.ts'
-import { fileChunkBytes, fileChunksMax, fileMediaTypeBytesMax, fileNameBytesMax } from '../limits.ts'
+import { fileCaptionBytesMax, fileChunkBytes, fileChunksMax, fileMediaTypeBytesMax, fileNameBytesMax } from '../limits.ts'
 import type { Crypto } from '../ports.ts'
 
 export const fileFormatVersion = 1
@@ -60,6 +61,8 @@ export interface FileManifest {
   sha256: Uint8Array
   /** Merkle root over the chunks (see the header comment). */
   chunksRoot: Uint8Array
+  /** A line the sender wrote about the file, shown with it. */
+  caption?: string
 }
 
 export interface FileChunk {
@@ -105,6 +108,11 @@ function checkManifest (m: FileManifest): FileManifest {
   const expected = chunkCountFor(m.size, m.chunkSize)
   if (m.chunkCount !== expected) throw new DecodeError(`a file of ${m.size} bytes in chunks of ${m.chunkSize} has ${expected} chunks, not ${m.chunkCount}`)
   if (m.sha256.length !== fileHashBytes || m.chunksRoot.length !== fileHashBytes) throw new DecodeError(`file hashes must be ${fileHashBytes} bytes`)
+  if (m.caption !== undefined) {
+    const bytes = utf8(m.caption).length
+    if (bytes > fileCaptionBytesMax) throw new LimitError(`caption of ${bytes} bytes exceeds ${fileCaptionBytesMax}`)
+    if (bytes === 0 || !m.caption.isWellFormed()) throw new DecodeError('a caption is well-formed, non-empty text')
+  }
   return m
 }
 
@@ -113,13 +121,14 @@ export function encodeManifest (m: FileManifest): Uint8Array {
   return encodeCanonical(new Map<number, CborValue>([
     [0, fileFormatVersion], [1, m.name], [2, m.mediaType], [3, m.size],
     [4, m.chunkSize], [5, m.chunkCount], [6, m.sha256], [7, m.chunksRoot],
+    ...(m.caption === undefined ? [] : [[8, m.caption] as [number, CborValue]]),
   ]))
 }
 
 /** Strict decode; DecodeError (or LimitError) on anything but one canonical, consistent manifest. */
 export function decodeManifest (payload: Uint8Array): FileManifest {
   const what = 'file manifest'
-  const m = onlyKeys(asMap(decodeStrict(payload), what), [0, 1, 2, 3, 4, 5, 6, 7], what)
+  const m = onlyKeys(asMap(decodeStrict(payload), what), [0, 1, 2, 3, 4, 5, 6, 7, 8], what)
   const version = asUint(field(m, 0, what), `${what} version`)
   if (version !== fileFormatVersion) throw new DecodeError(`${what} version ${version} is not ${fileFormatVersion}`)
   // Text lengths are checked in bytes by checkManifest (the CBOR decoder already bounds them).
@@ -133,6 +142,7 @@ export function decodeManifest (payload: Uint8Array): FileManifest {
     chunkCount: asUint(field(m, 5, what), `${what} chunk count`),
     sha256: asBytes(field(m, 6, what), `${what} sha256`, fileHashBytes),
     chunksRoot: asBytes(field(m, 7, what), `${what} chunks root`, fileHashBytes),
+    ...(m.has(8) ? { caption: asText(m.get(8), `${what} caption`) } : {}),
   })
 }
 

@@ -16,6 +16,7 @@ export interface SplitInput {
   name: string
   mediaType: string
   content: Uint8Array
+  caption?: string
   /** Defaults to `fileChunkBytes`; smaller only for tests or links that want finer interleaving. */
   chunkSize?: number
 }
@@ -44,6 +45,7 @@ export function splitFile (crypto: Crypto, input: SplitInput): SplitFile {
     chunkCount,
     sha256: crypto.sha256(content),
     chunksRoot: chunksRoot(crypto, data),
+    ...(input.caption === undefined ? {} : { caption: input.caption }),
   }
   const manifestBytes = encodeManifest(manifest)
   const id = manifestId(crypto, manifestBytes)
