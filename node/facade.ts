@@ -12,7 +12,11 @@
 import type { Engine } from '../protocol/engine/engine.ts'
 import type { EngineEvents } from '../protocol/engine/types.ts'
 import { Kind, type Envelope } from '../protocol/envelope.ts'
-import { compareHlc } from '../protocol/hlc.ts'
+import { compareHlc, type Hlc } from '../protocol/hlc.ts'
+import { bytesEqual, toHex } from '../protocol/bytes.ts'
+import { UsageError } from '../protocol/errors.ts'
+import { decodePiece } from '../protocol/files/piece.ts'
+import { filePageEnvelopesMax } from './api/limits.ts'
 import { idKey } from '../protocol/engine/catalog.ts'
 import type { ApiEnvelope, ClientAdmin, MessageStatus, NodeFacade } from './api/facade.ts'
 import type { ChannelMembership } from './api/wire.ts'
@@ -53,6 +57,23 @@ export interface FacadeOptions {
   onSubmitted?: (env: Envelope, user: Uint8Array) => void
 }
 
+/**
+ * The newest `limit` messages of a channel, counting a file or long message (#23) as one:
+ * short messages from the kind index, files by their manifests (one lookup per file, since
+ * every piece of a file shares its stamp), merged by stamp.
+ */
+async function newestMessages (engine: Engine, channel: Uint8Array, limit: number): Promise<Array<{ id: Uint8Array, hlc: Hlc }>> {
+  const texts = await engine.history(channel, Kind.message, limit)
+  const files: Array<{ id: Uint8Array, hlc: Hlc }> = []
+  for (const piece of await engine.newestStamps(channel, Kind.file, limit)) {
+    const env = await engine.get(piece.id)
+    if (env === undefined) continue
+    const manifest = env.deps.length === 0 ? env.id : env.deps[0]
+    if (manifest === env.id || await engine.get(manifest) !== undefined) files.push({ id: manifest, hlc: piece.hlc })
+  }
+  return [...texts, ...files].sort((x, y) => compareHlc(x.hlc, y.hlc)).slice(-limit)
+}
+
 export function createFacade (engine: Engine, hub: EngineEventHub, options: FacadeOptions): NodeFacade {
   const statusListeners = new Set<(id: Uint8Array, s: MessageStatus) => void>()
   const tracked = new Map<string, { id: Uint8Array, peers: Set<string> }>()
@@ -78,12 +99,13 @@ export function createFacade (engine: Engine, hub: EngineEventHub, options: Faca
     async submit (bytes, context) {
       const env = await engine.submit(bytes)
       const key = env.key
-      if (!tracked.has(key)) {
+      // A file's chunks are not tracked: its manifest's status speaks for the file, and thousands of chunks would push it out.
+      if (context.batch !== true && !tracked.has(key)) {
         if (tracked.size >= trackedSubmissionsMax) tracked.delete(tracked.keys().next().value as string)
         tracked.set(key, { id: env.id, peers: new Set() })
       }
       options.onSubmitted?.(env, context.user)
-      queueMicrotask(() => emit(env.id, { state: 'queued', relayedTo: tracked.get(key)?.peers.size ?? 0 }))
+      if (context.batch !== true) queueMicrotask(() => emit(env.id, { state: 'queued', relayedTo: tracked.get(key)?.peers.size ?? 0 }))
       return { id: env.id }
     },
     /**
@@ -96,7 +118,7 @@ export function createFacade (engine: Engine, hub: EngineEventHub, options: Faca
     async * backlog (channel, { limit }): AsyncIterable<ApiEnvelope> {
       const history = [Kind.governance, Kind.keys, Kind.state].map(k => engine.history(channel, k, channelHistoryEnvelopesMax))
       const ids = (await Promise.all(history)).flatMap(list => list.map(x => x.id))
-      const messages = limit > 0 ? await engine.history(channel, Kind.message, limit) : []
+      const messages = limit > 0 ? await newestMessages(engine, channel, limit) : []
       if (messages.length > 0) {
         // A receipt is stamped after the message it names reached its reader: none older than the oldest shown can matter.
         const receipts = (await engine.history(channel, Kind.receipt, channelHistoryEnvelopesMax)).filter(r => compareHlc(r.hlc, messages[0].hlc) > 0)
@@ -106,6 +128,20 @@ export function createFacade (engine: Engine, hub: EngineEventHub, options: Faca
         const env = await engine.get(id)
         if (env !== undefined) yield { id: env.id, channel: env.channel, bytes: env.bytes }
       }
+    },
+    async filePage (channel, id, after) {
+      const manifest = await engine.get(id)
+      if (manifest === undefined || manifest.kind !== Kind.file || !bytesEqual(manifest.channel, channel) || decodePiece(manifest.body).head.index !== 0) {
+        throw new UsageError(`no file ${toHex(id).slice(0, 16)} is held in channel ${toHex(channel)} here (the id is its manifest's, as tail shows it)`)
+      }
+      const pieces: Array<{ id: Uint8Array, envelope: Uint8Array }> = []
+      const ids = await engine.atStamp(channel, Kind.file, manifest.hlc, after, filePageEnvelopesMax)
+      for (const pieceId of ids) {
+        const env = await engine.get(pieceId)
+        // Another author's file may share the stamp: only this file's manifest and its chunks.
+        if (env !== undefined && (bytesEqual(env.id, id) || (env.deps.length === 1 && bytesEqual(env.deps[0], id)))) pieces.push({ id: env.id, envelope: env.bytes })
+      }
+      return { pieces, more: ids.length === filePageEnvelopesMax ? 1 : 0, last: ids.at(-1) }
     },
     onStored (listener) {
       const l = (env: Envelope): void => listener({ id: env.id, channel: env.channel, bytes: env.bytes })

@@ -447,3 +447,10 @@ export const fileBytesMaxDefault = 25_000_000
 
 /** Default largest text message a channel accepts, bytes (64 KB): a long situation report, under a minute at 9.6 kbps. */
 export const longTextBytesMaxDefault = 64 * 1024
+
+/**
+ * Most envelopes a client submits in one request (a file's chunks): 32 × 1,320 B is about
+ * 42 KB, 57 KB as the client API's base64 JSON, under its message bound; at the API's
+ * default 50 requests a second that is 1,600 chunks (1.8 MB of file) a second.
+ */
+export const submitBatchEnvelopesMax = 32

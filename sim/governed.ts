@@ -139,7 +139,7 @@ export class GovernedFleet {
         return concatBytes(chunks).slice(0, length)
       },
       // In memory, and it survives crashes: the simulated client's sequence store is durable.
-      reserveSeq: async (ch) => { const next = (seqs.get(ch) ?? 0) + 1; seqs.set(ch, next); return next },
+      reserveSeq: async (ch, count = 1) => { const next = (seqs.get(ch) ?? 0) + 1; seqs.set(ch, next + count - 1); return next },
       node: {
         stamp: async () => this.#engine(i).stamp(),
         submit: async (bytes) => {

@@ -20,6 +20,7 @@ const facade: NodeFacade = {
   nodeId: 'relay-r',
   submit: async () => { throw new Error('not used') },
   backlog: async function * () {},
+  filePage: async () => { throw new Error('not used') },
   onStored: () => () => {},
   onStatus: () => () => {},
   stamp: () => ({ ms: 1, c: 0 }),

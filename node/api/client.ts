@@ -21,6 +21,7 @@ import WebSocket from 'ws'
 import { toHex } from '../../protocol/bytes.ts'
 import { ProtocolError, type DdilError } from '../../protocol/errors.ts'
 import type { Hlc } from '../../protocol/hlc.ts'
+import { submitBatchEnvelopesMax } from '../../protocol/limits.ts'
 import type { Crypto, KeyPair } from '../../protocol/ports.ts'
 import { signClientAuth } from './auth.ts'
 import { errorFromWire } from './errors.ts'
@@ -94,6 +95,24 @@ export class Client {
   async submit (envelope: Uint8Array): Promise<{ id: Uint8Array }> {
     const reply = await this.#request({ type: 'submit', envelope }, 'submitted')
     return { id: reply.id }
+  }
+
+  /** A file's chunks in batches of `submitBatchEnvelopesMax` (#23); resolves once the node holds them all. */
+  async submitMany (envelopes: Uint8Array[]): Promise<void> {
+    for (let i = 0; i < envelopes.length; i += submitBatchEnvelopesMax) {
+      await this.#request({ type: 'submitBatch', envelopes: envelopes.slice(i, i + submitBatchEnvelopesMax).map(envelope => ({ envelope })) }, 'submittedBatch')
+    }
+  }
+
+  /** Every piece of a file held by the node (#23), named by its manifest's id, page by page. */
+  async fetchFile (channel: Uint8Array, id: Uint8Array, onPiece: (envelope: Uint8Array) => void): Promise<void> {
+    let after: Uint8Array | undefined
+    for (;;) {
+      const page = await this.#request({ type: 'filePage', channel, id, ...(after === undefined ? {} : { after }) }, 'filePieces')
+      for (const p of page.pieces) onPiece(p.envelope)
+      if (page.more === 0 || page.after === undefined) return
+      after = page.after
+    }
   }
 
   /** Subscribes to a channel: `onEnvelope` gets up to `backlog` stored envelopes (oldest first), then live ones. */

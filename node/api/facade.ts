@@ -56,6 +56,8 @@ export interface ClientAdmin {
 export interface SubmitContext {
   /** The client's authenticated Ed25519 public key, 32 bytes. */
   user: Uint8Array
+  /** One of a file's chunks (`submitBatch`): stored like any envelope, its status not tracked. */
+  batch?: boolean
 }
 
 export interface NodeFacade {
@@ -73,6 +75,12 @@ export interface NodeFacade {
    * the implementation; `limit` counts messages only.
    */
   backlog (channel: Uint8Array, options: { limit: number }): AsyncIterable<ApiEnvelope>
+  /**
+   * One page of a file's pieces held here (#23): the file named by its manifest's `id`, pieces
+   * after `after` in the node's order, at most `filePageEnvelopesMax`. `last` is the last id
+   * looked at (pass it as `after` for the next page); `more` is 0 at the end.
+   */
+  filePage (channel: Uint8Array, id: Uint8Array, after?: Uint8Array): Promise<{ pieces: Array<{ id: Uint8Array, envelope: Uint8Array }>, more: number, last?: Uint8Array }>
   /** Live feed of newly stored envelopes (local or from peers); returns the unsubscriber. Listeners must not throw. */
   onStored (listener: (envelope: ApiEnvelope) => void): () => void
   /** Delivery status updates by envelope id; returns the unsubscriber. */

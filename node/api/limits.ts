@@ -10,8 +10,12 @@
  */
 import { envelopeBytesMax } from '../../protocol/limits.ts'
 
-/** Largest client message we parse, bytes. A submit of the largest envelope is ~2.1 KB of JSON; 8 KiB leaves room and bounds parse work per frame. */
-export const clientMessageBytesMax = 8 * 1024
+/**
+ * Largest client message we parse, bytes. A submit of the largest envelope is ~2.1 KB of JSON;
+ * a batch of a file's chunks (`submitBatchEnvelopesMax`, 32 of about 1,320 B) about 57 KB.
+ * 60 KiB holds that and stays under `wsPayloadBytesMax`; parsing it takes well under a millisecond.
+ */
+export const clientMessageBytesMax = 60 * 1024
 
 /**
  * Hard bound handed to ws as `maxPayload`, bytes: ws closes the connection (1009) on a frame beyond it
@@ -110,6 +114,9 @@ export const subscribePendingEnvelopesMax = 1000
 
 /** Submissions awaiting durability per connection; more get ERR_LIMIT. The store's group commit makes a deeper pipeline pointless. */
 export const submitsInFlightMax = 64
+
+/** Most pieces of a file sent in one `filePieces` reply: 24 of at most 1,500 B (2,000 as base64, with the id) is under 50 KB of JSON. */
+export const filePageEnvelopesMax = 24
 
 /** Submitted ids per connection whose delivery status is pushed (oldest forgotten first). */
 export const trackedSubmissionsMax = 1024

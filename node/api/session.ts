@@ -137,6 +137,8 @@ export class ClientSession {
     const { facade } = this.#d
     switch (msg.type) {
       case 'submit': this.#submit(msg.rid, msg.envelope, user); break
+      case 'submitBatch': this.#submitBatch(msg.rid, msg.envelopes.map(e => e.envelope), user); break
+      case 'filePage': this.#sendLater(msg.rid, facade.filePage(msg.channel, msg.id, msg.after), page => ({ type: 'filePieces', rid: msg.rid, pieces: page.pieces, more: page.more, ...(page.last === undefined ? {} : { after: page.last }) })); break
       case 'subscribe': this.#subscribe(msg.rid, msg.channel, msg.backlog); break
       case 'unsubscribe': this.#unsubscribe(msg.rid, msg.channel); break
       case 'stamp': this.#stamp(msg.rid); break
@@ -227,6 +229,28 @@ export class ClientSession {
       this.#tracked.delete(key)
       this.#refuse(rid, e)
     }).finally(() => { this.#inFlight-- })
+  }
+
+  /**
+   * A file's chunks: each stored as by `submit`, all at once (the engine commits them in one
+   * write), but not tracked: thousands of status pushes would say what the file's manifest
+   * says once. Counts as that many submissions in flight. The reply comes when all are held;
+   * if any is refused, the error says how many of the batch were held.
+   */
+  #submitBatch (rid: Rid, envelopes: Uint8Array[], user: Uint8Array): void {
+    const n = envelopes.length
+    if (this.#inFlight + n > this.#d.limits.submitsInFlightMax) {
+      this.#refuse(rid, new LimitError(`${this.#inFlight} submissions in flight; a batch of ${n} would pass ${this.#d.limits.submitsInFlightMax}`))
+      return
+    }
+    this.#inFlight += n
+    Promise.allSettled(envelopes.map(b => this.#d.facade.submit(b, { user, batch: true }))).then(results => {
+      const failed = results.findIndex(r => r.status === 'rejected')
+      if (failed < 0) { this.#send({ type: 'submittedBatch', rid, count: n }); return }
+      const held = results.filter(r => r.status === 'fulfilled').length
+      const cause = (results[failed] as PromiseRejectedResult).reason as Error
+      this.#refuse(rid, Object.assign(cause, { message: `envelope ${failed + 1} of ${n} (${held} held): ${cause.message}` }))
+    }).finally(() => { this.#inFlight -= n })
   }
 
   #track (key: string): void {

@@ -15,13 +15,13 @@
 import { DecodeError, LimitError, ProtocolError } from '../../protocol/errors.ts'
 import { hlcMsMax } from '../../protocol/hlc.ts'
 import { channelRefBytes, idBytes } from '../../protocol/envelope.ts'
-import { displayNameCharsMax, hlcCounterMax } from '../../protocol/limits.ts'
+import { displayNameCharsMax, hlcCounterMax, submitBatchEnvelopesMax } from '../../protocol/limits.ts'
 import { displayNameProblem } from '../../protocol/channel/profile.ts'
 import { roleNames, type Role } from '../../protocol/channel/roles.ts'
 import { authNonceBytes, publicKeyBytes, signatureBytes } from './auth.ts'
 import { base64urlLength, fromBase64url, toBase64url } from './base64url.ts'
 import { isWireErrorCode, type WireErrorCode } from './errors.ts'
-import { backlogEnvelopesMax, channelListMax, enrolledClientsMax, enrolmentCodeCharsMax, enrolmentTtlMsMax, ridCharsMax, submitEnvelopeBytesMax } from './limits.ts'
+import { backlogEnvelopesMax, channelListMax, enrolledClientsMax, filePageEnvelopesMax, enrolmentCodeCharsMax, enrolmentTtlMsMax, ridCharsMax, submitEnvelopeBytesMax } from './limits.ts'
 
 /** Version in the challenge; a client that does not speak it must disconnect. 2: enrolment, channel list, client management. */
 export const clientApiVersion = 2
@@ -41,6 +41,10 @@ export type ClientMessage =
   | { type: 'enrolment', rid: Rid, name: string, ttlMs: number }
   | { type: 'revokeClient', rid: Rid, publicKey: Uint8Array }
   | { type: 'clientList', rid: Rid }
+  /** A file's chunks (#23), in order; every envelope is checked and stored as by `submit`. */
+  | { type: 'submitBatch', rid: Rid, envelopes: Array<{ envelope: Uint8Array }> }
+  /** One page of a file's pieces held here (#23): the manifest `id`'s file, after piece id `after`. */
+  | { type: 'filePage', rid: Rid, channel: Uint8Array, id: Uint8Array, after?: Uint8Array }
 
 export type MessageState = 'queued' | 'relayed' | 'delivered' | 'expired' | 'refused'
 export const messageStates: readonly MessageState[] = ['queued', 'relayed', 'delivered', 'expired', 'refused']
@@ -80,6 +84,9 @@ export type ServerMessage =
   | { type: 'enrolmentCode', rid: Rid, code: string, expiresAtMs: number }
   | { type: 'revoked', rid: Rid }
   | { type: 'clients', rid: Rid, clients: ClientRecord[] }
+  | { type: 'submittedBatch', rid: Rid, count: number }
+  /** `more`: 1 when another page may follow (ask again with `after`, the last id looked at), 0 at the end. */
+  | { type: 'filePieces', rid: Rid, pieces: Array<{ id: Uint8Array, envelope: Uint8Array }>, more: number, after?: Uint8Array }
   | StatusPush
   | { type: 'error', rid: Rid | null, code: WireErrorCode, message: string }
 
@@ -116,6 +123,8 @@ const clientFields: Record<ClientMessage['type'], Field[]> = {
   enrolment: [rid, { name: 'name', kind: 'name', empty: true }, { name: 'ttlMs', kind: 'uint', max: enrolmentTtlMsMax }],
   revokeClient: [rid, userKey('publicKey')],
   clientList: [rid],
+  submitBatch: [rid, { name: 'envelopes', kind: 'list', max: submitBatchEnvelopesMax, item: [envelope] }],
+  filePage: [rid, channel, id, { name: 'after', kind: 'bytes', length: idBytes, optional: true }],
 }
 
 const serverFields: Record<ServerMessage['type'], Field[]> = {
@@ -132,6 +141,8 @@ const serverFields: Record<ServerMessage['type'], Field[]> = {
   enrolmentCode: [rid, { name: 'code', kind: 'text', max: enrolmentCodeCharsMax }, timeMs('expiresAtMs')],
   revoked: [rid],
   clients: [rid, { name: 'clients', kind: 'list', max: enrolledClientsMax, item: clientRecord }],
+  submittedBatch: [rid, { name: 'count', kind: 'uint', max: submitBatchEnvelopesMax }],
+  filePieces: [rid, { name: 'pieces', kind: 'list', max: filePageEnvelopesMax, item: [id, envelope] }, { name: 'more', kind: 'uint', max: 1 }, { name: 'after', kind: 'bytes', length: idBytes, optional: true }],
   status: [id, { name: 'state', kind: 'state' }, count('relayedTo', true), count('deliveredTo', true), count('of', true), { name: 'reason', kind: 'text', max: 1024, optional: true }],
   error: [{ name: 'rid', kind: 'ridOrNull' }, { name: 'code', kind: 'code' }, { name: 'message', kind: 'text', max: 4096 }],
 }

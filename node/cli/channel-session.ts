@@ -31,8 +31,8 @@ export async function channelSession (opts: { data?: string, config?: string }):
     randomBytes: (n) => new Uint8Array(randomBytes(n)),
     nowMs: () => Date.now(),
     deviceSeed: deviceSeed(ctx.dataDir),
-    node: { submit: (b) => client.submit(b), stamp: () => client.stamp() },
-    reserveSeq: (chHex) => nextSequence(ctx.dataDir, chHex, cc.highestSeq(fromHex(chHex), user.ed25519.publicKey)),
+    node: { submit: (b) => client.submit(b), submitMany: (list) => client.submitMany(list), stamp: () => client.stamp() },
+    reserveSeq: (chHex, count) => nextSequence(ctx.dataDir, chHex, cc.highestSeq(fromHex(chHex), user.ed25519.publicKey), count),
   }, user)
   return {
     client, cc, dataDir: ctx.dataDir,

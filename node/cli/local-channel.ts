@@ -45,12 +45,12 @@ async function withLock<T> (file: string, fn: () => T): Promise<T> {
 }
 
 /** Reserves the next sequence number for (channel, this user) above `atLeast`, durably, before it is used. */
-export async function nextSequence (dataDir: string, channelHex: string, atLeast = 0): Promise<number> {
+export async function nextSequence (dataDir: string, channelHex: string, atLeast = 0, count = 1): Promise<number> {
   const file = join(dataDir, 'sequences.json')
   return await withLock(file, () => {
     const counters = readJson<Record<string, number>>(file, {})
     const next = Math.max(counters[channelHex] ?? 0, atLeast) + 1
-    counters[channelHex] = next
+    counters[channelHex] = next + count - 1 // a file's pieces take `count` in one write
     writeJsonDurably(file, counters)
     return next
   })

@@ -10,12 +10,20 @@
  * view.take(cc, channel, received, live)   // for each envelope of the backlog, then live
  * view.backlogDone(cc, channel)            // prints the backlog; returns ids to acknowledge
  */
-import { toHex } from '../../protocol/bytes.ts'
+import { fromUtf8, toHex } from '../../protocol/bytes.ts'
+import type { FileProgress } from '../../protocol/files/inbox.ts'
+import { FileForm } from '../../protocol/files/piece.ts'
+import { formatBytes } from '../../protocol/units.ts'
 import type { ChannelClient, Received } from '../../protocol/channel/client.ts'
 import { authorRef, Kind, precedenceNames } from '../../protocol/envelope.ts'
 import { compareHlc } from '../../protocol/hlc.ts'
 
-type Text = Extract<Received, { type: 'text' }>
+/** What tail prints as one message: a text, a long message once whole, or a file's line (`file` set). */
+type Text = Pick<Extract<Received, { type: 'text' }>, 'id' | 'author' | 'seq' | 'precedence' | 'hlc' | 'text'> & { file?: Uint8Array }
+type FilePiece = Extract<Received, { type: 'file' }>
+
+/** Files in a backlog up to this size are fetched whole, so tail can show them complete (and acknowledge them); larger ones wait for `ddil get`. */
+export const tailFetchBytesMax = 2 * 1000 * 1000
 
 export interface TailViewDeps {
   /** This user's Ed25519 public key. */
@@ -39,6 +47,10 @@ export class TailView {
   readonly #unreadable = new Set<string>()
   readonly #waiting = new Set<string>()
   #member: boolean | undefined
+  /** Files shown: id hex → the quarter of their size last reported (4 once complete). */
+  readonly #files = new Map<string, number>()
+  /** Backlog files to fetch whole before the backlog is printed. */
+  readonly #wanted = new Map<string, Uint8Array>()
 
   constructor (deps: TailViewDeps) {
     this.#d = deps
@@ -64,9 +76,59 @@ export class TailView {
       case 'governance':
         if (live) this.#checkMembership(cc, channel)
         return []
+      case 'file':
+        return this.#takeFile(cc, channel, r, live)
       default:
         return []
     }
+  }
+
+  /**
+   * One piece of a file or long message. A long message is shown once whole, as text. A file
+   * is shown at its manifest (name, type, size); while followed, its progress at this relay is
+   * noted at each quarter, and it is acknowledged once whole and checked.
+   */
+  #takeFile (cc: ChannelClient, channel: Uint8Array, r: FilePiece, live: boolean): Uint8Array[] {
+    const p = r.progress
+    const manifest = p.manifest
+    if (manifest === undefined) return []
+    const key = toHex(r.file)
+    const base = { id: r.file, author: r.author, precedence: r.precedence, hlc: r.hlc, seq: r.piece === 0 ? r.seq : r.seq - r.piece }
+    if (p.form === FileForm.text) {
+      if (p.state !== 'complete' || this.#printed.has(key)) {
+        if (!live && p.state === 'incomplete') this.#wanted.set(key, r.file)
+        return []
+      }
+      const shown = { ...base, text: fromUtf8(cc.fileContent(r.file)) }
+      cc.forgetFile(r.file)
+      if (!live) { this.#backlog.push(shown); return [] }
+      return this.#show(cc, channel, shown)
+    }
+    if (!this.#files.has(key)) {
+      this.#files.set(key, 0)
+      const shown = { ...base, text: describeFile(p), file: r.file }
+      if (!live) {
+        if (p.state === 'incomplete' && manifest.size <= tailFetchBytesMax) this.#wanted.set(key, r.file)
+        this.#backlog.push(shown)
+        return []
+      }
+      return this.#show(cc, channel, shown)
+    }
+    const quarter = p.state === 'complete' ? 4 : Math.floor((p.heldBytes / manifest.size) * 4)
+    if (!live || quarter <= (this.#files.get(key) ?? 0)) return []
+    this.#files.set(key, quarter)
+    if (p.state === 'failed') { this.#d.note(`${manifest.name} does not match its manifest: ${p.problem ?? 'hash check failed'}`); return [] }
+    if (p.state !== 'complete') { this.#d.note(`${manifest.name}: ${formatBytes(p.heldBytes)} of ${formatBytes(manifest.size)} at your relay`); return [] }
+    this.#d.note(`${manifest.name} complete (${formatBytes(manifest.size)}, hash checked): ddil get ${toHex(channel)} ${key.slice(0, 16)}`)
+    cc.forgetFile(r.file)
+    return this.#acknowledge(cc, channel, r.file, r.author)
+  }
+
+  /** Backlog files and long messages to fetch whole before `backlogDone` (tail.ts fetches them through this view). */
+  wanted (): Uint8Array[] {
+    const out = [...this.#wanted.values()]
+    this.#wanted.clear()
+    return out
   }
 
   /** The backlog is in: prints it oldest first with current statuses, and says what it could not show. Returns ids to acknowledge. */
@@ -83,10 +145,13 @@ export class TailView {
     return ack
   }
 
-  #show (cc: ChannelClient, channel: Uint8Array, r: Text): Uint8Array[] {
-    const key = toHex(r.id)
+  #show (cc: ChannelClient, channel: Uint8Array, shown: Text): Uint8Array[] {
+    const key = toHex(shown.id)
     if (this.#printed.has(key)) return []
     this.#printed.add(key)
+    // A file's line says how much of it is here now (a backlog file may have been fetched since it was listed).
+    const progress = shown.file === undefined ? undefined : cc.fileProgress(shown.file)
+    const r = progress?.manifest === undefined ? shown : { ...shown, text: describeFile(progress) }
     if (toHex(r.author) === this.#me) {
       const status = statusText(cc, channel, r)
       this.#mine.set(key, { text: r, status })
@@ -94,9 +159,20 @@ export class TailView {
       return []
     }
     this.#print(r, 'received')
-    if (this.#acknowledged.has(key) || cc.receiptFrom(channel, r.id)) return []
+    if (r.file !== undefined) {
+      // A file counts as delivered only when all of it is here and checked.
+      if (cc.fileProgress(r.file)?.state !== 'complete') return []
+      this.#files.set(key, 4)
+      cc.forgetFile(r.file)
+    }
+    return this.#acknowledge(cc, channel, r.id, r.author)
+  }
+
+  #acknowledge (cc: ChannelClient, channel: Uint8Array, id: Uint8Array, author: Uint8Array): Uint8Array[] {
+    const key = toHex(id)
+    if (toHex(author) === this.#me || this.#acknowledged.has(key) || cc.receiptFrom(channel, id)) return []
     this.#acknowledged.add(key)
-    return [r.id]
+    return [id]
   }
 
   /** Prints our messages whose "delivered to k of N" changed (among `ids`, or all). */
@@ -129,6 +205,12 @@ export class TailView {
 function statusText (cc: ChannelClient, channel: Uint8Array, r: Text): string {
   const d = cc.delivery(channel, r.id, r.author)
   return `delivered to ${d.k} of ${d.n}`
+}
+
+function describeFile (p: FileProgress): string {
+  const m = p.manifest as NonNullable<FileProgress['manifest']>
+  const held = p.state === 'complete' ? 'complete' : `${formatBytes(p.heldBytes)} here so far`
+  return `file ${m.name} (${m.mediaType}, ${formatBytes(m.size)}, ${held})${m.caption === undefined ? '' : ` "${m.caption}"`}`
 }
 
 function plural (n: number, noun: string): string {

@@ -78,6 +78,10 @@ async function show (s: ChannelSession, ref: string, view: TailView, backlog: nu
   }
   const name = s.cc.board(channel).name
   if (name !== '' && !/^[0-9a-f]{16}$/.test(name)) await s.remember(ref, name)
+  // Long messages and small files in the backlog came as manifests: fetch their chunks so they show whole.
+  for (const id of view.wanted()) {
+    await s.client.fetchFile(channel, id, bytes => { for (const r of s.cc.receiveAll(bytes)) void acknowledge(r.channel, view.take(s.cc, r.channel, r, false)) })
+  }
   await acknowledge(channel, view.backlogDone(s.cc, channel))
 }
 

@@ -19,9 +19,9 @@
 import { authoriseEnvelope } from './authorise.ts'
 import { Board, clientIdFor, type BoardEditor, type BoardView } from './board.ts'
 import { createChannel, signChange, type UserKeys } from './builders.ts'
-import { ContentType, decryptContent, encryptContent, type ContentHeader } from './content.ts'
+import { ContentType, contentPayloadBytesMax, decryptContent, encryptContent, type ContentHeader } from './content.ts'
 import { EpochKeyring, type RotationPolicy } from './epochs.ts'
-import type { Change, Policy } from './governance.ts'
+import { policySizeLimits, type Change, type Policy } from './governance.ts'
 import { decodeKeysBody } from './keys.ts'
 import { decodeReceipt, encodeReceipt } from './receipt.ts'
 import { decodeProfile, encodeProfile, ProfileBook } from './profile.ts'
@@ -31,13 +31,19 @@ import { GovernanceStore } from './store.ts'
 import type { GovernanceState } from './state.ts'
 import { bytesEqual, concatBytes, fromUtf8, toHex, utf8 } from '../bytes.ts'
 import { authorRef, decodeEnvelope, Kind, Precedence, signEnvelope, verifySignature, type Envelope } from '../envelope.ts'
-import { CryptoError, isDdilError, UnauthorisedError } from '../errors.ts'
+import { CryptoError, DecodeError, isDdilError, LimitError, UnauthorisedError } from '../errors.ts'
+import { FileInbox, type FileProgress } from '../files/inbox.ts'
+import { decodePiece, fileIdOf, FileForm } from '../files/piece.ts'
+import { pieceCount, sealPieces } from '../files/send.ts'
+import { splitFile } from '../files/split.ts'
 import { compareHlc, type Hlc } from '../hlc.ts'
 import type { Crypto } from '../ports.ts'
-import { ttlSecondsMax } from '../limits.ts'
+import { submitBatchEnvelopesMax, ttlSecondsMax } from '../limits.ts'
 
 export interface NodeLink {
   submit (bytes: Uint8Array): Promise<{ id: Uint8Array }>
+  /** Several envelopes in one request, in order (a file's chunks); resolves once the node holds them all. */
+  submitMany?: (envelopes: Uint8Array[]) => Promise<void>
   stamp (): Promise<Hlc>
 }
 
@@ -46,8 +52,11 @@ export interface ClientPorts {
   randomBytes: (length: number) => Uint8Array
   nowMs: () => number
   node: NodeLink
-  /** Returns the next sequence number for (channel, this user), durably recorded before it returns. */
-  reserveSeq: (channelHex: string) => Promise<number>
+  /**
+   * Returns the next sequence number for (channel, this user), durably recorded before it
+   * returns; with `count`, the first of that many consecutive ones (a file's pieces).
+   */
+  reserveSeq: (channelHex: string, count?: number) => Promise<number>
   /** Per-device seed for this user's board client ids (mixed with fresh random bytes per session). */
   deviceSeed: Uint8Array
 }
@@ -65,6 +74,25 @@ export type Received =
    */
   | { type: 'held', id: Uint8Array, channel: Uint8Array, kind: Kind, reason: string, unreadable: boolean }
   | { type: 'refused', id: Uint8Array, channel: Uint8Array, kind: Kind, reason: string }
+  /**
+   * One piece of a file or long message (#23). `file` names it (its manifest envelope's id);
+   * `progress` is the whole file's, as this client holds it: complete only when every chunk
+   * is here and the hashes check (then `fileContent` gives it).
+   */
+  | { type: 'file', id: Uint8Array, channel: Uint8Array, author: Uint8Array, seq: number, precedence: number, hlc: Hlc, piece: number, file: Uint8Array, progress: FileProgress }
+
+export interface SendOptions {
+  precedence?: Precedence
+  ttlSeconds?: number
+  /** A file's chunks acknowledged by the node so far: content bytes of the total. */
+  onProgress?: (heldBytes: number, totalBytes: number) => void
+}
+
+export interface FileToSend { name: string, mediaType: string, content: Uint8Array, caption?: string }
+
+/** How a long text message is named in its (sealed) manifest. */
+export const longTextName = 'message.txt'
+export const longTextMediaType = 'text/plain'
 
 export const defaultPolicy: Policy = { retentionSeconds: 7 * 24 * 3600, allowedPrecedence: [0, 1, 2, 3] as Precedence[], whoMayPost: 'member' }
 /** Most undecryptable envelopes held per client until their keys or governance arrive. */
@@ -90,6 +118,7 @@ export class ChannelClient {
   readonly #user: UserKeys
   readonly #channels = new Map<string, ChannelLocal>()
   readonly #held = new Map<string, Envelope>()
+  readonly #files: FileInbox
   /** The epoch upkeep running per channel (see maintainEpochs). */
   readonly #maintaining = new Map<string, Promise<boolean>>()
   rotation: RotationPolicy = { intervalMs: 24 * 3600_000 }
@@ -98,6 +127,7 @@ export class ChannelClient {
     this.#ports = ports
     this.#user = user
     this.store = new GovernanceStore(ports.crypto)
+    this.#files = new FileInbox(ports.crypto)
   }
 
   get me (): Uint8Array { return this.#user.ed25519.publicKey }
@@ -176,6 +206,7 @@ export class ChannelClient {
       const unreadable = local.keyring.keyState(env.epoch) === 'sealed-to-others'
       return { ...base, type: 'held', kind: env.kind, unreadable, reason: unreadable ? `epoch ${env.epoch} was sealed to members that did not include you` : `no key for epoch ${env.epoch} (yet)` }
     }
+    if (env.kind === Kind.file) return this.#receivePiece(env, auth.publicKey, keys, state.channelId)
     const content = decryptContent(this.#ports.crypto, { channelId: state.channelId, keys, header: headerOf(env, auth.publicKey), body: env.body })
     if (content.contentType === ContentType.text && env.kind === Kind.message) {
       return { ...base, type: 'text', author: auth.publicKey, seq: env.seq, precedence: env.precedence, hlc: env.hlc, text: fromUtf8(content.payload) }
@@ -206,6 +237,25 @@ export class ChannelClient {
     }
     return { ...base, type: 'refused', kind: env.kind, reason: `content type ${content.contentType} does not belong in a ${env.kind} envelope` }
   }
+
+  #receivePiece (env: Envelope, author: Uint8Array, keys: Uint8Array[], channelId: Uint8Array): Received {
+    const { head, sealed } = decodePiece(env.body)
+    const content = decryptContent(this.#ports.crypto, { channelId, keys, header: headerOf(env, author), body: sealed })
+    const expected = head.index === 0 ? ContentType.fileManifest : ContentType.fileChunk
+    if (content.contentType !== expected) throw new DecodeError(`file piece ${head.index} carries content type ${content.contentType}, not ${expected}`)
+    const file = fileIdOf(env, head)
+    const progress = head.index === 0 ? this.#files.manifest(file, head, content.payload) : this.#files.chunk(file, head, content.payload)
+    return { id: env.id, channel: env.channel, type: 'file', author, seq: env.seq, precedence: env.precedence, hlc: env.hlc, piece: head.index, file, progress }
+  }
+
+  /** A file's progress at this client, if any piece of it arrived. */
+  fileProgress (file: Uint8Array): FileProgress | undefined { return this.#files.progress(file) }
+
+  /** A complete file's verified content (ProtocolError while incomplete). */
+  fileContent (file: Uint8Array): Uint8Array { return this.#files.content(file) }
+
+  /** Forgets a file's pieces held here (after it was saved or shown). */
+  forgetFile (file: Uint8Array): void { this.#files.forget(file) }
 
   #hold (env: Envelope): void {
     this.#held.set(toHex(env.id), env)
@@ -337,8 +387,57 @@ export class ChannelClient {
 
   // ---- Content ------------------------------------------------------------------------
 
-  async sendText (channel: Uint8Array, text: string, options: { precedence?: Precedence, ttlSeconds?: number } = {}): Promise<Envelope> {
-    return await this.#sendContent(channel, Kind.message, ContentType.text, utf8(text), options.precedence ?? Precedence.routine, options.ttlSeconds ?? 24 * 3600)
+  /**
+   * Sends a text message. One that does not fit one envelope goes as a long message (#23): a
+   * manifest and chunks, like a file, within the channel policy's text limit. Returns the
+   * message's envelope (a long message's manifest, whose id names it).
+   */
+  async sendText (channel: Uint8Array, text: string, options: SendOptions = {}): Promise<Envelope> {
+    const payload = utf8(text)
+    if (payload.length > contentPayloadBytesMax) {
+      const file = { name: longTextName, mediaType: longTextMediaType, content: payload }
+      return (await this.#sendPieces(channel, file, FileForm.text, options)).manifest
+    }
+    return await this.#sendContent(channel, Kind.message, ContentType.text, payload, options.precedence ?? Precedence.routine, options.ttlSeconds ?? 24 * 3600)
+  }
+
+  /**
+   * Sends a file (#23) within the channel policy's file limit: its manifest first, alone, so a
+   * relay that cannot hold the whole file refuses it before any chunk is acknowledged; then its
+   * chunks, in batches where the node link takes them (`onProgress` after each).
+   */
+  async sendFile (channel: Uint8Array, file: FileToSend, options: SendOptions = {}): Promise<{ manifest: Envelope, pieces: number }> {
+    return await this.#sendPieces(channel, file, FileForm.file, options)
+  }
+
+  async #sendPieces (channel: Uint8Array, file: FileToSend, form: FileForm, options: SendOptions): Promise<{ manifest: Envelope, pieces: number }> {
+    const { state, local, sending } = this.#sendingKey(channel)
+    const limits = policySizeLimits(state.policy)
+    const limit = form === FileForm.text ? limits.textBytesMax : limits.fileBytesMax
+    const what = form === FileForm.text ? 'message' : 'file'
+    if (file.content.length > limit) throw new LimitError(`a ${what} of ${file.content.length} bytes is over this channel's limit of ${limit} bytes`)
+    const { crypto, node } = this.#ports
+    const split = splitFile(crypto, { name: file.name, mediaType: file.mediaType, content: file.content, ...(file.caption === undefined ? {} : { caption: file.caption }) })
+    const count = pieceCount(split)
+    const firstSeq = await this.#ports.reserveSeq(toHex(channel), count)
+    const ttlSeconds = Math.min(options.ttlSeconds ?? 24 * 3600, state.policy.retentionSeconds)
+    const pieces = sealPieces(crypto, { channelId: state.channelId, channel, epoch: sending.epoch, epochKey: sending.key, author: { publicKey: this.me, privateKey: this.#user.ed25519.privateKey } }, split, {
+      form, precedence: options.precedence ?? Precedence.routine, hlc: await node.stamp(), ttlSeconds, firstSeq,
+    })
+    local.keyring.countMessage(sending.epoch)
+    const last = firstSeq + count - 1
+    if (last > (local.highest.get(toHex(authorRef(this.me))) ?? 0)) local.highest.set(toHex(authorRef(this.me)), last)
+    const [manifest, ...chunks] = pieces
+    await this.#publish(manifest)
+    let held = 0
+    for (let i = 0; i < chunks.length; i += submitBatchEnvelopesMax) {
+      const batch = chunks.slice(i, i + submitBatchEnvelopesMax)
+      if (node.submitMany !== undefined) await node.submitMany(batch.map(e => e.bytes))
+      else for (const env of batch) await node.submit(env.bytes)
+      held = Math.min(split.manifest.size, held + batch.length * split.manifest.chunkSize)
+      options.onProgress?.(held, split.manifest.size)
+    }
+    return { manifest, pieces: count }
   }
 
   async editBoard (channel: Uint8Array, fn: (b: BoardEditor) => void): Promise<Envelope> {
@@ -415,12 +514,17 @@ export class ChannelClient {
     return true
   }
 
-  async #sendContent (channel: Uint8Array, kind: Kind, contentType: number, payload: Uint8Array, precedence: Precedence, ttlSeconds: number): Promise<Envelope> {
+  #sendingKey (channel: Uint8Array): { state: GovernanceState, local: ChannelLocal, sending: { epoch: number, key: Uint8Array } } {
     const state = this.store.state(channel)
     if (state === undefined) throw new UnauthorisedError(`unknown channel ${toHex(channel)}: its governance has not reached this client`)
     const local = this.#local(channel)
     const sending = local.keyring.currentForSending([...state.removed.values()].map(r => r.ed))
     if (sending === undefined) throw new CryptoError('no current key for this channel yet: an owner or admin must create one (their client does it when it next syncs)')
+    return { state, local, sending }
+  }
+
+  async #sendContent (channel: Uint8Array, kind: Kind, contentType: number, payload: Uint8Array, precedence: Precedence, ttlSeconds: number): Promise<Envelope> {
+    const { state, local, sending } = this.#sendingKey(channel)
     const { crypto, node } = this.#ports
     const seq = await this.#ports.reserveSeq(toHex(channel))
     const hlc = await node.stamp()

@@ -200,6 +200,16 @@ export class Engine implements LinkHandler {
     return this.#log.byChannel(channel, kind, limit)
   }
 
+  /** One id per stamp among the newest `limit` stamps of a kind: the newest files, one piece each (#23). */
+  newestStamps (channel: Uint8Array, kind: number, limit: number): Promise<Array<{ id: Uint8Array, hlc: Hlc }>> {
+    return this.#log.newestStamps(channel, kind, limit)
+  }
+
+  /** Ids of a kind in a channel stamped exactly `hlc` (a file's pieces held here), after `after`, at most `limit`. */
+  atStamp (channel: Uint8Array, kind: number, hlc: Hlc, after: Uint8Array | undefined, limit: number): Promise<Uint8Array[]> {
+    return this.#log.atStamp(channel, kind, hlc, after, limit)
+  }
+
   /**
    * Asks the authoriser again about every held envelope (call after channel state changed).
    * Newly decidable ones are stored or refused; the rest stay held.

@@ -32,7 +32,7 @@
  * await log.append(env, { custody: true, receivedAtMs })
  * for await (const rec of log.loadAll()) catalog.add(...)
  */
-import { ByteReader, ByteWriter, bytesEqual } from '../bytes.ts'
+import { ByteReader, ByteWriter, bytesEqual, concatBytes } from '../bytes.ts'
 import { StorageError } from '../errors.ts'
 import { decodeEnvelope, type Envelope } from '../envelope.ts'
 import { encodeKey, decodeKey, prefixRange } from '../keys.ts'
@@ -206,6 +206,38 @@ export class MessageLog {
   }
 
   batch (ops: StoreOp[]): Promise<void> { return this.#store.batch(ops) }
+
+  /**
+   * One id per distinct stamp among the newest envelopes of one kind in a channel, newest
+   * `limit` stamps, oldest first. Every piece of a file shares its stamp (#23), so this lists
+   * the newest files with one range step each, however many chunks they have.
+   */
+  async newestStamps (channel: Uint8Array, kind: number, limit: number): Promise<Array<{ id: Uint8Array, hlc: Hlc }>> {
+    const out: Array<{ id: Uint8Array, hlc: Hlc }> = []
+    const { gte } = prefixRange(['c', channel, kind])
+    let lt = prefixRange(['c', channel, kind]).lt
+    while (out.length < limit) {
+      let found: { id: Uint8Array, hlc: Hlc } | undefined
+      for await (const [key] of this.#store.range({ gte, lt, reverse: true, limit: 1 })) {
+        const parts = decodeKey(key)
+        found = { hlc: { ms: parts[3] as number, c: parts[4] as number }, id: parts[5] as Uint8Array }
+      }
+      if (found === undefined) break
+      out.push(found)
+      lt = encodeKey(['c', channel, kind, found.hlc.ms, found.hlc.c]) // below every key of this stamp
+    }
+    return out.reverse()
+  }
+
+  /** Ids of one kind in a channel stamped exactly `hlc` (a file's pieces), in key order, after `after`, at most `limit`. */
+  async atStamp (channel: Uint8Array, kind: number, hlc: Hlc, after: Uint8Array | undefined, limit: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = []
+    const range = prefixRange(['c', channel, kind, hlc.ms, hlc.c])
+    // The smallest key above `after`'s own is that key with a zero byte appended (the store has no `gt`).
+    const bounds = after === undefined ? range : { gte: concatBytes([encodeKey(['c', channel, kind, hlc.ms, hlc.c, after]), new Uint8Array(1)]), lt: range.lt }
+    for await (const [key] of this.#store.range({ ...bounds, limit })) out.push(decodeKey(key)[5] as Uint8Array)
+    return out
+  }
 }
 
 export function fieldsOf (env: Envelope): IndexedFields {

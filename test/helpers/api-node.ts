@@ -105,6 +105,7 @@ export async function makeNode (options: { audit?: (event: AuditEvent) => Promis
     nodeId,
     submit: async (bytes) => ({ id: (await engine.submit(bytes)).id }),
     backlog: (channel, { limit }) => channelBacklog(engine, channel, limit),
+    filePage: async () => ({ pieces: [], more: 0 }),
     onStored: (l) => { stored.add(l); return () => { stored.delete(l) } },
     onStatus: (l) => { statuses.add(l); return () => { statuses.delete(l) } },
     stamp: () => engine.stamp(),

@@ -103,7 +103,8 @@ export class FieldSession {
       nowMs: d.nowMs,
       deviceSeed,
       node: { submit: async bytes => await this.#submit(bytes), stamp: async () => await this.#stamp() },
-      reserveSeq: async hex => await d.db.update<number>('seq', hex, old => Math.max(old ?? 0, (cc as ChannelClient).highestSeq(fromHex(hex), d.me.ed25519.publicKey)) + 1),
+      // Returns the first of `count`: the stored counter moves past them all in one write (a file's pieces).
+      reserveSeq: async (hex, count = 1) => await d.db.update<number>('seq', hex, old => Math.max(old ?? 0, (cc as ChannelClient).highestSeq(fromHex(hex), d.me.ed25519.publicKey)) + count) - count + 1,
     }, { ed25519: d.me.ed25519, x25519: d.me.x25519 })
     this.link = new RelayLink({
       url: d.url,

@@ -11,6 +11,7 @@ import { toHex } from '../../../protocol/bytes.ts'
 import { UsageError } from '../../../protocol/errors.ts'
 import { ttlSecondsMax, ttlSecondsMin } from '../../../protocol/limits.ts'
 import type { TailOptions } from '../tail.ts'
+import { formatBytes, progressPrinter, readFileToSend, type SendFileOptions } from '../file-io.ts'
 
 function precedenceOf (name: string): Precedence {
   const i = precedenceNames.indexOf(name as PrecedenceName)
@@ -27,7 +28,11 @@ function ttlOf (text: string): number {
 }
 
 /** The message text: one argument, not blank. Options are checked first, so a split option value (`--ttl 5 minutes`) is reported as the option's. */
-function textOf (words: string[]): string {
+function textOf (words: string[], file: string | undefined): string {
+  if (file !== undefined) {
+    if (words.length > 0) throw new UsageError(`with --file, write the text as --caption "${words.join(' ')}"`)
+    return ''
+  }
   if (words.length > 1) throw new UsageError(`the message must be one argument: quote it ("${words.join(' ')}"); option values are one word too (--ttl 5m, not --ttl 5 minutes)`)
   const text = words[0] ?? ''
   if (text.trim() === '') throw new UsageError('the message is empty: write something to send')
@@ -37,15 +42,20 @@ function textOf (words: string[]): string {
 export function register (program: Command): void {
   clientOptions(program.command('send'))
     .argument('<channel>', 'channel name (as created here) or its 16-hex-digit reference')
-    .argument('<text...>', 'message text (quote it)')
-    .description('post an end-to-end encrypted message; exits once the relay has durably taken custody of it')
+    .argument('[text...]', 'message text (quote it); any length up to the channel\'s limit (64 KB by default)')
+    .description('post an end-to-end encrypted message or file; exits once the relay has durably taken custody of all of it')
     .option('--precedence <p>', 'flash, immediate, priority or routine', 'routine')
     .option('--ttl <duration>', 'time to live, e.g. 30m, 6h, 7d (at most the channel\'s retention)', '24h')
+    .option('--file <path>', 'send this file (up to the channel\'s limit, 25 MB by default) instead of text')
+    .option('--caption <text>', 'with --file: a line shown with the file')
+    .option('--type <media-type>', 'with --file: its media type (default: from the file name\'s extension)')
     .option('--json', 'print JSON')
-    .action(async (name: string, words: string[], opts: { data?: string, config?: string, precedence: string, ttl: string, json?: boolean }) => {
+    .action(async (name: string, words: string[], opts: SendFileOptions & { data?: string, config?: string, precedence: string, ttl: string, json?: boolean }) => {
       const precedence = precedenceOf(opts.precedence)
       const ttlSeconds = ttlOf(opts.ttl)
-      const text = textOf(words)
+      const text = textOf(words, opts.file)
+      const file = opts.file === undefined ? undefined : readFileToSend(opts)
+      if (file === undefined && (opts.caption !== undefined || opts.type !== undefined)) throw new UsageError('--caption and --type go with --file')
       const s = await openChannelSession(opts)
       try {
         const ref = s.resolve(name)
@@ -53,15 +63,30 @@ export function register (program: Command): void {
         const channel = await s.open(ref)
         if (s.cc.state(channel) === undefined) throw new UsageError(`channel ${ref} is unknown to this relay (not created, or its governance has not arrived yet)`)
         await s.cc.maintainEpochs(channel)
-        const env = await s.cc.sendText(channel, text, { precedence, ttlSeconds })
+        const progress = opts.json === true ? undefined : progressPrinter(file?.content.length ?? 0)
+        const env = file === undefined
+          ? await s.cc.sendText(channel, text, { precedence, ttlSeconds })
+          : (await s.cc.sendFile(channel, file, { precedence, ttlSeconds, ...(progress === undefined ? {} : { onProgress: progress }) })).manifest
         // The channel's retention caps a message's TTL: say so rather than quietly shorten it.
         const capped = env.ttlSeconds < ttlSeconds ? `the channel's retention caps --ttl ${opts.ttl} at ${formatDuration(env.ttlSeconds * 1000)}` : undefined
+        const what = file === undefined ? '' : `file ${file.name} (${file.mediaType}, ${formatBytes(file.content.length)}) `
         process.stdout.write(opts.json === true
-          ? JSON.stringify({ id: toHex(env.id), channel: ref, seq: env.seq, precedence: opts.precedence, expiresAtMs: env.expiresAtMs, status: 'queued', ...(capped === undefined ? {} : { note: capped }) }) + '\n'
-          : `queued ${toHex(env.id).slice(0, 16)} on ${s.nameOf(ref)} (seq ${env.seq}, ${opts.precedence}, encrypted, expires in ${formatDuration(env.ttlSeconds * 1000)}${capped === undefined ? '' : `: ${capped}`})\n`)
+          ? JSON.stringify({ id: toHex(env.id), channel: ref, seq: env.seq, precedence: opts.precedence, expiresAtMs: env.expiresAtMs, status: 'queued', ...(file === undefined ? {} : { file: { name: file.name, mediaType: file.mediaType, size: file.content.length } }), ...(capped === undefined ? {} : { note: capped }) }) + '\n'
+          : `queued ${what}${toHex(env.id).slice(0, 16)} on ${s.nameOf(ref)} (seq ${env.seq}, ${opts.precedence}, encrypted, expires in ${formatDuration(env.ttlSeconds * 1000)}${capped === undefined ? '' : `: ${capped}`})\n`)
       } finally {
         await s.close()
       }
+    })
+
+  clientOptions(program.command('get'))
+    .argument('<channel>', 'channel name or 16-hex-digit reference')
+    .argument('<id>', 'the file\'s or long message\'s id as tail shows it (16 or 64 hex digits)')
+    .description('save a file (or print a long message) from a channel once all of it has reached your relay and its hash checks')
+    .option('-o, --out <path>', 'where to save it (default: its name, in the current directory; - for standard output)')
+    .option('--force', 'overwrite --out if it exists')
+    .action(async (name: string, id: string, opts: { data?: string, config?: string, out?: string, force?: boolean }) => {
+      const { getFile } = await import('../get.ts')
+      await getFile(name, id, opts)
     })
 
   clientOptions(program.command('tail'))
