@@ -447,3 +447,10 @@ export const fileBytesMaxDefault = 25_000_000
 
 /** Default largest text message a channel accepts, bytes (64 KB): a long situation report, under a minute at 9.6 kbps. */
 export const longTextBytesMaxDefault = 64 * 1024
+
+/**
+ * Files a relay refused whole for its quota whose ids it remembers (protocol/engine/intake.ts),
+ * so their later chunks are refused rather than stored without their manifest: more files than
+ * are in flight to one relay at once, at about 100 B each (400 KB). Past it the oldest is forgotten.
+ */
+export const refusedFilesMax = 4096
