@@ -454,3 +454,10 @@ export const longTextBytesMaxDefault = 64 * 1024
  * default 50 requests a second that is 1,600 chunks (1.8 MB of file) a second.
  */
 export const submitBatchEnvelopesMax = 32
+
+/**
+ * Files a relay refused whole for its quota whose ids it remembers (protocol/engine/intake.ts),
+ * so their later chunks are refused rather than stored without their manifest: more files than
+ * are in flight to one relay at once, at about 100 B each (400 KB). Past it the oldest is forgotten.
+ */
+export const refusedFilesMax = 4096

@@ -2,7 +2,8 @@
  * The engine's in-memory view of what this node holds: every stored envelope's
  * metadata (never its bytes), tombstones for evicted, discarded and purged ids, per-(channel, author)
  * sequences for gap and equivocation detection, and the orders used to purge
- * (expiry) and evict (lowest precedence, then oldest). Rebuilt from the store on start.
+ * (expiry) and evict (lowest precedence, then oldest), and which file each held file piece
+ * belongs to (#23), so that a file is evicted and expired whole. Rebuilt from the store on start.
  * Entries are held as columns (entry-columns.ts), so a million of them are not a
  * million objects for the collector; `get`, `expired` and `evictionCandidate` hand out
  * fresh `Entry` objects.
@@ -13,6 +14,7 @@
 import { EntryColumns, type Entry } from './entry-columns.ts'
 import { Heap } from './heap.ts'
 import { streamAuthorKey } from './stream-key.ts'
+import { Kind } from '../envelope.ts'
 
 /** A map key for an id (one char per byte, cheaper than hex); `idFromKey` is its inverse. */
 export { binaryString as idKey, fromBinaryString as idFromKey } from '../bytes.ts'
@@ -106,6 +108,12 @@ export class Catalog {
   readonly #tombExpiry = new Heap<{ key: string, expiresAtMs: number }>((a, b) => a.expiresAtMs - b.expiresAtMs)
   /** Eviction candidates per precedence, oldest first (custody entries are never candidates). */
   readonly #evictable: SlotHeap[]
+  /** Bytes of the eviction candidates per precedence: what evicting could free. */
+  readonly #evictableBytes = [0, 0, 0, 0]
+  /** File pieces held (#23): piece id key → its file's id key. Only file pieces pay for it. */
+  readonly #fileOf = new Map<string, string>()
+  /** File id key → the id keys of its pieces held here (never empty: a file with none held leaves). */
+  readonly #files = new Map<string, Set<string>>()
   bytesUsed = 0
 
   constructor () {
@@ -125,7 +133,35 @@ export class Catalog {
 
   get (key: string): Entry | undefined {
     const h = this.#byId.get(key)
-    return h === undefined ? undefined : this.#cols.entry(h)
+    return h === undefined ? undefined : this.#entry(h)
+  }
+
+  /** A fresh Entry for a live slot, with its file if it is a file piece. */
+  #entry (slot: number): Entry {
+    const e = this.#cols.entry(slot)
+    if (e.kind !== Kind.file) return e
+    const file = this.#fileOf.get(e.key)
+    if (file !== undefined) e.file = file
+    return e
+  }
+
+  /** Files of which some piece is held. */
+  get fileCount (): number { return this.#files.size }
+
+  /** Whether some piece of this file (id key) is held. */
+  holdsFile (file: string): boolean { return this.#files.has(file) }
+
+  /** The id keys of a file's pieces held here (a copy: removing them while iterating is safe). */
+  piecesOf (file: string): string[] {
+    const held = this.#files.get(file)
+    return held === undefined ? [] : [...held]
+  }
+
+  /** Bytes that evicting for a newcomer of `precedence` could free: every eviction candidate not more urgent than it. */
+  evictableBytes (precedence: number): number {
+    let sum = 0
+    for (let p = 3; p >= precedence; p--) sum += this.#evictableBytes[p]
+    return sum
   }
 
   /**
@@ -163,7 +199,13 @@ export class Catalog {
     this.#byId.set(e.key, h)
     this.bytesUsed += e.size
     this.#expiry.push(h)
-    if (!e.custody) this.#evictable[e.precedence].push(h)
+    if (!e.custody) { this.#evictable[e.precedence].push(h); this.#evictableBytes[e.precedence] += e.size }
+    if (e.file !== undefined) {
+      this.#fileOf.set(e.key, e.file)
+      const pieces = this.#files.get(e.file)
+      if (pieces === undefined) this.#files.set(e.file, new Set([e.key]))
+      else pieces.add(e.key)
+    }
     const held = s.bySeq.get(e.seq)
     s.bySeq.set(e.seq, held === undefined ? e.key : [...idsAt(s, e.seq), e.key])
     if (e.seq > s.highest) s.highest = e.seq
@@ -172,12 +214,18 @@ export class Catalog {
   remove (key: string): Entry | undefined {
     const h = this.#byId.get(key)
     if (h === undefined) return undefined
-    const e = this.#cols.entry(h)
+    const e = this.#entry(h)
     this.#byId.delete(key)
     this.#cols.retire(h)
     if (this.#cols.expiryQueued(h)) this.#expiry.staled()
-    if (!e.custody) this.#evictable[e.precedence].staled()
+    if (!e.custody) { this.#evictable[e.precedence].staled(); this.#evictableBytes[e.precedence] -= e.size }
     this.bytesUsed -= e.size
+    if (e.file !== undefined) {
+      this.#fileOf.delete(key)
+      const pieces = this.#files.get(e.file)
+      pieces?.delete(key)
+      if (pieces?.size === 0) this.#files.delete(e.file)
+    }
     const s = this.streams.get(e.stream)
     if (s !== undefined && s.bySeq.has(e.seq)) {
       const rest = idsAt(s, e.seq).filter(k => k !== key)
@@ -204,7 +252,7 @@ export class Catalog {
     while (out.length < max) {
       const h = this.#expiry.top()
       if (h === undefined || c.expiresAt(h) > nowMs) break
-      out.push(c.entry(h))
+      out.push(this.#entry(h))
       c.setExpiryQueued(h, false)
       this.#expiry.pop()
     }
@@ -230,7 +278,7 @@ export class Catalog {
   evictionCandidate (precedence: number): Entry | undefined {
     for (let p = 3; p >= precedence; p--) {
       const h = this.#evictable[p].top()
-      if (h !== undefined) return this.#cols.entry(h)
+      if (h !== undefined) return this.#entry(h)
     }
     return undefined
   }

@@ -43,7 +43,7 @@ export function createEngine (deps: EngineDeps, config: Partial<EngineConfig> & 
 }
 
 /** The catalog as the probe shows it: what is held, never a way to change it. */
-export type CatalogView = Pick<Catalog, 'has' | 'get' | 'keys' | 'size' | 'bytesUsed' | 'tombstones' | 'streams'>
+export type CatalogView = Pick<Catalog, 'has' | 'get' | 'keys' | 'size' | 'bytesUsed' | 'tombstones' | 'streams' | 'fileCount' | 'piecesOf'>
 
 /**
  * Read-only views of an engine's state for the simulator's checkers and for tests (hosts

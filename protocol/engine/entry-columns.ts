@@ -40,6 +40,11 @@ export interface Entry {
   seq: number
   /** Acknowledged to a local client: never evicted, only expired. */
   custody: boolean
+  /**
+   * For a file piece (kind file, #23): the id key of its file (its manifest's id). Kept by the
+   * catalog's file index, not in these columns, so only file pieces pay for it.
+   */
+  file?: string
 }
 
 const slotsInitial = 1024

@@ -5,11 +5,16 @@
  * (retention.ts), indexed, and forwarded (sync.ts). A duplicate cancels our copy queued to
  * its sender and may prune it; a refusal charges the sender what it deserves.
  *
+ * A file (#23) is admitted whole or not at all: the first of its pieces to arrive asks for room
+ * for every piece its head counts, so a file the quota cannot hold is refused at that piece,
+ * with nothing of it stored, and its later pieces are refused with it (`#refusedFiles`). A
+ * client submits its manifest first, so it hears the refusal before any chunk is acknowledged.
+ *
  * @example
  * const env = await intake.submit(bytes)   // custody acknowledged
  * intake.ingest(frame.envelope, link)      // synchronous up to the store write
  */
-import { entryId, entryOverheadBytes, idFromKey, type Catalog, type Entry } from './catalog.ts'
+import { entryId, entryOverheadBytes, idFromKey, idKey, type Catalog, type Entry } from './catalog.ts'
 import type { HeldPool } from './held.ts'
 import type { Links } from './links.ts'
 import type { MessageLog } from './log.ts'
@@ -19,11 +24,13 @@ import { entryFields, type Retention } from './retention.ts'
 import type { SyncHandlers } from './sync.ts'
 import type { Counters, EngineEvents, Refuse, Sender, Verdict } from './types.ts'
 import { reasonOf, refusalError, refusalReason, senderCharge } from './validate.ts'
-import type { Envelope } from '../envelope.ts'
-import { isDdilError, StorageError } from '../errors.ts'
+import { toHex } from '../bytes.ts'
+import { Kind, type Envelope } from '../envelope.ts'
+import { isDdilError, QuotaError, StorageError } from '../errors.ts'
+import { decodePiece, fileIdOf, type PieceHead } from '../files/piece.ts'
 import { FrameType } from '../frames.ts'
 import type { HybridClock } from '../hlc.ts'
-import { peerPenaltyBadEnvelope, peerPenaltyUntimely } from '../limits.ts'
+import { envelopeBytesMax, peerPenaltyBadEnvelope, peerPenaltyUntimely, refusedFilesMax } from '../limits.ts'
 import type { Clock, StoreOp } from '../ports.ts'
 import type { ReconcileSet } from '../reconcile/index.ts'
 
@@ -40,16 +47,40 @@ export interface IntakeDeps {
   log: Pick<MessageLog, 'appendOps' | 'removeOps'>
   hlc: Pick<HybridClock, 'observe'>
   write (ops: StoreOp[]): Promise<void>
-  retention: Pick<Retention, 'makeRoom' | 'reserve' | 'release'>
+  retention: Pick<Retention, 'makeRoom' | 'reserve' | 'release' | 'freeBytes'>
   sync: Pick<SyncHandlers, 'forward' | 'arrived' | 'pruneAfterDuplicate' | 'scheduleGapCheck'>
   links: Pick<Links, 'isCurrent'>
   output: Pick<LinkOutput, 'pump' | 'penalise'>
+}
+
+/** Most bytes one file piece is charged against the quota: the largest envelope and its index overhead. */
+const pieceChargedBytesMax = envelopeBytesMax + entryOverheadBytes
+
+/** A file piece's file (its manifest's id key) and head; undefined for other kinds and for a piece whose head the authoriser should have refused. */
+function pieceOf (env: Envelope): { file: string, head: PieceHead } | undefined {
+  if (env.kind !== Kind.file) return undefined
+  let head: PieceHead
+  try { head = decodePiece(env.body).head } catch { return undefined }
+  if (head.index > 0 && env.deps.length !== 1) return undefined
+  return { file: idKey(fileIdOf(env, head)), head }
 }
 
 export class Intake {
   readonly #d: IntakeDeps
   /** Envelopes being written → their write (a concurrent submit of the same envelope waits for it). */
   readonly #writing = new Map<string, Promise<void>>()
+  /** Files (id keys) with pieces being written → how many: such a file is not new here, though the catalog holds none of it yet. */
+  readonly #filesWriting = new Map<string, number>()
+  /**
+   * Files refused whole for want of quota (id keys), oldest first, at most `refusedFilesMax`:
+   * their chunks are refused too, even once room is made, so none is stored without its file.
+   * Their manifest is judged again (the room may be there now; then the refusal is forgotten).
+   * When the set is full the oldest refusal is forgotten: a later piece of that file is then
+   * judged as a new file's first piece, asking room for all of it again, so it is refused
+   * again unless the room is there now; if it is, its chunks may land before their manifest,
+   * which peers still hold and offer (a refused id is not tombstoned).
+   */
+  readonly #refusedFiles = new Set<string>()
 
   constructor (deps: IntakeDeps) { this.#d = deps }
 
@@ -132,7 +163,9 @@ export class Intake {
     const d = this.#d
     const key = env.key
     const size = env.bytes.length + entryOverheadBytes
-    const victims = d.retention.makeRoom(size, env.precedence)
+    const piece = pieceOf(env)
+    const victims = piece === undefined ? d.retention.makeRoom(size, env.precedence) : this.#roomForPiece(env, piece, size)
+    if (piece !== undefined) this.#filesWriting.set(piece.file, (this.#filesWriting.get(piece.file) ?? 0) + 1)
     const ops = d.log.appendOps(env, custody, d.clock.nowMs())
     for (const v of victims) ops.push(...d.log.removeOps(entryFields(v), true))
     const written = d.write(ops)
@@ -147,6 +180,11 @@ export class Intake {
     } finally {
       this.#writing.delete(key)
       d.retention.release(size)
+      if (piece !== undefined) {
+        const left = (this.#filesWriting.get(piece.file) ?? 1) - 1
+        if (left > 0) this.#filesWriting.set(piece.file, left)
+        else this.#filesWriting.delete(piece.file)
+      }
     }
     if (victims.length > 0) {
       for (const v of victims) d.catalog.addTombstone(v.key, v.expiresAtMs)
@@ -168,12 +206,43 @@ export class Intake {
     if (highestBefore > 0 && env.seq > highestBefore + 1) d.sync.scheduleGapCheck(env.stream, env.channel, env.author, highestBefore + 1, env.seq - 1, from)
   }
 
+  /**
+   * Room for a file piece. The first piece of a file new here (none held, none being written)
+   * asks for room for the whole file, `count` pieces of the largest size, evicting for it now:
+   * a file the quota cannot hold whole is refused here, before anything of it is stored. Later
+   * pieces ask for their own size, never evicting their own file.
+   */
+  #roomForPiece (env: Envelope, piece: { file: string, head: PieceHead }, size: number): Entry[] {
+    const d = this.#d
+    const { file, head } = piece
+    if (d.catalog.holdsFile(file) || this.#filesWriting.has(file)) return d.retention.makeRoom(size, env.precedence, file)
+    const fileHex = toHex(idFromKey(file))
+    if (head.index !== 0 && this.#refusedFiles.has(file)) {
+      throw new QuotaError(`file ${fileHex} was refused whole here for want of storage quota; its piece ${head.index} is refused with it`)
+    }
+    const whole = Math.max(size, head.count * pieceChargedBytesMax)
+    try {
+      const victims = d.retention.makeRoom(whole, env.precedence, file)
+      this.#refusedFiles.delete(file)
+      return victims
+    } catch (e) {
+      if (!(e instanceof QuotaError)) throw e
+      this.#refusedFiles.delete(file) // re-inserted as the newest
+      this.#refusedFiles.add(file)
+      if (this.#refusedFiles.size > refusedFilesMax) this.#refusedFiles.delete(this.#refusedFiles.values().next().value as string)
+      const evictable = d.catalog.evictableBytes(env.precedence)
+      throw new QuotaError(`file ${fileHex} of ${head.count} pieces needs up to ${whole} bytes of storage quota and this relay has ${d.retention.freeBytes()} bytes free (${evictable} more it could evict for it): refused whole`)
+    }
+  }
+
   /** Adds a stored envelope to the catalog and the reconciliation set (also when the store is loaded at open). */
   index (env: Envelope, custody: boolean): void {
     const entry: Entry = {
       key: env.key, expiresAtMs: env.expiresAtMs, precedence: env.precedence, kind: env.kind, hlcMs: env.hlc.ms, hlcC: env.hlc.c,
       size: env.bytes.length + entryOverheadBytes, stream: env.stream, seq: env.seq, custody,
     }
+    const piece = pieceOf(env)
+    if (piece !== undefined) entry.file = piece.file
     this.#d.catalog.add(entry)
     this.#d.set.add(entry.key)
   }

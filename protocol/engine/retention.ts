@@ -3,11 +3,14 @@
  * storage quota, and strong removal of a revoked member's stream. Every removal is one
  * store batch with the envelope's index entries; evictions and discards leave tombstones
  * so reconciliation never fetches those ids again, and purges remember the ids they remove.
+ * A file (#23) leaves whole: evicting or expiring one of its pieces takes every piece of it
+ * held here, so no chunk is left without its file.
  * The engine calls `makeRoom` before it stores, counts the bytes in flight (`reserve`,
  * `release`), and exposes `purge` and `discardStream` to its host.
  *
  * @example
  * const victims = retention.makeRoom(sizeBytes, env.precedence)   // or QuotaError
+ * const victims = retention.makeRoom(sizeBytes, env.precedence, fileKey)   // a file piece: its own file is kept
  * await retention.purge()
  */
 import { entryId, idFromKey, idsAt, type Catalog, type Entry } from './catalog.ts'
@@ -53,18 +56,46 @@ export class Retention {
   /** The write of `size` bytes landed (they are in the catalog now) or failed. */
   release (size: number): void { this.#pendingBytes -= size }
 
-  /** Picks eviction victims so that `size` more bytes fit, or throws QuotaError (nothing is removed then). */
-  makeRoom (size: number, precedence: number): Entry[] {
+  /** Bytes of the quota neither held nor being written. */
+  freeBytes (): number { return this.#d.storageBytesMax - this.#d.catalog.bytesUsed - this.#pendingBytes }
+
+  /**
+   * Picks eviction victims so that `size` more bytes fit, or throws QuotaError (nothing is
+   * removed then). A victim that is a file piece takes the rest of its file with it (but
+   * not pieces in custody, which are never evicted; an honest author gives every piece the
+   * same precedence, and one who did not loses the whole file with its least urgent piece).
+   * `ownFile`, the file of the piece that needs the room, is never evicted for it: that would
+   * leave the newcomer an orphan.
+   */
+  makeRoom (size: number, precedence: number, ownFile?: string): Entry[] {
     const { catalog, storageBytesMax } = this.#d
     const victims: Entry[] = []
-    let free = storageBytesMax - catalog.bytesUsed - this.#pendingBytes
-    while (free < size) {
-      const v = catalog.evictionCandidate(precedence)
-      if (v === undefined) break
+    /** The newcomer's own file's pieces, out of the eviction order until we are done. */
+    const aside: Entry[] = []
+    let free = this.freeBytes()
+    const evict = (v: Entry): void => {
       catalog.remove(v.key)
       victims.push(v)
       free += v.size
     }
+    while (free < size) {
+      const v = catalog.evictionCandidate(precedence)
+      if (v === undefined) break
+      if (v.file !== undefined && v.file === ownFile) {
+        for (const key of catalog.piecesOf(v.file)) {
+          const x = catalog.get(key)
+          if (x !== undefined && !x.custody) { catalog.remove(key); aside.push(x) }
+        }
+        continue
+      }
+      evict(v)
+      if (v.file === undefined) continue
+      for (const key of catalog.piecesOf(v.file)) {
+        const x = catalog.get(key)
+        if (x !== undefined && !x.custody) evict(x)
+      }
+    }
+    for (const x of aside) catalog.add(x)
     if (free < size) {
       for (const v of victims) catalog.add(v)
       throw new QuotaError(`storage quota of ${storageBytesMax} bytes is full of envelopes this node must keep; refusing new custody`)
@@ -85,24 +116,47 @@ export class Retention {
     const now = e.networkNowMs()
     const expired = e.catalog.expired(now, purgeBatchMax)
     const ops: StoreOp[] = []
+    const removed: Uint8Array[] = []
     for (const x of expired) {
-      e.catalog.remove(x.key)
-      e.set.delete(x.key)
-      // Remembered, not reconciled: peers whose clocks still call it live keep offering it, and
-      // our own network time may move back (a partition changes which peers set it).
-      e.catalog.addTombstone(x.key, x.expiresAtMs)
-      ops.push(...e.log.removeOps(entryFields(x), false), e.log.retiredOp(entryId(x), x.expiresAtMs))
+      if (e.catalog.remove(x.key) === undefined) continue // taken earlier in this round with its file
+      this.#retire(x, ops)
+      removed.push(entryId(x))
+      if (x.file === undefined) continue
+      // The rest of its file goes with it: its pieces share one expiry unless their author gave
+      // them different ones, and a chunk whose manifest is gone is no use to anyone.
+      for (const key of e.catalog.piecesOf(x.file)) {
+        const y = e.catalog.remove(key)
+        if (y === undefined) continue
+        if (y.expiresAtMs <= now) this.#retire(y, ops)
+        else {
+          // Not expired itself: tombstoned as an eviction's victim is, still offered as held, so
+          // reconciliation does not fetch it again before its own expiry.
+          e.catalog.addTombstone(key, y.expiresAtMs)
+          ops.push(...e.log.removeOps(entryFields(y), true))
+        }
+        removed.push(entryId(y))
+      }
     }
     for (const key of e.catalog.expiredTombstones(e.clock.nowMs() - clockSkewMsMax)) {
       e.set.delete(key)
       ops.push(...e.log.tombstoneDeleteOps(idFromKey(key)))
     }
     if (ops.length > 0) await e.write(ops)
-    if (expired.length > 0) {
-      e.counters.purged += expired.length
-      e.events?.removed?.(expired.map(entryId), 'purged')
+    if (removed.length > 0) {
+      e.counters.purged += removed.length
+      e.events?.removed?.(removed, 'purged')
     }
-    return expired.length
+    return removed.length
+  }
+
+  /** An expired envelope, already out of the catalog: its records go, its id is remembered. */
+  #retire (x: Entry, ops: StoreOp[]): void {
+    const e = this.#d
+    e.set.delete(x.key)
+    // Remembered, not reconciled: peers whose clocks still call it live keep offering it, and
+    // our own network time may move back (a partition changes which peers set it).
+    e.catalog.addTombstone(x.key, x.expiresAtMs)
+    ops.push(...e.log.removeOps(entryFields(x), false), e.log.retiredOp(entryId(x), x.expiresAtMs))
   }
 
   /**
