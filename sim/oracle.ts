@@ -18,10 +18,22 @@
  * Earliest-arrival Dijkstra is exact here: with the cost fixed per departure segment,
  * departing later from a node never arrives earlier than the best candidate it scans.
  *
+ * A post sent as file pieces (#23) arrives when its last piece does, and every hop of its
+ * path must carry all of its bytes (`earliestFileArrivals`). Relays forward each piece as it
+ * is stored, so the path is a pipeline, and the bound at node v over a hop u → v is the later of
+ * - the hop's bulk: every byte of the post crosses it, sent no earlier than the first piece
+ *   could be at u, at the bandwidth of whichever usable segments come (a fluid: pieces sent
+ *   in one up period stay sent; a piece cut off by a link going down is not charged again);
+ * - the last piece's hop: the piece that completed the post at u must still cross to v, no
+ *   earlier than that completion (the pipeline's tail; the smallest piece is charged).
+ * Both hold on any single path however the pieces are scheduled, so the result is a lower
+ * bound for a post that follows one path; pieces spread over parallel paths could beat it.
+ *
  * @example
  * const graph = buildOracleGraph(compileTimeline(scenario))   // build once, query per message
  * const arrivals = earliestArrivals(graph, 'field-3', createdAtMs, 140, createdAtMs + ttlMs, scenario.durationMs)
  * arrivals.has('hq')  // deliverable?   arrivals.get('hq') // earliest arrival, ms
+ * earliestFileArrivals(graph, 'hq', createdAtMs, { bytes: 2_400_000, pieceBytesMin: 260 }, expiresAtMs, endMs)
  */
 import { directedKey, intervalIndexAt, type CrashInterval, type Timeline } from './timeline.ts'
 
@@ -193,6 +205,68 @@ export function earliestArrivals (graphOrTimeline: OracleGraph | Timeline, sourc
     for (const edge of graph.adjacency[i]) {
       if (done[edge.toIndex] === 1 || t + edge.latencyMinMs >= dist[edge.toIndex]) continue
       const arrival = hopArrival(edge, t, sizeBytes, limitMs)
+      if (arrival < dist[edge.toIndex]) {
+        dist[edge.toIndex] = arrival
+        queue.push([arrival, edge.toIndex])
+      }
+    }
+  }
+  return arrivals
+}
+
+/**
+ * Earliest time all `bytes` of a post, held at the edge's source from `readyMs`, can have
+ * crossed it: sent back to back through the usable segments from `readyMs` (a fluid across
+ * down periods), arriving the segment's latency after the last byte is sent. Infinity if not
+ * before `limitMs`.
+ */
+export function bulkArrival (edge: OracleEdge, readyMs: number, bytes: number, limitMs: number): number {
+  let bitsLeft = bytes * 8
+  for (const s of edge.segments) {
+    if (s.endMs <= readyMs) continue
+    const startMs = Math.max(readyMs, s.startMs)
+    if (startMs >= limitMs) break
+    const bits = ((s.endMs - startMs) * s.bandwidthBitsPerSecond) / 1000
+    if (bits >= bitsLeft) {
+      const arrival = startMs + (bitsLeft * 1000) / s.bandwidthBitsPerSecond + s.latencyMs
+      return arrival < limitMs ? arrival : Infinity
+    }
+    bitsLeft -= bits
+  }
+  return Infinity
+}
+
+/** A post sent as pieces: its wire size (every piece's frame, summed) and its smallest piece frame, bytes. */
+export interface FileSize { bytes: number, pieceBytesMin: number }
+
+/**
+ * Earliest arrival of a post's last piece at every node that can hold all of it before
+ * min(endMs, expiresAtMs) (see the header: the pipeline bound). As `earliestArrivals`
+ * otherwise; the source maps to `createdAtMs`.
+ */
+export function earliestFileArrivals (graph: OracleGraph, source: string, createdAtMs: number, size: FileSize, expiresAtMs: number, endMs: number): Map<string, number> {
+  const { timeline } = graph
+  const first = earliestArrivals(graph, source, createdAtMs, size.pieceBytesMin, expiresAtMs, endMs)
+  const arrivals = new Map<string, number>()
+  const start = graph.index.get(source)
+  if (start === undefined || !first.has(source)) return arrivals
+  const limitMs = Math.min(endMs, expiresAtMs, timeline.durationMs)
+  const firstAt = timeline.nodes.map(n => first.get(n) ?? Infinity)
+  const dist = new Float64Array(timeline.nodes.length).fill(Infinity)
+  const done = new Uint8Array(timeline.nodes.length)
+  const queue = new Queue()
+  dist[start] = createdAtMs
+  queue.push([createdAtMs, start])
+  while (queue.size > 0) {
+    const [t, i] = queue.pop()
+    if (done[i] === 1 || t !== dist[i]) continue
+    done[i] = 1
+    arrivals.set(timeline.nodes[i], t)
+    for (const edge of graph.adjacency[i]) {
+      if (done[edge.toIndex] === 1 || t + edge.latencyMinMs >= dist[edge.toIndex]) continue
+      const tail = hopArrival(edge, t, size.pieceBytesMin, limitMs)
+      if (tail >= dist[edge.toIndex]) continue
+      const arrival = Math.max(tail, bulkArrival(edge, firstAt[i], size.bytes, limitMs))
       if (arrival < dist[edge.toIndex]) {
         dist[edge.toIndex] = arrival
         queue.push([arrival, edge.toIndex])
