@@ -10,11 +10,12 @@ import { decodePiece, FileForm, pieceProblem } from '../protocol/files/piece.ts'
 import { splitFile } from '../protocol/files/split.ts'
 import { fileBytesMaxDefault, fileChunkBytes, longTextBytesMaxDefault } from '../protocol/limits.ts'
 import { pieceBodies, pieceForm } from '../sim/files.ts'
-import { buildOracleGraph, earliestArrivals, earliestFileArrivals } from '../sim/oracle.ts'
+import { bridgesOf, buildOracleGraph, earliestArrivals, earliestFileArrivals } from '../sim/oracle.ts'
 import { buildReport } from '../sim/report.ts'
 import { runScenario } from '../sim/runner.ts'
 import { parseScenario } from '../sim/scenario.ts'
 import { compileTimeline } from '../sim/timeline.ts'
+import { prng, testSeed } from './helpers/seed.ts'
 
 const sec = 1000
 const min = 60_000
@@ -125,4 +126,50 @@ events:
   t.same(Object.fromEntries(earliestFileArrivals(graph, 'a', 0, size, 4 * min, s.durationMs)), { a: 0 }, 'expiring before the bytes can cross: deliverable nowhere')
   t.same(Object.keys(Object.fromEntries(earliestFileArrivals(graph, 'a', 0, size, Infinity, 5 * min + 30 * sec))).sort(), ['a', 'b', 'c'], 'ending just after: still in time')
   t.same(Object.fromEntries(earliestFileArrivals(graph, 'a', 4 * min, size, Infinity, s.durationMs)), { a: 4 * min, b: 500_040, c: 500_280 }, 'posted while the hop is down: it starts when the hop returns')
+})
+
+t.test('oracle: where pieces can take parallel paths, cuts bound the file instead of one path', async t => {
+  // a, b, c in a triangle of 9.6 kbps links, d hanging off c by a 64 kbps bridge.
+  const s = scenario(`nodes: [a, b, c, d]
+links:
+  - { between: [a, b], bandwidth: 9.6kbps, latency: 40ms }
+  - { between: [b, c], bandwidth: 9.6kbps, latency: 40ms }
+  - { between: [a, c], bandwidth: 9.6kbps, latency: 40ms }
+  - { between: [c, d], bandwidth: 64kbps, latency: 40ms }
+`, '1h')
+  const graph = buildOracleGraph(compileTimeline(s))
+  const bridged = graph.adjacency.flatMap((edges, i) => edges.map((e, k) => `${graph.timeline.nodes[i]}>${e.to}:${bridgesOf(graph)[i][k] ? 'bridge' : 'cycle'}`)).sort()
+  t.same(bridged, ['a>b:cycle', 'a>c:cycle', 'b>a:cycle', 'b>c:cycle', 'c>a:cycle', 'c>b:cycle', 'c>d:bridge', 'd>c:bridge'])
+  const size = { bytes: 240_000, pieceBytesMin: 240 } // 200 s over one 9.6 kbps link
+  const at = Object.fromEntries(earliestFileArrivals(graph, 'a', 0, size, Infinity, s.durationMs))
+  // c can take pieces from a and, through b, from a's other link: together 19.2 kbps into c, 100 s.
+  t.ok(Math.abs(at.c - (100 * sec + 40)) < 0.01, `c: ${at.c} ms, a's two links sending at once (one path alone: 200 s)`)
+  t.ok(Math.abs(at.d - (at.c + 40 + 30)) < 1e-6, `d: ${at.d} ms: every piece crosses the bridge, the last one after c could hold it (30 ms for the smallest piece)`)
+})
+
+t.test('oracle: no run delivers a file before it (random links, flaps and sizes)', async t => {
+  const rand = prng(testSeed(t))
+  const pick = <T>(xs: readonly T[]): T => xs[rand.int(xs.length)]
+  for (let k = 0; k < 6; k++) {
+    const knobs = (): string => `bandwidth: ${pick(['9.6kbps', '64kbps', '256kbps', '2Mbps'])}, latency: ${pick(['5ms', '40ms', '300ms'])}`
+    const triangle = rand.next() < 0.5
+    const [x, y] = pick(triangle ? [['a', 'b'], ['b', 'c'], ['a', 'c']] : [['a', 'b'], ['b', 'c']])
+    const text = `nodes: [a, b, c]
+links:
+  - { between: [a, b], ${knobs()} }
+  - { between: [b, c], ${knobs()} }
+${triangle ? `  - { between: [a, c], ${knobs()} }\n` : ''}channels:
+  - { name: ops, members: all }
+traffic:
+  - { from: a, channel: ops, at: ${30 + rand.int(60)}s, size: 1300B..40KB, precedence: ${pick(['flash', 'routine'])} }
+  - { from: c, channel: ops, at: ${30 + rand.int(60)}s, count: 2, every: 20s, size: 200B..12KB, precedence: priority }
+events:
+  - { from: ${rand.int(60)}s, to: 8m, flap: [${x}, ${y}], up: ${10 + rand.int(50)}s, down: ${5 + rand.int(60)}s }
+`
+    const { report, pairs } = buildReport(await runScenario(scenario(text, '12m'), { crypto }))
+    const files = pairs.filter(p => p.rec.file !== undefined && p.delivered && p.deliverable)
+    const early = files.filter(p => p.latencyMs < p.oracleAtMs - p.rec.createdAtMs - 1e-6)
+    t.same(early.map(p => `message ${p.rec.index} at ${p.node}: ${p.latencyMs} ms, oracle ${p.oracleAtMs - p.rec.createdAtMs} ms`), [], `run ${k}: ${files.length} file pairs, none before the oracle`)
+    t.ok(report.checks.no_duplicate_deliveries.ok && report.checks.all_deliverable_delivered.ok, `run ${k}: ${report.checks.all_deliverable_delivered.detail}`)
+  }
 })
