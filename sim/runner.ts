@@ -148,6 +148,10 @@ export async function runScenario (scenario: Scenario, options: RunOptions): Pro
   if (governed !== undefined) s.at(governedSetupAtMs, () => governed.setup(), true)
   for (const e of scenario.events) if (e.kind === 'remove') s.at(e.atMs, () => membership.remove(e.channel, e.member, s.now, nodes), true)
   const bodies = rng.fork('bodies')
+  const register = (p: Post, envOrPieces: Parameters<Ledger['register']>[1]): ReturnType<Ledger['register']> => {
+    const { expected, nonMember } = membership.expected(p)
+    return ledger.register(p, envOrPieces, index.get(p.sender) as number, expected.map(id => index.get(id) as number), nonMember, s.now)
+  }
   const post = (p: Post): void => {
     if (governed !== undefined && p.target.kind === 'channel') {
       if (!governed.post(p, membership, q => postText(q, bodies.bytes(q.sizeBytes)))) stats.postsSkipped++
@@ -169,10 +173,6 @@ export async function runScenario (scenario: Scenario, options: RunOptions): Pro
     if (env === undefined) { stats.postsSkipped++; return }
     const rec = register(p, env)
     sender.submit(env).then(ok => { rec.acked = ok }, fail)
-  }
-  const register = (p: Post, envOrPieces: Parameters<Ledger['register']>[1]): ReturnType<Ledger['register']> => {
-    const { expected, nonMember } = membership.expected(p)
-    return ledger.register(p, envOrPieces, index.get(p.sender) as number, expected.map(id => index.get(id) as number), nonMember, s.now)
   }
   for (const p of buildWorkload(scenario, rng.fork('traffic'))) s.at(p.atMs, () => post(p), true)
   for (let t = sampleEveryMs; t < scenario.durationMs; t += sampleEveryMs) s.at(t, () => stats.sample(nodes), true)

@@ -104,6 +104,9 @@ t.test('a file counts as delivered once, when its last piece is stored, and not 
   t.same(envs.map(e => e?.seq), envs.map((_, i) => (envs[0]?.seq ?? 0) + i), 'consecutive sequence numbers')
   t.ok(envs.every(e => e?.hlc.ms === envs[0]?.hlc.ms && e?.hlc.c === envs[0]?.hlc.c && e?.ttlSeconds === envs[0]?.ttlSeconds), 'one stamp and ttl')
   t.ok(envs.every(e => e !== undefined && pieceProblem(e, { textBytesMax: longTextBytesMaxDefault, fileBytesMax: fileBytesMaxDefault }) === undefined), 'a governed relay would accept every piece')
+
+  const again = await runScenario(radio('events:\n  - { at: 1m10s, down: [a, b] }\n  - { at: 3m, up: [a, b] }\n'), { crypto })
+  t.equal(again.traceHash, healed.traceHash, 'the same scenario and seed replay the same run, pieces and all')
 })
 
 t.test('oracle: a file carries all its bytes over every hop, pipelined, across down periods', async t => {
