@@ -1,7 +1,8 @@
 /**
  * Scores a finished run against the oracle: for each acknowledged message, the
  * earliest physically possible arrival at each expected recipient (time-respecting
- * paths through the link timeline, frame size over bandwidth plus latency per hop),
+ * paths through the link timeline, frame size over bandwidth plus latency per hop; a post
+ * sent as file pieces carries all its pieces' frames over every hop),
  * then per pair: deliverable (oracle arrival before the end and the expiry),
  * delivered (stored there), latency, and latency over the oracle's latency.
  *
@@ -9,7 +10,7 @@
  * const pairs = analysePairs(result)
  * pairs.filter(p => p.deliverable && p.delivered).length
  */
-import { buildOracleGraph, earliestArrivals, isDeliverable } from './oracle.ts'
+import { buildOracleGraph, earliestArrivals, earliestFileArrivals, isDeliverable } from './oracle.ts'
 import type { MessageRecord } from './ledger.ts'
 import type { RunResult } from './run-stats.ts'
 
@@ -36,7 +37,10 @@ export function analysePairs (result: RunResult): Pair[] {
   for (const rec of result.ledger.records) {
     if (!rec.acked || rec.expected.length === 0) continue
     const expiresAtMs = rec.createdAtMs + rec.post.ttlMs
-    const arrivals = earliestArrivals(graph, result.nodeIds[rec.sender], rec.createdAtMs, rec.frameBytes, expiresAtMs, endMs)
+    const source = result.nodeIds[rec.sender]
+    const arrivals = rec.file === undefined
+      ? earliestArrivals(graph, source, rec.createdAtMs, rec.frameBytes, expiresAtMs, endMs)
+      : earliestFileArrivals(graph, source, rec.createdAtMs, { bytes: rec.frameBytes, pieceBytesMin: rec.file.frameBytesMin }, expiresAtMs, endMs)
     for (const node of rec.expected) {
       const oracle = arrivals.get(result.nodeIds[node])
       const deliverable = isDeliverable(oracle, endMs, expiresAtMs)

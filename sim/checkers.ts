@@ -64,11 +64,14 @@ function convergence (r: RunResult): CheckResult {
     const engines = comp.map(i => r.nodes[i].engine)
     for (const rec of r.ledger.records) {
       if (!rec.acked || rec.quotaHit || rec.createdAtMs >= r.quietStartMs || rec.createdAtMs + rec.post.ttlMs <= liveAfter) continue
-      let holders = 0
-      for (const e of engines) if (e?.probe.catalog.has(rec.key) === true) holders++
-      if (holders === 0 || holders === comp.length) continue
-      missing += comp.length - holders
-      if (ex.length < examplesMax) ex.push(`message ${rec.index} held by ${holders} of ${comp.length}`)
+      // A post sent as file pieces converges piece by piece: every piece is an envelope of its own.
+      for (const key of rec.file?.keys ?? [rec.key]) {
+        let holders = 0
+        for (const e of engines) if (e?.probe.catalog.has(key) === true) holders++
+        if (holders === 0 || holders === comp.length) continue
+        missing += comp.length - holders
+        if (ex.length < examplesMax) ex.push(`message ${rec.index}${rec.file === undefined ? '' : ` (a piece)`} held by ${holders} of ${comp.length}`)
+      }
     }
   }
   return check('convergence', missing === 0, missing,

@@ -10,6 +10,8 @@
  * await node.start()
  * const env = node.sign({ channel, precedence, ttlSeconds, body })
  * if (env !== undefined && await node.submit(env)) acknowledged(env)
+ * const pieces = node.signPieces({ channel, precedence, ttlSeconds, bodies: pieceBodies(content) })   // a large post (sim/files.ts)
+ * if (pieces !== undefined && await node.submitAll(pieces)) acknowledged(pieces[0])
  * node.crash()
  */
 import { createEngine, type Engine } from '../protocol/engine/engine.ts'
@@ -50,6 +52,14 @@ export interface PostSpec {
   precedence: Precedence
   ttlSeconds: number
   body: Uint8Array
+}
+
+export interface PiecesSpec {
+  channel: Uint8Array
+  precedence: Precedence
+  ttlSeconds: number
+  /** Piece bodies, manifest first (sim/files.ts `pieceBodies`). */
+  bodies: Uint8Array[]
 }
 
 export class SimNode {
@@ -115,13 +125,40 @@ export class SimNode {
   sign (spec: PostSpec): Envelope | undefined {
     const engine = this.engine
     if (engine === undefined) return undefined // the user's relay is down: nothing to post through
-    const streamKey = String.fromCharCode.apply(null, spec.channel as unknown as number[])
-    const seq = (this.#seqs.get(streamKey) ?? 0) + 1
-    this.#seqs.set(streamKey, seq)
+    const seq = this.#reserve(spec.channel, 1)
     return signEnvelope(this.deps.crypto, {
       kind: Kind.message, precedence: spec.precedence, channel: spec.channel, author: authorRef(this.deps.user.publicKey),
       seq, hlc: engine.stamp(), ttlSeconds: spec.ttlSeconds, epoch: 1, deps: [], body: spec.body,
     }, this.deps.user.privateKey)
+  }
+
+  /**
+   * Signs a large post's pieces as `sealPieces` does (protocol/files/send.ts): kind file,
+   * consecutive sequence numbers from the manifest's, one stamp and time to live for all,
+   * and the manifest's id as every chunk's one dependency. Undefined while down.
+   */
+  signPieces (spec: PiecesSpec): Envelope[] | undefined {
+    const engine = this.engine
+    if (engine === undefined) return undefined
+    const firstSeq = this.#reserve(spec.channel, spec.bodies.length)
+    const hlc = engine.stamp()
+    const author = authorRef(this.deps.user.publicKey)
+    const out: Envelope[] = []
+    for (const [index, body] of spec.bodies.entries()) {
+      out.push(signEnvelope(this.deps.crypto, {
+        kind: Kind.file, precedence: spec.precedence, channel: spec.channel, author, seq: firstSeq + index,
+        hlc, ttlSeconds: spec.ttlSeconds, epoch: 1, deps: index === 0 ? [] : [out[0].id], body,
+      }, this.deps.user.privateKey))
+    }
+    return out
+  }
+
+  /** Reserves `count` consecutive sequence numbers of the stream `channel`; returns the first. */
+  #reserve (channel: Uint8Array, count: number): number {
+    const streamKey = String.fromCharCode.apply(null, channel as unknown as number[])
+    const first = (this.#seqs.get(streamKey) ?? 0) + 1
+    this.#seqs.set(streamKey, first + count - 1)
+    return first
   }
 
   /** Submits a signed envelope; resolves true once the node holds it durably, false if it crashed first. */
@@ -132,6 +169,12 @@ export class SimNode {
     this.deps.wake.pending = true
     await engine.submit(env.bytes)
     return this.incarnation === incarnation
+  }
+
+  /** Submits envelopes one after the other, as a client submits a file's pieces; true once all are durable, false if it crashed first. */
+  async submitAll (envs: readonly Envelope[]): Promise<boolean> {
+    for (const env of envs) if (!await this.submit(env)) return false
+    return true
   }
 }
 

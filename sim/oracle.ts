@@ -18,10 +18,27 @@
  * Earliest-arrival Dijkstra is exact here: with the cost fixed per departure segment,
  * departing later from a node never arrives earlier than the best candidate it scans.
  *
+ * A post sent as file pieces (#23) arrives when its last piece does, and must carry all of
+ * its bytes over every hop no piece can avoid (`earliestFileArrivals`). Relays forward each
+ * piece as it is stored, so a path is a pipeline: over a hop u → v the bound is the later of
+ * - the hop's bulk: every byte of the post crosses it, sent no earlier than the first piece
+ *   could be at u, at the bandwidth of whichever usable segments come (a fluid: pieces sent
+ *   in one up period stay sent; a piece cut off by a link going down is not charged again);
+ * - the last piece's hop: the piece that completed the post at u must still cross to v, no
+ *   earlier than that completion (the pipeline's tail; the smallest piece is charged).
+ * The bulk is charged on bridges only: links whose removal would cut the network in two, so
+ * that every piece bound for the far side crosses them. Where pieces could spread over
+ * parallel paths (a link inside a cycle) a hop charges only the tail, and two cuts bound the
+ * whole post instead: all its bytes leave the source over its links, and all of them enter
+ * the recipient over its links, each link sending from the moment the first piece could be
+ * at its far end. Every term holds however pieces are scheduled and routed, so the result is
+ * a lower bound still; on a tree of links (every link a bridge) it is the pipeline's exactly.
+ *
  * @example
  * const graph = buildOracleGraph(compileTimeline(scenario))   // build once, query per message
  * const arrivals = earliestArrivals(graph, 'field-3', createdAtMs, 140, createdAtMs + ttlMs, scenario.durationMs)
  * arrivals.has('hq')  // deliverable?   arrivals.get('hq') // earliest arrival, ms
+ * earliestFileArrivals(graph, 'hq', createdAtMs, { bytes: 2_400_000, pieceBytesMin: 260 }, expiresAtMs, endMs)
  */
 import { directedKey, intervalIndexAt, type CrashInterval, type Timeline } from './timeline.ts'
 
@@ -193,6 +210,159 @@ export function earliestArrivals (graphOrTimeline: OracleGraph | Timeline, sourc
     for (const edge of graph.adjacency[i]) {
       if (done[edge.toIndex] === 1 || t + edge.latencyMinMs >= dist[edge.toIndex]) continue
       const arrival = hopArrival(edge, t, sizeBytes, limitMs)
+      if (arrival < dist[edge.toIndex]) {
+        dist[edge.toIndex] = arrival
+        queue.push([arrival, edge.toIndex])
+      }
+    }
+  }
+  return arrivals
+}
+
+/**
+ * Earliest time all `bytes` of a post, held at the edge's source from `readyMs`, can have
+ * crossed it: sent back to back through the usable segments from `readyMs` (a fluid across
+ * down periods), arriving the segment's latency after the last byte is sent. Infinity if not
+ * before `limitMs`.
+ */
+export function bulkArrival (edge: OracleEdge, readyMs: number, bytes: number, limitMs: number): number {
+  let bitsLeft = bytes * 8
+  for (const s of edge.segments) {
+    if (s.endMs <= readyMs) continue
+    const startMs = Math.max(readyMs, s.startMs)
+    if (startMs >= limitMs) break
+    const bits = ((s.endMs - startMs) * s.bandwidthBitsPerSecond) / 1000
+    if (bits >= bitsLeft) {
+      const arrival = startMs + (bitsLeft * 1000) / s.bandwidthBitsPerSecond + s.latencyMs
+      return arrival < limitMs ? arrival : Infinity
+    }
+    bitsLeft -= bits
+  }
+  return Infinity
+}
+
+/** Bits `edge` can have delivered by `atMs`, sent from `fromMs` on: the fluid of `bulkArrival`, per segment's latency. */
+function bitsBy (edge: OracleEdge, fromMs: number, atMs: number): number {
+  let bits = 0
+  for (const s of edge.segments) {
+    if (s.startMs >= atMs) break
+    const sentMs = Math.min(s.endMs, atMs - s.latencyMs) - Math.max(s.startMs, fromMs)
+    if (sentMs > 0) bits += (sentMs * s.bandwidthBitsPerSecond) / 1000
+  }
+  return bits
+}
+
+/**
+ * Earliest time by which `bits` can have crossed a cut: the links in `edges`, each sending
+ * from its own `fromMs` (bisection to a microsecond). Infinity if not before `limitMs`.
+ */
+function cutArrival (edges: ReadonlyArray<{ edge: OracleEdge, fromMs: number }>, bits: number, limitMs: number): number {
+  const by = (atMs: number): number => edges.reduce((sum, e) => sum + bitsBy(e.edge, e.fromMs, atMs), 0)
+  if (edges.length === 0 || by(limitMs) < bits) return Infinity
+  let lo = edges.reduce((m, e) => Math.min(m, e.fromMs), Infinity)
+  let hi = limitMs
+  while (hi - lo > 1e-3) {
+    const mid = (lo + hi) / 2
+    if (by(mid) >= bits) hi = mid
+    else lo = mid
+  }
+  return lo
+}
+
+const bridgeCache = new WeakMap<OracleGraph, boolean[][]>()
+
+/**
+ * For every edge of the graph (as in `adjacency`), whether its link is a bridge: the only way
+ * between the two sides it joins, at any time (a link counts if either direction is ever usable).
+ * Tarjan's low-link, without recursion: meshes may hold thousands of nodes.
+ */
+export function bridgesOf (graph: OracleGraph): boolean[][] {
+  const cached = bridgeCache.get(graph)
+  if (cached !== undefined) return cached
+  const n = graph.adjacency.length
+  const pair = (a: number, b: number): number => Math.min(a, b) * n + Math.max(a, b)
+  const neighbours: number[][] = Array.from({ length: n }, () => [])
+  const linked = new Set<number>()
+  graph.adjacency.forEach((edges, i) => {
+    for (const e of edges) {
+      if (linked.has(pair(i, e.toIndex))) continue
+      linked.add(pair(i, e.toIndex))
+      neighbours[i].push(e.toIndex)
+      neighbours[e.toIndex].push(i)
+    }
+  })
+  const disc = new Int32Array(n).fill(-1)
+  const low = new Int32Array(n)
+  const parent = new Int32Array(n).fill(-1)
+  const bridges = new Set<number>()
+  let clock = 0
+  for (let root = 0; root < n; root++) {
+    if (disc[root] !== -1) continue
+    disc[root] = low[root] = clock++
+    const stack: Array<[number, number]> = [[root, 0]]
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]
+      const u = top[0]
+      if (top[1] < neighbours[u].length) {
+        const w = neighbours[u][top[1]++]
+        if (disc[w] === -1) {
+          parent[w] = u
+          disc[w] = low[w] = clock++
+          stack.push([w, 0])
+        } else if (w !== parent[u]) low[u] = Math.min(low[u], disc[w])
+        continue
+      }
+      stack.pop()
+      const p = parent[u]
+      if (p === -1) continue
+      low[p] = Math.min(low[p], low[u])
+      if (low[u] > disc[p]) bridges.add(pair(p, u))
+    }
+  }
+  const out = graph.adjacency.map((edges, i) => edges.map(e => bridges.has(pair(i, e.toIndex))))
+  bridgeCache.set(graph, out)
+  return out
+}
+
+/** A post sent as pieces: its wire size (every piece's frame, summed) and its smallest piece frame, bytes. */
+export interface FileSize { bytes: number, pieceBytesMin: number }
+
+/**
+ * Earliest arrival of a post's last piece at every node that can hold all of it before
+ * min(endMs, expiresAtMs) (see the header: the pipeline bound). As `earliestArrivals`
+ * otherwise; the source maps to `createdAtMs`.
+ */
+export function earliestFileArrivals (graph: OracleGraph, source: string, createdAtMs: number, size: FileSize, expiresAtMs: number, endMs: number): Map<string, number> {
+  const { timeline } = graph
+  const first = earliestArrivals(graph, source, createdAtMs, size.pieceBytesMin, expiresAtMs, endMs)
+  const arrivals = new Map<string, number>()
+  const start = graph.index.get(source)
+  if (start === undefined || !first.has(source)) return arrivals
+  const limitMs = Math.min(endMs, expiresAtMs, timeline.durationMs)
+  const firstAt = timeline.nodes.map(n => first.get(n) ?? Infinity)
+  const bridges = bridgesOf(graph)
+  const bits = size.bytes * 8
+  // The two cuts (header): all bytes leave the source, and all enter each recipient.
+  const out = cutArrival(graph.adjacency[start].map(edge => ({ edge, fromMs: createdAtMs })), bits, limitMs)
+  const incoming: Array<Array<{ edge: OracleEdge, fromMs: number }>> = timeline.nodes.map(() => [])
+  graph.adjacency.forEach((edges, i) => { if (firstAt[i] < Infinity) for (const edge of edges) incoming[edge.toIndex].push({ edge, fromMs: firstAt[i] }) })
+  const cutAt = (v: number): number => Math.max(out, cutArrival(incoming[v], bits, limitMs))
+  const dist = new Float64Array(timeline.nodes.length).fill(Infinity)
+  const done = new Uint8Array(timeline.nodes.length)
+  const queue = new Queue()
+  dist[start] = createdAtMs
+  queue.push([createdAtMs, start])
+  while (queue.size > 0) {
+    const [t, i] = queue.pop()
+    if (done[i] === 1 || t !== dist[i]) continue
+    done[i] = 1
+    arrivals.set(timeline.nodes[i], t)
+    for (const [k, edge] of graph.adjacency[i].entries()) {
+      if (done[edge.toIndex] === 1 || t + edge.latencyMinMs >= dist[edge.toIndex]) continue
+      const tail = hopArrival(edge, t, size.pieceBytesMin, limitMs)
+      if (tail >= dist[edge.toIndex]) continue
+      const bulk = bridges[i][k] ? bulkArrival(edge, firstAt[i], size.bytes, limitMs) : cutAt(edge.toIndex)
+      const arrival = Math.max(tail, bulk)
       if (arrival < dist[edge.toIndex]) {
         dist[edge.toIndex] = arrival
         queue.push([arrival, edge.toIndex])

@@ -17,11 +17,12 @@
 import { performance } from 'node:perf_hooks'
 import { FrameType } from '../protocol/frames.ts'
 import type { Crypto } from '../protocol/ports.ts'
-import { envelopeBodyBytesMax, ttlSecondsMin } from '../protocol/limits.ts'
+import { envelopeBodyBytesMax, fileBytesMaxDefault, ttlSecondsMin } from '../protocol/limits.ts'
 import type { EngineConfig } from '../protocol/engine/types.ts'
 import { ConfigError } from '../protocol/errors.ts'
 import type { Logger } from '../protocol/ports.ts'
 import { simEpochMs } from './clock.ts'
+import { isFilePost, pieceBodies } from './files.ts'
 import { GovernedFleet, governedSetupAtMs } from './governed.ts'
 import { SimIdentities } from './identities.ts'
 import { Ledger } from './ledger.ts'
@@ -68,12 +69,18 @@ const storeWriteMsDefault = 0.25
 const sampleEveryMs = 60_000
 const silent: Logger = { debug () {}, info () {}, warn () {}, error () {} }
 
-/** Traffic sizes the envelope cannot carry are a scenario error, reported at the traffic entry. */
+/**
+ * Traffic sizes no post can have are a scenario error, reported at the traffic entry (the
+ * parser refuses them first, sim/scenario-traffic.ts; this guards scenarios built in code):
+ * beyond the largest file a channel accepts, or, for a governed channel post, beyond one
+ * envelope body (the channel client sends texts, not files).
+ */
 function checkSizes (scenario: Scenario): void {
   scenario.traffic.forEach((t, i) => {
-    if (t.size.maxBytes > envelopeBodyBytesMax) {
+    const limit = scenario.governance === true && t.to.kind === 'channel' ? envelopeBodyBytesMax : fileBytesMaxDefault
+    if (t.size.maxBytes > limit) {
       const p = t.pos
-      throw new ConfigError(`${p.file}:${p.line}:${p.col}: traffic[${i}].size: ${t.size.maxBytes} B is more than the ${envelopeBodyBytesMax} B an envelope body carries`)
+      throw new ConfigError(`${p.file}:${p.line}:${p.col}: traffic[${i}].size: ${t.size.maxBytes} B is more than the ${limit} B ${limit === envelopeBodyBytesMax ? 'a governed channel post carries' : 'a file may have'}`)
     }
   })
 }
@@ -141,6 +148,10 @@ export async function runScenario (scenario: Scenario, options: RunOptions): Pro
   if (governed !== undefined) s.at(governedSetupAtMs, () => governed.setup(), true)
   for (const e of scenario.events) if (e.kind === 'remove') s.at(e.atMs, () => membership.remove(e.channel, e.member, s.now, nodes), true)
   const bodies = rng.fork('bodies')
+  const register = (p: Post, envOrPieces: Parameters<Ledger['register']>[1]): ReturnType<Ledger['register']> => {
+    const { expected, nonMember } = membership.expected(p)
+    return ledger.register(p, envOrPieces, index.get(p.sender) as number, expected.map(id => index.get(id) as number), nonMember, s.now)
+  }
   const post = (p: Post): void => {
     if (governed !== undefined && p.target.kind === 'channel') {
       if (!governed.post(p, membership, q => postText(q, bodies.bytes(q.sizeBytes)))) stats.postsSkipped++
@@ -148,10 +159,19 @@ export async function runScenario (scenario: Scenario, options: RunOptions): Pro
     }
     const sender = nodes[index.get(p.sender) as number]
     const channel = p.target.kind === 'channel' ? identities.channelRef(p.target.channel) : identities.directRef(p.sender, p.target.to)
-    const env = sender.sign({ channel, precedence: p.precedence, ttlSeconds: Math.max(ttlSecondsMin, Math.round(p.ttlMs / 1000)), body: bodies.bytes(p.sizeBytes) })
+    const spec = { channel, precedence: p.precedence, ttlSeconds: Math.max(ttlSecondsMin, Math.round(p.ttlMs / 1000)) }
+    if (isFilePost(p.sizeBytes)) {
+      // The content is drawn whether the sender's relay is up or not, as a message's body is (below).
+      const content = bodies.bytes(p.sizeBytes)
+      const pieces = sender.engine === undefined ? undefined : sender.signPieces({ ...spec, bodies: pieceBodies(content) })
+      if (pieces === undefined) { stats.postsSkipped++; return }
+      const rec = register(p, pieces)
+      sender.submitAll(pieces).then(ok => { rec.acked = ok }, fail)
+      return
+    }
+    const env = sender.sign({ ...spec, body: bodies.bytes(p.sizeBytes) })
     if (env === undefined) { stats.postsSkipped++; return }
-    const { expected, nonMember } = membership.expected(p)
-    const rec = ledger.register(p, env, index.get(p.sender) as number, expected.map(id => index.get(id) as number), nonMember, s.now)
+    const rec = register(p, env)
     sender.submit(env).then(ok => { rec.acked = ok }, fail)
   }
   for (const p of buildWorkload(scenario, rng.fork('traffic'))) s.at(p.atMs, () => post(p), true)

@@ -10,14 +10,18 @@
  * - schedule, exactly one of: `every: 2m` / `every: 25s..35s` (optional `start`, `stop`,
  *   `count`), `at: 50m` with optional `count` and `every` spacing, `poisson: 20/h`
  *   (optional `start`, `stop`);
- * - `size: 200B` or `100B..1KB`, `precedence` (default routine), `ttl` (default `defaults.ttl`).
+ * - `size: 200B`, `100B..1KB`, `500KB` or `200B..2MB`: up to the largest file a channel accepts
+ *   by default (`fileBytesMaxDefault`, 25MB); a post larger than one envelope body travels as
+ *   file pieces (sim/files.ts). A governed channel post is a text of one envelope (the channel
+ *   client sends no files), so at most `envelopeBodyBytesMax`;
+ * - `precedence` (default routine), `ttl` (default `defaults.ttl`).
  *
  * @example
  * readTraffic(val, ctx) // { from: { mode: 'each', nodes: ['hq'] }, to: { kind: 'channel', channel: 'ops' }, … }
  */
 import { precedenceNames, type PrecedenceName } from '../protocol/envelope.ts'
-import { trafficCountMax, ttlSecondsMax, ttlSecondsMin } from '../protocol/limits.ts'
-import { formatDuration, parseDuration, parseDurationRange, parsePoissonRate, parseSizeRange } from '../protocol/units.ts'
+import { envelopeBodyBytesMax, fileBytesMaxDefault, trafficCountMax, ttlSecondsMax, ttlSecondsMin } from '../protocol/limits.ts'
+import { formatBytes, formatDuration, parseDuration, parseDurationRange, parsePoissonRate, parseSizeRange } from '../protocol/units.ts'
 import type { ResolveContext } from './scenario-names.ts'
 import type { Fields, Val } from './scenario-source.ts'
 import type { ScheduleSpec, SenderSpec, TargetSpec, TrafficSpec } from './scenario-types.ts'
@@ -46,6 +50,12 @@ export function readTraffic (v: Val, ctx: ResolveContext): TrafficSpec {
   const sizeVal = f.req('size', 'size: 200B')
   const size = sizeVal.unit(parseSizeRange)
   if (size.minBytes < 1) sizeVal.fail('messages need at least 1B')
+  if (size.maxBytes > fileBytesMaxDefault) {
+    sizeVal.fail(`${formatBytes(size.maxBytes)} is more than the largest file a channel accepts (${formatBytes(fileBytesMaxDefault)}); split it into several posts`)
+  }
+  if (ctx.governed && to.kind === 'channel' && size.maxBytes > envelopeBodyBytesMax) {
+    sizeVal.fail(`${formatBytes(size.maxBytes)} is more than one envelope (${envelopeBodyBytesMax}B): governed channel posts are texts the channel client sends whole (it sends no files yet); use ${envelopeBodyBytesMax}B or less, or a direct message (to:)`)
+  }
   warnIfNotMember(from, to, v, ctx)
   return { from, to, schedule: readSchedule(f, v, ctx), size, precedence, ttlMs, pos: v.pos }
 }
