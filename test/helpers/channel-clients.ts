@@ -34,6 +34,6 @@ export function channelClient (u: UserKeys, i: number, link: NodeLink): ChannelC
   return new ChannelClient({
     crypto, nowMs: () => t0, deviceSeed: new Uint8Array(16).fill(i),
     randomBytes: (len) => { n++; return crypto.sha256(utf8(`${i}/${n}`)).slice(0, len) },
-    node: link, reserveSeq: async (ch) => { const next = (seqs.get(ch) ?? 0) + 1; seqs.set(ch, next); return next },
+    node: link, reserveSeq: async (ch, count = 1) => { const next = (seqs.get(ch) ?? 0) + 1; seqs.set(ch, next + count - 1); return next },
   }, u)
 }
