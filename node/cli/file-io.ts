@@ -7,7 +7,7 @@
  * const file = readFileToSend({ file: 'levee.jpg', caption: 'north bank' })  // { name, mediaType, content, caption }
  * await cc.sendFile(channel, file, { onProgress: progressPrinter(file.content.length) })
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs'
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs'
 import { basename, extname, join } from 'node:path'
 import { UsageError } from '../../protocol/errors.ts'
 import { fileNameProblem } from '../../protocol/files/format.ts'
@@ -83,8 +83,14 @@ export function saveFile (content: Uint8Array, name: string, out: string | undef
   try {
     if (!fstatSync(fd).isFile()) throw new UsageError(`${path} is not a regular file`)
     for (let at = 0; at < content.length;) at += writeSync(fd, content, at)
-  } finally {
+  } catch (e) {
     closeSync(fd)
+    // Half a file would look like the file: remove what was written.
+    rmSync(path, { force: true })
+    if (e instanceof UsageError) throw e
+    const full = (e as NodeJS.ErrnoException).code === 'ENOSPC'
+    throw new UsageError(`could not write ${path}: ${full ? 'no space left on the device' : (e as Error).message}; nothing was kept`)
   }
+  closeSync(fd)
   return path
 }
