@@ -21,7 +21,7 @@ import { entryOverheadBytes, idFromKey, idKey, type Catalog, type Entry } from '
 import type { Links } from './links.ts'
 import type { MessageLog } from './log.ts'
 import type { LinkOutput } from './outbound.ts'
-import type { PeerLink } from './peer.ts'
+import { flowOf, type PeerLink } from './peer.ts'
 import type { EngineConfig } from './types.ts'
 import { catchUpIdsAheadMax, idListItemsMax, reconcileWaitsForIdsMin } from '../limits.ts'
 import type { Clock, Logger } from '../ports.ts'
@@ -194,7 +194,7 @@ export class CatchUp {
       if (!d.links.isCurrent(link)) return
       records.forEach((rec, i) => {
         const e = batch[i]
-        if (rec !== undefined) d.output.offer(link, e.precedence, { id: rec.envelope.id, key: e.key, bytes: rec.envelope.bytes, expiresAtMs: e.expiresAtMs, owed: true }, false)
+        if (rec !== undefined) d.output.offer(link, e.precedence, { id: rec.envelope.id, key: e.key, bytes: rec.envelope.bytes, expiresAtMs: e.expiresAtMs, owed: true, flow: flowOf(rec.envelope) }, false)
       })
       d.output.pump(link) // and so the next batch, once the link has taken these
       this.#maybeResume(link, s)

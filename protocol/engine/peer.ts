@@ -15,7 +15,9 @@
  */
 import { ServeBacklog } from './backlog.ts'
 import { clockOffsetMs, helloSkewMs } from './network-time.ts'
-import { PrecedenceQueue } from './queue.ts'
+import { PrecedenceQueue, sharedFlow } from './queue.ts'
+import { idKey } from './catalog.ts'
+import { Kind, type Envelope } from '../envelope.ts'
 import { scoreAt, type PeerMemory } from './peer-memory.ts'
 import { SentLog } from './sent-log.ts'
 import { encodeFrame, FrameType, type Frame } from '../frames.ts'
@@ -24,6 +26,12 @@ import { announcedIdsPerSecondMax, controlQueueBytesMax, frameBytesMax as linkFr
 import type { LinkInfo, PeerId, Transport } from '../ports.ts'
 import type { ReconcileSession } from '../reconcile/index.ts'
 import type { Counters } from './types.ts'
+
+/** The queue flow of an envelope: its file's id for a file piece (#23), else the shared flow. */
+export function flowOf (env: Pick<Envelope, 'kind' | 'key' | 'deps'>): string {
+  if (env.kind !== Kind.file) return sharedFlow
+  return env.deps.length === 1 ? idKey(env.deps[0]) : env.key
+}
 
 export interface OutEnvelope {
   id: Uint8Array
@@ -38,6 +46,8 @@ export interface OutEnvelope {
   expiresAtMs: number
   /** Fed from `backlog`: if the queue drops it on overflow, it is owed again. */
   owed?: boolean
+  /** Its flow in the queue (`flowOf`): a file's pieces take turns with other traffic of their precedence. */
+  flow?: string
 }
 
 /** A reconciliation session on a link: its number there, and its state. */
@@ -294,7 +304,7 @@ export class PeerLink {
   enqueue (precedence: number, item: OutEnvelope, force: boolean, nowMs: number): boolean {
     if (this.#queued.has(item.key) || (!force && this.sentRecently(item.key, nowMs))) return false
     this.#queued.set(item.key, item)
-    for (const dropped of this.queue.push(precedence, item, item.bytes.length)) {
+    for (const dropped of this.queue.push(precedence, item, item.bytes.length, item.flow)) {
       if (this.#queued.get(dropped.key) !== dropped) continue
       this.#queued.delete(dropped.key)
       if (dropped.owed === true) this.backlog.putBack(dropped.key)

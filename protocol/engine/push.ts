@@ -17,7 +17,7 @@ import { streamAuthorKey } from './stream-key.ts'
 import type { Links } from './links.ts'
 import type { MessageLog } from './log.ts'
 import type { LinkOutput } from './outbound.ts'
-import type { OutEnvelope, PeerLink } from './peer.ts'
+import { flowOf, type OutEnvelope, type PeerLink } from './peer.ts'
 import type { Counters, EngineConfig, Sender } from './types.ts'
 import type { Envelope } from '../envelope.ts'
 import { FrameType } from '../frames.ts'
@@ -72,8 +72,8 @@ export class EagerPush {
       const lazy = q.lazyAuthors.size > 0 && q.isLazy(author ??= idKey(env.author))
       switch (pushMode(lazy, repair, d.config.nodeId, q.id)) {
         case 'announce': this.#announce(q, env.id); break
-        case 'push-after-round-trip': this.#pushAfterRoundTrip(q, env.precedence, out ??= outEnvelope(env.id, env.bytes, env.expiresAtMs, env.key)); break
-        case 'push': d.output.offer(q, env.precedence, out ??= outEnvelope(env.id, env.bytes, env.expiresAtMs, env.key), false)
+        case 'push-after-round-trip': this.#pushAfterRoundTrip(q, env.precedence, out ??= outEnvelope(env)); break
+        case 'push': d.output.offer(q, env.precedence, out ??= outEnvelope(env), false)
       }
     }
   }
@@ -230,12 +230,12 @@ export class EagerPush {
       if (link.isQueued(key) || (!graft && link.sentRecently(key, d.clock.nowMs()))) continue
       link.backlog.delete(key) // asked for now (a gap), so not again later
       void d.log.get(id).then(rec => {
-        if (rec !== undefined && d.links.isCurrent(link)) d.output.offer(link, rec.envelope.precedence, outEnvelope(id, rec.envelope.bytes, rec.envelope.expiresAtMs), graft)
+        if (rec !== undefined && d.links.isCurrent(link)) d.output.offer(link, rec.envelope.precedence, outEnvelope(rec.envelope), graft)
       }, (e: unknown) => { d.logger.error({ err: (e as Error).message }, 'store read failed while serving a peer') })
     }
   }
 }
 
-function outEnvelope (id: Uint8Array, bytes: Uint8Array, expiresAtMs: number, key = idKey(id)): OutEnvelope {
-  return { id, key, bytes, expiresAtMs }
+function outEnvelope (env: Envelope): OutEnvelope {
+  return { id: env.id, key: env.key, bytes: env.bytes, expiresAtMs: env.expiresAtMs, flow: flowOf(env) }
 }
