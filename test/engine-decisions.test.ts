@@ -3,7 +3,7 @@
 // when a reconciliation session opens (reconciler.ts, catchup.ts).
 import t from 'tap'
 import { pushMode, roundTripWaitMs, shouldPush, type SourceView } from '../protocol/engine/forwarding.ts'
-import { initiates, sessionDue, sessionIdleIntervals } from '../protocol/engine/reconciler.ts'
+import { filesMoving, initiates, sessionDue, sessionIdleIntervals } from '../protocol/engine/reconciler.ts'
 import { catchUpWaits } from '../protocol/engine/catchup.ts'
 import { accept, initiate, reconcile, ReconcileSet, type ReconcileSession } from '../protocol/reconcile/index.ts'
 import { catchUpIdsAheadMax, reconcileWaitsForIdsMin } from '../protocol/limits.ts'
@@ -152,4 +152,19 @@ t.test('catch-up: a new pass waits while enough of the last one still moves', as
   t.ok(catchUpWaits(reconcileWaitsForIdsMin + 1, false), 'and waits past it')
   t.notOk(catchUpWaits(catchUpIdsAheadMax, true), 'the next range of a pass goes ahead at its own threshold')
   t.ok(catchUpWaits(catchUpIdsAheadMax + 1, true))
+})
+
+t.test('no reconciliation while a file moves on the link, either way; at once when it has passed (#23)', async t => {
+  const intervalMs = 30_000
+  t.equal(filesMoving(0, Infinity, intervalMs), false, 'nothing moving: reconcile')
+  t.equal(filesMoving(1, Infinity, intervalMs), true, 'our queue to the peer holds a file\'s pieces')
+  t.equal(filesMoving(0, intervalMs - 1, intervalMs), true, 'a piece came from the peer within the interval')
+  t.equal(filesMoving(0, intervalMs, intervalMs), false, 'the last piece is an interval old: the file has passed')
+  // Ping-pong over a transfer: pieces arrive every 2 s for 10 minutes, then stop; the periodic pass runs every interval.
+  const sessions: number[] = []
+  for (let nowMs = 0; nowMs <= 20 * 60_000; nowMs += intervalMs) {
+    const lastPieceMs = Math.min(nowMs, 10 * 60_000)
+    if (!filesMoving(0, nowMs - lastPieceMs, intervalMs)) sessions.push(nowMs)
+  }
+  t.same(sessions[0], 10 * 60_000 + intervalMs, 'the first session comes one interval after the last piece')
 })

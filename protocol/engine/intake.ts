@@ -35,7 +35,7 @@ import type { Clock, StoreOp } from '../ports.ts'
 import type { ReconcileSet } from '../reconcile/index.ts'
 
 export interface IntakeDeps {
-  clock: Pick<Clock, 'nowMs'>
+  clock: Pick<Clock, 'nowMs' | 'monotonicMs'>
   counters: Counters
   events: EngineEvents | undefined
   decode (bytes: Uint8Array): Envelope
@@ -141,6 +141,7 @@ export class Intake {
       return
     }
     const repair = d.sync.arrived(link, env)
+    if (env.kind === Kind.file) link.filePieceArrived(d.clock.monotonicMs())
     this.accept(env, link.id, false, repair).catch((e: unknown) => {
       const reason = reasonOf(e)
       d.refuse(reason, (e as Error).message, link.id, env)

@@ -106,6 +106,7 @@ export class PeerLink {
   #initiator: SessionSlot | undefined
   #responder: SessionSlot | undefined
   #lastReconcileMs = -Infinity
+  #filePieceInMs = -Infinity
   /** The peer's clock minus ours as its hello arrived, whole ms (see network-time.ts). */
   #helloSkewMs = 0
   #latencyMs: number
@@ -267,6 +268,12 @@ export class PeerLink {
   }
 
   // ---- Reconciliation sessions (reconciler.ts) ----------------------------------------
+
+  /** A file piece arrived from this peer (it is pushing us a file: reconciling now would find the rest of it in flight). */
+  filePieceArrived (monotonicMs: number): void { this.#filePieceInMs = monotonicMs }
+
+  /** When a file piece last arrived from this peer (monotonic ms; -Infinity if never). */
+  get filePieceInMs (): number { return this.#filePieceInMs }
 
   /** We opened a session on this link. */
   sessionStarted (slot: SessionSlot, monotonicMs: number): void {

@@ -39,6 +39,13 @@ export class PrecedenceQueue<T> {
   get bytes (): number { return this.#bytes }
   get length (): number { return this.#count }
 
+  /** Files with pieces waiting (flows other than the shared one), over all precedences. */
+  get fileFlows (): number {
+    let n = 0
+    for (const lane of this.#lanes) n += lane.turns.length - (lane.flows.has(sharedFlow) ? 1 : 0)
+    return n
+  }
+
   /** Items waiting per precedence (flash first). */
   depths (): number[] { return this.#lanes.map(l => l.count) }
 

@@ -47,6 +47,18 @@ export function sessionDue (open: boolean, sinceLastMs: number, reconcileInterva
   return sinceLastMs < sessionIdleIntervals * reconcileIntervalMs ? 'wait' : 'replace'
 }
 
+/**
+ * Whether a file is moving on a link, either way: pieces of one wait in our queue to the
+ * peer, or one arrived from it within the last reconciliation interval (#23). A session
+ * then would list every piece still in flight as a difference, 32 B an id: on a 9.6 kbps
+ * radio carrying a 2 MB file that was a third of the link, and its large frames held
+ * flash messages back. The push under way delivers those pieces; the link reconciles when
+ * the file has passed (a drop empties the queue, so a link that comes back reconciles at once).
+ */
+export function filesMoving (queuedFileFlows: number, sinceFilePieceMs: number, reconcileIntervalMs: number): boolean {
+  return queuedFileFlows > 0 || sinceFilePieceMs < reconcileIntervalMs
+}
+
 export interface ReconcilerDeps {
   config: Pick<EngineConfig, 'nodeId' | 'reconcileIntervalMs'>
   clock: Pick<Clock, 'nowMs' | 'monotonicMs'>
@@ -90,6 +102,7 @@ export class Reconciler {
     const d = this.#d
     if (!initiates(d.config.nodeId, link.id) || this.#otherVersion.has(link)) return
     const nowMs = d.clock.monotonicMs()
+    if (filesMoving(link.queue.fileFlows, nowMs - link.filePieceInMs, d.config.reconcileIntervalMs)) return
     const due = sessionDue(link.initiator !== undefined, nowMs - link.lastReconcileMs, d.config.reconcileIntervalMs)
     if (due === 'wait') return
     if (due === 'replace') {
