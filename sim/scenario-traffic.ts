@@ -12,8 +12,9 @@
  *   (optional `start`, `stop`);
  * - `size: 200B`, `100B..1KB`, `500KB` or `200B..2MB`: up to the largest file a channel accepts
  *   by default (`fileBytesMaxDefault`, 25MB); a post larger than one envelope body travels as
- *   file pieces (sim/files.ts). A governed channel post is a text of one envelope (the channel
- *   client sends no files), so at most `envelopeBodyBytesMax`;
+ *   file pieces (sim/files.ts). A governed channel post is a text of one envelope, so at most
+ *   `envelopeBodyBytesMax`: the channel client sends longer ones as pieces, but governed runs
+ *   do not yet track a message made of pieces;
  * - `precedence` (default routine), `ttl` (default `defaults.ttl`).
  *
  * @example
@@ -54,7 +55,7 @@ export function readTraffic (v: Val, ctx: ResolveContext): TrafficSpec {
     sizeVal.fail(`${formatBytes(size.maxBytes)} is more than the largest file a channel accepts (${formatBytes(fileBytesMaxDefault)}); split it into several posts`)
   }
   if (ctx.governed && to.kind === 'channel' && size.maxBytes > envelopeBodyBytesMax) {
-    sizeVal.fail(`${formatBytes(size.maxBytes)} is more than one envelope (${envelopeBodyBytesMax}B): governed channel posts are texts the channel client sends whole (it sends no files yet); use ${envelopeBodyBytesMax}B or less, or a direct message (to:)`)
+    sizeVal.fail(`${formatBytes(size.maxBytes)} is more than one envelope (${envelopeBodyBytesMax}B): governed runs post channel texts of one envelope (they do not yet track messages made of pieces); use ${envelopeBodyBytesMax}B or less, or a direct message (to:)`)
   }
   warnIfNotMember(from, to, v, ctx)
   return { from, to, schedule: readSchedule(f, v, ctx), size, precedence, ttlMs, pos: v.pos }

@@ -37,8 +37,8 @@ t.test('traffic sizes: any size up to the largest file, refused beyond it with i
     message: 'x.yaml:10:44: traffic[0].size: 26MB is more than the largest file a channel accepts (25MB); split it into several posts',
   })
   t.throws(() => scenario(`governance: true\n${twoNodes}traffic:\n  - { from: a, channel: ops, at: 1m, size: 2KB }\n`), {
-    code: 'ERR_CONFIG', message: /^x\.yaml:11:44: traffic\[0\]\.size: 2KB is more than one envelope \(1200B\): governed channel posts are texts/,
-  }, 'a governed channel post is one envelope: the channel client sends no files')
+    code: 'ERR_CONFIG', message: /^x\.yaml:11:44: traffic\[0\]\.size: 2KB is more than one envelope \(1200B\): governed runs post channel texts of one envelope/,
+  }, 'a governed channel post is one envelope: governed runs do not track pieces yet')
   const direct = scenario(`governance: true\n${twoNodes}traffic:\n  - { from: a, to: b, at: 1m, size: 2KB }\n`)
   t.equal(direct.traffic[0].size.maxBytes, 2000, 'a governed run\'s direct messages are raw envelopes and may be files')
 })
