@@ -14,7 +14,7 @@ import { FileForm } from '../protocol/files/piece.ts'
 import { sealPieces } from '../protocol/files/send.ts'
 import { splitFile } from '../protocol/files/split.ts'
 import { encodeFrame, FrameType, linkVersion } from '../protocol/frames.ts'
-import { envelopeBytesMax } from '../protocol/limits.ts'
+import { envelopeBytesMax, fileChunkBytes } from '../protocol/limits.ts'
 import { MemoryStore } from '../protocol/memory-store.ts'
 import type { Store } from '../protocol/ports.ts'
 
@@ -54,9 +54,10 @@ async function deliver (r: Relay, envs: Envelope[]): Promise<void> {
 
 let seq = 0
 /** A file of `chunks` chunks of 256 bytes (so `chunks + 1` pieces), sealed with alice's keys at the relay's stamp. */
-function file (r: Relay, chunks: number, o: { precedence?: Precedence, ttlSeconds?: number } = {}): Envelope[] {
-  const content = new Uint8Array(256 * chunks).fill(seq & 255) // distinct per file
-  const split = splitFile(crypto, { name: `f${seq}.bin`, mediaType: 'application/octet-stream', content, chunkSize: 256 })
+function file (r: Relay, chunks: number, o: { precedence?: Precedence, ttlSeconds?: number, chunkSize?: number } = {}): Envelope[] {
+  const chunkSize = o.chunkSize ?? 256
+  const content = new Uint8Array(chunkSize * chunks).fill(seq & 255) // distinct per file
+  const split = splitFile(crypto, { name: `f${seq}.bin`, mediaType: 'application/octet-stream', content, chunkSize })
   const pieces = sealPieces(crypto, sealer, split, { form: FileForm.file, precedence: o.precedence ?? Precedence.routine, hlc: r.engine.stamp(), ttlSeconds: o.ttlSeconds ?? 3600, firstSeq: seq + 1 })
   seq += pieces.length
   return pieces
@@ -111,20 +112,23 @@ t.test('a file larger than the free quota is refused whole at its first piece; i
 
 t.test('eviction under quota pressure takes a whole lower-precedence file, no orphan chunk left', async t => {
   const probe = await relay(1e9)
-  const low = file(probe, 4, { precedence: Precedence.routine })
+  // Full chunks: a piece's charge is then near its bound, which admission judges by.
+  const full = { chunkSize: fileChunkBytes }
+  const low = file(probe, 4, { precedence: Precedence.routine, ...full })
   const newer = message(probe, 600, { precedence: Precedence.routine })
+  const sizing = file(probe, 4, { precedence: Precedence.flash, ...full }) // the shape of `urgent` below
   probe.engine.close()
-  // Room for the routine file and message and for all but 100 bytes of the flash file's bound:
-  // evicting the oldest routine piece alone would make enough room.
-  const r = await relay(charged(low) + charged([newer]) + 5 * pieceBoundBytes - 100)
+  // Room for the routine file and message and for all but 100 bytes of a flash file of four
+  // chunks: its last piece must evict, and the oldest routine envelope is the routine file's.
+  const r = await relay(charged(low) + charged([newer]) + charged(sizing) - 100)
   await deliver(r, [...low, newer])
   t.ok(all(r, low) && all(r, [newer]), 'the routine file and message are held')
   // A flash file no eviction could make room for: what it would have evicted is put back, file index and all.
-  const huge = file(r, 9, { precedence: Precedence.flash })
+  const huge = file(r, 9, { precedence: Precedence.flash, ...full })
   await deliver(r, huge.slice(0, 1))
   t.ok(none(r, huge) && all(r, low), 'refused, and nothing evicted for it')
   t.equal(r.engine.probe.catalog.piecesOf(idKey(low[0].id)).length, 5, 'the routine file is indexed as before')
-  const urgent = file(r, 4, { precedence: Precedence.flash })
+  const urgent = file(r, 4, { precedence: Precedence.flash, ...full })
   await deliver(r, urgent)
   t.ok(all(r, urgent), 'the flash file is stored whole')
   t.ok(none(r, low), 'the routine file is evicted whole')
@@ -176,10 +180,12 @@ t.test('expiry purges a whole file, even when its author gave its pieces differe
 
 t.test('a reopened relay rebuilds its file index: eviction after a restart is still whole', async t => {
   const probe = await relay(1e9)
-  const low = file(probe, 4)
+  const full = { chunkSize: fileChunkBytes }
+  const low = file(probe, 4, full)
+  const sizing = file(probe, 4, { precedence: Precedence.flash, ...full }) // the shape of `urgent` below
   probe.engine.close()
   const store = new MemoryStore()
-  const quota = charged(low) + 5 * pieceBoundBytes - 100
+  const quota = charged(low) + charged(sizing) - 100
   const first = await relay(quota, store)
   await deliver(first, low)
   t.ok(all(first, low), 'stored before the restart')
@@ -187,7 +193,7 @@ t.test('a reopened relay rebuilds its file index: eviction after a restart is st
   const r = await relay(quota, store, first.clock)
   t.ok(all(r, low), 'restored')
   t.same(r.engine.probe.catalog.piecesOf(idKey(low[0].id)).length, 5, 'its file index rebuilt')
-  const urgent = file(r, 4, { precedence: Precedence.flash })
+  const urgent = file(r, 4, { precedence: Precedence.flash, ...full })
   await deliver(r, urgent)
   t.ok(all(r, urgent), 'the new file is stored whole')
   t.ok(none(r, low), 'the restored file is evicted whole')
@@ -208,4 +214,19 @@ t.test('a file that just fits is stored whole, its pieces arriving at once or su
   for (const e of f) await solo.engine.submit(e.bytes)
   t.ok(all(solo, f), 'a client\'s file, manifest first, is stored whole')
   r.engine.close(); solo.engine.close()
+})
+
+t.test('a manifest that only claims a large file evicts nothing: what the relay carries for others stays', async t => {
+  const probe = await relay(1e9)
+  const others = Array.from({ length: 8 }, () => message(probe, 1000))
+  const claim = file(probe, 40, { precedence: Precedence.flash }) // a manifest counting 41 pieces; its chunks never come
+  probe.engine.close()
+  // The claimed file's bound fits the quota only with the others evicted; its manifest fits beside them.
+  const r = await relay(41 * pieceBoundBytes + 10)
+  await deliver(r, others)
+  await deliver(r, claim.slice(0, 1))
+  t.ok(all(r, claim.slice(0, 1)), 'the manifest is taken: the file could be held whole')
+  t.ok(all(r, others), 'and nothing was evicted for the chunks it only claims')
+  t.same(r.removed, [])
+  r.engine.close()
 })

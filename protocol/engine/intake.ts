@@ -209,9 +209,9 @@ export class Intake {
 
   /**
    * Room for a file piece. The first piece of a file new here (none held, none being written)
-   * asks for room for the whole file, `count` pieces of the largest size, evicting for it now:
-   * a file the quota cannot hold whole is refused here, before anything of it is stored. Later
-   * pieces ask for their own size, never evicting their own file.
+   * must find room for the whole file, `count` pieces of the largest size, free or evictable:
+   * a file the quota cannot hold whole is refused here, before anything of it is stored. Every
+   * piece then makes room for its own size only, never evicting its own file.
    */
   #roomForPiece (env: Envelope, piece: { file: string, head: PieceHead }, size: number): Entry[] {
     const d = this.#d
@@ -222,18 +222,18 @@ export class Intake {
       throw new QuotaError(`file ${fileHex} was refused whole here for want of storage quota; its piece ${head.index} is refused with it`)
     }
     const whole = Math.max(size, head.count * pieceChargedBytesMax)
-    try {
-      const victims = d.retention.makeRoom(whole, env.precedence, file)
+    // Judged, not evicted for: a manifest that only claims a large file (a member's, or one
+    // whose chunks never come) must not flush a relay of what it carries for others. Each
+    // piece then makes room for itself as it comes.
+    const evictable = d.catalog.evictableBytes(env.precedence)
+    if (d.retention.freeBytes() + evictable >= whole) {
       this.#refusedFiles.delete(file)
-      return victims
-    } catch (e) {
-      if (!(e instanceof QuotaError)) throw e
-      this.#refusedFiles.delete(file) // re-inserted as the newest
-      this.#refusedFiles.add(file)
-      if (this.#refusedFiles.size > refusedFilesMax) this.#refusedFiles.delete(this.#refusedFiles.values().next().value as string)
-      const evictable = d.catalog.evictableBytes(env.precedence)
-      throw new QuotaError(`file ${fileHex} of ${head.count} pieces needs up to ${whole} bytes of storage quota and this relay has ${d.retention.freeBytes()} bytes free (${evictable} more it could evict for it): refused whole`)
+      return d.retention.makeRoom(size, env.precedence, file)
     }
+    this.#refusedFiles.delete(file) // re-inserted as the newest
+    this.#refusedFiles.add(file)
+    if (this.#refusedFiles.size > refusedFilesMax) this.#refusedFiles.delete(this.#refusedFiles.values().next().value as string)
+    throw new QuotaError(`file ${fileHex} of ${head.count} pieces needs up to ${whole} bytes of storage quota and this relay has ${d.retention.freeBytes()} bytes free (${evictable} more it could evict for it): refused whole`)
   }
 
   /** Adds a stored envelope to the catalog and the reconciliation set (also when the store is loaded at open). */
