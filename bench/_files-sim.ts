@@ -74,11 +74,12 @@ function quantile (xs: number[], q: number): number {
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))]
 }
 
-/** Bytes of frames other than envelopes that the sender's relay (node a) put on the link, by frame type. */
+/** Frames other than envelopes that the sender's relay (node a) put on the link: bytes, and by type bytes in frames (mean ms on the link each). */
 function controlFromSender (r: RunResult): { bytes: number, byType: string } {
-  const sent = r.nodes[0].counters().bytesSent
-  const types = sent.map((b, type) => ({ b, type })).filter(x => x.type !== FrameType.envelope && x.b > 0).sort((x, y) => y.b - x.b)
-  return { bytes: types.reduce((n, x) => n + x.b, 0), byType: types.map(x => `${frameTypeNames[x.type]} ${x.b}`).join(', ') }
+  const { bytesSent, framesSent } = r.nodes[0].counters()
+  const types = bytesSent.map((b, type) => ({ b, type, n: framesSent[type] })).filter(x => x.type !== FrameType.envelope && x.b > 0).sort((x, y) => y.b - x.b)
+  const each = (x: { b: number, n: number }): string => `${x.b} B in ${x.n} frames, ${round(x.b / x.n * 8 / simLink.bandwidthBps * 1000, 0)} ms each on average`
+  return { bytes: types.reduce((n, x) => n + x.b, 0), byType: types.map(x => `${frameTypeNames[x.type]} ${each(x)}`).join('; ') }
 }
 
 /** Envelope bytes engines handed to the link (every node; only a sends envelopes here). */
@@ -121,6 +122,8 @@ export async function simFiles (options: { fileBytes: number, log: (line: string
   const resent = envelopeBytesSent(dropped.result) - ownBytes
   const aloneResent = envelopeBytesSent(alone.result) - rec.envelopeBytes
   const drops = 1
+  /** What the link holds at once, in chunks: one being serialised, and latency × rate propagating. */
+  const inFlightChunks = 1 + simLink.latencyMs / 1000 * simLink.bandwidthBps / 8 / chunkFrameBytes
   const control = controlFromSender(alone.result)
   const controlBusy = controlFromSender(busy.result)
 
@@ -144,7 +147,7 @@ export async function simFiles (options: { fileBytes: number, log: (line: string
       transfer_s: fileD.delivered ? round(fileD.latencyMs / 1000, 1) : null, vs_oracle: fileD.delivered ? round(fileD.ratio, 3) : null,
       delay_beyond_outage_s: fileD.delivered ? round((fileD.latencyMs - transferMs - dropMs) / 1000, 1) : null,
       resent_bytes: resent, resent_bytes_per_drop: round(resent / drops, 0), resent_chunks_per_drop: round(resent / drops / (chunkFrameBytes - 1), 2),
-      frames_lost_down: dropped.result.wire.lostDown, duplicate_bytes_received: dropped.result.counters.duplicatePayloadBytesReceived,
+      frames_lost_down: dropped.result.wire.lostDown, link_holds_chunks: round(inFlightChunks, 2), duplicate_bytes_received: dropped.result.counters.duplicatePayloadBytesReceived,
       goal_met: fileD.delivered && resent / drops <= chunkFrameBytes - 1,
     },
   ]
@@ -153,7 +156,7 @@ export async function simFiles (options: { fileBytes: number, log: (line: string
     `sim: utilisation = the file's envelope frames × 8 / (link bit rate × time from posting until the last piece is stored at b); the time includes one latency (${simLink.latencyMs} ms), the handover and two store writes; goal ≥ 0.9: ${utilisation >= 0.9 ? 'met' : 'MISSED'} (${round(utilisation, 3)})`,
     `sim: flash texts (${flashBytes} B) from the sender every ${flashEveryMs / 1000} s; ${busyFlash.length} posted while the file crossed: p50 ${round(busyP50, 0)} ms, max ${round(busyMax, 0)} ms, vs ${round(idleP50, 0)} / ${round(idleMax, 0)} ms for the same texts on an idle link; goal: max within one chunk's serialisation (${round(chunkSerialisationMs, 0)} ms) of idle: ${rows[1].goal_met === true ? 'met' : 'MISSED'}`,
     `sim: besides the file's envelopes, a's relay put ${control.bytes} B of other frames on the link while alone (${control.byType}), ${controlBusy.bytes} B with the flash texts (${controlBusy.byType}); a flash text waits behind whatever frame is on the wire, these included; link_bytes_ratio counts every frame both ways`,
-    `sim: re-sent = envelope bytes handed to the link − each envelope's bytes once (${ownBytes} B); one drop of ${dropMs / 1000} s: ${resent} B = ${round(resent / (chunkFrameBytes - 1), 2)} chunks, ${dropped.result.wire.lostDown} frames lost in flight; goal ≤ 1 chunk per drop: ${rows[2].goal_met === true ? 'met' : 'MISSED'}`,
+    `sim: re-sent = envelope bytes handed to the link − each envelope's bytes once (${ownBytes} B); one drop of ${dropMs / 1000} s: ${resent} B = ${round(resent / (chunkFrameBytes - 1), 2)} chunks, ${dropped.result.wire.lostDown} frames lost propagating (a frame being serialised when the link drops is lost too, uncounted there), ${dropped.result.counters.duplicatePayloadBytesReceived} B received twice; the link holds ${round(inFlightChunks, 2)} chunks at once (one serialising, ${simLink.latencyMs} ms × ${simLink.bandwidthBps / 1000} kbps propagating); goal ≤ 1 chunk per drop: ${rows[2].goal_met === true ? 'met' : 'MISSED'}`,
   ]
   return { rows, notes, wireRatio: rec.frameBytes / fileBytes, linkWireRatio: alone.result.wire.bytes / fileBytes }
 }

@@ -17,6 +17,7 @@
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { cleanupRelays, Relay, waitFor } from '../test/helpers/relays.ts'
 import { requestRatePerSecond, requestRatePerSecondMax } from '../node/api/limits.ts'
 import { fileChunkBytes, submitBatchEnvelopesMax } from '../protocol/limits.ts'
@@ -32,6 +33,8 @@ const sizes = { full: [1_000_000, 25_000_000], quick: [300_000] }
 const simFileBytes = { full: 1_000_000, quick: 300_000 }
 /** How often B's /status is read while a file arrives, ms (the arrival time's resolution). */
 const pollEveryMs = 20
+/** A catch-up rate needs a window of at least this many readings (below it, what is timed is B's last store batches). */
+const catchUpReadingsMin = 10
 const patienceMs = 1_800_000
 
 function round (x: number, digits = 2): number {
@@ -52,18 +55,25 @@ function cpuSeconds (pid: number | undefined): number {
 
 const mbps = (bytes: number, ms: number): number => round(bytes / 1e6 / (ms / 1000), 2)
 
-interface Transfer { pieces: number, ackMs: number, arriveMs: number, envelopeBytesSent: number, duplicateBytes: number }
+interface Transfer { pieces: number, ackMs: number, arriveMs: number, envelopeBytesSent: number, duplicateBytes: number, cpuClient: number, cpuA: number, cpuB: number }
+
+function ownCpuSeconds (): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1e6
+}
 
 async function sendOne (a: Relay, b: Relay, send: (content: Uint8Array) => Promise<{ pieces: number }>, bytes: number): Promise<Transfer> {
   const content = new Uint8Array(randomBytes(bytes))
   const [sa, sb] = [await a.status(), await b.status()]
+  const cpu0 = [ownCpuSeconds(), cpuSeconds(a.child?.pid), cpuSeconds(b.child?.pid)]
   const t0 = performance.now()
   const { pieces } = await send(content)
   const ackMs = performance.now() - t0
   await waitFor(`B to hold all ${pieces} pieces`, async () => (await b.status()).envelopes >= sb.envelopes + pieces ? true : undefined, { everyMs: pollEveryMs, patienceMs })
   const arriveMs = performance.now() - t0
+  const cpu = [ownCpuSeconds() - cpu0[0], cpuSeconds(a.child?.pid) - cpu0[1], cpuSeconds(b.child?.pid) - cpu0[2]]
   const [ea, eb] = [await a.status(), await b.status()]
-  return { pieces, ackMs, arriveMs, envelopeBytesSent: ea.counters.payloadBytesSent - sa.counters.payloadBytesSent, duplicateBytes: eb.counters.duplicatePayloadBytesReceived - sb.counters.duplicatePayloadBytesReceived }
+  return { pieces, ackMs, arriveMs, envelopeBytesSent: ea.counters.payloadBytesSent - sa.counters.payloadBytesSent, duplicateBytes: eb.counters.duplicatePayloadBytesReceived - sb.counters.duplicatePayloadBytesReceived, cpuClient: cpu[0], cpuA: cpu[1], cpuB: cpu[2] }
 }
 
 /**
@@ -89,7 +99,7 @@ async function catchUpOne (a: Relay, b: Relay, send: (content: Uint8Array) => Pr
     if (first === undefined && held > before) first = { t, held, cpuA: cpuSeconds(a.child?.pid), cpuB: cpuSeconds(b.child?.pid) }
     return undefined
   }, { everyMs: pollEveryMs, patienceMs })
-  if (first === undefined) return undefined
+  if (first === undefined || doneAt - first.t < catchUpReadingsMin * pollEveryMs) return undefined
   return { windowMs: doneAt - first.t, bytes: (target - first.held) / pieces * bytes, cpuA: cpuSeconds(a.child?.pid) - first.cpuA, cpuB: cpuSeconds(b.child?.pid) - first.cpuB }
 }
 
@@ -120,6 +130,7 @@ async function loopback (options: BenchOptions): Promise<{ rows: Row[], notes: s
         part: 'loopback', file_bytes: bytes, pieces: t.pieces,
         submit_s: round(t.ackMs / 1000, 3), submit_mb_s: mbps(bytes, t.ackMs),
         at_b_s: round(t.arriveMs / 1000, 3), at_b_mb_s: mbps(bytes, t.arriveMs),
+        cpu_client_s: round(t.cpuClient, 2), cpu_a_s: round(t.cpuA, 2), cpu_b_s: round(t.cpuB, 2),
         stream_s: round(streamMs / 1000, 3), stream_mb_s: mbps(bytes, streamMs),
         ratio_vs_stream: round(streamMs / t.arriveMs, 4),
         catchup_window_s: c === undefined ? null : round(c.windowMs / 1000, 3), catchup_mb_s: c === undefined ? null : mbps(c.bytes, c.windowMs),
@@ -133,9 +144,9 @@ async function loopback (options: BenchOptions): Promise<{ rows: Row[], notes: s
     return {
       rows,
       notes: [
-        'loopback: two `ddil start` processes and the bench process (the sending client, then the baseline\'s sending host) on one machine; submit = from `sendFile` (split, seal, sign, then batches of chunks) until A\'s relay acknowledged every piece; at_b = from the same call until B\'s /status counts every piece stored (polled every ' + pollEveryMs + ' ms)',
+        'loopback: two `ddil start` processes and the bench process (the sending client, then the baseline\'s sending host) on one machine; submit = from `sendFile` (split, seal, sign, then batches of chunks) until A\'s relay acknowledged every piece; at_b = from the same call until B\'s /status counts every piece stored (polled every ' + pollEveryMs + ' ms); cpu_client_s, cpu_a_s, cpu_b_s: CPU seconds the bench process (the client, and its polling) and each relay process used from the call until at_b',
         'loopback: baseline = the same byte count as one stream between two hosts built by node/p2p/host.ts `createHost` (TCP, Noise, yamux, the relays\' limits), the receiver in a process of its own, the sender in the bench process, timed from the first byte written until the receiver\'s one-byte answer; ratio_vs_stream = stream time / at_b time (1 = as fast as the raw stream)',
-        'loopback: catchup = relay to relay alone: B stopped, a second file of the same size sent to A, B started; the rate between the first reading of B\'s /status that shows part of the file and the first that shows all of it (catchup_window_s; null if no reading fell in between); catchup_ratio_vs_stream = that rate / the stream\'s; catchup_cpu_a_s and catchup_cpu_b_s: CPU seconds each relay process used in that window (/proc), near the window where that relay is the bottleneck',
+        'loopback: catchup = relay to relay alone: B stopped, a second file of the same size sent to A, B started; the rate between the first reading of B\'s /status that shows part of the file and the first that shows all of it (catchup_window_s; null if shorter than ' + catchUpReadingsMin + ' readings); catchup_ratio_vs_stream = that rate / the stream\'s; catchup_cpu_a_s and catchup_cpu_b_s: CPU seconds each relay process used in that window (/proc), near the window where that relay is the bottleneck',
         'loopback: wire_ratio = envelope bytes A\'s relay handed to its link (its payload_bytes_sent counter) / file bytes; below libp2p (Noise, yamux, TCP) framing adds to both the files and the baseline',
         `loopback: A's api.requestsPerSecond is raised to ${requestRatePerSecondMax}; at the default (${requestRatePerSecond} batches of ${submitBatchEnvelopesMax} chunks of ${fileChunkBytes} B) one client connection submits at most ${round(defaultCap, 2)} MB/s of file (a computed bound, not measured here)`,
       ],
@@ -149,7 +160,10 @@ async function loopback (options: BenchOptions): Promise<{ rows: Row[], notes: s
 }
 
 export async function bench (options: BenchOptions): Promise<BenchResult> {
+  const loadBefore = loadavg()[0]
   const sim = await simFiles({ fileBytes: options.quick ? simFileBytes.quick : simFileBytes.full, log: options.log })
   const real = await loopback(options)
-  return { rows: [...real.rows, ...sim.rows], notes: [...real.notes, ...sim.notes] }
+  // The machines are shared: the loopback figures move with their load (the simulator's do not: simulated time).
+  const load = `load average (1 min) ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after; the loopback figures move with it, the simulator's are simulated time and do not`
+  return { rows: [...real.rows, ...sim.rows], notes: [...real.notes, ...sim.notes, load] }
 }
