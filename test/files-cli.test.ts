@@ -59,7 +59,7 @@ t.test('send a long message and a file; the other relay follows, gets it whole, 
   // The sender's view: the file, delivered to its one other member once b held it whole.
   const tail = follow(['tail', 'levee', '--follow', '--data', a.dataDir])
   t.teardown(() => { tail.child.kill('SIGKILL') })
-  await tail.line(/\(you\)\s+\[priority\]\s+file breach\.jpg \(image\/jpeg, 300KB, complete\) "north bank"\s+\(delivered to 1 of 1\)/)
+  await tail.line(/\(you\)\s+\[priority\]\s+file breach\.jpg \(image\/jpeg, 300KB, sent\) "north bank"\s+\(delivered to 1 of 1\)/)
 })
 
 t.test('what cannot be sent: over the channel limits, over the relay quota (refused whole), bad input', async t => {

@@ -51,6 +51,8 @@ export class TailView {
   readonly #files = new Map<string, number>()
   /** Backlog files to fetch whole before the backlog is printed. */
   readonly #wanted = new Map<string, Uint8Array>()
+  /** Backlog files fetched (or being fetched): their line says how much of them is here. */
+  readonly #wantedOnce = new Set<string>()
 
   constructor (deps: TailViewDeps) {
     this.#d = deps
@@ -106,9 +108,9 @@ export class TailView {
     }
     if (!this.#files.has(key)) {
       this.#files.set(key, 0)
-      const shown = { ...base, text: describeFile(p), file: r.file }
+      const shown = { ...base, text: describeFile(p, 'here'), file: r.file }
       if (!live) {
-        if (p.state === 'incomplete' && manifest.size <= tailFetchBytesMax) this.#wanted.set(key, r.file)
+        if (p.state === 'incomplete' && manifest.size <= tailFetchBytesMax) { this.#wanted.set(key, r.file); this.#wantedOnce.add(key) }
         this.#backlog.push(shown)
         return []
       }
@@ -151,7 +153,8 @@ export class TailView {
     this.#printed.add(key)
     // A file's line says how much of it is here now (a backlog file may have been fetched since it was listed).
     const progress = shown.file === undefined ? undefined : cc.fileProgress(shown.file)
-    const r = progress?.manifest === undefined ? shown : { ...shown, text: describeFile(progress) }
+    const mineShown = toHex(shown.author) === this.#me
+    const r = progress?.manifest === undefined ? shown : { ...shown, text: describeFile(progress, mineShown ? 'mine' : this.#wantedOnce.has(key) || progress.state !== 'incomplete' ? 'here' : 'unfetched') }
     if (toHex(r.author) === this.#me) {
       const status = statusText(cc, channel, r)
       this.#mine.set(key, { text: r, status })
@@ -207,9 +210,14 @@ function statusText (cc: ChannelClient, channel: Uint8Array, r: Text): string {
   return `delivered to ${d.k} of ${d.n}`
 }
 
-function describeFile (p: FileProgress): string {
+/**
+ * A file's line: name, type, size, and how much of it is here: 'here' for a file fetched or
+ * arriving, 'unfetched' for a backlog file too large to fetch for a listing (`ddil get` does),
+ * 'mine' for the user's own (its status says whether it was delivered).
+ */
+function describeFile (p: FileProgress, view: 'here' | 'unfetched' | 'mine'): string {
   const m = p.manifest as NonNullable<FileProgress['manifest']>
-  const held = p.state === 'complete' ? 'complete' : `${formatBytes(p.heldBytes)} here so far`
+  const held = view === 'mine' ? 'sent' : p.state === 'complete' ? 'complete' : p.state === 'failed' ? 'does not match its manifest' : view === 'unfetched' ? 'ddil get fetches it' : `${formatBytes(p.heldBytes)} here so far`
   return `file ${m.name} (${m.mediaType}, ${formatBytes(m.size)}, ${held})${m.caption === undefined ? '' : ` "${m.caption}"`}`
 }
 
