@@ -121,3 +121,39 @@ function findBytes (hay: Uint8Array, needle: Uint8Array): number {
   }
   return -1
 }
+
+t.test('progress: a recipient reports bytes held while a file arrives; its sender sees them until the receipt (#23)', async t => {
+  const { alice, bob, channel, log, sent } = await channelWithBob()
+  const { manifest } = await alice.sendFile(channel, { name: 'map.pdf', mediaType: 'application/pdf', content: new Uint8Array(8 * fileChunkBytes).fill(3) })
+  const wire = sent()
+  for (const b of wire.slice(0, 5)) bob.receive(b) // the manifest and four chunks of eight
+  const held = bob.fileProgress(manifest.id)?.heldBytes as number
+  t.equal(held, 4 * fileChunkBytes)
+  const mark = log.length
+  await bob.sendFileProgress(channel, manifest.id, held)
+  const reports = log.slice(mark).map(b => alice.receive(b))
+  t.match(reports, [{ type: 'progress', heldBytes: 4 * fileChunkBytes }])
+  t.same(alice.fileDelivery(channel, manifest.id), { k: 0, n: 1, receiving: [4 * fileChunkBytes] }, 'half of it at Bob')
+  // A lower report (replayed, or reordered) never moves it back; every member sees the same.
+  await bob.sendFileProgress(channel, manifest.id, fileChunkBytes)
+  for (const b of log.slice(mark + 1)) alice.receive(b)
+  t.same(alice.fileDelivery(channel, manifest.id).receiving, [4 * fileChunkBytes])
+  t.same(bob.fileDelivery(channel, manifest.id, users[0].ed25519.publicKey).receiving, [4 * fileChunkBytes], 'Bob\'s view of Alice\'s file')
+  for (const b of wire.slice(5)) bob.receive(b)
+  t.equal(bob.fileProgress(manifest.id)?.state, 'complete')
+  const before = log.length
+  await bob.sendReceipt(channel, [manifest.id])
+  for (const b of log.slice(before)) alice.receive(b)
+  t.same(alice.fileDelivery(channel, manifest.id), { k: 1, n: 1, receiving: [] }, 'whole and checked: delivered, no longer receiving')
+})
+
+t.test('progress payload: strict, bounded', async t => {
+  const { decodeFileProgress, encodeFileProgress } = await import('../protocol/files/progress.ts')
+  const file = new Uint8Array(32).fill(9)
+  t.same(decodeFileProgress(encodeFileProgress({ file, heldBytes: 300 })), { file, heldBytes: 300 })
+  t.equal(toHex(encodeFileProgress({ file, heldBytes: 300 })), '09'.repeat(32) + 'ac02', 'vector: id then a canonical varint')
+  t.throws(() => decodeFileProgress(new Uint8Array(31)), /truncated/)
+  t.throws(() => decodeFileProgress(new Uint8Array([...file, 0xac, 0x02, 0])), /after a progress report/)
+  t.throws(() => decodeFileProgress(new Uint8Array([...file, 0x80, 0x00])), /non-canonical/)
+  t.throws(() => encodeFileProgress({ file, heldBytes: 2 ** 40 }), LimitError)
+})

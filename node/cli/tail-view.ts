@@ -33,6 +33,8 @@ export interface TailViewDeps {
   write: (line: string) => void
   /** A remark about the view, not a message (stderr in JSON mode, so the stream stays one object a line). */
   note: (line: string) => void
+  /** Tell the file's sender how much of it is here (at each quarter while it arrives, #23). */
+  report?: (channel: Uint8Array, file: Uint8Array, heldBytes: number) => void
 }
 
 export class TailView {
@@ -80,6 +82,9 @@ export class TailView {
         return []
       case 'file':
         return this.#takeFile(cc, channel, r, live)
+      case 'progress': // a recipient's bytes so far move our file's status
+        if (live) this.#refreshMine(cc, channel, [r.file])
+        return []
       default:
         return []
     }
@@ -120,7 +125,11 @@ export class TailView {
     if (!live || quarter <= (this.#files.get(key) ?? 0)) return []
     this.#files.set(key, quarter)
     if (p.state === 'failed') { this.#d.note(`${manifest.name} does not match its manifest: ${p.problem ?? 'hash check failed'}`); return [] }
-    if (p.state !== 'complete') { this.#d.note(`${manifest.name}: ${formatBytes(p.heldBytes)} of ${formatBytes(manifest.size)} at your relay`); return [] }
+    if (p.state !== 'complete') {
+      this.#d.note(`${manifest.name}: ${formatBytes(p.heldBytes)} of ${formatBytes(manifest.size)} at your relay`)
+      if (toHex(r.author) !== this.#me) this.#d.report?.(channel, r.file, p.heldBytes)
+      return []
+    }
     this.#d.note(`${manifest.name} complete (${formatBytes(manifest.size)}, hash checked): ddil get ${toHex(channel)} ${key.slice(0, 16)}`)
     cc.forgetFile(r.file)
     return this.#acknowledge(cc, channel, r.file, r.author)
@@ -206,8 +215,15 @@ export class TailView {
 }
 
 function statusText (cc: ChannelClient, channel: Uint8Array, r: Text): string {
-  const d = cc.delivery(channel, r.id, r.author)
-  return `delivered to ${d.k} of ${d.n}`
+  if (r.file === undefined) {
+    const d = cc.delivery(channel, r.id, r.author)
+    return `delivered to ${d.k} of ${d.n}`
+  }
+  // A file: whole at k of N, and how far it has reached each other recipient that said so.
+  const d = cc.fileDelivery(channel, r.file, r.author)
+  const size = cc.fileProgress(r.file)?.totalBytes
+  const receiving = d.receiving.length === 0 ? '' : `; receiving: ${d.receiving.map(b => formatBytes(b)).join(', ')}${size === undefined ? '' : ` of ${formatBytes(size)}`}`
+  return `delivered to ${d.k} of ${d.n}${receiving}`
 }
 
 /**

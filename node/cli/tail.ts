@@ -29,7 +29,10 @@ export async function tail (name: string, opts: TailOptions): Promise<void> {
   const ref = resolveChannel(resolveDataDir({ dataDir: opts.data, env: process.env }), name)
   const note = (line: string): void => { (opts.json === true ? process.stderr : process.stdout).write(`${opts.json === true ? 'ddil: ' : '-- '}${line}\n`) }
   let session = await channelSession(opts)
-  const view = new TailView({ me: session.cc.me, json: opts.json === true, write: line => process.stdout.write(line + '\n'), note })
+  const view = new TailView({
+    me: session.cc.me, json: opts.json === true, write: line => process.stdout.write(line + '\n'), note,
+    report: (channel, file, heldBytes) => { session.cc.sendFileProgress(channel, file, heldBytes).catch((e: unknown) => { note(`could not tell the sender how much of a file is here: ${(e as Error).message}`) }) },
+  })
   const stopped = stopSignal()
   try {
     const follow = opts.follow === true

@@ -34,6 +34,7 @@ import { authorRef, decodeEnvelope, Kind, Precedence, signEnvelope, verifySignat
 import { CryptoError, DecodeError, isDdilError, LimitError, UnauthorisedError } from '../errors.ts'
 import { FileInbox, type FileProgress } from '../files/inbox.ts'
 import { decodePiece, fileIdOf, FileForm } from '../files/piece.ts'
+import { decodeFileProgress, encodeFileProgress } from '../files/progress.ts'
 import { pieceCount, sealPieces } from '../files/send.ts'
 import { splitFile } from '../files/split.ts'
 import { compareHlc, type Hlc } from '../hlc.ts'
@@ -65,6 +66,8 @@ export type Received =
   | { type: 'text', id: Uint8Array, channel: Uint8Array, author: Uint8Array, seq: number, precedence: number, hlc: Hlc, text: string }
   | { type: 'board', id: Uint8Array, channel: Uint8Array, author: Uint8Array }
   | { type: 'receipt' | 'read', id: Uint8Array, channel: Uint8Array, author: Uint8Array, ids: Uint8Array[] }
+  /** A member reports how much of a file it holds (#23): `fileDelivery` counts it. */
+  | { type: 'progress', id: Uint8Array, channel: Uint8Array, author: Uint8Array, file: Uint8Array, heldBytes: number }
   /** A member's display name; `current` is false when a later profile of theirs is already known. */
   | { type: 'profile', id: Uint8Array, channel: Uint8Array, author: Uint8Array, name: string, current: boolean }
   | { type: 'governance' | 'keys', id: Uint8Array, channel: Uint8Array, author: Uint8Array }
@@ -107,6 +110,8 @@ interface ChannelLocal {
   receipts: Map<string, Set<string>>
   /** Read receipts: message id hex → reader author refs. */
   reads: Map<string, Set<string>>
+  /** File progress reports: file id hex → author ref → the most bytes it reported holding. */
+  progress: Map<string, Map<string, number>>
   profiles: ProfileBook
   /** The epoch this user's newest profile went under, and its name (see `refreshProfile`). */
   myProfile?: { name: string, epoch: number, hlc: Hlc }
@@ -145,6 +150,7 @@ export class ChannelClient {
         highest: new Map(),
         receipts: new Map(),
         reads: new Map(),
+        progress: new Map(),
         profiles: new ProfileBook(),
       }
       this.#channels.set(key, c)
@@ -223,6 +229,13 @@ export class ChannelClient {
         if (read) note(local.reads, id, ref)
       }
       return { ...base, type: read ? 'read' : 'receipt', author: auth.publicKey, ids }
+    }
+    if (content.contentType === ContentType.fileProgress && env.kind === Kind.receipt) {
+      const { file, heldBytes } = decodeFileProgress(content.payload)
+      const reports = local.progress.get(toHex(file)) ?? new Map<string, number>()
+      reports.set(ref, Math.max(reports.get(ref) ?? 0, heldBytes))
+      local.progress.set(toHex(file), reports)
+      return { ...base, type: 'progress', author: auth.publicKey, file, heldBytes }
     }
     if (content.contentType === ContentType.profile && env.kind === Kind.state) {
       const profile = decodeProfile(content.payload)
@@ -450,6 +463,29 @@ export class ChannelClient {
   /** Tells the channel's members (encrypted) which messages reached this user. */
   async sendReceipt (channel: Uint8Array, ids: Uint8Array[]): Promise<Envelope> {
     return await this.#sendContent(channel, Kind.receipt, ContentType.receipt, encodeReceipt(ids), Precedence.routine, 24 * 3600)
+  }
+
+  /** Tells the channel's members (encrypted) how much of a file this user holds so far (#23). */
+  async sendFileProgress (channel: Uint8Array, file: Uint8Array, heldBytes: number): Promise<Envelope> {
+    return await this.#sendContent(channel, Kind.receipt, ContentType.fileProgress, encodeFileProgress({ file, heldBytes }), Precedence.routine, 24 * 3600)
+  }
+
+  /**
+   * A file's delivery (#23): "delivered to k of N" as `delivery` counts it (a member holds it
+   * whole and checked), and, for the others among the N that reported progress, the bytes each
+   * holds so far, most first.
+   */
+  fileDelivery (channel: Uint8Array, file: Uint8Array, author: Uint8Array = this.me): { k: number, n: number, receiving: number[] } {
+    const local = this.#channels.get(toHex(channel))
+    const { k, n } = this.delivery(channel, file, author)
+    const whole = local?.receipts.get(toHex(file))
+    const receiving: number[] = []
+    const state = this.store.state(channel)
+    for (const [ref, held] of local?.progress.get(toHex(file)) ?? []) {
+      if (whole?.has(ref) === true || ref === toHex(authorRef(author)) || state?.members.has(ref) !== true) continue
+      receiving.push(held)
+    }
+    return { k, n, receiving: receiving.sort((a, b) => b - a) }
   }
 
   /** Whether `reader` (default: this user) sent a receipt naming `id` that reached this client. */

@@ -35,6 +35,8 @@ export const ContentType = {
   fileManifest: 0x06,
   /** One chunk of a file or long message (kind file, piece 1…), protocol/files/format.ts. */
   fileChunk: 0x07,
+  /** How much of a file a member holds (kind receipt), protocol/files/progress.ts. */
+  fileProgress: 0x08,
 } as const
 export type ContentType = (typeof ContentType)[keyof typeof ContentType]
 const contentTypes: ReadonlySet<number> = new Set(Object.values(ContentType))
