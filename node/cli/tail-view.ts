@@ -124,10 +124,12 @@ export class TailView {
     const quarter = p.state === 'complete' ? 4 : Math.floor((p.heldBytes / manifest.size) * 4)
     if (!live || quarter <= (this.#files.get(key) ?? 0)) return []
     this.#files.set(key, quarter)
+    // Your own file's pieces come back from your relay: its status line says how far it got.
+    if (toHex(r.author) === this.#me) { if (p.state === 'complete') cc.forgetFile(r.file); return [] }
     if (p.state === 'failed') { this.#d.note(`${manifest.name} does not match its manifest: ${p.problem ?? 'hash check failed'}`); return [] }
     if (p.state !== 'complete') {
       this.#d.note(`${manifest.name}: ${formatBytes(p.heldBytes)} of ${formatBytes(manifest.size)} at your relay`)
-      if (toHex(r.author) !== this.#me) this.#d.report?.(channel, r.file, p.heldBytes)
+      this.#d.report?.(channel, r.file, p.heldBytes)
       return []
     }
     this.#d.note(`${manifest.name} complete (${formatBytes(manifest.size)}, hash checked): ddil get ${toHex(channel)} ${key.slice(0, 16)}`)
