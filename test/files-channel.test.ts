@@ -157,3 +157,16 @@ t.test('progress payload: strict, bounded', async t => {
   t.throws(() => decodeFileProgress(new Uint8Array([...file, 0x80, 0x00])), /non-canonical/)
   t.throws(() => encodeFileProgress({ file, heldBytes: 2 ** 40 }), LimitError)
 })
+
+t.test('inbox: a manifest whose chunk count disagrees with its piece head, and a chunk at the wrong index, are refused', async t => {
+  const { FileInbox } = await import('../protocol/files/inbox.ts')
+  const { splitFile } = await import('../protocol/files/split.ts')
+  const split = splitFile(crypto, { name: 'a.bin', mediaType: 'application/octet-stream', content: new Uint8Array(3 * fileChunkBytes).fill(5) })
+  const fileId = new Uint8Array(32).fill(1)
+  const inbox = new FileInbox(crypto)
+  t.throws(() => inbox.manifest(fileId, { form: FileForm.file, index: 0, count: 10 }, split.manifestBytes), /manifest says 3 chunks; its piece head says 9/)
+  t.throws(() => inbox.chunk(fileId, { form: FileForm.file, index: 2, count: 4 }, split.chunks[0]), /chunk says index 0; its piece head says 1/)
+  t.match(inbox.manifest(fileId, { form: FileForm.file, index: 0, count: 4 }, split.manifestBytes), { state: 'incomplete', heldBytes: 0 })
+  for (let i = 0; i < 3; i++) inbox.chunk(fileId, { form: FileForm.file, index: i + 1, count: 4 }, split.chunks[i])
+  t.equal(inbox.progress(fileId)?.state, 'complete')
+})
