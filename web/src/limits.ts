@@ -59,3 +59,23 @@ export const channelListPollMs = 5_000
 
 /** How often the relative times and expiries on screen are refreshed, ms. */
 export const clockTickMs = 15_000
+
+/**
+ * Largest file fetched whole without asking, bytes (#23): a few photos' worth over a slow link;
+ * a larger one shows a button. Long messages (at most the policy's text limit, 64 KB by default)
+ * are always fetched.
+ */
+export const fileAutoFetchBytesMax = 4_000_000
+
+/**
+ * Content of whole files kept in memory to show (images, download links), bytes; beyond it the
+ * oldest file is let go and shows its button again. The relay still holds its pieces.
+ */
+export const fileContentKeptBytesMax = 64_000_000
+
+/**
+ * Shortest gap between two `filePage` requests, ms: 40 a second of the relay's default 50
+ * (node/api/limits.ts), so a file's fetch leaves room for everything else on the connection
+ * and is never refused for rate. 24 pieces a page: about 1 MB of file a second.
+ */
+export const filePageGapMs = 25

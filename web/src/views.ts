@@ -11,6 +11,8 @@
  * ownStatus(session, hex, item)     // { text: 'Delivered to 1 of 1 · read by 1 of 1', tone: 'ok' }
  */
 import { fromHex, toHex } from '../../protocol/bytes.ts'
+import { contentPayloadBytesMax } from '../../protocol/channel/content.ts'
+import { policySizeLimits } from '../../protocol/channel/governance.ts'
 import { mayAdd, mayPost, mayRevoke, maySetRole, roleNames, type Role } from '../../protocol/channel/roles.ts'
 import { authorRef, precedenceNames, type Precedence } from '../../protocol/envelope.ts'
 import type { MessageItem } from './messages.ts'
@@ -139,6 +141,12 @@ export function postingProblem (s: FieldSession, hex: string): string | undefine
   if (role === undefined) return 'You are not a member of this channel.'
   if (!mayPost(role, state.policy.whoMayPost)) return `Your role here is ${role}: you can read but not post.`
   return undefined
+}
+
+/** Longest message the channel's policy allows, bytes of UTF-8 (#23: one over an envelope goes in pieces). */
+export function textBytesMax (s: FieldSession, hex: string): number {
+  const policy = s.cc.state(fromHex(hex))?.policy
+  return policy === undefined ? contentPayloadBytesMax : policySizeLimits(policy).textBytesMax
 }
 
 /** Precedences the channel's policy allows. */

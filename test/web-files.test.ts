@@ -1,0 +1,120 @@
+// #23 in the field app, end to end: a real relay, a real headless Chromium enrolled on it, and the
+// operator's `ddil` CLI. The operator sends a long message and a small PNG, then adds the phone's
+// user with the channel's history (so the phone gets their manifests from the backlog and fetches
+// the chunks with filePage), then sends a non-image file while the phone has the channel open
+// (every piece live). The phone shows the long message whole, the image inline from a blob: URL,
+// and the other file as a download link; the sender's `ddil tail` sees both files delivered to 1
+// of 1 (the phone acknowledges a file only once it is whole and checked). The device keeps the
+// manifests, not the chunks, and after a reload fetches the image again.
+import t from 'tap'
+import { deflateSync, crc32 } from 'node:zlib'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { browserMissing } from './helpers/browser.ts'
+import { ddil, follow } from './helpers/cli.ts'
+import { enrolledPhone, pin } from './helpers/field.ts'
+import { Kind } from '../protocol/envelope.ts'
+import { cleanupRelays, Relay, waitFor } from './helpers/relays.ts'
+
+const missing = browserMissing()
+if (missing !== undefined) throw new Error(missing)
+
+const work = mkdtempSync(join(tmpdir(), 'ddil-web-files-'))
+t.teardown(() => { rmSync(work, { recursive: true, force: true }); cleanupRelays() })
+
+/** A valid PNG of `side`² RGB pixels in a fixed noisy pattern (so it does not compress below a few KB, and takes several chunks). */
+function png (side: number): Uint8Array {
+  const chunk = (type: string, data: Uint8Array): Buffer => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
+    const out = Buffer.alloc(8 + data.length + 4)
+    out.writeUInt32BE(data.length, 0)
+    body.copy(out, 4)
+    out.writeUInt32BE(crc32(body), 8 + data.length)
+    return out
+  }
+  const header = Buffer.alloc(13)
+  header.writeUInt32BE(side, 0); header.writeUInt32BE(side, 4)
+  header[8] = 8; header[9] = 2 // 8-bit RGB; compression, filter and interlace 0
+  const rows = Buffer.alloc(side * (1 + side * 3))
+  let x = 0x2545f491
+  for (let i = 0; i < rows.length; i++) {
+    if (i % (1 + side * 3) === 0) continue // filter byte 0
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5 // xorshift32: noise, the same every run
+    rows[i] = x & 0xff
+  }
+  return new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', new Uint8Array())]))
+}
+
+t.test('a long message, an image and another file sent with the CLI show whole on the phone; the sender sees them delivered', async t => {
+  const a = await Relay.init('web-files')
+  a.writeConfig({ authors: [] })
+  await a.start()
+  t.teardown(async () => { await a.kill('SIGKILL') })
+  const ana = await enrolledPhone(a, 'Ana')
+  t.teardown(async () => { await ana.close() })
+  const anaKey = await ana.key()
+
+  const created = await ddil(['channel', 'create', '--data', a.dataDir, 'levee'])
+  t.equal(created.code, 0, created.stderr)
+
+  const report = 'Levee breach at km 12: evacuate sectors 4 to 9 via route B. '.repeat(60).trim()
+  const sentText = await ddil(['send', '--data', a.dataDir, 'levee', report])
+  t.equal(sentText.code, 0, sentText.stderr)
+  const image = png(40)
+  t.ok(image.length > 3 * 1120, `the PNG (${image.length} bytes) takes several chunks`)
+  writeFileSync(join(work, 'breach.png'), image)
+  const sentImage = await ddil(['send', '--data', a.dataDir, 'levee', '--file', join(work, 'breach.png'), '--caption', 'north bank'])
+  t.equal(sentImage.code, 0, sentImage.stderr)
+  const added = await ddil(['channel', 'add', '--data', a.dataDir, 'levee', anaKey, '--share-history'])
+  t.equal(added.code, 0, added.stderr)
+
+  // The phone finds the channel at its next channel-list poll and follows it: manifests from the backlog.
+  const p = ana.page
+  await p.goto(new URL('#/', p.url()).href)
+  await p.getByRole('link', { name: /levee/ }).click()
+  const messages = p.locator('.messages')
+  const long = messages.locator('li.msg p.text', { hasText: 'Levee breach at km 12' })
+  await long.waitFor()
+  t.equal(await long.innerText(), report, 'the long message is shown whole, as one text')
+
+  const img = messages.locator('li.msg', { hasText: 'breach.png' }).locator('img.file-image')
+  await img.waitFor()
+  // Evaluated as text: the page's DOM typings are not the test's.
+  await p.waitForFunction(`[...document.querySelectorAll('img.file-image')].some(i => i.complete && i.naturalWidth > 0)`)
+  const shown = await p.evaluate(`(i => ({ src: i.src, width: i.naturalWidth, alt: i.alt }))(document.querySelector('img.file-image'))`) as { src: string, width: number, alt: string }
+  t.match(shown, { width: 40, alt: 'north bank' }, 'the image decodes in the browser at its size')
+  t.match(shown.src, /^blob:/, 'from a blob: URL')
+  await messages.locator('li.msg', { hasText: 'breach.png' }).getByText('image/png').waitFor()
+
+  // Live: every piece through the subscription while the channel is on screen.
+  const notes = new Uint8Array(5000).map((_, i) => (i * 7) & 0xff)
+  writeFileSync(join(work, 'plan.pdf'), notes)
+  const sentPdf = await ddil(['send', '--data', a.dataDir, 'levee', '--file', join(work, 'plan.pdf')])
+  t.equal(sentPdf.code, 0, sentPdf.stderr)
+  const save = messages.getByRole('link', { name: 'Save plan.pdf' })
+  await save.waitFor()
+  t.equal(await save.getAttribute('download'), 'plan.pdf', 'a download link with the file\'s name')
+  t.match(await save.getAttribute('href'), /^blob:/)
+  const [download] = await Promise.all([p.waitForEvent('download'), save.click()])
+  t.equal(download.suggestedFilename(), 'plan.pdf', 'saved under its name')
+  t.same(new Uint8Array(readFileSync(await download.path())), notes, 'the bytes sent')
+  t.equal(await messages.locator('li.msg', { hasText: 'plan.pdf' }).locator('img').count(), 0, 'a PDF is not shown inline')
+
+  const tail = follow(['tail', 'levee', '--follow', '--data', a.dataDir])
+  t.teardown(() => { tail.child.kill('SIGKILL') })
+  await tail.line(/file breach\.png.*delivered to 1 of 1/)
+  await tail.line(/file plan\.pdf.*delivered to 1 of 1/)
+  t.pass('the sender\'s tail shows both files delivered to 1 of 1')
+
+  const manifests = async (): Promise<number> => (await ana.stored('envelopes') as Array<{ kind: number }>).filter(r => r.kind === Kind.file).length
+  await waitFor('the manifests in the device\'s cache', async () => await manifests() >= 3 ? true : undefined)
+  t.equal(await manifests(), 3, 'the device caches the three manifests and none of the chunks')
+  await p.reload()
+  await ana.unlock(pin)
+  await img.waitFor()
+  await p.waitForFunction(`[...document.querySelectorAll('img.file-image')].some(i => i.complete && i.naturalWidth === 40)`)
+  await long.waitFor()
+  t.pass('after a reload the image is fetched again and the long message shown whole')
+  t.same(ana.errors, [], 'no uncaught errors in the page')
+})
