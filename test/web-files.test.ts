@@ -5,13 +5,14 @@
 // (every piece live). The phone shows the long message whole, the image inline from a blob: URL,
 // and the other file as a download link; the sender's `ddil tail` sees both files delivered to 1
 // of 1 (the phone acknowledges a file only once it is whole and checked). The device keeps the
-// manifests, not the chunks, and after a reload fetches the image again.
+// manifests, not the chunks, and after a reload fetches the image again. Screenshots of the channel
+// go to out/test-web/web-files/.
 import t from 'tap'
 import { deflateSync, crc32 } from 'node:zlib'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { browserMissing } from './helpers/browser.ts'
+import { browserMissing, shotsDir } from './helpers/browser.ts'
 import { ddil, follow } from './helpers/cli.ts'
 import { enrolledPhone, pin } from './helpers/field.ts'
 import { Kind } from '../protocol/envelope.ts'
@@ -107,9 +108,30 @@ t.test('a long message, an image and another file sent with the CLI show whole o
   await tail.line(/file plan\.pdf.*delivered to 1 of 1/)
   t.pass('the sender\'s tail shows both files delivered to 1 of 1')
 
+  // The phone sends: a long message (its chunks go as a batch) and a file from the composer.
+  const reply = 'Phone report from the levee: sandbags holding at km 11, water still rising. '.repeat(40).trim()
+  await p.getByRole('textbox', { name: 'Message' }).fill(reply)
+  await p.getByRole('button', { name: /^Send/ }).click()
+  await tail.line(/Phone report from the levee: sandbags holding at km 11, water still rising\. Phone report/)
+  t.pass('a long message from the phone reaches the CLI whole')
+  const photo = png(24)
+  await p.getByLabel('Attach a file').setInputFiles({ name: 'south.png', mimeType: 'image/png', buffer: Buffer.from(photo) })
+  await p.getByRole('textbox', { name: 'Message' }).fill('south bank')
+  await p.getByRole('button', { name: /^Send/ }).click()
+  const mine = messages.locator('li.msg.mine', { hasText: 'south.png' })
+  await mine.getByText('Delivered to 1 of 1').waitFor()
+  t.pass('the phone\'s file is delivered to 1 of 1 once the CLI has it whole')
+  await p.waitForFunction(`[...document.querySelectorAll('li.msg.mine img.file-image')].some(i => i.complete && i.naturalWidth === 24)`)
+  await ana.shot(shotsDir(import.meta.url), 'files')
+  const line = await tail.line(/south\.png complete .*ddil get [0-9a-f]{16} ([0-9a-f]{16})/)
+  const id = (/ddil get [0-9a-f]{16} ([0-9a-f]{16})/.exec(line) as RegExpExecArray)[1]
+  const got = await ddil(['get', '--data', a.dataDir, 'levee', id, '--out', join(work, 'got.png')])
+  t.equal(got.code, 0, got.stderr)
+  t.same(new Uint8Array(readFileSync(join(work, 'got.png'))), photo, 'the CLI gets the bytes the phone sent')
+
   const manifests = async (): Promise<number> => (await ana.stored('envelopes') as Array<{ kind: number }>).filter(r => r.kind === Kind.file).length
-  await waitFor('the manifests in the device\'s cache', async () => await manifests() >= 3 ? true : undefined)
-  t.equal(await manifests(), 3, 'the device caches the three manifests and none of the chunks')
+  await waitFor('the manifests in the device\'s cache', async () => await manifests() >= 5 ? true : undefined)
+  t.equal(await manifests(), 5, 'the device caches the five manifests and none of the chunks')
   await p.reload()
   await ana.unlock(pin)
   await img.waitFor()

@@ -30,6 +30,19 @@ export const outboxEntriesMax = 500
 /** Envelopes kept on the device per channel (to read it offline and after a reload); the oldest messages and receipts go first, governance and keys never. */
 export const cachedEnvelopesPerChannelMax = 3000
 
+/**
+ * A file's chunks waiting on the device for the relay (#23), in all: 8,930 chunks are 10 MB of
+ * files, what the app lets a responder send (`fileSendBytesMax`) and what a phone's storage
+ * holds without a second thought. Counted apart from `outboxEntriesMax`.
+ */
+export const outboxChunksMax = 8930
+
+/** Largest file the app sends, bytes: its chunks must all fit the outbox (the channel's own limit, 25 MB by default, may be lower). */
+export const fileSendBytesMax = 10_000_000
+
+/** Shortest gap between two `submitBatch` requests of the outbox, ms: like `filePageGapMs`, within the relay's request rate. */
+export const submitBatchGapMs = 25
+
 /** Messages asked of the relay per channel when subscribing (the API allows 1000). */
 export const backlogMessages = 200
 

@@ -31,13 +31,14 @@ import { FileForm } from '../../protocol/files/piece.ts'
 import { compareHlc, HybridClock, type Hlc } from '../../protocol/hlc.ts'
 import { fileChunkBytes, receiptIdsMax } from '../../protocol/limits.ts'
 import type { Crypto } from '../../protocol/ports.ts'
+import { formatBytes } from '../../protocol/units.ts'
 import type { MessageStatus } from '../../node/api/facade.ts'
 import { ApiConnection, type ApiHandlers } from './api.ts'
 import { cacheRecord, cachedChannels, loadChannel, pruneChannel, putCached, type CachedEnvelope } from './cache.ts'
 import type { Db } from './idb.ts'
 import type { Identity } from './keystore.ts'
 import { fetchPieces, FileShelf } from './files.ts'
-import { backlogMessages, channelListPollMs, channelsFollowedMax, fileAutoFetchBytesMax, fileContentKeptBytesMax, filePageGapMs, receiptBatchMs } from './limits.ts'
+import { backlogMessages, channelListPollMs, channelsFollowedMax, fileAutoFetchBytesMax, fileContentKeptBytesMax, filePageGapMs, fileSendBytesMax, receiptBatchMs } from './limits.ts'
 import { RelayLink, type LinkState } from './link.ts'
 import { MessageList, type FileView } from './messages.ts'
 import { Outbox } from './outbox.ts'
@@ -267,7 +268,8 @@ export class FieldSession {
       if (content !== undefined && !mine && !this.cc.receiptFrom(r.channel, r.file)) this.#queueReceipt(entry.hex, id)
       return
     }
-    const view = fileView(p, live || this.#fetching.has(id) ? 'arriving' : 'not-fetched')
+    // Arriving: live, fetched, or the user's own (its pieces are being made here).
+    const view = fileView(p, live || mine || this.#fetching.has(id) ? 'arriving' : 'not-fetched')
     const old = entry.messages.get(id)?.file
     // A re-render per whole percent, not per piece: a 25 MB file has 22,000.
     if (old !== undefined && old.state === view.state && Math.floor(old.heldBytes * 100 / old.size) === Math.floor(view.heldBytes * 100 / view.size)) return
@@ -567,9 +569,25 @@ export class FieldSession {
   async send (hex: string, text: string, precedence: Precedence, ttlSeconds: number): Promise<void> {
     if (text.trim() === '') throw new UsageError('Write something first.')
     // A long message goes as pieces (#23): all of them must fit the outbox, or none is made.
-    const pieces = 1 + Math.ceil(utf8(text).length / fileChunkBytes)
-    if (pieces > 2 && !this.outbox.fits(pieces)) throw new LimitError(`this message needs ${pieces} places in the outbox and ${this.outbox.size} of them are taken by messages waiting for the relay; wait until it is reachable`)
+    const chunks = Math.ceil(utf8(text).length / fileChunkBytes)
+    if (chunks > 1 && !this.outbox.fits(chunks, true)) throw new LimitError('too much is already waiting on this device for the relay to add this long message; wait until it is reachable')
     await this.cc.sendText(fromHex(hex), text, { precedence, ttlSeconds })
+    this.#afterLocal()
+  }
+
+  /**
+   * Sends a file (#23), the text as its caption. Like a message it is kept on the device first,
+   * all of it (the outbox takes its chunks in one write), then goes to the relay: the manifest
+   * alone, so a relay that cannot hold the whole file refuses it before any chunk is sent, then
+   * the chunks in batches.
+   */
+  async sendFile (hex: string, file: { name: string, mediaType: string, content: Uint8Array, caption?: string }, precedence: Precedence, ttlSeconds: number): Promise<void> {
+    const size = file.content.length
+    if (size > fileSendBytesMax) throw new LimitError(`${file.name} is ${formatBytes(size)}: the app sends files up to ${formatBytes(fileSendBytesMax)}`)
+    if (!this.outbox.fits(Math.ceil(size / fileChunkBytes), true)) throw new LimitError('too much is already waiting on this device for the relay to add this file; wait until it has it')
+    // A media type the manifest cannot carry ("text/plain; charset=utf-8", none at all) goes as plain bytes.
+    const mediaType = /^[\x21-\x7e]+\/[\x21-\x7e]+$/.test(file.mediaType) ? file.mediaType : 'application/octet-stream'
+    await this.cc.sendFile(fromHex(hex), { ...file, mediaType }, { precedence, ttlSeconds })
     this.#afterLocal()
   }
 
@@ -600,7 +618,7 @@ export class FieldSession {
 
   /** The user's messages still on the device (receipts, keys and board edits waiting too are not counted: people post messages). */
   waitingMessages (): number {
-    return this.outbox.entries().filter(e => e.kind === Kind.message || (e.kind === Kind.file && e.batch !== true)).length
+    return this.outbox.entries().filter(e => e.kind === Kind.message || (e.kind === Kind.file && e.file === undefined)).length
   }
 
   /** Tries to reach the relay now. */

@@ -77,8 +77,10 @@ export type Tone = 'device' | 'relay' | 'ok' | 'bad'
 
 /** An own message's state, in words, as it moves from the device to its readers. */
 export function ownStatus (s: FieldSession, hex: string, item: MessageItem): { text: string, tone: Tone } {
-  if (s.outbox.has(item.id)) {
-    return { text: s.state.state === 'online' ? 'Sending to the relay…' : 'Kept on this device: the relay is unreachable; sent when it is back', tone: 'device' }
+  const chunks = s.outbox.chunksWaiting(item.id)
+  if (s.outbox.has(item.id) || chunks > 0) {
+    const sending = chunks === 0 ? 'Sending to the relay…' : `Sending to the relay: ${chunks} piece${chunks === 1 ? '' : 's'} to go…`
+    return { text: s.state.state === 'online' ? sending : 'Kept on this device: the relay is unreachable; sent when it is back', tone: 'device' }
   }
   const relay = s.relayStatus.get(item.id)
   if (relay?.state === 'refused') return { text: `Refused by the relay: ${relay.reason ?? 'no reason given'}`, tone: 'bad' }

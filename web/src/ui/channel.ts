@@ -5,7 +5,8 @@
  * state as it changes; what cannot be shown as text says why (sealed to others, waiting
  * for keys, refused as tampered). A file (#23) shows its name, type, size and caption, a
  * progress bar while its pieces arrive, and once whole an image inline or a link to save it
- * (blob: URLs, revoked when the item leaves the screen). Everything on screen counts as read.
+ * (blob: URLs, revoked when the item leaves the screen); the composer attaches a file, its
+ * text the caption. Everything on screen counts as read.
  *
  * @example
  * html`<${MessagesView} s=${session} hex=${channelHex} />`
@@ -14,6 +15,7 @@ import { html } from 'htm/preact'
 import type { VNode } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { Precedence } from '../../../protocol/envelope.ts'
+import { fileCaptionBytesMax } from '../../../protocol/limits.ts'
 import { formatBytes } from '../../../protocol/units.ts'
 import { isInlineImage } from '../files.ts'
 import { ttlChoicesSeconds, ttlDefaultSeconds } from '../limits.ts'
@@ -128,13 +130,19 @@ function Composer (p: { s: FieldSession, hex: string }): VNode {
   const [precedence, setPrecedence] = useState<Precedence>(Precedence.routine)
   const [ttl, setTtl] = useState(ttlDefaultSeconds)
   const [confirming, setConfirming] = useState(false)
+  const [attachment, setAttachment] = useState<File | undefined>(undefined)
   const [busy, error, run] = useAction()
   const problem = postingProblem(s, hex)
   if (problem !== undefined) return html`<p class="notice composer-closed">${problem}</p>`
   const allowed = allowedPrecedence(s, hex)
   const send = async (): Promise<void> => {
     setConfirming(false)
-    if (await run(async () => { await s.send(hex, text, precedence, ttl) })) { setText(''); setPrecedence(Precedence.routine) }
+    const sent = await run(async () => {
+      if (attachment === undefined) { await s.send(hex, text, precedence, ttl); return }
+      const content = new Uint8Array(await attachment.arrayBuffer())
+      await s.sendFile(hex, { name: attachment.name, mediaType: attachment.type, content, ...(text.trim() === '' ? {} : { caption: text }) }, precedence, ttl)
+    })
+    if (sent) { setText(''); setAttachment(undefined); setPrecedence(Precedence.routine) }
   }
   const submit = (ev: Event): void => {
     ev.preventDefault()
@@ -150,9 +158,12 @@ function Composer (p: { s: FieldSession, hex: string }): VNode {
       </label>`)}
     </fieldset>
     <label class="message-box">Message
-      <textarea name="message" rows="2" maxlength=${textBytesMax(s, hex)} required value=${text} onInput=${(e: Event) => { setText((e.target as HTMLTextAreaElement).value) }}
+      <textarea name="message" rows="2" maxlength=${attachment === undefined ? textBytesMax(s, hex) : fileCaptionBytesMax} required=${attachment === undefined} value=${text} onInput=${(e: Event) => { setText((e.target as HTMLTextAreaElement).value) }}
         onKeyDown=${(e: KeyboardEvent) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) submit(e) }}></textarea>
     </label>
+    ${attachment === undefined ? null
+      : html`<p class="attached"><span><strong>${attachment.name}</strong> · ${formatBytes(attachment.size)} (the message is its caption)</span>
+          <button type="button" class="secondary" onClick=${() => { setAttachment(undefined) }}>Remove</button></p>`}
     <${ErrorLine} error=${error} />
     <div class="send-row">
       <label class="ttl">Keep for
@@ -160,11 +171,14 @@ function Composer (p: { s: FieldSession, hex: string }): VNode {
           ${ttlChoicesSeconds.map(t => html`<option value=${t}>${duration(t * 1000)}</option>`)}
         </select>
       </label>
+      ${attachment === undefined
+        ? html`<label class="button secondary attach">File<input type="file" name="file" aria-label="Attach a file" onChange=${(e: Event) => { setAttachment((e.target as HTMLInputElement).files?.[0]) }} /></label>`
+        : null}
       <button type="submit" class=${precedence === Precedence.flash ? 'danger' : ''} disabled=${busy}>${precedence === Precedence.flash ? 'Send FLASH…' : 'Send'}</button>
     </div>
     ${confirming ? html`<${Dialog} title="Send as FLASH?" onClose=${() => { setConfirming(false) }}>
       <p>Flash is for what cannot wait: life, safety, an immediate threat. Doctrine's handling target is <strong>10 minutes</strong>, and every member is alerted.</p>
-      <blockquote>${text}</blockquote>
+      <blockquote>${attachment === undefined ? text : `${attachment.name}${text === '' ? '' : `: ${text}`}`}</blockquote>
       <div class="row-end">
         <button type="button" class="secondary" onClick=${() => { setConfirming(false) }}>Cancel</button>
         <button type="button" class="danger" onClick=${() => { void send() }}>Send FLASH</button>
