@@ -16,6 +16,7 @@ import { browserMissing, shotsDir } from './helpers/browser.ts'
 import { ddil, follow } from './helpers/cli.ts'
 import { enrolledPhone, pin } from './helpers/field.ts'
 import { Kind } from '../protocol/envelope.ts'
+import { fetchPieces, FileShelf, isInlineImage } from '../web/src/files.ts'
 import { cleanupRelays, Relay, waitFor } from './helpers/relays.ts'
 
 const missing = browserMissing()
@@ -46,6 +47,33 @@ function png (side: number): Uint8Array {
   }
   return new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', new Uint8Array())]))
 }
+
+t.test('the shelf of whole files keeps within its bound, oldest let go first; a fetch pages until the file is whole', async t => {
+  const shelf = new FileShelf(10)
+  t.same(shelf.keep('a', 'ch', new Uint8Array(4), 'image/png'), [])
+  t.same(shelf.keep('b', 'ch', new Uint8Array(4), 'text/html'), [])
+  t.equal(shelf.blob('a')?.type, 'image/png', 'an inline image keeps its type')
+  t.equal(shelf.blob('b')?.type, 'application/octet-stream', 'anything else is plain bytes: it can be saved, never rendered')
+  t.same(shelf.keep('c', 'ch', new Uint8Array(4), 'image/svg+xml'), [{ id: 'a', channel: 'ch' }], 'the oldest goes')
+  t.notOk(shelf.isDone('a'), 'and can be fetched again')
+  t.ok(shelf.isDone('c'))
+  t.same(shelf.keep('d', 'ch', new Uint8Array(20), 'image/png'), [{ id: 'b', channel: 'ch' }, { id: 'c', channel: 'ch' }], 'a file over the bound alone is still kept')
+  t.ok(isInlineImage('IMAGE/JPEG'))
+  t.notOk(isInlineImage('image/svg+xml'), 'no SVG inline')
+
+  const asked: Array<string | undefined> = []
+  const pages = [{ pieces: [new Uint8Array([1]), new Uint8Array([2])], more: true, after: new Uint8Array([2]) }, { pieces: [new Uint8Array([3])], more: true, after: new Uint8Array([3]) }, { pieces: [], more: false }]
+  const api = { filePage: async (_c: Uint8Array, _f: Uint8Array, after?: Uint8Array) => { asked.push(after?.join()); return pages[asked.length - 1] } }
+  const got: number[] = []
+  let waits = 0
+  await fetchPieces(api, new Uint8Array(8), new Uint8Array(32), b => { got.push(b[0]) }, () => false, async () => { waits++ })
+  t.same(got, [1, 2, 3])
+  t.same(asked, [undefined, '2', '3'], 'each page after the last')
+  t.equal(waits, 2, 'a pause between requests')
+  asked.length = 0
+  await fetchPieces(api, new Uint8Array(8), new Uint8Array(32), () => {}, () => true, async () => {})
+  t.equal(asked.length, 1, 'no more pages once the file is whole')
+})
 
 t.test('a long message, an image and another file sent with the CLI show whole on the phone; the sender sees them delivered', async t => {
   const a = await Relay.init('web-files')
