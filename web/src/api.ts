@@ -10,6 +10,7 @@
  * @example
  * const api = await ApiConnection.open(apiUrl(location), { crypto, user, handlers })
  * const { id } = await api.submit(envelopeBytes)
+ * const page = await api.filePage(channel, fileId)       // a file's pieces (#23): { pieces, more, after }
  * api.closed.then(({ code, reason }) => showOffline(code, reason))
  */
 import { ProtocolError, type DdilError } from '../../protocol/errors.ts'
@@ -19,6 +20,7 @@ import { signClientAuth } from '../../node/api/auth.ts'
 import { errorFromWire } from '../../node/api/errors.ts'
 import type { MessageStatus } from '../../node/api/facade.ts'
 import { clientApiVersion, decodeServerMessage, encodeClientMessage, type ClientMessage, type ServerMessage } from '../../node/api/wire.ts'
+import { submitBatchEnvelopesMax } from '../../protocol/limits.ts'
 import { connectTimeoutMs, requestTimeoutMs } from './limits.ts'
 
 export interface ApiHandlers {
@@ -135,6 +137,25 @@ export class ApiConnection {
 
   async submit (envelope: Uint8Array): Promise<{ id: Uint8Array }> {
     return { id: (await this.#request({ type: 'submit', envelope }, 'submitted')).id }
+  }
+
+  /** Up to `submitBatchEnvelopesMax` envelopes in one request (a file's chunks); resolves once the relay holds all of them durably. */
+  async submitBatch (envelopes: Uint8Array[]): Promise<void> {
+    await this.#request({ type: 'submitBatch', envelopes: envelopes.map(envelope => ({ envelope })) }, 'submittedBatch')
+  }
+
+  /** Many envelopes in order, a batch a request (#23); resolves once the relay holds them all. */
+  async submitMany (envelopes: Uint8Array[]): Promise<void> {
+    for (let i = 0; i < envelopes.length; i += submitBatchEnvelopesMax) await this.submitBatch(envelopes.slice(i, i + submitBatchEnvelopesMax))
+  }
+
+  /**
+   * One page of a file's pieces held by the relay (#23), named by its manifest's id: ask again
+   * with the reply's `after` while `more` is true.
+   */
+  async filePage (channel: Uint8Array, id: Uint8Array, after?: Uint8Array): Promise<{ pieces: Uint8Array[], more: boolean, after?: Uint8Array }> {
+    const page = await this.#request({ type: 'filePage', channel, id, ...(after === undefined ? {} : { after }) }, 'filePieces')
+    return { pieces: page.pieces.map(p => p.envelope), more: page.more === 1 && page.after !== undefined, ...(page.after === undefined ? {} : { after: page.after }) }
   }
 
   async subscribe (channel: Uint8Array, backlog: number): Promise<number> {

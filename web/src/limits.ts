@@ -30,6 +30,19 @@ export const outboxEntriesMax = 500
 /** Envelopes kept on the device per channel (to read it offline and after a reload); the oldest messages and receipts go first, governance and keys never. */
 export const cachedEnvelopesPerChannelMax = 3000
 
+/**
+ * A file's chunks waiting on the device for the relay (#23), in all: 8,930 chunks are 10 MB of
+ * files, what the app lets a responder send (`fileSendBytesMax`) and what a phone's storage
+ * holds without a second thought. Counted apart from `outboxEntriesMax`.
+ */
+export const outboxChunksMax = 8930
+
+/** Largest file the app sends, bytes: its chunks must all fit the outbox (the channel's own limit, 25 MB by default, may be lower). */
+export const fileSendBytesMax = 10_000_000
+
+/** Shortest gap between two `submitBatch` requests of the outbox, ms: like `filePageGapMs`, within the relay's request rate. */
+export const submitBatchGapMs = 25
+
 /** Messages asked of the relay per channel when subscribing (the API allows 1000). */
 export const backlogMessages = 200
 
@@ -59,3 +72,23 @@ export const channelListPollMs = 5_000
 
 /** How often the relative times and expiries on screen are refreshed, ms. */
 export const clockTickMs = 15_000
+
+/**
+ * Largest file fetched whole without asking, bytes (#23): a few photos' worth over a slow link;
+ * a larger one shows a button. Long messages (at most the policy's text limit, 64 KB by default)
+ * are always fetched.
+ */
+export const fileAutoFetchBytesMax = 4_000_000
+
+/**
+ * Content of whole files kept in memory to show (images, download links), bytes; beyond it the
+ * oldest file is let go and shows its button again. The relay still holds its pieces.
+ */
+export const fileContentKeptBytesMax = 64_000_000
+
+/**
+ * Shortest gap between two `filePage` requests, ms: 40 a second of the relay's default 50
+ * (node/api/limits.ts), so a file's fetch leaves room for everything else on the connection
+ * and is never refused for rate. 24 pieces a page: about 1 MB of file a second.
+ */
+export const filePageGapMs = 25

@@ -8,6 +8,13 @@
  * kept near the relay's time). Receipts go out for what arrives; read receipts for what
  * the user has on screen. Views (views.ts) read the state; `changed` listeners re-render.
  *
+ * Long messages and files (#23) come as pieces: live, all of them through the subscription;
+ * from the backlog (and the cache, which keeps manifests only) just the manifest, so the
+ * session fetches the rest with `filePage` (long messages always, files up to
+ * `fileAutoFetchBytesMax`; larger ones when the user asks). A long message shows as text once
+ * whole; a file's content is kept as a Blob (files.ts) once whole and checked, and only then
+ * acknowledged with a receipt.
+ *
  * @example
  * const s = await FieldSession.start({ db, crypto, me, url: apiUrl(location), nowMs: Date.now })
  * s.onChange(render)
@@ -16,20 +23,24 @@
 import { ChannelClient, type Received } from '../../protocol/channel/client.ts'
 import type { BoardEditor } from '../../protocol/channel/board.ts'
 import type { Role } from '../../protocol/channel/roles.ts'
-import { bytesEqual, fromHex, toHex } from '../../protocol/bytes.ts'
+import { bytesEqual, fromHex, fromUtf8, toHex, utf8 } from '../../protocol/bytes.ts'
 import { authorRef, decodeEnvelope, expiresAtMs, Kind, Precedence, type Envelope } from '../../protocol/envelope.ts'
-import { isDdilError, UsageError } from '../../protocol/errors.ts'
+import { isDdilError, LimitError, UsageError } from '../../protocol/errors.ts'
+import type { FileProgress } from '../../protocol/files/inbox.ts'
+import { FileForm } from '../../protocol/files/piece.ts'
 import { compareHlc, HybridClock, type Hlc } from '../../protocol/hlc.ts'
-import { receiptIdsMax } from '../../protocol/limits.ts'
+import { fileChunkBytes, receiptIdsMax } from '../../protocol/limits.ts'
 import type { Crypto } from '../../protocol/ports.ts'
+import { formatBytes } from '../../protocol/units.ts'
 import type { MessageStatus } from '../../node/api/facade.ts'
 import { ApiConnection, type ApiHandlers } from './api.ts'
 import { cacheRecord, cachedChannels, loadChannel, pruneChannel, putCached, type CachedEnvelope } from './cache.ts'
 import type { Db } from './idb.ts'
 import type { Identity } from './keystore.ts'
-import { backlogMessages, channelListPollMs, channelsFollowedMax, receiptBatchMs } from './limits.ts'
+import { fetchPieces, FileShelf } from './files.ts'
+import { backlogMessages, channelListPollMs, channelsFollowedMax, fileAutoFetchBytesMax, fileContentKeptBytesMax, filePageGapMs, fileSendBytesMax, receiptBatchMs } from './limits.ts'
 import { RelayLink, type LinkState } from './link.ts'
-import { MessageList } from './messages.ts'
+import { MessageList, type FileView } from './messages.ts'
 import { Outbox } from './outbox.ts'
 import { randomBytes } from './random.ts'
 import { parseUserKey } from './user-key.ts'
@@ -87,6 +98,10 @@ export class FieldSession {
   #offsetMs: number
   readonly #loading = new Set<string>()
   readonly #turns = new Map<string, Promise<void>>()
+  readonly #files = new FileShelf(fileContentKeptBytesMax)
+  /** Files being fetched now (id hex), and the queue they are fetched in, one at a time. */
+  readonly #fetching = new Set<string>()
+  #fetches: Promise<void> = Promise.resolve()
   readonly #handlers: ApiHandlers = { envelope: (_c, _id, bytes) => { this.#ingest(bytes, true) }, status: (id, s) => { this.#status(id, s) } }
 
   private constructor (d: SessionDeps, outbox: Outbox, deviceSeed: Uint8Array, offsetMs: number) {
@@ -102,7 +117,7 @@ export class FieldSession {
       randomBytes,
       nowMs: d.nowMs,
       deviceSeed,
-      node: { submit: async bytes => await this.#submit(bytes), stamp: async () => await this.#stamp() },
+      node: { submit: async bytes => await this.#submit(bytes), submitMany: async list => { await this.#submitMany(list) }, stamp: async () => await this.#stamp() },
       // Returns the first of `count`: the stored counter moves past them all in one write (a file's pieces).
       reserveSeq: async (hex, count = 1) => await d.db.update<number>('seq', hex, old => Math.max(old ?? 0, (cc as ChannelClient).highestSeq(fromHex(hex), d.me.ed25519.publicKey)) + count) - count + 1,
     }, { ed25519: d.me.ed25519, x25519: d.me.x25519 })
@@ -129,6 +144,8 @@ export class FieldSession {
       s.#entry(hex).readMark = marks[hex] ?? { ms: 0, c: 0 }
       for (const r of await loadChannel(db, hex, d.nowMs())) s.#ingest(r.bytes, false, true)
     }
+    // The cache keeps no file chunks: the user's own still waiting for the relay are in the outbox.
+    for (const o of s.outbox.entries()) if (o.kind === Kind.file) s.#ingest(o.bytes, false, true)
     const refusals = await db.get<Record<string, string>>('meta', 'refusals') ?? {}
     for (const e of s.channels.values()) { e.readMark = marks[e.hex] ?? e.readMark; e.refused = refusals[e.hex] }
     d.first?.attach(s.#handlers)
@@ -178,17 +195,26 @@ export class FieldSession {
       return
     }
     const id = toHex(env.id)
-    if (this.#seen.has(id)) return
-    this.#seen.add(id)
+    // A file's pieces may come again (fetched after arriving in part): the channel client counts
+    // each once, and a file already whole drops them. Chunk ids are not remembered (a file has thousands).
+    const piece = env.kind === Kind.file
+    if (piece && this.#files.isDone(toHex(env.deps[0] ?? env.id))) return
+    const first = !this.#seen.has(id)
+    if (!piece && !first) return
+    if (!piece || env.deps.length === 0) this.#seen.add(id)
     this.#note(env)
     const results = this.cc.receiveAll(bytes)
     for (const r of results) this.#apply(r, live && !this.#loading.has(toHex(env.channel)))
-    if (!fromCache && results[0].type !== 'refused') this.#cache(cacheRecord(env))
+    // The cache keeps manifests, not chunks: a 25 MB file's 22,000 would push out everything else.
+    if (!fromCache && first && results[0].type !== 'refused' && !(piece && env.deps.length > 0)) this.#cache(cacheRecord(env))
     this.#changed()
   }
 
+  /** What the screen shows of a message, or of a file by its manifest. */
   #note (env: Envelope): void {
-    if (env.kind === Kind.message) this.#meta.set(toHex(env.id), { precedence: env.precedence, hlc: env.hlc, expiresAtMs: expiresAtMs(env), authorRef: toHex(env.author) })
+    if (env.kind === Kind.message || (env.kind === Kind.file && env.deps.length === 0)) {
+      this.#meta.set(toHex(env.id), { precedence: env.precedence, hlc: env.hlc, expiresAtMs: expiresAtMs(env), authorRef: toHex(env.author) })
+    }
   }
 
   /** One result of the channel client; `own`: it is an envelope this user just made (the channel client keeps its own epochs current). */
@@ -201,10 +227,11 @@ export class FieldSession {
       const mine = bytesEqual(r.author, this.me.ed25519.publicKey)
       entry.messages.put({ id, kind: 'text', authorRef: toHex(authorRef(r.author)), mine, precedence: r.precedence as Precedence, hlc: r.hlc, expiresAtMs: meta?.expiresAtMs ?? 0, text: r.text, reason: '' })
       if (!mine && !this.cc.receiptFrom(r.channel, r.id)) this.#queueReceipt(hex, id)
-      if (live && !mine && r.precedence === Precedence.flash) this.#flash(entry, r)
+      if (live && !mine && r.precedence === Precedence.flash) this.#flash(entry, r.author, r.text)
       return
     }
-    if ((r.type === 'held' || r.type === 'refused') && r.kind === Kind.message && meta !== undefined) {
+    if (r.type === 'file') { this.#applyFile(entry, r, live); return }
+    if ((r.type === 'held' || r.type === 'refused') && (r.kind === Kind.message || r.kind === Kind.file) && meta !== undefined) {
       const kind = r.type === 'refused' ? 'refused' : r.unreadable ? 'unreadable' : 'waiting'
       entry.messages.put({ id, kind, authorRef: meta.authorRef, mine: meta.authorRef === toHex(authorRef(this.me.ed25519.publicKey)), precedence: meta.precedence, hlc: meta.hlc, expiresAtMs: meta.expiresAtMs, text: '', reason: r.reason })
       return
@@ -212,9 +239,102 @@ export class FieldSession {
     if (r.type === 'governance' && entry.loaded && !own) this.#maintain(entry)
   }
 
-  #flash (entry: ChannelEntry, r: Extract<Received, { type: 'text' }>): void {
+  /**
+   * One piece of a long message or file. Once whole, its content leaves the channel client: a
+   * long message becomes a text item, a file's content is kept to show; either is acknowledged
+   * then (a receipt says delivered, so never for part of a file). Until then the item shows
+   * how much is here.
+   */
+  #applyFile (entry: ChannelEntry, r: Extract<Received, { type: 'file' }>, live: boolean): void {
+    const p = r.progress
+    const m = p.manifest
+    if (m === undefined) return
+    const id = toHex(r.file)
+    const mine = bytesEqual(r.author, this.me.ed25519.publicKey)
+    const base = { id, authorRef: toHex(authorRef(r.author)), mine, precedence: r.precedence as Precedence, hlc: r.hlc, expiresAtMs: this.#meta.get(id)?.expiresAtMs ?? 0, text: '', reason: '' }
+    if (p.state === 'complete' || p.state === 'failed') {
+      const content = p.state === 'complete' ? this.cc.fileContent(r.file) : undefined
+      this.cc.forgetFile(r.file)
+      if (content !== undefined && p.form === FileForm.text) {
+        this.#files.done(id)
+        const text = fromUtf8(content)
+        entry.messages.put({ ...base, kind: 'text', text })
+        if (live && !mine && r.precedence === Precedence.flash) this.#flash(entry, r.author, text)
+      } else {
+        if (content === undefined) this.#files.done(id)
+        else for (const gone of this.#files.keep(id, entry.hex, content, m.mediaType)) this.#letGo(gone.channel, gone.id)
+        entry.messages.put({ ...base, kind: 'file', file: fileView(p, p.state) })
+      }
+      if (content !== undefined && !mine && !this.cc.receiptFrom(r.channel, r.file)) this.#queueReceipt(entry.hex, id)
+      return
+    }
+    // Arriving: live, fetched, or the user's own (its pieces are being made here).
+    const view = fileView(p, live || mine || this.#fetching.has(id) ? 'arriving' : 'not-fetched')
+    const old = entry.messages.get(id)?.file
+    // A re-render per whole percent, not per piece: a 25 MB file has 22,000.
+    if (old !== undefined && old.state === view.state && Math.floor(old.heldBytes * 100 / old.size) === Math.floor(view.heldBytes * 100 / view.size)) return
+    entry.messages.put({ ...base, kind: 'file', file: view })
+  }
+
+  /** A whole file let go from memory (to keep others): it shows as not fetched, fetched again when asked. */
+  #letGo (hex: string, id: string): void {
+    const list = this.channels.get(hex)?.messages
+    const item = list?.get(id)
+    if (item?.file === undefined) return
+    list?.put({ ...item, file: { ...item.file, heldBytes: 0, state: 'not-fetched' } })
+  }
+
+  /** The content of a whole file this session holds (images and download links are made from it). */
+  fileBlob (idHex: string): Blob | undefined { return this.#files.blob(idHex) }
+
+  /** Fetches a file's pieces from the relay (the user asked, or it is small enough to fetch unasked). */
+  async fetchFile (hex: string, idHex: string): Promise<void> {
+    const api = this.link.api
+    if (api === undefined) throw new UsageError('The relay is unreachable: ask again once it is back.')
+    await this.#fetch(api, hex, idHex)
+  }
+
+  /** Queues a file's fetch after those before it; resolves when it is done (or failed). */
+  #fetch (api: ApiConnection, hex: string, idHex: string): Promise<void> {
+    const run = this.#fetches.then(async () => {
+      if (this.#files.isDone(idHex) || this.#fetching.has(idHex) || !api.open) return
+      this.#fetching.add(idHex)
+      this.#refreshFile(hex, idHex)
+      try {
+        const wait = async (): Promise<void> => { await new Promise(resolve => setTimeout(resolve, filePageGapMs)) }
+        await fetchPieces(api, fromHex(hex), fromHex(idHex), bytes => { this.#ingest(bytes, false) }, () => this.#files.isDone(idHex), wait)
+      } finally {
+        this.#fetching.delete(idHex)
+        this.#refreshFile(hex, idHex)
+      }
+    })
+    this.#fetches = run.catch(() => undefined)
+    return run
+  }
+
+  /** A file item still arriving shows whether something is fetching it. */
+  #refreshFile (hex: string, idHex: string): void {
+    const p = this.cc.fileProgress(fromHex(idHex))
+    const item = this.channels.get(hex)?.messages.get(idHex)
+    if (p?.manifest === undefined || item?.kind !== 'file' || p.state === 'complete' || p.state === 'failed') return
+    this.channels.get(hex)?.messages.put({ ...item, file: fileView(p, this.#fetching.has(idHex) ? 'arriving' : 'not-fetched') })
+    this.#changed()
+  }
+
+  /** After a channel's backlog: fetches what came as a manifest only, long messages always, files up to the bound. */
+  #fetchWanted (api: ApiConnection, e: ChannelEntry): void {
+    for (const m of e.messages.sorted()) {
+      const f = m.file
+      // Arriving but not fetched: its live pieces stopped with the last connection.
+      const wanted = f?.state === 'not-fetched' || (f?.state === 'arriving' && !this.#fetching.has(m.id))
+      if (m.kind !== 'file' || f === undefined || !wanted || (f.form === 'file' && f.size > fileAutoFetchBytesMax)) continue
+      this.#fetch(api, e.hex, m.id).catch((err: unknown) => { if (api.open) this.#problem(`fetching ${f.form === 'text' ? 'a long message' : f.name} failed`, err) })
+    }
+  }
+
+  #flash (entry: ChannelEntry, author: Uint8Array, text: string): void {
     const names = this.cc.profiles(entry.ref)
-    const notice: FlashNotice = { channel: entry.hex, channelName: this.cc.board(entry.ref).name, author: names.get(toHex(authorRef(r.author))) ?? toHex(authorRef(r.author)).slice(0, 8), text: r.text }
+    const notice: FlashNotice = { channel: entry.hex, channelName: this.cc.board(entry.ref).name, author: names.get(toHex(authorRef(author))) ?? toHex(authorRef(author)).slice(0, 8), text }
     for (const fn of this.#flashListeners) fn(notice)
   }
 
@@ -294,6 +414,7 @@ export class FieldSession {
     }
     e.loaded = true
     this.#maintain(e)
+    this.#fetchWanted(api, e)
   }
 
   /**
@@ -338,16 +459,29 @@ export class FieldSession {
   // ---- Ports of the channel client ------------------------------------------------------
 
   async #submit (bytes: Uint8Array): Promise<{ id: Uint8Array }> {
-    const env = decodeEnvelope(bytes, b => this.crypto.sha256(b))
-    const id = toHex(env.id)
-    if (!this.#seen.has(id)) {
-      this.#seen.add(id)
-      this.#note(env)
-      for (const r of this.cc.receiveAll(bytes)) this.#apply(r, false, true)
-    }
+    const env = this.#own(bytes)
     await this.outbox.add(env, cacheRecord(env), this.#d.nowMs())
     this.#changed()
     return { id: env.id }
+  }
+
+  /** A file's chunks (#23): shown here, then kept in the outbox in one write (not cached: the relay serves them again). */
+  async #submitMany (list: Uint8Array[]): Promise<void> {
+    const envs = list.map(bytes => this.#own(bytes))
+    await this.outbox.addBatch(envs, this.#d.nowMs())
+    this.#changed()
+  }
+
+  /** An envelope this user made, into the channel client and the views. */
+  #own (bytes: Uint8Array): Envelope {
+    const env = decodeEnvelope(bytes, b => this.crypto.sha256(b))
+    const id = toHex(env.id)
+    if (!this.#seen.has(id)) {
+      if (env.kind !== Kind.file || env.deps.length === 0) this.#seen.add(id)
+      this.#note(env)
+      for (const r of this.cc.receiveAll(bytes)) this.#apply(r, false, true)
+    }
+    return env
   }
 
   async #stamp (): Promise<Hlc> {
@@ -434,7 +568,26 @@ export class FieldSession {
 
   async send (hex: string, text: string, precedence: Precedence, ttlSeconds: number): Promise<void> {
     if (text.trim() === '') throw new UsageError('Write something first.')
+    // A long message goes as pieces (#23): all of them must fit the outbox, or none is made.
+    const chunks = Math.ceil(utf8(text).length / fileChunkBytes)
+    if (chunks > 1 && !this.outbox.fits(chunks, true)) throw new LimitError('too much is already waiting on this device for the relay to add this long message; wait until it is reachable')
     await this.cc.sendText(fromHex(hex), text, { precedence, ttlSeconds })
+    this.#afterLocal()
+  }
+
+  /**
+   * Sends a file (#23), the text as its caption. Like a message it is kept on the device first,
+   * all of it (the outbox takes its chunks in one write), then goes to the relay: the manifest
+   * alone, so a relay that cannot hold the whole file refuses it before any chunk is sent, then
+   * the chunks in batches.
+   */
+  async sendFile (hex: string, file: { name: string, mediaType: string, content: Uint8Array, caption?: string }, precedence: Precedence, ttlSeconds: number): Promise<void> {
+    const size = file.content.length
+    if (size > fileSendBytesMax) throw new LimitError(`${file.name} is ${formatBytes(size)}: the app sends files up to ${formatBytes(fileSendBytesMax)}`)
+    if (!this.outbox.fits(Math.ceil(size / fileChunkBytes), true)) throw new LimitError('too much is already waiting on this device for the relay to add this file; wait until it has it')
+    // A media type the manifest cannot carry ("text/plain; charset=utf-8", none at all) goes as plain bytes.
+    const mediaType = /^[\x21-\x7e]+\/[\x21-\x7e]+$/.test(file.mediaType) ? file.mediaType : 'application/octet-stream'
+    await this.cc.sendFile(fromHex(hex), { ...file, mediaType }, { precedence, ttlSeconds })
     this.#afterLocal()
   }
 
@@ -465,11 +618,18 @@ export class FieldSession {
 
   /** The user's messages still on the device (receipts, keys and board edits waiting too are not counted: people post messages). */
   waitingMessages (): number {
-    return this.outbox.entries().filter(e => e.kind === Kind.message).length
+    return this.outbox.entries().filter(e => e.kind === Kind.message || (e.kind === Kind.file && e.file === undefined)).length
   }
 
   /** Tries to reach the relay now. */
   retry (): void { this.link.retry() }
+}
+
+function fileView (p: FileProgress, state: FileView['state']): FileView {
+  const m = p.manifest as NonNullable<FileProgress['manifest']>
+  const view: FileView = { form: p.form === FileForm.text ? 'text' : 'file', name: m.name, mediaType: m.mediaType, size: m.size, caption: m.caption, heldBytes: p.heldBytes, state }
+  if (p.problem !== undefined) view.problem = p.problem
+  return view
 }
 
 export function errorText (e: unknown): string {

@@ -11,6 +11,8 @@
  * ownStatus(session, hex, item)     // { text: 'Delivered to 1 of 1 · read by 1 of 1', tone: 'ok' }
  */
 import { fromHex, toHex } from '../../protocol/bytes.ts'
+import { contentPayloadBytesMax } from '../../protocol/channel/content.ts'
+import { policySizeLimits } from '../../protocol/channel/governance.ts'
 import { mayAdd, mayPost, mayRevoke, maySetRole, roleNames, type Role } from '../../protocol/channel/roles.ts'
 import { authorRef, precedenceNames, type Precedence } from '../../protocol/envelope.ts'
 import type { MessageItem } from './messages.ts'
@@ -75,8 +77,10 @@ export type Tone = 'device' | 'relay' | 'ok' | 'bad'
 
 /** An own message's state, in words, as it moves from the device to its readers. */
 export function ownStatus (s: FieldSession, hex: string, item: MessageItem): { text: string, tone: Tone } {
-  if (s.outbox.has(item.id)) {
-    return { text: s.state.state === 'online' ? 'Sending to the relay…' : 'Kept on this device: the relay is unreachable; sent when it is back', tone: 'device' }
+  const chunks = s.outbox.chunksWaiting(item.id)
+  if (s.outbox.has(item.id) || chunks > 0) {
+    const sending = chunks === 0 ? 'Sending to the relay…' : `Sending to the relay: ${chunks} piece${chunks === 1 ? '' : 's'} to go…`
+    return { text: s.state.state === 'online' ? sending : 'Kept on this device: the relay is unreachable; sent when it is back', tone: 'device' }
   }
   const relay = s.relayStatus.get(item.id)
   if (relay?.state === 'refused') return { text: `Refused by the relay: ${relay.reason ?? 'no reason given'}`, tone: 'bad' }
@@ -139,6 +143,12 @@ export function postingProblem (s: FieldSession, hex: string): string | undefine
   if (role === undefined) return 'You are not a member of this channel.'
   if (!mayPost(role, state.policy.whoMayPost)) return `Your role here is ${role}: you can read but not post.`
   return undefined
+}
+
+/** Longest message the channel's policy allows, bytes of UTF-8 (#23: one over an envelope goes in pieces). */
+export function textBytesMax (s: FieldSession, hex: string): number {
+  const policy = s.cc.state(fromHex(hex))?.policy
+  return policy === undefined ? contentPayloadBytesMax : policySizeLimits(policy).textBytesMax
 }
 
 /** Precedences the channel's policy allows. */
