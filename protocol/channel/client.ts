@@ -21,7 +21,7 @@ import { Board, clientIdFor, type BoardEditor, type BoardView } from './board.ts
 import { createChannel, signChange, type UserKeys } from './builders.ts'
 import { ContentType, contentPayloadBytesMax, decryptContent, encryptContent, type ContentHeader } from './content.ts'
 import { EpochKeyring, type RotationPolicy } from './epochs.ts'
-import { policySizeLimits, type Change, type Policy } from './governance.ts'
+import type { Change, Policy } from './governance.ts'
 import { decodeKeysBody } from './keys.ts'
 import { decodeReceipt, encodeReceipt } from './receipt.ts'
 import { decodeProfile, encodeProfile, ProfileBook } from './profile.ts'
@@ -31,12 +31,11 @@ import { GovernanceStore } from './store.ts'
 import type { GovernanceState } from './state.ts'
 import { bytesEqual, concatBytes, fromUtf8, toHex, utf8 } from '../bytes.ts'
 import { authorRef, decodeEnvelope, Kind, Precedence, signEnvelope, verifySignature, type Envelope } from '../envelope.ts'
-import { CryptoError, DecodeError, isDdilError, LimitError, UnauthorisedError } from '../errors.ts'
+import { CryptoError, isDdilError, UnauthorisedError } from '../errors.ts'
 import { FileInbox, type FileProgress } from '../files/inbox.ts'
-import { decodePiece, fileIdOf, FileForm } from '../files/piece.ts'
+import { FileForm } from '../files/piece.ts'
 import { decodeFileProgress, encodeFileProgress } from '../files/progress.ts'
-import { pieceCount, sealPieces } from '../files/send.ts'
-import { splitFile } from '../files/split.ts'
+import { longTextMediaType, longTextName, openPiece, pieceCount, ProgressReports, sealSplit, splitForChannel, type FileToSend, type PieceReceived, type SendOptions } from './files.ts'
 import { compareHlc, type Hlc } from '../hlc.ts'
 import type { Crypto } from '../ports.ts'
 import { submitBatchEnvelopesMax, ttlSecondsMax } from '../limits.ts'
@@ -82,20 +81,10 @@ export type Received =
    * `progress` is the whole file's, as this client holds it: complete only when every chunk
    * is here and the hashes check (then `fileContent` gives it).
    */
-  | { type: 'file', id: Uint8Array, channel: Uint8Array, author: Uint8Array, seq: number, precedence: number, hlc: Hlc, piece: number, file: Uint8Array, progress: FileProgress }
+  | PieceReceived
 
-export interface SendOptions {
-  precedence?: Precedence
-  ttlSeconds?: number
-  /** A file's chunks acknowledged by the node so far: content bytes of the total. */
-  onProgress?: (heldBytes: number, totalBytes: number) => void
-}
-
-export interface FileToSend { name: string, mediaType: string, content: Uint8Array, caption?: string }
-
-/** How a long text message is named in its (sealed) manifest. */
-export const longTextName = 'message.txt'
-export const longTextMediaType = 'text/plain'
+export type { FileToSend, SendOptions } from './files.ts'
+export { longTextMediaType, longTextName } from './files.ts'
 
 export const defaultPolicy: Policy = { retentionSeconds: 7 * 24 * 3600, allowedPrecedence: [0, 1, 2, 3] as Precedence[], whoMayPost: 'member' }
 /** Most undecryptable envelopes held per client until their keys or governance arrive. */
@@ -110,8 +99,8 @@ interface ChannelLocal {
   receipts: Map<string, Set<string>>
   /** Read receipts: message id hex → reader author refs. */
   reads: Map<string, Set<string>>
-  /** File progress reports: file id hex → author ref → the most bytes it reported holding. */
-  progress: Map<string, Map<string, number>>
+  /** What members reported holding of files (#23). */
+  progress: ProgressReports
   profiles: ProfileBook
   /** The epoch this user's newest profile went under, and its name (see `refreshProfile`). */
   myProfile?: { name: string, epoch: number, hlc: Hlc }
@@ -150,7 +139,7 @@ export class ChannelClient {
         highest: new Map(),
         receipts: new Map(),
         reads: new Map(),
-        progress: new Map(),
+        progress: new ProgressReports(),
         profiles: new ProfileBook(),
       }
       this.#channels.set(key, c)
@@ -212,7 +201,7 @@ export class ChannelClient {
       const unreadable = local.keyring.keyState(env.epoch) === 'sealed-to-others'
       return { ...base, type: 'held', kind: env.kind, unreadable, reason: unreadable ? `epoch ${env.epoch} was sealed to members that did not include you` : `no key for epoch ${env.epoch} (yet)` }
     }
-    if (env.kind === Kind.file) return this.#receivePiece(env, auth.publicKey, keys, state.channelId)
+    if (env.kind === Kind.file) return openPiece(this.#ports.crypto, this.#files, env, { author: auth.publicKey, keys, channelId: state.channelId })
     const content = decryptContent(this.#ports.crypto, { channelId: state.channelId, keys, header: headerOf(env, auth.publicKey), body: env.body })
     if (content.contentType === ContentType.text && env.kind === Kind.message) {
       return { ...base, type: 'text', author: auth.publicKey, seq: env.seq, precedence: env.precedence, hlc: env.hlc, text: fromUtf8(content.payload) }
@@ -232,9 +221,7 @@ export class ChannelClient {
     }
     if (content.contentType === ContentType.fileProgress && env.kind === Kind.receipt) {
       const { file, heldBytes } = decodeFileProgress(content.payload)
-      const reports = local.progress.get(toHex(file)) ?? new Map<string, number>()
-      reports.set(ref, Math.max(reports.get(ref) ?? 0, heldBytes))
-      local.progress.set(toHex(file), reports)
+      local.progress.note(file, ref, heldBytes)
       return { ...base, type: 'progress', author: auth.publicKey, file, heldBytes }
     }
     if (content.contentType === ContentType.profile && env.kind === Kind.state) {
@@ -249,16 +236,6 @@ export class ChannelClient {
       return { ...base, type: 'profile', author: auth.publicKey, name: profile.name, current }
     }
     return { ...base, type: 'refused', kind: env.kind, reason: `content type ${content.contentType} does not belong in a ${env.kind} envelope` }
-  }
-
-  #receivePiece (env: Envelope, author: Uint8Array, keys: Uint8Array[], channelId: Uint8Array): Received {
-    const { head, sealed } = decodePiece(env.body)
-    const content = decryptContent(this.#ports.crypto, { channelId, keys, header: headerOf(env, author), body: sealed })
-    const expected = head.index === 0 ? ContentType.fileManifest : ContentType.fileChunk
-    if (content.contentType !== expected) throw new DecodeError(`file piece ${head.index} carries content type ${content.contentType}, not ${expected}`)
-    const file = fileIdOf(env, head)
-    const progress = head.index === 0 ? this.#files.manifest(file, head, content.payload) : this.#files.chunk(file, head, content.payload)
-    return { id: env.id, channel: env.channel, type: 'file', author, seq: env.seq, precedence: env.precedence, hlc: env.hlc, piece: head.index, file, progress }
   }
 
   /** A file's progress at this client, if any piece of it arrived. */
@@ -425,22 +402,15 @@ export class ChannelClient {
 
   async #sendPieces (channel: Uint8Array, file: FileToSend, form: FileForm, options: SendOptions): Promise<{ manifest: Envelope, pieces: number }> {
     const { state, local, sending } = this.#sendingKey(channel)
-    const limits = policySizeLimits(state.policy)
-    const limit = form === FileForm.text ? limits.textBytesMax : limits.fileBytesMax
-    const what = form === FileForm.text ? 'message' : 'file'
-    if (file.content.length > limit) throw new LimitError(`a ${what} of ${file.content.length} bytes is over this channel's limit of ${limit} bytes`)
     const { crypto, node } = this.#ports
-    const split = splitFile(crypto, { name: file.name, mediaType: file.mediaType, content: file.content, ...(file.caption === undefined ? {} : { caption: file.caption }) })
+    const split = splitForChannel(crypto, state.policy, file, form)
     const count = pieceCount(split)
     const firstSeq = await this.#ports.reserveSeq(toHex(channel), count)
-    const ttlSeconds = Math.min(options.ttlSeconds ?? 24 * 3600, state.policy.retentionSeconds)
-    const pieces = sealPieces(crypto, { channelId: state.channelId, channel, epoch: sending.epoch, epochKey: sending.key, author: { publicKey: this.me, privateKey: this.#user.ed25519.privateKey } }, split, {
-      form, precedence: options.precedence ?? Precedence.routine, hlc: await node.stamp(), ttlSeconds, firstSeq,
-    })
+    const author = { publicKey: this.me, privateKey: this.#user.ed25519.privateKey }
+    const [manifest, ...chunks] = sealSplit(crypto, { state, sending, channel, author }, split, form, { ...options, hlc: await node.stamp(), firstSeq })
     local.keyring.countMessage(sending.epoch)
     const last = firstSeq + count - 1
     if (last > (local.highest.get(toHex(authorRef(this.me))) ?? 0)) local.highest.set(toHex(authorRef(this.me)), last)
-    const [manifest, ...chunks] = pieces
     await this.#publish(manifest)
     let held = 0
     for (let i = 0; i < chunks.length; i += submitBatchEnvelopesMax) {
@@ -479,13 +449,11 @@ export class ChannelClient {
     const local = this.#channels.get(toHex(channel))
     const { k, n } = this.delivery(channel, file, author)
     const whole = local?.receipts.get(toHex(file))
-    const receiving: number[] = []
-    const state = this.store.state(channel)
-    for (const [ref, held] of local?.progress.get(toHex(file)) ?? []) {
-      if (whole?.has(ref) === true || ref === toHex(authorRef(author)) || state?.members.has(ref) !== true) continue
-      receiving.push(held)
-    }
-    return { k, n, receiving: receiving.sort((a, b) => b - a) }
+    const members = this.store.state(channel)?.members
+    const authorKey = toHex(authorRef(author))
+    // The N: current members other than the author, not yet holding it whole.
+    const receiving = local?.progress.receiving(file, ref => ref !== authorKey && members?.has(ref) === true && whole?.has(ref) !== true) ?? []
+    return { k, n, receiving }
   }
 
   /** Whether `reader` (default: this user) sent a receipt naming `id` that reached this client. */
