@@ -461,3 +461,10 @@ export const submitBatchEnvelopesMax = 32
  * are in flight to one relay at once, at about 100 B each (400 KB). Past it the oldest is forgotten.
  */
 export const refusedFilesMax = 4096
+
+/**
+ * Files held in part whose missing pieces a relay asks a peer for when their link comes up
+ * (protocol/engine/gaps.ts): a few runs each, so 16 files cost a few hundred bytes; past it,
+ * reconciliation finds the rest.
+ */
+export const filesAskedAtLinkUpMax = 16

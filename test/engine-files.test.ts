@@ -230,3 +230,23 @@ t.test('a manifest that only claims a large file evicts nothing: what the relay 
   t.same(r.removed, [])
   r.engine.close()
 })
+
+t.test('at link-up a relay asks for the pieces a drop cut off, by sequence number: a run, not an id each', async t => {
+  const { Catalog } = await import('../protocol/engine/catalog.ts')
+  const { askForFilePieces } = await import('../protocol/engine/gaps.ts')
+  const catalog = new Catalog()
+  const stream = String.fromCharCode(...new Uint8Array(8).fill(1), ...new Uint8Array(8).fill(2))
+  const piece = (seq: number, file: string): void => catalog.add({
+    key: `${file}-${seq}`, expiresAtMs: 1e12, precedence: Precedence.routine, kind: Kind.file, hlcMs: 1, hlcC: 0, size: 1300, stream, seq, custody: false,
+    file, fileSpan: { firstSeq: 10, count: 1000 },
+  })
+  for (let seq = 10; seq < 410; seq++) piece(seq, 'F') // the manifest and 399 chunks of 999 held
+  const frames: Array<Record<string, unknown>> = []
+  const link = { control: (f: Record<string, unknown>) => { frames.push(f) } } as unknown as Parameters<typeof askForFilePieces>[0]
+  t.equal(askForFilePieces(link, catalog), true)
+  t.match(frames, [{ type: FrameType.wantSeq, seqFrom: 410, seqTo: 1009 }], 'one run for the 600 missing')
+  for (let seq = 410; seq < 1010; seq++) piece(seq, 'F')
+  frames.length = 0
+  t.equal(askForFilePieces(link, catalog), false, 'a whole file asks nothing')
+  t.same(frames, [])
+})

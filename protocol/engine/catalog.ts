@@ -114,6 +114,8 @@ export class Catalog {
   readonly #fileOf = new Map<string, string>()
   /** File id key → the id keys of its pieces held here (never empty: a file with none held leaves). */
   readonly #files = new Map<string, Set<string>>()
+  /** File id key → its author's stream and the sequence numbers its pieces take (while any is held). */
+  readonly #fileSpans = new Map<string, { stream: string, firstSeq: number, count: number }>()
   bytesUsed = 0
 
   constructor () {
@@ -141,8 +143,24 @@ export class Catalog {
     const e = this.#cols.entry(slot)
     if (e.kind !== Kind.file) return e
     const file = this.#fileOf.get(e.key)
-    if (file !== undefined) e.file = file
+    if (file === undefined) return e
+    e.file = file
+    const span = this.#fileSpans.get(file)
+    if (span !== undefined) e.fileSpan = { firstSeq: span.firstSeq, count: span.count } // so an entry put back keeps it
     return e
+  }
+
+  /**
+   * Files held in part (some pieces, not all), at most `max`: each with its author's stream and
+   * the sequence numbers its pieces take, so the missing ones can be asked for by number.
+   */
+  incompleteFiles (max: number): Array<{ stream: string, firstSeq: number, count: number }> {
+    const out: Array<{ stream: string, firstSeq: number, count: number }> = []
+    for (const [file, span] of this.#fileSpans) {
+      if (out.length >= max) break
+      if ((this.#files.get(file)?.size ?? 0) < span.count) out.push(span)
+    }
+    return out
   }
 
   /** Files of which some piece is held. */
@@ -205,6 +223,7 @@ export class Catalog {
       const pieces = this.#files.get(e.file)
       if (pieces === undefined) this.#files.set(e.file, new Set([e.key]))
       else pieces.add(e.key)
+      if (e.fileSpan !== undefined && !this.#fileSpans.has(e.file)) this.#fileSpans.set(e.file, { stream: e.stream, ...e.fileSpan })
     }
     const held = s.bySeq.get(e.seq)
     s.bySeq.set(e.seq, held === undefined ? e.key : [...idsAt(s, e.seq), e.key])
@@ -224,7 +243,7 @@ export class Catalog {
       this.#fileOf.delete(key)
       const pieces = this.#files.get(e.file)
       pieces?.delete(key)
-      if (pieces?.size === 0) this.#files.delete(e.file)
+      if (pieces?.size === 0) { this.#files.delete(e.file); this.#fileSpans.delete(e.file) }
     }
     const s = this.streams.get(e.stream)
     if (s !== undefined && s.bySeq.has(e.seq)) {

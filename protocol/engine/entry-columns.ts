@@ -45,6 +45,8 @@ export interface Entry {
    * catalog's file index, not in these columns, so only file pieces pay for it.
    */
   file?: string
+  /** With `file`: the sequence numbers its pieces take (manifest first), from the piece's head. */
+  fileSpan?: { firstSeq: number, count: number }
 }
 
 const slotsInitial = 1024

@@ -21,7 +21,9 @@ import type { LinkOutput } from './outbound.ts'
 import type { PeerLink } from './peer.ts'
 import type { Counters, EngineConfig, Sender } from './types.ts'
 import { FrameType, type Frame } from '../frames.ts'
-import { gapChecksPendingMax, gapRunsMax, idListItemsMax } from '../limits.ts'
+import { filesAskedAtLinkUpMax, gapChecksPendingMax, gapRunsMax, idListItemsMax } from '../limits.ts'
+import { idFromKey } from './catalog.ts'
+import { streamAuthorKey, streamChannelKey } from './stream-key.ts'
 
 export interface GapRepairDeps {
   config: Pick<EngineConfig, 'gapGraceMs'>
@@ -97,6 +99,26 @@ export class GapRepair {
     }
     return ready[0]
   }
+}
+
+/**
+ * At link-up, asks the peer for the missing pieces of files held here in part (#23): a file's
+ * head says which sequence numbers its pieces take, so a few `wantSeq` runs ask for what a
+ * drop cut off, where a reconciliation would list every missing piece's id (about 50 B each,
+ * in hundreds of round trips for a large file). Returns whether it asked.
+ */
+export function askForFilePieces (link: PeerLink, catalog: Pick<Catalog, 'missingSeqs' | 'incompleteFiles'>): boolean {
+  let asked = false
+  for (const f of catalog.incompleteFiles(filesAskedAtLinkUpMax)) {
+    const missing = catalog.missingSeqs(f.stream, f.firstSeq, f.firstSeq + f.count - 1, f.count)
+    const channel = idFromKey(streamChannelKey(f.stream))
+    const author = idFromKey(streamAuthorKey(f.stream))
+    for (const [seqFrom, seqTo] of seqRuns(missing, gapRunsMax)) {
+      link.control({ type: FrameType.wantSeq, channel, author, seqFrom, seqTo })
+      asked = true
+    }
+  }
+  return asked
 }
 
 /** Ascending numbers as runs of consecutive ones, [first, last] each; past `runsMax` the last run spans the rest. */

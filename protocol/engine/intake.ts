@@ -243,7 +243,10 @@ export class Intake {
       size: env.bytes.length + entryOverheadBytes, stream: env.stream, seq: env.seq, custody,
     }
     const piece = pieceOf(env)
-    if (piece !== undefined) entry.file = piece.file
+    if (piece !== undefined) {
+      entry.file = piece.file
+      entry.fileSpan = { firstSeq: env.seq - piece.head.index, count: piece.head.count }
+    }
     this.#d.catalog.add(entry)
     this.#d.set.add(entry.key)
   }

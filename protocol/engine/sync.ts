@@ -12,7 +12,7 @@
  */
 import { CatchUp } from './catchup.ts'
 import { idFromKey, idKey, type Catalog } from './catalog.ts'
-import { GapRepair } from './gaps.ts'
+import { askForFilePieces, GapRepair } from './gaps.ts'
 import type { Links } from './links.ts'
 import type { MessageLog } from './log.ts'
 import type { LinkOutput } from './outbound.ts'
@@ -39,7 +39,7 @@ export interface SyncDeps {
   logger: Logger
   transport: Pick<Transport, 'disconnect'>
   links: Pick<Links, 'get' | 'isCurrent' | 'values' | 'ready' | 'forget'>
-  catalog: Pick<Catalog, 'get' | 'authors' | 'idsInSeqRange' | 'missingSeqs'>
+  catalog: Pick<Catalog, 'get' | 'authors' | 'idsInSeqRange' | 'missingSeqs' | 'incompleteFiles'>
   log: Pick<MessageLog, 'get' | 'lazyOp'>
   set: ReconcileSet
   holds (key: string): boolean
@@ -99,6 +99,12 @@ export class SyncHandlers {
     link.heardHello(frame.nowMs, d.clock.nowMs(), frame.frameBytesMax)
     d.peersChanged()
     this.advertiseNeighbours()
+    // Files cut off by a drop are asked for by number; what they bring then holds reconciliation back (filesMoving).
+    if (askForFilePieces(link, d.catalog)) {
+      d.counters.gapRequests++
+      link.filePieceArrived(d.clock.monotonicMs())
+      d.output.pump(link)
+    }
     this.#reconciler.start(link)
   }
 
