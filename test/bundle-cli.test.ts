@@ -10,6 +10,9 @@ import { join } from 'node:path'
 import { ddil } from './helpers/cli.ts'
 import { cleanupRelays, Relay } from './helpers/relays.ts'
 import { bundleBytesMax } from '../protocol/limits.ts'
+import { decodeBundle, encodeBundle } from '../protocol/bundle/format.ts'
+import { connectClient } from '../node/api/client.ts'
+import { crypto } from './helpers/relays.ts'
 
 t.teardown(cleanupRelays)
 const work = mkdtempSync(join(tmpdir(), 'ddil-bundle-'))
@@ -88,7 +91,7 @@ t.test('two relays that never connect share a channel through bundle files, remo
 t.test('bad bundles are refused with a clear error and change nothing', async t => {
   const [a, c] = await Promise.all(['bundle-bad-a', 'bundle-bad-c'].map(n => Relay.init(n)))
   a.writeConfig({ authors: [] })
-  c.writeConfig({ authors: [a] })
+  c.writeConfig({ authors: [a], clients: [a.user.publicKey] }) // Alice may use c's API, but is not its operator
   t.teardown(async () => { for (const r of [a, c]) await r.kill('SIGKILL') })
   await Promise.all([a.start(), c.start()])
   await ok(['channel', 'create', '--data', a.dataDir, 'ops'])
@@ -99,7 +102,10 @@ t.test('bad bundles are refused with a clear error and change nothing', async t 
   const bad = (name: string, bytes: Uint8Array): string => { writeFileSync(join(work, name), bytes); return name }
   const flipped = (at: number): Uint8Array => { const b = new Uint8Array(good); b[at] ^= 0x01; return b }
   const oversized = bad('oversized.ddil', good); truncateSync(join(work, oversized), bundleBytesMax + 1) // sparse: costs no disk
+  const other = crypto.ed25519KeyPair(crypto.sha256(new TextEncoder().encode('another node')))
+  const reSigned = encodeBundle({ ...decodeBundle(good, crypto), publicKey: other.publicKey }, crypto, other.privateKey)
   const cases: Array<[string, RegExp]> = [
+    [bad('impostor.ddil', reSigned), new RegExp(`claims to come from node ${a.nodeId} but is signed by the key of node 12D3Koo`)],
     [bad('truncated.ddil', good.subarray(0, good.length - 200)), /checksum does not match: the file is corrupted or truncated/],
     [bad('corrupted.ddil', flipped(100)), /checksum does not match/],
     [bad('forged.ddil', flipped(good.length - 1)), /signature does not verify for the key of node/],
@@ -113,6 +119,11 @@ t.test('bad bundles are refused with a clear error and change nothing', async t 
     t.match(r.stderr, message, `${name}: ${r.stderr.trim()}`)
     t.equal((await c.status()).envelopes, before, `${name}: nothing stored`)
   }
+  const alice = await connectClient({ url: `ws://127.0.0.1:${c.apiPort}`, user: a.user.ed25519, crypto })
+  t.teardown(() => alice.close())
+  await t.rejects(alice.bundleImport(join(work, 'good.ddil')), { code: 'ERR_UNAUTHORISED', message: /only the relay's operator may export or import bundles/ }, 'a user who is not the operator cannot import')
+  await t.rejects(alice.bundleExport({ path: join(work, 'stolen.ddil'), channels: [], precedences: 15, sinceMs: 0 }), { code: 'ERR_UNAUTHORISED' }, 'nor export')
+  t.equal((await c.status()).envelopes, before)
   const audit = await ok(['audit', 'export', '--data', c.dataDir])
   t.equal(audit.split('\n').filter(l => l.includes('"bundle.imported"') && l.includes('"refused"')).length, cases.length, 'each refusal audited')
   const fine = await importInto(c, 'good.ddil')
