@@ -2,9 +2,10 @@
  * Air-gap bundles on the running relay (#27): `export` writes the envelopes in scope, with
  * every governance and keys envelope of their channels, to a signed bundle file (temp file and
  * rename); `import` reads one, refuses a bundle that is too large, truncated, corrupted or forged
- * before anything is stored, then feeds its envelopes through the engine's intake (`submit`:
- * signature, authorisation, expiry, clock skew, limits, quota) governance first, so later
- * envelopes are judged by the membership the bundle carries. Both are audited. Importing
+ * before anything is stored, then feeds its envelopes through the engine's intake
+ * (`importEnvelope`: signature, authorisation, expiry, clock skew, limits, quota; stored as
+ * a peer's envelopes are, outside this node's custody, so evictable under quota), governance
+ * first, so later envelopes are judged by the membership the bundle carries. Both are audited. Importing
  * opens no connection: it reads one file and writes the local store.
  *
  * The relay reads and writes the file itself (the operator's CLI sends the path): the store is
@@ -35,8 +36,15 @@ import { writeFileAtomic } from './fs-durable.ts'
 /** Envelopes submitted at once after the governance (the engine commits them in group writes). */
 const importBatchEnvelopes = 256
 
+/**
+ * Passes over envelopes refused as unauthorised, while each pass stores some: a parent further
+ * on in a bundle that was not exported oldest first. Bounded, so a bundle built to store one
+ * envelope per pass costs at most this many passes, not one per envelope.
+ */
+const importRetryPassesMax = 8
+
 export interface BundleDeps {
-  engine: Pick<Engine, 'submit' | 'get' | 'history' | 'holds'>
+  engine: Pick<Engine, 'importEnvelope' | 'get' | 'history' | 'holds'>
   /** Every channel this relay carries (an export with no channels exports them all). */
   channels: () => Iterable<Uint8Array>
   crypto: Crypto
@@ -98,7 +106,7 @@ export function createBundles (d: BundleDeps): BundleAdmin {
     const one = async (env: Envelope): Promise<void> => {
       if (d.engine.holds(env.id)) { result.held++; return }
       try {
-        await d.engine.submit(env.bytes)
+        await d.engine.importEnvelope(env.bytes)
         result.added++
       } catch (e) {
         if (!isDdilError(e)) throw e
@@ -153,12 +161,15 @@ export function createBundles (d: BundleDeps): BundleAdmin {
         }
         ;(env.kind === Kind.governance ? governance : rest).push(env)
       }
-      // Governance one at a time, in order: each change may authorise the next.
+      // Governance one at a time, oldest first (a change's stamp follows its causal past's): each may authorise the next.
+      const byStamp = (x: Envelope, y: Envelope): number => compareHlc(x.hlc, y.hlc)
+      governance.sort(byStamp)
+      rest.sort(byStamp)
       let waiting: Envelope[] = []
       await submitAll(governance, result, waiting, true)
       await submitAll(rest, result, waiting, false)
       // What waited on a parent further on in the bundle, until a pass stores nothing more.
-      for (let before = Infinity; waiting.length > 0 && waiting.length < before;) {
+      for (let before = Infinity, pass = 0; waiting.length > 0 && waiting.length < before && pass < importRetryPassesMax; pass++) {
         before = waiting.length
         const again = waiting
         waiting = []
