@@ -70,7 +70,8 @@ function nodeIdOfKey (publicKey: Uint8Array): string {
 
 export function createBundles (d: BundleDeps): BundleAdmin {
   async function collect (scope: BundleScope): Promise<Envelope[]> {
-    const channels = scope.channels.length > 0 ? scope.channels : [...d.channels()]
+    const named = scope.channels.length > 0 ? scope.channels : [...d.channels()]
+    const channels = [...new Map(named.map(c => [toHex(c), c])).values()] // a channel named twice is exported once
     const nowMs = d.nowMs()
     const out: Envelope[] = []
     for (const channel of channels) {
@@ -92,10 +93,13 @@ export function createBundles (d: BundleDeps): BundleAdmin {
   }
 
   async function read (path: string): Promise<DecodedBundle> {
+    const unreadable = (e: unknown): UsageError => new UsageError(`cannot read bundle ${path}: ${(e as Error).message}`)
     let size: number
-    try { size = (await stat(path)).size } catch (e) { throw new UsageError(`cannot read bundle ${path}: ${(e as Error).message}`) }
+    try { size = (await stat(path)).size } catch (e) { throw unreadable(e) }
     if (size > bundleBytesMax) throw new LimitError(`bundle ${path} is ${size} bytes; a bundle is at most ${bundleBytesMax}`)
-    const bundle = decodeBundle(new Uint8Array(await readFile(path)), d.crypto)
+    let bytes: Uint8Array
+    try { bytes = new Uint8Array(await readFile(path)) } catch (e) { throw unreadable(e) }
+    const bundle = decodeBundle(bytes, d.crypto) // checks the size again: the file may have grown since
     let keyId: string
     try { keyId = nodeIdOfKey(bundle.publicKey) } catch (e) { throw new DecodeError(`bundle public key is not an Ed25519 key: ${(e as Error).message}`) }
     if (keyId !== bundle.nodeId) throw new SignatureError(`bundle claims to come from node ${bundle.nodeId} but is signed by the key of node ${keyId}`)
