@@ -29,6 +29,7 @@ import { apiRateLimits, channelListMax } from './api/limits.ts'
 import { ClientRegistry } from './client-registry.ts'
 import { startAdmin, type NodeStatus } from './admin.ts'
 import { createFacade, EngineEventHub } from './facade.ts'
+import { createBundles } from './bundle.ts'
 import { createLogger, loggerPort, realClock, systemClock } from './runtime.ts'
 import { formatHostPort, loadConfig, resolveDataDir, allowedPeerIds, type ConfigFlags, type Env, type ResolvedConfig } from './config/index.ts'
 import { loadUserIdentity, parseUserPublicKey, userKeyFileName } from './user-identity.ts'
@@ -190,8 +191,12 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     })
     cleanups.push(() => { registry.close() })
     enrolledAuthor = (ref) => registry.enrolledAuthor(ref)
+    const bundles = createBundles({
+      engine, channels: () => policy.store.channels(), crypto, nodeId, nodeKey: auditKeyFromNodeKey(nodeKey),
+      audit: async (event) => { await audit.append(event) }, nowMs: () => clock.nowMs(),
+    })
     const facade = createFacade(engine, hub, {
-      nodeId, status: () => status() as unknown as Record<string, unknown>, registry, channels: (u) => policy.memberships(u, channelListMax),
+      nodeId, status: () => status() as unknown as Record<string, unknown>, registry, channels: (u) => policy.memberships(u, channelListMax), bundles,
     })
     const onEvent: ClientApiOptions['onEvent'] = (e, remote) => {
       const who = e.user !== undefined ? toHex(e.user) : 'unauthenticated client'

@@ -18,7 +18,7 @@ import { UsageError } from '../protocol/errors.ts'
 import { decodePiece } from '../protocol/files/piece.ts'
 import { filePageEnvelopesMax } from './api/limits.ts'
 import { idKey } from '../protocol/engine/catalog.ts'
-import type { ApiEnvelope, ClientAdmin, MessageStatus, NodeFacade } from './api/facade.ts'
+import type { ApiEnvelope, BundleAdmin, ClientAdmin, MessageStatus, NodeFacade } from './api/facade.ts'
 import type { ChannelMembership } from './api/wire.ts'
 
 /** Most governance (and, separately, key, board and receipt) envelopes a backlog carries: a channel's whole history of each. */
@@ -55,6 +55,8 @@ export interface FacadeOptions {
   channels: (user: Uint8Array) => ChannelMembership[]
   status: () => Record<string, unknown>
   onSubmitted?: (env: Envelope, user: Uint8Array) => void
+  /** Air-gap bundles (#27, node/bundle.ts). */
+  bundles?: BundleAdmin
 }
 
 /**
@@ -158,5 +160,6 @@ export function createFacade (engine: Engine, hub: EngineEventHub, options: Faca
     isOperator: (key) => options.registry.isOperator(key),
     channels: options.channels,
     clients: options.registry,
+    bundles: options.bundles,
   }
 }

@@ -468,3 +468,23 @@ export const refusedFilesMax = 4096
  * reconciliation finds the rest.
  */
 export const filesAskedAtLinkUpMax = 16
+
+// ---- Air-gap bundles (protocol/bundle, #27) ---------------------------------
+
+/**
+ * Most envelopes one bundle file carries: 65,536, about a week of a busy channel's traffic or
+ * a 25 MB file twice over. An export over it is refused: narrow it with --channel or --since.
+ */
+export const bundleEnvelopesMax = 65_536
+
+/** Most channels one bundle's scope names: an operator lists them by hand. */
+export const bundleChannelsMax = 256
+
+/** Longest exporting node id (a libp2p peer id is 52 characters; a simulator name is shorter). */
+export const bundleNodeIdBytesMax = 128
+
+/**
+ * Largest bundle file, bytes: every envelope at its largest with its 2-byte length, plus the
+ * header at its largest. Checked against the file's size before it is read.
+ */
+export const bundleBytesMax = bundleEnvelopesMax * (envelopeBytesMax + 2) + 64 * 1024

@@ -166,6 +166,18 @@ export class Client {
     return (await this.#request({ type: 'clientList' }, 'clients')).clients
   }
 
+  /** Operator only (#27): the relay writes a signed bundle of the scope to `path` (absolute, on its machine). */
+  async bundleExport (request: { path: string, channels: Uint8Array[], precedences: number, sinceMs: number }): Promise<{ envelopes: number, bytes: number, hash: string }> {
+    const { envelopes, bytes, hash } = await this.#request({ type: 'bundleExport', path: request.path, channels: request.channels.map(channel => ({ channel })), precedences: request.precedences, sinceMs: request.sinceMs }, 'bundleExported')
+    return { envelopes, bytes, hash }
+  }
+
+  /** Operator only (#27): the relay verifies and imports the bundle at `path`; the counts of what it did. */
+  async bundleImport (path: string): Promise<{ nodeId: string, envelopes: number, added: number, held: number, refused: number, reasons: Record<string, number> }> {
+    const { nodeId, envelopes, added, held, refused, reasons } = await this.#request({ type: 'bundleImport', path }, 'bundleImported')
+    return { nodeId, envelopes, added, held, refused, reasons }
+  }
+
   /** Delivery status of envelopes this connection submitted; returns the remover. */
   onStatus (listener: (id: Uint8Array, status: MessageStatus) => void): () => void {
     this.#statusListeners.add(listener)

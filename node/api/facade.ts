@@ -60,6 +60,28 @@ export interface SubmitContext {
   batch?: boolean
 }
 
+/** What an export covers (protocol/bundle/format.ts) and where the relay writes it (an absolute path on its machine). */
+export interface BundleExportRequest { path: string, channels: Uint8Array[], precedences: number, sinceMs: number }
+export interface BundleExportResult { envelopes: number, bytes: number, hash: string }
+export interface BundleImportResult {
+  /** The exporting node's id, as its signature proves. */
+  nodeId: string
+  envelopes: number
+  /** Stored now. */
+  added: number
+  /** Already held here (or once held and purged or discarded): nothing stored. */
+  held: number
+  refused: number
+  /** Refused envelopes by reason (the engine's refusal reasons: unauthorised, expired, signature, …). */
+  reasons: Record<string, number>
+}
+
+/** Operator-only bundle operations (the client API's `bundleExport` and `bundleImport`). */
+export interface BundleAdmin {
+  export (request: BundleExportRequest): Promise<BundleExportResult>
+  import (request: { path: string }): Promise<BundleImportResult>
+}
+
 export interface NodeFacade {
   /** This node's id, bound into every client's authentication signature. */
   readonly nodeId: string
@@ -96,4 +118,6 @@ export interface NodeFacade {
   /** Channels whose governance, as this node verified it, lists the user as a current member (bounded). */
   channels (user: Uint8Array): ChannelMembership[]
   clients: ClientAdmin
+  /** Air-gap bundles (#27), operator only; absent where the node has none (a test facade). */
+  bundles?: BundleAdmin
 }

@@ -284,3 +284,6 @@ export const defaultClientApiLimits: Readonly<ClientApiLimits> = Object.freeze({
   sendBufferedBytesMax,
   closeGraceMs,
 })
+
+/** Longest bundle file path an operator's CLI sends (#27): PATH_MAX on Linux. */
+export const bundlePathCharsMax = 4096

@@ -150,6 +150,10 @@ export class ClientSession {
       case 'revokeClient':
         if (this.#operator(msg.rid, 'revoke clients')) this.#sendLater(msg.rid, facade.clients.revoke(msg.publicKey), () => ({ type: 'revoked', rid: msg.rid }))
         break
+      case 'bundleExport':
+      case 'bundleImport':
+        if (this.#operator(msg.rid, 'export or import bundles')) this.#bundle(msg)
+        break
       case 'clientList':
         if (this.#operator(msg.rid, 'list clients')) this.#sendBuilt(msg.rid, () => ({ type: 'clients', rid: msg.rid, clients: facade.clients.list() }))
         break
@@ -161,6 +165,18 @@ export class ClientSession {
     if (this.#d.facade.isOperator(this.#user as Uint8Array)) return true
     this.#refuse(rid, new UnauthorisedError(`only the relay's operator may ${what}`))
     return false
+  }
+
+  /** An air-gap bundle written or read by the relay (#27); the reply carries the counts. */
+  #bundle (msg: Extract<ClientMessage, { type: 'bundleExport' | 'bundleImport' }>): void {
+    const bundles = this.#d.facade.bundles
+    if (bundles === undefined) { this.#refuse(msg.rid, new ProtocolError('this node does not export or import bundles')); return }
+    if (msg.type === 'bundleImport') {
+      this.#sendLater(msg.rid, bundles.import({ path: msg.path }), r => ({ type: 'bundleImported', rid: msg.rid, ...r }))
+      return
+    }
+    const request = { path: msg.path, channels: msg.channels.map(c => c.channel), precedences: msg.precedences, sinceMs: msg.sinceMs }
+    this.#sendLater(msg.rid, bundles.export(request), r => ({ type: 'bundleExported', rid: msg.rid, ...r }))
   }
 
   /**

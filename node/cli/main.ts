@@ -24,6 +24,7 @@ import { register as registerAudit } from './commands/audit.ts'
 import { register as registerChannels } from './commands/channels.ts'
 import { register as registerClients } from './commands/clients.ts'
 import { register as registerSim } from './commands/sim.ts'
+import { register as registerBundle } from './commands/bundle.ts'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -42,6 +43,7 @@ export function buildProgram (): Command {
   registerClients(program)
   registerMessages(program)
   registerAudit(program)
+  registerBundle(program)
   registerSim(program)
   return program
 }

@@ -189,6 +189,12 @@ export class Engine implements LinkHandler {
   /** Validates and stores a client's envelope; resolves once it is durable (custody acknowledged). */
   submit (bytes: Uint8Array): Promise<Envelope> { return this.#intake.submit(bytes) }
 
+  /** Whether this node holds (or is storing, or holds pending, or removed and remembers) the envelope with this id. */
+  holds (id: Uint8Array): boolean { return this.#intake.holds(idKey(id)) }
+
+  /** Validates and stores an envelope from an air-gap bundle, as a peer's (not in custody); resolves once durable. */
+  importEnvelope (bytes: Uint8Array): Promise<Envelope> { return this.#intake.imported(bytes) }
+
   /** A stored envelope by id. */
   async get (id: Uint8Array): Promise<Envelope | undefined> {
     if (!this.#catalog.has(idKey(id))) return undefined

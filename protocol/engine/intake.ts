@@ -91,6 +91,20 @@ export class Intake {
 
   /** Validates and stores a client's envelope; resolves once it is durable (custody acknowledged). */
   async submit (bytes: Uint8Array): Promise<Envelope> {
+    const env = await this.#local(bytes, true)
+    this.#d.counters.submitted++
+    return env
+  }
+
+  /**
+   * Validates and stores an envelope carried in an air-gap bundle (#27): checked as a peer's
+   * would be, and, like a peer's, not in this node's custody (evictable under quota), so a
+   * large import cannot fill the store with envelopes that may never be evicted. Resolves once
+   * durable; rejects with the refusal's error. Forwarded to peers like a local envelope.
+   */
+  imported (bytes: Uint8Array): Promise<Envelope> { return this.#local(bytes, false) }
+
+  async #local (bytes: Uint8Array, custody: boolean): Promise<Envelope> {
     const d = this.#d
     const env = d.decode(bytes)
     const key = env.key
@@ -103,8 +117,7 @@ export class Intake {
       d.refuse(refusalReason(verdict), err.message, undefined, env)
       throw err
     }
-    await this.accept(env, 'local', true)
-    d.counters.submitted++
+    await this.accept(env, 'local', custody)
     return env
   }
 

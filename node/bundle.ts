@@ -1,0 +1,193 @@
+/**
+ * Air-gap bundles on the running relay (#27): `export` writes the envelopes in scope, with
+ * every governance and keys envelope of their channels, to a signed bundle file (temp file and
+ * rename); `import` reads one, refuses a bundle that is too large, truncated, corrupted or forged
+ * before anything is stored, then feeds its envelopes through the engine's intake
+ * (`importEnvelope`: signature, authorisation, expiry, clock skew, limits, quota; stored as
+ * a peer's envelopes are, outside this node's custody, so evictable under quota), governance
+ * first, so later envelopes are judged by the membership the bundle carries. Both are audited. Importing
+ * opens no connection: it reads one file and writes the local store.
+ *
+ * The relay reads and writes the file itself (the operator's CLI sends the path): the store is
+ * the relay's, and a bundle never crosses the client API's frame limit.
+ *
+ * @example
+ * const bundles = createBundles({ engine, channels: () => policy.store.channels(), crypto, nodeId, nodeKey, audit, nowMs })
+ * await bundles.export({ path: '/media/usb/ops.ddil', channels: [ref], precedences: 0b1111, sinceMs: 0 })
+ * const counts = await bundles.import({ path: '/media/usb/ops.ddil' })   // { added, held, refused, reasons, … }
+ */
+import { readFile, stat } from 'node:fs/promises'
+import { isAbsolute } from 'node:path'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { decodeBundle, encodeBundle, type BundleScope, type DecodedBundle } from '../protocol/bundle/format.ts'
+import { toHex } from '../protocol/bytes.ts'
+import { decodeEnvelope, Kind, type Envelope } from '../protocol/envelope.ts'
+import { DecodeError, isDdilError, LimitError, SignatureError, StorageError, UsageError } from '../protocol/errors.ts'
+import { compareHlc } from '../protocol/hlc.ts'
+import { bundleBytesMax, bundleEnvelopesMax } from '../protocol/limits.ts'
+import type { Crypto, KeyPair } from '../protocol/ports.ts'
+import { reasonOf } from '../protocol/engine/validate.ts'
+import type { Engine } from '../protocol/engine/engine.ts'
+import type { AuditEvent } from './audit/index.ts'
+import type { BundleAdmin, BundleImportResult } from './api/facade.ts'
+import { writeFileAtomic } from './fs-durable.ts'
+
+/** Envelopes submitted at once after the governance (the engine commits them in group writes). */
+const importBatchEnvelopes = 256
+
+/**
+ * Passes over envelopes refused as unauthorised, while each pass stores some: a parent further
+ * on in a bundle that was not exported oldest first. Bounded, so a bundle built to store one
+ * envelope per pass costs at most this many passes, not one per envelope.
+ */
+const importRetryPassesMax = 8
+
+export interface BundleDeps {
+  engine: Pick<Engine, 'importEnvelope' | 'get' | 'history' | 'holds'>
+  /** Every channel this relay carries (an export with no channels exports them all). */
+  channels: () => Iterable<Uint8Array>
+  crypto: Crypto
+  nodeId: string
+  nodeKey: KeyPair
+  audit: (event: AuditEvent) => Promise<void>
+  nowMs: () => number
+}
+
+/** Kinds every export carries whatever its scope: what a reader needs to verify and read the rest. */
+const alwaysKinds = new Set<number>([Kind.governance, Kind.keys])
+const allKinds = Object.values(Kind)
+
+function absolute (path: string): string {
+  if (!isAbsolute(path)) throw new UsageError(`bundle path must be absolute (the relay resolves it), not ${path}`)
+  return path
+}
+
+/** The node id a raw Ed25519 key stands for (a libp2p peer id embeds its key). */
+function nodeIdOfKey (publicKey: Uint8Array): string {
+  return peerIdFromPublicKey(publicKeyFromRaw(publicKey)).toString()
+}
+
+export function createBundles (d: BundleDeps): BundleAdmin {
+  async function collect (scope: BundleScope): Promise<Envelope[]> {
+    const named = scope.channels.length > 0 ? scope.channels : [...d.channels()]
+    const channels = [...new Map(named.map(c => [toHex(c), c])).values()] // a channel named twice is exported once
+    const nowMs = d.nowMs()
+    const out: Envelope[] = []
+    for (const channel of channels) {
+      for (const kind of allKinds) {
+        for (const { id, hlc } of await d.engine.history(channel, kind, bundleEnvelopesMax + 1)) {
+          const always = alwaysKinds.has(kind)
+          if (!always && hlc.ms < scope.sinceMs) continue
+          const env = await d.engine.get(id)
+          if (env === undefined) continue
+          if (!always && ((scope.precedences >> env.precedence) & 1) === 0) continue
+          if (!always && env.expiresAtMs <= nowMs) continue // the other side would refuse it
+          out.push(env)
+          if (out.length > bundleEnvelopesMax) throw new LimitError(`more than ${bundleEnvelopesMax} envelopes are in scope: narrow the export with --channel, --since or --precedence`)
+        }
+      }
+    }
+    // Oldest first, governance before anything of its stamp: the importer authorises in this order.
+    return out.sort((a, b) => compareHlc(a.hlc, b.hlc) || Number(b.kind === Kind.governance) - Number(a.kind === Kind.governance))
+  }
+
+  async function read (path: string): Promise<DecodedBundle> {
+    const unreadable = (e: unknown): UsageError => new UsageError(`cannot read bundle ${path}: ${(e as Error).message}`)
+    let size: number
+    try { size = (await stat(path)).size } catch (e) { throw unreadable(e) }
+    if (size > bundleBytesMax) throw new LimitError(`bundle ${path} is ${size} bytes; a bundle is at most ${bundleBytesMax}`)
+    let bytes: Uint8Array
+    try { bytes = new Uint8Array(await readFile(path)) } catch (e) { throw unreadable(e) }
+    const bundle = decodeBundle(bytes, d.crypto) // checks the size again: the file may have grown since
+    let keyId: string
+    try { keyId = nodeIdOfKey(bundle.publicKey) } catch (e) { throw new DecodeError(`bundle public key is not an Ed25519 key: ${(e as Error).message}`) }
+    if (keyId !== bundle.nodeId) throw new SignatureError(`bundle claims to come from node ${bundle.nodeId} but is signed by the key of node ${keyId}`)
+    return bundle
+  }
+
+  async function submitAll (envs: Envelope[], result: BundleImportResult, waiting: Envelope[], sequential: boolean): Promise<void> {
+    const one = async (env: Envelope): Promise<void> => {
+      if (d.engine.holds(env.id)) { result.held++; return }
+      try {
+        await d.engine.importEnvelope(env.bytes)
+        result.added++
+      } catch (e) {
+        if (!isDdilError(e)) throw e
+        const reason = reasonOf(e)
+        // Perhaps not decidable yet (a parent further on in the bundle): judged again once the rest are in.
+        if (reason === 'unauthorised') { waiting.push(env); return }
+        result.refused++
+        result.reasons[reason] = (result.reasons[reason] ?? 0) + 1
+      }
+    }
+    if (sequential) { for (const env of envs) await one(env); return }
+    for (let i = 0; i < envs.length; i += importBatchEnvelopes) await Promise.all(envs.slice(i, i + importBatchEnvelopes).map(one))
+  }
+
+  return {
+    async export (request) {
+      const path = absolute(request.path)
+      const envelopes = await collect(request)
+      const bytes = encodeBundle({
+        nodeId: d.nodeId, publicKey: d.nodeKey.publicKey, createdMs: d.nowMs(),
+        scope: { channels: request.channels, precedences: request.precedences, sinceMs: request.sinceMs },
+        envelopes: envelopes.map(e => e.bytes),
+      }, d.crypto, d.nodeKey.privateKey)
+      try { await writeFileAtomic(path, bytes, 0o600) } catch (e) { throw new StorageError(`cannot write bundle ${path}: ${(e as Error).message}`) }
+      const hash = toHex(d.crypto.sha256(bytes))
+      await d.audit({
+        who: 'operator', what: 'bundle.exported', outcome: 'ok',
+        detail: { file: path, hash, envelopes: envelopes.length, bytes: bytes.length, channels: request.channels.map(toHex), precedences: request.precedences, sinceMs: request.sinceMs },
+      })
+      return { envelopes: envelopes.length, bytes: bytes.length, hash }
+    },
+
+    async import (request) {
+      const path = absolute(request.path)
+      let bundle: DecodedBundle
+      try {
+        bundle = await read(path)
+      } catch (e) {
+        await d.audit({ who: 'operator', what: 'bundle.imported', outcome: 'refused', detail: { file: path, reason: (e as Error).message } })
+        throw e
+      }
+      const result: BundleImportResult = { nodeId: bundle.nodeId, envelopes: bundle.envelopes.length, added: 0, held: 0, refused: 0, reasons: {} }
+      const governance: Envelope[] = []
+      const rest: Envelope[] = []
+      for (const bytes of bundle.envelopes) {
+        let env: Envelope
+        try { env = decodeEnvelope(bytes, d.crypto.sha256) } catch (e) {
+          const reason = reasonOf(e)
+          result.refused++
+          result.reasons[reason] = (result.reasons[reason] ?? 0) + 1
+          continue
+        }
+        ;(env.kind === Kind.governance ? governance : rest).push(env)
+      }
+      // Governance one at a time, oldest first (a change's stamp follows its causal past's): each may authorise the next.
+      const byStamp = (x: Envelope, y: Envelope): number => compareHlc(x.hlc, y.hlc)
+      governance.sort(byStamp)
+      rest.sort(byStamp)
+      let waiting: Envelope[] = []
+      await submitAll(governance, result, waiting, true)
+      await submitAll(rest, result, waiting, false)
+      // What waited on a parent further on in the bundle, until a pass stores nothing more.
+      for (let before = Infinity, pass = 0; waiting.length > 0 && waiting.length < before && pass < importRetryPassesMax; pass++) {
+        before = waiting.length
+        const again = waiting
+        waiting = []
+        await submitAll(again, result, waiting, true)
+      }
+      if (waiting.length > 0) {
+        result.refused += waiting.length
+        result.reasons.unauthorised = (result.reasons.unauthorised ?? 0) + waiting.length
+      }
+      await d.audit({
+        who: 'operator', what: 'bundle.imported', outcome: 'ok',
+        detail: { file: path, hash: toHex(bundle.fileHash), from: bundle.nodeId, createdMs: bundle.createdMs, envelopes: result.envelopes, added: result.added, held: result.held, refused: result.refused, reasons: result.reasons },
+      })
+      return result
+    },
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * `ddil bundle export --to FILE [--channel CH…] [--since DURATION] [--precedence P…]` and
+ * `ddil bundle import FILE` (#27): messages carried across an air gap on removable media.
+ * Both ask the running relay, as the operator user through the client API: the relay holds
+ * the store, signs the bundle with its node key, validates an import envelope by envelope as
+ * the network path does, and audits both. The relay reads and writes the file, so FILE is
+ * a path on the relay's machine (made absolute here).
+ *
+ * @example
+ * ddil bundle export --to /media/usb/ops.ddil --channel ops --since 2d --precedence flash --precedence immediate
+ * ddil bundle import /media/usb/ops.ddil
+ */
+import type { Command } from 'commander'
+import { resolve } from 'node:path'
+import { clientOptions } from '../client-command.ts'
+import { precedenceNames, type PrecedenceName } from '../../../protocol/envelope.ts'
+import { UsageError } from '../../../protocol/errors.ts'
+import { parseDuration } from '../../../protocol/units.ts'
+import { fromHex } from '../../../protocol/bytes.ts'
+
+interface Opts { data?: string, config?: string, json?: boolean }
+interface ExportOpts extends Opts { to: string, channel: string[], since?: string, precedence: string[] }
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value]
+
+/** The precedence bit mask (bit p: precedence p) for the names given; all four when none is. */
+export function precedenceMask (names: string[]): number {
+  if (names.length === 0) return 0b1111
+  let mask = 0
+  for (const name of names) {
+    const i = precedenceNames.indexOf(name as PrecedenceName)
+    if (i < 0) throw new UsageError(`--precedence must be one of ${precedenceNames.join(', ')}, not "${name}"`)
+    mask |= 1 << i
+  }
+  return mask
+}
+
+function sinceOf (text: string | undefined, nowMs: number): number {
+  if (text === undefined) return 0
+  let ms: number
+  try { ms = parseDuration(text) } catch { throw new UsageError(`--since "${text}" is not a duration; write e.g. 6h, 2d or 30m`) }
+  return Math.max(0, nowMs - ms)
+}
+
+export function register (program: Command): void {
+  const bundle = program.command('bundle').description('carry messages across an air gap on removable media (signed bundle files)')
+  clientOptions(bundle.command('export'))
+    .description('write a channel\'s messages, with the governance and keys needed to verify and read them, to a signed bundle file')
+    .requiredOption('--to <file>', 'the bundle file to write (replaced atomically)')
+    .option('--channel <ch>', 'a channel (name or reference) to export; repeat for more (default: every channel this relay carries)', collect, [])
+    .option('--since <duration>', 'only messages stamped within this long, e.g. 2d (governance and keys always go)')
+    .option('--precedence <p>', 'only messages of this precedence; repeat for more (default: all)', collect, [])
+    .option('--json', 'print JSON')
+    .action(async (opts: ExportOpts) => {
+      const precedences = precedenceMask(opts.precedence)
+      const sinceMs = sinceOf(opts.since, Date.now())
+      const path = resolve(opts.to)
+      const { connect } = await import('../client-context.ts')
+      const { resolveChannel } = await import('../local-channel.ts')
+      const { client, ctx } = await connect(opts)
+      try {
+        const channels = opts.channel.map(c => fromHex(resolveChannel(ctx.dataDir, c)))
+        const r = await client.bundleExport({ path, channels, precedences, sinceMs })
+        if (opts.json === true) { process.stdout.write(JSON.stringify({ file: path, ...r }) + '\n'); return }
+        process.stdout.write(`exported ${r.envelopes} envelopes (${r.bytes} bytes) to ${path}\nsha256 ${r.hash}\n`)
+      } finally {
+        await client.close()
+      }
+    })
+  clientOptions(bundle.command('import'))
+    .argument('<file>', 'a bundle file written by "ddil bundle export"')
+    .description('verify a bundle file and store what is new in it, each envelope checked as if it came from a peer')
+    .option('--json', 'print JSON')
+    .action(async (file: string, opts: Opts) => {
+      const path = resolve(file)
+      const { connect } = await import('../client-context.ts')
+      const { client } = await connect(opts)
+      try {
+        const r = await client.bundleImport(path)
+        if (opts.json === true) { process.stdout.write(JSON.stringify({ file: path, ...r }) + '\n'); return }
+        const reasons = Object.entries(r.reasons).map(([why, n]) => `${n} ${why}`).join(', ')
+        process.stdout.write(`imported ${path} from node ${r.nodeId}: ${r.envelopes} envelopes, ${r.added} new, ${r.held} already held, ${r.refused} refused${reasons === '' ? '' : ` (${reasons})`}\n`)
+      } finally {
+        await client.close()
+      }
+    })
+}
