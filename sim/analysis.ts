@@ -1,7 +1,7 @@
 /**
  * Scores a finished run against the oracle: for each acknowledged message, the
  * earliest physically possible arrival at each expected recipient (time-respecting
- * paths through the link timeline, frame size over bandwidth plus latency per hop; a post
+ * paths through the link timeline and courier legs, frame size over bandwidth plus latency per hop; a post
  * sent as file pieces carries all its pieces' frames over every hop),
  * then per pair: deliverable (oracle arrival before the end and the expiry),
  * delivered (stored there), latency, and latency over the oracle's latency.
@@ -10,6 +10,7 @@
  * const pairs = analysePairs(result)
  * pairs.filter(p => p.deliverable && p.delivered).length
  */
+import { courierLegs } from './courier.ts'
 import { buildOracleGraph, earliestArrivals, earliestFileArrivals, isDeliverable } from './oracle.ts'
 import type { MessageRecord } from './ledger.ts'
 import type { RunResult } from './run-stats.ts'
@@ -31,7 +32,7 @@ export interface Pair {
 
 /** Every expected (message, recipient) pair of every acknowledged message, in message order. */
 export function analysePairs (result: RunResult): Pair[] {
-  const graph = buildOracleGraph(result.timeline)
+  const graph = buildOracleGraph(result.timeline, courierLegs(result.scenario, result.timeline))
   const endMs = result.scenario.durationMs
   const out: Pair[] = []
   for (const rec of result.ledger.records) {

@@ -15,6 +15,11 @@
  * Each message is considered alone (no queueing behind other traffic, no loss retries,
  * jitter ignored since it only adds): a lower bound no protocol can beat.
  *
+ * A courier (`carry` event, sim/courier.ts) is a path too: a message (a file whole) that can be
+ * at `from` by the carry's `at` reaches `to` when the courier arrives (`CourierLeg.arriveMs`,
+ * which already waits out a crash of `to`), whatever the message's size, and travels on over
+ * links from there. A leg whose `from` was down at `at` carries nothing.
+ *
  * Earliest-arrival Dijkstra is exact here: with the cost fixed per departure segment,
  * departing later from a node never arrives earlier than the best candidate it scans.
  *
@@ -40,6 +45,7 @@
  * arrivals.has('hq')  // deliverable?   arrivals.get('hq') // earliest arrival, ms
  * earliestFileArrivals(graph, 'hq', createdAtMs, { bytes: 2_400_000, pieceBytesMin: 260 }, expiresAtMs, endMs)
  */
+import type { CourierLeg } from './courier.ts'
 import { directedKey, intervalIndexAt, type CrashInterval, type Timeline } from './timeline.ts'
 
 /** A stretch of time during which a link direction can carry a hop, with the knobs that set its cost. */
@@ -69,6 +75,10 @@ export interface OracleGraph {
   /** Outgoing edges by node index (as `timeline.nodes`). */
   adjacency: OracleEdge[][]
   index: ReadonlyMap<string, number>
+  /** Courier legs that carry something, by the index of the node they leave (`to` as an index). */
+  carriesFrom: Array<Array<{ toIndex: number, atMs: number, arriveMs: number }>>
+  /** Per node index: whether some courier leg arrives there (the file bound's cuts then do not hold). */
+  carriedTo: boolean[]
 }
 
 /** [start, end) windows in which `node` is running: the complement of its crashes within [0, duration). */
@@ -113,8 +123,16 @@ function usableSegments (timeline: Timeline, from: string, to: string): UsableSe
   return segments
 }
 
-export function buildOracleGraph (timeline: Timeline): OracleGraph {
+export function buildOracleGraph (timeline: Timeline, legs: readonly CourierLeg[] = []): OracleGraph {
   const index = new Map(timeline.nodes.map((n, i) => [n, i]))
+  const carriesFrom: OracleGraph['carriesFrom'] = timeline.nodes.map(() => [])
+  const carriedTo = timeline.nodes.map(() => false)
+  for (const leg of legs) {
+    if (leg.skipped || leg.arriveMs === Infinity) continue
+    const toIndex = index.get(leg.to) as number
+    carriesFrom[index.get(leg.from) as number].push({ toIndex, atMs: leg.atMs, arriveMs: leg.arriveMs })
+    carriedTo[toIndex] = true
+  }
   const outgoing = new Map<string, OracleEdge[]>()
   for (const [node, links] of timeline.outgoing) {
     const edges = links.map(l => {
@@ -124,7 +142,7 @@ export function buildOracleGraph (timeline: Timeline): OracleGraph {
     // Edges that are never usable cost a search step each and can never help.
     outgoing.set(node, edges.filter(e => e.segments.length > 0))
   }
-  return { timeline, outgoing, adjacency: timeline.nodes.map(n => outgoing.get(n) ?? []), index }
+  return { timeline, outgoing, adjacency: timeline.nodes.map(n => outgoing.get(n) ?? []), index, carriesFrom, carriedTo }
 }
 
 /** Earliest arrival over one edge for a message held at its source from `readyMs`; Infinity if none before `limitMs`. */
@@ -215,8 +233,18 @@ export function earliestArrivals (graphOrTimeline: OracleGraph | Timeline, sourc
         queue.push([arrival, edge.toIndex])
       }
     }
+    carry(graph, i, t, limitMs, dist, queue)
   }
   return arrivals
+}
+
+/** Relaxes the courier legs leaving node `i`, which holds the message (or all of a file) from `t`. */
+function carry (graph: OracleGraph, i: number, t: number, limitMs: number, dist: Float64Array, queue: Queue): void {
+  for (const leg of graph.carriesFrom[i]) {
+    if (t > leg.atMs || leg.arriveMs >= limitMs || leg.arriveMs >= dist[leg.toIndex]) continue
+    dist[leg.toIndex] = leg.arriveMs
+    queue.push([leg.arriveMs, leg.toIndex])
+  }
 }
 
 /**
@@ -273,7 +301,8 @@ const bridgeCache = new WeakMap<OracleGraph, boolean[][]>()
 
 /**
  * For every edge of the graph (as in `adjacency`), whether its link is a bridge: the only way
- * between the two sides it joins, at any time (a link counts if either direction is ever usable).
+ * between the two sides it joins, at any time (a link counts if either direction is ever usable;
+ * a courier leg counts as a link).
  * Tarjan's low-link, without recursion: meshes may hold thousands of nodes.
  */
 export function bridgesOf (graph: OracleGraph): boolean[][] {
@@ -283,14 +312,16 @@ export function bridgesOf (graph: OracleGraph): boolean[][] {
   const pair = (a: number, b: number): number => Math.min(a, b) * n + Math.max(a, b)
   const neighbours: number[][] = Array.from({ length: n }, () => [])
   const linked = new Set<number>()
-  graph.adjacency.forEach((edges, i) => {
-    for (const e of edges) {
-      if (linked.has(pair(i, e.toIndex))) continue
-      linked.add(pair(i, e.toIndex))
-      neighbours[i].push(e.toIndex)
-      neighbours[e.toIndex].push(i)
-    }
-  })
+  const doubled = new Set<number>() // a link with a courier beside it: two ways, never a bridge
+  const join = (i: number, j: number, courier = false): void => {
+    if (linked.has(pair(i, j))) { if (courier) doubled.add(pair(i, j)); return }
+    linked.add(pair(i, j))
+    neighbours[i].push(j)
+    neighbours[j].push(i)
+  }
+  graph.adjacency.forEach((edges, i) => { for (const e of edges) join(i, e.toIndex) })
+  // A courier is a way between its two nodes: a link it bypasses is no bridge (pieces may go round).
+  graph.carriesFrom.forEach((legs, i) => { for (const leg of legs) join(i, leg.toIndex, true) })
   const disc = new Int32Array(n).fill(-1)
   const low = new Int32Array(n)
   const parent = new Int32Array(n).fill(-1)
@@ -319,7 +350,7 @@ export function bridgesOf (graph: OracleGraph): boolean[][] {
       if (low[u] > disc[p]) bridges.add(pair(p, u))
     }
   }
-  const out = graph.adjacency.map((edges, i) => edges.map(e => bridges.has(pair(i, e.toIndex))))
+  const out = graph.adjacency.map((edges, i) => edges.map(e => bridges.has(pair(i, e.toIndex)) && !doubled.has(pair(i, e.toIndex))))
   bridgeCache.set(graph, out)
   return out
 }
@@ -343,10 +374,11 @@ export function earliestFileArrivals (graph: OracleGraph, source: string, create
   const bridges = bridgesOf(graph)
   const bits = size.bytes * 8
   // The two cuts (header): all bytes leave the source, and all enter each recipient.
-  const out = cutArrival(graph.adjacency[start].map(edge => ({ edge, fromMs: createdAtMs })), bits, limitMs)
+  // A courier leaving the source, or arriving at the recipient, is a way round its cut.
+  const out = graph.carriesFrom[start].length > 0 ? -Infinity : cutArrival(graph.adjacency[start].map(edge => ({ edge, fromMs: createdAtMs })), bits, limitMs)
   const incoming: Array<Array<{ edge: OracleEdge, fromMs: number }>> = timeline.nodes.map(() => [])
   graph.adjacency.forEach((edges, i) => { if (firstAt[i] < Infinity) for (const edge of edges) incoming[edge.toIndex].push({ edge, fromMs: firstAt[i] }) })
-  const cutAt = (v: number): number => Math.max(out, cutArrival(incoming[v], bits, limitMs))
+  const cutAt = (v: number): number => Math.max(out, graph.carriedTo[v] ? -Infinity : cutArrival(incoming[v], bits, limitMs))
   const dist = new Float64Array(timeline.nodes.length).fill(Infinity)
   const done = new Uint8Array(timeline.nodes.length)
   const queue = new Queue()
@@ -368,6 +400,7 @@ export function earliestFileArrivals (graph: OracleGraph, source: string, create
         queue.push([arrival, edge.toIndex])
       }
     }
+    carry(graph, i, t, limitMs, dist, queue)
   }
   return arrivals
 }

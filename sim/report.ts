@@ -19,6 +19,7 @@
 import { precedenceNames, type PrecedenceName } from '../protocol/envelope.ts'
 import { analysePairs, mean, percentile, ratio, round, spread, type Pair, type Spread } from './analysis.ts'
 import { runCheckers, type CheckResult } from './checkers.ts'
+import type { CarryOutcome } from './courier.ts'
 import type { RunResult } from './run-stats.ts'
 import { evaluateExpect, type ExpectOutcome } from './expect.ts'
 
@@ -45,6 +46,8 @@ export interface Report extends Slice {
   posts_unacknowledged: number
   non_member_posts: number
   by_precedence: Record<PrecedenceName, Slice>
+  /** Scenarios with `carry` events only: what each courier carried, in event order (sim/courier.ts). */
+  carries?: CarryOutcome[]
   wire: {
     bytes: number, payload_bytes: number, duplicate_payload_bytes: number, overhead_ratio: number | null,
     duplicate_share: number | null, frames: number, retransmitted_bytes: number, frames_lost_down: number, frames_lost_clog: number,
@@ -139,6 +142,7 @@ export function buildReport (r: RunResult, options: ReportOptions = {}): ReportB
     posts_skipped: r.postsSkipped, posts_unacknowledged: r.ledger.records.length - acked.length,
     non_member_posts: acked.filter(rec => rec.nonMember).length,
     ...all, by_precedence: byPrecedence, wire, one, engine: engineStats(r),
+    ...(r.carries !== undefined ? { carries: r.carries } : {}),
     checks: Object.fromEntries(checks.map(x => [x.name, { ok: x.ok, value: x.value, detail: x.detail }])),
     expect, ok, replay: `${options.command ?? `npx ddil sim ${r.scenario.fileName}`} --seed ${r.seed}`, trace_hash: r.traceHash,
   }

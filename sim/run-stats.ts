@@ -11,6 +11,7 @@
  */
 import { newCounters, type Counters } from '../protocol/engine/types.ts'
 import { defaultEngineConfig } from '../protocol/engine/types.ts'
+import type { CarryOutcome } from './courier.ts'
 import type { GovernedOutcome } from './governed.ts'
 import type { Ledger } from './ledger.ts'
 import type { SimNetwork } from './network.ts'
@@ -59,6 +60,8 @@ export interface RunResult {
   digest: { calls: number, computed: number }
   /** Governed mode only (`governance: true`): channel keys, removals and who decrypted what. */
   governance?: GovernedOutcome
+  /** Scenarios with `carry` events only: what each courier carried (sim/courier.ts). */
+  carries?: CarryOutcome[]
 }
 
 export class RunStats {

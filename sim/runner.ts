@@ -1,7 +1,7 @@
 /**
  * Runs a scenario: builds the fleet (one real engine per node over a simulated disk,
  * clock and transport), replays the compiled link timeline, crashes and restarts,
- * posts the workload, and records what every node stored. Deterministic: one event
+ * carries couriers' bundles (sim/courier.ts), posts the workload, and records what every node stored. Deterministic: one event
  * queue ordered by (time, sequence), seeded streams per link and traffic entry, and
  * the engines' promise continuations drained whenever a store operation may have woken
  * them, before virtual time advances and before any scenario event (a crash, a link
@@ -22,6 +22,7 @@ import type { EngineConfig } from '../protocol/engine/types.ts'
 import { ConfigError } from '../protocol/errors.ts'
 import type { Logger } from '../protocol/ports.ts'
 import { simEpochMs } from './clock.ts'
+import { courierLegs, exportAll, importAll, type CarryOutcome } from './courier.ts'
 import { isFilePost, pieceBodies } from './files.ts'
 import { GovernedFleet, governedSetupAtMs } from './governed.ts'
 import { SimIdentities } from './identities.ts'
@@ -147,6 +148,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions): Pro
   const membership = new Membership(scenario, governed?.hooks ?? options.membership, governed !== undefined)
   if (governed !== undefined) s.at(governedSetupAtMs, () => governed.setup(), true)
   for (const e of scenario.events) if (e.kind === 'remove') s.at(e.atMs, () => membership.remove(e.channel, e.member, s.now, nodes), true)
+  const carries = scheduleCarries(scenario, timeline, s, nodes, index, crypto, trace, fail)
   const bodies = rng.fork('bodies')
   const register = (p: Post, envOrPieces: Parameters<Ledger['register']>[1]): ReturnType<Ledger['register']> => {
     const { expected, nonMember } = membership.expected(p)
@@ -194,7 +196,38 @@ export async function runScenario (scenario: Scenario, options: RunOptions): Pro
   const governance = governed?.finish()
   const result = stats.finish({ nodes, net, events: s.executed, traceHash: trace.hex(), wallMs: performance.now() - wallStart })
   if (governance !== undefined) result.governance = governance
+  if (carries.length > 0) result.carries = carries
   return result
+}
+
+/**
+ * Schedules the scenario's couriers (sim/courier.ts): the export at `at`, the import on
+ * arrival (retried each virtual second while `to`'s engine is still opening after a restart).
+ * Each leg's trace entry: time, the two nodes, and the number of envelopes carried.
+ */
+function scheduleCarries (scenario: Scenario, timeline: Timeline, s: Scheduler, nodes: SimNode[], index: ReadonlyMap<string, number>, crypto: Crypto, trace: TraceHash, fail: (e: unknown) => void): CarryOutcome[] {
+  const out: CarryOutcome[] = []
+  for (const leg of courierLegs(scenario, timeline)) {
+    const outcome: CarryOutcome = { from: leg.from, to: leg.to, at_ms: leg.atMs, imported_ms: null, status: leg.skipped ? 'skipped' : 'undelivered', envelopes: 0, added: 0, held: 0, refused: {} }
+    out.push(outcome)
+    if (leg.skipped) continue
+    const from = nodes[index.get(leg.from) as number]
+    const to = nodes[index.get(leg.to) as number]
+    s.at(leg.atMs, () => {
+      const bundle = exportAll(from, crypto.sha256)
+      outcome.envelopes = bundle.length
+      trace.add(s.now); trace.add(index.get(leg.from) as number); trace.add(index.get(leg.to) as number); trace.add(bundle.length)
+      if (leg.arriveMs === Infinity) return
+      const arrive = (): void => {
+        if (to.engine === undefined) { s.at(s.now + 1000, arrive, true); return }
+        outcome.imported_ms = s.now
+        outcome.status = 'carried'
+        importAll(to, bundle, outcome).catch(fail)
+      }
+      s.at(leg.arriveMs, arrive, true)
+    }, true)
+  }
+  return out
 }
 
 /** A governed post's text: a label padded to the post's size with printable characters drawn from the seeded body stream. */

@@ -10,6 +10,8 @@
  *   degrade: [a, b] + knobs   (bandwidth, latency, loss, jitter, duplicate, reorder)
  *   clog/unclog: [a, b]   one way, a → b
  *   remove: { channel, member }   a membership change for the protocol
+ *   carry: { from, to, after }    a courier: `from` exports all it holds at `at`, `to` imports
+ *                         the bundle `after` later (no link needed; sim/courier.ts)
  *
  * Events are returned sorted by time (ties in file order); crash/restart sequences are
  * checked in that order (no crash of a crashed node, no restart of a running one).
@@ -25,13 +27,13 @@ import type { Fields, Val } from './scenario-source.ts'
 import { readTime } from './scenario-traffic.ts'
 import type { Pair, SimEvent } from './scenario-types.ts'
 
-const actions = ['down', 'up', 'flap', 'crash', 'restart', 'partition', 'heal', 'degrade', 'clog', 'unclog', 'remove'] as const
+const actions = ['down', 'up', 'flap', 'crash', 'restart', 'partition', 'heal', 'degrade', 'clog', 'unclog', 'remove', 'carry'] as const
 type Action = (typeof actions)[number]
 
 /** Keys each action accepts besides itself. */
 const extraKeys: Record<Action, readonly string[]> = {
   down: ['at'], up: ['at'], crash: ['at'], restart: ['at'], partition: ['at'], heal: ['at'],
-  clog: ['at'], unclog: ['at'], remove: ['at'],
+  clog: ['at'], unclog: ['at'], remove: ['at'], carry: ['at'],
   flap: ['from', 'to', 'up', 'down'],
   degrade: ['at', ...knobKeys],
 }
@@ -81,6 +83,8 @@ function readEvent (v: Val, ctx: ResolveContext): SimEvent {
     }
     case 'remove':
       return { kind: 'remove', atMs, ...readRemove(arg, ctx), pos }
+    case 'carry':
+      return { kind: 'carry', atMs, ...readCarry(arg, ctx), pos }
   }
 }
 
@@ -132,6 +136,18 @@ function readRemove (v: Val, ctx: ResolveContext): { channel: string, member: st
   const member = ctx.names.node(memberVal)
   if (!channel.members.includes(member)) memberVal.fail(`"${member}" is not a member of channel "${name}"`)
   return { channel: name, member }
+}
+
+function readCarry (v: Val, ctx: ResolveContext): { from: string, to: string, afterMs: number } {
+  const f = v.map(['from', 'to', 'after'], '{ from: site-a, to: site-b, after: 40m }')
+  const from = ctx.names.node(f.req('from', 'from: site-a'))
+  const toVal = f.req('to', 'to: site-b')
+  const to = ctx.names.node(toVal)
+  if (to === from) toVal.fail(`a courier carries between two nodes, not from "${from}" to itself`)
+  const afterVal = f.req('after', 'after: 40m')
+  const afterMs = afterVal.unit(parseDuration)
+  if (afterMs <= 0) afterVal.fail('the courier\'s journey must take longer than 0')
+  return { from, to, afterMs }
 }
 
 /** Crash and restart must alternate per node, in time order. */

@@ -114,6 +114,12 @@ export type SimEvent =
   | { kind: 'unclog', atMs: number, link: Pair, pos: SourcePos }
   /** Membership change, applied by the protocol (the timeline ignores it). */
   | { kind: 'remove', atMs: number, channel: string, member: string, pos: SourcePos }
+  /**
+   * A courier (#27): at `atMs` node `from` exports every envelope it holds to a bundle, and
+   * `afterMs` later node `to` imports it as the relay's `ddil bundle import` does (sim/courier.ts).
+   * The two need no link; the timeline ignores it, the oracle counts it as a path.
+   */
+  | { kind: 'carry', atMs: number, from: string, to: string, afterMs: number, pos: SourcePos }
 
 export type SimEventKind = SimEvent['kind']
 
