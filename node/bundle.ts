@@ -43,6 +43,12 @@ const importBatchEnvelopes = 256
  */
 const importRetryPassesMax = 8
 
+
+/** Counts `n` envelopes refused for `reason`. */
+function refused (result: BundleImportResult, reason: string, n = 1): void {
+  result.refused += n
+  result.reasons[reason] = (result.reasons[reason] ?? 0) + n
+}
 export interface BundleDeps {
   engine: Pick<Engine, 'importEnvelope' | 'get' | 'history' | 'holds'>
   /** Every channel this relay carries (an export with no channels exports them all). */
@@ -117,8 +123,7 @@ export function createBundles (d: BundleDeps): BundleAdmin {
         const reason = reasonOf(e)
         // Perhaps not decidable yet (a parent further on in the bundle): judged again once the rest are in.
         if (reason === 'unauthorised') { waiting.push(env); return }
-        result.refused++
-        result.reasons[reason] = (result.reasons[reason] ?? 0) + 1
+        refused(result, reason)
       }
     }
     if (sequential) { for (const env of envs) await one(env); return }
@@ -158,9 +163,7 @@ export function createBundles (d: BundleDeps): BundleAdmin {
       for (const bytes of bundle.envelopes) {
         let env: Envelope
         try { env = decodeEnvelope(bytes, d.crypto.sha256) } catch (e) {
-          const reason = reasonOf(e)
-          result.refused++
-          result.reasons[reason] = (result.reasons[reason] ?? 0) + 1
+          refused(result, reasonOf(e))
           continue
         }
         ;(env.kind === Kind.governance ? governance : rest).push(env)
@@ -179,10 +182,7 @@ export function createBundles (d: BundleDeps): BundleAdmin {
         waiting = []
         await submitAll(again, result, waiting, true)
       }
-      if (waiting.length > 0) {
-        result.refused += waiting.length
-        result.reasons.unauthorised = (result.reasons.unauthorised ?? 0) + waiting.length
-      }
+      if (waiting.length > 0) refused(result, 'unauthorised', waiting.length)
       await d.audit({
         who: 'operator', what: 'bundle.imported', outcome: 'ok',
         detail: { file: path, hash: toHex(bundle.fileHash), from: bundle.nodeId, createdMs: bundle.createdMs, envelopes: result.envelopes, added: result.added, held: result.held, refused: result.refused, reasons: result.reasons },

@@ -15,7 +15,7 @@ import { Kind, type Envelope } from '../protocol/envelope.ts'
 import { compareHlc, type Hlc } from '../protocol/hlc.ts'
 import { bytesEqual, toHex } from '../protocol/bytes.ts'
 import { UsageError } from '../protocol/errors.ts'
-import { decodePiece } from '../protocol/files/piece.ts'
+import { acceptedPieceFileId, decodePiece } from '../protocol/files/piece.ts'
 import { filePageEnvelopesMax } from './api/limits.ts'
 import { idKey } from '../protocol/engine/catalog.ts'
 import type { ApiEnvelope, BundleAdmin, ClientAdmin, MessageStatus, NodeFacade } from './api/facade.ts'
@@ -70,8 +70,9 @@ async function newestMessages (engine: Engine, channel: Uint8Array, limit: numbe
   for (const piece of await engine.newestStamps(channel, Kind.file, limit)) {
     const env = await engine.get(piece.id)
     if (env === undefined) continue
-    const manifest = env.deps.length === 0 ? env.id : env.deps[0]
-    if (manifest === env.id || await engine.get(manifest) !== undefined) files.push({ id: manifest, hlc: piece.hlc })
+    const file = acceptedPieceFileId(env)
+    // Listed by its manifest, so only when the manifest is here.
+    if (file === env.id || await engine.get(file) !== undefined) files.push({ id: file, hlc: piece.hlc })
   }
   return [...texts, ...files].sort((x, y) => compareHlc(x.hlc, y.hlc)).slice(-limit)
 }
@@ -141,7 +142,7 @@ export function createFacade (engine: Engine, hub: EngineEventHub, options: Faca
       for (const pieceId of ids) {
         const env = await engine.get(pieceId)
         // Another author's file may share the stamp: only this file's manifest and its chunks.
-        if (env !== undefined && (bytesEqual(env.id, id) || (env.deps.length === 1 && bytesEqual(env.deps[0], id)))) pieces.push({ id: env.id, envelope: env.bytes })
+        if (env !== undefined && bytesEqual(acceptedPieceFileId(env), id)) pieces.push({ id: env.id, envelope: env.bytes })
       }
       return { pieces, more: ids.length === filePageEnvelopesMax ? 1 : 0, last: ids.at(-1) }
     },

@@ -10,7 +10,7 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs'
 import { basename, extname, join } from 'node:path'
 import { UsageError } from '../../protocol/errors.ts'
-import { fileNameProblem } from '../../protocol/files/format.ts'
+import { fileNameProblem, isMediaType } from '../../protocol/files/format.ts'
 import { fileChunkBytes, fileChunksMax } from '../../protocol/limits.ts'
 import { formatBytes } from '../../protocol/units.ts'
 import type { FileToSend } from '../../protocol/channel/client.ts'
@@ -53,7 +53,7 @@ export function readFileToSend (opts: SendFileOptions): FileToSend {
   const problem = fileNameProblem(name)
   if (problem !== undefined) throw new UsageError(`--file ${path}: its name ${problem}; rename it first`)
   const mediaType = opts.type ?? mediaTypeFor(name)
-  if (!/^[\x21-\x7e]+\/[\x21-\x7e]+$/.test(mediaType)) throw new UsageError(`--type must be a media type such as image/jpeg, not "${mediaType}"`)
+  if (!isMediaType(mediaType)) throw new UsageError(`--type must be a media type such as image/jpeg, not "${mediaType}"`)
   if (opts.caption !== undefined && opts.caption.trim() === '') throw new UsageError('--caption is empty')
   return { name, mediaType, content: new Uint8Array(readFileSync(path)), ...(opts.caption === undefined ? {} : { caption: opts.caption }) }
 }

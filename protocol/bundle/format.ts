@@ -25,7 +25,7 @@
  * const bytes = encodeBundle({ nodeId, publicKey, createdMs, scope: { channels: [ref], precedences: 0b1111, sinceMs: 0 }, envelopes }, crypto, privateKey)
  * const bundle = decodeBundle(bytes, crypto)   // throws DecodeError | LimitError | SignatureError
  */
-import { concatBytes, fromUtf8, utf8 } from '../bytes.ts'
+import { bytesEqual, concatBytes, fromUtf8, utf8 } from '../bytes.ts'
 import { channelRefBytes } from '../envelope.ts'
 import { DecodeError, LimitError, SignatureError } from '../errors.ts'
 import { bundleBytesMax, bundleChannelsMax, bundleEnvelopesMax, bundleNodeIdBytesMax, envelopeBytesMax } from '../limits.ts'
@@ -138,13 +138,13 @@ class Reader {
 export function decodeBundle (bytes: Uint8Array, crypto: Crypto): DecodedBundle {
   if (bytes.length > bundleBytesMax) throw new LimitError(`bundle of ${bytes.length} bytes exceeds the limit of ${bundleBytesMax}`)
   const fixed = bundleMagic.length + 1
-  if (bytes.length < fixed || !bundleMagic.every((b, i) => bytes[i] === b)) throw new DecodeError('not a ddil bundle (its first bytes are not "DDILBNDL")')
+  if (bytes.length < fixed || !bytesEqual(bytes.subarray(0, bundleMagic.length), bundleMagic)) throw new DecodeError('not a ddil bundle (its first bytes are not "DDILBNDL")')
   if (bytes[bundleMagic.length] !== bundleVersion) throw new DecodeError(`bundle version ${bytes[bundleMagic.length]} is not supported (this relay reads version ${bundleVersion})`)
   if (bytes.length < fixed + checksumBytes + signatureBytes) throw new DecodeError('bundle is truncated: shorter than its checksum and signature')
   const signedEnd = bytes.length - signatureBytes
   const sumAt = signedEnd - checksumBytes
   const sum = crypto.sha256(bytes.subarray(0, sumAt))
-  if (!sum.every((b, i) => bytes[sumAt + i] === b)) throw new DecodeError('bundle checksum does not match: the file is corrupted or truncated')
+  if (!bytesEqual(sum, bytes.subarray(sumAt, sumAt + sum.length))) throw new DecodeError('bundle checksum does not match: the file is corrupted or truncated')
   const r = new Reader(bytes, sumAt)
   r.at = fixed
   const idLength = r.u8('node id length')

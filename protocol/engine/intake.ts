@@ -5,8 +5,8 @@
  * (retention.ts), indexed, and forwarded (sync.ts). A duplicate cancels our copy queued to
  * its sender and may prune it; a refusal charges the sender what it deserves.
  *
- * A file (#23) is admitted whole or not at all: the first of its pieces to arrive asks for room
- * for every piece its head counts, so a file the quota cannot hold is refused at that piece,
+ * A file (#23) is admitted whole or not at all: the first of its pieces to arrive must find room
+ * (free or evictable) for every piece its head counts, so a file the quota cannot hold is refused at that piece,
  * with nothing of it stored, and its later pieces are refused with it (`#refusedFiles`). A
  * client submits its manifest first, so it hears the refusal before any chunk is acknowledged.
  *
@@ -208,7 +208,7 @@ export class Intake {
     const stream = d.catalog.streams.get(env.stream)
     const highestBefore = stream?.highest ?? 0
     const rivals = stream?.bySeq.get(env.seq) // another envelope of this author at this sequence: equivocation
-    this.index(env, custody)
+    this.index(env, custody, piece)
     try { d.hlc.observe(env.hlc) } catch { /* far-future was refused by validate; a racing wall-clock step cannot make it fail */ }
     d.counters.stored++
     if (rivals !== undefined) {
@@ -250,12 +250,11 @@ export class Intake {
   }
 
   /** Adds a stored envelope to the catalog and the reconciliation set (also when the store is loaded at open). */
-  index (env: Envelope, custody: boolean): void {
+  index (env: Envelope, custody: boolean, piece = pieceOf(env)): void {
     const entry: Entry = {
       key: env.key, expiresAtMs: env.expiresAtMs, precedence: env.precedence, kind: env.kind, hlcMs: env.hlc.ms, hlcC: env.hlc.c,
       size: env.bytes.length + entryOverheadBytes, stream: env.stream, seq: env.seq, custody,
     }
-    const piece = pieceOf(env)
     if (piece !== undefined) {
       entry.file = piece.file
       entry.fileSpan = { firstSeq: env.seq - piece.head.index, count: piece.head.count }

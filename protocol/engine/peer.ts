@@ -18,6 +18,7 @@ import { clockOffsetMs, helloSkewMs } from './network-time.ts'
 import { PrecedenceQueue, sharedFlow } from './queue.ts'
 import { idKey } from './catalog.ts'
 import { Kind, type Envelope } from '../envelope.ts'
+import { acceptedPieceFileId } from '../files/piece.ts'
 import { scoreAt, type PeerMemory } from './peer-memory.ts'
 import { SentLog } from './sent-log.ts'
 import { encodeFrame, FrameType, type Frame } from '../frames.ts'
@@ -28,9 +29,9 @@ import type { ReconcileSession } from '../reconcile/index.ts'
 import type { Counters } from './types.ts'
 
 /** The queue flow of an envelope: its file's id for a file piece (#23), else the shared flow. */
-export function flowOf (env: Pick<Envelope, 'kind' | 'key' | 'deps'>): string {
+export function flowOf (env: Pick<Envelope, 'kind' | 'deps' | 'id'>): string {
   if (env.kind !== Kind.file) return sharedFlow
-  return env.deps.length === 1 ? idKey(env.deps[0]) : env.key
+  return idKey(acceptedPieceFileId(env))
 }
 
 export interface OutEnvelope {

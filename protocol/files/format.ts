@@ -76,6 +76,9 @@ export interface FileChunk {
 const forbiddenNameChars = /[\u0000-\u001f\u007f-\u009f/\\\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/u
 const mediaTypeShape = /^[\x21-\x7e]+\/[\x21-\x7e]+$/
 
+/** Whether a manifest can carry this media type: printable ASCII "type/subtype" (its length is checked apart). */
+export function isMediaType (text: string): boolean { return mediaTypeShape.test(text) }
+
 /** Why `name` is not a valid file name, or undefined when it is. */
 export function fileNameProblem (name: string): string | undefined {
   if (!name.isWellFormed()) return 'is not well-formed Unicode (a lone surrogate)'

@@ -88,6 +88,14 @@ export function fileIdOf (env: { id: Uint8Array, deps: Uint8Array[] }, head: Pie
 }
 
 /**
+ * The file of a piece a relay has already accepted, without reading its head: accepted pieces
+ * name their manifest as their one dependency, and a manifest names none (`pieceProblem`).
+ */
+export function acceptedPieceFileId (env: { id: Uint8Array, deps: Uint8Array[] }): Uint8Array {
+  return env.deps.length === 1 ? env.deps[0] : env.id
+}
+
+/**
  * Why a relay refuses this file piece from its header and head alone, or undefined. The
  * caller has already authorised the author like a message's.
  */

@@ -20,7 +20,6 @@ import { signClientAuth } from '../../node/api/auth.ts'
 import { errorFromWire } from '../../node/api/errors.ts'
 import type { MessageStatus } from '../../node/api/facade.ts'
 import { clientApiVersion, decodeServerMessage, encodeClientMessage, type ClientMessage, type ServerMessage } from '../../node/api/wire.ts'
-import { submitBatchEnvelopesMax } from '../../protocol/limits.ts'
 import { connectTimeoutMs, requestTimeoutMs } from './limits.ts'
 
 export interface ApiHandlers {
@@ -142,11 +141,6 @@ export class ApiConnection {
   /** Up to `submitBatchEnvelopesMax` envelopes in one request (a file's chunks); resolves once the relay holds all of them durably. */
   async submitBatch (envelopes: Uint8Array[]): Promise<void> {
     await this.#request({ type: 'submitBatch', envelopes: envelopes.map(envelope => ({ envelope })) }, 'submittedBatch')
-  }
-
-  /** Many envelopes in order, a batch a request (#23); resolves once the relay holds them all. */
-  async submitMany (envelopes: Uint8Array[]): Promise<void> {
-    for (let i = 0; i < envelopes.length; i += submitBatchEnvelopesMax) await this.submitBatch(envelopes.slice(i, i + submitBatchEnvelopesMax))
   }
 
   /**

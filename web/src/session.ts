@@ -30,6 +30,7 @@ import type { FileProgress } from '../../protocol/files/inbox.ts'
 import { FileForm } from '../../protocol/files/piece.ts'
 import { compareHlc, HybridClock, type Hlc } from '../../protocol/hlc.ts'
 import { fileChunkBytes, receiptIdsMax } from '../../protocol/limits.ts'
+import { chunkCountFor, isMediaType } from '../../protocol/files/format.ts'
 import type { Crypto } from '../../protocol/ports.ts'
 import { formatBytes } from '../../protocol/units.ts'
 import type { MessageStatus } from '../../node/api/facade.ts'
@@ -569,7 +570,7 @@ export class FieldSession {
   async send (hex: string, text: string, precedence: Precedence, ttlSeconds: number): Promise<void> {
     if (text.trim() === '') throw new UsageError('Write something first.')
     // A long message goes as pieces (#23): all of them must fit the outbox, or none is made.
-    const chunks = Math.ceil(utf8(text).length / fileChunkBytes)
+    const chunks = chunkCountFor(utf8(text).length, fileChunkBytes)
     if (chunks > 1 && !this.outbox.fits(chunks, true)) throw new LimitError('too much is already waiting on this device for the relay to add this long message; wait until it is reachable')
     await this.cc.sendText(fromHex(hex), text, { precedence, ttlSeconds })
     this.#afterLocal()
@@ -584,9 +585,9 @@ export class FieldSession {
   async sendFile (hex: string, file: { name: string, mediaType: string, content: Uint8Array, caption?: string }, precedence: Precedence, ttlSeconds: number): Promise<void> {
     const size = file.content.length
     if (size > fileSendBytesMax) throw new LimitError(`${file.name} is ${formatBytes(size)}: the app sends files up to ${formatBytes(fileSendBytesMax)}`)
-    if (!this.outbox.fits(Math.ceil(size / fileChunkBytes), true)) throw new LimitError('too much is already waiting on this device for the relay to add this file; wait until it has it')
+    if (!this.outbox.fits(chunkCountFor(size, fileChunkBytes), true)) throw new LimitError('too much is already waiting on this device for the relay to add this file; wait until it has it')
     // A media type the manifest cannot carry ("text/plain; charset=utf-8", none at all) goes as plain bytes.
-    const mediaType = /^[\x21-\x7e]+\/[\x21-\x7e]+$/.test(file.mediaType) ? file.mediaType : 'application/octet-stream'
+    const mediaType = isMediaType(file.mediaType) ? file.mediaType : 'application/octet-stream'
     await this.cc.sendFile(fromHex(hex), { ...file, mediaType }, { precedence, ttlSeconds })
     this.#afterLocal()
   }

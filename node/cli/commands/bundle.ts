@@ -13,7 +13,8 @@
 import type { Command } from 'commander'
 import { resolve } from 'node:path'
 import { clientOptions } from '../client-command.ts'
-import { precedenceNames, type PrecedenceName } from '../../../protocol/envelope.ts'
+import { allPrecedences } from '../../../protocol/bundle/format.ts'
+import { precedenceOf } from './messages.ts'
 import { UsageError } from '../../../protocol/errors.ts'
 import { parseDuration } from '../../../protocol/units.ts'
 import { fromHex } from '../../../protocol/bytes.ts'
@@ -25,13 +26,9 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 
 /** The precedence bit mask (bit p: precedence p) for the names given; all four when none is. */
 export function precedenceMask (names: string[]): number {
-  if (names.length === 0) return 0b1111
+  if (names.length === 0) return allPrecedences
   let mask = 0
-  for (const name of names) {
-    const i = precedenceNames.indexOf(name as PrecedenceName)
-    if (i < 0) throw new UsageError(`--precedence must be one of ${precedenceNames.join(', ')}, not "${name}"`)
-    mask |= 1 << i
-  }
+  for (const name of names) mask |= 1 << precedenceOf(name)
   return mask
 }
 

@@ -13,7 +13,8 @@ import { ttlSecondsMax, ttlSecondsMin } from '../../../protocol/limits.ts'
 import type { TailOptions } from '../tail.ts'
 import { formatBytes, progressPrinter, readFileToSend, type SendFileOptions } from '../file-io.ts'
 
-function precedenceOf (name: string): Precedence {
+/** A `--precedence` value; a usage error names the four. */
+export function precedenceOf (name: string): Precedence {
   const i = precedenceNames.indexOf(name as PrecedenceName)
   if (i < 0) throw new UsageError(`--precedence must be one of ${precedenceNames.join(', ')}, not "${name}"`)
   return i as Precedence
