@@ -21,7 +21,7 @@ import { loadavg } from 'node:os'
 import { cleanupRelays, Relay, waitFor } from '../test/helpers/relays.ts'
 import { requestRatePerSecond, requestRatePerSecondMax } from '../node/api/limits.ts'
 import { fileChunkBytes, submitBatchEnvelopesMax } from '../protocol/limits.ts'
-import { simFiles } from './_files-sim.ts'
+import { round, simFiles } from './_files-sim.ts'
 import { benchHost, startReceiver, streamOnce } from './_files-stream.ts'
 import type { BenchOptions, BenchResult } from './types.ts'
 
@@ -36,11 +36,6 @@ const pollEveryMs = 20
 /** A catch-up rate needs a window of at least this many readings (below it, what is timed is B's last store batches). */
 const catchUpReadingsMin = 10
 const patienceMs = 1_800_000
-
-function round (x: number, digits = 2): number {
-  const f = 10 ** digits
-  return Math.round(x * f) / f
-}
 
 const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim())
 

@@ -5,7 +5,9 @@
  * `to` imports them one by one, oldest first, through the engine's `importEnvelope`: the
  * checks an envelope from a peer gets (signature, authorisation, expiry, limits, quota). An
  * envelope `to` already holds is counted as held and changes nothing, so a bundle carried
- * twice delivers once. The rule when a relay is down, the same for the run and the oracle:
+ * twice delivers once. Unlike `ddil bundle import`, one pass: an envelope refused as
+ * unauthorised is not tried again after the rest (the export's order, governance first by
+ * stamp, makes that rare). The rule when a relay is down, the same for the run and the oracle:
  *
  * - `from` down (crashed) at `at`: nothing is carried (the leg is `skipped`);
  * - `to` down when the courier arrives: the courier waits, and the bundle is imported when
@@ -29,7 +31,7 @@ import { isDdilError } from '../protocol/errors.ts'
 import { prefixRange } from '../protocol/keys.ts'
 import type { SimNode } from './node.ts'
 import type { Scenario, SourcePos } from './scenario-types.ts'
-import { intervalIndexAt, type Timeline } from './timeline.ts'
+import { intervalIndexAt, nodeUpAt, type Timeline } from './timeline.ts'
 
 export interface CourierLeg {
   from: string
@@ -48,7 +50,7 @@ export function courierLegs (scenario: Scenario, timeline: Timeline): CourierLeg
   const legs: CourierLeg[] = []
   for (const e of scenario.events) {
     if (e.kind !== 'carry') continue
-    const skipped = intervalIndexAt(timeline.crashes.get(e.from) ?? [], e.atMs) >= 0
+    const skipped = !nodeUpAt(timeline, e.from, e.atMs)
     let arriveMs = e.atMs + e.afterMs
     const crashes = timeline.crashes.get(e.to) ?? []
     const k = intervalIndexAt(crashes, arriveMs)

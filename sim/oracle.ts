@@ -211,24 +211,38 @@ export function earliestArrivals (graphOrTimeline: OracleGraph | Timeline, sourc
   const graph = 'outgoing' in graphOrTimeline && 'timeline' in graphOrTimeline ? graphOrTimeline : buildOracleGraph(graphOrTimeline)
   const { timeline } = graph
   const limitMs = Math.min(endMs, expiresAtMs, timeline.durationMs)
-  const arrivals = new Map<string, number>()
   const start = graph.index.get(source)
   const crashedAtCreation = intervalIndexAt(timeline.crashes.get(source) ?? [], createdAtMs) >= 0
-  if (start === undefined || crashedAtCreation || createdAtMs >= limitMs) return arrivals
+  if (start === undefined || crashedAtCreation || createdAtMs >= limitMs) return new Map()
+  return searchArrivals(graph, start, createdAtMs, limitMs, (_i, _k, edge, t) => hopArrival(edge, t, sizeBytes, limitMs))
+}
+
+/**
+ * Earliest arrivals from `start` at `startMs` (Dijkstra over the graph's time-dependent edges,
+ * then the courier legs from every node reached). `hop(i, k, edge, t, best)` is when what left
+ * node i at t over its k-th edge arrives, `best` the best arrival known at its far end: the
+ * one thing the message and the file searches do differently.
+ */
+function searchArrivals (graph: OracleGraph, start: number, startMs: number, limitMs: number, hop: (i: number, k: number, edge: OracleEdge, t: number, best: number) => number): Map<string, number> {
+  const { timeline } = graph
+  const arrivals = new Map<string, number>()
   const dist = new Float64Array(timeline.nodes.length).fill(Infinity)
   const done = new Uint8Array(timeline.nodes.length)
   const queue = new Queue()
-  dist[start] = createdAtMs
-  queue.push([createdAtMs, start])
+  dist[start] = startMs
+  queue.push([startMs, start])
   while (queue.size > 0) {
     const [t, i] = queue.pop()
     if (done[i] === 1 || t !== dist[i]) continue
     done[i] = 1
     arrivals.set(timeline.nodes[i], t)
-    for (const edge of graph.adjacency[i]) {
-      if (done[edge.toIndex] === 1 || t + edge.latencyMinMs >= dist[edge.toIndex]) continue
-      const arrival = hopArrival(edge, t, sizeBytes, limitMs)
-      if (arrival < dist[edge.toIndex]) {
+    const edges = graph.adjacency[i]
+    for (let k = 0; k < edges.length; k++) {
+      const edge = edges[k]
+      const best = dist[edge.toIndex]
+      if (done[edge.toIndex] === 1 || t + edge.latencyMinMs >= best) continue
+      const arrival = hop(i, k, edge, t, best)
+      if (arrival < best) {
         dist[edge.toIndex] = arrival
         queue.push([arrival, edge.toIndex])
       }
@@ -366,9 +380,8 @@ export interface FileSize { bytes: number, pieceBytesMin: number }
 export function earliestFileArrivals (graph: OracleGraph, source: string, createdAtMs: number, size: FileSize, expiresAtMs: number, endMs: number): Map<string, number> {
   const { timeline } = graph
   const first = earliestArrivals(graph, source, createdAtMs, size.pieceBytesMin, expiresAtMs, endMs)
-  const arrivals = new Map<string, number>()
   const start = graph.index.get(source)
-  if (start === undefined || !first.has(source)) return arrivals
+  if (start === undefined || !first.has(source)) return new Map()
   const limitMs = Math.min(endMs, expiresAtMs, timeline.durationMs)
   const firstAt = timeline.nodes.map(n => first.get(n) ?? Infinity)
   const bridges = bridgesOf(graph)
@@ -378,31 +391,17 @@ export function earliestFileArrivals (graph: OracleGraph, source: string, create
   const out = graph.carriesFrom[start].length > 0 ? -Infinity : cutArrival(graph.adjacency[start].map(edge => ({ edge, fromMs: createdAtMs })), bits, limitMs)
   const incoming: Array<Array<{ edge: OracleEdge, fromMs: number }>> = timeline.nodes.map(() => [])
   graph.adjacency.forEach((edges, i) => { if (firstAt[i] < Infinity) for (const edge of edges) incoming[edge.toIndex].push({ edge, fromMs: firstAt[i] }) })
-  const cutAt = (v: number): number => Math.max(out, graph.carriedTo[v] ? -Infinity : cutArrival(incoming[v], bits, limitMs))
-  const dist = new Float64Array(timeline.nodes.length).fill(Infinity)
-  const done = new Uint8Array(timeline.nodes.length)
-  const queue = new Queue()
-  dist[start] = createdAtMs
-  queue.push([createdAtMs, start])
-  while (queue.size > 0) {
-    const [t, i] = queue.pop()
-    if (done[i] === 1 || t !== dist[i]) continue
-    done[i] = 1
-    arrivals.set(timeline.nodes[i], t)
-    for (const [k, edge] of graph.adjacency[i].entries()) {
-      if (done[edge.toIndex] === 1 || t + edge.latencyMinMs >= dist[edge.toIndex]) continue
-      const tail = hopArrival(edge, t, size.pieceBytesMin, limitMs)
-      if (tail >= dist[edge.toIndex]) continue
-      const bulk = bridges[i][k] ? bulkArrival(edge, firstAt[i], size.bytes, limitMs) : cutAt(edge.toIndex)
-      const arrival = Math.max(tail, bulk)
-      if (arrival < dist[edge.toIndex]) {
-        dist[edge.toIndex] = arrival
-        queue.push([arrival, edge.toIndex])
-      }
-    }
-    carry(graph, i, t, limitMs, dist, queue)
+  // A recipient's cut depends on it alone: worked out once (a bisection over its incoming links), when first asked.
+  const cuts = new Float64Array(timeline.nodes.length).fill(NaN)
+  const cutAt = (v: number): number => {
+    if (Number.isNaN(cuts[v])) cuts[v] = Math.max(out, graph.carriedTo[v] ? -Infinity : cutArrival(incoming[v], bits, limitMs))
+    return cuts[v]
   }
-  return arrivals
+  return searchArrivals(graph, start, createdAtMs, limitMs, (i, k, edge, t, best) => {
+    const tail = hopArrival(edge, t, size.pieceBytesMin, limitMs)
+    if (tail >= best) return tail // no better, whatever the bulk
+    return Math.max(tail, bridges[i][k] ? bulkArrival(edge, firstAt[i], size.bytes, limitMs) : cutAt(edge.toIndex))
+  })
 }
 
 /** The brief's rule: a pair is deliverable when the earliest arrival precedes both the end and the expiry. */
