@@ -153,6 +153,7 @@ links:
 t.test('oracle: no run delivers a file before it (random links, flaps and sizes)', async t => {
   const rand = prng(testSeed(t))
   const pick = <T>(xs: readonly T[]): T => xs[rand.int(xs.length)]
+  let filePairs = 0
   for (let k = 0; k < 6; k++) {
     const knobs = (): string => `bandwidth: ${pick(['9.6kbps', '64kbps', '256kbps', '2Mbps'])}, latency: ${pick(['5ms', '40ms', '300ms'])}`
     const triangle = rand.next() < 0.5
@@ -171,8 +172,10 @@ events:
 `
     const { report, pairs } = buildReport(await runScenario(scenario(text, '12m'), { crypto }))
     const files = pairs.filter(p => p.rec.file !== undefined && p.delivered && p.deliverable)
+    filePairs += files.length
     const early = files.filter(p => p.latencyMs < p.oracleAtMs - p.rec.createdAtMs - 1e-6)
     t.same(early.map(p => `message ${p.rec.index} at ${p.node}: ${p.latencyMs} ms, oracle ${p.oracleAtMs - p.rec.createdAtMs} ms`), [], `run ${k}: ${files.length} file pairs, none before the oracle`)
     t.ok(report.checks.no_duplicate_deliveries.ok && report.checks.all_deliverable_delivered.ok, `run ${k}: ${report.checks.all_deliverable_delivered.detail}`)
   }
+  t.ok(filePairs > 0, `the runs delivered files to compare with the oracle (${filePairs} pairs)`)
 })

@@ -16,6 +16,7 @@ import { browserMissing, shotsDir } from './helpers/browser.ts'
 import { ddil, follow } from './helpers/cli.ts'
 import { enrolledPhone, pin } from './helpers/field.ts'
 import { Kind } from '../protocol/envelope.ts'
+import { fileChunkBytes } from '../protocol/limits.ts'
 import { fetchPieces, FileShelf, isInlineImage } from '../web/src/files.ts'
 import { cleanupRelays, Relay, waitFor } from './helpers/relays.ts'
 
@@ -91,7 +92,7 @@ t.test('a long message, an image and another file sent with the CLI show whole o
   const sentText = await ddil(['send', '--data', a.dataDir, 'levee', report])
   t.equal(sentText.code, 0, sentText.stderr)
   const image = png(40)
-  t.ok(image.length > 3 * 1120, `the PNG (${image.length} bytes) takes several chunks`)
+  t.ok(image.length > 3 * fileChunkBytes, `the PNG (${image.length} bytes) takes several chunks`)
   writeFileSync(join(work, 'breach.png'), image)
   const sentImage = await ddil(['send', '--data', a.dataDir, 'levee', '--file', join(work, 'breach.png'), '--caption', 'north bank'])
   t.equal(sentImage.code, 0, sentImage.stderr)
