@@ -34,6 +34,7 @@ import { createLogger, loggerPort, realClock, systemClock } from './runtime.ts'
 import { formatHostPort, loadConfig, resolveDataDir, allowedPeerIds, type ConfigFlags, type Env, type ResolvedConfig } from './config/index.ts'
 import { loadUserIdentity, parseUserPublicKey, userKeyFileName } from './user-identity.ts'
 import { initDataDir } from './data-dir.ts'
+import { checkDataFormat } from './data-format.ts'
 import { removeEndpoints, writeEndpoints } from './endpoints.ts'
 import { createEngine, type Engine } from '../protocol/engine/engine.ts'
 import { RelayChannelPolicy } from '../protocol/channel/relay.ts'
@@ -98,6 +99,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
   const dataDir = resolveDataDir({ dataDir: options.dataDir, env: options.env })
   const firstRun = !initialised(dataDir)
   if (firstRun) await initDataDir({ dataDir, force: existsSync(dataDir) })
+  await checkDataFormat(dataDir) // before anything reads the directory: an older release must not run on newer data
   const { config } = loadConfig({ dataDir, configPath: options.configPath, env: options.env, flags: options.flags })
   const pino = createLogger(config.log.level, options.prettyLogs)
   const logger: Logger = loggerPort(pino)

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { ConfigError, StorageError } from '../protocol/errors.ts'
 import { ensurePrivateDir, modeText, statOrUndefined, writeNewFile } from './config/files.ts'
 import { configFileName } from './config/paths.ts'
+import { checkDataFormat } from './data-format.ts'
 import { createUserIdentityFile, loadUserIdentity, userKeyFileName } from './user-identity.ts'
 
 /** Same as node/p2p/identity.ts's `nodeKeyFileName`, which is imported lazily (see `initDataDir`). */
@@ -65,6 +66,7 @@ export async function initDataDir (options: { dataDir: string, force?: boolean }
       `Use "ddil init --force --data ${dataDir}" to create what is missing and write a fresh config.yaml (keys are never overwritten)`)
   }
   const dirState = await ensurePrivateDir(dataDir)
+  await checkDataFormat(dataDir) // --force on a newer release's directory must not rewrite its config
   const notes = (dirState.mode & 0o077) === 0 ? [] : [`${dataDir} already existed with files in it and keeps its mode ${modeText(dirState.mode)}; the keys are 0600, but consider chmod 700 ${dataDir}`]
   const created: string[] = []
   const kept = [...existing]
