@@ -10,6 +10,7 @@
  * node web/build.ts            // web/dist/index.html, web/dist/sw.js, web/dist/assets/*
  * await buildWeb({ outDir })    // the same elsewhere (the benchmark measures a fresh build)
  * node web/build.ts --quiet    // no summary line
+ * node web/build.ts --out DIR  // into DIR (npm run package builds a bundle's copy)
  */
 import { build } from 'esbuild'
 import { createHash } from 'node:crypto'
@@ -69,5 +70,6 @@ export async function buildWeb (options: { quiet?: boolean, outDir?: string } = 
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await buildWeb({ quiet: process.argv.includes('--quiet') })
+  const out = process.argv.indexOf('--out')
+  await buildWeb({ quiet: process.argv.includes('--quiet'), ...(out > 0 && process.argv[out + 1] !== undefined ? { outDir: process.argv[out + 1] } : {}) })
 }

@@ -25,6 +25,7 @@ import { register as registerChannels } from './commands/channels.ts'
 import { register as registerClients } from './commands/clients.ts'
 import { register as registerSim } from './commands/sim.ts'
 import { register as registerBundle } from './commands/bundle.ts'
+import { register as registerVerifyBundle } from './commands/verify-bundle.ts'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -44,6 +45,7 @@ export function buildProgram (): Command {
   registerMessages(program)
   registerAudit(program)
   registerBundle(program)
+  registerVerifyBundle(program)
   registerSim(program)
   return program
 }
