@@ -91,7 +91,11 @@ function channelsOf (scope: BundleScope, carried: () => Iterable<Uint8Array>): U
 }
 
 export function createBundles (d: BundleDeps): BundleAdmin {
-  /** The envelopes in scope, and how many of them were left out because `peerHolds` (the peer's list) has them. */
+  /**
+   * The envelopes in scope, and how many of the scope's channels' envelopes were left out because
+   * `peerHolds` (the peer's list) has them: checked before the envelope is read, whatever its
+   * precedence, so an export --for a peer that holds most of the store reads only the rest.
+   */
   async function collect (scope: BundleScope, peerHolds?: Uint8Array): Promise<{ envelopes: Envelope[], leftOut: number }> {
     const nowMs = d.nowMs()
     const out: Envelope[] = []
@@ -103,11 +107,11 @@ export function createBundles (d: BundleDeps): BundleAdmin {
         for (const { id, hlc } of await d.engine.history(channel, kind, historyLimit)) {
           const always = alwaysKinds.has(kind)
           if (!always && hlc.ms < scope.sinceMs) continue
+          if (peerHolds !== undefined && holdsHas(peerHolds, id)) { leftOut++; continue }
           const env = await d.engine.get(id)
           if (env === undefined) continue
           if (!always && ((scope.precedences >> env.precedence) & 1) === 0) continue
           if (!always && env.expiresAtMs <= nowMs) continue // the other side would refuse it
-          if (peerHolds !== undefined && holdsHas(peerHolds, id)) { leftOut++; continue }
           out.push(env)
           if (out.length > bundleEnvelopesMax) throw new LimitError(`more than ${bundleEnvelopesMax} envelopes are in scope: narrow the export with --channel, --since or --precedence`)
         }

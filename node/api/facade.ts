@@ -66,7 +66,7 @@ export interface SubmitContext {
  * holds (excludes `sinceMs` > 0).
  */
 export interface BundleExportRequest { path: string, channels: Uint8Array[], precedences: number, sinceMs: number, forNodeId?: string }
-/** `leftOut` (with `forNodeId` only): envelopes in scope not written because that node holds them. */
+/** `leftOut` (with `forNodeId` only): envelopes of the scope's channels not written because that node holds them. */
 export interface BundleExportResult { envelopes: number, bytes: number, hash: string, leftOut?: number }
 export interface BundleImportResult {
   /** The exporting node's id, as its signature proves. */

@@ -94,7 +94,7 @@ export type ServerMessage =
   | { type: 'submittedBatch', rid: Rid, count: number }
   /** `more`: 1 when another page may follow (ask again with `after`, the last id looked at), 0 at the end. */
   | { type: 'filePieces', rid: Rid, pieces: Array<{ id: Uint8Array, envelope: Uint8Array }>, more: number, after?: Uint8Array }
-  /** `leftOut`: with `forNodeId` only, the envelopes in scope not written because that node holds them. */
+  /** `leftOut`: with `forNodeId` only, the envelopes of the exported channels not written because that node holds them. */
   | { type: 'bundleExported', rid: Rid, envelopes: number, bytes: number, hash: string, leftOut?: number }
   /** `reasons`: refused envelopes by reason, e.g. { unauthorised: 2, expired: 1 }. */
   | { type: 'bundleImported', rid: Rid, nodeId: string, envelopes: number, added: number, held: number, refused: number, reasons: Record<string, number> }
