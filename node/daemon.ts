@@ -30,6 +30,7 @@ import { ClientRegistry } from './client-registry.ts'
 import { startAdmin, type NodeStatus } from './admin.ts'
 import { createFacade, EngineEventHub } from './facade.ts'
 import { createBundles } from './bundle.ts'
+import { createPeerHolds, peerHoldsDirName } from './peer-holds.ts'
 import { createLogger, loggerPort, realClock, systemClock } from './runtime.ts'
 import { formatHostPort, loadConfig, resolveDataDir, allowedPeerIds, type ConfigFlags, type Env, type ResolvedConfig } from './config/index.ts'
 import { loadUserIdentity, parseUserPublicKey, userKeyFileName } from './user-identity.ts'
@@ -196,6 +197,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     const bundles = createBundles({
       engine, channels: () => policy.store.channels(), crypto, nodeId, nodeKey: auditKeyFromNodeKey(nodeKey),
       audit: async (event) => { await audit.append(event) }, nowMs: () => clock.nowMs(),
+      peerHolds: createPeerHolds({ dir: join(dataDir, peerHoldsDirName), crypto }),
     })
     const facade = createFacade(engine, hub, {
       nodeId, status: () => status() as unknown as Record<string, unknown>, registry, channels: (u) => policy.memberships(u, channelListMax), bundles,

@@ -484,7 +484,16 @@ export const bundleChannelsMax = 256
 export const bundleNodeIdBytesMax = 128
 
 /**
- * Largest bundle file, bytes: every envelope at its largest with its 2-byte length, plus the
- * header at its largest. Checked against the file's size before it is read.
+ * Most envelopes a bundle's holds section lists (version 2: what its exporter holds in the
+ * scope's channels, 8-byte short ids): 1,048,576, so 8 MiB, about what the default 1 GB store
+ * keeps of 1 KB envelopes. Past it the exporter lists its newest; the peer then
+ * sends the others again, which costs bytes, never a message. A peer holds file is as long.
  */
-export const bundleBytesMax = bundleEnvelopesMax * (envelopeBytesMax + 2) + 64 * 1024
+export const bundleHoldsMax = 1_048_576
+
+/**
+ * Largest bundle file, bytes: every envelope at its largest with its 2-byte length, the
+ * holds section at its largest (u32 count and 8 bytes an id), plus the header at its largest.
+ * Checked against the file's size before it is read.
+ */
+export const bundleBytesMax = bundleEnvelopesMax * (envelopeBytesMax + 2) + 4 + bundleHoldsMax * 8 + 64 * 1024

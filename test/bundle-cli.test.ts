@@ -1,8 +1,9 @@
 // #27 through what an operator types, on real relay processes that never connect: Alice's relay
 // and Bob's relay dial nobody, yet both users are members of one channel (Alice adds Bob by key)
 // and its governance, keys and messages cross only in bundle files, both ways, a member removal
-// included. A bundle imported twice delivers once; truncated, corrupted, oversized and forged
-// bundles are refused with a clear sentence and change nothing; both sides are audited.
+// included. A bundle imported twice delivers once; `--for` Bob carries only what Bob's last bundle
+// did not say he holds; truncated, corrupted, oversized and forged bundles are refused with a clear
+// sentence and change nothing; both sides are audited.
 import t from 'tap'
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -67,9 +68,24 @@ t.test('two relays that never connect share a channel through bundle files, remo
 
   await ok(['send', '--data', b.dataDir, ref, 'Crew 2 on site'])
   const back = await importInto(a, (await exportTo(b, 'b1.ddil', ref), 'b1.ddil'))
+  const aliceHeld = (await a.status()).envelopes // all Bob held when he exported b1, as b1 told Alice
   t.ok(back.added >= 1, 'Bob\'s message (and his receipts) reach Alice')
   t.equal(back.refused, 0)
   t.match(await tail(a, 'levee'), /Crew 2 on site/, 'Alice reads Bob')
+
+  // --for Bob: b1 told Alice what Bob holds, so only what Alice stored since goes (her receipts, one message).
+  await ok(['send', '--data', a.dataDir, 'levee', 'Pumps running at km 12'])
+  const since = (await a.status()).envelopes - aliceHeld
+  const forBob = JSON.parse(await ok(['bundle', 'export', '--data', a.dataDir, '--to', join(work, 'a-for-b.ddil'), '--channel', 'levee', '--for', b.nodeId, '--json']))
+  t.match(forBob, { envelopes: since, leftOut: aliceHeld }, 'the stick carries only the difference')
+  t.match(await importInto(b, 'a-for-b.ddil'), { envelopes: since, added: since, held: 0, refused: 0 }, 'all of it new to Bob')
+  t.match(await tail(b, ref), /Pumps running at km 12/)
+  const stranger = await ddil(['bundle', 'export', '--data', a.dataDir, '--to', join(work, 'x.ddil'), '--for', '12D3KooWNeverImportedFrom'])
+  t.equal(stranger.code, 2, '--for a node nothing was imported from is refused')
+  t.match(stranger.stderr, /node 12D3KooWNeverImportedFrom has told this relay nothing of what it holds: import a bundle from it first, or export without --for/)
+  const both = await ddil(['bundle', 'export', '--data', a.dataDir, '--to', join(work, 'x.ddil'), '--for', b.nodeId, '--since', '1d'])
+  t.equal(both.code, 2, '--for with --since is bad usage')
+  t.match(both.stderr, /--for and --since exclude each other/)
 
   await ok(['channel', 'remove', '--data', a.dataDir, 'levee', b.user.publicKey])
   await ok(['send', '--data', a.dataDir, 'levee', 'New staging area: depot 7'])
@@ -83,9 +99,10 @@ t.test('two relays that never connect share a channel through bundle files, remo
   t.same([(await a.status()).peers, (await b.status()).peers], [[], []], 'neither relay ever had a peer')
   const audit = await ok(['audit', 'export', '--data', b.dataDir])
   const imports = audit.split('\n').filter(l => l.includes('"bundle.imported"')).map(l => JSON.parse(l))
-  t.equal(imports.length, 4)
+  t.equal(imports.length, 5)
   t.match(imports[1], { outcome: 'ok', detail: { from: a.nodeId, hash: everything.hash, added: first.added, held: flashOnly.envelopes } })
-  t.match((await ok(['audit', 'export', '--data', a.dataDir])), /"bundle\.exported"/)
+  const exports = (await ok(['audit', 'export', '--data', a.dataDir])).split('\n').filter(l => l.includes('"bundle.exported"')).map(l => JSON.parse(l))
+  t.match(exports.find(e => e.detail.for !== undefined), { outcome: 'ok', detail: { for: b.nodeId, leftOut: aliceHeld, envelopes: since, hash: forBob.hash } }, 'an export --for is audited with whom and what it left out')
 })
 
 t.test('bad bundles are refused with a clear error and change nothing', async t => {

@@ -25,7 +25,7 @@ import { submitBatchEnvelopesMax } from '../../protocol/limits.ts'
 import type { Crypto, KeyPair } from '../../protocol/ports.ts'
 import { signClientAuth } from './auth.ts'
 import { errorFromWire } from './errors.ts'
-import type { ApiEnvelope, MessageStatus } from './facade.ts'
+import type { ApiEnvelope, BundleExportRequest, BundleExportResult, MessageStatus } from './facade.ts'
 import { clientConnectTimeoutMs, clientPaceShare, clientRequestTimeoutMs, requestBurstSeconds, requestRatePerSecond, wsPayloadBytesMax } from './limits.ts'
 import { TokenBucket } from './rate.ts'
 import { clientApiVersion, decodeServerMessage, encodeClientMessage, type ChannelMembership, type ClientMessage, type ClientRecord, type ServerMessage } from './wire.ts'
@@ -166,10 +166,14 @@ export class Client {
     return (await this.#request({ type: 'clientList' }, 'clients')).clients
   }
 
-  /** Operator only (#27): the relay writes a signed bundle of the scope to `path` (absolute, on its machine). */
-  async bundleExport (request: { path: string, channels: Uint8Array[], precedences: number, sinceMs: number }): Promise<{ envelopes: number, bytes: number, hash: string }> {
-    const { envelopes, bytes, hash } = await this.#request({ type: 'bundleExport', path: request.path, channels: request.channels.map(channel => ({ channel })), precedences: request.precedences, sinceMs: request.sinceMs }, 'bundleExported')
-    return { envelopes, bytes, hash }
+  /**
+   * Operator only (#27): the relay writes a signed bundle of the scope to `path` (absolute, on its
+   * machine); with `forNodeId`, without what that node last said it holds (`leftOut` counts those).
+   */
+  async bundleExport (request: BundleExportRequest): Promise<BundleExportResult> {
+    const { path, channels, precedences, sinceMs, forNodeId } = request
+    const { envelopes, bytes, hash, leftOut } = await this.#request({ type: 'bundleExport', path, channels: channels.map(channel => ({ channel })), precedences, sinceMs, forNodeId }, 'bundleExported')
+    return { envelopes, bytes, hash, ...(leftOut === undefined ? {} : { leftOut }) }
   }
 
   /** Operator only (#27): the relay verifies and imports the bundle at `path`; the counts of what it did. */

@@ -60,9 +60,14 @@ export interface SubmitContext {
   batch?: boolean
 }
 
-/** What an export covers (protocol/bundle/format.ts) and where the relay writes it (an absolute path on its machine). */
-export interface BundleExportRequest { path: string, channels: Uint8Array[], precedences: number, sinceMs: number }
-export interface BundleExportResult { envelopes: number, bytes: number, hash: string }
+/**
+ * What an export covers (protocol/bundle/format.ts) and where the relay writes it (an absolute
+ * path on its machine). `forNodeId`: leave out what that node's newest imported bundle said it
+ * holds (excludes `sinceMs` > 0).
+ */
+export interface BundleExportRequest { path: string, channels: Uint8Array[], precedences: number, sinceMs: number, forNodeId?: string }
+/** `leftOut` (with `forNodeId` only): envelopes of the scope's channels not written because that node holds them. */
+export interface BundleExportResult { envelopes: number, bytes: number, hash: string, leftOut?: number }
 export interface BundleImportResult {
   /** The exporting node's id, as its signature proves. */
   nodeId: string

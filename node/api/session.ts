@@ -175,7 +175,7 @@ export class ClientSession {
       this.#sendLater(msg.rid, bundles.import({ path: msg.path }), r => ({ type: 'bundleImported', rid: msg.rid, ...r }))
       return
     }
-    const request = { path: msg.path, channels: msg.channels.map(c => c.channel), precedences: msg.precedences, sinceMs: msg.sinceMs }
+    const request = { path: msg.path, channels: msg.channels.map(c => c.channel), precedences: msg.precedences, sinceMs: msg.sinceMs, forNodeId: msg.forNodeId }
     this.#sendLater(msg.rid, bundles.export(request), r => ({ type: 'bundleExported', rid: msg.rid, ...r }))
   }
 

@@ -15,7 +15,7 @@
 import { DecodeError, LimitError, ProtocolError } from '../../protocol/errors.ts'
 import { hlcMsMax } from '../../protocol/hlc.ts'
 import { channelRefBytes, idBytes } from '../../protocol/envelope.ts'
-import { bundleChannelsMax, displayNameCharsMax, hlcCounterMax, submitBatchEnvelopesMax } from '../../protocol/limits.ts'
+import { bundleChannelsMax, bundleNodeIdBytesMax, displayNameCharsMax, hlcCounterMax, submitBatchEnvelopesMax } from '../../protocol/limits.ts'
 import { displayNameProblem } from '../../protocol/channel/profile.ts'
 import { roleNames, type Role } from '../../protocol/channel/roles.ts'
 import { authNonceBytes, publicKeyBytes, signatureBytes } from './auth.ts'
@@ -45,8 +45,11 @@ export type ClientMessage =
   | { type: 'submitBatch', rid: Rid, envelopes: Array<{ envelope: Uint8Array }> }
   /** One page of a file's pieces held here (#23): the manifest `id`'s file, after piece id `after`. */
   | { type: 'filePage', rid: Rid, channel: Uint8Array, id: Uint8Array, after?: Uint8Array }
-  /** Operator only (#27): the relay writes a signed bundle file at `path` (absolute, on the relay's machine). `precedences`: bit mask, 1..15. */
-  | { type: 'bundleExport', rid: Rid, path: string, channels: Array<{ channel: Uint8Array }>, precedences: number, sinceMs: number }
+  /**
+   * Operator only (#27): the relay writes a signed bundle file at `path` (absolute, on the relay's machine). `precedences`: bit mask, 1..15.
+   * `forNodeId`: leave out what that node's newest imported bundle said it holds.
+   */
+  | { type: 'bundleExport', rid: Rid, path: string, channels: Array<{ channel: Uint8Array }>, precedences: number, sinceMs: number, forNodeId?: string }
   /** Operator only (#27): the relay reads, verifies and imports the bundle file at `path`. */
   | { type: 'bundleImport', rid: Rid, path: string }
 
@@ -91,7 +94,8 @@ export type ServerMessage =
   | { type: 'submittedBatch', rid: Rid, count: number }
   /** `more`: 1 when another page may follow (ask again with `after`, the last id looked at), 0 at the end. */
   | { type: 'filePieces', rid: Rid, pieces: Array<{ id: Uint8Array, envelope: Uint8Array }>, more: number, after?: Uint8Array }
-  | { type: 'bundleExported', rid: Rid, envelopes: number, bytes: number, hash: string }
+  /** `leftOut`: with `forNodeId` only, the envelopes of the exported channels not written because that node holds them. */
+  | { type: 'bundleExported', rid: Rid, envelopes: number, bytes: number, hash: string, leftOut?: number }
   /** `reasons`: refused envelopes by reason, e.g. { unauthorised: 2, expired: 1 }. */
   | { type: 'bundleImported', rid: Rid, nodeId: string, envelopes: number, added: number, held: number, refused: number, reasons: Record<string, number> }
   | StatusPush
@@ -133,7 +137,7 @@ const clientFields: Record<ClientMessage['type'], Field[]> = {
   clientList: [rid],
   submitBatch: [rid, { name: 'envelopes', kind: 'list', max: submitBatchEnvelopesMax, item: [envelope] }],
   filePage: [rid, channel, id, { name: 'after', kind: 'bytes', length: idBytes, optional: true }],
-  bundleExport: [rid, bundlePath, { name: 'channels', kind: 'list', max: bundleChannelsMax, item: [channel] }, { name: 'precedences', kind: 'uint', max: 0b1111 }, timeMs('sinceMs')],
+  bundleExport: [rid, bundlePath, { name: 'channels', kind: 'list', max: bundleChannelsMax, item: [channel] }, { name: 'precedences', kind: 'uint', max: 0b1111 }, timeMs('sinceMs'), { name: 'forNodeId', kind: 'text', max: bundleNodeIdBytesMax, optional: true }],
   bundleImport: [rid, bundlePath],
 }
 
@@ -152,7 +156,7 @@ const serverFields: Record<ServerMessage['type'], Field[]> = {
   revoked: [rid],
   clients: [rid, { name: 'clients', kind: 'list', max: enrolledClientsMax, item: clientRecord }],
   submittedBatch: [rid, { name: 'count', kind: 'uint', max: submitBatchEnvelopesMax }],
-  bundleExported: [rid, count('envelopes'), count('bytes'), { name: 'hash', kind: 'text', max: 64 }],
+  bundleExported: [rid, count('envelopes'), count('bytes'), { name: 'hash', kind: 'text', max: 64 }, count('leftOut', true)],
   bundleImported: [rid, { name: 'nodeId', kind: 'text', max: 256 }, count('envelopes'), count('added'), count('held'), count('refused'), { name: 'reasons', kind: 'json' }],
   filePieces: [rid, { name: 'pieces', kind: 'list', max: filePageEnvelopesMax, item: [id, envelope] }, { name: 'more', kind: 'uint', max: 1 }, { name: 'after', kind: 'bytes', length: idBytes, optional: true }],
   status: [id, { name: 'state', kind: 'state' }, count('relayedTo', true), count('deliveredTo', true), count('of', true), { name: 'reason', kind: 'text', max: 1024, optional: true }],

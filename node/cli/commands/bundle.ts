@@ -1,6 +1,8 @@
 /**
- * `ddil bundle export --to FILE [--channel CH…] [--since DURATION] [--precedence P…]` and
- * `ddil bundle import FILE` (#27): messages carried across an air gap on removable media.
+ * `ddil bundle export --to FILE [--channel CH…] [--since DURATION|--for NODE_ID] [--precedence P…]`
+ * and `ddil bundle import FILE` (#27): messages carried across an air gap on removable media.
+ * `--for` leaves out what that node's newest bundle imported here said it holds, so the stick
+ * carries only the difference.
  * Both ask the running relay, as the operator user through the client API: the relay holds
  * the store, signs the bundle with its node key, validates an import envelope by envelope as
  * the network path does, and audits both. The relay reads and writes the file, so FILE is
@@ -9,6 +11,7 @@
  * @example
  * ddil bundle export --to /media/usb/ops.ddil --channel ops --since 2d --precedence flash --precedence immediate
  * ddil bundle import /media/usb/ops.ddil
+ * ddil bundle export --to /media/usb/for-b.ddil --for 12D3KooW…   # what node 12D3KooW… lacks
  */
 import type { Command } from 'commander'
 import { resolve } from 'node:path'
@@ -20,7 +23,7 @@ import { parseDuration } from '../../../protocol/units.ts'
 import { fromHex } from '../../../protocol/bytes.ts'
 
 interface Opts { data?: string, config?: string, json?: boolean }
-interface ExportOpts extends Opts { to: string, channel: string[], since?: string, precedence: string[] }
+interface ExportOpts extends Opts { to: string, channel: string[], since?: string, for?: string, precedence: string[] }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
@@ -46,9 +49,11 @@ export function register (program: Command): void {
     .requiredOption('--to <file>', 'the bundle file to write (replaced atomically)')
     .option('--channel <ch>', 'a channel (name or reference) to export; repeat for more (default: every channel this relay carries)', collect, [])
     .option('--since <duration>', 'only messages stamped within this long, e.g. 2d (governance and keys always go)')
+    .option('--for <node-id>', 'only what that relay lacks, as its newest bundle imported here said (not with --since)')
     .option('--precedence <p>', 'only messages of this precedence; repeat for more (default: all)', collect, [])
     .option('--json', 'print JSON')
     .action(async (opts: ExportOpts) => {
+      if (opts.for !== undefined && opts.since !== undefined) throw new UsageError('--for and --since exclude each other: --for already leaves out what the peer holds')
       const precedences = precedenceMask(opts.precedence)
       const sinceMs = sinceOf(opts.since, Date.now())
       const path = resolve(opts.to)
@@ -57,9 +62,10 @@ export function register (program: Command): void {
       const { client, ctx } = await connect(opts)
       try {
         const channels = opts.channel.map(c => fromHex(resolveChannel(ctx.dataDir, c)))
-        const r = await client.bundleExport({ path, channels, precedences, sinceMs })
+        const r = await client.bundleExport({ path, channels, precedences, sinceMs, forNodeId: opts.for })
         if (opts.json === true) { process.stdout.write(JSON.stringify({ file: path, ...r }) + '\n'); return }
-        process.stdout.write(`exported ${r.envelopes} envelopes (${r.bytes} bytes) to ${path}\nsha256 ${r.hash}\n`)
+        const leftOut = r.leftOut === undefined ? '' : `; left out ${r.leftOut} that node ${opts.for ?? ''} holds`
+        process.stdout.write(`exported ${r.envelopes} envelopes (${r.bytes} bytes) to ${path}${leftOut}\nsha256 ${r.hash}\n`)
       } finally {
         await client.close()
       }
