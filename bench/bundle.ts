@@ -1,6 +1,6 @@
 /**
  * Air-gap bundle benchmark (#27). Three real `ddil start` processes (LevelDB) on loopback.
- * A holds one governed channel of N encrypted texts (20,000; `--quick` 2,000), sent through
+ * A holds one governed channel of N encrypted texts (20,000; `--quick` 1,000), sent through
  * its client API by its operator's channel session, as `ddil send` does. Measured in the same
  * run, each from a relay that has not seen them:
  * - export: A writes the channel to a bundle file (`client.bundleExport`, from request to reply);
@@ -8,8 +8,9 @@
  * - network: C, started with A as its static peer, catches up over libp2p (TCP, Noise, yamux),
  *   from the first reading of C's /status that shows A linked until the first that shows
  *   every envelope stored (read every `pollEveryMs`).
- * The result is export and import envelopes/s as ratios of the network rate; absolute rates
- * move with the machine's load.
+ * Three rounds of the three (`--quick` one), each with a fresh B and C; reported are medians.
+ * The result is export and import envelopes/s as ratios of the network rate, each round's
+ * measured side by side; absolute rates move with the machine's load.
  *
  * @example
  * npm run bench -- bundle --quick
@@ -22,14 +23,20 @@ import { cleanupRelays, Relay, root, waitFor } from '../test/helpers/relays.ts'
 import { requestRatePerSecondMax } from '../node/api/limits.ts'
 import { allPrecedences } from '../protocol/bundle/format.ts'
 import { round } from './_files-sim.ts'
+import type { Client } from '../node/api/client.ts'
 import type { BenchOptions, BenchResult } from './types.ts'
 
 type Row = Record<string, string | number | boolean | null>
 
-/** Texts in the channel: a full run stays near 2 minutes on a shared 2-core machine; `--quick` keeps the smoke run near 10 s. */
-const sizes = { full: 20_000, quick: 2_000 }
+/**
+ * Texts in the channel: a full run takes about a minute on a shared 2-core machine. `--quick` is
+ * the smoke test's: with 2,000 it took 12.6 to 19.8 s under tap at load 2 to 3.5, with 1,000 8 to 11 s.
+ */
+const sizes = { full: 20_000, quick: 1_000 }
 /** Texts in flight through A's client API while the channel is filled (as the relay benchmark). */
 const inflight = 32
+/** Rounds of export, import and catch-up: medians over three, as the machines are shared; `--quick` one. */
+const rounds = { full: 3, quick: 1 }
 /** How often C's /status is read while it catches up, ms (the network time's resolution). */
 const pollEveryMs = 20
 const patienceMs = 600_000
@@ -62,7 +69,7 @@ async function fill (a: Relay, n: number, log: (line: string) => void): Promise<
 }
 
 /** C catches up from A: the window from link-up seen to all held, and the envelopes it covers. */
-async function catchUp (a: Relay, c: Relay, target: number): Promise<{ fromStartMs: number, windowMs: number, envelopes: number, wireBytes: number }> {
+async function catchUp (a: Relay, c: Relay, target: number): Promise<Network> {
   const sentBefore = (await a.status()).counters.payloadBytesSent as number
   const t0 = performance.now()
   await c.start()
@@ -74,64 +81,108 @@ async function catchUp (a: Relay, c: Relay, target: number): Promise<{ fromStart
     return linked !== undefined && s.envelopes >= target ? t : undefined
   }, { everyMs: pollEveryMs, patienceMs })
   const l = linked as { t: number, held: number }
-  return { fromStartMs: doneAt - t0, windowMs: doneAt - l.t, envelopes: target - l.held, wireBytes: (await a.status()).counters.payloadBytesSent - sentBefore }
+  return { fromStartMs: doneAt - t0, windowMs: doneAt - l.t, envelopes: target - l.held, held: (await c.status()).envelopes, wireBytes: (await a.status()).counters.payloadBytesSent - sentBefore }
+}
+
+interface Network { fromStartMs: number, windowMs: number, envelopes: number, held: number, wireBytes: number }
+type Imported = Awaited<ReturnType<Client['bundleImport']>>
+
+/** One round: A exports, a fresh B (started, idle) imports, a fresh C catches up; B and C are stopped after (their peak RSS read first). */
+interface Round {
+  exported: { envelopes: number, bytes: number, ms: number }
+  imported: Imported & { ms: number }
+  net: Network
+  rates: { export: number, import: number, network: number }
+  rssB: number
+  rssC: number
+}
+
+async function measureOnce (a: Relay, b: Relay, c: Relay, channel: Uint8Array, held: number, file: string, log: (line: string) => void): Promise<Round> {
+  log('  export from A…')
+  const ca = await a.client()
+  let t0 = performance.now()
+  const exported = await ca.bundleExport({ path: file, channels: [channel], precedences: allPrecedences, sinceMs: 0 })
+  const exportMs = performance.now() - t0
+  await ca.close()
+
+  log('  import into a fresh B…')
+  const cb = await b.client()
+  t0 = performance.now()
+  const imported = await cb.bundleImport(file)
+  const importMs = performance.now() - t0
+  await cb.close()
+  const rssB = peakRssMiB(b.child?.pid)
+  await b.kill('SIGKILL') // measured: out of the way of C's catch-up
+
+  log('  a fresh C catching up from A over libp2p…')
+  const net = await catchUp(a, c, held)
+  const rssC = peakRssMiB(c.child?.pid)
+  await c.kill('SIGKILL')
+  return {
+    exported: { envelopes: exported.envelopes, bytes: exported.bytes, ms: exportMs },
+    imported: { ...imported, ms: importMs },
+    net,
+    rates: { export: exported.envelopes / (exportMs / 1000), import: imported.added / (importMs / 1000), network: net.envelopes / (net.windowMs / 1000) },
+    rssB,
+    rssC,
+  }
+}
+
+function median (xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 
 export async function bench (options: BenchOptions): Promise<BenchResult> {
   const n = options.quick ? sizes.quick : sizes.full
+  const roundsCount = options.quick ? rounds.quick : rounds.full
   const loadBefore = loadavg()[0]
-  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(x => Relay.init(`bench-bundle-${x}`)))
+  const a = await Relay.init('bench-bundle-a')
+  const bs = await Promise.all(Array.from({ length: roundsCount }, (_, r) => Relay.init(`bench-bundle-b${r}`)))
+  const cs = await Promise.all(Array.from({ length: roundsCount }, (_, r) => Relay.init(`bench-bundle-c${r}`)))
   // A takes the texts through one client connection: its request rate raised as for a bulk import.
-  a.writeConfig({ authors: [a], requestsPerSecond: requestRatePerSecondMax }); b.writeConfig({ authors: [a] }); c.writeConfig({ authors: [a], dial: [a] })
+  a.writeConfig({ authors: [a], requestsPerSecond: requestRatePerSecondMax })
+  for (const b of bs) b.writeConfig({ authors: [a] })
+  for (const c of cs) c.writeConfig({ authors: [a], dial: [a] })
   const file = join(root, 'bench.ddil')
   try {
-    await Promise.all([a.start(), b.start()])
+    await Promise.all([a, ...bs].map(r => r.start())) // the Bs idle until their round: they link to nobody
     options.log(`filling A with ${n} texts…`)
     const filled = await fill(a, n, options.log)
     const held = (await a.status()).envelopes as number
-
-    options.log('export from A…')
-    const ca = await a.client()
-    let t0 = performance.now()
-    const exported = await ca.bundleExport({ path: file, channels: [filled.channel], precedences: allPrecedences, sinceMs: 0 })
-    const exportMs = performance.now() - t0
-    await ca.close()
-
-    options.log('import into B…')
-    const cb = await b.client()
-    t0 = performance.now()
-    const imported = await cb.bundleImport(file)
-    const importMs = performance.now() - t0
-    await cb.close()
-
-    options.log('C catching up from A over libp2p…')
-    const net = await catchUp(a, c, held)
-
-    const rates = { export: exported.envelopes / (exportMs / 1000), import: imported.added / (importMs / 1000), network: net.envelopes / (net.windowMs / 1000) }
-    const row = (path: string, envelopes: number, ms: number, rate: number, bytesPerEnvelope: number, relay: Relay): Row => ({
-      path, envelopes, expected: held, seconds: round(ms / 1000, 3), envelopes_per_s: Math.round(rate),
-      ratio_vs_network: round(rate / rates.network, 3), bytes_per_envelope: round(bytesPerEnvelope, 1), peak_rss_mib: peakRssMiB(relay.child?.pid),
+    const done: Round[] = []
+    for (let r = 0; r < roundsCount; r++) {
+      options.log(`round ${r + 1}/${roundsCount}:`)
+      done.push(await measureOnce(a, bs[r], cs[r], filled.channel, held, file, options.log))
+    }
+    const ratios = { export: done.map(x => x.rates.export / x.rates.network), import: done.map(x => x.rates.import / x.rates.network) }
+    const bundleBytesPerEnvelope = done[0].exported.bytes / done[0].exported.envelopes
+    const row = (path: string, envelopes: number[], ms: number[], rate: number[], ratio: number[], bytesPerEnvelope: number, rssMiB: number): Row => ({
+      path, envelopes: Math.min(...envelopes), expected: held, seconds: round(median(ms) / 1000, 3), envelopes_per_s: Math.round(median(rate)),
+      ratio_vs_network: round(median(ratio), 3), bytes_per_envelope: round(bytesPerEnvelope, 1), peak_rss_mib: rssMiB,
     })
     const rows = [
-      row('export (A writes the bundle)', exported.envelopes, exportMs, rates.export, exported.bytes / exported.envelopes, a),
-      row('import (B, never linked)', imported.added, importMs, rates.import, exported.bytes / exported.envelopes, b),
-      row('network (C dials A, loopback)', (await c.status()).envelopes, net.windowMs, rates.network, net.wireBytes / net.envelopes, c),
+      row('export (A writes the bundle)', done.map(x => x.exported.envelopes), done.map(x => x.exported.ms), done.map(x => x.rates.export), ratios.export, bundleBytesPerEnvelope, peakRssMiB(a.child?.pid)),
+      row('import (B, never linked)', done.map(x => x.imported.added), done.map(x => x.imported.ms), done.map(x => x.rates.import), ratios.import, bundleBytesPerEnvelope, Math.max(...done.map(x => x.rssB))),
+      row('network (C dials A, loopback)', done.map(x => x.net.held), done.map(x => x.net.windowMs), done.map(x => x.rates.network), done.map(() => 1), median(done.map(x => x.net.wireBytes / x.net.envelopes)), Math.max(...done.map(x => x.rssC))),
     ]
+    const list = (xs: number[], digits: number): string => xs.map(x => round(x, digits)).join(', ')
     return {
       rows,
-      export_ratio: round(rates.export / rates.network, 3),
-      import_ratio: round(rates.import / rates.network, 3),
+      export_ratio: rows[0].ratio_vs_network,
+      import_ratio: rows[1].ratio_vs_network,
       notes: [
         `A's channel: ${n} encrypted texts of 100 characters, ${held - n} governance and keys envelopes; sent through A's client API, ${inflight} in flight, at ${Math.round(n / (filled.ms / 1000))} texts/s (not a result)`,
-        `bundle: ${exported.bytes} B for ${exported.envelopes} envelopes; import at B: ${imported.added} new, ${imported.held} held, ${imported.refused} refused`,
-        `export and import: from the client API request until its reply (reading or writing the file included); network: from the first reading of C's /status showing A linked until the first showing all ${held} envelopes (every ${pollEveryMs} ms), ${round(net.fromStartMs / 1000, 3)} s from C's spawn; ${net.envelopes} envelopes arrived in that window`,
-        'ratio_vs_network: envelopes/s of that path / the network\'s, same run; bytes_per_envelope: the bundle file\'s for export and import, the envelope bytes A handed to its link (payload_bytes_sent) for the network; peak_rss_mib: VmHWM of that relay process over its life (A\'s includes the filling)',
-        `three relay processes and the bench process on one machine; load average (1 min) ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after`,
+        `${roundsCount} round(s), each: A exports, a fresh B imports, a fresh C catches up (B stopped first); figures are medians over the rounds, ratios the median of each round's own ratio; per round, export/network ${list(ratios.export, 3)}, import/network ${list(ratios.import, 3)}, network envelopes/s ${list(done.map(x => x.rates.network), 0)}`,
+        `bundle: ${done[0].exported.bytes} B for ${done[0].exported.envelopes} envelopes; imports at B: ${done.map(x => `${x.imported.added} new, ${x.imported.held} held, ${x.imported.refused} refused`).join('; ')}`,
+        `export and import: from the client API request until its reply (reading or writing the file included); network: from the first reading of C's /status showing A linked until the first showing all ${held} envelopes (every ${pollEveryMs} ms); from C's spawn ${list(done.map(x => x.net.fromStartMs / 1000), 3)} s; in that window ${done.map(x => x.net.envelopes).join(', ')} envelopes arrived`,
+        'bytes_per_envelope: the bundle file\'s for export and import, the envelope bytes A handed to its link (payload_bytes_sent) for the network; peak_rss_mib: VmHWM of the relay process over its life (A\'s includes the filling; B and C: the highest over the rounds)',
+        `A, the Bs not yet measured (idle, linked to nobody), at most one C and the bench process on one machine; load average (1 min) ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after`,
       ],
     }
   } finally {
     // Measured already, and the data directories go next: no graceful shutdown to wait for.
-    await Promise.all([a.kill('SIGKILL'), b.kill('SIGKILL'), c.kill('SIGKILL')])
+    await Promise.all([a, ...bs, ...cs].map(r => r.kill('SIGKILL')))
     cleanupRelays()
   }
 }
