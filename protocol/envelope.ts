@@ -99,8 +99,23 @@ export function authorRef (publicKey: Uint8Array): Uint8Array {
   return publicKey.slice(0, authorRefBytes)
 }
 
-export function expiresAtMs (fields: Pick<EnvelopeFields, 'hlc' | 'ttlSeconds'>): number {
-  return fields.hlc.ms + fields.ttlSeconds * 1000
+/**
+ * Kinds that never expire at a relay (#25): governance and key distribution. A channel lives
+ * as long as its owners want; whoever joins it in year two, or comes back after months away,
+ * needs every change and the keys to read what is retained, so relays keep and serve them
+ * for the channel's whole life whatever their TTL (docs/CHANNELS.md "Lifetime"). Their
+ * number is bounded per channel (`governanceChangesMax`, `keysChunksMax` per epoch).
+ */
+export function isLasting (kind: number): boolean {
+  return kind === Kind.governance || kind === Kind.keys
+}
+
+/** The expiry of a lasting envelope: never, in a form every index can hold (u48 ms: the year 10889). */
+export const lastingExpiresAtMs = 2 ** 48 - 1
+
+/** When a relay lets an envelope go, ms: its stamp plus its TTL, or never for a lasting kind. */
+export function expiresAtMs (fields: Pick<EnvelopeFields, 'kind' | 'hlc' | 'ttlSeconds'>): number {
+  return isLasting(fields.kind) ? lastingExpiresAtMs : fields.hlc.ms + fields.ttlSeconds * 1000
 }
 
 const labels = kindNames.map(name => utf8(`ddil/v1/envelope/${name}\n`))

@@ -41,8 +41,30 @@ export const idListItemsMax = 1024
 /** Most causal dependencies one envelope may name (governance changes cite the heads they saw). */
 export const envelopeDepsMax = 16
 
-/** Longest time-to-live a sender may set: 30 days covers a data mule visiting weekly, with margin. */
-export const ttlSecondsMax = 30 * 24 * 3600
+/**
+ * Longest retention a channel's policy may set (#25): ten years, the longest records
+ * schedules our buyers keep incident communications for. Standing channels live for years.
+ */
+export const retentionSecondsMax = 10 * 365 * 24 * 3600
+
+/**
+ * Longest time-to-live a sender may set: the longest retention (a channel's policy caps its
+ * own, and relays refuse what exceeds it: protocol/channel/authorise.ts).
+ */
+export const ttlSecondsMax = retentionSecondsMax
+
+/**
+ * The TTL written on governance and keys envelopes. Relays keep those for their channel's
+ * life whatever it says (envelope.ts `isLasting`, #25); it keeps its value from before, so
+ * their bytes, ids and test vectors did not change.
+ */
+export const lastingTtlSeconds = 30 * 24 * 3600
+
+/**
+ * Board updates and profiles live at least this long, or the channel's retention when that
+ * is longer: a situation board must outlive a week's message retention.
+ */
+export const stateTtlSecondsMin = 30 * 24 * 3600
 
 /** Shortest time-to-live: below this a message cannot cross even one slow hop. */
 export const ttlSecondsMin = 10

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { Catalog, idFromKey, type Entry } from '../protocol/engine/catalog.ts'
 import { streamAuthorKey, streamChannelKey, streamKey } from '../protocol/engine/stream-key.ts'
-import { authorRef, signEnvelope } from '../protocol/envelope.ts'
+import { authorRef, Kind, signEnvelope } from '../protocol/envelope.ts'
 import { aliceKeys, crypto, messageFields } from './helpers/fixtures.ts'
 import { Rng } from '../sim/rng.ts'
 import { testSeed } from './helpers/seed.ts'
@@ -98,4 +98,17 @@ t.test('a stream key is the channel reference then the author reference, and is 
   t.equal(streamKey(env), env.stream, 'as the envelope carries it')
   t.same(idFromKey(streamChannelKey(env.stream)), env.channel)
   t.same(idFromKey(streamAuthorKey(env.stream)), authorRef(aliceKeys.publicKey))
+})
+
+t.test('eviction never takes governance or keys (#25): a channel cannot be read or verified without them', async t => {
+  const c = new Catalog()
+  c.add(entry(1, { kind: Kind.governance }))
+  c.add(entry(2, { kind: Kind.keys }))
+  c.add(entry(3, { kind: Kind.message }))
+  t.equal(c.evictableBytes(0), entry(3).size, 'only the message counts as evictable')
+  t.equal(c.evictionCandidate(0)?.key, entry(3).key)
+  c.remove(entry(3).key)
+  t.equal(c.evictionCandidate(0), undefined, 'nothing else is a candidate')
+  c.remove(entry(1).key)
+  t.equal(c.evictableBytes(0), 0, 'removing a lasting entry leaves the evictable count alone')
 })

@@ -158,7 +158,8 @@ t.test('a signature replayed as another kind never verifies', async t => {
   w.apply(owner, add(member, 'member'))
   // A governance change re-labelled as a message: the relay finds the author a member, but the
   // signature carries the governance label, so the engine's verifySignature refuses it.
-  const gov = w.sign(owner, add(reader, 'reader'))
+  // Signed with a TTL the channel retains for messages, so only the label stands in the way.
+  const gov = signChange(crypto, owner, { channel: w.channel, heads: w.state.heads }, add(reader, 'reader'), w.nextSeq(owner), { ms: t0 + w.clock++, c: 0 }, policy.retentionSeconds)
   const asMessage = rekind(gov, Kind.message)
   const auth = authoriseEnvelope(w.store, asMessage, crypto)
   t.ok(auth.ok, 'membership alone authorises a message from the owner')
@@ -492,4 +493,17 @@ t.test('resolve(): pure, order-free, missing deps discarded; cost of a few hundr
   const resolveMs = performance.now() - started
   t.equal(toHex(encodeState(again)), toHex(encodeState(big.state)), 'store and resolve agree on 303 changes')
   t.comment(`303 changes: store adds ${storeMs.toFixed(0)} ms in total, resolve() from scratch ${resolveMs.toFixed(0)} ms`)
+})
+
+t.test('policy retention keys (#25): files kept apart, a legal hold, closing; one byte form each', async t => {
+  const full: Policy = { ...policy, retentionSeconds: 10 * 365 * 24 * 3600, fileRetentionSeconds: 90 * 24 * 3600, legalHold: true, closedAtMs: 1_795_000_000_000 }
+  const bytes = encodeChange({ op: 'policy', policy: full })
+  t.same(decodeChange(bytes), { op: 'policy', policy: full }, 'round trip')
+  t.equal(toHex(bytes), toHex(encodeChange({ op: 'policy', policy: { ...full } })), 'deterministic')
+  t.same(decodeChange(encodeChange({ op: 'policy', policy })), { op: 'policy', policy }, 'absent keys stay absent: older policies keep their bytes')
+  const raw = (value: Map<number, unknown>): Uint8Array => encodeCanonical(new Map<number, unknown>([[0, 'policy'], [3, value]]) as never)
+  const base = (): Map<number, unknown> => new Map<number, unknown>([[0, 3600], [1, [0, 3]], [2, 'member']])
+  t.throws(() => decodeChange(raw(base().set(6, false))), { code: 'ERR_DECODE' }, 'no hold is written by leaving the key out, never as false')
+  t.throws(() => decodeChange(raw(base().set(0, 10 * 365 * 24 * 3600 + 1))), 'retention beyond ten years is refused')
+  t.throws(() => decodeChange(raw(base().set(5, 5))), 'a file retention below the shortest TTL is refused')
 })

@@ -90,6 +90,19 @@ t.test('operator journey: refusals that say what happened, footguns, logs, what 
   t.match(status.stdout, new RegExp(`away: +${b.nodeId} +since .* waiting for it: flash [1-9]\\d*, immediate 0, priority 0, routine [2-9]\\d*; oldest waiting`))
   await b.start()
   await waitFor('B back', async () => (await a.status()).away.length === 0 ? true : undefined)
+
+  // A standing channel (#25): longer retention, a legal hold, then closed; its relay says so.
+  const kept = await alice('channel', 'policy', 'ops', '--retention', '730d', '--hold')
+  t.equal(kept.code, 0, kept.stderr)
+  t.match(kept.stdout, /retention: messages 730d, files 730d\nlegal hold: ON/)
+  t.match((await alice('send', 'ops', 'kept two years', '--ttl', '700d')).stdout, /expires in 700d/, 'the longer retention lets a TTL of years through')
+  t.match((await alice('channel', 'policy', 'ops', '--close')).stdout, /state: closed \(archived\) at /)
+  const late = await alice('send', 'ops', 'after the close')
+  t.equal(late.code, 1)
+  t.match(late.stderr, /the channel was closed \(archived\) at \d+ ms and takes no post stamped later/)
+  const both = await alice('channel', 'policy', 'ops', '--close', '--reopen')
+  t.equal(both.code, 2)
+  t.match(both.stderr, /--close and --reopen exclude each other/)
 })
 
 t.test('npm start: stopping the launcher stops the relay', async t => {

@@ -130,7 +130,7 @@ const badCases: Array<[string, string, RegExp]> = [
   ['poisson and every', base('traffic:\n  - { from: hq, channel: ops, poisson: 1/m, every: 1m, size: 1KB }\n'), /give exactly one schedule/],
   ['poisson count', base('traffic:\n  - { from: hq, channel: ops, poisson: 1/m, count: 3, size: 1KB }\n'), /^x\.yaml:10:52: traffic\[0\]\.count: "count" does not go with "poisson"/],
   ['bad precedence', base('traffic:\n  - { from: hq, channel: ops, every: 1m, size: 1KB, precedence: urgent }\n'), /^x\.yaml:10:65: traffic\[0\]\.precedence: unknown precedence "urgent" \(expected one of: flash, immediate, priority, routine\)$/],
-  ['ttl too short', base('traffic:\n  - { from: hq, channel: ops, every: 1m, size: 1KB, ttl: 1s }\n'), /^x\.yaml:10:58: traffic\[0\]\.ttl: ttl 1s is outside 10s\.\.30d$/],
+  ['ttl too short', base('traffic:\n  - { from: hq, channel: ops, every: 1m, size: 1KB, ttl: 1s }\n'), /^x\.yaml:10:58: traffic\[0\]\.ttl: ttl 1s is outside 10s\.\.3650d$/],
   ['at after end', base('traffic:\n  - { from: hq, channel: ops, at: 2h, size: 1KB }\n'), /^x\.yaml:10:35: traffic\[0\]\.at: 2h is after the end of the scenario \(duration 1h\)$/],
   ['self send', base('traffic:\n  - { from: hq, to: hq, every: 1m, size: 1KB }\n'), /^x\.yaml:10:13: traffic\[0\].from: "hq" would only send to itself$/],
   ['bad size', base('traffic:\n  - { from: hq, channel: ops, every: 1m, size: 1KB..100B }\n'), /^x\.yaml:10:48: traffic\[0\]\.size: invalid size range "1KB\.\.100B"/],

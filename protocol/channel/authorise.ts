@@ -12,6 +12,8 @@
  *               (protocol/files/piece.ts): a file too large is refused at every piece.
  *   receipt     any current member (readers too), or removed with seq ≤ cutSeq; precedence allowed.
  *   keys        a current owner or admin, or one removed with seq ≤ cutSeq.
+ *   lifetime    (#25) no TTL beyond what the policy retains for the kind; no post stamped
+ *               after the channel was closed.
  *   unknown channel or author → pending (the governance that names them may be on its way).
  *
  * For kinds other than governance the signature is NOT checked here: the caller verifies
@@ -23,10 +25,11 @@
  * else if (r.pending) hold(env) else refuse(env, r.reason)
  */
 import { toHex } from '../bytes.ts'
-import { Kind, kindNames, type Envelope } from '../envelope.ts'
+import { isLasting, Kind, kindNames, type Envelope } from '../envelope.ts'
+import { stateTtlSecondsMin } from '../limits.ts'
 import { pieceProblem } from '../files/piece.ts'
 import type { Crypto } from '../ports.ts'
-import { policySizeLimits } from './governance.ts'
+import { policySizeLimits, retentionFor, type Policy } from './governance.ts'
 import { mayDistributeKeys, mayPost, type Role } from './roles.ts'
 import type { GovernanceStore } from './store.ts'
 import type { GovernanceState } from './state.ts'
@@ -73,6 +76,27 @@ export function authoriseEnvelope (store: GovernanceStore, env: Envelope, _crypt
     const problem = pieceProblem(env, policySizeLimits(state.policy))
     if (problem !== undefined) return { ok: false, reason: problem }
   }
+  const problem = lifetimeProblem(env, state.policy)
+  if (problem !== undefined) return { ok: false, reason: problem }
   return { ok: true, publicKey: who.ed }
+}
+
+/** Kinds a closed channel no longer takes: posts. Receipts (reading what is kept) and keys still go. */
+const postKinds = new Set<number>([Kind.message, Kind.state, Kind.file])
+
+/**
+ * What the channel's retention and closure (#25) say of an envelope: one that asks to live
+ * longer than the channel keeps its kind is refused (board updates may live `stateTtlSecondsMin`),
+ * and so is a post stamped after the channel was closed. Lasting kinds are kept for the
+ * channel's life and are not judged here. Stamps decide closure, so every relay agrees.
+ */
+function lifetimeProblem (env: Envelope, policy: Policy): string | undefined {
+  if (policy.closedAtMs !== undefined && postKinds.has(env.kind) && env.hlc.ms > policy.closedAtMs) {
+    return `the channel was closed (archived) at ${policy.closedAtMs} ms and takes no post stamped later (this one: ${env.hlc.ms} ms)`
+  }
+  if (isLasting(env.kind)) return undefined
+  const kept = env.kind === Kind.state ? Math.max(policy.retentionSeconds, stateTtlSecondsMin) : retentionFor(policy, env.kind === Kind.file)
+  if (env.ttlSeconds > kept) return `a time to live of ${env.ttlSeconds} s exceeds the channel's retention of ${kept} s`
+  return undefined
 }
 

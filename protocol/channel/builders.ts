@@ -7,9 +7,8 @@
  * Every later change cites the governance heads its author has accepted (sorted, at
  * most `envelopeDepsMax`; beyond that the lowest ids are cited).
  *
- * Governance envelopes carry the longest TTL by default (`ttlSecondsMax`), because they
- * define membership for the channel's life (see docs/CHANNELS.md "Governance" for what
- * that bounds and why).
+ * Governance envelopes define membership for the channel's life: relays keep them whatever
+ * their TTL (`isLasting`, #25; docs/CHANNELS.md "Lifetime"), which is `lastingTtlSeconds`.
  *
  * @example
  * const genesis = createChannel(crypto, owner, policy, random.bytes(16), hlc.now())
@@ -20,7 +19,7 @@ import { compareBytes, bytesEqual } from '../bytes.ts'
 import { authorRef, Kind, Precedence, signEnvelope, channelRefBytes, type Envelope } from '../envelope.ts'
 import { ProtocolError } from '../errors.ts'
 import type { Hlc } from '../hlc.ts'
-import { envelopeDepsMax, ttlSecondsMax } from '../limits.ts'
+import { envelopeDepsMax, lastingTtlSeconds } from '../limits.ts'
 import type { Crypto, KeyPair } from '../ports.ts'
 import { encodeChange, type Change, type CreateChange, type Policy } from './governance.ts'
 
@@ -36,7 +35,7 @@ export function channelRefOf (crypto: Crypto, body: Uint8Array): Uint8Array {
 }
 
 /** Sign a channel's genesis change. `nonce` is 16 random bytes from the Random port. */
-export function createChannel (crypto: Crypto, owner: UserKeys, policy: Policy, nonce: Uint8Array, hlc: Hlc, ttlSeconds: number = ttlSecondsMax): Envelope {
+export function createChannel (crypto: Crypto, owner: UserKeys, policy: Policy, nonce: Uint8Array, hlc: Hlc, ttlSeconds: number = lastingTtlSeconds): Envelope {
   const change: CreateChange = { op: 'create', ownerEd: owner.ed25519.publicKey, ownerX: owner.x25519.publicKey, policy, nonce }
   const body = encodeChange(change)
   return signEnvelope(crypto, {
@@ -67,7 +66,7 @@ export function citedDeps (heads: readonly Uint8Array[]): Uint8Array[] {
  * Sign a non-genesis change. `seq` is the author's next sequence number in this channel
  * (shared with every other kind the author sends there; the caller persists it first).
  */
-export function signChange (crypto: Crypto, author: Pick<UserKeys, 'ed25519'>, at: ChangeContext, change: Change, seq: number, hlc: Hlc, ttlSeconds: number = ttlSecondsMax): Envelope {
+export function signChange (crypto: Crypto, author: Pick<UserKeys, 'ed25519'>, at: ChangeContext, change: Change, seq: number, hlc: Hlc, ttlSeconds: number = lastingTtlSeconds): Envelope {
   if (change.op === 'create') throw new ProtocolError('a create change is only valid as a genesis: use createChannel')
   return signEnvelope(crypto, {
     kind: Kind.governance,

@@ -38,7 +38,7 @@ import { decodeFileProgress, encodeFileProgress } from '../files/progress.ts'
 import { longTextMediaType, longTextName, openPiece, pieceCount, ProgressReports, sealSplit, splitForChannel, type FileToSend, type PieceReceived, type SendOptions } from './files.ts'
 import { compareHlc, type Hlc } from '../hlc.ts'
 import type { Crypto } from '../ports.ts'
-import { submitBatchEnvelopesMax, ttlSecondsMax } from '../limits.ts'
+import { lastingTtlSeconds, stateTtlSecondsMin, submitBatchEnvelopesMax, ttlSecondsMax } from '../limits.ts'
 
 export interface NodeLink {
   submit (bytes: Uint8Array): Promise<{ id: Uint8Array }>
@@ -321,6 +321,18 @@ export class ChannelClient {
     await this.#change(channel, { op: 'role', memberEd, role })
   }
 
+  /**
+   * Changes the channel's policy (owners only, #25): retention, a legal hold, closing.
+   * `edit` gets the current policy and the time this change is stamped at (a close names it).
+   */
+  async setPolicy (channel: Uint8Array, edit: (current: Policy, nowMs: number) => Policy): Promise<Policy> {
+    const current = this.store.state(channel)?.policy
+    if (current === undefined) throw new UnauthorisedError('this channel\'s governance has not reached this client yet')
+    const policy = edit(current, (await this.#ports.node.stamp()).ms)
+    await this.#change(channel, { op: 'policy', policy })
+    return policy
+  }
+
   async #change (channel: Uint8Array, change: Change): Promise<void> {
     const { crypto, node } = this.#ports
     const seq = await this.#ports.reserveSeq(toHex(channel))
@@ -369,7 +381,7 @@ export class ChannelClient {
       const seq = await this.#ports.reserveSeq(toHex(channel))
       const env = signEnvelope(crypto, {
         kind: Kind.keys, precedence: Precedence.flash, channel, author: authorRef(this.me), seq, hlc: await node.stamp(),
-        ttlSeconds: ttlSecondsMax, epoch, deps: [], body,
+        ttlSeconds: lastingTtlSeconds, epoch, deps: [], body,
       }, this.#user.ed25519.privateKey)
       await this.#publish(env)
     }
@@ -532,7 +544,8 @@ export class ChannelClient {
     const { crypto, node } = this.#ports
     const seq = await this.#ports.reserveSeq(toHex(channel))
     const hlc = await node.stamp()
-    const ttl = Math.min(ttlSeconds, kind === Kind.state ? ttlSecondsMax : state.policy.retentionSeconds)
+    // Relays refuse what asks to live longer than the channel retains (authorise.ts).
+    const ttl = Math.min(ttlSeconds, kind === Kind.state ? Math.max(state.policy.retentionSeconds, stateTtlSecondsMin) : state.policy.retentionSeconds)
     const header: ContentHeader = { kind, precedence, channel, author: this.me, seq, epoch: sending.epoch }
     const body = encryptContent(crypto, { channelId: state.channelId, epochKey: sending.key, header, contentType, payload })
     const env = signEnvelope(crypto, { kind, precedence, channel, author: authorRef(this.me), seq, hlc, ttlSeconds: ttl, epoch: sending.epoch, deps: [], body }, this.#user.ed25519.privateKey)

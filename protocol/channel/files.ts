@@ -9,7 +9,7 @@
  * const r = openPiece(crypto, inbox, env, { author, keys, channelId })   // a 'file' result
  */
 import { ContentType, decryptContent, type ContentHeader } from './content.ts'
-import { policySizeLimits } from './governance.ts'
+import { policySizeLimits, retentionFor } from './governance.ts'
 import type { GovernanceState } from './state.ts'
 import { toHex } from '../bytes.ts'
 import { Precedence, type Envelope } from '../envelope.ts'
@@ -67,7 +67,7 @@ export interface FileSealing {
 
 /** The split file's pieces, manifest first: `pieceCount(split)` sequence numbers from `firstSeq`, one stamp. */
 export function sealSplit (crypto: Crypto, s: FileSealing, split: SplitFile, form: FileForm, o: { hlc: Hlc, firstSeq: number } & SendOptions): Envelope[] {
-  const ttlSeconds = Math.min(o.ttlSeconds ?? 24 * 3600, s.state.policy.retentionSeconds)
+  const ttlSeconds = Math.min(o.ttlSeconds ?? 24 * 3600, retentionFor(s.state.policy, true))
   return sealPieces(crypto, { channelId: s.state.channelId, channel: s.channel, epoch: s.sending.epoch, epochKey: s.sending.key, author: s.author }, split, {
     form, precedence: o.precedence ?? Precedence.routine, hlc: o.hlc, ttlSeconds, firstSeq: o.firstSeq,
   })

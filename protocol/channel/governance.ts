@@ -9,7 +9,10 @@
  *   role   = {0:'role',   1: memberEd(32), 3: role}
  *   policy = {0:'policy', 3: policy}
  *   policy value = {0: retentionSeconds, 1: [precedence, …] ascending, 2: 'member'|'admin',
- *                   ? 3: textBytesMax, ? 4: fileBytesMax}      ; 3 and 4 since #23, absent = default
+ *                   ? 3: textBytesMax, ? 4: fileBytesMax,     ; since #23, absent = default
+ *                   ? 5: fileRetentionSeconds,                ; since #25, absent = retentionSeconds
+ *                   ? 6: true (legal hold),                   ; since #25, absent = no hold
+ *                   ? 7: closedAtMs}                          ; since #25, absent = open
  *
  * Decoding is strict: exactly the keys of the op (no more, no fewer), exact key lengths,
  * known roles and precedences only, and (through `decodeStrict`) one byte form per change.
@@ -18,10 +21,10 @@
  * const body = encodeChange({ op: 'remove', memberEd, cutSeq: 7 })
  * decodeChange(body)   // { op: 'remove', memberEd, cutSeq: 7 }
  */
-import { asArray, asBytes, asMap, asText, asUint, decodeStrict, encodeCanonical, field, onlyKeys, type CborMap, type CborValue } from '../cbor.ts'
+import { asArray, asBool, asBytes, asMap, asText, asUint, decodeStrict, encodeCanonical, field, onlyKeys, type CborMap, type CborValue } from '../cbor.ts'
 import { DecodeError } from '../errors.ts'
 import { precedenceNames, type Precedence } from '../envelope.ts'
-import { fileBytesMaxDefault, fileChunkBytes, fileChunksMax, longTextBytesMaxDefault, ttlSecondsMax, ttlSecondsMin } from '../limits.ts'
+import { fileBytesMaxDefault, fileChunkBytes, fileChunksMax, longTextBytesMaxDefault, retentionSecondsMax, ttlSecondsMin } from '../limits.ts'
 import { isRole, postRoleNames, type PostRole, type Role } from './roles.ts'
 
 export const edKeyLength = 32
@@ -31,7 +34,10 @@ export const genesisNonceBytes = 16
 const policyBytesMax = fileChunksMax * fileChunkBytes
 
 export interface Policy {
-  /** How long nodes keep the channel's messages, seconds (bounded by the envelope TTL limits). */
+  /**
+   * How long relays keep the channel's messages, seconds (up to `retentionSecondsMax`, years):
+   * they refuse a message, receipt or file that asks to live longer, and purge at expiry.
+   */
   retentionSeconds: number
   /** Precedences members may use, ascending, unique, at least one. */
   allowedPrecedence: Precedence[]
@@ -41,6 +47,20 @@ export interface Policy {
   textBytesMax?: number
   /** Largest file, bytes (absent: `fileBytesMaxDefault`). Relays refuse larger ones. */
   fileBytesMax?: number
+  /** How long relays keep files and long messages, seconds (absent: `retentionSeconds`). */
+  fileRetentionSeconds?: number
+  /** A legal hold: while set, relays purge nothing of the channel, expired or not (absent: no hold). */
+  legalHold?: boolean
+  /**
+   * Closed (archived) at this time, ms: relays refuse posts (messages, files, board updates)
+   * stamped after it and keep what retention says. Absent: open. Only owners change policy.
+   */
+  closedAtMs?: number
+}
+
+/** How long relays keep one kind of the channel's content, seconds. */
+export function retentionFor (p: Policy, file: boolean): number {
+  return file ? p.fileRetentionSeconds ?? p.retentionSeconds : p.retentionSeconds
 }
 
 /** A policy's size limits, defaults filled in. */
@@ -75,6 +95,9 @@ function policyValue (p: Policy): CborMap {
   // Written only when set, so every policy made before #23 keeps its byte form (and its change id).
   if (p.textBytesMax !== undefined) m.set(3, p.textBytesMax)
   if (p.fileBytesMax !== undefined) m.set(4, p.fileBytesMax)
+  if (p.fileRetentionSeconds !== undefined) m.set(5, p.fileRetentionSeconds)
+  if (p.legalHold === true) m.set(6, true)
+  if (p.closedAtMs !== undefined) m.set(7, p.closedAtMs)
   return m
 }
 
@@ -109,8 +132,8 @@ export function encodeChange (change: Change): Uint8Array {
 }
 
 function readPolicy (v: CborValue | undefined, what: string): Policy {
-  const m = onlyKeys(asMap(v, what), [0, 1, 2, 3, 4], what)
-  const retentionSeconds = asUint(field(m, 0, what), `${what} retention`, ttlSecondsMax, ttlSecondsMin)
+  const m = onlyKeys(asMap(v, what), [0, 1, 2, 3, 4, 5, 6, 7], what)
+  const retentionSeconds = asUint(field(m, 0, what), `${what} retention`, retentionSecondsMax, ttlSecondsMin)
   const list = asArray(field(m, 1, what), `${what} precedences`, { min: 1, max: precedenceNames.length })
   const allowedPrecedence = list.map((p, i) => {
     const n = asUint(p, `${what} precedence ${i}`, precedenceNames.length - 1)
@@ -122,6 +145,13 @@ function readPolicy (v: CborValue | undefined, what: string): Policy {
   const policy: Policy = { retentionSeconds, allowedPrecedence, whoMayPost: who as PostRole }
   if (m.has(3)) policy.textBytesMax = asUint(m.get(3), `${what} textBytesMax`, policyBytesMax, 1)
   if (m.has(4)) policy.fileBytesMax = asUint(m.get(4), `${what} fileBytesMax`, policyBytesMax, 1)
+  if (m.has(5)) policy.fileRetentionSeconds = asUint(m.get(5), `${what} fileRetentionSeconds`, retentionSecondsMax, ttlSecondsMin)
+  if (m.has(6)) {
+    // One byte form: a hold is written as true, no hold by leaving the key out.
+    if (!asBool(m.get(6), `${what} legalHold`)) throw new DecodeError(`${what} legalHold is written only as true`)
+    policy.legalHold = true
+  }
+  if (m.has(7)) policy.closedAtMs = asUint(m.get(7), `${what} closedAtMs`, Number.MAX_SAFE_INTEGER)
   return policy
 }
 

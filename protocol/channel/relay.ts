@@ -57,6 +57,11 @@ export class RelayChannelPolicy implements Authoriser {
     return authoriseEnvelope(this.store, env)
   }
 
+  /** Whether the channel is under a legal hold (its policy says so): the engine's purge then keeps its expired envelopes. */
+  onHold (channel: Uint8Array): boolean {
+    return this.store.state(channel)?.policy.legalHold === true
+  }
+
   /** Call when the engine has stored an envelope: governance may release held envelopes or enforce a removal. */
   async stored (engine: PolicyEngine, env: Envelope): Promise<void> {
     if (env.kind !== Kind.governance) return

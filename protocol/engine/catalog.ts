@@ -14,7 +14,7 @@
 import { EntryColumns, type Entry } from './entry-columns.ts'
 import { Heap } from './heap.ts'
 import { streamAuthorKey } from './stream-key.ts'
-import { Kind } from '../envelope.ts'
+import { isLasting, Kind } from '../envelope.ts'
 
 /** A map key for an id (one char per byte, cheaper than hex); `idFromKey` is its inverse. */
 export { binaryString as idKey, fromBinaryString as idFromKey } from '../bytes.ts'
@@ -44,6 +44,15 @@ export function idsAt (s: Stream | undefined, seq: number): string[] {
  * quota is a promise about disk use, so it errs towards the disk.
  */
 export const entryOverheadBytes = 200
+
+/**
+ * Whether quota pressure may take an entry: not one in our custody (acknowledged, not yet
+ * handed on), and not a lasting kind (governance and keys: a channel cannot be read or
+ * verified without them; they are few and bounded per channel).
+ */
+function evictable (e: Pick<Entry, 'custody' | 'kind'>): boolean {
+  return !e.custody && !isLasting(e.kind)
+}
 
 /** Stale heap items (of removed entries) tolerated beyond the live ones before a heap is rebuilt. */
 const staleItemsSlack = 1024
@@ -217,7 +226,7 @@ export class Catalog {
     this.#byId.set(e.key, h)
     this.bytesUsed += e.size
     this.#expiry.push(h)
-    if (!e.custody) { this.#evictable[e.precedence].push(h); this.#evictableBytes[e.precedence] += e.size }
+    if (evictable(e)) { this.#evictable[e.precedence].push(h); this.#evictableBytes[e.precedence] += e.size }
     if (e.file !== undefined) {
       this.#fileOf.set(e.key, e.file)
       const pieces = this.#files.get(e.file)
@@ -237,7 +246,7 @@ export class Catalog {
     this.#byId.delete(key)
     this.#cols.retire(h)
     if (this.#cols.expiryQueued(h)) this.#expiry.staled()
-    if (!e.custody) { this.#evictable[e.precedence].staled(); this.#evictableBytes[e.precedence] -= e.size }
+    if (evictable(e)) { this.#evictable[e.precedence].staled(); this.#evictableBytes[e.precedence] -= e.size }
     this.bytesUsed -= e.size
     if (e.file !== undefined) {
       this.#fileOf.delete(key)

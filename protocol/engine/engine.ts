@@ -116,7 +116,8 @@ export class Engine implements LinkHandler {
       config, refKey: this.#peerRef(config.nodeId), clock, networkNowMs, peersChanged: () => { time.peersChanged() },
       counters, logger, transport, links, catalog, log, set, holds, write, output: out, schedule,
     })
-    const retention = this.#retention = new Retention({ catalog, set, log, storageBytesMax: config.storageBytesMax, clock, networkNowMs, write, counters, events })
+    const onHold = deps.authoriser.onHold?.bind(deps.authoriser) ?? (() => false)
+    const retention = this.#retention = new Retention({ catalog, set, log, storageBytesMax: config.storageBytesMax, clock, networkNowMs, write, counters, events, onHold })
     const held = this.#held = new HeldPool({
       counters,
       validate: validateEnvelope,

@@ -41,12 +41,20 @@ export interface RetentionDeps {
   write (ops: StoreOp[]): Promise<void>
   counters: Pick<Counters, 'purged' | 'discarded'>
   events: Pick<EngineEvents, 'removed'> | undefined
+  /** Whether a channel is under a legal hold: its expired envelopes stay until it is lifted. */
+  onHold (channel: Uint8Array): boolean
 }
 
 export class Retention {
   readonly #d: RetentionDeps
   /** Bytes of envelopes being written: counted against the quota before they land. */
   #pendingBytes = 0
+  /**
+   * Expired entries kept for channels under a legal hold (channel id key → entries), out of
+   * the expiry order: each purge takes those whose hold has been lifted. Bounded by the
+   * store (they are held envelopes); rebuilt on restart, when every entry is in the order again.
+   */
+  readonly #heldExpired = new Map<string, Entry[]>()
 
   constructor (deps: RetentionDeps) { this.#d = deps }
 
@@ -114,7 +122,7 @@ export class Retention {
   async purge (): Promise<number> {
     const e = this.#d
     const now = e.networkNowMs()
-    const expired = e.catalog.expired(now, purgeBatchMax)
+    const expired = this.#released().concat(this.#notHeld(e.catalog.expired(now, purgeBatchMax)))
     const ops: StoreOp[] = []
     const removed: Uint8Array[] = []
     for (const x of expired) {
@@ -147,6 +155,38 @@ export class Retention {
       e.events?.removed?.(removed, 'purged')
     }
     return removed.length
+  }
+
+  /** Of expired entries, those whose channel is not on hold; the rest are set aside until it is lifted. */
+  #notHeld (expired: Entry[]): Entry[] {
+    return expired.filter(x => {
+      const channel = streamChannelKey(x.stream)
+      if (!this.#d.onHold(idFromKey(channel))) return true
+      // Kept, not offered: a peer that let it go would fetch it again at every reconciliation.
+      this.#d.set.delete(x.key)
+      const aside = this.#heldExpired.get(channel) ?? []
+      aside.push(x)
+      this.#heldExpired.set(channel, aside)
+      return false
+    })
+  }
+
+  /** Entries set aside for holds since lifted (still held here: a discard may have taken some). */
+  #released (): Entry[] {
+    const out: Entry[] = []
+    for (const [channel, entries] of this.#heldExpired) {
+      if (this.#d.onHold(idFromKey(channel))) continue
+      this.#heldExpired.delete(channel)
+      for (const x of entries) if (this.#d.catalog.has(x.key)) out.push(x)
+    }
+    return out
+  }
+
+  /** How many expired envelopes are kept because their channel is on hold. */
+  heldExpiredCount (): number {
+    let n = 0
+    for (const entries of this.#heldExpired.values()) n += entries.length
+    return n
   }
 
   /** An expired envelope, already out of the catalog: its records go, its id is remembered. */

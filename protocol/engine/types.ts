@@ -24,6 +24,11 @@ export type Refuse = (reason: RefusalReason, detail: string, peer?: PeerId, env?
 
 export interface Authoriser {
   authorise (env: Envelope): AuthoriseResult
+  /**
+   * Whether a channel's expired envelopes must be kept (a legal hold, #25): the purge leaves
+   * them and takes them once the hold is lifted. Absent: nothing is ever held.
+   */
+  onHold? (channel: Uint8Array): boolean
 }
 
 export interface EngineDeps {

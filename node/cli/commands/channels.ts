@@ -8,10 +8,14 @@ import type { ChannelSession } from '../channel-session.ts'
 import { channelNames, resolveChannel } from '../local-channel.ts'
 import { parseUserPublicKey } from '../../user-identity.ts'
 import { isRole, roleNames, type Role } from '../../../protocol/channel/roles.ts'
-import { authorRef } from '../../../protocol/envelope.ts'
+import { authorRef, precedenceNames } from '../../../protocol/envelope.ts'
 import { toHex } from '../../../protocol/bytes.ts'
 import { UsageError } from '../../../protocol/errors.ts'
 import { resolveDataDir } from '../../config/paths.ts'
+import type { Policy } from '../../../protocol/channel/governance.ts'
+import type { GovernanceState } from '../../../protocol/channel/state.ts'
+import { retentionSecondsMax, ttlSecondsMin } from '../../../protocol/limits.ts'
+import { formatDuration, parseDuration } from '../../../protocol/units.ts'
 
 function roleOf (text: string): Role {
   if (!isRole(text)) throw new UsageError(`--role must be one of ${roleNames.join(', ')}, not "${text}"`)
@@ -30,6 +34,45 @@ async function withChannel (opts: { data?: string, config?: string }, arg: strin
   } finally {
     await s.close()
   }
+}
+
+interface PolicyOpts { data?: string, config?: string, retention?: string, fileRetention?: string, hold?: boolean, releaseHold?: boolean, close?: boolean, reopen?: boolean, json?: boolean }
+
+function retentionSecondsOf (text: string, option: string): number {
+  let ms: number
+  try { ms = parseDuration(text) } catch { throw new UsageError(`${option} "${text}" is not a duration; write e.g. 90d or 3650d`) }
+  const seconds = Math.floor(ms / 1000)
+  if (seconds < ttlSecondsMin || seconds > retentionSecondsMax) throw new UsageError(`${option} must be between ${formatDuration(ttlSecondsMin * 1000)} and ${formatDuration(retentionSecondsMax * 1000)}, not ${text}`)
+  return seconds
+}
+
+/** The edit the options ask for; undefined when they ask for none (show the policy). */
+export function policyEdit (o: Omit<PolicyOpts, 'data' | 'config' | 'json'>): ((p: Policy, nowMs: number) => Policy) | undefined {
+  if (o.hold === true && o.releaseHold === true) throw new UsageError('--hold and --release-hold exclude each other')
+  if (o.close === true && o.reopen === true) throw new UsageError('--close and --reopen exclude each other')
+  const retention = o.retention === undefined ? undefined : retentionSecondsOf(o.retention, '--retention')
+  const fileRetention = o.fileRetention === undefined ? undefined : retentionSecondsOf(o.fileRetention, '--file-retention')
+  if ([retention, fileRetention, o.hold, o.releaseHold, o.close, o.reopen].every(x => x === undefined)) return undefined
+  return (current, nowMs) => {
+    const next: Policy = { ...current }
+    if (retention !== undefined) next.retentionSeconds = retention
+    if (fileRetention !== undefined) next.fileRetentionSeconds = fileRetention
+    if (o.hold === true) next.legalHold = true
+    if (o.releaseHold === true) delete next.legalHold
+    if (o.close === true) next.closedAtMs = current.closedAtMs ?? nowMs
+    if (o.reopen === true) delete next.closedAtMs
+    return next
+  }
+}
+
+export function describePolicy (p: Policy): string {
+  const days = (seconds: number): string => formatDuration(seconds * 1000)
+  return [
+    `retention: messages ${days(p.retentionSeconds)}, files ${days(p.fileRetentionSeconds ?? p.retentionSeconds)}`,
+    `legal hold: ${p.legalHold === true ? 'ON (relays purge nothing of this channel)' : 'off'}`,
+    `state: ${p.closedAtMs === undefined ? 'open' : `closed (archived) at ${new Date(p.closedAtMs).toISOString()}: no later posts`}`,
+    `who may post: ${p.whoMayPost}s; precedences: ${p.allowedPrecedence.map(x => precedenceNames[x]).join(', ')}`,
+  ].join('\n')
 }
 
 export function register (program: Command): void {
@@ -89,6 +132,25 @@ export function register (program: Command): void {
       await withChannel(opts, arg, async (s, ch) => {
         await s.cc.setRole(ch, member.ed25519, role)
         process.stdout.write(`${toHex(authorRef(member.ed25519))} is now ${role}\n`)
+      })
+    })
+
+  clientOptions(channel.command('policy'))
+    .argument('<channel>', 'channel name or reference')
+    .option('--retention <duration>', 'keep messages this long, e.g. 90d or 3650d (relays refuse longer TTLs and purge at expiry)')
+    .option('--file-retention <duration>', 'keep files and long messages this long (default: as messages)')
+    .option('--hold', 'set a legal hold: relays purge nothing of the channel until it is released')
+    .option('--release-hold', 'lift the legal hold: purges resume')
+    .option('--close', 'close (archive) the channel: relays refuse later posts and keep what retention says')
+    .option('--reopen', 'reopen a closed channel')
+    .option('--json', 'print JSON')
+    .description('show the channel\'s policy, or change it (owners only): retention, legal hold, closing')
+    .action(async (arg: string, opts: PolicyOpts) => {
+      const edit = policyEdit(opts)
+      await withChannel(opts, arg, async (s, ch) => {
+        const policy = edit === undefined ? (s.cc.state(ch) as GovernanceState).policy : await s.cc.setPolicy(ch, edit)
+        if (opts.json === true) { process.stdout.write(JSON.stringify(policy) + '\n'); return }
+        process.stdout.write(describePolicy(policy) + '\n')
       })
     })
 
