@@ -23,6 +23,7 @@ import { PeerBackoff } from './p2p/backoff.ts'
 import { openAuditLog, auditKeyFromNodeKey, RefusalSummaries, type AuditLog } from './audit/index.ts'
 import { AuditBudget } from './audit/budget.ts'
 import { channelAuditEvent, channelBudget, evictionAuditEvent, evictionBudget } from './channel-audit.ts'
+import { recordConfig } from './config-audit.ts'
 import type { AuditEvent } from './audit/index.ts'
 import { startClientApi, type ClientApiOptions } from './api/server.ts'
 import { createStaticSite } from './web/static.ts'
@@ -261,7 +262,8 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     // Client commands on this data directory read where we listen from here (node/endpoints.ts).
     await writeEndpoints(dataDir, { api: api.address, admin: admin.address, requestsPerSecond: config.api.requestsPerSecond })
     cleanups.push(() => removeEndpoints(dataDir))
-    await audit.append({ who: 'operator', what: 'node.started', outcome: 'ok', detail: { listen: listen(), api: `${api.address.host}:${api.address.port}`, web: webStatus ?? null } })
+    const configHash = await recordConfig({ dataDir, config, audit: appendDurable })
+    await audit.append({ who: 'operator', what: 'node.started', outcome: 'ok', detail: { listen: listen(), api: `${api.address.host}:${api.address.port}`, web: webStatus ?? null, config: configHash } })
     let stopping: Promise<void> | undefined
     return {
       nodeId, dataDir, firstRun, listen: listen(), api: api.address, web, webCertificateCreated: own.created, admin: admin.address, engine, status,

@@ -1,12 +1,17 @@
 // Security events a relay writes about what it carries and how it runs (#25): governance changes and
 // key epochs mapped from stored envelopes (node/channel-audit.ts), evictions, the budget that keeps a
-// catch-up or a full store from flooding the log (node/audit/budget.ts). A real relay's log is
-// checked in channels-integration.
+// catch-up or a full store from flooding the log (node/audit/budget.ts), and configuration changes
+// recorded at start-up (node/config-audit.ts). A real relay's log is checked in channels-integration.
 import t from 'tap'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createNodeCrypto } from '../node/crypto.ts'
 import { AuditBudget } from '../node/audit/budget.ts'
 import type { AuditEvent } from '../node/audit/sanitise.ts'
 import { channelAuditEvent, evictionAuditEvent } from '../node/channel-audit.ts'
+import { configAuditedFileName, configChanges, configDigest, recordConfig } from '../node/config-audit.ts'
+import { loadConfig, renderConfigTemplate } from '../node/config/index.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { authorRef, Kind, Precedence, signEnvelope, type Envelope } from '../protocol/envelope.ts'
 import { createChannel, signChange, type UserKeys } from '../protocol/channel/builders.ts'
@@ -92,4 +97,26 @@ t.test('past keysMax keys, events are counted together per type; close writes wh
   ])
   b.record(evictionAuditEvent(1, 100).event, evictionAuditEvent(1, 100).fold)
   t.equal(out.length, 5, 'after close, written in full')
+})
+
+t.test('config.changed at start-up: the first start, a changed key, an unchanged restart', async t => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ddil-config-audit-'))
+  t.teardown(() => { rmSync(dataDir, { recursive: true, force: true }) })
+  writeFileSync(join(dataDir, 'config.yaml'), renderConfigTemplate())
+  const start = async (env: Record<string, string>): Promise<{ hash: string, events: AuditEvent[] }> => {
+    const events: AuditEvent[] = []
+    const hash = await recordConfig({ dataDir, config: loadConfig({ dataDir, env }).config, audit: async (e) => { events.push(e) } })
+    return { hash, events }
+  }
+  const first = await start({})
+  t.equal(first.events.length, 1)
+  t.match(first.events[0], { who: 'operator', what: 'config.changed', outcome: 'ok', detail: { hash: first.hash, previous: null } })
+  t.ok((first.events[0].detail?.changed as string[]).includes('log.level'), 'every key is new at a first start')
+  t.same(JSON.parse(readFileSync(join(dataDir, configAuditedFileName), 'utf8')).hash, first.hash, 'remembered for the next start')
+  const again = await start({})
+  t.same(again, { hash: first.hash, events: [] }, 'an unchanged restart writes nothing (node.started names the hash)')
+  const changed = await start({ DDIL_LOG_LEVEL: 'debug' })
+  t.not(changed.hash, first.hash)
+  t.same(changed.events[0].detail, { hash: changed.hash, previous: first.hash, changed: ['log.level'], keys: { 'log.level': configDigest(loadConfig({ dataDir, env: { DDIL_LOG_LEVEL: 'debug' } }).config).keys['log.level'] } }, 'only the key that changed, with its new value\'s hash')
+  t.same(configChanges({ hash: 'x', keys: { a: '1', gone: '2' } }, { hash: 'y', keys: { a: '1', b: '3' } }), ['b', 'gone'], 'keys set and gone count as changed')
 })

@@ -44,6 +44,10 @@ async function auditsChannelEvents (t: Test, a: Relay, b: Relay, ref: string): P
     const epochs = entries.filter(e => e.what === 'key.rotated')
     t.ok(epochs.length >= 2 && epochs.every(e => e.who === alice && e.detail.channel === ref && e.detail.chunks >= 1), `${r.name}: ${epochs.length} key epochs, by Alice`)
     t.ok(epochs.at(-1).detail.epoch > epochs[0].detail.epoch, 'the removal brought a new epoch')
+    const config = entries.find(e => e.what === 'config.changed')
+    t.match(config, { who: 'operator', outcome: 'ok', detail: { previous: null, hash: /^[0-9a-f]{64}$/ } }, `${r.name}: the first start records its configuration`)
+    t.ok(config.detail.changed.includes('log.level'), 'naming its keys')
+    t.equal(entries.find(e => e.what === 'node.started').detail.config, config.detail.hash, 'node.started names the configuration it ran')
   }
 }
 
