@@ -1,7 +1,8 @@
 // Security events a relay writes about what it carries and how it runs (#25): governance changes and
 // key epochs mapped from stored envelopes (node/channel-audit.ts), evictions, the budget that keeps a
 // catch-up or a full store from flooding the log (node/audit/budget.ts), and configuration changes
-// recorded at start-up (node/config-audit.ts). A real relay's log is checked in channels-integration.
+// recorded at start-up (node/config-audit.ts); and a running relay's evictions. Governance and key epochs
+// in real relays' logs are checked in channels-integration.
 import t from 'tap'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,6 +13,9 @@ import type { AuditEvent } from '../node/audit/sanitise.ts'
 import { channelAuditEvent, evictionAuditEvent } from '../node/channel-audit.ts'
 import { configAuditedFileName, configChanges, configDigest, recordConfig } from '../node/config-audit.ts'
 import { loadConfig, renderConfigTemplate } from '../node/config/index.ts'
+import { startNode } from '../node/daemon.ts'
+import { exportAuditLog } from '../node/audit/index.ts'
+import { Relay, cleanupRelays } from './helpers/relays.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { authorRef, Kind, Precedence, signEnvelope, type Envelope } from '../protocol/envelope.ts'
 import { createChannel, signChange, type UserKeys } from '../protocol/channel/builders.ts'
@@ -119,4 +123,34 @@ t.test('config.changed at start-up: the first start, a changed key, an unchanged
   t.not(changed.hash, first.hash)
   t.same(changed.events[0].detail, { hash: changed.hash, previous: first.hash, changed: ['log.level'], keys: { 'log.level': configDigest(loadConfig({ dataDir, env: { DDIL_LOG_LEVEL: 'debug' } }).config).keys['log.level'] } }, 'only the key that changed, with its new value\'s hash')
   t.same(configChanges({ hash: 'x', keys: { a: '1', gone: '2' } }, { hash: 'y', keys: { a: '1', b: '3' } }), ['b', 'gone'], 'keys set and gone count as changed')
+})
+
+t.test('a running relay whose store is full: the first eviction in full, the rest summed at the stop', async t => {
+  t.teardown(cleanupRelays)
+  const r = await Relay.init('evict')
+  r.writeConfig({ authors: [], quota: '20KB', logLevel: 'error' })
+  const node = await startNode({ dataDir: r.dataDir, env: {}, flags: {}, prettyLogs: false })
+  t.teardown(() => node.stop())
+  const me: UserKeys = { ed25519: r.user.ed25519, x25519: r.user.x25519 }
+  const ch = createChannel(crypto, me, policy, new Uint8Array(16).fill(9), { ms: Date.now(), c: 0 })
+  await node.engine.importEnvelope(ch.bytes) // a bundle's envelopes are not in custody here: evictable
+  const posts = 40
+  for (let seq = 2; seq < posts + 2; seq++) {
+    await node.engine.importEnvelope(signEnvelope(crypto, {
+      kind: Kind.message, precedence: Precedence.routine, channel: ch.channel, author: authorRef(me.ed25519.publicKey), seq,
+      hlc: { ms: Date.now(), c: seq }, ttlSeconds: 3600, epoch: 1, deps: [], body: new Uint8Array(1000).fill(seq),
+    }, me.ed25519.privateKey).bytes)
+  }
+  const evicted = node.status().counters.evicted
+  t.ok(evicted > 10, `${evicted} of ${posts} posts evicted`)
+  await node.stop()
+  const entries: any[] = []
+  for await (const line of exportAuditLog(r.dataDir)) entries.push(JSON.parse(line))
+  const evictions = entries.filter(e => e.what === 'store.evicted')
+  t.equal(evictions.length, 2, 'one entry in full, one summary')
+  t.match(evictions[0], { who: 'node', outcome: 'ok', where: { node: node.nodeId }, detail: { envelopes: 1, bytes: Number, reason: 'storage quota full' } })
+  t.ok(evictions[0].detail.bytes > 1000, 'the bytes it freed')
+  t.match(evictions[1].detail, { events: evicted - 1, envelopes: evicted - 1, summary: true })
+  t.ok(entries.findIndex(e => e.what === 'store.evicted' && e.detail.summary === true) < entries.findIndex(e => e.what === 'node.stopped'), 'written before node.stopped')
+  t.match(entries.find(e => e.what === 'membership.changed'), { who: toHex(authorRef(me.ed25519.publicKey)), detail: { op: 'create', from: 'local' } }, 'the imported genesis, from local')
 })
