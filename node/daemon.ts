@@ -21,6 +21,9 @@ import { createHost } from './p2p/host.ts'
 import { attachFrameTransport, type FrameTransport } from './p2p/link.ts'
 import { PeerBackoff } from './p2p/backoff.ts'
 import { openAuditLog, auditKeyFromNodeKey, RefusalSummaries, type AuditLog } from './audit/index.ts'
+import { AuditBudget } from './audit/budget.ts'
+import { channelAuditEvent, channelBudget, evictionAuditEvent, evictionBudget } from './channel-audit.ts'
+import { recordConfig } from './config-audit.ts'
 import type { AuditEvent } from './audit/index.ts'
 import { startClientApi, type ClientApiOptions } from './api/server.ts'
 import { createStaticSite } from './web/static.ts'
@@ -39,9 +42,9 @@ import { checkDataFormat } from './data-format.ts'
 import { removeEndpoints, writeEndpoints } from './endpoints.ts'
 import { createEngine, type Engine } from '../protocol/engine/engine.ts'
 import { RelayChannelPolicy } from '../protocol/channel/relay.ts'
-import { authorRef } from '../protocol/envelope.ts'
+import { authorRef, kindNames } from '../protocol/envelope.ts'
 import { bytesEqual, toHex } from '../protocol/bytes.ts'
-import { frameBytesMax } from '../protocol/limits.ts'
+import { auditChannelEntriesPerWindowMax, frameBytesMax } from '../protocol/limits.ts'
 import { ConfigError } from '../protocol/errors.ts'
 import type { LinkHandler, Logger } from '../protocol/ports.ts'
 import { firstBusyAddress, listening } from './listen-errors.ts'
@@ -117,13 +120,24 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     const user = await loadUserIdentity(dataDir, crypto)
     const audit: AuditLog = await openAuditLog({ dataDir, crypto, key: auditKeyFromNodeKey(nodeKey), node: nodeId, now: () => clock.nowMs() })
     cleanups.push(() => audit.close())
+    /** For changes that must not happen unrecorded: resolves once the entry is durable, rejects if it cannot be. */
+    const appendDurable = async (event: AuditEvent): Promise<void> => { await audit.append(event) }
+    // Summary windows are bounds, not work: they must not keep a stopping relay alive.
+    const unrefTimer = (fn: () => void, ms: number): () => void => { const timer = setTimeout(fn, ms); timer.unref(); return () => { clearTimeout(timer) } }
     // Repeated refusals (a connection flood) are written once, then counted in a summary per window (audit/repeats.ts).
     const refusals = new RefusalSummaries({
       append: (event) => { audit.append(event).catch((e: Error) => logger.error({ err: e.message, event: event.what }, 'audit log write failed')) },
-      schedule: (fn, ms) => { const timer = setTimeout(fn, ms); timer.unref(); return () => { clearTimeout(timer) } },
+      schedule: unrefTimer,
     })
     cleanups.push(() => { refusals.close() })
     const record = (event: AuditEvent): void => { refusals.record(event) }
+    // Governance changes, key epochs and evictions: in full up to a budget a minute, then counted per channel (a catch-up, a full store).
+    const budget = new AuditBudget({
+      append: (event) => { refusals.record(event) },
+      schedule: unrefTimer,
+      budgets: { [channelBudget]: auditChannelEntriesPerWindowMax, [evictionBudget]: 1 },
+    })
+    cleanups.push(() => { budget.close() })
     // Channels are judged by their signed governance; only a genesis needs the operator's
     // say-so: this relay carries channels created by the users in authors.allow (with
     // `enrolled`, the devices enrolled here: the registry opens below, and is asked then).
@@ -142,10 +156,20 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     hub.restored.add((env) => policy.restored(env))
     await engine.open()
     cleanups.push(() => engine.close())
-    hub.stored.add((env) => { policy.stored(engine, env).catch((e: Error) => logger.error({ err: e.message }, 'enforcing a channel removal failed')) })
-    hub.refused.add((reason, detail, peer, env) => record({ who: peer ?? 'local client', what: 'envelope.rejected', outcome: 'refused', detail: { reason, detail, id: env !== undefined ? toHex(env.id) : undefined } }))
+    hub.stored.add((env, from) => {
+      const audited = channelAuditEvent(env, from)
+      if (audited !== undefined) budget.record(audited.event, audited.fold)
+      policy.stored(engine, env).catch((e: Error) => logger.error({ err: e.message }, 'enforcing a channel removal failed'))
+    })
+    hub.refused.add((reason, detail, peer, env) => record({
+      who: peer ?? 'local client', what: 'envelope.rejected', outcome: 'refused',
+      detail: { reason, detail, ...(env !== undefined ? { id: toHex(env.id), kind: kindNames[env.kind], channel: toHex(env.channel), author: toHex(env.author) } : {}) },
+    }))
     hub.penalised.add((peer, reason) => record({ who: peer, what: 'peer.refused', outcome: 'refused', detail: { reason } }))
-    hub.removed.add((ids, why) => record({ who: 'node', what: why === 'purged' ? 'store.purged' : why === 'evicted' ? 'store.evicted' : 'envelope.rejected', outcome: 'ok', detail: { count: ids.length, why } }))
+    hub.removed.add((ids, why, bytes) => {
+      if (why === 'evicted') { const e = evictionAuditEvent(ids.length, bytes ?? 0); budget.record(e.event, e.fold); return }
+      record({ who: 'node', what: why === 'purged' ? 'store.purged' : 'envelope.rejected', outcome: 'ok', detail: { count: ids.length, why } })
+    })
     hub.equivocation.add((_first, second) => record({ who: toHex(second.author), what: 'envelope.rejected', outcome: 'ok', detail: { reason: 'equivocation: two envelopes with one sequence (both kept as proof)', id: toHex(second.id), seq: second.seq } }))
 
     const backoff = new PeerBackoff() // peers the engine disconnects are kept away for a growing while
@@ -190,13 +214,13 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     const registry = await ClientRegistry.open({
       dataDir, operator: user.ed25519.publicKey, configured: clientAllowed(config, user.ed25519.publicKey),
       // Code expiry timers are bounds, not work: they must not keep a stopping relay alive.
-      clock: systemClock, crypto, randomBytes: (n) => new Uint8Array(randomBytes(n)), audit: async (event) => { await audit.append(event) }, record,
+      clock: systemClock, crypto, randomBytes: (n) => new Uint8Array(randomBytes(n)), audit: appendDurable, record,
     })
     cleanups.push(() => { registry.close() })
     enrolledAuthor = (ref) => registry.enrolledAuthor(ref)
     const bundles = createBundles({
       engine, channels: () => policy.store.channels(), crypto, nodeId, nodeKey: auditKeyFromNodeKey(nodeKey),
-      audit: async (event) => { await audit.append(event) }, nowMs: () => clock.nowMs(),
+      audit: appendDurable, nowMs: () => clock.nowMs(),
       peerHolds: createPeerHolds({ dir: join(dataDir, peerHoldsDirName), crypto }),
     })
     const facade = createFacade(engine, hub, {
@@ -238,13 +262,15 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     // Client commands on this data directory read where we listen from here (node/endpoints.ts).
     await writeEndpoints(dataDir, { api: api.address, admin: admin.address, requestsPerSecond: config.api.requestsPerSecond })
     cleanups.push(() => removeEndpoints(dataDir))
-    await audit.append({ who: 'operator', what: 'node.started', outcome: 'ok', detail: { listen: listen(), api: `${api.address.host}:${api.address.port}`, web: webStatus ?? null } })
+    const configHash = await recordConfig({ dataDir, config, audit: appendDurable })
+    await audit.append({ who: 'operator', what: 'node.started', outcome: 'ok', detail: { listen: listen(), api: `${api.address.host}:${api.address.port}`, web: webStatus ?? null, config: configHash } })
     let stopping: Promise<void> | undefined
     return {
       nodeId, dataDir, firstRun, listen: listen(), api: api.address, web, webCertificateCreated: own.created, admin: admin.address, engine, status,
       stop: () => {
         stopping ??= (async () => {
-          refusals.close() // the counts of refusals still being summarised, before the stop
+          budget.close() // the counts still being summarised, before the stop (into refusals, which then writes its own)
+          refusals.close()
           // A log that failed gets one more attempt now rather than at its next retry, so the stop is recorded.
           await audit.recover()
             .then(() => audit.append({ who: 'operator', what: 'node.stopped', outcome: 'ok' }))

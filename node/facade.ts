@@ -31,7 +31,7 @@ const trackedSubmissionsMax = 10_000
 export class EngineEventHub {
   readonly stored = new Set<(env: Envelope, from: string) => void>()
   readonly sent = new Set<(id: Uint8Array, peer: string) => void>()
-  readonly removed = new Set<(ids: Uint8Array[], why: 'evicted' | 'purged' | 'discarded') => void>()
+  readonly removed = new Set<(ids: Uint8Array[], why: 'evicted' | 'purged' | 'discarded', bytes?: number) => void>()
   readonly refused = new Set<NonNullable<EngineEvents['refused']>>()
   readonly penalised = new Set<NonNullable<EngineEvents['penalised']>>()
   readonly equivocation = new Set<NonNullable<EngineEvents['equivocation']>>()
@@ -40,7 +40,7 @@ export class EngineEventHub {
   readonly events: EngineEvents = {
     stored: (env, from) => { for (const l of this.stored) l(env, from) },
     sent: (id, peer) => { for (const l of this.sent) l(id, peer) },
-    removed: (ids, why) => { for (const l of this.removed) l(ids, why) },
+    removed: (ids, why, bytes) => { for (const l of this.removed) l(ids, why, bytes) },
     refused: (reason, detail, peer, env) => { for (const l of this.refused) l(reason, detail, peer, env) },
     penalised: (peer, reason) => { for (const l of this.penalised) l(peer, reason) },
     equivocation: (first, second) => { for (const l of this.equivocation) l(first, second) },

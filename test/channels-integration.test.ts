@@ -1,12 +1,15 @@
 // Issue 6's acceptance path on real processes: two relays on loopback, each with its own user. Alice creates a
 // channel and adds Bob by key; they exchange messages and edit the board; Alice removes Bob: Bob's later posts
 // are refused and his node can no longer read new messages. Neither relay's data directory holds plaintext.
-import t from 'tap'
+// Each relay's audit log records every governance change it verified and applied, and each key epoch (#25).
+import t, { type Test } from 'tap'
 import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Relay, waitFor, cleanupRelays } from './helpers/relays.ts'
 import { toHex } from '../protocol/bytes.ts'
+import { authorRef } from '../protocol/envelope.ts'
+import { exportAuditLog } from '../node/audit/index.ts'
 
 const bin = new URL('../node/cli/bin.js', import.meta.url).pathname
 const ddil = (...args: string[]): { code: number | null, stdout: string, stderr: string } => {
@@ -22,6 +25,31 @@ function filesUnder (dir: string): string[] {
 }
 
 t.teardown(cleanupRelays)
+
+/** The governance and key epochs each relay applied, in its audit log: A's from its own clients, B's from A (#25). */
+async function auditsChannelEvents (t: Test, a: Relay, b: Relay, ref: string): Promise<void> {
+  const alice = toHex(authorRef(a.user.ed25519.publicKey))
+  const bob = toHex(authorRef(b.user.ed25519.publicKey))
+  for (const r of [a, b]) {
+    const entries: any[] = []
+    for await (const line of exportAuditLog(r.dataDir)) entries.push(JSON.parse(line))
+    const from = r === a ? 'local' : a.nodeId
+    const changes = entries.filter(e => e.what === 'membership.changed')
+    t.same(changes.map(e => [e.detail.op, e.detail.member, e.detail.role ?? null]), [['create', alice, 'owner'], ['add', bob, 'member'], ['remove', bob, null]], `${r.name}: create, add and remove, in order`)
+    for (const e of changes) {
+      t.match(e, { who: alice, outcome: 'ok', where: { node: r.nodeId, remote: r === a ? null : `/p2p/${a.nodeId}` }, detail: { channel: ref, from, id: /^[0-9a-f]{64}$/ } }, `${r.name}: ${e.detail.op} by Alice, from ${from}`)
+    }
+    t.equal(changes[2].detail.memberKey, toHex(b.user.ed25519.publicKey), 'the removed member in full')
+    t.match(changes[0].detail.policy, { precedences: Array, whoMayPost: /member|admin/ }, 'the genesis policy')
+    const epochs = entries.filter(e => e.what === 'key.rotated')
+    t.ok(epochs.length >= 2 && epochs.every(e => e.who === alice && e.detail.channel === ref && e.detail.chunks >= 1), `${r.name}: ${epochs.length} key epochs, by Alice`)
+    t.ok(epochs.at(-1).detail.epoch > epochs[0].detail.epoch, 'the removal brought a new epoch')
+    const config = entries.find(e => e.what === 'config.changed')
+    t.match(config, { who: 'operator', outcome: 'ok', detail: { previous: null, hash: /^[0-9a-f]{64}$/ } }, `${r.name}: the first start records its configuration`)
+    t.ok(config.detail.changed.includes('log.level'), 'naming its keys')
+    t.equal(entries.find(e => e.what === 'node.started').detail.config, config.detail.hash, 'node.started names the configuration it ran')
+  }
+}
 
 t.test('two relays, two users: add, talk, board, remove', async t => {
   const [a, b] = await Promise.all(['ch-a', 'ch-b'].map(n => Relay.init(n)))
@@ -72,6 +100,7 @@ t.test('two relays, two users: add, talk, board, remove', async t => {
 
   // Relays carry ciphertext only: no plaintext in either data directory's store.
   await a.kill('SIGTERM'); await b.kill('SIGTERM')
+  await auditsChannelEvents(t, a, b, ref)
   for (const r of [a, b]) {
     const bytes = Buffer.concat(filesUnder(join(r.dataDir, 'store')).map(f => readFileSync(f)))
     for (const text of ['Feeder 2 tripped', 'Crew 2 on site', 'depot 7', 'north-grid', 'feeder restoration', 'Fuel for hospital']) {

@@ -29,21 +29,22 @@ const { channel, channelId } = await channelClient(alice, 0, created.link).creat
 const governance = created.log.map(b => decodeEnvelope(b, x => crypto.sha256(x)))
 const sealer = { channelId, channel, epoch: 1, epochKey: new Uint8Array(32).fill(7), author: alice.ed25519 }
 
-interface Relay { engine: Engine, clock: ManualClock, store: Store, refused: string[], removed: Array<[string, number]> }
+interface Relay { engine: Engine, clock: ManualClock, store: Store, refused: string[], removed: Array<[string, number]>, removedBytes: Array<number | undefined> }
 
 async function relay (storageBytesMax: number, store: Store = new MemoryStore(), clock = new ManualClock()): Promise<Relay> {
   const policy = new RelayChannelPolicy(crypto, () => true)
   for (const env of governance) policy.restored(env)
   const refused: string[] = []
   const removed: Array<[string, number]> = []
+  const removedBytes: Array<number | undefined> = []
   const engine = createEngine({
     clock, crypto, store, logger: silentLogger, transport: { send: () => false, disconnect () {} }, authoriser: policy,
-    events: { refused: (reason, detail) => { refused.push(`${reason}: ${detail}`) }, removed: (ids, why) => { removed.push([why, ids.length]) } },
+    events: { refused: (reason, detail) => { refused.push(`${reason}: ${detail}`) }, removed: (ids, why, bytes) => { removed.push([why, ids.length]); removedBytes.push(bytes) } },
   }, { nodeId: 'relay', storageBytesMax })
   await engine.open()
   engine.linkUp('peer', {})
   engine.receive('peer', encodeFrame({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: 65_536, nowMs: clock.nowMs() }))
-  return { engine, clock, store, refused, removed }
+  return { engine, clock, store, refused, removed, removedBytes }
 }
 
 /** Delivers envelopes from the peer and lets their writes land. */
@@ -137,6 +138,7 @@ t.test('eviction under quota pressure takes a whole lower-precedence file, no or
   t.same(r.engine.probe.catalog.piecesOf(idKey(low[0].id)), [])
   t.equal(r.engine.counters.evicted, 5)
   t.same(r.removed, [['evicted', 5]])
+  t.same(r.removedBytes, [charged(low)], 'the eviction reports the quota bytes it freed (audited as store.evicted, #25)')
   r.engine.close()
 })
 

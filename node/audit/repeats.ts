@@ -24,6 +24,7 @@
  */
 import { auditRepeatKeysMax, auditRepeatPeersMax, auditRepeatWindowMs } from '../../protocol/limits.ts'
 import type { AuditEvent } from './sanitise.ts'
+import { SummaryWindow, type Schedule } from './window.ts'
 
 /** Admissions folded like refusals: each reconnect repeats them. */
 export const repeatedAdmissions: ReadonlyArray<AuditEvent['what']> = ['peer.accepted', 'client.authenticated']
@@ -32,7 +33,7 @@ export interface RefusalSummariesOptions {
   /** Writes an entry (the caller's audit log). */
   append: (event: AuditEvent) => void
   /** Runs `fn` after `ms`; returns a cancel. */
-  schedule: (fn: () => void, ms: number) => () => void
+  schedule: Schedule
   windowMs?: number
   keysMax?: number
   peersMax?: number
@@ -51,15 +52,15 @@ export class RefusalSummaries {
   readonly #kinds = new Map<string, Kind>()
   /** Refusals past `keysMax` kinds this window, per event type. */
   readonly #overflow = new Map<AuditEvent['what'], Kind>()
-  #cancel: (() => void) | undefined
-  #closed = false
+  readonly #window: SummaryWindow
 
   constructor (options: RefusalSummariesOptions) {
     this.#o = { windowMs: auditRepeatWindowMs, keysMax: auditRepeatKeysMax, peersMax: auditRepeatPeersMax, ...options }
+    this.#window = new SummaryWindow(this.#o.schedule, this.#o.windowMs, () => { this.#windowEnded() })
   }
 
   record (event: AuditEvent): void {
-    if (!folded(event) || this.#closed) { this.#o.append(event); return }
+    if (!folded(event) || this.#window.closed) { this.#o.append(event); return }
     const key = kindOf(event)
     const known = this.#kinds.get(key)
     if (known !== undefined) { this.#count(known, event); return }
@@ -71,17 +72,11 @@ export class RefusalSummaries {
       if (over === undefined) { over = { first: event, repeats: 0, peers: new Set() }; this.#overflow.set(event.what, over) }
       this.#count(over, event)
     }
-    this.#cancel ??= this.#o.schedule(() => { this.#cancel = undefined; this.#windowEnded() }, this.#o.windowMs)
+    this.#window.start()
   }
 
   /** Writes the open summaries and stops summarising (later refusals are written in full). */
-  close (): void {
-    if (this.#closed) return
-    this.#closed = true
-    this.#cancel?.()
-    this.#cancel = undefined
-    this.#windowEnded()
-  }
+  close (): void { this.#window.close() }
 
   /** Kinds being tracked (for tests and status). */
   get tracked (): number { return this.#kinds.size }
@@ -100,7 +95,7 @@ export class RefusalSummaries {
     }
     for (const over of this.#overflow.values()) this.#o.append(summary(over, overflowReason, this.#o, true))
     this.#overflow.clear()
-    if (this.#kinds.size > 0 && !this.#closed) this.#cancel ??= this.#o.schedule(() => { this.#cancel = undefined; this.#windowEnded() }, this.#o.windowMs)
+    if (this.#kinds.size > 0) this.#window.start()
   }
 }
 

@@ -203,7 +203,7 @@ export class Intake {
     if (victims.length > 0) {
       for (const v of victims) d.catalog.addTombstone(v.key, v.expiresAtMs)
       d.counters.evicted += victims.length
-      d.events?.removed?.(victims.map(entryId), 'evicted')
+      d.events?.removed?.(victims.map(entryId), 'evicted', victims.reduce((n, v) => n + v.size, 0))
     }
     const stream = d.catalog.streams.get(env.stream)
     const highestBefore = stream?.highest ?? 0

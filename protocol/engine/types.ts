@@ -117,8 +117,8 @@ export interface EngineEvents {
   equivocation? (first: Envelope | Uint8Array, second: Envelope): void
   /** A peer's score fell below the threshold; the engine asked the host to disconnect it. */
   penalised? (peer: PeerId, reason: string): void
-  /** Envelopes removed for quota (evicted), age (purged) or because channel state discarded them. */
-  removed? (ids: Uint8Array[], why: 'evicted' | 'purged' | 'discarded'): void
+  /** Envelopes removed for quota (evicted), age (purged) or because channel state discarded them; `bytes`: what they counted against the quota (given for evictions). */
+  removed? (ids: Uint8Array[], why: 'evicted' | 'purged' | 'discarded', bytes?: number): void
   /** An envelope was handed to the transport for a peer. */
   sent? (id: Uint8Array, peer: PeerId): void
   /** During `open`, once per stored envelope (so channel state can be rebuilt before links come up). */
