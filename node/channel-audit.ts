@@ -12,7 +12,7 @@
  */
 import { toHex } from '../protocol/bytes.ts'
 import { authorRef, Kind, precedenceNames, type Envelope } from '../protocol/envelope.ts'
-import { decodeChange, policySizeLimits, type Change, type Policy } from '../protocol/channel/governance.ts'
+import { decodeChange, policySizeLimits, retentionFor, type Change, type Policy } from '../protocol/channel/governance.ts'
 import { decodeKeysBody } from '../protocol/channel/keys.ts'
 import type { Sender } from '../protocol/engine/types.ts'
 import type { Fold } from './audit/budget.ts'
@@ -25,7 +25,10 @@ export const evictionBudget = 'eviction'
 export interface Foldable { event: AuditEvent, fold: Fold }
 
 function policyDetail (p: Policy): Record<string, unknown> {
-  return { retentionSeconds: p.retentionSeconds, precedences: p.allowedPrecedence.map(x => precedenceNames[x]), whoMayPost: p.whoMayPost, ...policySizeLimits(p) }
+  return {
+    retentionSeconds: p.retentionSeconds, fileRetentionSeconds: retentionFor(p, true), legalHold: p.legalHold === true, closedAtMs: p.closedAtMs ?? null,
+    precedences: p.allowedPrecedence.map(x => precedenceNames[x]), whoMayPost: p.whoMayPost, ...policySizeLimits(p),
+  }
 }
 
 /** What a change did, for `detail` (keys as 8-byte references, as envelope headers carry them, and in full). */

@@ -41,7 +41,7 @@ t.test('each governance change maps to one entry: who made it, what it did, wher
   const created = channelAuditEvent(genesis, 'local')
   t.same(created?.event, {
     who: alice, what: 'membership.changed', outcome: 'ok',
-    detail: { channel, op: 'create', member: alice, memberKey: toHex(owner.ed25519.publicKey), role: 'owner', policy: { retentionSeconds: 604800, precedences: ['flash', 'routine'], whoMayPost: 'member', textBytesMax: longTextBytesMaxDefault, fileBytesMax: fileBytesMaxDefault }, id: toHex(genesis.id), from: 'local' },
+    detail: { channel, op: 'create', member: alice, memberKey: toHex(owner.ed25519.publicKey), role: 'owner', policy: { retentionSeconds: 604800, fileRetentionSeconds: 604800, legalHold: false, closedAtMs: null, precedences: ['flash', 'routine'], whoMayPost: 'member', textBytesMax: longTextBytesMaxDefault, fileBytesMax: fileBytesMaxDefault }, id: toHex(genesis.id), from: 'local' },
   }, 'a genesis: the owner joins, with the policy')
   const peer = '12D3KooWPeer'
   const added = channelAuditEvent(change({ op: 'add', memberEd: bob.ed25519.publicKey, memberX: bob.x25519.publicKey, role: 'admin' }, 2), peer)
@@ -51,6 +51,8 @@ t.test('each governance change maps to one entry: who made it, what it did, wher
   const policied = channelAuditEvent(change({ op: 'policy', policy: { ...policy, whoMayPost: 'admin', textBytesMax: 100 } }, 5), 'local')
   t.equal(policied?.event.what, 'policy.changed')
   t.match(policied?.event.detail, { op: 'policy', policy: { whoMayPost: 'admin', textBytesMax: 100 } })
+  const held = channelAuditEvent(change({ op: 'policy', policy: { ...policy, legalHold: true, closedAtMs: 1_795_000_000_000 } }, 6), 'local')
+  t.match(held?.event.detail, { policy: { legalHold: true, closedAtMs: 1_795_000_000_000 } }, 'a legal hold and a close are audited as the policy changes they are')
   t.same(policied?.fold, { budget: 'channel', key: `policy.changed ${channel}`, keep: { channel }, sums: { policy: 1 } }, 'folded per channel once the budget is spent')
 })
 
