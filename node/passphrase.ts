@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises'
 import { ConfigError } from '../protocol/errors.ts'
 import { passphraseBytesMax, passphraseCharsMin } from '../protocol/limits.ts'
 import { checkPrivateFile } from './config/files.ts'
+import { envPassphrase, envPassphraseFile } from './config/keys.ts'
 
 export interface PassphraseSources {
   /** `--passphrase-file`; wins over the environment. */
@@ -50,11 +51,11 @@ async function fromFile (path: string): Promise<string> {
 
 /** From the file or the environment, or undefined when neither gives one. */
 async function given (sources: PassphraseSources): Promise<string | undefined> {
-  const file = sources.file ?? (sources.env.DDIL_PASSPHRASE_FILE !== '' ? sources.env.DDIL_PASSPHRASE_FILE : undefined)
+  const file = sources.file ?? (sources.env[envPassphraseFile] !== '' ? sources.env[envPassphraseFile] : undefined)
   if (file !== undefined) return await fromFile(file)
-  const text = sources.env.DDIL_PASSPHRASE
+  const text = sources.env[envPassphrase]
   if (text !== undefined && text !== '') {
-    if (Buffer.byteLength(text) > passphraseBytesMax) throw new ConfigError(`DDIL_PASSPHRASE is longer than ${passphraseBytesMax} bytes`)
+    if (Buffer.byteLength(text) > passphraseBytesMax) throw new ConfigError(`${envPassphrase} is longer than ${passphraseBytesMax} bytes`)
     return text
   }
   return undefined
@@ -67,7 +68,7 @@ function checkNew (passphrase: string, where: string): string {
 
 export function createPassphrases (sources: PassphraseSources): Passphrases {
   let known: string | undefined
-  const source = sources.file !== undefined ? sources.file : (sources.env.DDIL_PASSPHRASE_FILE ?? '') !== '' ? 'DDIL_PASSPHRASE_FILE' : 'DDIL_PASSPHRASE'
+  const source = sources.file ?? ((sources.env[envPassphraseFile] ?? '') !== '' ? envPassphraseFile : envPassphrase)
   return {
     async unlock (path) {
       known ??= await given(sources) ?? await sources.prompt?.(`Passphrase for ${path}: `)
