@@ -38,11 +38,12 @@ export function promptHidden (question: string): Promise<string> {
         else if (Buffer.byteLength(text) < passphraseBytesMax) text += ch
       }
     }
-    stderr.write(question)
-    stdin.setEncoding('utf8')
+    // Echo off before the question shows: what is typed after it must never appear.
     stdin.setRawMode(true)
-    stdin.resume()
+    stdin.setEncoding('utf8')
     stdin.on('data', onData)
+    stdin.resume()
+    stderr.write(question)
   })
 }
 
