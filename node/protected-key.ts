@@ -89,15 +89,19 @@ export function sealKey (plaintext: Uint8Array, passphrase: string, options: Sea
   return encodeProtectedKey({ ...fields, ciphertext: new Uint8Array(ciphertext) })
 }
 
-/** True when `bytes` is a protected key file (of any version), not a plain one. */
+/**
+ * True when `bytes` is a protected key file (of any version, or cut short), not a plain one:
+ * a plain node.key is protobuf (first byte 0x08), a plain user.key JSON of another type.
+ * A truncated protected file counts, so it is reported as a truncated protected key.
+ */
 export function isProtectedKey (bytes: Uint8Array): boolean {
-  // A plain node.key is protobuf (first byte 0x08); a plain user.key is JSON of another type.
   if (bytes[0] !== 0x7b) return false
+  const text = Buffer.from(bytes).toString('utf8')
   try {
-    const parsed: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'))
+    const parsed: unknown = JSON.parse(text)
     return typeof parsed === 'object' && parsed !== null && (parsed as Record<string, unknown>).type === protectedKeyType
   } catch {
-    return false
+    return /^\{\s*"type"\s*:\s*"ddil-protected-key"/.test(text)
   }
 }
 

@@ -65,7 +65,7 @@ t.test('every rejected vector is a typed error, none a crash', async t => {
 t.test('plain key files are not mistaken for protected ones', async t => {
   t.notOk(isProtectedKey(new Uint8Array([0x08, 0x01, 0x12, 0x40])), 'libp2p protobuf')
   t.notOk(isProtectedKey(Buffer.from('{"type":"ddil-user-key","version":1}')), 'plain user.key')
-  t.notOk(isProtectedKey(Buffer.from('{"type":"ddil-protected-key"')), 'truncated JSON: then read as plain, and refused as a corrupt key')
+  t.ok(isProtectedKey(Buffer.from('{\n  "type": "ddil-protected-key",\n  "vers')), 'a truncated protected key is still one, and is reported as truncated')
   t.ok(isProtectedKey(Buffer.from(vectors.accept[0].text)))
 })
 
@@ -109,6 +109,9 @@ t.test('loaders unlock protected keys, and refuse them without a passphrase sour
   await t.rejects(loadUserIdentity(dir), { code: 'ERR_CONFIG', message: /needs a passphrase/ })
   await t.rejects(loadOrCreateNodeKey(dir, { passphrases: noPassphrases }), { code: 'ERR_CONFIG', message: /needs a passphrase/ })
   await t.rejects(loadUserIdentity(dir, undefined, { passphrases: createPassphrases({ env: { DDIL_PASSPHRASE: 'not the passphrase' } }) }), { code: 'ERR_CRYPTO', message: /wrong passphrase/ })
+  const cut = join(freshDir(), 'user.key')
+  writeFileSync(cut, readFileSync(join(dir, 'user.key')).subarray(0, 200), { mode: 0o600 })
+  await t.rejects(loadUserIdentity(join(cut, '..'), undefined, keys), { code: 'ERR_CONFIG', message: /not a readable protected key \(not complete JSON: truncated\?\)/ }, 'a truncated key file is named as such')
   // A protected node.key put where user.key belongs is refused by name, not half-read.
   const nodeText = readFileSync(join(dir, 'node.key'))
   await t.rejects(unlockKeyBytes(nodeText, 'user.key', 'user.key', keys), { code: 'ERR_CONFIG', message: /holds a protected node.key/ })
