@@ -1,4 +1,4 @@
-// `ddil init --protect`, `ddil key export`, and what a protected key means for whoami and
+// `ddil init --protect`, `ddil key export`, and what a protected key means for whoami, audit verify and
 // start, through the real binary: exit statuses (0 ok, 2 no passphrase given) and the
 // sentences an operator reads; configtest's warning in process. The formats and refusals
 // themselves are tested in process (protected-key.test.ts, key-restore.test.ts): each
@@ -31,6 +31,19 @@ t.test('init --protect: both keys encrypted, 0600; whoami needs no passphrase', 
   const who = await run(['whoami', '--data', data], noSource)
   t.equal(who.code, 0, who.stderr)
   t.equal(who.stdout.trim(), user, 'whoami prints the same key without unlocking')
+})
+
+t.test('audit verify checks the log against a protected node.key without its passphrase', async t => {
+  const [{ openAuditLog, auditKeyFromNodeKey }, { createNodeCrypto }, { createPassphrases }, { loadOrCreateNodeKey }] = await Promise.all([
+    import('../node/audit/index.ts'), import('../node/crypto.ts'), import('../node/passphrase.ts'), import('../node/p2p/identity.ts'),
+  ])
+  const nodeKey = await loadOrCreateNodeKey(data, { passphrases: createPassphrases({ env: {}, file: passFile }) })
+  const log = await openAuditLog({ dataDir: data, crypto: createNodeCrypto(), key: auditKeyFromNodeKey(nodeKey), node: 'test', now: () => Date.now() })
+  await log.append({ who: 'test', what: 'peer.accepted', outcome: 'ok' })
+  await log.close()
+  const r = await run(['audit', 'verify', '--json', '--data', data], noSource)
+  t.equal(r.code, 0, r.stderr)
+  t.match(JSON.parse(r.stdout), { ok: true, key: Buffer.from(nodeKey.publicKey.raw).toString('hex') })
 })
 
 t.test('start with a protected key and no passphrase source off a terminal: exit 2, says how', async t => {
