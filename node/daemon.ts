@@ -38,6 +38,7 @@ import { createLogger, loggerPort, realClock, systemClock } from './runtime.ts'
 import { formatHostPort, loadConfig, resolveDataDir, allowedPeerIds, type ConfigFlags, type Env, type ResolvedConfig } from './config/index.ts'
 import { loadUserIdentity, parseUserPublicKey, userKeyFileName } from './user-identity.ts'
 import { initDataDir } from './data-dir.ts'
+import type { KeyAccess } from './key-files.ts'
 import { checkDataFormat } from './data-format.ts'
 import { removeEndpoints, writeEndpoints } from './endpoints.ts'
 import { createEngine, type Engine } from '../protocol/engine/engine.ts'
@@ -66,6 +67,8 @@ export interface StartOptions {
   flags: ConfigFlags
   /** Pretty or JSON logs; default: pretty on a terminal. */
   prettyLogs?: boolean
+  /** Where the passphrase of protected keys comes from (`ddil start --passphrase-file`, …). */
+  keys?: KeyAccess
 }
 
 export interface RunningNode {
@@ -102,7 +105,7 @@ function clientAllowed (config: ResolvedConfig, operator: Uint8Array): (key: Uin
 export async function startNode (options: StartOptions): Promise<RunningNode> {
   const dataDir = resolveDataDir({ dataDir: options.dataDir, env: options.env })
   const firstRun = !initialised(dataDir)
-  if (firstRun) await initDataDir({ dataDir, force: existsSync(dataDir) })
+  if (firstRun) await initDataDir({ dataDir, force: existsSync(dataDir), keys: { passphrases: options.keys?.passphrases } })
   await checkDataFormat(dataDir) // before anything reads the directory: an older release must not run on newer data
   const { config } = loadConfig({ dataDir, configPath: options.configPath, env: options.env, flags: options.flags })
   const pino = createLogger(config.log.level, options.prettyLogs)
@@ -115,9 +118,9 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()]
   const cleanup = async (): Promise<void> => { for (const c of cleanups.reverse()) await c() }
   try {
-    const nodeKey = await loadOrCreateNodeKey(dataDir)
+    const nodeKey = await loadOrCreateNodeKey(dataDir, options.keys)
     const nodeId = peerIdFromPrivateKey(nodeKey as Parameters<typeof peerIdFromPrivateKey>[0]).toString()
-    const user = await loadUserIdentity(dataDir, crypto)
+    const user = await loadUserIdentity(dataDir, crypto, options.keys)
     const audit: AuditLog = await openAuditLog({ dataDir, crypto, key: auditKeyFromNodeKey(nodeKey), node: nodeId, now: () => clock.nowMs() })
     cleanups.push(() => audit.close())
     /** For changes that must not happen unrecorded: resolves once the entry is durable, rejects if it cannot be. */

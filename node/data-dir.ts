@@ -2,6 +2,8 @@
  * A relay's data directory made ready: the node identity, the operator user identity, a
  * commented config and the HTTPS certificate, created where missing (keys are never
  * overwritten). `ddil init` runs it, and `ddil start` on a directory not initialised yet.
+ * With `keys.protectWith` the new keys are protected under that passphrase; existing
+ * protected keys are unlocked with `keys.passphrases`.
  *
  * @example
  * const r = await initDataDir({ dataDir: '/var/lib/ddil' })   // r.nodeId, r.userPublicKey, r.created
@@ -12,6 +14,7 @@ import { ConfigError, StorageError } from '../protocol/errors.ts'
 import { ensurePrivateDir, modeText, statOrUndefined, writeNewFile } from './config/files.ts'
 import { configFileName } from './config/paths.ts'
 import { checkDataFormat } from './data-format.ts'
+import type { KeyAccess } from './key-files.ts'
 import { createUserIdentityFile, loadUserIdentity, userKeyFileName } from './user-identity.ts'
 
 /** Same as node/p2p/identity.ts's `nodeKeyFileName`, which is imported lazily (see `initDataDir`). */
@@ -30,6 +33,8 @@ export interface InitResult {
   kept: string[]
   /** Where the previous config.yaml went (only with --force). */
   configBackup?: string
+  /** The keys created now were encrypted under a passphrase (`ddil init --protect`). */
+  keysProtected: boolean
   /** Things the operator should know (an existing data directory others can read). */
   notes: string[]
 }
@@ -37,15 +42,16 @@ export interface InitResult {
 /** The most `config.yaml.bak.N` names tried before giving up. */
 const backupNamesMax = 1000
 
-async function backupName (path: string): Promise<string> {
+/** The first free `path.bak`, `path.bak.1`, … name: where a file about to be replaced is kept. */
+export async function backupName (path: string): Promise<string> {
   for (let i = 0; i < backupNamesMax; i++) {
     const candidate = i === 0 ? `${path}.bak` : `${path}.bak.${i}`
     if (await statOrUndefined(candidate) === undefined) return candidate
   }
-  throw new StorageError(`${path}.bak … ${path}.bak.${backupNamesMax - 1} all exist; remove old backups and run ddil init --force again`)
+  throw new StorageError(`${path}.bak … ${path}.bak.${backupNamesMax - 1} all exist; remove old backups and try again`)
 }
 
-export async function initDataDir (options: { dataDir: string, force?: boolean }): Promise<InitResult> {
+export async function initDataDir (options: { dataDir: string, force?: boolean, keys?: KeyAccess }): Promise<InitResult> {
   // libp2p, yaml and the rest are loaded here, not at the top: the init command's module loads this one.
   const [{ loadOrCreateNodeKey }, { peerIdFromPrivateKey }, { renderConfigTemplate }, { ensureWebCertificate, webCertFileName, webKeyFileName }] = await Promise.all([
     import('./p2p/identity.ts'), import('@libp2p/peer-id'), import('./config/template.ts'), import('./web/certificate.ts'),
@@ -70,9 +76,9 @@ export async function initDataDir (options: { dataDir: string, force?: boolean }
   const notes = (dirState.mode & 0o077) === 0 ? [] : [`${dataDir} already existed with files in it and keeps its mode ${modeText(dirState.mode)}; the keys are 0600, but consider chmod 700 ${dataDir}`]
   const created: string[] = []
   const kept = [...existing]
-  const user = existing.includes(files.userKey) ? await loadUserIdentity(dataDir) : await createUserIdentityFile(dataDir)
+  const user = existing.includes(files.userKey) ? await loadUserIdentity(dataDir, undefined, options.keys) : await createUserIdentityFile(dataDir, undefined, options.keys)
   if (!existing.includes(files.userKey)) created.push(files.userKey)
-  const nodeKey = await loadOrCreateNodeKey(dataDir)
+  const nodeKey = await loadOrCreateNodeKey(dataDir, options.keys)
   if (!existing.includes(files.nodeKey)) created.push(files.nodeKey)
   const nodeId = peerIdFromPrivateKey(nodeKey).toString()
   let configBackup: string | undefined
@@ -86,6 +92,6 @@ export async function initDataDir (options: { dataDir: string, force?: boolean }
   const web = await ensureWebCertificate(dataDir, { nowMs: Date.now() })
   if (web.created) created.push(files.webKey, files.webCert)
   else kept.push(files.webKey, files.webCert)
-  return { dataDir, nodeId, userPublicKey: user.publicKey, files, webFingerprint: web.certificate.fingerprint, created, kept, notes, ...(configBackup !== undefined ? { configBackup } : {}) }
+  return { dataDir, nodeId, userPublicKey: user.publicKey, files, webFingerprint: web.certificate.fingerprint, created, kept, notes, keysProtected: options.keys?.protectWith !== undefined, ...(configBackup !== undefined ? { configBackup } : {}) }
 }
 

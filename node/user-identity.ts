@@ -9,6 +9,9 @@
  * `publicKey` is redundant on purpose: it is re-derived on load, so a flipped bit in a
  * seed is reported as corruption instead of silently becoming another user.
  *
+ * user.key may instead be protected under a passphrase (node/protected-key.ts, whose
+ * plaintext is the file above); `loadUserIdentity` unlocks it with `access.passphrases`.
+ *
  * Public form: `ddil1:` + base64url(ed25519 public 32 B ‖ x25519 public 32 B ‖
  * first 4 bytes of SHA-256(ed25519 public ‖ x25519 public)), 91 characters after the
  * prefix. The checksum catches a mistyped or truncated key (a miss is 1 in 2^32).
@@ -19,13 +22,15 @@
  * parseUserPublicKey(me.publicKey).ed25519      // Uint8Array(32)
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ConfigError } from '../protocol/errors.ts'
 import { userKeyFileBytesMax } from '../protocol/limits.ts'
 import type { Crypto, KeyPair } from '../protocol/ports.ts'
-import { checkPrivateFile, writeNewFile } from './config/files.ts'
+import { writeNewFile } from './config/files.ts'
 import { createNodeCrypto } from './crypto.ts'
+import { parseTypedJson } from './json-file.ts'
+import { newKeyBytes, readKeyFile, unlockKeyBytes, type KeyAccess } from './key-files.ts'
+import { decodeProtectedKey, isProtectedKey } from './protected-key.ts'
 
 export const userKeyFileName = 'user.key'
 export const userPublicKeyPrefix = 'ddil1:'
@@ -134,15 +139,7 @@ export function encodeUserKeyFile (identity: UserIdentity): string {
 /** Reads user.key text strictly; `where` names the file in errors. */
 export function decodeUserKeyFile (text: string, where = userKeyFileName, crypto: Crypto = createNodeCrypto()): UserIdentity {
   const corrupt = (why: string): ConfigError => new ConfigError(`${where} is corrupt (${why}); restore it from a backup, or move it away and run "ddil init --force" to create a new operator identity`)
-  let file: unknown
-  try {
-    file = JSON.parse(text)
-  } catch {
-    throw corrupt('not JSON')
-  }
-  if (typeof file !== 'object' || file === null || Array.isArray(file)) throw corrupt('not a JSON object')
-  const record = file as Record<string, unknown>
-  if (record.type !== fileType) throw corrupt(`"type" is not "${fileType}"`)
+  const record = parseTypedJson(text, fileType, corrupt)
   if (typeof record.version !== 'number') throw corrupt('no "version" number')
   if (record.version !== fileVersion) {
     throw new ConfigError(`${where} has format version ${JSON.stringify(record.version)}, but this ddil reads version ${fileVersion}; use the ddil release that wrote it`)
@@ -159,17 +156,38 @@ export function decodeUserKeyFile (text: string, where = userKeyFileName, crypto
   return identity
 }
 
-/** Loads `<dataDir>/user.key`, refusing a file that group or others can read, or one that is corrupt. */
-export async function loadUserIdentity (dataDir: string, crypto: Crypto = createNodeCrypto()): Promise<UserIdentity> {
+/**
+ * Loads `<dataDir>/user.key`, refusing a file that group or others can read, or one that is
+ * corrupt; a protected one is unlocked with the passphrase from `access`.
+ */
+export async function loadUserIdentity (dataDir: string, crypto: Crypto = createNodeCrypto(), access: KeyAccess = {}): Promise<UserIdentity> {
   const path = join(dataDir, userKeyFileName)
-  const stats = await checkPrivateFile(path, 'the operator user key')
-  if (stats.size > userKeyFileBytesMax) throw new ConfigError(`${path} is ${stats.size} bytes, not a user key (corrupt?)`)
-  return decodeUserKeyFile(await readFile(path, 'utf8'), path, crypto)
+  const plain = await unlockKeyBytes(await readKeyFile(path, 'the operator user key'), path, 'user.key', access)
+  if (plain.length > userKeyFileBytesMax) throw new ConfigError(`${path} is ${plain.length} bytes, not a user key (corrupt?)`)
+  return decodeUserKeyFile(Buffer.from(plain).toString('utf8'), path, crypto)
 }
 
-/** Creates `<dataDir>/user.key` (mode 0600) with fresh random seeds; fails if the file exists. */
-export async function createUserIdentityFile (dataDir: string, crypto: Crypto = createNodeCrypto()): Promise<UserIdentity> {
+/**
+ * The operator's public key without unlocking: from the clear header of a protected user.key
+ * (authenticated when the key is unlocked; whoever can rewrite the header can replace the
+ * whole file anyway), or from a plain one.
+ */
+export async function loadUserPublicKey (dataDir: string): Promise<UserPublicKey> {
+  const path = join(dataDir, userKeyFileName)
+  const bytes = await readKeyFile(path, 'the operator user key')
+  if (!isProtectedKey(bytes)) return parseUserPublicKey(userKeyPublicText(bytes, path))
+  return parseUserPublicKey(decodeProtectedKey(Buffer.from(bytes).toString('utf8'), path).publicKey)
+}
+
+/** The `ddil1:…` public key in a plain user.key file's bytes (ConfigError when corrupt). */
+export function userKeyPublicText (plain: Uint8Array, where = userKeyFileName): string {
+  return decodeUserKeyFile(Buffer.from(plain).toString('utf8'), where).publicKey
+}
+
+/** Creates `<dataDir>/user.key` (mode 0600, protected when `access.protectWith` is set) with fresh random seeds; fails if the file exists. */
+export async function createUserIdentityFile (dataDir: string, crypto: Crypto = createNodeCrypto(), access: KeyAccess = {}): Promise<UserIdentity> {
   const identity = createUserIdentity(crypto)
-  await writeNewFile(join(dataDir, userKeyFileName), encodeUserKeyFile(identity), 0o600)
+  const plain = Buffer.from(encodeUserKeyFile(identity), 'utf8')
+  await writeNewFile(join(dataDir, userKeyFileName), newKeyBytes(plain, 'user.key', identity.publicKey, access), 0o600)
   return identity
 }

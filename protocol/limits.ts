@@ -310,6 +310,35 @@ export const configListItemsMax = 10_000
 /** Largest user.key read, bytes: the versioned JSON is ~250 B; anything far larger is not ours. */
 export const userKeyFileBytesMax = 4096
 
+/**
+ * Largest protected key file read (node.key or user.key under a passphrase, node/protected-key.ts),
+ * bytes: the JSON container around a ~250 B key is ~700 B; anything far larger is not ours.
+ */
+export const protectedKeyFileBytesMax = 8192
+
+/**
+ * scrypt cost written into new protected keys, as log2 N with r = 8 and p = 1: 2^16 × 128 × 8 B =
+ * 64 MiB of memory and ~180 ms on a 2-core x64 server (slower on an ARM field box), per key, per
+ * unlock. Memory-hard so that guessing passphrases on GPUs costs memory, not only time.
+ */
+export const scryptLog2NDefault = 16
+
+/** Lowest scrypt log2 N accepted when reading: below 2^14 (16 MiB) a file was not written by ddil, or was weakened. */
+export const scryptLog2NMin = 14
+
+/** Highest scrypt log2 N accepted when reading: 2^18 × 1 KiB = 256 MiB; more could exhaust a field box's memory. */
+export const scryptLog2NMax = 18
+
+/** The scrypt block size r and parallelism p written and accepted: the values scrypt's authors recommend. */
+export const scryptR = 8
+export const scryptP = 1
+
+/** Shortest passphrase accepted for protecting a key or a backup, characters: shorter ones fall to guessing despite scrypt. */
+export const passphraseCharsMin = 8
+
+/** Longest passphrase (and passphrase file) read, bytes: a typo such as naming a large file cannot fill memory. */
+export const passphraseBytesMax = 1024
+
 /** Shortest `engine.reconcileInterval`: below a second a node spends its link reconciling instead of delivering. */
 export const reconcileIntervalMsMin = 1000
 

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { connect } from './client-context.ts'
+import type { ClientOptions } from './relay-address.ts'
 import { channelNames, deviceSeed, nextSequence, rememberChannel, resolveChannel } from './local-channel.ts'
 import { ChannelClient, type Received } from '../../protocol/channel/client.ts'
 import { fromHex, toHex } from '../../protocol/bytes.ts'
@@ -22,7 +23,7 @@ export interface ChannelSession {
   close (): Promise<void>
 }
 
-export async function channelSession (opts: { data?: string, config?: string }): Promise<ChannelSession> {
+export async function channelSession (opts: ClientOptions): Promise<ChannelSession> {
   const { client, ctx } = await connect(opts)
   const { user } = ctx
   let cc: ChannelClient

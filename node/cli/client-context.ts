@@ -9,6 +9,7 @@ import { connectClient, type Client } from '../api/client.ts'
 import { UnauthorisedError } from '../../protocol/errors.ts'
 import type { Crypto } from '../../protocol/ports.ts'
 import { noRelay, relayAddresses, urlOf, type ClientOptions } from './relay-address.ts'
+import { cliPassphrases } from './passphrase-prompt.ts'
 
 export interface ClientContext {
   dataDir: string
@@ -19,7 +20,7 @@ export interface ClientContext {
 export async function connect (opts: ClientOptions): Promise<{ client: Client, ctx: ClientContext }> {
   const { dataDir, api, requestsPerSecond } = await relayAddresses(opts)
   const crypto = createNodeCrypto()
-  const user = await loadUserIdentity(dataDir, crypto)
+  const user = await loadUserIdentity(dataDir, crypto, { passphrases: cliPassphrases(opts.passphraseFile) })
   const url = urlOf('ws', api)
   try {
     return { client: await connectClient({ url, user: user.ed25519, crypto, requestsPerSecond }), ctx: { dataDir, crypto, user } }

@@ -17,6 +17,7 @@ import { isDdilError } from '../../protocol/errors.ts'
 import { register as registerInit } from './commands/init.ts'
 import { register as registerConfigtest } from './commands/configtest.ts'
 import { register as registerWhoami } from './commands/whoami.ts'
+import { register as registerKey } from './commands/key.ts'
 import { register as registerStart } from './commands/start.ts'
 import { register as registerStatus } from './commands/status.ts'
 import { register as registerMessages } from './commands/messages.ts'
@@ -39,6 +40,7 @@ export function buildProgram (): Command {
   registerStart(program)
   registerConfigtest(program)
   registerWhoami(program)
+  registerKey(program)
   registerStatus(program)
   registerChannels(program)
   registerClients(program)

@@ -12,7 +12,12 @@ import { resolveDataDir } from '../config/paths.ts'
 import { readEndpoints, type Endpoint, type Endpoints } from '../endpoints.ts'
 import { ProtocolError } from '../../protocol/errors.ts'
 
-export interface ClientOptions { data?: string, config?: string }
+export interface ClientOptions {
+  data?: string
+  config?: string
+  /** For a protected user.key (cli/passphrase-prompt.ts). */
+  passphraseFile?: string
+}
 
 /** Any-address listeners are dialled on loopback. */
 const loopbackFor: Readonly<Record<string, string>> = { '0.0.0.0': '127.0.0.1', '::': '::1' }

@@ -36,12 +36,17 @@ export function modeText (mode: number): string {
   return (mode & 0o777).toString(8).padStart(4, '0')
 }
 
+/** True when group or others may read or write the file (never on Windows, whose modes do not say). */
+export function openToOthers (stats: Stats): boolean {
+  return process.platform !== 'win32' && (stats.mode & groupOrOtherBits) !== 0
+}
+
 /** Refuses a secret file that is missing, not a regular file, or readable by group or others. Returns its stats. */
 export async function checkPrivateFile (path: string, what: string): Promise<Stats> {
   const stats = await statOrUndefined(path)
   if (stats === undefined) throw new ConfigError(`${path} does not exist: run "ddil init --data ${dirname(path)}" to create ${what}`)
   if (!stats.isFile()) throw new ConfigError(`${path} is not a regular file; ${what} must be a plain file (move it away and run ddil init --force)`)
-  if (process.platform !== 'win32' && (stats.mode & groupOrOtherBits) !== 0) {
+  if (openToOthers(stats)) {
     throw new ConfigError(`${path} has mode ${modeText(stats.mode)}: ${what} must not be readable by group or others; run chmod 600 ${path}`)
   }
   return stats

@@ -297,3 +297,6 @@ export function findKey (path: string): ConfigKey | undefined {
 /** Environment variables that choose where the data and config are, besides the per-key ones. */
 export const envDataDir = 'DDIL_DATA'
 export const envConfigFile = 'DDIL_CONFIG'
+/** The passphrase of protected keys (node/passphrase.ts): a file holding it, or the passphrase itself. */
+export const envPassphraseFile = 'DDIL_PASSPHRASE_FILE'
+export const envPassphrase = 'DDIL_PASSPHRASE'

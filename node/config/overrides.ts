@@ -11,7 +11,7 @@
  * o.overrides                   // ['--listen sets node.listen', 'DDIL_LOG_LEVEL sets log.level']
  */
 import type { Command } from 'commander'
-import { configKeys, envConfigFile, envDataDir } from './keys.ts'
+import { configKeys, envConfigFile, envDataDir, envPassphrase, envPassphraseFile } from './keys.ts'
 import { didYouMean } from '../../protocol/did-you-mean.ts'
 
 /** Values from `ddil start` flags (each list may come from repeated and comma-separated flags). */
@@ -81,7 +81,7 @@ export function applyOverrides (raw: unknown, env: Env, flags: ConfigFlags = {})
 }
 
 /** Every `DDIL_*` name this module or the loader reads. */
-export const knownEnvNames: readonly string[] = [envDataDir, envConfigFile, ...configKeys.flatMap(k => k.env ?? [])]
+export const knownEnvNames: readonly string[] = [envDataDir, envConfigFile, envPassphraseFile, envPassphrase, ...configKeys.flatMap(k => k.env ?? [])]
 
 /** Unknown `DDIL_*` variables close to a known one (other DDIL_ variables, such as test knobs, are left alone). */
 function envTypos (env: Env): string[] {

@@ -9,9 +9,11 @@ export function register (program: Command): void {
     .option('--data <dir>', 'data directory (default: $DDIL_DATA, else ./data)')
     .option('--json', 'print JSON')
     .action(async (opts: { data?: string, json?: boolean }) => {
-      const [{ verifyAuditLog }, { createNodeCrypto }] = await Promise.all([import('../../audit/index.ts'), import('../../crypto.ts')])
+      const [{ verifyAuditLog }, { createNodeCrypto }, { protectedNodePublicKey }] = await Promise.all([import('../../audit/index.ts'), import('../../crypto.ts'), import('../../key-files.ts')])
       const dataDir = resolveDataDir({ dataDir: opts.data, env: process.env })
-      const result = await verifyAuditLog(dataDir, createNodeCrypto())
+      // A protected node.key keeps its public key in the clear: verifying needs no passphrase.
+      const publicKey = await protectedNodePublicKey(dataDir)
+      const result = await verifyAuditLog(dataDir, createNodeCrypto(), publicKey !== undefined ? { publicKey } : {})
       if (opts.json === true) process.stdout.write(JSON.stringify(result) + '\n')
       else if (result.ok) process.stdout.write(`audit log intact: ${result.entries} entries, all signed checkpoints and the head verify\n`)
       else {

@@ -3,7 +3,8 @@
  * `ddil start` would read it (file, then `DDIL_*` variables) and says in plain
  * sentences what the node would do. Exit 0 when valid; 1 when the check fails (each
  * problem one sentence on stderr, the first being the one to fix first); 2 on bad
- * usage (commander's errors, mapped by main.ts).
+ * usage (commander's errors, mapped by main.ts). Keys stored unencrypted, or readable by
+ * others (which start refuses), are warnings: the config itself is still valid.
  *
  * Exit status 1: main.ts maps ConfigError to 2 (bad usage) and overwrites
  * process.exitCode with its own result, so a failed check cannot be signalled by
@@ -45,8 +46,9 @@ function human (check: Extract<ConfigCheck, { ok: true }>, describeConfig: (c: R
 /** Runs the check and writes the report; returns the exit status (0 valid, 1 invalid). */
 export async function runConfigtest (options: ConfigtestOptions, io: ConfigtestIo): Promise<number> {
   // Loaded here, not at the top: every ddil command loads this module, and zod and yaml take a while.
-  const [{ checkConfig }, { describeConfig }] = await Promise.all([import('../../config/load.ts'), import('../../config/describe.ts')])
+  const [{ checkConfig }, { describeConfig }, { keyWarnings }] = await Promise.all([import('../../config/load.ts'), import('../../config/describe.ts'), import('../../key-files.ts')])
   const check = checkConfig({ dataDir: options.data, configPath: options.config, env: io.env, cwd: io.cwd })
+  if (check.ok) check.warnings.push(...await keyWarnings(check.config.dataDir))
   if (options.json === true) {
     const body = check.ok
       ? { valid: true, source: check.source, overrides: check.overrides, warnings: check.warnings, description: describeConfig(check.config), config: check.config }

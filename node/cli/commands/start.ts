@@ -2,18 +2,21 @@
  * `ddil start`: runs the relay until SIGINT or SIGTERM. On a fresh data directory it
  * creates the identities and config first. Prints the node id, listen addresses, the
  * client API, the field app's addresses (with the HTTPS certificate's SHA-256 fingerprint
- * when web.listen is on) and the admin endpoints, then logs (pino) on stdout.
+ * when web.listen is on) and the admin endpoints, then logs (pino) on stdout. Protected
+ * keys are unlocked with the passphrase from `--passphrase-file`, `$DDIL_PASSPHRASE_FILE`,
+ * `$DDIL_PASSPHRASE`, or asked for on a terminal.
  */
 import type { Command } from 'commander'
 import { addConfigOptions, flagsFromOptions } from '../../config/overrides.ts'
 import { appUrls, urlHost } from '../../web/addresses.ts'
+import { cliPassphrases, passphraseOption } from '../passphrase-prompt.ts'
 
 export function register (program: Command): void {
-  addConfigOptions(program.command('start'))
+  passphraseOption(addConfigOptions(program.command('start')))
     .description('run the relay (creates identity and config on first run)')
     .action(async (opts: Record<string, unknown>) => {
       const { startNode } = await import('../../daemon.ts')
-      const node = await startNode({ dataDir: opts.data as string | undefined, configPath: opts.config as string | undefined, env: process.env, flags: flagsFromOptions(opts) })
+      const node = await startNode({ dataDir: opts.data as string | undefined, configPath: opts.config as string | undefined, env: process.env, flags: flagsFromOptions(opts), keys: { passphrases: cliPassphrases(opts.passphraseFile as string | undefined) } })
       process.stdout.write([
         node.firstRun ? `First run: created node identity, operator user and config in ${node.dataDir}` : `Data directory: ${node.dataDir}`,
         `node id:    ${node.nodeId}`,

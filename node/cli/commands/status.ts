@@ -1,6 +1,6 @@
 /** `ddil status` and `ddil peers`: ask the running node's admin endpoint. */
 import type { Command } from 'commander'
-import { clientOptions } from '../client-command.ts'
+import { relayOptions } from '../client-command.ts'
 import type { NodeStatus } from '../../admin.ts'
 import { precedenceNames } from '../../../protocol/envelope.ts'
 import type { AwayPeer } from '../../../protocol/engine/types.ts'
@@ -19,7 +19,7 @@ async function nodeStatus (opts: { data?: string, config?: string }): Promise<No
 }
 
 export function register (program: Command): void {
-  clientOptions(program.command('status'))
+  relayOptions(program.command('status'))
     .description('show the running node: peers, queues per precedence, store size, delivered, expired')
     .option('--json', 'print JSON')
     .action(async (opts: { data?: string, config?: string, json?: boolean }) => {
@@ -40,7 +40,7 @@ export function register (program: Command): void {
         '',
       ].join('\n'))
     })
-  clientOptions(program.command('peers'))
+  relayOptions(program.command('peers'))
     .description('list the running node\'s peers')
     .option('--json', 'print JSON')
     .action(async (opts: { data?: string, config?: string, json?: boolean }) => {

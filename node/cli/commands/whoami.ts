@@ -9,7 +9,7 @@
  */
 import type { Command } from 'commander'
 import { resolveDataDir } from '../../config/paths.ts'
-import { loadUserIdentity } from '../../user-identity.ts'
+import { loadUserPublicKey } from '../../user-identity.ts'
 
 export interface WhoamiReport {
   publicKey: string
@@ -18,12 +18,13 @@ export interface WhoamiReport {
   dataDir: string
 }
 
+/** Needs no passphrase: a protected user.key keeps its public key in the clear. */
 export async function whoami (dataDir: string): Promise<WhoamiReport> {
-  const user = await loadUserIdentity(dataDir)
+  const user = await loadUserPublicKey(dataDir)
   return {
-    publicKey: user.publicKey,
-    ed25519PublicKey: Buffer.from(user.ed25519.publicKey).toString('hex'),
-    x25519PublicKey: Buffer.from(user.x25519.publicKey).toString('hex'),
+    publicKey: user.text,
+    ed25519PublicKey: Buffer.from(user.ed25519).toString('hex'),
+    x25519PublicKey: Buffer.from(user.x25519).toString('hex'),
     dataDir,
   }
 }
