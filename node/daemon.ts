@@ -22,6 +22,7 @@ import { attachFrameTransport, type FrameTransport } from './p2p/link.ts'
 import { PeerBackoff } from './p2p/backoff.ts'
 import { openAuditLog, auditKeyFromNodeKey, RefusalSummaries, type AuditLog } from './audit/index.ts'
 import type { AuditEvent } from './audit/index.ts'
+import { auditGate } from './audit-gate.ts'
 import { startClientApi, type ClientApiOptions } from './api/server.ts'
 import { createStaticSite } from './web/static.ts'
 import { certificateHosts, ensureWebCertificate, loadWebCertificate, type WebCertificate } from './web/certificate.ts'
@@ -117,6 +118,8 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     const user = await loadUserIdentity(dataDir, crypto)
     const audit: AuditLog = await openAuditLog({ dataDir, crypto, key: auditKeyFromNodeKey(nodeKey), node: nodeId, now: () => clock.nowMs() })
     cleanups.push(() => audit.close())
+    // While the log cannot be written, changes it could not record are refused (brief §7).
+    const gate = auditGate(audit, crypto.sha256)
     // Repeated refusals (a connection flood) are written once, then counted in a summary per window (audit/repeats.ts).
     const refusals = new RefusalSummaries({
       append: (event) => { audit.append(event).catch((e: Error) => logger.error({ err: e.message, event: event.what }, 'audit log write failed')) },
@@ -196,11 +199,11 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     enrolledAuthor = (ref) => registry.enrolledAuthor(ref)
     const bundles = createBundles({
       engine, channels: () => policy.store.channels(), crypto, nodeId, nodeKey: auditKeyFromNodeKey(nodeKey),
-      audit: async (event) => { await audit.append(event) }, nowMs: () => clock.nowMs(),
+      audit: async (event) => { await audit.append(event) }, auditReady: gate.require, nowMs: () => clock.nowMs(),
       peerHolds: createPeerHolds({ dir: join(dataDir, peerHoldsDirName), crypto }),
     })
     const facade = createFacade(engine, hub, {
-      nodeId, status: () => status() as unknown as Record<string, unknown>, registry, channels: (u) => policy.memberships(u, channelListMax), bundles,
+      nodeId, status: () => status() as unknown as Record<string, unknown>, registry, channels: (u) => policy.memberships(u, channelListMax), bundles, admit: gate.submission,
     })
     const onEvent: ClientApiOptions['onEvent'] = (e, remote) => {
       const who = e.user !== undefined ? toHex(e.user) : 'unauthenticated client'
