@@ -15,7 +15,15 @@ import { genesisHash } from './format.ts'
 
 export type AuditProblemKind = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'bad-signature' | 'malformed' | 'rolled-back'
 
-export interface AuditProblem { seq?: number, line: number, kind: AuditProblemKind, message: string }
+export interface AuditProblem {
+  seq?: number
+  /** 1-based line in `file`; 0 for audit.head or the anchor; one past the last line for "at the end". */
+  line: number
+  /** The log file the line is in (`audit.log`, or a rotated `audit.log.<n>`); absent for line 0. */
+  file?: string
+  kind: AuditProblemKind
+  message: string
+}
 
 export interface LineRecord {
   line: number
@@ -25,6 +33,8 @@ export interface LineRecord {
   seq?: number
   hash?: string
   prev?: string
+  /** An `audit.checkpoint` entry (a rotated file that starts with an authentic one may start the verified span). */
+  checkpoint?: boolean
   reason: string
 }
 
@@ -36,14 +46,15 @@ const range = (a: number, b: number): string => a === b ? `seq ${a}` : `seq ${a}
  * `head` is the verified signed head, or undefined when there is none to trust. With
  * `headMoving` (the node replaced its head while the log was read), authentic entries past
  * the head are being confirmed, not left behind: they are still checked, but not reported
- * for being past it.
+ * for being past it. `after` is the seq and hash the span continues from when retention
+ * removed the files before it (default: the genesis, seq 0).
  */
-export function classifyLines (records: LineRecord[], head: { seq: number, hash: string } | undefined, push: Push, headMoving = false): void {
+export function classifyLines (records: LineRecord[], head: { seq: number, hash: string } | undefined, push: Push, headMoving = false, after = { seq: 0, hash: genesisHash }): void {
   const authSeqs = new Set<number>()
   for (const r of records) if (r.status === 'authentic') authSeqs.add(r.seq as number)
   const seen = new Map<number, number>()
-  let maxSeq = 0
-  let lastHash = genesisHash
+  let maxSeq = after.seq
+  let lastHash = after.hash
   let run: LineRecord[] = []
 
   for (const r of records) {

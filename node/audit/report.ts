@@ -35,9 +35,16 @@ export async function readAnchor (text: string): Promise<string> {
 }
 
 export function verifyReport (r: AuditVerifyResult): string {
-  if (r.ok) return `audit log intact: ${r.entries} entries, all signed checkpoints and the head verify\n`
-  const lines = [`audit log FAILED verification (${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} in ${r.entries} entries):`]
-  for (const p of r.problems) lines.push(`  line ${p.line}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}: ${p.kind}: ${p.message}`)
+  if (r.ok) return `audit log intact: ${r.entries} entries${span(r)}, all signed checkpoints and the head verify\n`
+  const lines = [`audit log FAILED verification (${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} in ${r.entries} entries${span(r)}):`]
+  for (const p of r.problems) lines.push(`  ${p.file !== undefined && r.files.length > 1 ? `${p.file} ` : ''}line ${p.line}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}: ${p.kind}: ${p.message}`)
   if (r.problemsOmitted > 0) lines.push(`  … and ${r.problemsOmitted} more`)
   return lines.join('\n') + '\n'
+}
+
+/** ` in 3 files, starting at seq 513 after 512 rotated-out entries`, or nothing for one file from seq 1. */
+function span (r: AuditVerifyResult): string {
+  const files = r.files.length > 1 ? ` in ${r.files.length} files` : ''
+  const start = r.rotatedOut > 0 ? `, starting at seq ${r.firstSeq} after ${r.rotatedOut} rotated-out entries` : ''
+  return files + start
 }
