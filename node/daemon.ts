@@ -116,7 +116,10 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     const nodeKey = await loadOrCreateNodeKey(dataDir)
     const nodeId = peerIdFromPrivateKey(nodeKey as Parameters<typeof peerIdFromPrivateKey>[0]).toString()
     const user = await loadUserIdentity(dataDir, crypto)
-    const audit: AuditLog = await openAuditLog({ dataDir, crypto, key: auditKeyFromNodeKey(nodeKey), node: nodeId, now: () => clock.nowMs() })
+    const audit: AuditLog = await openAuditLog({
+      dataDir, crypto, key: auditKeyFromNodeKey(nodeKey), node: nodeId, now: () => clock.nowMs(),
+      rotate: { bytes: config.audit.rotateBytes, ageMs: config.audit.rotateAgeMs, keepFiles: config.audit.keepFiles },
+    })
     cleanups.push(() => audit.close())
     // While the log cannot be written, changes it could not record are refused (brief §7).
     const gate = auditGate(audit, crypto.sha256)
