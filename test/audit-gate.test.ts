@@ -2,7 +2,8 @@
  * Logging failure (brief §7, Audit): while the audit log cannot be written, security-relevant
  * changes are refused with AuditError before anything is stored, and accepted again once the
  * log works. A real log on disk is broken by replacing its directory with a file (works as
- * root, where a read-only mode would not stop writes), then mended; all in-process.
+ * root, where a read-only mode would not stop writes), then mended; all in-process, the
+ * last test through a running relay's client API.
  */
 import t from 'tap'
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
@@ -13,9 +14,14 @@ import { auditGate } from '../node/audit-gate.ts'
 import { createFacade, EngineEventHub } from '../node/facade.ts'
 import { createBundles, type BundleDeps } from '../node/bundle.ts'
 import type { Engine } from '../protocol/engine/engine.ts'
-import { Kind, signEnvelope } from '../protocol/envelope.ts'
+import { authorRef, Kind, signEnvelope } from '../protocol/envelope.ts'
 import { AuditError } from '../protocol/errors.ts'
 import { aliceKeys, crypto, messageFields } from './helpers/fixtures.ts'
+import { waitUntil } from './helpers/wait.ts'
+import { initDataDir } from '../node/data-dir.ts'
+import { startNode } from '../node/daemon.ts'
+import { loadUserIdentity } from '../node/user-identity.ts'
+import { connectClient } from '../node/api/client.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'ddil-audit-gate-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -75,4 +81,33 @@ t.test('once the log works again, the same changes are accepted with no restart'
   await submit(Kind.governance)
   t.equal(stored.length, before + 1)
   t.doesNotThrow(() => { gate.require('a bundle import') })
+})
+
+t.test('the running relay: its client API refuses these changes while its log is broken, then accepts them', async t => {
+  const data = join(dir, 'relay')
+  await initDataDir({ dataDir: data })
+  writeFileSync(join(data, 'config.yaml'), [
+    'node:', '  listen: [/ip4/127.0.0.1/tcp/0]', 'discovery:', '  mdns: false', 'api:', '  listen: 127.0.0.1:0',
+    'admin:', '  listen: 127.0.0.1:0', 'log:', '  level: error', '',
+  ].join('\n'), { mode: 0o600 })
+  const node = await startNode({ dataDir: data, env: {}, flags: {}, prettyLogs: false })
+  t.teardown(() => node.stop())
+  const user = (await loadUserIdentity(data, crypto)).ed25519
+  const client = await connectClient({ url: `ws://${node.api.host}:${node.api.port}`, user, crypto, nodeId: node.nodeId })
+  t.teardown(() => client.close())
+  const governance = signEnvelope(crypto, messageFields({ kind: Kind.governance as 0, author: authorRef(user.publicKey) }), user.privateKey).bytes
+  const relayAudit = join(data, 'audit')
+
+  renameSync(relayAudit, `${relayAudit}.away`)
+  writeFileSync(relayAudit, 'not a directory')
+  await t.rejects(client.issueEnrolment({ name: 'x', ttlMs: 60_000 }), { code: 'ERR_AUDIT' }, 'the append that finds the log broken')
+  await t.rejects(client.submit(governance), { code: 'ERR_AUDIT', message: /governance change is refused/ })
+  await t.rejects(client.bundleExport({ path: join(dir, 'relay.bundle'), channels: [], precedences: 15, sinceMs: 0 }), { code: 'ERR_AUDIT', message: /bundle export is refused/ })
+
+  rmSync(relayAudit)
+  renameSync(`${relayAudit}.away`, relayAudit)
+  await waitUntil('the relay\'s log to recover by itself', () => client.issueEnrolment({ name: 'y', ttlMs: 60_000 }).catch(() => undefined), { patienceMs: 30_000, everyMs: 50 })
+  const after = await client.submit(governance).then(() => 'stored', (e: { code?: string }) => e.code)
+  t.not(after, 'ERR_AUDIT', `governance is judged on its merits again (${after})`)
+  t.match(await client.bundleExport({ path: join(dir, 'relay.bundle'), channels: [], precedences: 15, sinceMs: 0 }), { envelopes: Number })
 })
