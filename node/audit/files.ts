@@ -30,7 +30,12 @@ export function rotatedName (n: number): string {
 
 const rotatedRe = /^audit\.log\.(\d{6,})$/
 
-export interface LogFile { name: string, path: string, /** 0 for the current file. */ n: number }
+export interface LogFile {
+  name: string
+  path: string
+  /** The rotated file's number; 0 for the current file, `audit.log`. */
+  n: number
+}
 
 /** The rotated files, oldest first; an absent directory has none. */
 export async function rotatedFiles (paths: AuditPaths): Promise<LogFile[]> {
