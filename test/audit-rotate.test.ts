@@ -106,6 +106,12 @@ t.test('tampering across files is still located', async t => {
   writeFileSync(second, lines.map((l, i) => i === 3 ? l.replace('"peer-', '"PEER-') : l).join('\n'))
   t.same(brief((await verify(dir)).problems), [[names[2], 4, 'modified']], 'an edited entry in a rotated file is located at its file and line')
   writeFileSync(second, lines.join('\n'))
+  const current = readFileSync(join(a, 'audit.log'))
+  appendFileSync(join(a, 'audit.log'), `${lines[3]}\n`) // a replayed copy, in another file
+  const copied = await verify(dir)
+  t.same(brief(copied.problems).map(p => [p[0], p[2]]), [['audit.log', 'inserted']])
+  t.match(copied.problems[0].message, new RegExp(`a second copy of the entry at line ${names[2].replaceAll('.', '\\.')}:4$`), 'messages name the file of the line they point to')
+  writeFileSync(join(a, 'audit.log'), current)
 
   rmSync(join(a, names[1])) // what retention does: the span starts at the next file's checkpoint
   t.ok((await verify(dir)).ok)

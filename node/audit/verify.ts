@@ -98,6 +98,7 @@ async function readOnce (dataDir: string, crypto: Crypto, options: VerifyOptions
     }
     spans.push({ name: f.name, first, count: records.length - first })
   }
+  if (files.length > 1) for (const sp of spans) for (let i = 1; i <= sp.count; i++) records[sp.first + i - 1].label = `${sp.name}:${i}`
   const moving = !sameHead(headRead, await readHeadFile(paths.head))
   const rotating = files.map(f => f.name).join() !== (await logFiles(paths)).map(f => f.name).join()
   const complete = lastTerminated ? records : records.slice(0, -1) // without a last line still being written
