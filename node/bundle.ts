@@ -65,6 +65,8 @@ export interface BundleDeps {
   nodeId: string
   nodeKey: KeyPair
   audit: (event: AuditEvent) => Promise<void>
+  /** Throws AuditError while the audit log cannot record a bundle (node/audit-gate.ts): asked before anything is read or written. */
+  auditReady: (action: string) => void
   nowMs: () => number
   /** What other nodes told this one they hold, kept across restarts. */
   peerHolds: PeerHoldsStore
@@ -182,6 +184,7 @@ export function createBundles (d: BundleDeps): BundleAdmin {
   return {
     async export (request) {
       const path = absolute(request.path)
+      d.auditReady('a bundle export')
       const peerHolds = await peerList(request)
       const { envelopes, leftOut } = await collect(request, peerHolds)
       const holds = await held(request)
@@ -204,6 +207,7 @@ export function createBundles (d: BundleDeps): BundleAdmin {
 
     async import (request) {
       const path = absolute(request.path)
+      d.auditReady('a bundle import')
       let bundle: DecodedBundle
       try {
         bundle = await read(path)

@@ -25,6 +25,7 @@ import { AuditBudget } from './audit/budget.ts'
 import { channelAuditEvent, channelBudget, evictionAuditEvent, evictionBudget } from './channel-audit.ts'
 import { recordConfig } from './config-audit.ts'
 import type { AuditEvent } from './audit/index.ts'
+import { auditGate } from './audit-gate.ts'
 import { startClientApi, type ClientApiOptions } from './api/server.ts'
 import { createStaticSite } from './web/static.ts'
 import { certificateHosts, ensureWebCertificate, loadWebCertificate, type WebCertificate } from './web/certificate.ts'
@@ -121,12 +122,17 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     const nodeKey = await loadOrCreateNodeKey(dataDir, options.keys)
     const nodeId = peerIdFromPrivateKey(nodeKey as Parameters<typeof peerIdFromPrivateKey>[0]).toString()
     const user = await loadUserIdentity(dataDir, crypto, options.keys)
-    const audit: AuditLog = await openAuditLog({ dataDir, crypto, key: auditKeyFromNodeKey(nodeKey), node: nodeId, now: () => clock.nowMs() })
+    const audit: AuditLog = await openAuditLog({
+      dataDir, crypto, key: auditKeyFromNodeKey(nodeKey), node: nodeId, now: () => clock.nowMs(),
+      rotate: { bytes: config.audit.rotateBytes, ageMs: config.audit.rotateAgeMs, keepFiles: config.audit.keepFiles },
+    })
     cleanups.push(() => audit.close())
     /** For changes that must not happen unrecorded: resolves once the entry is durable, rejects if it cannot be. */
     const appendDurable = async (event: AuditEvent): Promise<void> => { await audit.append(event) }
     // Summary windows are bounds, not work: they must not keep a stopping relay alive.
     const unrefTimer = (fn: () => void, ms: number): () => void => { const timer = setTimeout(fn, ms); timer.unref(); return () => { clearTimeout(timer) } }
+    // While the log cannot be written, changes it could not record are refused (brief §7).
+    const gate = auditGate(audit, crypto.sha256)
     // Repeated refusals (a connection flood) are written once, then counted in a summary per window (audit/repeats.ts).
     const refusals = new RefusalSummaries({
       append: (event) => { audit.append(event).catch((e: Error) => logger.error({ err: e.message, event: event.what }, 'audit log write failed')) },
@@ -223,11 +229,11 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     enrolledAuthor = (ref) => registry.enrolledAuthor(ref)
     const bundles = createBundles({
       engine, channels: () => policy.store.channels(), crypto, nodeId, nodeKey: auditKeyFromNodeKey(nodeKey),
-      audit: appendDurable, nowMs: () => clock.nowMs(),
+      audit: appendDurable, auditReady: gate.require, nowMs: () => clock.nowMs(),
       peerHolds: createPeerHolds({ dir: join(dataDir, peerHoldsDirName), crypto }),
     })
     const facade = createFacade(engine, hub, {
-      nodeId, status: () => status() as unknown as Record<string, unknown>, registry, channels: (u) => policy.memberships(u, channelListMax), bundles,
+      nodeId, status: () => status() as unknown as Record<string, unknown>, registry, channels: (u) => policy.memberships(u, channelListMax), bundles, admit: gate.submission,
     })
     const onEvent: ClientApiOptions['onEvent'] = (e, remote) => {
       const who = e.user !== undefined ? toHex(e.user) : 'unauthenticated client'

@@ -55,6 +55,8 @@ export interface FacadeOptions {
   channels: (user: Uint8Array) => ChannelMembership[]
   status: () => Record<string, unknown>
   onSubmitted?: (env: Envelope, user: Uint8Array) => void
+  /** Throws to refuse a submission before it is stored: the daemon's audit gate (node/audit-gate.ts). */
+  admit?: (bytes: Uint8Array) => void
   /** Air-gap bundles (#27, node/bundle.ts). */
   bundles?: BundleAdmin
 }
@@ -100,6 +102,7 @@ export function createFacade (engine: Engine, hub: EngineEventHub, options: Faca
   return {
     nodeId: options.nodeId,
     async submit (bytes, context) {
+      options.admit?.(bytes)
       const env = await engine.submit(bytes)
       const key = env.key
       // A file's chunks are not tracked: its manifest's status speaks for the file, and thousands of chunks would push it out.

@@ -423,6 +423,25 @@ export const auditRecoverDelayMsMax = 5000
 /** Largest audit head file, bytes: one short JSON line. */
 export const auditHeadBytesMax = 1024
 
+/**
+ * Smallest `audit.rotateSize`, bytes: room for a batch of the longest lines
+ * (`auditBatchEntriesMax` × `auditLineBytesMax` is 512 KiB), so a file is never only its two
+ * rotation checkpoints. A file may pass the size by up to one batch: rotation happens between batches.
+ */
+export const auditRotateBytesMin = 1024 * 1024
+
+/** Largest `audit.rotateSize`, bytes: `verify` and `export` read a file in one pass, and a copy off the node should not take all night. */
+export const auditRotateBytesMax = 1024 ** 3
+
+/** Shortest `audit.rotateAge`, ms: an hour; shorter makes more files than entries on a quiet node. */
+export const auditRotateAgeMsMin = 3_600_000
+
+/** Longest `audit.rotateAge`, ms: a year and a day, one file per year at the least. */
+export const auditRotateAgeMsMax = 366 * 86_400_000
+
+/** Most rotated audit files kept (`audit.keepFiles`); older ones are deleted. Bounds the directory listing `verify` and `export` read. */
+export const auditKeepFilesMax = 10_000
+
 // ---- Channel encryption (protocol/channel: keys, seal, content, epochs) -----
 
 /**

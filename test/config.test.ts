@@ -328,3 +328,13 @@ t.test('web: the HTTPS listener is off by default; on, it is described; its cert
   const flag = check(t, '', { env: { DDIL_WEB_LISTEN: 'off' }, flags: { web: '0.0.0.0:4443' } })
   t.same(flag.ok ? flag.config.web.listen : undefined, { host: '0.0.0.0', port: 4443 }, 'the flag wins')
 })
+
+t.test('audit: rotation and retention default on, within bounds; out-of-bounds values are refused', async t => {
+  const d = check(t, '')
+  t.same(d.ok ? d.config.audit : undefined, { rotateBytes: 16_000_000, rotateAgeMs: 7 * 86_400_000, keepFiles: 100 })
+  const set = check(t, 'audit:\n  rotateSize: 1MiB\n  rotateAge: 1h\n  keepFiles: 1\n')
+  t.same(set.ok ? set.config.audit : undefined, { rotateBytes: 1024 * 1024, rotateAgeMs: 3_600_000, keepFiles: 1 })
+  t.match(problems(check(t, 'audit:\n  rotateSize: 100KB\n')).join('\n'), /audit\.rotateSize: .*outside the allowed range \(1MiB to 1GiB\)/)
+  t.match(problems(check(t, 'audit:\n  rotateAge: 1m\n')).join('\n'), /audit\.rotateAge: .*outside the allowed range/)
+  t.match(problems(check(t, 'audit:\n  keepFiles: 0\n')).join('\n'), /audit\.keepFiles: .*from 1 to 10000/)
+})

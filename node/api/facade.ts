@@ -93,7 +93,8 @@ export interface NodeFacade {
   /**
    * Validates and stores an envelope; resolves once durable (custody acknowledged).
    * Rejects with a DdilError (DecodeError, SignatureError, ExpiredError, UnauthorisedError,
-   * QuotaError, ClockSkewError, LimitError, StorageError) when refused.
+   * QuotaError, ClockSkewError, LimitError, StorageError) when refused; AuditError for a
+   * governance change while the audit log cannot record it.
    */
   submit (envelopeBytes: Uint8Array, context: SubmitContext): Promise<{ id: Uint8Array }>
   /**

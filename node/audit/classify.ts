@@ -15,7 +15,15 @@ import { genesisHash } from './format.ts'
 
 export type AuditProblemKind = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'bad-signature' | 'malformed' | 'rolled-back'
 
-export interface AuditProblem { seq?: number, line: number, kind: AuditProblemKind, message: string }
+export interface AuditProblem {
+  seq?: number
+  /** 1-based line in `file`; 0 for audit.head or the anchor; one past the last line for "at the end". */
+  line: number
+  /** The log file the line is in (`audit.log`, or a rotated `audit.log.<n>`); absent for line 0. */
+  file?: string
+  kind: AuditProblemKind
+  message: string
+}
 
 export interface LineRecord {
   line: number
@@ -25,25 +33,31 @@ export interface LineRecord {
   seq?: number
   hash?: string
   prev?: string
+  /** An `audit.checkpoint` entry (a rotated file that starts with an authentic one may start the verified span). */
+  checkpoint?: boolean
+  /** How messages name the line when the log spans files (`audit.log.000002:4`); else its number. */
+  label?: string
   reason: string
 }
 
 type Push = (p: AuditProblem) => void
 
 const range = (a: number, b: number): string => a === b ? `seq ${a}` : `seq ${a}–${b}`
+const named = (r: LineRecord): string => r.label ?? String(r.line)
 
 /**
  * `head` is the verified signed head, or undefined when there is none to trust. With
  * `headMoving` (the node replaced its head while the log was read), authentic entries past
  * the head are being confirmed, not left behind: they are still checked, but not reported
- * for being past it.
+ * for being past it. `after` is the seq and hash the span continues from when retention
+ * removed the files before it (default: the genesis, seq 0).
  */
-export function classifyLines (records: LineRecord[], head: { seq: number, hash: string } | undefined, push: Push, headMoving = false): void {
+export function classifyLines (records: LineRecord[], head: { seq: number, hash: string } | undefined, push: Push, headMoving = false, after = { seq: 0, hash: genesisHash }): void {
   const authSeqs = new Set<number>()
   for (const r of records) if (r.status === 'authentic') authSeqs.add(r.seq as number)
-  const seen = new Map<number, number>()
-  let maxSeq = 0
-  let lastHash = genesisHash
+  const seen = new Map<number, LineRecord>()
+  let maxSeq = after.seq
+  let lastHash = after.hash
   let run: LineRecord[] = []
 
   for (const r of records) {
@@ -52,10 +66,10 @@ export function classifyLines (records: LineRecord[], head: { seq: number, hash:
     if (!r.canonical) push({ seq, line: r.line, kind: 'modified', message: 'entry is not in canonical form (whitespace, escaping or key order changed)' })
     const earlier = seen.get(seq)
     if (earlier !== undefined) {
-      push({ seq, line: r.line, kind: 'inserted', message: `a second copy of the entry at line ${earlier}` })
+      push({ seq, line: r.line, kind: 'inserted', message: `a second copy of the entry at line ${named(earlier)}` })
       continue
     }
-    seen.set(seq, r.line)
+    seen.set(seq, r)
     if (seq <= maxSeq) {
       push({ seq, line: r.line, kind: 'reordered', message: `seq ${seq} comes after seq ${maxSeq}` })
       continue
@@ -99,8 +113,8 @@ function flushRun (run: LineRecord[], from: number, to: number, atLine: number, 
   const lines = run.filter(r => r.status !== 'malformed')
   if (run.length > missing && lines.length > 0) {
     const first = lines[0]
-    const last = run[run.length - 1].line
-    push({ seq: first.seq, line: first.line, kind: 'inserted', message: `${run.length} unauthenticated lines (${first.line}–${last}) where ${missing} entries belong: forged entries begin here (${first.reason})` })
+    const last = run[run.length - 1]
+    push({ seq: first.seq, line: first.line, kind: 'inserted', message: `${run.length} unauthenticated lines (${named(first)}–${named(last)}) where ${missing} entries belong: forged entries begin here (${first.reason})` })
   } else {
     reportInPlace(lines, push)
   }
@@ -120,7 +134,7 @@ function reportInPlace (lines: LineRecord[], push: Push): void {
     if (r.status === 'hash') { push({ seq: r.seq, line: r.line, kind: 'modified', message: r.reason }); continue }
     let j = i
     while (j + 1 < lines.length && lines[j + 1].status === 'sig' && lines[j + 1].line === lines[j].line + 1) j++
-    const extent = j > i ? `lines ${r.line}–${lines[j].line} (${j - i + 1} entries)` : 'this entry'
+    const extent = j > i ? `lines ${named(r)}–${named(lines[j])} (${j - i + 1} entries)` : 'this entry'
     push({ seq: r.seq, line: r.line, kind: 'bad-signature', message: `${extent}: hash recomputed but the node signature does not verify (rewritten without the node key)` })
     i = j
   }

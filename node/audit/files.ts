@@ -7,7 +7,7 @@
  * @example
  * for await (const l of readLines(auditPaths(dataDir).log)) console.log(l.lineNo, l.text ?? l.problem)
  */
-import { open, rename } from 'node:fs/promises'
+import { open, readdir, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { syncDir } from '../fs-durable.ts'
 import { auditHeadBytesMax, auditLineBytesMax } from '../../protocol/limits.ts'
@@ -18,6 +18,43 @@ export interface AuditPaths { dir: string, log: string, head: string, headTmp: s
 export function auditPaths (dataDir: string): AuditPaths {
   const dir = join(dataDir, 'audit')
   return { dir, log: join(dir, 'audit.log'), head: join(dir, 'audit.head'), headTmp: join(dir, 'audit.head.tmp') }
+}
+
+/**
+ * A rotated file: `audit.log.<n>`, `n` counting up from 1 with at least six digits, so the
+ * order is the number's, never a guess from dates or sizes.
+ */
+export function rotatedName (n: number): string {
+  return `audit.log.${String(n).padStart(6, '0')}`
+}
+
+const rotatedRe = /^audit\.log\.(\d{6,})$/
+
+export interface LogFile {
+  name: string
+  path: string
+  /** The rotated file's number; 0 for the current file, `audit.log`. */
+  n: number
+}
+
+/** The rotated files, oldest first; an absent directory has none. */
+export async function rotatedFiles (paths: AuditPaths): Promise<LogFile[]> {
+  let names: string[]
+  try {
+    names = await readdir(paths.dir)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw e
+  }
+  return names.flatMap(name => {
+    const m = rotatedRe.exec(name)
+    return m === null ? [] : [{ name, path: join(paths.dir, name), n: Number(m[1]) }]
+  }).sort((a, b) => a.n - b.n)
+}
+
+/** Every file of the log in order: the rotated ones, oldest first, then `audit.log`. */
+export async function logFiles (paths: AuditPaths): Promise<LogFile[]> {
+  return [...await rotatedFiles(paths), { name: 'audit.log', path: paths.log, n: 0 }]
 }
 
 export interface RawLine {

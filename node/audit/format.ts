@@ -106,15 +106,20 @@ export interface CheckedLine {
   sigOk: boolean
 }
 
-/** Parse and check one line. Returns a string saying why when the line is not an audit entry at all. */
-export function parseEntryLine (line: string, crypto: Crypto, key: Uint8Array | undefined): CheckedLine | string {
+/** Parse one line's shape only (no hash or signature check): the entry, or a string saying why it is not one. */
+export function parseEntryShape (line: string): AuditEntry | string {
   let raw: unknown
   try {
     raw = JSON.parse(line)
   } catch {
     return 'not JSON'
   }
-  const entry = asEntry(raw)
+  return asEntry(raw)
+}
+
+/** Parse and check one line. Returns a string saying why when the line is not an audit entry at all. */
+export function parseEntryLine (line: string, crypto: Crypto, key: Uint8Array | undefined): CheckedLine | string {
+  const entry = parseEntryShape(line)
   if (typeof entry === 'string') return entry
   const canonical = encodeLine(entry) === line
   const hashOk = entryHash(entry, crypto) === entry.hash

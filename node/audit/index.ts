@@ -9,7 +9,7 @@
  */
 export { openAuditLog, AuditLog, type AuditLogOptions } from './log.ts'
 export { verifyAuditLog, type AuditVerifyResult, type VerifyOptions, type AuditProblem, type AuditProblemKind } from './verify.ts'
-export { exportAuditLog, exportAuditHead } from './export.ts'
+export { exportAuditLog, exportAuditHead, exportAuditRecords, type ExportWindow, type ExportedRecord } from './export.ts'
 export { auditKeyFromNodeKey, readNodePublicKey } from './key.ts'
 export { auditPaths } from './files.ts'
 export { RefusalSummaries, type RefusalSummariesOptions } from './repeats.ts'

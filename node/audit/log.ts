@@ -8,7 +8,9 @@
  * `auditRecoverDelayMsMin`, doubling to `auditRecoverDelayMsMax`): logging resumes once the
  * cause (no file descriptors left, a full disk) has gone, and the `audit.recovered` entry
  * counts the appends refused meanwhile. A signed `audit.checkpoint` entry is written on
- * open, every `checkpointEvery` entries, and on close.
+ * open, every `checkpointEvery` entries, and on close. With `rotate`, a file that has reached
+ * its size or age is renamed and a new one begun between two batches, the chain running on
+ * (rotate.ts).
  *
  * @example
  * const log = await openAuditLog({ dataDir, crypto, key, node: peerId, now: () => clock.nowMs() })
@@ -21,8 +23,9 @@ import { auditBatchEntriesMax, auditCheckpointEntriesDefault, auditRecoverDelayM
 import type { Crypto, KeyPair } from '../../protocol/ports.ts'
 import type { AuditValue } from './canonical.ts'
 import { auditFormatVersion, sealEntry, signHead, toHex, type AuditEntry, type AuditFields } from './format.ts'
-import { auditPaths, writeHeadFile, type AuditPaths } from './files.ts'
+import { auditPaths, rotatedFiles, writeHeadFile, type AuditPaths } from './files.ts'
 import { loadForAppend } from './load.ts'
+import { firstEntryMs, rotateLogFile, type RotationOptions } from './rotate.ts'
 import { boundString, sanitiseDetail, sanitiseEvent, type AuditEvent, type CleanEvent } from './sanitise.ts'
 
 export interface AuditLogOptions {
@@ -38,6 +41,8 @@ export interface AuditLogOptions {
   checkpointEvery?: number
   /** Runs `fn` after `ms` and returns a cancel: the retries of a failed log. Default: an unref'd timer. */
   schedule?: (fn: () => void, ms: number) => () => void
+  /** Rotation by size and age, with retention (rotate.ts). None when absent: one file grows. */
+  rotate?: RotationOptions
 }
 
 function realSchedule (fn: () => void, ms: number): () => void {
@@ -67,6 +72,9 @@ export class AuditLog {
   #seq = 0
   #hash = ''
   #sinceCheckpoint = 0
+  /** Bytes in the current file, and the time of its first entry (for rotation). */
+  #fileBytes = 0
+  #fileStartMs: number | undefined
   #queue: Pending[] = []
   #draining: Promise<void> | undefined
   #busy = false
@@ -135,12 +143,18 @@ export class AuditLog {
       this.#seq = state.seq
       this.#hash = state.hash
       this.#sinceCheckpoint = 0
+      this.#fileBytes = state.fileBytes
+      this.#fileStartMs = state.fileBytes > 0 ? await firstEntryMs(this.paths.log) : undefined
       const notes: Record<string, AuditValue> = { ...state.recovered }
       if (this.#opened) { notes.after_failure = boundString(before?.message ?? ''); notes.refused_appends = this.#refused }
       this.#opened = true
       this.#failure = undefined
       this.#refused = 0
       this.#retryMs = auditRecoverDelayMsMin
+      if (state.fileBytes === 0 && state.seq > 0) {
+        // A file a rotation had begun when the node stopped (or failed): it opens with the checkpoint the rotation would have written.
+        await this.#enqueue(this.#checkpointEvent('rotated', { previous: (await rotatedFiles(this.paths)).at(-1)?.name ?? null }))
+      }
       if (Object.keys(notes).length > 0) {
         await this.#enqueue({ who: 'node', what: 'audit.recovered', outcome: 'ok', remote: null, detail: sanitiseDetail(notes) })
       }
@@ -185,8 +199,8 @@ export class AuditLog {
     return new AuditError(`the audit log is in a failed state and refuses appends until recover() succeeds: ${this.#failure?.message}`, { cause: this.#failure })
   }
 
-  #checkpointEvent (reason: string): CleanEvent {
-    return { who: 'node', what: 'audit.checkpoint', outcome: 'ok', remote: null, detail: sanitiseDetail({ key: toHex(this.#o.key.publicKey), reason }) }
+  #checkpointEvent (reason: string, more: Record<string, AuditValue> = {}): CleanEvent {
+    return { who: 'node', what: 'audit.checkpoint', outcome: 'ok', remote: null, detail: sanitiseDetail({ key: toHex(this.#o.key.publicKey), reason, ...more }) }
   }
 
   #enqueue (event: CleanEvent): Promise<AuditEntry> {
@@ -210,10 +224,8 @@ export class AuditLog {
         continue
       }
       try {
-        const { entries, lines, seq, hash, since } = this.#build(batch)
-        await this.#write(lines)
-        await writeHeadFile(this.paths, signHead(seq, hash, this.#o.crypto, this.#o.key))
-        this.#seq = seq; this.#hash = hash; this.#sinceCheckpoint = since
+        if (this.#rotationDue()) await this.#rotate()
+        const entries = await this.#commit(batch.map(p => p.event))
         batch.forEach((p, i) => p.resolve(entries[i]))
       } catch (e) {
         this.#fail(e)
@@ -225,8 +237,42 @@ export class AuditLog {
     this.#busy = false
   }
 
-  /** Seal a batch in order, adding a checkpoint wherever `checkpointEvery` entries have passed. */
-  #build (batch: Pending[]): { entries: AuditEntry[], lines: string[], seq: number, hash: string, since: number } {
+  /** Seal, write and flush `events`, then replace the head: only then are they confirmed. */
+  async #commit (events: CleanEvent[]): Promise<AuditEntry[]> {
+    const { entries, lines, seq, hash, since } = this.#build(events)
+    const bytes = await this.#write(lines)
+    await writeHeadFile(this.paths, signHead(seq, hash, this.#o.crypto, this.#o.key))
+    this.#seq = seq; this.#hash = hash; this.#sinceCheckpoint = since
+    this.#fileBytes += bytes
+    this.#fileStartMs ??= Date.parse(entries[0].ts)
+    return entries
+  }
+
+  /** The current file has reached `rotate.bytes`, or its first entry `rotate.ageMs` (checked before each batch). */
+  #rotationDue (): boolean {
+    const r = this.#o.rotate
+    if (r === undefined || this.#fileBytes === 0) return false
+    return this.#fileBytes >= r.bytes || (this.#fileStartMs !== undefined && this.#now() - this.#fileStartMs >= r.ageMs)
+  }
+
+  /**
+   * End the file with a signed checkpoint, rename it (rotate.ts), delete the files retention
+   * lets go, and begin the next file with a checkpoint naming both: its `prev` continues the chain.
+   */
+  async #rotate (): Promise<void> {
+    await this.#commit([this.#checkpointEvent('rotate')])
+    const file = this.#file
+    this.#file = undefined
+    await file?.close()
+    const { name, removed } = await rotateLogFile(this.paths, this.#o.rotate?.keepFiles ?? 1)
+    this.#file = await open(this.paths.log, 'a', 0o600)
+    this.#fileBytes = 0
+    this.#fileStartMs = undefined
+    await this.#commit([this.#checkpointEvent('rotated', { previous: name, removed })])
+  }
+
+  /** Seal events in order, adding a checkpoint wherever `checkpointEvery` entries have passed. */
+  #build (events: CleanEvent[]): { entries: AuditEntry[], lines: string[], seq: number, hash: string, since: number } {
     const entries: AuditEntry[] = []
     const lines: string[] = []
     let seq = this.#seq
@@ -243,14 +289,15 @@ export class AuditLog {
       since = event.what === 'audit.checkpoint' ? 0 : since + 1
       return entry
     }
-    for (const p of batch) {
-      entries.push(seal(p.event))
+    for (const event of events) {
+      entries.push(seal(event))
       if (since >= this.#every) seal(this.#checkpointEvent('interval'))
     }
     return { entries, lines, seq, hash, since }
   }
 
-  async #write (lines: string[]): Promise<void> {
+  /** Append `lines` and flush; returns the bytes written. */
+  async #write (lines: string[]): Promise<number> {
     const file = this.#file
     if (file === undefined) throw new AuditError('the audit log file is not open')
     const bytes = Buffer.from(lines.map(l => `${l}\n`).join(''), 'utf8')
@@ -260,6 +307,7 @@ export class AuditLog {
       done += bytesWritten
     }
     await file.datasync()
+    return bytes.length
   }
 
   /** The injected clock; one that throws gives NaN (recorded as the epoch) rather than failing the log. */

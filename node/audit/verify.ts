@@ -1,8 +1,9 @@
 /**
  * `ddil audit verify`: check a data directory's audit log against the node's key and its
  * signed head, and say where each problem is. Needs only the data directory: the trusted key
- * comes from `<dataDir>/node.key` (or the caller). Reads the log once, line by line, holding a
- * small record per line. Never throws for a damaged log (that is what it reports); only for
+ * comes from `<dataDir>/node.key` (or the caller). Reads every file of the log once, rotated
+ * ones oldest first, line by line, holding a small record per line; a span whose oldest files
+ * retention removed is checked from the signed checkpoint that begins the oldest file kept. Never throws for a damaged log (that is what it reports); only for
  * I/O errors (AuditError).
  *
  * What it cannot see locally: the log and its head rolled back together to an earlier state
@@ -25,7 +26,7 @@ import { auditProblemsMax, auditVerifyAttemptsMax, auditVerifySettleMs } from '.
 import type { Crypto } from '../../protocol/ports.ts'
 import { classifyLines, type AuditProblem, type LineRecord } from './classify.ts'
 import { fromHex, headSignatureOk, parseEntryLine, parseHead, toHex, type AuditHead } from './format.ts'
-import { auditPaths, readHeadFile, readLines, type HeadRead } from './files.ts'
+import { auditPaths, logFiles, readHeadFile, readLines, type HeadRead, type LogFile } from './files.ts'
 import { readNodePublicKey } from './key.ts'
 
 export type { AuditProblem, AuditProblemKind } from './classify.ts'
@@ -51,7 +52,16 @@ export interface AuditVerifyResult {
   /** The key entries were checked against, hex, and where it came from. 'head' means self-consistency only. */
   key?: string
   keySource: 'option' | 'node.key' | 'head' | 'none'
+  /** The files read, in order: rotated ones oldest first, then `audit.log`. */
+  files: string[]
+  /** The seq the verified span starts at: 1, or later when retention removed the files before it. */
+  firstSeq: number
+  /** Entries before `firstSeq`, in files retention removed (`firstSeq - 1`). */
+  rotatedOut: number
 }
+
+/** Where a file's lines are among all the lines read: records `first + 1 … first + count`. */
+interface FileSpan { name: string, first: number, count: number }
 
 export async function verifyAuditLog (dataDir: string, crypto: Crypto, options: VerifyOptions = {}): Promise<AuditVerifyResult> {
   try {
@@ -75,15 +85,25 @@ async function readOnce (dataDir: string, crypto: Crypto, options: VerifyOptions
   const paths = auditPaths(dataDir)
   const headRead = await readHeadFile(paths.head)
   const { key, keySource } = await trustedKey(dataDir, options, headRead)
+  const files = await logFiles(paths)
   const records: LineRecord[] = []
+  const spans: FileSpan[] = []
   let lastTerminated = true
-  for await (const l of readLines(paths.log)) {
-    records.push(check(l.lineNo, l.text, l.problem, l.terminated, crypto, key))
-    lastTerminated = l.terminated
+  for (const f of files) {
+    const first = records.length
+    lastTerminated = true
+    for await (const l of readLines(f.path)) {
+      records.push(check(records.length + 1, l.text, l.problem, l.terminated, crypto, key))
+      lastTerminated = l.terminated
+    }
+    spans.push({ name: f.name, first, count: records.length - first })
   }
+  if (files.length > 1) for (const sp of spans) for (let i = 1; i <= sp.count; i++) records[sp.first + i - 1].label = `${sp.name}:${i}`
   const moving = !sameHead(headRead, await readHeadFile(paths.head))
+  const rotating = files.map(f => f.name).join() !== (await logFiles(paths)).map(f => f.name).join()
   const complete = lastTerminated ? records : records.slice(0, -1) // without a last line still being written
-  const judging = { headRead, key, keySource, crypto, options }
+  const judging = { headRead, key, keySource, crypto, options, spans, after: spanStart(files, spans, records) }
+  if (rotating) return { result: judge(records, { ...judging, moving: true }), settled: false } // a rotation renamed a file mid-reading: read again
   if (moving) return { result: judge(complete, { ...judging, moving: true }), settled: true }
   const strict = judge(records, { ...judging, moving: false })
   if (strict.ok) return { result: strict, settled: true }
@@ -103,6 +123,28 @@ interface Judging {
   options: VerifyOptions
   /** The head moved during the reading: entries past it are in flight. */
   moving: boolean
+  spans: FileSpan[]
+  /** Where the span continues from, when retention removed the files before it. */
+  after?: { seq: number, hash: string }
+}
+
+/**
+ * The oldest file kept is a rotated one after the first (`audit.log.000002` or later: the
+ * earlier ones were removed by retention) and begins with an authentic checkpoint: the span
+ * starts there, continuing from that checkpoint's `prev`. Anything else starts at seq 1, so
+ * missing entries are reported as deleted.
+ */
+function spanStart (files: LogFile[], spans: FileSpan[], records: LineRecord[]): { seq: number, hash: string } | undefined {
+  const first = records[0]
+  if (files[0].n <= 1 || spans[0].count === 0 || first.status !== 'authentic' || first.checkpoint !== true) return undefined
+  return { seq: (first.seq as number) - 1, hash: first.prev as string }
+}
+
+/** A line number among all the lines read, as a line in its file. */
+function locate (p: AuditProblem, spans: FileSpan[]): AuditProblem {
+  if (p.line === 0) return p
+  const span = spans.find(s => p.line <= s.first + s.count) ?? spans[spans.length - 1]
+  return { ...p, file: span.name, line: p.line - span.first }
 }
 
 function judge (records: LineRecord[], j: Judging): AuditVerifyResult {
@@ -113,17 +155,21 @@ function judge (records: LineRecord[], j: Judging): AuditVerifyResult {
   if (key === undefined) push({ line: 0, kind: 'bad-signature', message: 'no node key to check signatures against (no node.key and no readable audit.head)' })
   const head = checkHead(j.headRead, records.length, crypto, key, push)
   if (j.options.anchor !== undefined) checkAnchor(j.options.anchor, records, crypto, key, push)
-  classifyLines(records, head, push, j.moving)
+  classifyLines(records, head, push, j.moving, j.after)
   problems.sort((a, b) => a.line - b.line)
+  const rotatedOut = j.after?.seq ?? 0
   return {
     ok: problems.length === 0 && omitted === 0,
     entries: records.length,
     authentic: records.filter(r => r.status === 'authentic').length,
-    problems,
+    problems: problems.map(p => locate(p, j.spans)),
     problemsOmitted: omitted,
     ...(head !== undefined ? { head: { seq: head.seq, hash: head.hash } } : {}),
     ...(key !== undefined ? { key: toHex(key) } : {}),
     keySource: j.keySource,
+    files: j.spans.map(s => s.name),
+    firstSeq: rotatedOut + 1,
+    rotatedOut,
   }
 }
 
@@ -139,7 +185,7 @@ function check (line: number, text: string | undefined, problem: string | undefi
   if (text === undefined) return { line, status: 'malformed', canonical: false, reason: problem ?? 'unreadable line' }
   const c = parseEntryLine(text, crypto, key)
   if (typeof c === 'string') return { line, status: 'malformed', canonical: false, reason: `${c}${terminated ? '' : ' (last line has no newline: torn write?)'}` }
-  const base = { line, canonical: c.canonical && terminated, seq: c.entry.seq, hash: c.entry.hash, prev: c.entry.prev }
+  const base = { line, canonical: c.canonical && terminated, seq: c.entry.seq, hash: c.entry.hash, prev: c.entry.prev, checkpoint: c.entry.what === 'audit.checkpoint' }
   if (!c.hashOk) return { ...base, status: 'hash', reason: 'content does not match its hash (edited)' }
   if (!c.sigOk) return { ...base, status: 'sig', reason: 'the node signature does not verify' }
   return { ...base, status: 'authentic', reason: 'ok' }

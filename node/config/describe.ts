@@ -102,6 +102,7 @@ export function describeConfig (config: ResolvedConfig): string[] {
       : 'Acknowledge writes without flushing them to disk (storage.sync: false): they survive a crash of ddil but a power cut may lose the last few seconds.',
     `Reconcile each connected link every ${formatDuration(engine.reconcileIntervalMs)} and on every reconnect; purge expired messages every ${formatDuration(engine.purgeIntervalMs)}.`,
     `Log at level ${log.level} and above.`,
+    `Start a new audit log file at ${formatBytes(config.audit.rotateBytes)} or when its first entry is ${formatDuration(config.audit.rotateAgeMs)} old; keep ${config.audit.keepFiles} rotated files, deleting older ones.`,
   ]
 }
 

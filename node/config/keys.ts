@@ -263,6 +263,35 @@ export const configKeys: readonly ConfigKey[] = [
       'relay that should carry a channel must allow its creator.',
     ],
   },
+  {
+    path: 'audit.rotateSize',
+    defaultValue: '16MB',
+    what: 'a size from 1MiB to 1GiB',
+    example: '16MB',
+    help: [
+      'The audit log (audit/ in the data directory) starts a new file when the',
+      'current one reaches this size. The hash chain runs on across files and',
+      '"ddil audit verify" and "ddil audit export" read them all. From 1MiB to 1GiB.',
+    ],
+  },
+  {
+    path: 'audit.rotateAge',
+    defaultValue: '7d',
+    what: 'a duration from 1h to 366d',
+    example: '7d',
+    help: ['It also starts a new file when the current one\'s first entry is this old. From 1h to 366d.'],
+  },
+  {
+    path: 'audit.keepFiles',
+    defaultValue: 100,
+    what: 'a whole number of files from 1 to 10000',
+    example: '100',
+    help: [
+      'Rotated audit files kept; the oldest beyond this are deleted. Verification',
+      'then starts from the oldest file kept. Export or anchor the log elsewhere',
+      '("ddil audit export --head") before retention reaches what you must keep.',
+    ],
+  },
 ]
 
 /** Section comments, written above each section. */
@@ -278,6 +307,7 @@ export const sectionHelp: Readonly<Record<string, string>> = {
   engine: 'Store-and-forward timing.',
   clients: 'Who may use the client API.',
   authors: 'Whose channels are relayed.',
+  audit: 'The tamper-evident audit log: rotation and retention.',
 }
 
 /** Section names in file order. */

@@ -12,7 +12,9 @@
 import { isAbsolute, resolve } from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from '../../protocol/errors.ts'
-import { configListItemsMax, engineIntervalMsMax, purgeIntervalMsMin, reconcileIntervalMsMin } from '../../protocol/limits.ts'
+import {
+  auditKeepFilesMax, auditRotateAgeMsMax, auditRotateAgeMsMin, auditRotateBytesMax, auditRotateBytesMin, configListItemsMax, engineIntervalMsMax, purgeIntervalMsMin, reconcileIntervalMsMin,
+} from '../../protocol/limits.ts'
 import {
   checkAuthorKey, checkClientKey, checkDuration, checkHostPort, checkLinkHint, checkListenAddr, checkPeerId, checkSize, checkStaticPeer, checkWebListen, enrolledKeyword, operatorKeyword, type HostPort, type LinkHint,
 } from './fields.ts'
@@ -67,6 +69,8 @@ export interface ResolvedConfig {
     /** Other users' keys (`ddil1:…`, canonical text). */
     allow: string[]
   }
+  /** Rotation and retention of the audit log (node/audit/rotate.ts). */
+  audit: { rotateBytes: number, rotateAgeMs: number, keepFiles: number }
 }
 
 /** Peer ids accepted in allowlist mode: `peers.allow` plus the id at the end of each static peer. */
@@ -148,6 +152,14 @@ export const configSchema = z.strictObject({
   }),
   clients: section({ allow: list(checked(checkClientKey), 'clients.allow') }),
   authors: section({ allow: list(checked(checkAuthorKey), 'authors.allow') }),
+  audit: section({
+    rotateSize: checked(checkSize).refine(n => n >= auditRotateBytesMin && n <= auditRotateBytesMax, { message: 'is outside the allowed range (1MiB to 1GiB); write e.g. 16MB' })
+      .prefault(defaultOf('audit.rotateSize') as string),
+    rotateAge: checked(t => checkDuration(t, auditRotateAgeMsMin, auditRotateAgeMsMax, '7d')).prefault(defaultOf('audit.rotateAge') as string),
+    keepFiles: z.number()
+      .refine(n => Number.isInteger(n) && n >= 1 && n <= auditKeepFilesMax, { message: `is not a whole number of files from 1 to ${auditKeepFilesMax}; write e.g. 100` })
+      .default(defaultOf('audit.keepFiles') as number),
+  }),
 }).prefault({})
 
 export type ParsedConfig = z.output<typeof configSchema>
@@ -183,5 +195,6 @@ export function toResolved (parsed: ParsedConfig, dataDir: string): ResolvedConf
       allowEnrolled: parsed.authors.allow.includes(enrolledKeyword),
       allow: [...new Set(parsed.authors.allow.filter(k => k !== operatorKeyword && k !== enrolledKeyword))],
     },
+    audit: { rotateBytes: parsed.audit.rotateSize, rotateAgeMs: parsed.audit.rotateAge, keepFiles: parsed.audit.keepFiles },
   }
 }
