@@ -3,7 +3,7 @@
  * one figure (see scenario-expect.ts for the list): `delivered_vs_oracle` and
  * `flash_delivered_vs_oracle` read the overall and per-precedence slices,
  * `latency_p95` / `flash_latency_p95` their latency spread (ms), `…_vs_oracle` the ratio
- * spread, `duplicates` the duplicate share of payload bytes, `overhead_ratio` The ONE's.
+ * spread, `duplicate_share` (or `duplicates`) the duplicate share of payload bytes, `overhead_ratio` The ONE's.
  * A figure with no data (nothing delivered, no pairs) fails its check: an empty run
  * must not pass a latency bound.
  *
@@ -43,7 +43,7 @@ export interface Figures extends SliceFigures {
 
 /** The figure an expect key names, or undefined for a key this evaluator does not know. */
 export function figure (key: string, f: Figures): number | null | undefined {
-  if (key === 'duplicates') return f.wire.duplicate_share
+  if (key === 'duplicates' || key === 'duplicate_share') return f.wire.duplicate_share
   if (key === 'overhead_ratio') return f.wire.overhead_ratio
   const prefix = precedenceNames.find(p => key.startsWith(`${p}_`))
   const s: SliceFigures = prefix === undefined ? f : f.by_precedence[prefix]

@@ -7,7 +7,7 @@
  *   delivery_prob                                  percent, min (delivered / expected pairs)
  *   latency_{p50,p95,max}, <p>_latency_{…}         duration, max
  *   latency_{p50,p95,max}_vs_oracle, <p>_…         ratio, max (latency over the oracle's, per pair)
- *   duplicates                                     percent, max (duplicate payload bytes / payload bytes)
+ *   duplicate_share (or duplicates)                percent, max (duplicate payload bytes / payload bytes)
  *   overhead_ratio                                 ratio, max (the report's wire.overhead_ratio)
  *
  * @example
@@ -25,6 +25,7 @@ function buildExpectKeys (): Record<string, ExpectKey> {
   const keys: Record<string, ExpectKey> = {
     delivery_prob: { op: 'min', unit: 'fraction' },
     duplicates: { op: 'max', unit: 'fraction' },
+    duplicate_share: { op: 'max', unit: 'fraction' },
     overhead_ratio: { op: 'max', unit: 'ratio' },
   }
   for (const prefix of ['', ...precedenceNames.map(p => `${p}_`)]) {

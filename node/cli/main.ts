@@ -25,6 +25,7 @@ import { register as registerAudit } from './commands/audit.ts'
 import { register as registerChannels } from './commands/channels.ts'
 import { register as registerClients } from './commands/clients.ts'
 import { register as registerSim } from './commands/sim.ts'
+import { register as registerContacts } from './commands/contacts.ts'
 import { register as registerBundle } from './commands/bundle.ts'
 import { register as registerVerifyBundle } from './commands/verify-bundle.ts'
 
@@ -49,6 +50,7 @@ export function buildProgram (): Command {
   registerBundle(program)
   registerVerifyBundle(program)
   registerSim(program)
+  registerContacts(program)
   return program
 }
 
