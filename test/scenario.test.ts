@@ -63,7 +63,7 @@ t.test('the brief §5 example: channels, traffic, expect', async t => {
   t.same(field.size, { minBytes: 100, maxBytes: 1000 })
   t.same([flash.schedule, flash.precedence, flash.ttlMs], [{ kind: 'at', atMs: 50 * min, count: 3, spacingMs: 0 }, 'flash', hour])
   t.same(example.expect.map(c => [c.key, c.op, c.limit, c.unit]), [
-    ['delivered_vs_oracle', 'min', 1, 'fraction'], ['latency_p95_vs_oracle', 'max', 2, 'ratio'], ['flash_latency_p95', 'max', 10 * min, 'ms'],
+    ['delivered_vs_oracle', 'min', 1, 'fraction'], ['latency_p95_vs_oracle', 'max', 2, 'ratio'], ['flash_latency_p95', 'max', 10 * min, 'ms'], ['duplicate_share', 'max', 0.02, 'fraction'],
   ])
   t.equal(example.warnings.length, 1, 'field-3 posts to medics without being a member: accepted, with a warning')
   t.match(example.warnings[0], /example\.yaml:42:5: traffic\[2\]: field-3 hosts no member of channel "medics", but this run is ungoverned/)

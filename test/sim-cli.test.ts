@@ -50,7 +50,7 @@ t.test('the brief §5 example passes and --json carries every contract field', a
   for (const [key, e] of Object.entries(report.expect as Record<string, Record<string, unknown>>)) {
     t.same(missing(e, { value: 'number', limit: 'number', ok: 'boolean' }), [], `expect.${key} has value, limit, ok`)
   }
-  t.same(Object.keys(report.expect as object).sort(), ['delivered_vs_oracle', 'flash_latency_p95', 'latency_p95_vs_oracle'])
+  t.same(Object.keys(report.expect as object).sort(), ['delivered_vs_oracle', 'duplicate_share', 'flash_latency_p95', 'latency_p95_vs_oracle'])
   t.equal(report.seed, 7)
   t.ok((report.pairs as { deliverable: number }).deliverable > 1000, 'a real workload')
   t.same(readdirSync(dir).sort(), ['delivery.svg', 'latency-cdf.svg', 'links.svg', 'messages.csv', 'report.json'])
