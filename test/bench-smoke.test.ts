@@ -6,6 +6,8 @@ import { smokeBench } from './helpers/bench-smoke.ts'
 
 for (const name of ['cbor', 'ingest', 'protocol', 'push', 'reconcile', 'sim']) smokeBench(name)
 // Every catch-up converges with each missed envelope sent once and nobody penalised.
+// Governance verified from scratch, and every audit export format, on a small log.
+smokeBench('compliance', [], row => typeof row.what === 'string' && (typeof row.verify_ms === 'number' || typeof row.per_s === 'number'))
 smokeBench('catchup', [], row => row.converged === true && row.envelopes_sent === row.missed && row.penalised === 0 && typeof row.ratio === 'number')
 
 // --against runs another checkout beside this one; this checkout against itself must work.
