@@ -13,7 +13,6 @@ import { buildReport } from '../sim/report.ts'
 import { runScenario } from '../sim/runner.ts'
 import { parseScenario } from '../sim/scenario.ts'
 import { tuneHeapForSimulation } from '../sim/heap-tuning.ts'
-import { splitBound } from '../sim/split-bound.ts'
 
 /** CPU time of this process so far (all its threads: the simulation and V8's helpers), ms. */
 function cpuMs (): number {
@@ -34,5 +33,4 @@ const { report } = buildReport(result, { command: `npx ddil sim ${file}` })
 process.stdout.write(JSON.stringify({
   scenario: scenario.name, nodes: scenario.nodes.length, durationMs: scenario.durationMs, wallMs: result.wallMs, events: result.events,
   stored: result.counters.stored, peakRssMb: process.resourceUsage().maxRSS / 1024, cpuMs: cpuMs(), verify: result.verify, digest: result.digest, report,
-  split: splitBound(scenario, result.timeline, result.ledger.records),
 }) + '\n')

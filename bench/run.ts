@@ -15,7 +15,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const known = readdirSync(here).filter(f => f.endsWith('.ts') && !['run.ts', 'types.ts'].includes(f) && !f.startsWith('_')).map(f => f.slice(0, -3))
 
 function usage (): never {
-  process.stderr.write(`usage: npm run bench -- <${known.join('|')}> [--json] [--quick] [--against=DIR (sim: another checkout at the same time)] [--minutes=N (sim, sim-split: the first N simulated minutes)]\n`)
+  process.stderr.write(`usage: npm run bench -- <${known.join('|')}> [--json] [--quick] [--against=DIR (sim: another checkout at the same time)] [--minutes=N (sim: the first N simulated minutes)]\n`)
   process.exit(2)
 }
 
@@ -37,7 +37,7 @@ async function main (): Promise<void> {
   if (names.length !== 1 || !known.includes(names[0]) || against === '') usage()
   if (minutes !== undefined && !(Number.isInteger(minutes) && minutes > 0)) usage()
   const unknown = args.filter(a => a.startsWith('--') && !['--json', '--quick'].includes(a) && !/^--(against|minutes)=/.test(a))
-  if (unknown.length > 0 || (against !== undefined && names[0] !== 'sim') || (minutes !== undefined && !['sim', 'sim-split'].includes(names[0]))) usage()
+  if (unknown.length > 0 || (against !== undefined && names[0] !== 'sim') || (minutes !== undefined && names[0] !== 'sim')) usage()
   const name = names[0]
   const mod = await import(`./${name}.ts`) as BenchModule
   const result = await mod.bench({ json, quick, against, minutes, log: (line) => process.stderr.write(`${line}\n`) })

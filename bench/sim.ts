@@ -2,8 +2,7 @@
  * Simulator benchmark (brief §6): runs scenarios/city-200.yaml (200 nodes, 6 simulated
  * hours, ~21,000 messages) and reports wall time, simulated seconds per wall second,
  * events per second, envelope copies stored per second, peak RSS and CPU time, against
- * the target of ≤ 60 s wall on 2 cores, and the most a two-worker parallel run could
- * gain (sim/split-bound.ts), with the machine's load average before and after
+ * the target of ≤ 60 s wall on 2 cores, with the machine's load average before and after
  * (on shared machines the same build varies by a third: compare builds side by side). The run happens in a child process
  * (bench/_sim-child.ts) with a heap large enough for 200 full replicas. `--quick` runs
  * scenarios/example.yaml instead (a smoke test of the benchmark, not a figure to quote).
@@ -31,7 +30,6 @@ import { availableParallelism, loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Report } from '../sim/report.ts'
-import type { SplitBound } from '../sim/split-bound.ts'
 import type { BenchOptions, BenchResult } from './types.ts'
 
 /** Brief §6: 200 nodes, 6 simulated hours, ≥ 20,000 messages within this wall time on 2 cores. */
@@ -47,7 +45,6 @@ interface ChildResult {
   verify: { calls: number, computed: number }
   digest: { calls: number, computed: number }
   report: Report
-  split: SplitBound
 }
 
 const ourRoot = fileURLToPath(new URL('..', import.meta.url))
@@ -58,7 +55,7 @@ function runChild (root: string, file: string, minutes: number | undefined, log:
 }
 
 /** Runs `node <args>` with the simulator's heap in `root`; resolves with the JSON line it prints. Lines starting `sim: ` go to `log`. */
-export function runJsonChild<T> (root: string, script: string[], log: (line: string) => void, core?: number): Promise<T> {
+function runJsonChild<T> (root: string, script: string[], log: (line: string) => void, core?: number): Promise<T> {
   const args = [`--max-old-space-size=${childHeapMb}`, ...script]
   const [command, argv] = core === undefined ? [process.execPath, args] : ['taskset', ['-c', String(core), process.execPath, ...args]]
   const child = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -105,17 +102,12 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
       // The machines are shared: a busy one can stretch the wall time by a third. Compare builds side by side.
       load_1m_before: Number(loadBefore.toFixed(2)),
       load_1m_after: Number(loadAfter.toFixed(2)),
-      // An upper bound on what two workers could gain, counting stored copies (sim/split-bound.ts); `bench sim-split` measures it.
-      two_worker_bound: Number(r.split.bound.toFixed(2)),
-      split_window_ms: r.split.windowMs,
-      split_busy_windows: r.split.busyWindows,
       target_wall_s: targetWallSeconds,
       within_target: options.minutes === undefined ? wallSeconds <= targetWallSeconds : null, // a run cut short says nothing about the target
       ...(pairs === undefined ? {} : againstFields(pairs)),
     }],
     notes: [
       `delivered_vs_oracle ${report.delivered_vs_oracle ?? '-'}, latency p50/p95 vs oracle ${report.latency_vs_oracle.p50 ?? '-'} / ${report.latency_vs_oracle.p95 ?? '-'}, checks and expectations ${report.ok ? 'pass' : 'FAIL'}`,
-      `two-worker bound ${r.split.bound.toFixed(2)}x (${r.split.totalsBound.toFixed(2)}x on totals alone): ${r.split.windowMs} ms windows (${r.split.busyWindows} with work), shares ${r.split.shares[0].join(',')} (${r.split.copies[0]} copies) | ${r.split.shares[1].join(',')} (${r.split.copies[1]} copies)`,
       ...(pairs === undefined ? [] : [`against ${against}, interleaved on ${canPin() ? 'pinned' : 'unpinned'} cores: ratio ${wallRatio(pairs).toFixed(3)}, geometric mean of ${pairs.map(([o, b]) => (o.wallMs / b.wallMs).toFixed(3)).join(' ')}; quote the ratio, not wall times measured so`]),
       `signature checks: ${r.verify.calls} asked, ${r.verify.computed} computed; SHA-256: ${r.digest.calls} asked, ${r.digest.computed} computed (memoised across nodes)`,
     ],

@@ -111,17 +111,6 @@ export function linkInfoFor (state: LinkState, untold = false): LinkInfo {
   }
 }
 
-/**
- * A cut through the network (bench/_sim-split-child.ts, which measures what running a
- * scenario on two workers would gain): frames bound for a node on the other side leave
- * through `send` once they have crossed their link, with the time they arrive, instead
- * of arriving here; the other side hands them to `inject`.
- */
-export interface NetworkCut {
-  remote (node: string): boolean
-  send (from: string, to: string, frame: Uint8Array, atMs: number, sentAtMs: number): void
-}
-
 export class SimNetwork {
   readonly #s: Scheduler
   readonly #rng: Rng
@@ -131,7 +120,6 @@ export class SimNetwork {
   readonly #dirs = new Map<string, Map<string, { dir: Direction, link: LinkRuntime }>>()
   readonly #byNode = new Map<string, LinkRuntime[]>()
   readonly links: LinkRuntime[] = []
-  cut: NetworkCut | undefined
 
   constructor (scheduler: Scheduler, rng: Rng, host: NetworkHost, observer: NetworkObserver = {}) {
     this.#s = scheduler
@@ -160,15 +148,6 @@ export class SimNetwork {
   /** The link between `a` and `b` (either order), to set its test options; undefined if never added. */
   link (a: string, b: string): SimLinkOptions | undefined {
     return this.#dirs.get(a)?.get(b)?.link
-  }
-
-  /** A frame from the other side of the cut, arriving at `atMs` over the link from → to. */
-  inject (from: string, to: string, frame: Uint8Array, atMs: number, sentAtMs: number): void {
-    const entry = this.#dirs.get(from)?.get(to)
-    if (entry === undefined) throw new Error(`no link ${from} → ${to}`)
-    const { dir, link } = entry
-    const epoch = link.epoch
-    this.#s.at(atMs, () => this.#arrive(dir, link, epoch, frame, sentAtMs))
   }
 
   /** The transport a node's engine sends through. */
@@ -303,7 +282,6 @@ export class SimNetwork {
     const jitter = st.jitterMs > 0 ? dir.rng.float() * st.jitterMs : 0
     const at = Math.max(this.#s.now + st.latencyMs + jitter, dir.lastArrivalMs)
     dir.lastArrivalMs = at
-    if (this.cut?.remote(dir.to) === true) { this.cut.send(dir.from, dir.to, frame, at, sentAtMs); return }
     this.#s.at(at, () => this.#arrive(dir, link, epoch, frame, sentAtMs))
   }
 

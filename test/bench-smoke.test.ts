@@ -15,6 +15,3 @@ smokeBench('sim', ['--against=.'], row => ['against_wall_s', 'wall_ratio_vs_agai
   typeof row.pinned === 'boolean' && String(row.wall_ratios_per_pair).split(' ').length === row.against_pairs)
 // --minutes=N cuts the run short, and then says nothing about the target.
 smokeBench('sim', ['--minutes=30'], row => row.simulated_s === 1800 && row.within_target === null)
-// Two workers must store exactly the copies one thread does (the benchmark fails otherwise).
-smokeBench('sim-split', [], row => ['groups', 'interleaved'].includes(String(row.partition)) && typeof row.speedup === 'number' &&
-  typeof row.balance === 'number' && Number(row.stored_copies) > 0)
