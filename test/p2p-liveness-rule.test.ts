@@ -1,0 +1,87 @@
+// Link liveness (node/p2p/liveness.ts, #26) without a network: the rule on a hand-moved
+// clock; the watch over stand-in connections (a probe answered keeps a quiet link, an
+// unanswered one cuts it); and the muxer ping it relies on, present on our hosts' connections.
+// The same over real relays and a silent wire: p2p-liveness.test.ts.
+import t from 'tap'
+import type { Connection } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import { LinkLiveness, LivenessWatch, defaultLivenessLimits, muxerPing } from '../node/p2p/liveness.ts'
+import { createHost } from '../node/p2p/host.ts'
+import { seededKey } from './helpers/p2p-hosts.ts'
+import { waitUntil } from './helpers/wait.ts'
+
+t.test('the rule: probe after a third of the limit, dead after all of it; slow links wait longer', async t => {
+  const lan = new LinkLiveness(defaultLivenessLimits, 0, 0, 0.3)
+  t.equal(lan.silenceMsMax, 3000, 'a LAN link: the 3 s floor')
+  t.equal(lan.verdict(999), 'ok', 'quiet for less: fine')
+  t.equal(lan.verdict(1000), 'probe', 'quiet for a third of it: probe')
+  t.equal(lan.verdict(3000), 'dead', 'quiet for all of it: dead')
+  lan.heard(2900)
+  t.equal(lan.verdict(3000), 'ok', 'anything arriving starts the count again')
+  lan.heard(100)
+  t.equal(lan.quietMs(3000), 100, 'an older arrival changes nothing')
+
+  // 9.6 kbps paced at 90%, 2 KiB frames: 1896 ms each; 80 ms round trip (2 × the declared 40 ms).
+  const frameMs = 2048 * 8000 / 8640
+  const radio = new LinkLiveness(defaultLivenessLimits, 0, frameMs, 80)
+  t.equal(Math.round(radio.silenceMsMax), Math.round(3 * (80 + 2 * frameMs)), `a 9.6 kbps radio idle: ${Math.round(radio.silenceMsMax)} ms`)
+  radio.measured(2000)
+  const loaded = radio.silenceMsMax
+  t.equal(Math.round(loaded), Math.round(3 * (2000 + 2 * frameMs)), `loaded (a 2 s round trip behind its queue): ${Math.round(loaded)} ms`)
+  radio.measured(80)
+  t.ok(radio.silenceMsMax < loaded && radio.silenceMsMax > loaded - 3000, 'a shorter round trip is taken in slowly')
+  radio.measured(Number.NaN)
+  radio.measured(-1)
+  t.ok(Number.isFinite(radio.silenceMsMax), 'nonsense measurements are ignored')
+})
+
+/** A stand-in connection whose muxer ping answers after `answerMs`, or never. */
+function standIn (answerMs: number | undefined): Connection & { aborted: boolean } {
+  const c = {
+    rtt: undefined,
+    aborted: false,
+    muxer: {
+      ping: async ({ signal }: { signal: AbortSignal }) => await new Promise<number>((resolve, reject) => {
+        if (answerMs !== undefined) setTimeout(() => { resolve(answerMs) }, answerMs)
+        signal.addEventListener('abort', () => { reject(signal.reason) })
+      }),
+    },
+    abort: () => { c.aborted = true },
+  }
+  return c as unknown as Connection & { aborted: boolean }
+}
+
+t.test('the watch probes quiet links: an answered link stays, a silent one is cut', async t => {
+  const silent: string[] = []
+  const watch = new LivenessWatch({
+    limits: { silenceMsMin: 300, roundTrips: 3, checkEveryMs: 20 },
+    onSilent: (peer, connection) => { silent.push(peer); connection.abort(new Error('silent')) },
+  })
+  t.teardown(() => { watch.close() })
+  const [answering, dead, noMuxer] = [standIn(5), standIn(undefined), { rtt: undefined } as unknown as Connection]
+  const never = (): number => Number.NEGATIVE_INFINITY
+  watch.add('answering', answering, { heardAtMs: never, frameMs: 0, rttMs: undefined })
+  watch.add('dead', dead, { heardAtMs: never, frameMs: 0, rttMs: undefined })
+  watch.add('no-muxer', noMuxer, { heardAtMs: never, frameMs: 0, rttMs: undefined })
+  const started = performance.now()
+  await waitUntil('the silent link cut', () => dead.aborted)
+  const tookMs = performance.now() - started
+  t.ok(tookMs >= 300, `cut after ${Math.round(tookMs)} ms of silence, not before its 300 ms limit`)
+  // Three more limits' worth: the answering link is probed again and again and stays.
+  await waitUntil('three more limits to pass', () => performance.now() - started > 1200 ? true : undefined)
+  t.same(silent, ['dead'], 'only the link whose probes went unanswered was cut; one whose muxer cannot ping is not watched')
+  t.notOk(answering.aborted, 'the answering link is still open')
+})
+
+t.test('our hosts\' connections have the muxer ping the watch relies on', async t => {
+  const hosts = await Promise.all([31, 32].map(async seed => {
+    const host = await createHost({ privateKey: await seededKey(seed), listen: ['/ip4/127.0.0.1/tcp/0'] })
+    t.teardown(async () => { await host.stop() })
+    return host
+  }))
+  const connection = await hosts[0].dial(multiaddr(hosts[1].getMultiaddrs()[0]))
+  const ping = muxerPing(connection)
+  t.ok(ping !== undefined, 'yamux exposes ping on the connection\'s muxer (not libp2p\'s public API: this test guards it)')
+  const rtt = await ping?.({ signal: AbortSignal.timeout(5000) })
+  t.ok(typeof rtt === 'number' && rtt >= 0, `answered: ${rtt} ms`)
+})
