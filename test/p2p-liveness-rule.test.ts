@@ -1,11 +1,13 @@
 // Link liveness (node/p2p/liveness.ts, #26) without a network: the rule on a hand-moved
 // clock; the watch over stand-in connections (a probe answered keeps a quiet link, an
-// unanswered one cuts it); and the muxer ping it relies on, present on our hosts' connections.
+// unanswered one cuts it); the muxer ping it relies on, present on our hosts' connections;
+// and the redialer's quick, abandoned-and-renewed dials to a peer that was just connected.
 // The same over real relays and a silent wire: p2p-liveness.test.ts.
 import t from 'tap'
-import type { Connection } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId as Libp2pPeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { LinkLiveness, LivenessWatch, defaultLivenessLimits, muxerPing } from '../node/p2p/liveness.ts'
+import { startRedialer } from '../node/p2p/redial.ts'
 import { createHost } from '../node/p2p/host.ts'
 import { seededKey } from './helpers/p2p-hosts.ts'
 import { waitUntil } from './helpers/wait.ts'
@@ -84,4 +86,35 @@ t.test('our hosts\' connections have the muxer ping the watch relies on', async 
   t.ok(ping !== undefined, 'yamux exposes ping on the connection\'s muxer (not libp2p\'s public API: this test guards it)')
   const rtt = await ping?.({ signal: AbortSignal.timeout(5000) })
   t.ok(typeof rtt === 'number' && rtt >= 0, `answered: ${rtt} ms`)
+})
+
+t.test('a peer just connected is redialled quickly, each dial abandoned unless it connects in time', async t => {
+  const peer = (await createHost({ privateKey: await seededKey(33), listen: [], start: false })).peerId
+  const events = new EventTarget()
+  const dials: Array<{ atMs: number, abortedAtMs?: number }> = []
+  const fakeHost = {
+    status: 'started',
+    getConnections: () => [],
+    addEventListener: events.addEventListener.bind(events),
+    removeEventListener: events.removeEventListener.bind(events),
+    // A peer out of reach: nothing ever connects; the dial ends only when its signal aborts.
+    dial: async (_addrs: unknown, options: { signal: AbortSignal }) => await new Promise((_resolve, reject) => {
+      const dial: { atMs: number, abortedAtMs?: number } = { atMs: performance.now() }
+      dials.push(dial)
+      options.signal.addEventListener('abort', () => { dial.abortedAtMs = performance.now(); reject(options.signal.reason) })
+    }),
+  } as unknown as Libp2p
+  const redialer = startRedialer(fakeHost, [{ peer, addrs: [multiaddr(`/ip4/127.0.0.1/tcp/9/p2p/${peer.toString()}`)] }], {
+    delayMsMin: 1000, delayMsMax: 60_000, backoffFactor: 2, jitterFraction: 0, recentForMs: 60_000, recentDelayMs: 20, connectWaitMs: 100, dialTimeoutMs: 10_000,
+  })
+  t.teardown(() => { redialer.stop() })
+  await waitUntil('the first dial abandoned', () => dials[0]?.abortedAtMs !== undefined)
+  t.ok((dials[0].abortedAtMs as number) - dials[0].atMs < 1000, 'a dial that does not connect is abandoned after connectWaitMs, not the whole dial timeout')
+  // The peer was connected and dropped (a link cut for silence): from now on, no backoff.
+  events.dispatchEvent(new CustomEvent<Libp2pPeerId>('peer:connect', { detail: peer }))
+  events.dispatchEvent(new CustomEvent<Libp2pPeerId>('peer:disconnect', { detail: peer }))
+  const first = dials.length
+  await waitUntil('four more dials', () => dials.length >= first + 4 ? true : undefined)
+  const gaps = dials.slice(first).map((d, i, all) => i === 0 ? 0 : d.atMs - (all[i - 1].abortedAtMs as number)).slice(1)
+  t.ok(gaps.every(ms => ms < 500), `redialled ${gaps.map(Math.round).join(', ')} ms after each abandoned dial, not after a doubling delay from 1 s`)
 })

@@ -100,6 +100,25 @@ export const linkDecodeSliceBytesMax = 16 * 1024
 /** First redial of a dropped static peer waits this long; a cut link usually needs a moment to come back. */
 export const redialDelayMsMin = 1000
 
+/**
+ * A static peer connected within this long, ms, is redialled every `redialRecentDelayMs`
+ * without backoff (#26): a link cut for silence comes back as soon as packets flow, not
+ * after a doubled delay. That costs two SYNs of about 70 bytes every 2.5 s (5% of a
+ * 9.6 kbps radio) for two minutes at most; after that the backoff above resumes.
+ */
+export const redialRecentForMs = 120_000
+
+/** ...the delay between those redials, ms (with jitter). */
+export const redialRecentDelayMs = 500
+
+/**
+ * A redial whose TCP connection is not up within this, ms, is abandoned and tried afresh: the
+ * kernel resends an unanswered SYN after 1 s, then 3 s, then 7 s, so a dial left to run meets a
+ * healed link seconds late. 2 s covers a SYN's round trip over satcom (about 600 ms) and its one
+ * resend; the Noise handshake that follows keeps the whole `hostDialTimeoutMs`.
+ */
+export const redialConnectWaitMs = 2000
+
 /** Redial backoff stops growing here, so a peer back after a long partition is found within a minute. */
 export const redialDelayMsMax = 60_000
 
