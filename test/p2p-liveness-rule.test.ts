@@ -88,19 +88,27 @@ t.test('our hosts\' connections have the muxer ping the watch relies on', async 
   t.ok(typeof rtt === 'number' && rtt >= 0, `answered: ${rtt} ms`)
 })
 
-t.test('a peer just connected is redialled quickly, each dial abandoned unless it connects in time', async t => {
+t.test('a peer just connected is redialled quickly while out of reach, each dial abandoned unless it connects in time', async t => {
   const peer = (await createHost({ privateKey: await seededKey(33), listen: [], start: false })).peerId
   const events = new EventTarget()
   const dials: Array<{ atMs: number, abortedAtMs?: number }> = []
+  let reachable = false
   const fakeHost = {
     status: 'started',
     getConnections: () => [],
     addEventListener: events.addEventListener.bind(events),
     removeEventListener: events.removeEventListener.bind(events),
-    // A peer out of reach: nothing ever connects; the dial ends only when its signal aborts.
-    dial: async (_addrs: unknown, options: { signal: AbortSignal }) => await new Promise((_resolve, reject) => {
+    // Out of reach, nothing ever connects and the dial ends only when its signal aborts;
+    // reachable, the transport connects and the handshake is refused.
+    dial: async (_addrs: unknown, options: { signal: AbortSignal, onProgress: (evt: { type: string }) => void }) => await new Promise((_resolve, reject) => {
       const dial: { atMs: number, abortedAtMs?: number } = { atMs: performance.now() }
       dials.push(dial)
+      if (reachable) {
+        options.onProgress({ type: 'upgrader:encrypt-outbound-connection' })
+        dial.abortedAtMs = performance.now()
+        reject(new Error('refused'))
+        return
+      }
       options.signal.addEventListener('abort', () => { dial.abortedAtMs = performance.now(); reject(options.signal.reason) })
     }),
   } as unknown as Libp2p
@@ -117,4 +125,11 @@ t.test('a peer just connected is redialled quickly, each dial abandoned unless i
   await waitUntil('four more dials', () => dials.length >= first + 4 ? true : undefined)
   const gaps = dials.slice(first).map((d, i, all) => i === 0 ? 0 : d.atMs - (all[i - 1].abortedAtMs as number)).slice(1)
   t.ok(gaps.every(ms => ms < 500), `redialled ${gaps.map(Math.round).join(', ')} ms after each abandoned dial, not after a doubling delay from 1 s`)
+  // Now the peer answers and refuses (its gater keeps us away): back to the backoff.
+  reachable = true
+  const refusedFrom = dials.length
+  await waitUntil('a dial that reaches the peer', () => dials.length > refusedFrom ? true : undefined)
+  const refusedAtMs = performance.now()
+  await waitUntil('another half a second', () => performance.now() - refusedAtMs > 500 ? true : undefined)
+  t.equal(dials.length, refusedFrom + 1, 'a peer that was reached and refused is not redialled at the quick pace but backs off (from 1 s here)')
 })

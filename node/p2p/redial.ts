@@ -7,7 +7,8 @@
  * disconnected is not redialled before its backoff ends (backoff.ts).
  *
  * A peer connected within `recentForMs` (a link just cut for silence, #26) is redialled
- * every `recentDelayMs` instead, without backoff, and a dial whose TCP connection is not
+ * every `recentDelayMs` instead, without backoff, while it cannot be reached (a dial that
+ * reaches it and then fails, a refusal, backs off as before); and a dial whose TCP connection is not
  * up within `connectWaitMs` is abandoned and started afresh rather than left to the
  * kernel's SYN backoff (1 s, 3 s, 7 s…): the link is back within about a second of
  * packets flowing again.
@@ -52,6 +53,8 @@ interface PeerState {
   dialling: boolean
   /** When the peer was last seen connected (connect or disconnect), ms; -Infinity: never. */
   aliveAtMs: number
+  /** The last dial reached the peer and failed after (a handshake, a refusal): it is back off as before. */
+  reachedAndFailed: boolean
 }
 
 export interface Redialer {
@@ -60,10 +63,11 @@ export interface Redialer {
 
 export function startRedialer (host: Libp2p, targets: readonly StaticPeer[], options: RedialOptions): Redialer {
   const states = new Map<string, PeerState>()
-  for (const target of targets) states.set(target.peer.toString(), { target, delayMs: options.delayMsMin, dialling: false, aliveAtMs: Number.NEGATIVE_INFINITY })
+  for (const target of targets) states.set(target.peer.toString(), { target, delayMs: options.delayMsMin, dialling: false, aliveAtMs: Number.NEGATIVE_INFINITY, reachedAndFailed: false })
   let stopped = false
   const nowMs = options.nowMs ?? (() => performance.now())
-  const recent = (state: PeerState): boolean => nowMs() - state.aliveAtMs < options.recentForMs
+  /** Redial quickly: connected lately, and not refused since (a peer that refuses us would take a handshake every half second). */
+  const quick = (state: PeerState): boolean => nowMs() - state.aliveAtMs < options.recentForMs && !state.reachedAndFailed
 
   const running = (): boolean => !stopped && host.status === 'started'
 
@@ -72,7 +76,7 @@ export function startRedialer (host: Libp2p, targets: readonly StaticPeer[], opt
   const schedule = (state: PeerState): void => {
     if (!running() || state.timer !== undefined || state.dialling) return
     const spread = 1 + options.jitterFraction * (2 * Math.random() - 1)
-    const delayMs = recent(state) ? Math.min(options.recentDelayMs, state.delayMs) : state.delayMs
+    const delayMs = quick(state) ? Math.min(options.recentDelayMs, state.delayMs) : state.delayMs
     state.timer = setTimeout(() => { state.timer = undefined; dial(state) }, Math.max(Math.round(delayMs * spread), awayMs(state)))
   }
 
@@ -84,7 +88,8 @@ export function startRedialer (host: Libp2p, targets: readonly StaticPeer[], opt
     const abandon = new AbortController()
     const connectWait = setTimeout(() => { abandon.abort(new Error(`no connection within ${options.connectWaitMs} ms`)) }, options.connectWaitMs)
     const signal = AbortSignal.any([abandon.signal, AbortSignal.timeout(options.dialTimeoutMs)])
-    const onProgress = (evt: { type: string }): void => { if (evt.type.startsWith('upgrader:')) clearTimeout(connectWait) }
+    let reached = false
+    const onProgress = (evt: { type: string }): void => { if (evt.type.startsWith('upgrader:')) { reached = true; clearTimeout(connectWait) } }
     host.dial(state.target.addrs, { signal, onProgress }).then(() => {
       clearTimeout(connectWait)
       state.dialling = false
@@ -93,7 +98,8 @@ export function startRedialer (host: Libp2p, targets: readonly StaticPeer[], opt
       clearTimeout(connectWait)
       state.dialling = false
       options.logger?.debug({ peer: state.target.peer.toString(), delayMs: state.delayMs, err: (e as Error).message }, 'static peer dial failed')
-      if (!recent(state)) state.delayMs = Math.min(options.delayMsMax, state.delayMs * options.backoffFactor)
+      state.reachedAndFailed = reached
+      if (!quick(state)) state.delayMs = Math.min(options.delayMsMax, state.delayMs * options.backoffFactor)
       schedule(state)
     })
   }
@@ -102,6 +108,7 @@ export function startRedialer (host: Libp2p, targets: readonly StaticPeer[], opt
     const state = states.get(evt.detail.toString())
     if (state === undefined) return
     state.aliveAtMs = nowMs()
+    state.reachedAndFailed = false
     schedule(state)
   }
   const onConnect = (evt: CustomEvent<Libp2pPeerId>): void => {
