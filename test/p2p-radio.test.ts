@@ -6,20 +6,13 @@
 // ones still waiting (the declared link is paced, node/p2p/pacer.ts). Needs root, as the
 // brief's multi-host tests do.
 import t from 'tap'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { Precedence } from '../protocol/envelope.ts'
 import { Relay, waitFor, cleanupRelays } from './helpers/relays.ts'
+import { addressEnds, createChannelFor, followInNamespace, must } from './helpers/netns.ts'
 
-const bin = new URL('../node/cli/bin.js', import.meta.url).pathname
 const messages = 24
 const textChars = 700
-
-/** Runs a command that must succeed; its stderr is the failure message. */
-function must (command: string, ...args: string[]): string {
-  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 20_000 })
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}${r.error?.message ?? ''}`)
-  return r.stdout
-}
 
 /** A namespace with one end of a veth pair; the other end stays here. Both ends send at `rate`. */
 function radioLink (rate: string): { ns: string, here: string, there: string, teardown: () => void } {
@@ -31,10 +24,7 @@ function radioLink (rate: string): { ns: string, here: string, there: string, te
   must('ip', 'netns', 'add', ns)
   try {
     must('ip', 'link', 'add', hereDev, 'type', 'veth', 'peer', 'name', thereDev, 'netns', ns)
-    must('ip', 'addr', 'add', `${link.here}/30`, 'dev', hereDev)
-    must('ip', '-n', ns, 'addr', 'add', `${link.there}/30`, 'dev', thereDev)
-    must('ip', 'link', 'set', hereDev, 'up')
-    for (const dev of [thereDev, 'lo']) must('ip', '-n', ns, 'link', 'set', dev, 'up')
+    addressEnds(hereDev, link.here, ns, thereDev, link.there)
     // A queue of up to 3 s each way, as a radio modem buffers.
     must('tc', 'qdisc', 'add', 'dev', hereDev, 'root', 'tbf', 'rate', rate, 'burst', '1600', 'latency', '3s')
     must('tc', '-n', ns, 'qdisc', 'add', 'dev', thereDev, 'root', 'tbf', 'rate', rate, 'burst', '1600', 'latency', '3s')
@@ -60,22 +50,17 @@ t.test('a loaded 9.6 kbps link stays up, carries every message, and lets a flash
   await a.start(); await b.start()
   await waitFor('A linked to B', async () => (await a.status()).peers.some((p: any) => p.id === b.nodeId && p.ready) ? true : undefined)
 
-  const ref = /reference ([0-9a-f]{16})/.exec(must(process.execPath, bin, 'channel', 'create', '--data', a.dataDir, 'radio'))?.[1] as string
-  must(process.execPath, bin, 'channel', 'add', '--data', a.dataDir, 'radio', b.user.publicKey)
-  // B's client API listens inside the namespace: B's user follows the channel with the CLI
-  // run there, which prints each message as it arrives.
-  const follow = spawn('ip', ['netns', 'exec', link.ns, process.execPath, bin, 'tail', '--data', b.dataDir, ref, '--follow', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  t.teardown(() => { follow.kill('SIGKILL') })
-  let followed = ''
-  follow.stdout.on('data', (c: Buffer) => { followed += c.toString() })
-  follow.stderr.on('data', (c: Buffer) => { followed += c.toString() })
-  const arrivals = (): string[] => [...followed.matchAll(/"text":"radio (\w+)/g)].map(m => m[1])
+  const ref = createChannelFor(a, b, 'radio')
+  // B's client API listens inside the namespace: B's user follows the channel from there.
+  const follow = followInNamespace(link.ns, b, ref)
+  t.teardown(follow.kill)
+  const arrivals = (): string[] => [...follow.printed().matchAll(/"text":"radio (\w+)/g)].map(m => m[1])
 
   const sa = await a.channels()
   const ch = await sa.open(ref)
   await sa.cc.sendText(ch, 'radio ready')
   await waitFor('B to follow the channel', () => arrivals().includes('ready') ? true : undefined)
-    .catch(e => { for (const r of [a, b]) t.comment(`${r.name}'s output, last part:\n${r.output.slice(-3000)}`); t.comment(`tail printed: ${followed.slice(-2000)}`); throw e })
+    .catch(e => { for (const r of [a, b]) t.comment(`${r.name}'s output, last part:\n${r.output.slice(-3000)}`); t.comment(`tail printed: ${follow.printed().slice(-2000)}`); throw e })
   // Each link-up is logged at A ("peer connected"; the audit log folds repeated ones into a
   // summary a minute). A slow start may open the sync stream twice (an opener's timeout);
   // what must not happen is a drop while the link carries traffic.

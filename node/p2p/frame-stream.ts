@@ -45,6 +45,7 @@ export class FrameStream {
   #refused = false
   #paceTimer: ReturnType<typeof setTimeout> | undefined
   #closed = false
+  #receivedAtMs = Number.NEGATIVE_INFINITY
   readonly #whenClosed = Promise.withResolvers<void>()
 
   constructor (stream: Stream, options: FrameStreamOptions, events: FrameStreamEvents) {
@@ -58,6 +59,9 @@ export class FrameStream {
 
   /** Resolves once the stream has ended, however it ended. */
   get whenClosed (): Promise<void> { return this.#whenClosed.promise }
+
+  /** When bytes last arrived (performance.now() ms; -Infinity: never), part of a frame included: a slow link's large frame arrives over seconds. */
+  get receivedAtMs (): number { return this.#receivedAtMs }
 
   /** Bytes waiting in our queue and in the stream's own buffer. */
   get bufferedBytes (): number { return this.#queueBytes + this.stream.writeBufferLength }
@@ -145,6 +149,7 @@ export class FrameStream {
 
   #onMessage (evt: StreamMessageEvent): void {
     if (this.#closed) return
+    this.#receivedAtMs = performance.now()
     try {
       this.#decoder.push(evt.data, (frame) => { if (!this.#closed) this.#events.onFrame(frame) })
     } catch (e) {

@@ -54,6 +54,11 @@ export interface HostLimits {
   redialDelayMsMax: number
   redialBackoffFactor: number
   redialJitterFraction: number
+  /** A static peer connected within this long is redialled every `redialRecentDelayMs`, without backoff. */
+  redialRecentForMs: number
+  redialRecentDelayMs: number
+  /** A redial whose TCP connection is not up within this is abandoned for a fresh one. */
+  redialConnectWaitMs: number
   /** libp2p's connection monitor pings every connection this often; the round trip feeds each link's latency. */
   pingIntervalMs: number
   /** ...and aborts a connection whose ping is unanswered this long (more where pings have been slow). */
@@ -73,6 +78,9 @@ export const defaultHostLimits: Readonly<HostLimits> = {
   redialDelayMsMax: limits.redialDelayMsMax,
   redialBackoffFactor: limits.redialBackoffFactor,
   redialJitterFraction: limits.redialJitterFraction,
+  redialRecentForMs: limits.redialRecentForMs,
+  redialRecentDelayMs: limits.redialRecentDelayMs,
+  redialConnectWaitMs: limits.redialConnectWaitMs,
   pingIntervalMs: limits.hostPingIntervalMs,
   pingTimeoutMsMin: limits.hostPingTimeoutMsMin,
 }
@@ -149,6 +157,10 @@ export async function createHost (options: HostOptions): Promise<Host> {
     delayMsMax: bounds.redialDelayMsMax,
     backoffFactor: bounds.redialBackoffFactor,
     jitterFraction: bounds.redialJitterFraction,
+    recentForMs: bounds.redialRecentForMs,
+    recentDelayMs: bounds.redialRecentDelayMs,
+    connectWaitMs: bounds.redialConnectWaitMs,
+    dialTimeoutMs: bounds.dialTimeoutMs,
     backoff: options.backoff,
     logger: options.logger,
   })

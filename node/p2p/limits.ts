@@ -100,6 +100,25 @@ export const linkDecodeSliceBytesMax = 16 * 1024
 /** First redial of a dropped static peer waits this long; a cut link usually needs a moment to come back. */
 export const redialDelayMsMin = 1000
 
+/**
+ * A static peer connected within this long, ms, is redialled every `redialRecentDelayMs`
+ * without backoff (#26): a link cut for silence comes back as soon as packets flow, not
+ * after a doubled delay. That costs two SYNs of about 70 bytes every 2.5 s (5% of a
+ * 9.6 kbps radio) for two minutes at most; after that the backoff above resumes.
+ */
+export const redialRecentForMs = 120_000
+
+/** ...the delay between those redials, ms (with jitter). */
+export const redialRecentDelayMs = 500
+
+/**
+ * A redial whose TCP connection is not up within this, ms, is abandoned and tried afresh: the
+ * kernel resends an unanswered SYN after 1 s, then 3 s, then 7 s, so a dial left to run meets a
+ * healed link seconds late. 2 s covers a SYN's round trip over satcom (about 600 ms) and its one
+ * resend; the Noise handshake that follows keeps the whole `hostDialTimeoutMs`.
+ */
+export const redialConnectWaitMs = 2000
+
 /** Redial backoff stops growing here, so a peer back after a long partition is found within a minute. */
 export const redialDelayMsMax = 60_000
 
@@ -143,10 +162,30 @@ export const hostPingIntervalMs = 10_000
  * than a ping takes behind a loaded 9.6 kbps radio's queue (6.5 s measured through tbf), so
  * such a link was cut and redialled every 10 to 20 s while it carried traffic. The answering
  * side keeps a ping stream open this long too (libp2p's 10 s reset it under load, and the
- * asking side's monitor then aborted the connection). A dead peer is still noticed within
- * this plus hostPingIntervalMs.
+ * asking side's monitor then aborted the connection). A silent link is noticed much sooner
+ * by what arrives on it (linkSilenceMsMin); this is the backstop for connections without a
+ * sync link.
  */
 export const hostPingTimeoutMsMin = 60_000
+
+/**
+ * A link on which nothing at all arrived for this long, ms, is dead and its connection is cut
+ * (node/p2p/liveness.ts, #26), unless its round trips say wait longer (below). Judged by
+ * arrivals, not by one ping's round trip: a loaded link keeps delivering bytes. 3 s is many
+ * LAN or Wi-Fi round trips, and longer than a busy relay's event loop stalls.
+ */
+export const linkSilenceMsMin = 3000
+
+/**
+ * ...or this many of the link's round trips, each plus two frame times at its declared rate
+ * (a probe may wait behind a frame each way), if that is longer: 9.6 kbps with 2 KiB frames,
+ * about 12 s idle and 17 s loaded (measured round trips grow with the queue); satcom at
+ * 64 kbps with a 600 ms round trip, about 8 s. A link quiet for a third of it is probed.
+ */
+export const linkSilenceRoundTrips = 3
+
+/** How often each link's silence is looked at, ms: a quarter of a second on the limit. */
+export const linkLivenessCheckEveryMs = 250
 
 /** How often the sync transport reads each link's last round trip and tells the engine of a change, ms. */
 export const linkMeasureEveryMs = 10_000

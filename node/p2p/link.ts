@@ -22,6 +22,11 @@
  * `linkLatencyChangeFractionMin` and `linkLatencyChangeMsMin`: the engine's link costs,
  * round-trip waits and clock offsets need it (without it every link costs 1 ms).
  *
+ * Liveness (liveness.ts, #26): a link on which nothing arrives (frames, or the answer to a
+ * probe sent once it has been quiet a while) for a few of its round trips, at least
+ * `linkSilenceMsMin`, is dead: its connection is cut, the engine sees `linkDown`, and the
+ * redialer takes over. libp2p's connection monitor stays as the backstop.
+ *
  * A link whose bandwidth the operator declared (config `peers.links`) is paced (pacer.ts):
  * its frames are taken no faster than the link carries them, so they wait in the engine's
  * precedence queues rather than in the first-in, first-out buffers below.
@@ -40,6 +45,7 @@ import type { LinkHandler, Logger, PeerId, Transport } from '../../protocol/port
 import { lengthPrefixBytesMax } from './frame-codec.ts'
 import { FrameStream } from './frame-stream.ts'
 import { LatencyReports, linkInfo, type DeclaredLink } from './link-info.ts'
+import { LivenessWatch, type LivenessLimits } from './liveness.ts'
 import { Pacer } from './pacer.ts'
 import type { PeerBackoff } from './backoff.ts'
 export type { DeclaredLink } from './link-info.ts'
@@ -57,6 +63,8 @@ export interface FrameTransportOptions {
   closeTimeoutMs?: number
   /** How often each link's round trip is read for `linkMeasured`, ms. */
   measureEveryMs?: number
+  /** When a silent link is declared dead (liveness.ts); default limits.ts. */
+  liveness?: LivenessLimits
   /** What the operator declared about the link to a peer (config `peers.links`): its bandwidth, and latency until measured. */
   declaredLink?: (peer: PeerId) => DeclaredLink | undefined
   /** The peer broke the framing rules (oversized frame) or its frame made the engine throw a DdilError; its stream was reset. */
@@ -114,6 +122,14 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
   const links = new Map<PeerId, FrameStream>()
   const opening = new Set<PeerId>()
   const latency = new LatencyReports(handler)
+  const liveness = new LivenessWatch({
+    limits: options.liveness,
+    logger: options.logger,
+    onSilent: (peer, connection, quietMs, silenceMsMax) => {
+      options.logger?.info({ peer, quietMs: Math.round(quietMs), silenceMsMax: Math.round(silenceMsMax) }, 'nothing arrived on the link: connection cut')
+      connection.abort(new Error(`link silent for ${Math.round(quietMs)} ms`))
+    },
+  })
   let closed = false
 
   /** The tie-break: the peer whose id string sorts first opens the stream. */
@@ -130,6 +146,7 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
         if (links.get(peer) !== fs) return
         links.delete(peer)
         latency.forget(peer)
+        liveness.remove(peer)
         handler.linkDown(peer)
         // Reopen only if this stream died with its connection and another connection survives;
         // a reset on a live connection is the remote's decision and is not retried here.
@@ -138,7 +155,11 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
     })
     links.set(peer, fs)
     const measuredMs = latency.track(peer, connection)
-    handler.linkUp(peer, linkInfo(settings.frameBytesMax, declared, measuredMs))
+    const info = linkInfo(settings.frameBytesMax, declared, measuredMs)
+    // A probe may wait behind one whole frame at the paced rate.
+    const frameMs = pacer === undefined ? 0 : (info.frameBytesMax ?? settings.frameBytesMax) * 8000 / pacer.bitsPerSecond
+    liveness.add(peer, connection, { heardAtMs: () => fs.receivedAtMs, frameMs, rttMs: info.latencyMs === undefined ? undefined : 2 * info.latencyMs })
+    handler.linkUp(peer, info)
     fs.start()
     if (measuredMs === undefined) pingNow(peer, fs, connection)
   }
@@ -183,6 +204,7 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
     if (old !== undefined) {
       links.delete(peer)
       latency.forget(peer)
+      liveness.remove(peer)
       old.abort('replaced by a newer sync stream')
       handler.linkDown(peer)
     }
@@ -220,6 +242,7 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
       if (closed) return
       closed = true
       clearInterval(measureTimer)
+      liveness.close()
       host.removeEventListener('peer:update', onPeerUpdate)
       host.unregister(await ready)
       await host.unhandle(syncProtocol)
