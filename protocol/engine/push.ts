@@ -12,7 +12,7 @@
  * push.heardHave(link, frame.ids)
  */
 import { idFromKey, idKey, type Catalog } from './catalog.ts'
-import { pushMode, roundTripWaitMs, shouldPush } from './forwarding.ts'
+import { pushMode, roundTripWaitMs, shouldPush, siblingGoesFirst } from './forwarding.ts'
 import { streamAuthorKey } from './stream-key.ts'
 import type { Links } from './links.ts'
 import type { MessageLog } from './log.ts'
@@ -69,13 +69,25 @@ export class EagerPush {
       if (!q.ready || q.id === from) continue
       if (source !== undefined && !shouldPush(source, q, d.refKey)) continue
       if (newAuthor && q.prunedUpstream(from)) this.#setLazy(q, env.author, true)
-      const lazy = q.lazyAuthors.size > 0 && q.isLazy(author ??= idKey(env.author))
+      const lazy = (q.lazyAuthors.size > 0 && q.isLazy(author ??= idKey(env.author))) || (source !== undefined && this.#siblingReaches(source, q))
       switch (pushMode(lazy, repair, d.config.nodeId, q.id)) {
         case 'announce': this.#announce(q, env.id); break
         case 'push-after-round-trip': this.#pushAfterRoundTrip(q, env.precedence, out ??= outEnvelope(env)); break
         case 'push': d.output.offer(q, env.precedence, out ??= outEnvelope(env), false)
       }
     }
+  }
+
+  /**
+   * Whether another neighbour that the source pushed this envelope to reaches `q` and
+   * goes first (forwarding.ts): then our copy would cross its copy, and we announce instead.
+   */
+  #siblingReaches (source: PeerLink, q: PeerLink): boolean {
+    const d = this.#d
+    for (const c of d.links.values()) {
+      if (c !== q && c !== source && c.ready && siblingGoesFirst(source, c, q, d.refKey, d.config.nodeId)) return true
+    }
+    return false
   }
 
   #pushAfterRoundTrip (q: PeerLink, precedence: number, item: OutEnvelope): void {
