@@ -12,7 +12,8 @@
  * pushing it on at the same moment, and where two of them reach Q their copies cross on
  * the way to Q. Of the siblings that reach Q, only the one whose path through it is
  * cheapest (the smaller id on a tie) pushes; the others announce (`have`), and Q asks
- * (`want`) if that copy does not come.
+ * (`want`) if that copy does not come (that sibling may announce too: Q pruned it). The
+ * one Q asked then pushes it that author's envelopes (push.ts).
  *
  * @example
  * if (shouldPush(source, q, ourRefKey)) … // then, unless a sibling goes first (siblingGoesFirst), per author:
