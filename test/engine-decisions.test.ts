@@ -2,7 +2,7 @@
 // no network and no timers: which peers an envelope is pushed to (forwarding.ts), and
 // when a reconciliation session opens (reconciler.ts, catchup.ts).
 import t from 'tap'
-import { pushMode, roundTripWaitMs, shouldPush, type SourceView } from '../protocol/engine/forwarding.ts'
+import { pushMode, roundTripWaitMs, shouldPush, siblingGoesFirst, type SourceView } from '../protocol/engine/forwarding.ts'
 import { filesMoving, initiates, sessionDue, sessionIdleIntervals } from '../protocol/engine/reconciler.ts'
 import { catchUpWaits } from '../protocol/engine/catchup.ts'
 import { accept, initiate, reconcile, ReconcileSet, type ReconcileSession } from '../protocol/reconcile/index.ts'
@@ -26,9 +26,11 @@ function graph (edges: Array<[string, string, number]>): Graph {
  * Floods one envelope from `origin`, hop by hop in arrival order: each node, the first
  * time it receives the envelope from S, pushes it to each neighbour Q ≠ S that
  * `shouldPush` picks, judging S by the neighbour list S advertised (node ids stand in
- * for ref keys). Returns who received it and how many copies arrived where one was held.
+ * for ref keys). With `siblings`, a node also leaves Q to a sibling that goes first
+ * (`siblingGoesFirst`: it would announce to Q, and Q's copy comes from that sibling).
+ * Returns who received it and how many copies arrived where one was held.
  */
-function flood (g: Graph, origin: string): { reached: Set<string>, duplicates: number } {
+function flood (g: Graph, origin: string, siblings = false): { reached: Set<string>, duplicates: number } {
   const reached = new Set([origin])
   let duplicates = 0
   const inFlight: Array<{ to: string, from: string, atMs: number }> = []
@@ -38,6 +40,8 @@ function flood (g: Graph, origin: string): { reached: Set<string>, duplicates: n
     for (const [q, costMs] of mine) {
       if (q === from) continue
       if (source !== undefined && !shouldPush(source, { refKey: q, costMs }, node)) continue
+      if (siblings && source !== undefined && [...mine.keys()].some(c => c !== q && c !== from &&
+        siblingGoesFirst(source, { id: c, refKey: c, neighbours: g.get(c)! }, { refKey: q, costMs }, node, node))) continue
       inFlight.push({ to: q, from: node, atMs: atMs + costMs })
     }
   }
@@ -81,8 +85,28 @@ t.test('forwarding: with current neighbour lists every node of a connected mesh 
     const origin = ids[Math.floor(random() * n)]
     const { reached } = flood(g, origin)
     if (reached.size !== n) { t.fail(`round ${round}: ${reached.size} of ${n} reached from ${origin}`); return }
+    const withSiblings = flood(g, origin, true)
+    if (withSiblings.reached.size !== n) { t.fail(`round ${round}: siblings: ${withSiblings.reached.size} of ${n} reached from ${origin}`); return }
   }
-  t.pass('50 random meshes, every node reached')
+  t.pass('50 random meshes, every node reached, also when siblings leave a common neighbour to the one that goes first')
+})
+
+t.test('forwarding: of the siblings that reach a node, only the one that goes first pushes to it (#24)', async t => {
+  // s pushes to b and c; b and c both reach d, which s does not: their copies to d would cross.
+  const kite = graph([['s', 'b', 1], ['s', 'c', 1], ['b', 'c', 1], ['b', 'd', 1], ['c', 'd', 1]])
+  t.same(flood(kite, 's'), { reached: new Set(['s', 'b', 'c', 'd']), duplicates: 1 }, 'without: one copy to d crosses the other')
+  t.same(flood(kite, 's', true), { reached: new Set(['s', 'b', 'c', 'd']), duplicates: 0 }, 'with: b pushes to d, c announces')
+  const source = { costMs: 1, neighbours: kite.get('s')! }
+  const sibling = (id: string): { id: string, refKey: string, neighbours: Map<string, number> } => ({ id, refKey: id, neighbours: kite.get(id)! })
+  t.ok(siblingGoesFirst(source, sibling('b'), { refKey: 'd', costMs: 1 }, 'c', 'c'), 'an equal path: the smaller id goes first')
+  t.notOk(siblingGoesFirst(source, sibling('c'), { refKey: 'd', costMs: 1 }, 'b', 'b'))
+  // c's link to d is 1 ms and b's is 40 ms: c's path is cheaper, so c goes first though its id is larger.
+  const uneven = graph([['s', 'b', 1], ['s', 'c', 1], ['b', 'c', 1], ['b', 'd', 40], ['c', 'd', 1]])
+  const unevenSource = { costMs: 1, neighbours: uneven.get('s')! }
+  t.ok(siblingGoesFirst(unevenSource, { id: 'c', refKey: 'c', neighbours: uneven.get('c')! }, { refKey: 'd', costMs: 40 }, 'b', 'b'))
+  t.notOk(siblingGoesFirst(unevenSource, { id: 'b', refKey: 'b', neighbours: uneven.get('b')! }, { refKey: 'd', costMs: 1 }, 'c', 'c'))
+  // A neighbour the source did not advertise is no sibling: nothing says it is getting the envelope now.
+  t.notOk(siblingGoesFirst({ costMs: 1, neighbours: new Map([['c', 1]]) }, sibling('b'), { refKey: 'd', costMs: 1 }, 'c', 'c'))
 })
 
 t.test('forwarding: how a copy goes to a peer', async t => {

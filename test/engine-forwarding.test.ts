@@ -172,3 +172,41 @@ t.test('a graft frame turns a pruned author eager again on the receiving link', 
   await net.run(100)
   t.ok(sent.includes(FrameType.envelope), 'grafted: pushed')
 })
+
+/** s pushes to siblings b and c, which both reach d (s does not): the kite of #24. */
+async function kite (): Promise<TestNet> {
+  const net = new TestNet()
+  for (const id of ['s', 'b', 'c', 'd']) await net.node(id)
+  for (const [x, y] of [['s', 'b'], ['s', 'c'], ['b', 'c'], ['b', 'd'], ['c', 'd']]) net.connect(x, y, { latencyMs: 2, bandwidthBps: 2_000_000 })
+  await net.run(2_000)
+  return net
+}
+
+t.test('of two siblings reaching the same node, only the one that goes first pushes to it (#24)', async t => {
+  const net = await kite()
+  const alice = net.author(1)
+  for (let seq = 1; seq <= 3; seq++) { await net.post('s', alice, seq); await net.run(1_000) }
+  const atD = net.arrivals.filter(a => a.node === 'd')
+  t.equal(atD.length, 3, 'd got each envelope')
+  t.ok(atD.every(a => a.from === 'b'), 'from b, the sibling with the smaller id')
+  t.equal(net.engines.get('d')!.counters.duplicatesReceived, 0, 'c announced instead: no copy crossed b\'s')
+})
+
+t.test('a sibling that a node asked for an author\'s envelope pushes it that author, though another goes first (#24)', async t => {
+  // d pruned b for alice, so b only announces (and those announcements are lost here); c
+  // leaves d to b, so it announces too, and d has to ask c.
+  const net = await kite()
+  const alice = net.author(1)
+  const post = async (seq: number): Promise<number> => {
+    const env = await net.post('s', alice, seq)
+    const at = net.clock.now
+    await net.run(1_000)
+    return net.arrivals.find(a => a.node === 'd' && a.id === toHex(env.id))!.at - at
+  }
+  await post(1)
+  net.engines.get('b')!.receive('d', encodeFrame({ type: FrameType.prune, author: authorRef(alice.publicKey) }))
+  net.link('b', 'd')!.tamper = (from, frame) => from === 'b' && decodeFrame(frame).type === FrameType.have ? null : frame
+  t.ok(await post(2) >= defaultEngineConfig.graftDelayMs, 'c announced: d waited the graft delay, then asked c')
+  const later = [await post(3), await post(4)]
+  t.ok(later.every(ms => ms < 50), `since then c pushes alice's envelopes to d: ${later.join(', ')} ms`)
+})

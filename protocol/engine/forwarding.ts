@@ -8,8 +8,15 @@
  * current neighbour lists every reachable node is pushed to; stale lists are repaired by
  * reconciliation.
  *
+ * Siblings (#24): neighbours of ours that the source pushed the same envelope to are
+ * pushing it on at the same moment, and where two of them reach Q their copies cross on
+ * the way to Q. Of the siblings that reach Q, only the one whose path through it is
+ * cheapest (the smaller id on a tie) pushes; the others announce (`have`), and Q asks
+ * (`want`) if that copy does not come (that sibling may announce too: Q pruned it). The
+ * one Q asked then pushes it that author's envelopes (push.ts).
+ *
  * @example
- * if (shouldPush(source, q, ourRefKey)) … // then, per author:
+ * if (shouldPush(source, q, ourRefKey)) … // then, unless a sibling goes first (siblingGoesFirst), per author:
  * pushMode(q.isLazy(author), repair, ourId, q.id)   // 'announce' | 'push' | 'push-after-round-trip'
  */
 import type { PeerId } from '../ports.ts'
@@ -42,6 +49,24 @@ export function shouldPush (source: SourceView, target: TargetView, ourRefKey: s
   if (direct === undefined) return true
   const toUs = source.neighbours.get(ourRefKey) ?? source.costMs
   return toUs + target.costMs < direct * shortcutFactor
+}
+
+/** What a node knows of another neighbour that may push to the same target: its id, ref key and advertised neighbours. */
+export interface SiblingView { id: PeerId, refKey: string, neighbours: ReadonlyMap<string, number> }
+
+/**
+ * Whether `sibling`, a neighbour of ours that the source pushes to itself, also reaches
+ * `target` and goes first: its path source → sibling → target is cheaper than ours, or as
+ * cheap and its id is smaller. Every sibling reads the same advertised costs, so with
+ * current neighbour lists exactly one of those reaching the target pushes to it.
+ */
+export function siblingGoesFirst (source: SourceView, sibling: SiblingView, target: TargetView, ourRefKey: string, ourId: PeerId): boolean {
+  const toSibling = source.neighbours.get(sibling.refKey)
+  const siblingToTarget = sibling.neighbours.get(target.refKey)
+  if (toSibling === undefined || siblingToTarget === undefined) return false
+  const theirs = toSibling + siblingToTarget
+  const ours = (source.neighbours.get(ourRefKey) ?? Math.round(source.costMs)) + Math.round(target.costMs)
+  return theirs < ours || (theirs === ours && sibling.id < ourId)
 }
 
 /**

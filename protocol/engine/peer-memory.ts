@@ -26,11 +26,17 @@ export interface PeerMemory {
    * a new author's first envelope from there is announced to it, not pushed. In memory only.
    */
   prunedUpstreams: Set<string>
+  /**
+   * Authors (ref keys) this peer asked us for (`want`): an announcement from us was its only
+   * way to them, so we push it their envelopes even where a sibling seems to go first
+   * (forwarding.ts). In memory only.
+   */
+  askedAuthors: Set<string>
 }
 
 /** A peer met for the first time: the initial score, nothing pruned. */
 export function newPeerMemory (): PeerMemory {
-  return { score: peerScoreInitial, scoredAtMs: -Infinity, lazyAuthors: new Set(), prunedByUs: new Map(), prunedUpstreams: new Set() }
+  return { score: peerScoreInitial, scoredAtMs: -Infinity, lazyAuthors: new Set(), prunedByUs: new Map(), prunedUpstreams: new Set(), askedAuthors: new Set() }
 }
 
 /** A remembered score as of `monotonicMs`: what was won back since the last penalty added, up to the initial score. */

@@ -23,7 +23,7 @@ import { scoreAt, type PeerMemory } from './peer-memory.ts'
 import { SentLog } from './sent-log.ts'
 import { encodeFrame, FrameType, type Frame } from '../frames.ts'
 import { TokenBucket } from '../token-bucket.ts'
-import { announcedIdsPerSecondMax, controlQueueBytesMax, frameBytesMax as linkFrameBytesMax, frameBytesMin, idListItemsMax, reconcileSessionsPerMinuteMax, untimelyIdsRememberedMax } from '../limits.ts'
+import { announcedIdsPerSecondMax, controlQueueBytesMax, frameBytesMax as linkFrameBytesMax, frameBytesMin, idListItemsMax, lazyAuthorsPerPeerMax, reconcileSessionsPerMinuteMax, untimelyIdsRememberedMax } from '../limits.ts'
 import type { LinkInfo, PeerId, Transport } from '../ports.ts'
 import type { ReconcileSession } from '../reconcile/index.ts'
 import type { Counters } from './types.ts'
@@ -245,6 +245,14 @@ export class PeerLink {
 
   /** We ask this peer to stop pushing `author`, now. */
   pruning (author: string, nowMs: number): void { this.#memory.prunedByUs.set(author, nowMs) }
+
+  /** Whether the peer asked us (`want`) for an envelope of `author`: we push it that author's envelopes ourselves. */
+  asked (author: string): boolean { return this.#memory.askedAuthors.has(author) }
+
+  /** The peer asked us for an envelope of `author` (at most `lazyAuthorsPerPeerMax` are remembered). */
+  askedFor (author: string): void {
+    if (this.#memory.askedAuthors.size < lazyAuthorsPerPeerMax) this.#memory.askedAuthors.add(author)
+  }
 
   /** Whether the peer pruned an author whose envelopes reached us from `upstream`. */
   prunedUpstream (upstream: string): boolean { return this.#memory.prunedUpstreams.has(upstream) }

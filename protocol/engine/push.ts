@@ -12,7 +12,7 @@
  * push.heardHave(link, frame.ids)
  */
 import { idFromKey, idKey, type Catalog } from './catalog.ts'
-import { pushMode, roundTripWaitMs, shouldPush } from './forwarding.ts'
+import { pushMode, roundTripWaitMs, shouldPush, siblingGoesFirst } from './forwarding.ts'
 import { streamAuthorKey } from './stream-key.ts'
 import type { Links } from './links.ts'
 import type { MessageLog } from './log.ts'
@@ -69,13 +69,27 @@ export class EagerPush {
       if (!q.ready || q.id === from) continue
       if (source !== undefined && !shouldPush(source, q, d.refKey)) continue
       if (newAuthor && q.prunedUpstream(from)) this.#setLazy(q, env.author, true)
-      const lazy = q.lazyAuthors.size > 0 && q.isLazy(author ??= idKey(env.author))
+      const lazy = (q.lazyAuthors.size > 0 && q.isLazy(author ??= idKey(env.author))) ||
+        (source !== undefined && this.#siblingReaches(source, q) && !q.asked(author ??= idKey(env.author)))
       switch (pushMode(lazy, repair, d.config.nodeId, q.id)) {
         case 'announce': this.#announce(q, env.id); break
         case 'push-after-round-trip': this.#pushAfterRoundTrip(q, env.precedence, out ??= outEnvelope(env)); break
         case 'push': d.output.offer(q, env.precedence, out ??= outEnvelope(env), false)
       }
     }
+  }
+
+  /**
+   * Whether another neighbour that the source pushed this envelope to reaches `q` and
+   * goes first (forwarding.ts): then our copy would cross its copy, and we announce instead
+   * (unless `q` asked us for this author before: that sibling does not push it to `q`).
+   */
+  #siblingReaches (source: PeerLink, q: PeerLink): boolean {
+    const d = this.#d
+    for (const c of d.links.values()) {
+      if (c !== q && c !== source && c.ready && siblingGoesFirst(source, c, q, d.refKey, d.config.nodeId)) return true
+    }
+    return false
   }
 
   #pushAfterRoundTrip (q: PeerLink, precedence: number, item: OutEnvelope): void {
@@ -225,7 +239,11 @@ export class EagerPush {
       const entry = d.catalog.get(idKey(id))
       // Expired but not yet purged (purges run every purgeIntervalMs): never re-synced.
       if (entry === undefined || entry.expiresAtMs <= nowNetworkMs) continue
-      if (graft) this.#setLazy(link, idFromKey(streamAuthorKey(entry.stream)), false)
+      if (graft) {
+        const author = streamAuthorKey(entry.stream)
+        this.#setLazy(link, idFromKey(author), false)
+        link.askedFor(author)
+      }
       const key = idKey(id)
       if (link.isQueued(key) || (!graft && link.sentRecently(key, d.clock.nowMs()))) continue
       link.backlog.delete(key) // asked for now (a gap), so not again later
