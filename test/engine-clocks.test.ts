@@ -89,6 +89,25 @@ t.test('a relay a day slow stamps by network time, and absorbs stamps a day ahea
   t.ok(later.ms > now + 2 * day || later.c > 0, 'and later stamps order after it')
 })
 
+t.test('network time moved back past the allowance: our own stamps are still ours to accept', async t => {
+  // clock-skew.yaml on seed 49472 crashed its run: peers a day ahead set network time, the
+  // relay stamped by it, then day-behind peers replaced them and its own client's next post,
+  // stamped by its clock that never moves back, was refused as 47 h in the future.
+  const net = new TestNet()
+  const x = await net.node('x')
+  const day = 24 * hourMs
+  const now = net.clock.now
+  clockPeers(x, now, [day, day, day])
+  const stamped = x.stamp()
+  clockPeers(x, now, [-day, -day, -day])
+  t.ok(stamped.ms - x.probe.networkNowMs() > clockSkewMsMax, 'our clock is now further ahead of network time than the allowance')
+  const alice = net.author(1)
+  const own = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq: 1, hlc: x.stamp(), ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey)
+  t.ok(await x.submit(own.bytes), 'a post stamped by our own clock is accepted')
+  const foreign = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq: 2, hlc: { ms: x.stamp().ms + 2 * day, c: 0 }, ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey)
+  await t.rejects(x.submit(foreign.bytes), { code: 'ERR_CLOCK_SKEW' }, 'one stamped further ahead than our clock allows is still refused')
+})
+
 t.test('an untimely envelope costs its sender one point, once, however often it comes', async t => {
   const net = new TestNet()
   const x = await net.node('x'); await net.node('a')

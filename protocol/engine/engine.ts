@@ -76,6 +76,12 @@ export class Engine implements LinkHandler {
   readonly #log: MessageLog
   readonly #links: Links
   readonly #hlc: HybridClock
+  /**
+   * The latest stamp this node issued to its clients, ms. Their envelopes are judged at no
+   * earlier a time than this (intake's `validateOwn`): network time can move back when the
+   * peers that set it change, and a stamp our own clock gave out must stay acceptable to us.
+   */
+  #issuedMs = 0
   readonly #time: NetworkClock
   readonly #timers: Timers
   readonly #commit: GroupCommit
@@ -110,6 +116,8 @@ export class Engine implements LinkHandler {
     }
     const checks = { crypto, authoriser: deps.authoriser, networkNowMs }
     const validateEnvelope = (env: Envelope): Verdict => validate(env, checks)
+    const ownChecks = { ...checks, networkNowMs: () => Math.max(networkNowMs(), this.#issuedMs) }
+    const validateOwn = (env: Envelope): Verdict => validate(env, ownChecks)
     const holds = (key: string): boolean => this.#intake.holds(key)
     const out = this.#out = new Outbound({ transport, clock, counters, events, logger, networkNowMs, links, refill: link => { this.#sync.refill(link) } })
     const sync = this.#sync = new SyncHandlers({
@@ -129,7 +137,7 @@ export class Engine implements LinkHandler {
       },
     })
     this.#intake = new Intake({
-      clock, counters, events, decode: deps.decode ?? ((b) => decodeEnvelope(b, (x) => crypto.sha256(x))), validate: validateEnvelope, refuse,
+      clock, counters, events, decode: deps.decode ?? ((b) => decodeEnvelope(b, (x) => crypto.sha256(x))), validate: validateEnvelope, validateOwn, refuse,
       held, catalog, set, log, hlc, write, retention, sync, links, output: out,
     })
     this.probe = {
@@ -184,8 +192,12 @@ export class Engine implements LinkHandler {
 
   // ---- Client operations ---------------------------------------------------------
 
-  /** A timestamp for a new local envelope, after everything this node has seen. */
-  stamp (): Hlc { return this.#hlc.now() }
+  /** A timestamp for a new local envelope, after everything this node has seen (remembered as issued). */
+  stamp (): Hlc {
+    const stamp = this.#hlc.now()
+    this.#issuedMs = Math.max(this.#issuedMs, stamp.ms)
+    return stamp
+  }
 
   /** Validates and stores a client's envelope; resolves once it is durable (custody acknowledged). */
   submit (bytes: Uint8Array): Promise<Envelope> { return this.#intake.submit(bytes) }

@@ -40,6 +40,12 @@ export interface IntakeDeps {
   events: EngineEvents | undefined
   decode (bytes: Uint8Array): Envelope
   validate (env: Envelope): Verdict
+  /**
+   * The same checks for what our own clients submit, judged at the later of network time and
+   * the latest stamp our clock issued them: such a stamp is never too far ahead for us, though
+   * network time can move back when the peers that set it change and the clock never does.
+   */
+  validateOwn (env: Envelope): Verdict
   refuse: Refuse
   held: Pick<HeldPool, 'has' | 'hold'>
   catalog: Catalog
@@ -111,7 +117,7 @@ export class Intake {
     if (d.catalog.has(key)) return env
     const writing = this.#writing.get(key)
     if (writing !== undefined) { await writing; return env }
-    const verdict = d.validate(env)
+    const verdict = custody ? d.validateOwn(env) : d.validate(env)
     if (!verdict.ok) {
       const err = refusalError(verdict)
       d.refuse(refusalReason(verdict), err.message, undefined, env)
