@@ -16,8 +16,15 @@ import type { Engine } from '../protocol/engine/engine.ts'
 import { signEnvelope, authorRef, Kind } from '../protocol/envelope.ts'
 import { peerScoreInitial } from '../protocol/limits.ts'
 import { crypto } from './helpers/fixtures.ts'
+import type { Hlc } from '../protocol/hlc.ts'
 
 const hourMs = 3_600_000
+const dayMs = 24 * hourMs
+
+/** A small message of `author`'s stamped `hlc`: what these tests offer or submit. */
+function textAt (author: { publicKey: Uint8Array, privateKey: Uint8Array }, seq: number, hlc: Hlc): Uint8Array {
+  return signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(author.publicKey), seq, hlc, ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, author.privateKey).bytes
+}
 
 /** Two peers whose clocks read `offsetMs` against ours: with ours, the median offset becomes theirs. */
 function laggingPeers (engine: Engine, now: number, offsetMs: number): string[] {
@@ -82,8 +89,7 @@ t.test('a relay a day slow stamps by network time, and absorbs stamps a day ahea
   clockPeers(x, now, [day, day, day])
   t.ok(x.stamp().ms >= now + day, 'stamped at network time, not at its own slow clock')
   const alice = net.author(1)
-  const ahead = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq: 1, hlc: { ms: now + 2 * day, c: 0 }, ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey)
-  await x.submit(ahead.bytes)
+  await x.submit(textAt(alice, 1, { ms: now + 2 * day, c: 0 }))
   const later = x.stamp()
   t.ok(later.ms >= now + 2 * day, 'a stamp 24 h ahead of network time (48 h of its own clock) is observed')
   t.ok(later.ms > now + 2 * day || later.c > 0, 'and later stamps order after it')
@@ -95,17 +101,14 @@ t.test('network time moved back past the allowance: our own stamps are still our
   // stamped by its clock that never moves back, was refused as 47 h in the future.
   const net = new TestNet()
   const x = await net.node('x')
-  const day = 24 * hourMs
   const now = net.clock.now
-  clockPeers(x, now, [day, day, day])
+  clockPeers(x, now, [dayMs, dayMs, dayMs])
   const stamped = x.stamp()
-  clockPeers(x, now, [-day, -day, -day])
+  clockPeers(x, now, [-dayMs, -dayMs, -dayMs])
   t.ok(stamped.ms - x.probe.networkNowMs() > clockSkewMsMax, 'our clock is now further ahead of network time than the allowance')
   const alice = net.author(1)
-  const own = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq: 1, hlc: x.stamp(), ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey)
-  t.ok(await x.submit(own.bytes), 'a post stamped by our own clock is accepted')
-  const foreign = signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq: 2, hlc: { ms: x.stamp().ms + 2 * day, c: 0 }, ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey)
-  await t.rejects(x.submit(foreign.bytes), { code: 'ERR_CLOCK_SKEW' }, 'one stamped further ahead than our clock allows is still refused')
+  t.ok(await x.submit(textAt(alice, 1, x.stamp())), 'a post stamped by our own clock is accepted')
+  await t.rejects(x.submit(textAt(alice, 2, { ms: x.stamp().ms + 2 * dayMs, c: 0 })), { code: 'ERR_CLOCK_SKEW' }, 'one stamped further ahead than our clock allows is still refused')
 })
 
 t.test('an untimely envelope costs its sender one point, once, however often it comes', async t => {
@@ -115,7 +118,7 @@ t.test('an untimely envelope costs its sender one point, once, however often it 
   await net.run(50)
   const now = net.clock.now
   const alice = net.author(1)
-  const far = (seq: number): Uint8Array => signEnvelope(crypto, { kind: Kind.message, precedence: 3, channel: new Uint8Array(8), author: authorRef(alice.publicKey), seq, hlc: { ms: now + 2 * 24 * hourMs, c: 0 }, ttlSeconds: 3600, epoch: 0, deps: [], body: new Uint8Array(4) }, alice.privateKey).bytes
+  const far = (seq: number): Uint8Array => textAt(alice, seq, { ms: now + 2 * dayMs, c: 0 })
   const link = x.probe.links.get('a')!
   for (let k = 0; k < 30; k++) x.receive('a', encodeFrame({ type: FrameType.envelope, envelope: far(1) }))
   await net.run(10)

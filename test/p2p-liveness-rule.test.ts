@@ -37,14 +37,18 @@ t.test('the rule: probe after a third of the limit, dead after all of it; slow l
   t.ok(Number.isFinite(radio.silenceMsMax), 'nonsense measurements are ignored')
 })
 
-/** A stand-in connection whose muxer ping answers after `answerMs`, or never. */
+/**
+ * A stand-in connection whose muxer ping answers at once, reporting `answerMs` as its round
+ * trip, or never. At once, not after a timer: on a loaded machine a timer can fire after the
+ * probe's own deadline, and the test would cut a link that did answer.
+ */
 function standIn (answerMs: number | undefined): Connection & { aborted: boolean } {
   const c = {
     rtt: undefined,
     aborted: false,
     muxer: {
       ping: async ({ signal }: { signal: AbortSignal }) => await new Promise<number>((resolve, reject) => {
-        if (answerMs !== undefined) setTimeout(() => { resolve(answerMs) }, answerMs)
+        if (answerMs !== undefined) queueMicrotask(() => { resolve(answerMs) })
         signal.addEventListener('abort', () => { reject(signal.reason) })
       }),
     },
