@@ -30,8 +30,11 @@ export interface Pair {
   ratio: number
 }
 
+/** What scoring needs of a run: a simulated one (RunResult) or an emulated one (node/emulate/report.ts). */
+export type ScoredRun = Pick<RunResult, 'scenario' | 'timeline' | 'nodeIds'> & { ledger: { records: readonly MessageRecord[] } }
+
 /** Every expected (message, recipient) pair of every acknowledged message, in message order. */
-export function analysePairs (result: RunResult): Pair[] {
+export function analysePairs (result: ScoredRun): Pair[] {
   const graph = buildOracleGraph(result.timeline, courierLegs(result.scenario, result.timeline))
   const endMs = result.scenario.durationMs
   const out: Pair[] = []

@@ -9,7 +9,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Pair } from './analysis.ts'
+import type { Pair, ScoredRun } from './analysis.ts'
 import { renderPlots } from './plots.ts'
 import type { ReportBundle } from './report.ts'
 import type { RunResult } from './run-stats.ts'
@@ -25,7 +25,7 @@ function cell (v: string | number | boolean): string {
 function fixed (x: number): string { return Number.isFinite(x) ? x.toFixed(3) : '' }
 
 /** One CSV row per message, in creation order. */
-export function messagesCsv (result: RunResult, pairs: readonly Pair[]): string {
+export function messagesCsv (result: Pick<ScoredRun, 'ledger' | 'nodeIds'>, pairs: readonly Pair[]): string {
   const byMessage = new Map<number, Pair[]>()
   for (const p of pairs) {
     const list = byMessage.get(p.rec.index)

@@ -61,7 +61,8 @@ export interface Report extends Slice {
   trace_hash: string
 }
 
-function slice (pairs: readonly Pair[], created: number): Slice {
+/** Counts, delivery and latency figures of a set of pairs (the whole run, or one precedence). */
+export function slice (pairs: readonly Pair[], created: number): Slice {
   const deliverable = pairs.filter(p => p.deliverable)
   const dd = deliverable.filter(p => p.delivered)
   const delivered = pairs.filter(p => p.delivered)

@@ -74,14 +74,14 @@ function importsInto (dir: string, target: string): string[] {
   })
 }
 
-/** The testers' commands, the only part of node/ that loads the simulator: `ddil sim` and `ddil contacts` (#24). */
-const simCommands = ['node/cli/commands/sim.ts ', 'node/cli/commands/contacts.ts ']
+/** The testers' commands, the only part of node/ that loads the simulator: `ddil sim`, `ddil contacts` (#24) and `ddil emulate` with its parts (#26). */
+const simCommands = ['node/cli/commands/sim.ts ', 'node/cli/commands/contacts.ts ', 'node/cli/commands/emulate.ts ', 'node/emulate/']
 
 t.test('folder direction: protocol/ imports neither node/ nor sim/; sim/ imports no node/; node/ imports sim/ only in the testers\' commands', async t => {
   t.same(importsInto('protocol', 'node'), [], 'protocol/ → node/')
   t.same(importsInto('protocol', 'sim'), [], 'protocol/ → sim/')
   t.same(importsInto('sim', 'node'), [], 'sim/ → node/ (crypto is injected: RunOptions.crypto)')
-  t.same(importsInto('node', 'sim').filter(x => !simCommands.some(c => x.startsWith(c))), [], 'node/ → sim/ outside the sim and contacts commands')
+  t.same(importsInto('node', 'sim').filter(x => !simCommands.some(c => x.startsWith(c))), [], 'node/ → sim/ outside the sim, contacts and emulate commands')
   t.ok(importsInto('node', 'sim').length > 0, 'the checker sees the sim command\'s imports')
 })
 

@@ -26,6 +26,7 @@ import { register as registerChannels } from './commands/channels.ts'
 import { register as registerClients } from './commands/clients.ts'
 import { register as registerSim } from './commands/sim.ts'
 import { register as registerContacts } from './commands/contacts.ts'
+import { register as registerEmulate } from './commands/emulate.ts'
 import { register as registerBundle } from './commands/bundle.ts'
 import { register as registerVerifyBundle } from './commands/verify-bundle.ts'
 
@@ -51,6 +52,7 @@ export function buildProgram (): Command {
   registerVerifyBundle(program)
   registerSim(program)
   registerContacts(program)
+  registerEmulate(program)
   return program
 }
 

@@ -530,6 +530,12 @@ export class ChannelClient {
     return true
   }
 
+  /** Whether this user can post on the channel now: its governance and a current key have reached this client. */
+  canSend (channel: Uint8Array): boolean {
+    const state = this.store.state(channel)
+    return state !== undefined && this.#local(channel).keyring.currentForSending([...state.removed.values()].map(r => r.ed)) !== undefined
+  }
+
   #sendingKey (channel: Uint8Array): { state: GovernanceState, local: ChannelLocal, sending: { epoch: number, key: Uint8Array } } {
     const state = this.store.state(channel)
     if (state === undefined) throw new UnauthorisedError(`unknown channel ${toHex(channel)}: its governance has not reached this client`)

@@ -1,0 +1,22 @@
+/**
+ * Bounds of `ddil emulate`, units last. Each relay is a real `ddil start` process, so the
+ * machine's memory and cores bound how many run at once.
+ */
+
+/** Relays one machine runs at once: about 100 MB and a share of a core each. */
+export const emulateNodesMax = 40
+
+/** The fastest speed-up: beyond it a relay's own reconciliation interval and timers are longer than the scenario's events. */
+export const emulateTimeScaleMax = 1000
+
+/** The port every relay listens on for peers, on each of its link addresses (each namespace has its own). */
+export const emulateP2pPort = 4001
+
+/** Client API and admin ports, on the relay's management address. */
+export const emulateApiPort = 7070
+export const emulateAdminPort = 7071
+
+/** How long a relay may take to start (its "admin:" line), and the channel set-up to reach every member, on a loaded machine. */
+export const emulateStartMsMax = 120_000
+export const emulateSetupMsMax = 180_000
+
