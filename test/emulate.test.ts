@@ -47,18 +47,13 @@ t.test('what it cannot emulate is refused in one sentence naming the feature (ex
 })
 
 /**
- * What real relays must meet in each run: delivery, and flash within its bound on the LAN-and-
- * bridges town. Not met by real relays, written down in docs/SIMULATOR.md ("Simulator and
+ * What real relays must meet in each run: radio-burst all its expectations; partition-heal those on
+ * delivery and flash. Not met by real relays, written down in docs/SIMULATOR.md ("Simulator and
  * emulation") and printed here, not checked: partition-heal's `latency_p95_vs_oracle` (2.0; a LAN
  * hop through two relays and their client APIs costs about 9 ms against the oracle's 4.8 ms) and
- * `duplicate_share` (2%; the second bridge to heal repairs what the first is already delivering);
- * radio-burst's `flash_latency_max` (10 s; a flash message from the saturated side of the radio
- * took 3-11 s, against 0.7 s simulated: the radio's queue stays full).
+ * `duplicate_share` (2%; the second bridge to heal repairs what the first is already delivering).
  */
-const mustMeet: Record<string, string[]> = {
-  'partition-heal': ['delivered_vs_oracle', 'flash_latency_p95'],
-  'radio-burst': ['delivered_vs_oracle', 'flash_delivered_vs_oracle', 'duplicate_share'],
-}
+const mustMeet: Record<string, string[] | 'all'> = { 'radio-burst': 'all', 'partition-heal': ['delivered_vs_oracle', 'flash_latency_p95'] }
 
 t.test('partition-heal (300x) and radio-burst (real time) against real relays: delivered as the oracle allows', { skip: canMakeNamespaces ? false : 'needs root and network namespaces (ip netns)' }, async t => {
   const [heal, radio] = await Promise.all([
@@ -70,8 +65,8 @@ t.test('partition-heal (300x) and radio-burst (real time) against real relays: d
     const report = JSON.parse(r.stdout === '' ? '{}' : r.stdout)
     t.ok(r.code === 0 || r.code === 1, `${name}: ran to its report (exit ${r.code})`)
     const must = mustMeet[name]
-    const judged = Object.entries(report.expect ?? {}).filter(([key]) => must.includes(key))
-    t.equal(judged.length, must.length, `${name}: its expectations were judged`)
+    const judged = Object.entries(report.expect ?? {}).filter(([key]) => must === 'all' || must.includes(key))
+    t.equal(judged.length, must === 'all' ? Object.keys(report.expect ?? {}).length : must.length, `${name}: its expectations were judged`)
     for (const [key, e] of judged as Array<[string, { ok: boolean, value: number | null, limit: number }]>) t.ok(e.ok, `${name}: expect ${key}: ${e.value} against ${e.limit}`)
     t.ok(report.pairs?.deliverable > 0, `${name}: ${report.pairs?.deliverable} deliverable pairs`)
     t.ok(report.wire?.payload_bytes > 0, `${name}: wire figures from the relays' counters`)

@@ -23,6 +23,9 @@ t.test('Pacer: one frame at once, the next when the wire is within the lead of f
   t.equal(pacer.waitMs(5000), 0, 'an idle gap is not saved up as credit')
   pacer.took(1000, 5000)
   t.equal(pacer.waitMs(5000), 800, 'after the gap, pacing starts from now')
+  const framed = new Pacer(8000, 0, 100) // each frame costs 100 bytes more below it
+  framed.took(900, 0)
+  t.equal(framed.waitMs(0), 1000, 'a frame is charged its bytes and the overhead below it: 1000 bytes, a second')
   for (const bad of [0, -1, Number.NaN, Infinity]) t.throws(() => new Pacer(bad, 200), RangeError, `a bandwidth of ${bad} is refused`)
 })
 

@@ -137,9 +137,13 @@ export function nodeLines (plan: NetPlan, node: PlannedNode): string[] {
 
 export interface DirectionState { up: boolean, bandwidthBitsPerSecond: number }
 
+/** The radio's own queue: 3 s at its rate, and at least 16 full frames (a modem buffers; a queue of two or three frames drops a TCP connection's first window, p2p-radio's tbf did). */
+const queueSeconds = 3
+const queueFramesMin = 16
+
 /**
  * The root qdisc for one direction, after `qdisc replace dev <port> root`. Up: a token bucket at
- * the rate with a 3 s queue, as a radio modem buffers; its bucket holds at least one full frame
+ * the rate with a queue of `queueSeconds` but at least `queueFramesMin` frames; its bucket holds at least one full frame
  * (a packet larger than the bucket never passes) and at least 1 ms of traffic (a fast link with
  * a one-frame bucket would be held back by timer granularity). Down: a 1-byte bucket, which
  * passes nothing, ARP included, and tells no one.
@@ -149,7 +153,7 @@ export function tbfArgs (state: DirectionState): string[] {
   const bits = state.bandwidthBitsPerSecond
   if (!Number.isFinite(bits) || bits < 8) throw new Error(`emulated net: a link's rate must be a finite number of bits per second, at least 8; got ${bits}`)
   const rate = Math.round(bits)
-  return ['tbf', 'rate', `${rate}bit`, 'burst', String(Math.max(1600, Math.ceil(rate / 8000))), 'latency', '3s']
+  return ['tbf', 'rate', `${rate}bit`, 'burst', String(Math.max(1600, Math.ceil(rate / 8000))), 'limit', String(Math.max(queueFramesMin * 1514, Math.ceil(rate * queueSeconds / 8)))]
 }
 
 /** The wire port that carries from → to (the one facing `to`), or undefined when they share no link. */

@@ -137,7 +137,7 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
 
   const adopt = (peer: PeerId, stream: Stream, connection: Connection): void => {
     const declared = options.declaredLink?.(peer)
-    const pacer = declared === undefined ? undefined : new Pacer(declared.bandwidthBitsPerSecond * limits.linkPaceShare, limits.linkPaceAheadMs)
+    const pacer = declared === undefined ? undefined : new Pacer(declared.bandwidthBitsPerSecond * limits.linkPaceShare, limits.linkPaceAheadMs, limits.linkFrameOverheadBytes)
     const fs: FrameStream = new FrameStream(stream, { ...settings, pacer }, {
       onFrame: (frame) => { if (links.get(peer) === fs) handler.receive(peer, frame) },
       onDrain: () => { if (links.get(peer) === fs) handler.drain?.(peer) },

@@ -10,19 +10,22 @@
  * the wire at a time).
  *
  * @example
- * const pacer = new Pacer(8640, 200)
+ * const pacer = new Pacer(8640, 200, 162)   // 162: what each frame costs below it (headers, tags)
  * if (pacer.waitMs(now) === 0) { send(frame); pacer.took(frame.byteLength, now) }
  */
 export class Pacer {
   readonly bitsPerSecond: number
   readonly aheadMs: number
+  /** Charged per frame besides its bytes: the headers and tags each frame carries below us. */
+  readonly frameOverheadBytes: number
   /** When the bytes taken so far will have been serialised at `bitsPerSecond`. */
   #freeAtMs = Number.NEGATIVE_INFINITY
 
-  constructor (bitsPerSecond: number, aheadMs: number) {
+  constructor (bitsPerSecond: number, aheadMs: number, frameOverheadBytes = 0) {
     if (!(bitsPerSecond > 0) || !Number.isFinite(bitsPerSecond)) throw new RangeError(`pacing needs a positive bandwidth, not ${bitsPerSecond}`)
     this.bitsPerSecond = bitsPerSecond
     this.aheadMs = aheadMs
+    this.frameOverheadBytes = frameOverheadBytes
   }
 
   /** Ms until another frame may be taken; 0: now. */
@@ -32,6 +35,6 @@ export class Pacer {
 
   /** A frame of `bytes` was taken at `nowMs`. */
   took (bytes: number, nowMs: number): void {
-    this.#freeAtMs = Math.max(this.#freeAtMs, nowMs) + bytes * 8000 / this.bitsPerSecond
+    this.#freeAtMs = Math.max(this.#freeAtMs, nowMs) + (bytes + this.frameOverheadBytes) * 8000 / this.bitsPerSecond
   }
 }
