@@ -75,6 +75,8 @@ t.test('partition-heal (300x) and radio-burst (real time) against real relays: d
   const healReport = JSON.parse(heal.stdout === '' ? '{}' : heal.stdout)
   t.equal(healReport.time_scale, 300, 'the report says how much faster than written it ran')
   t.match(healReport.unemulated?.[0] ?? '', /latency .* not emulated/, 'and which knobs this host did not emulate')
+  t.equal(JSON.parse(radio.stdout === '' ? '{}' : radio.stdout).link_drops, 0, 'radio-burst: the saturated 9.6 kbps radio was never cut (no relay logged a peer disconnected)')
+  t.ok(healReport.link_drops > 0, `partition-heal: the partition cut the bridges (${healReport.link_drops} link ends saw them go)`)
   t.same([...namespacesOf(heal.pid), ...namespacesOf(radio.pid)], [], 'no namespace left behind')
 })
 

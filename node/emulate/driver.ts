@@ -14,8 +14,9 @@
 import { channelSession, type ChannelSession } from '../cli/channel-session.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { ProtocolError, isDdilError } from '../../protocol/errors.ts'
-import type { Envelope } from '../../protocol/envelope.ts'
+import { authorRef, type Envelope } from '../../protocol/envelope.ts'
 import { ttlSecondsMin } from '../../protocol/limits.ts'
+import { allPrecedences } from '../../protocol/bundle/format.ts'
 import type { Membership } from '../../sim/membership.ts'
 import type { Post } from '../../sim/workload.ts'
 import type { EmulatedRelay } from './relays.ts'
@@ -41,10 +42,14 @@ export class Users {
   /** Each node's channels (names), for resubscribing after a restart. */
   readonly #joined = new Map<string, string[]>()
   readonly #turns = new Map<string, Promise<void>>()
+  /** Nodes whose user's session is open on a running relay. */
+  readonly #connected = new Set<string>()
   /** Envelope id hex → node → first arrival, ms after `startedAt`. */
   readonly arrivals = new Map<string, Map<string, number>>()
   readonly sent: Sent[] = []
   readonly refusedAtSource: Record<string, number> = {}
+  /** Removals issued, with the cut each carries: the removed member's posts above it are refused by every relay. */
+  readonly removals: Array<{ channel: string, member: string, cutSeq: number | undefined }> = []
   postsSkipped = 0
   #startedAt = 0
   #onReceive: () => void = () => {}
@@ -62,7 +67,8 @@ export class Users {
   async setup (): Promise<void> {
     this.#startedAt = Infinity // arrivals during set-up are not the run's
     for (const id of this.#relays.keys()) await this.connect(id)
-    for (const ch of this.#plan.channels) await this.#create(ch.name, ch.members)
+    // At once: each channel's changes have their own sequence numbers, and the sessions keep each user's requests in order.
+    await Promise.all(this.#plan.channels.map(async ch => { await this.#create(ch.name, ch.members) }))
     const pending = (): string[] => this.#plan.channels.flatMap(ch => ch.members.filter(m => !this.#canSend(m, ch.name)).map(m => `${m} on ${ch.name}`))
     const deadline = performance.now() + emulateSetupMsMax
     while (pending().length > 0) {
@@ -79,10 +85,13 @@ export class Users {
 
   /** (Re)connects `node`'s user and subscribes it to its channels; after a restart, the backlog brings what arrived meanwhile. */
   async connect (node: string): Promise<void> {
+    this.#connected.delete(node)
+    // The old session died with its relay (a restart) or is replaced: closing it can only fail, and nothing waits on it.
     await this.#sessions.get(node)?.close().catch(() => {})
     const session = await channelSession({ data: (this.#relays.get(node) as EmulatedRelay).dataDir })
     this.#sessions.set(node, session)
     for (const name of this.#joined.get(node) ?? []) { const ref = this.#refs.get(name); if (ref !== undefined) await this.#subscribe(node, ref) }
+    this.#connected.add(node)
   }
 
   async #subscribe (node: string, channel: Uint8Array): Promise<void> {
@@ -144,7 +153,27 @@ export class Users {
     const ref = this.#refs.get(channel)
     if (ch === undefined || ref === undefined) throw new ProtocolError(`remove: unknown channel ${channel}`)
     const owner = this.#sessions.get(ch.members[0]) as ChannelSession
-    await owner.cc.removeMember(ref, (this.#relays.get(member) as EmulatedRelay).user.ed25519.publicKey)
+    const ed = (this.#relays.get(member) as EmulatedRelay).user.ed25519.publicKey
+    await owner.cc.removeMember(ref, ed)
+    this.removals.push({ channel, member, cutSeq: owner.cc.state(ref)?.removed.get(toHex(authorRef(ed)))?.cutSeq })
+  }
+
+  /** A courier leaves `from` with a bundle of everything its relay holds (`ddil bundle export`); resolves with the file, or undefined when the relay is down. */
+  async exportBundle (from: string, path: string): Promise<string | undefined> {
+    if (!(this.#relays.get(from) as EmulatedRelay).running) return undefined
+    await (this.#sessions.get(from) as ChannelSession).client.bundleExport({ path, channels: [], precedences: allPrecedences, sinceMs: 0 })
+    return path
+  }
+
+  /** The courier reaches `to`, whose relay imports the bundle (`ddil bundle import`), after its restart if it is down (as the simulator's courier waits); false if it is still down at `untilMs`. */
+  async importBundle (to: string, path: string, untilMs: number): Promise<boolean> {
+    const relay = this.#relays.get(to) as EmulatedRelay
+    while (!relay.running || !this.#connected.has(to)) {
+      if (this.now() >= untilMs) return false
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    await (this.#sessions.get(to) as ChannelSession).client.bundleImport(path)
+    return true
   }
 
   /** Waits for every post in flight; then closes every session. */

@@ -68,8 +68,6 @@ function refuseUnsupported (scenario: Scenario, timeScale: number): void {
   const where = `scenario ${scenario.name}`
   if (!(timeScale >= 1 && timeScale <= emulateTimeScaleMax)) throw new UsageError(`--time-scale must be from 1 to ${emulateTimeScaleMax}, not ${timeScale}`)
   if (scenario.nodes.length > emulateNodesMax) throw new UsageError(`${where} has ${scenario.nodes.length} nodes; one machine emulates at most ${emulateNodesMax} relays (each is a Node process of about 100 MB); use ddil sim for it`)
-  const carry = scenario.events.find(e => e.kind === 'carry')
-  if (carry !== undefined) throw new UsageError(`${where} has a carry event (line ${carry.pos.line}); ddil emulate does not carry bundles between relays yet (use ddil sim)`)
   const clog = scenario.events.find(e => e.kind === 'clog')
   if (clog !== undefined) throw new UsageError(`${where} has a one-way clog (line ${clog.pos.line}); ddil emulate cuts links both ways only`)
   const skewed = scenario.nodes.find(n => (n.skewMs ?? 0) !== 0 || (n.driftPpm ?? 0) !== 0)
@@ -112,7 +110,7 @@ function scaledScenario (scenario: Scenario, scale: number): Scenario {
   return {
     ...scenario,
     durationMs: scenario.durationMs / scale,
-    events: scenario.events.map(e => ({ ...e, atMs: e.atMs / scale })),
+    events: scenario.events.map(e => e.kind === 'carry' ? { ...e, atMs: e.atMs / scale, afterMs: e.afterMs / scale } : { ...e, atMs: e.atMs / scale }),
     expect: scenario.expect.map(x => x.unit === 'ms' ? { ...x, limit: x.limit / scale } : x),
   }
 }

@@ -32,6 +32,10 @@ export class EmulatedRelay {
   #child: ChildProcess | undefined
   /** What the running process printed since it started (its readiness line is looked for here). */
   #output = ''
+  /** The end of the last chunk printed, a line not yet finished. */
+  #partialLine = ''
+  /** Links this relay saw go down (its "peer disconnected" log lines), over all its runs. */
+  linkDrops = 0
 
   constructor (o: { id: string, dataDir: string, nodeId: string, user: UserIdentity, net: EmulatedNet }) {
     this.id = o.id
@@ -52,7 +56,7 @@ export class EmulatedRelay {
     this.#output = ''
     const child = spawn('ip', ['netns', 'exec', this.#net.ns(this.id), process.execPath, bin, 'start', '--data', this.dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DDIL_DATA: '' } })
     this.#child = child
-    const take = (c: Buffer): void => { if (this.#output.length < 65_536) this.#output += c.toString(); this.#log.write(c) }
+    const take = (c: Buffer): void => { if (this.#output.length < 65_536) this.#output += c.toString(); this.#log.write(c); this.#countDrops(c.toString()) }
     child.stdout.on('data', take)
     child.stderr.on('data', take)
     await new Promise<void>((resolve, reject) => {
@@ -64,6 +68,12 @@ export class EmulatedRelay {
       child.stderr.on('data', onData)
       child.once('exit', onExit)
     })
+  }
+
+  #countDrops (text: string): void {
+    const lines = (this.#partialLine + text).split('\n')
+    this.#partialLine = lines.pop() ?? ''
+    for (const line of lines) if (line.includes('"msg":"peer disconnected"')) this.linkDrops++
   }
 
   /** A crash: SIGKILL, nothing flushed. Resolves once the process is gone. */

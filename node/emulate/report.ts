@@ -37,6 +37,8 @@ export interface EmulationReport extends Slice {
   by_precedence: Record<PrecedenceName, Slice>
   wire: { bytes: number, payload_bytes: number, duplicate_payload_bytes: number, duplicate_share: number | null, overhead_ratio: null, frames: number }
   engine: Record<string, number>
+  /** Links the relays saw go down during the run, each end counted: on a scenario without link or node faults, 0 means no link was ever cut under load. */
+  link_drops: number
   /** Knobs of the scenario this host did not emulate, one sentence each. */
   unemulated: string[]
   expect: Record<string, ExpectOutcome>
@@ -48,12 +50,14 @@ export interface EmulationReport extends Slice {
 function records (result: EmulationResult): MessageRecord[] {
   const index = new Map(result.nodeIds.map((id, i) => [id, i]))
   const n = result.nodeIds.length
+  // As the simulator scores governed runs: a removed member's posts above the cut its removal carries are expected nowhere (every relay refuses them).
+  const aboveCut = (s: EmulationResult['sent'][number]): boolean => result.removals.some(r => r.member === s.post.sender && s.post.target.kind === 'channel' && r.channel === s.post.target.channel && r.cutSeq !== undefined && s.env.seq > r.cutSeq)
   return result.sent.map((s, i) => {
     const arrivedAt = new Float64Array(n).fill(NaN)
     for (const [node, at] of result.arrivals.get(toHex(s.env.id)) ?? []) arrivedAt[index.get(node) as number] = at
     return {
       index: i, key: idKey(s.env.id), post: s.post, sender: index.get(s.post.sender) as number, createdAtMs: s.atMs,
-      frameBytes: s.env.bytes.length + 1, envelopeBytes: s.env.bytes.length, expected: s.expected.map(id => index.get(id) as number),
+      frameBytes: s.env.bytes.length + 1, envelopeBytes: s.env.bytes.length, expected: aboveCut(s) ? [] : s.expected.map(id => index.get(id) as number),
       nonMember: s.nonMember, acked: s.acked, quotaHit: false, arrivedAt, hops: new Uint8Array(n), transit: new Float32Array(n), firstSent: new Float32Array(n).fill(NaN),
     }
   })
@@ -78,7 +82,7 @@ export function buildEmulationReport (result: EmulationResult, options: { comman
     posts_skipped: result.postsSkipped, posts_unacknowledged: Object.values(result.refusedAtSource).reduce((a, b) => a + b, 0), refused_at_source: result.refusedAtSource,
     ...all, by_precedence: byPrecedence, wire,
     engine: { stored: c.stored, submitted: c.submitted, duplicates_received: c.duplicatesReceived, reconcile_sessions: c.reconcileSessions, gap_requests: c.gapRequests, evicted: c.evicted },
-    unemulated: plan.unemulated, expect, ok: Object.values(expect).every(x => x.ok),
+    link_drops: result.linkDrops, unemulated: plan.unemulated, expect, ok: Object.values(expect).every(x => x.ok),
     replay: `${options.command} --seed ${plan.seed}${plan.timeScale === 1 ? '' : ` --time-scale ${plan.timeScale}`}`,
   }
   return { report, pairs, records: recs }

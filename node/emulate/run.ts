@@ -30,6 +30,9 @@ export interface EmulationResult {
   arrivals: ReadonlyMap<string, ReadonlyMap<string, number>>
   postsSkipped: number
   refusedAtSource: Record<string, number>
+  removals: Users['removals']
+  /** Links the relays saw go down during the timed run (each end counts), scheduled cuts and crashes included. */
+  linkDrops: number
   /** Engine counters summed over every relay and incarnation, and per relay. */
   counters: Counters
   countersByNode: Map<string, Counters>
@@ -80,7 +83,8 @@ export async function runEmulation (plan: EmulationPlan, options: EmulationOptio
     say(`emulate: set-up took ${(setupMs / 1000).toFixed(1)} s; running ${(plan.timeline.durationMs / 1000).toFixed(0)} s\n`)
     const countersByNode = new Map(ids.map(id => [id, newCounters()]))
     const membership = new Membership(scenario, {}, true)
-    const actions = schedule(plan, net, relays, users, membership, countersByNode)
+    const actions = schedule(plan, dir, net, relays, users, membership, countersByNode)
+    const dropsBefore = sumDrops(relays)
     users.start()
     await play(actions, () => users.now(), plan.timeline.durationMs)
     await users.close()
@@ -88,7 +92,7 @@ export async function runEmulation (plan: EmulationPlan, options: EmulationOptio
     const counters = newCounters()
     for (const c of countersByNode.values()) addCounters(counters, c as unknown as Record<string, unknown>)
     return {
-      plan, nodeIds: ids, sent: users.sent, arrivals: users.arrivals, postsSkipped: users.postsSkipped, refusedAtSource: users.refusedAtSource,
+      plan, nodeIds: ids, sent: users.sent, arrivals: users.arrivals, postsSkipped: users.postsSkipped, refusedAtSource: users.refusedAtSource, removals: users.removals, linkDrops: sumDrops(relays) - dropsBefore,
       counters, countersByNode, wallMs: users.now(), setupMs,
     }
   } finally {
@@ -112,6 +116,12 @@ async function waitForLinks (plan: EmulationPlan, relays: ReadonlyMap<string, Em
   }
 }
 
+function sumDrops (relays: ReadonlyMap<string, EmulatedRelay>): number {
+  let n = 0
+  for (const r of relays.values()) n += r.linkDrops
+  return n
+}
+
 function linkUpAtStart (plan: EmulationPlan, a: string, b: string): boolean {
   return plan.timeline.links.get(directedKey(a, b))?.intervals[0]?.state.up === true && plan.timeline.links.get(directedKey(b, a))?.intervals[0]?.state.up === true
 }
@@ -121,11 +131,18 @@ function upAtStart (plan: EmulationPlan, node: string): boolean {
 }
 
 /** The run's timed actions: link and node changes from the timeline, removals, posts. */
-function schedule (plan: EmulationPlan, net: EmulatedNet, relays: Map<string, EmulatedRelay>, users: Users, membership: Membership, counters: Map<string, Counters>): Action[] {
+function schedule (plan: EmulationPlan, dir: string, net: EmulatedNet, relays: Map<string, EmulatedRelay>, users: Users, membership: Membership, counters: Map<string, Counters>): Action[] {
   const actions: Action[] = []
   for (const c of timelineChanges(plan.timeline)) if (c.atMs > 0) actions.push({ atMs: c.atMs, run: () => change(c, net, relays, users, counters) })
   for (const e of plan.scenario.events) {
     if (e.kind === 'remove') actions.push({ atMs: e.atMs, run: async () => { membership.remove(e.channel, e.member, e.atMs, []); await users.remove(e.channel, e.member) } })
+    if (e.kind === 'carry') {
+      // The bundle travels as a file; the relays share this machine's disk. A courier whose relay is down at either end carries nothing.
+      const path = join(dir, `carry-${e.pos.line}-${e.from}-${e.to}.ddilbundle`)
+      const exported = { done: Promise.resolve<string | undefined>(undefined) }
+      actions.push({ atMs: e.atMs, run: () => { exported.done = users.exportBundle(e.from, path); return exported.done.then(() => {}) } })
+      actions.push({ atMs: e.atMs + e.afterMs, run: async () => { const file = await exported.done; if (file !== undefined) await users.importBundle(e.to, file, plan.timeline.durationMs) } })
+    }
   }
   for (const p of plan.posts) actions.push({ atMs: p.atMs, run: () => users.post(p, membership) })
   return actions.sort((a, b) => a.atMs - b.atMs)

@@ -72,7 +72,7 @@ function formatEmulation (r: EmulationReport, compared: Compared[] | undefined):
     `scenario ${r.scenario} (seed ${r.seed}), emulated with ${r.nodes} relays${r.time_scale === 1 ? '' : `, ${r.time_scale}x faster than written`}: ${(r.wall_ms / 1000).toFixed(1)} s run, ${(r.setup_ms / 1000).toFixed(1)} s set-up`,
     `  messages ${r.created}, pairs ${r.pairs.expected} (deliverable ${r.pairs.deliverable}), delivered vs oracle ${pct(r.delivered_vs_oracle)}, delivery prob ${pct(r.delivery_prob)}`,
     `  latency p50 ${fmt(r.latency_ms.p50)} ms, p95 ${fmt(r.latency_ms.p95)} ms (real time); vs oracle p50 ${fmt(r.latency_vs_oracle.p50)}, p95 ${fmt(r.latency_vs_oracle.p95)}`,
-    `  wire ${r.wire.bytes} B, payload ${r.wire.payload_bytes} B, duplicate share ${pct(r.wire.duplicate_share)}; posts skipped ${r.posts_skipped}, refused at source ${r.posts_unacknowledged}`,
+    `  wire ${r.wire.bytes} B, payload ${r.wire.payload_bytes} B, duplicate share ${pct(r.wire.duplicate_share)}; links seen going down ${r.link_drops}; posts skipped ${r.posts_skipped}, refused at source ${r.posts_unacknowledged}`,
     ...Object.entries(r.expect).map(([k, e]) => `  expect ${k}: ${fmt(e.value)} ${e.op === 'min' ? '>=' : '<='} ${fmt(e.limit)} ${e.ok ? 'ok' : 'FAILED'}`),
   ]
   if (compared !== undefined) {
