@@ -7,10 +7,11 @@
  * has it. Posts by one user go one at a time (its sequence numbers are reserved in order).
  *
  * @example
- * const users = new Users(relays, plan); await users.setup()
+ * const users = new Users(relays, plan); await users.setup(dir, [['a', 'b'], ['c']])
  * users.post(post, membership)   // at the post's time
  * users.arrivals                  // envelope id hex → node → ms after the start
  */
+import { join } from 'node:path'
 import { channelSession, type ChannelSession } from '../cli/channel-session.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { ProtocolError, isDdilError } from '../../protocol/errors.ts'
@@ -64,16 +65,32 @@ export class Users {
   now (): number { return performance.now() - this.#startedAt }
 
   /** Connects every user, creates every channel, and resolves once every member can post on each. */
-  async setup (): Promise<void> {
+  async setup (dir: string, components: readonly string[][]): Promise<void> {
     this.#startedAt = Infinity // arrivals during set-up are not the run's
     for (const id of this.#relays.keys()) await this.connect(id)
     // At once: each channel's changes have their own sequence numbers, and the sessions keep each user's requests in order.
     await Promise.all(this.#plan.channels.map(async ch => { await this.#create(ch.name, ch.members) }))
+    await this.#provision(dir, components)
     const pending = (): string[] => this.#plan.channels.flatMap(ch => ch.members.filter(m => !this.#canSend(m, ch.name)).map(m => `${m} on ${ch.name}`))
     const deadline = performance.now() + emulateSetupMsMax
     while (pending().length > 0) {
       if (performance.now() > deadline) throw new ProtocolError(`channel set-up did not reach every member within ${emulateSetupMsMax / 1000} s: ${pending().slice(0, 5).join(', ')} still cannot post`)
       await new Promise<void>(resolve => { this.#onReceive = resolve; setTimeout(resolve, 1000) })
+    }
+  }
+
+  /**
+   * Where the network starts in pieces (sites joined only by couriers or later contacts), the
+   * channels are provisioned as an organisation does before deploying: each creator's relay
+   * exports a bundle, which one relay of every other piece imports. Linked relays share the rest.
+   */
+  async #provision (dir: string, components: readonly string[][]): Promise<void> {
+    if (components.length < 2) return
+    const creators = [...new Set(this.#plan.channels.map(ch => ch.members[0]))]
+    for (const creator of creators) {
+      const path = join(dir, `provision-${creator}.ddilbundle`)
+      await (this.#sessions.get(creator) as ChannelSession).client.bundleExport({ path, channels: [], precedences: allPrecedences, sinceMs: 0 })
+      for (const piece of components) if (!piece.includes(creator)) await (this.#sessions.get(piece[0]) as ChannelSession).client.bundleImport(path)
     }
   }
 

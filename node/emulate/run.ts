@@ -78,7 +78,7 @@ export async function runEmulation (plan: EmulationPlan, options: EmulationOptio
     const users = new Users(relays, plan)
     await waitForLinks(plan, relays)
     say(`emulate: relays up and linked after ${((performance.now() - setupStart) / 1000).toFixed(1)} s; creating ${plan.channels.length} channels\n`)
-    await users.setup()
+    await users.setup(dir, piecesAtStart(plan))
     const setupMs = performance.now() - setupStart
     say(`emulate: set-up took ${(setupMs / 1000).toFixed(1)} s; running ${(plan.timeline.durationMs / 1000).toFixed(0)} s\n`)
     const countersByNode = new Map(ids.map(id => [id, newCounters()]))
@@ -114,6 +114,26 @@ async function waitForLinks (plan: EmulationPlan, relays: ReadonlyMap<string, Em
     if (performance.now() > deadline) throw new ProtocolError(`links not up ${emulateStartMsMax / 1000} s after the relays started: ${missing.slice(0, 5).map(l => `${l.a}–${l.b}`).join(', ')}`)
     await new Promise(resolve => setTimeout(resolve, 200))
   }
+}
+
+/** The running relays grouped by the links up at the start (connected components). */
+function piecesAtStart (plan: EmulationPlan): string[][] {
+  const up = plan.scenario.nodes.map(n => n.id).filter(id => upAtStart(plan, id))
+  const seen = new Set<string>()
+  const pieces: string[][] = []
+  for (const start of up) {
+    if (seen.has(start)) continue
+    const piece = [start]
+    seen.add(start)
+    for (let i = 0; i < piece.length; i++) {
+      for (const l of plan.scenario.links) {
+        const other = l.a === piece[i] ? l.b : l.b === piece[i] ? l.a : undefined
+        if (other !== undefined && !seen.has(other) && up.includes(other) && linkUpAtStart(plan, l.a, l.b)) { seen.add(other); piece.push(other) }
+      }
+    }
+    pieces.push(piece)
+  }
+  return pieces
 }
 
 function sumDrops (relays: ReadonlyMap<string, EmulatedRelay>): number {
