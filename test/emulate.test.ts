@@ -4,7 +4,8 @@
 // and radio-burst in real time (a 9.6 kbps radio saturated by routine traffic). Each must deliver
 // what the oracle of the run that happened allows, meet the expectations real relays meet
 // (`mustMeet`), print the rest, and leave no namespace behind. Needs root, as p2p-radio does;
-// skips with the reason otherwise. Also: the command refuses what it cannot emulate, naming why.
+// skips with the reason otherwise. Also: Ctrl-C leaves nothing behind, and the command refuses
+// what it cannot emulate, naming why.
 import t from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -28,6 +29,27 @@ function emulate (...args: string[]): Promise<Run> {
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
     child.once('exit', code => resolve({ code, stdout, stderr, pid: child.pid as number }))
   })
+}
+
+/**
+ * Runs `ddil emulate` on radio-burst and interrupts it (SIGINT, as Ctrl-C) once its clock runs;
+ * what it left behind: its namespaces and relay processes, and how many relays ran before.
+ */
+async function interrupted (): Promise<{ signal: NodeJS.Signals | null, relaysBefore: number, namespacesAfter: string[], relaysAfter: string[] }> {
+  const out = mkdtempSync(join(tmpdir(), 'ddil-emulate-int-'))
+  try {
+    const child = spawn(process.execPath, [bin, 'emulate', join(scenarios, 'radio-burst.yaml'), '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const exited = new Promise<NodeJS.Signals | null>(resolve => child.once('exit', (_code, signal) => resolve(signal)))
+    let stderr = ''
+    await new Promise<void>(resolve => child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); if (stderr.includes('running')) resolve() }))
+    const relays = (): string[] => spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout.split('\n').filter(l => l.includes(join(out, 'relays')) && l.includes(' start '))
+    const relaysBefore = relays().length
+    child.kill('SIGINT')
+    const signal = await exited
+    return { signal, relaysBefore, namespacesAfter: namespacesOf(child.pid as number), relaysAfter: relays() }
+  } finally {
+    rmSync(out, { recursive: true, force: true })
+  }
 }
 
 /** The namespaces a `ddil emulate` process made (their names carry its pid: node/emulate/net.ts). */
@@ -56,10 +78,14 @@ t.test('what it cannot emulate is refused in one sentence naming the feature (ex
 const mustMeet: Record<string, string[] | 'all'> = { 'radio-burst': 'all', 'partition-heal': ['delivered_vs_oracle', 'flash_latency_p95'] }
 
 t.test('partition-heal (300x) and radio-burst (real time) against real relays: delivered as the oracle allows', { skip: canMakeNamespaces ? false : 'needs root and network namespaces (ip netns)' }, async t => {
-  const [heal, radio] = await Promise.all([
+  const [heal, radio, stopped] = await Promise.all([
     emulate(join(scenarios, 'partition-heal.yaml'), '--time-scale', '300', '--json'),
     emulate(join(scenarios, 'radio-burst.yaml'), '--json'),
+    interrupted(),
   ])
+  t.equal(stopped.signal, 'SIGINT', `Ctrl-C while it ran (${stopped.relaysBefore} relays): it ends on the signal`)
+  t.equal(stopped.relaysBefore, 4, 'its four relays were running when it was interrupted')
+  t.same([...stopped.namespacesAfter, ...stopped.relaysAfter], [], 'and it left no namespace and no relay process behind')
   for (const [name, r] of [['partition-heal', heal], ['radio-burst', radio]] as const) {
     t.comment(`${name}: ${r.stderr.trim().split('\n').filter(l => !l.startsWith('warning')).join(' | ')}`)
     const report = JSON.parse(r.stdout === '' ? '{}' : r.stdout)

@@ -111,6 +111,11 @@ export class Users {
     this.#connected.add(node)
   }
 
+  /** `node`'s relay is going down: its session dies with it, until `connect` after the restart. */
+  lost (node: string): void {
+    this.#connected.delete(node)
+  }
+
   async #subscribe (node: string, channel: Uint8Array): Promise<void> {
     const session = this.#sessions.get(node) as ChannelSession
     await session.client.subscribe(channel, { backlog: 1000 }, env => {
@@ -143,7 +148,7 @@ export class Users {
   /** Sends a post now, after the sender's earlier posts; a sender whose relay is down skips it (as the simulator does). */
   post (p: Post, membership: Membership): void {
     const relay = this.#relays.get(p.sender) as EmulatedRelay
-    if (!relay.running) { this.postsSkipped++; return }
+    if (!relay.running || !this.#connected.has(p.sender)) { this.postsSkipped++; return }
     const name = p.target.kind === 'channel' ? p.target.channel : directChannelName(p.sender, p.target.to)
     const { expected, nonMember } = membership.expected(p)
     const turn = (this.#turns.get(p.sender) ?? Promise.resolve()).then(async () => {
@@ -177,7 +182,7 @@ export class Users {
 
   /** A courier leaves `from` with a bundle of everything its relay holds (`ddil bundle export`); resolves with the file, or undefined when the relay is down. */
   async exportBundle (from: string, path: string): Promise<string | undefined> {
-    if (!(this.#relays.get(from) as EmulatedRelay).running) return undefined
+    if (!(this.#relays.get(from) as EmulatedRelay).running || !this.#connected.has(from)) return undefined
     await (this.#sessions.get(from) as ChannelSession).client.bundleExport({ path, channels: [], precedences: allPrecedences, sinceMs: 0 })
     return path
   }
@@ -197,6 +202,7 @@ export class Users {
   async close (): Promise<void> {
     await Promise.allSettled([...this.#turns.values()])
     await Promise.allSettled([...this.#sessions.values()].map(s => s.close()))
+    this.#sessions.clear()
   }
 }
 

@@ -57,6 +57,7 @@ export async function runEmulation (plan: EmulationPlan, options: EmulationOptio
   const initial = new Map(timelineChanges(plan.timeline).filter(c => c.kind === 'link' && c.atMs === 0).map(c => [`${(c as { from: string }).from}\u0000${(c as { to: string }).to}`, c]))
   let net: EmulatedNet | undefined
   let relays: Map<string, EmulatedRelay> | undefined
+  let users: Users | undefined
   const cleanup = (): void => {
     for (const r of relays?.values() ?? []) { void r.crash(); r.closeLog() }
     net?.teardown()
@@ -75,7 +76,7 @@ export async function runEmulation (plan: EmulationPlan, options: EmulationOptio
     relays = await initRelays(dir, scenario.nodes, scenario.links, net, createNodeCrypto())
     say(`emulate: ${ids.length} relays in network namespaces, ${scenario.links.length} links; starting\n`)
     await Promise.all([...relays.values()].filter(r => upAtStart(plan, r.id)).map(r => r.start()))
-    const users = new Users(relays, plan)
+    users = new Users(relays, plan)
     await waitForLinks(plan, relays)
     say(`emulate: relays up and linked after ${((performance.now() - setupStart) / 1000).toFixed(1)} s; creating ${plan.channels.length} channels\n`)
     await users.setup(dir, piecesAtStart(plan))
@@ -86,7 +87,8 @@ export async function runEmulation (plan: EmulationPlan, options: EmulationOptio
     const actions = schedule(plan, dir, net, relays, users, membership, countersByNode)
     const dropsBefore = sumDrops(relays)
     users.start()
-    await play(actions, () => users.now(), plan.timeline.durationMs)
+    const clock = users
+    await play(actions, () => clock.now(), plan.timeline.durationMs)
     await users.close()
     for (const r of relays.values()) if (r.running) addCounters(countersByNode.get(r.id) as Counters, (await r.status()).counters)
     const counters = newCounters()
@@ -98,6 +100,8 @@ export async function runEmulation (plan: EmulationPlan, options: EmulationOptio
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    // Open sessions would keep this process alive after a failure.
+    await users?.close()
     cleanup()
   }
 }
@@ -173,6 +177,7 @@ async function change (c: TimelineChange, net: EmulatedNet, relays: Map<string, 
   const relay = relays.get(c.node) as EmulatedRelay
   if (!c.up) {
     // Counters live in the process: read them before it dies (what a crash loses after this read is not counted).
+    users.lost(c.node)
     if (relay.running) addCounters(counters.get(c.node) as Counters, (await relay.status()).counters)
     await relay.crash()
     return
