@@ -1,9 +1,10 @@
 // `ddil emulate` as a tester runs it (#26): the real CLI, real relay processes in network
 // namespaces, on two shipped scenarios side by side (their namespaces carry their pids):
 // partition-heal 300 times faster than written (a two-hour partition of twelve relays, healed),
-// and radio-burst in real time (a 9.6 kbps radio saturated by routine traffic). Each must deliver
+// and radio-burst in real time (a 9.6 kbps radio saturated by routine traffic, which took over
+// from p2p-radio.test.ts: the loaded radio is never cut, and flash cuts through). Each must deliver
 // what the oracle of the run that happened allows, meet the expectations real relays meet
-// (`mustMeet`), print the rest, and leave no namespace behind. Needs root, as p2p-radio does;
+// (`mustMeet`), print the rest, and leave no namespace behind. Needs root;
 // skips with the reason otherwise. Also: Ctrl-C leaves nothing behind, and the command refuses
 // what it cannot emulate, naming why.
 import t from 'tap'

@@ -84,7 +84,7 @@ t.test('pings overlapping on one connection are all answered (the monitor aborts
   t.same(results.map((r) => r.status === 'rejected' ? (r.reason as Error).message : 'ok'), Array(6).fill('ok'), 'every ping answered')
   t.equal(connection.status, 'open', 'the connection is still open')
   // Answering, libp2p resets a ping stream after 10 s: behind a loaded radio's queue the asking
-  // monitor then aborted the connection (p2p-radio). Ours waits as long as the monitor may.
+  // monitor then aborted the connection (a loaded 9.6 kbps radio). Ours waits as long as the monitor may.
   t.equal((a.services.ping as unknown as { timeout: number }).timeout, 2 * hostPingTimeoutMsMin, 'a ping stream is answered for as long as the monitor waits')
 })
 

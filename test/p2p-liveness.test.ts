@@ -5,7 +5,7 @@
 // The relays must notice within seconds (LAN: limits.linkSilenceMsMin) and mark the peer
 // away; once packets flow again the dialler must be back within about a second, not after
 // TCP's retransmission backoff, and a message posted during and one after the outage must
-// both arrive within seconds. Needs root, as p2p-radio does. Prints the figures measured:
+// both arrive within seconds. Needs root, as emulate.test.ts does. Prints the figures measured:
 // on the code before #26, A and B noticed after 67 s and 69 s (the connection monitor's 60 s
 // ping timeout); a 30 s outage went unnoticed, and messages took 3.8–4.0 s after the heal.
 import t from 'tap'

@@ -1,6 +1,6 @@
 // Pacing a declared link (node/p2p/pacer.ts): frames are taken no faster than the link carries
 // them, so they queue in the engine by precedence rather than in the FIFO buffers below.
-// (The 9.6 kbps radio test, p2p-radio.test.ts, shows the effect on a flash message.)
+// (On a real 9.6 kbps radio, emulate.test.ts shows the effect on a flash message: radio-burst.)
 import { waitUntil } from './helpers/wait.ts'
 import t from 'tap'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'

@@ -76,7 +76,7 @@ t.test('tail: newest messages, live delivery status, late members, unknown chann
   const unknownRef = await within(ddil(['tail', '0123456789abcdef', '--data', a.dataDir]), 'tail of an unknown reference to exit')
   t.equal(unknownRef.code, 2)
   t.match(unknownRef.stderr, /unknown to this relay/)
-  // Followed, it is waited for: the channel may be on its way (p2p-radio.test.ts sees it arrive).
+  // Followed, it is waited for: the channel may be on its way (p2p-liveness.test.ts sees it arrive).
   const awaiting = follow(['tail', '0123456789abcdef', '--follow', '--data', a.dataDir])
   t.teardown(() => { awaiting.child.kill('SIGKILL') })
   await awaiting.line(/unknown to this relay.*; waiting for it/)

@@ -137,7 +137,7 @@ export function nodeLines (plan: NetPlan, node: PlannedNode): string[] {
 
 export interface DirectionState { up: boolean, bandwidthBitsPerSecond: number }
 
-/** The radio's own queue: 3 s at its rate, and at least 16 full frames (a modem buffers; a queue of two or three frames drops a TCP connection's first window, p2p-radio's tbf did). */
+/** The radio's own queue: 3 s at its rate, and at least 16 full frames (a modem buffers; a queue of two or three frames drops a TCP connection's first window, as a 3-second queue did). */
 const queueSeconds = 3
 const queueFramesMin = 16
 

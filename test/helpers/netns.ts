@@ -1,5 +1,5 @@
 /**
- * For tests that run relays in network namespaces (p2p-radio, p2p-liveness; they need root):
+ * For tests that run relays in network namespaces (p2p-liveness; they need root):
  * commands that must succeed, and a channel followed from inside a namespace by the CLI,
  * which prints each message as it arrives.
  *
