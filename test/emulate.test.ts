@@ -1,6 +1,6 @@
 // `ddil emulate` as a tester runs it (#26): the real CLI, real relay processes in network
 // namespaces, on two shipped scenarios side by side (their namespaces carry their pids):
-// partition-heal 300 times faster than written (a two-hour partition of twelve relays, healed),
+// partition-heal 600 times faster than written (a two-hour partition of twelve relays, healed),
 // and radio-burst in real time (a 9.6 kbps radio saturated by routine traffic, which took over
 // from p2p-radio.test.ts: the loaded radio is never cut, and flash cuts through). Each must deliver
 // what the oracle of the run that happened allows, meet the expectations real relays meet
@@ -78,9 +78,9 @@ t.test('what it cannot emulate is refused in one sentence naming the feature (ex
  */
 const mustMeet: Record<string, string[] | 'all'> = { 'radio-burst': 'all', 'partition-heal': ['delivered_vs_oracle', 'flash_latency_p95'] }
 
-t.test('partition-heal (300x) and radio-burst (real time) against real relays: delivered as the oracle allows', { skip: canMakeNamespaces ? false : 'needs root and network namespaces (ip netns)' }, async t => {
+t.test('partition-heal (600x) and radio-burst (real time) against real relays: delivered as the oracle allows', { skip: canMakeNamespaces ? false : 'needs root and network namespaces (ip netns)' }, async t => {
   const [heal, radio, stopped] = await Promise.all([
-    emulate(join(scenarios, 'partition-heal.yaml'), '--time-scale', '300', '--json'),
+    emulate(join(scenarios, 'partition-heal.yaml'), '--time-scale', '600', '--json'),
     emulate(join(scenarios, 'radio-burst.yaml'), '--json'),
     interrupted(),
   ])
@@ -100,7 +100,7 @@ t.test('partition-heal (300x) and radio-burst (real time) against real relays: d
     t.comment(`${name}: latency p50 ${report.latency_ms?.p50} ms p95 ${report.latency_ms?.p95} ms, vs oracle p95 ${report.latency_vs_oracle?.p95}; flash max ${report.by_precedence?.flash?.latency_ms?.max} ms; duplicate share ${report.wire?.duplicate_share}; set-up ${report.setup_ms} ms`)
   }
   const healReport = JSON.parse(heal.stdout === '' ? '{}' : heal.stdout)
-  t.equal(healReport.time_scale, 300, 'the report says how much faster than written it ran')
+  t.equal(healReport.time_scale, 600, 'the report says how much faster than written it ran')
   t.match(healReport.unemulated?.[0] ?? '', /latency .* not emulated/, 'and which knobs this host did not emulate')
   t.equal(JSON.parse(radio.stdout === '' ? '{}' : radio.stdout).link_drops, 0, 'radio-burst: the saturated 9.6 kbps radio was never cut (no relay logged a peer disconnected)')
   t.ok(healReport.link_drops > 0, `partition-heal: the partition cut the bridges (${healReport.link_drops} link ends saw them go)`)

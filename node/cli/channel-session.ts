@@ -23,7 +23,8 @@ export interface ChannelSession {
   close (): Promise<void>
 }
 
-export async function channelSession (opts: ClientOptions): Promise<ChannelSession> {
+/** `submitted`: called with each envelope this session's client hands to the relay (ddil emulate learns a long post's pieces so). */
+export async function channelSession (opts: ClientOptions, hooks: { submitted?: (envelope: Uint8Array) => void } = {}): Promise<ChannelSession> {
   const { client, ctx } = await connect(opts)
   const { user } = ctx
   let cc: ChannelClient
@@ -32,7 +33,11 @@ export async function channelSession (opts: ClientOptions): Promise<ChannelSessi
     randomBytes: (n) => new Uint8Array(randomBytes(n)),
     nowMs: () => Date.now(),
     deviceSeed: deviceSeed(ctx.dataDir),
-    node: { submit: (b) => client.submit(b), submitMany: (list) => client.submitMany(list), stamp: () => client.stamp() },
+    node: {
+      submit: (b) => { hooks.submitted?.(b); return client.submit(b) },
+      submitMany: (list) => { for (const b of list) hooks.submitted?.(b); return client.submitMany(list) },
+      stamp: () => client.stamp(),
+    },
     reserveSeq: (chHex, count) => nextSequence(ctx.dataDir, chHex, cc.highestSeq(fromHex(chHex), user.ed25519.publicKey), count),
   }, user)
   return {

@@ -15,8 +15,9 @@ import { join } from 'node:path'
 import { channelSession, type ChannelSession } from '../cli/channel-session.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { ProtocolError, isDdilError } from '../../protocol/errors.ts'
-import { authorRef, type Envelope } from '../../protocol/envelope.ts'
-import { ttlSecondsMin } from '../../protocol/limits.ts'
+import { authorRef, decodeEnvelope, Kind, type Envelope } from '../../protocol/envelope.ts'
+import { createNodeCrypto } from '../crypto.ts'
+import { longTextBytesMaxDefault, ttlSecondsMin } from '../../protocol/limits.ts'
 import { allPrecedences } from '../../protocol/bundle/format.ts'
 import type { Membership } from '../../sim/membership.ts'
 import type { Post } from '../../sim/workload.ts'
@@ -29,11 +30,16 @@ export interface Sent {
   post: Post
   /** Ms after the start when the send began (the oracle's creation time). */
   atMs: number
+  /** The message, or a long post's manifest. */
   env: Envelope
+  /** A post sent as file pieces: all of them, manifest first (it has arrived where all have). */
+  pieces?: Envelope[]
   expected: string[]
   nonMember: boolean
   acked: boolean
 }
+
+const nodeCrypto = createNodeCrypto()
 
 export class Users {
   readonly #relays: ReadonlyMap<string, EmulatedRelay>
@@ -43,6 +49,8 @@ export class Users {
   /** Each node's channels (names), for resubscribing after a restart. */
   readonly #joined = new Map<string, string[]>()
   readonly #turns = new Map<string, Promise<void>>()
+  /** Envelopes each user's client submits while one of its posts is being sent (a long post's manifest and chunks). */
+  readonly #recording = new Map<string, Uint8Array[]>()
   /** Nodes whose user's session is open on a running relay. */
   readonly #connected = new Set<string>()
   /** Envelope id hex → node → first arrival, ms after `startedAt`. */
@@ -105,7 +113,7 @@ export class Users {
     this.#connected.delete(node)
     // The old session died with its relay (a restart) or is replaced: closing it can only fail, and nothing waits on it.
     await this.#sessions.get(node)?.close().catch(() => {})
-    const session = await channelSession({ data: (this.#relays.get(node) as EmulatedRelay).dataDir })
+    const session = await channelSession({ data: (this.#relays.get(node) as EmulatedRelay).dataDir }, { submitted: b => { this.#recording.get(node)?.push(b) } })
     this.#sessions.set(node, session)
     for (const name of this.#joined.get(node) ?? []) { const ref = this.#refs.get(name); if (ref !== undefined) await this.#subscribe(node, ref) }
     this.#connected.add(node)
@@ -156,17 +164,27 @@ export class Users {
       const ref = this.#refs.get(name) as Uint8Array
       const atMs = this.now()
       const rec: Partial<Sent> = { post: p, atMs, expected, nonMember, acked: false }
+      const submitted: Uint8Array[] = []
+      this.#recording.set(p.sender, submitted)
       try {
-        rec.env = await session.cc.sendText(ref, bodyText(p.sizeBytes), { precedence: p.precedence, ttlSeconds: Math.max(ttlSecondsMin, Math.round(p.ttlMs / 1000)) })
+        rec.env = await send(session, ref, p)
         rec.acked = true
+        const pieces = this.#piecesOf(submitted, ref)
+        if (pieces.length > 1) rec.pieces = pieces
       } catch (e) {
         // A relay killed mid-send closes the session: counted, as a refusal at the source is.
         const code = isDdilError(e) ? e.code : 'session lost'
         this.refusedAtSource[code] = (this.refusedAtSource[code] ?? 0) + 1
       }
+      this.#recording.delete(p.sender)
       if (rec.env !== undefined) this.sent.push(rec as Sent)
     })
     this.#turns.set(p.sender, turn)
+  }
+
+  /** A long post's pieces among what its sender submitted meanwhile: the channel's file envelopes, manifest first (keys its client re-issued meanwhile are left out). */
+  #piecesOf (submitted: readonly Uint8Array[], channel: Uint8Array): Envelope[] {
+    return submitted.map(b => decodeEnvelope(b, bytes => nodeCrypto.sha256(bytes))).filter(env => env.kind === Kind.file && toHex(env.channel) === toHex(channel))
   }
 
   /** The channel owner removes `member` (a scenario `remove` event). */
@@ -204,6 +222,16 @@ export class Users {
     await Promise.allSettled([...this.#sessions.values()].map(s => s.close()))
     this.#sessions.clear()
   }
+}
+
+/**
+ * Posts as a user would: a text (a long one goes as pieces), or beyond what a channel takes as
+ * text (`longTextBytesMaxDefault`), a file of that size. Returns the message or the manifest.
+ */
+async function send (session: ChannelSession, channel: Uint8Array, p: Post): Promise<Envelope> {
+  const options = { precedence: p.precedence, ttlSeconds: Math.max(ttlSecondsMin, Math.round(p.ttlMs / 1000)) }
+  if (p.sizeBytes <= longTextBytesMaxDefault) return await session.cc.sendText(channel, bodyText(p.sizeBytes), options)
+  return (await session.cc.sendFile(channel, { name: `post-${p.sender}-${Math.round(p.atMs)}.bin`, mediaType: 'application/octet-stream', content: new Uint8Array(p.sizeBytes) }, options)).manifest
 }
 
 /** A text of exactly `bytes` bytes: ASCII, so one byte a character. */

@@ -14,7 +14,6 @@
  * plan.posts[0].atMs   // real ms after the start
  * plan.unemulated      // ['latency: 3ms on north-1–north-2 …']
  */
-import { contentPayloadBytesMax } from '../../protocol/channel/content.ts'
 import { UsageError } from '../../protocol/errors.ts'
 import { emulateNodesMax, emulateTimeScaleMax } from './limits.ts'
 import { Rng } from '../../sim/rng.ts'
@@ -75,8 +74,6 @@ function refuseUnsupported (scenario: Scenario, timeScale: number): void {
   const lossy = [...scenario.links.map(l => ({ p: l.params, line: l.pos.line })), ...scenario.events.flatMap(e => e.kind === 'degrade' ? [{ p: e.params, line: e.pos.line }] : [])]
     .find(x => (x.p.loss ?? 0) > 0 || (x.p.duplicate ?? 0) > 0 || (x.p.reorder ?? 0) > 0)
   if (lossy !== undefined) throw new UsageError(`${where} sets loss, duplicate or reorder (line ${lossy.line}); this kernel has no sch_netem, so ddil emulate cannot drop or reorder packets`)
-  const big = scenario.traffic.find(t => t.size.maxBytes > contentPayloadBytesMax)
-  if (big !== undefined) throw new UsageError(`${where} posts messages of more than one envelope (line ${big.pos.line}: up to ${big.size.maxBytes} B, one envelope carries ${contentPayloadBytesMax} B); ddil emulate does not track messages sent as file pieces yet (use ddil sim)`)
 }
 
 /** Latency and jitter: the wire is a veth, whose delay is microseconds, and netem is missing. */

@@ -53,14 +53,31 @@ function records (result: EmulationResult): MessageRecord[] {
   // As the simulator scores governed runs: a removed member's posts above the cut its removal carries are expected nowhere (every relay refuses them).
   const aboveCut = (s: EmulationResult['sent'][number]): boolean => result.removals.some(r => r.member === s.post.sender && s.post.target.kind === 'channel' && r.channel === s.post.target.channel && r.cutSeq !== undefined && s.env.seq > r.cutSeq)
   return result.sent.map((s, i) => {
-    const arrivedAt = new Float64Array(n).fill(NaN)
-    for (const [node, at] of result.arrivals.get(toHex(s.env.id)) ?? []) arrivedAt[index.get(node) as number] = at
+    const pieces = s.pieces ?? [s.env]
+    const frames = pieces.map(env => env.bytes.length + 1)
+    const frameBytes = frames.reduce((a, b) => a + b, 0)
     return {
       index: i, key: idKey(s.env.id), post: s.post, sender: index.get(s.post.sender) as number, createdAtMs: s.atMs,
-      frameBytes: s.env.bytes.length + 1, envelopeBytes: s.env.bytes.length, expected: aboveCut(s) ? [] : s.expected.map(id => index.get(id) as number),
-      nonMember: s.nonMember, acked: s.acked, quotaHit: false, arrivedAt, hops: new Uint8Array(n), transit: new Float32Array(n), firstSent: new Float32Array(n).fill(NaN),
+      frameBytes, envelopeBytes: frameBytes - pieces.length, expected: aboveCut(s) ? [] : s.expected.map(id => index.get(id) as number),
+      nonMember: s.nonMember, acked: s.acked, quotaHit: false, arrivedAt: arrivals(pieces, result, index), hops: new Uint8Array(n), transit: new Float32Array(n), firstSent: new Float32Array(n).fill(NaN),
+      ...(s.pieces === undefined ? {} : { file: { keys: pieces.map(env => idKey(env.id)), frameBytesMin: Math.min(...frames), held: new Uint32Array(n), seen: new Uint8Array(n * pieces.length), lastSent: new Float32Array(n).fill(NaN) } }),
     }
   })
+}
+
+/** When each node had all of a post's envelopes (one for a text; every piece of a long post), NaN where it never did. */
+function arrivals (pieces: readonly { id: Uint8Array }[], result: EmulationResult, index: ReadonlyMap<string, number>): Float64Array {
+  const at = new Float64Array(index.size).fill(NaN)
+  const held = new Uint32Array(index.size)
+  for (const env of pieces) {
+    for (const [node, ms] of result.arrivals.get(toHex(env.id)) ?? []) {
+      const i = index.get(node) as number
+      held[i]++
+      at[i] = Number.isNaN(at[i]) ? ms : Math.max(at[i], ms)
+    }
+  }
+  for (let i = 0; i < at.length; i++) if (held[i] < pieces.length) at[i] = NaN
+  return at
 }
 
 export function buildEmulationReport (result: EmulationResult, options: { command: string }): { report: EmulationReport, pairs: Pair[], records: MessageRecord[] } {

@@ -57,9 +57,16 @@ export async function runEmulate (file: string, opts: EmulateOptions, io: Emulat
   return 1
 }
 
+/**
+ * The simulator's run of the same scenario and seed, governed as the emulation is, unless the
+ * scenario posts more than one envelope on a channel, which the simulator runs only ungoverned.
+ */
 async function simulate (scenario: import('../../../sim/scenario-types.ts').Scenario, seed: number): Promise<import('../../../sim/report.ts').Report> {
-  const [{ runScenario }, { buildReport }, { createNodeCrypto }] = await Promise.all([import('../../../sim/runner.ts'), import('../../../sim/report.ts'), import('../../crypto.ts')])
-  return buildReport(await runScenario({ ...scenario, governance: true }, { crypto: createNodeCrypto(), seed })).report
+  const [{ runScenario }, { buildReport }, { createNodeCrypto }, { envelopeBodyBytesMax }] = await Promise.all([
+    import('../../../sim/runner.ts'), import('../../../sim/report.ts'), import('../../crypto.ts'), import('../../../protocol/limits.ts'),
+  ])
+  const governable = scenario.traffic.every(t => t.to.kind !== 'channel' || t.size.maxBytes <= envelopeBodyBytesMax)
+  return buildReport(await runScenario({ ...scenario, governance: governable || scenario.governance === true }, { crypto: createNodeCrypto(), seed })).report
 }
 
 function fmt (x: number | null, digits = 3): string {
