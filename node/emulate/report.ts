@@ -59,18 +59,21 @@ function records (result: EmulationResult): MessageRecord[] {
     return {
       index: i, key: idKey(s.env.id), post: s.post, sender: index.get(s.post.sender) as number, createdAtMs: s.atMs,
       frameBytes, envelopeBytes: frameBytes - pieces.length, expected: aboveCut(s) ? [] : s.expected.map(id => index.get(id) as number),
-      nonMember: s.nonMember, acked: s.acked, quotaHit: false, arrivedAt: arrivals(pieces, result, index), hops: new Uint8Array(n), transit: new Float32Array(n), firstSent: new Float32Array(n).fill(NaN),
+      nonMember: s.nonMember, acked: s.acked, quotaHit: false, arrivedAt: postArrivals(pieces, result.arrivals, index), hops: new Uint8Array(n), transit: new Float32Array(n), firstSent: new Float32Array(n).fill(NaN),
       ...(s.pieces === undefined ? {} : { file: { keys: pieces.map(env => idKey(env.id)), frameBytesMin: Math.min(...frames), held: new Uint32Array(n), seen: new Uint8Array(n * pieces.length), lastSent: new Float32Array(n).fill(NaN) } }),
     }
   })
 }
 
-/** When each node had all of a post's envelopes (one for a text; every piece of a long post), NaN where it never did. */
-function arrivals (pieces: readonly { id: Uint8Array }[], result: EmulationResult, index: ReadonlyMap<string, number>): Float64Array {
+/**
+ * When each node (by `index`) had all of a post's envelopes, one for a text, every piece of a long
+ * post; NaN where it never did. `byId`: envelope id hex → node → first arrival.
+ */
+export function postArrivals (pieces: readonly { id: Uint8Array }[], byId: EmulationResult['arrivals'], index: ReadonlyMap<string, number>): Float64Array {
   const at = new Float64Array(index.size).fill(NaN)
   const held = new Uint32Array(index.size)
   for (const env of pieces) {
-    for (const [node, ms] of result.arrivals.get(toHex(env.id)) ?? []) {
+    for (const [node, ms] of byId.get(toHex(env.id)) ?? []) {
       const i = index.get(node) as number
       held[i]++
       at[i] = Number.isNaN(at[i]) ? ms : Math.max(at[i], ms)
