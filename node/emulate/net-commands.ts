@@ -14,6 +14,7 @@
  * plan.links[0].addrA // '10.200.0.1'
  * rootLines(plan) // ['netns add dde12n0', ...], for `ip -batch -`
  */
+import { emulateLinkPacketBytesMax, slowLinkRtoPackets, tcpRtoMinDefaultMs } from './limits.ts'
 
 export interface EmulatedLink { a: string, b: string }
 
@@ -124,15 +125,42 @@ export function wireLines (plan: NetPlan): string[] {
   ])
 }
 
-/** Lines for `ip -n <node's ns> -batch -`: loopback, the management end and the node's link ends, addressed and up. */
-export function nodeLines (plan: NetPlan, node: PlannedNode): string[] {
-  const ends = plan.links.flatMap(l => l.a === node.name ? [[l.dev, l.addrA]] : l.b === node.name ? [[l.dev, l.addrB]] : [])
+/**
+ * TCP's least retransmission timeout for a link of this rate, ms (docs/OPERATOR.md "Slow links"):
+ * `slowLinkRtoPackets` full packets' time, and never below Linux's own 200 ms. On a 9.6 kbps
+ * radio one full packet takes 1.26 s, while the round trips TCP measured on small packets are
+ * a tenth of that: with the default floor it retransmitted packets still queued in the radio,
+ * and a flash message waited behind the copies (radio-burst: 3.8 s, 0.7-1.2 s with this).
+ */
+export function rtoMinMs (bitsPerSecond: number): number {
+  return Math.max(tcpRtoMinDefaultMs, Math.ceil(slowLinkRtoPackets * emulateLinkPacketBytesMax * 8000 / bitsPerSecond))
+}
+
+/**
+ * Lines for `ip -n <node's ns> -batch -`: loopback, the management end and the node's link ends,
+ * addressed and up; a slow link's route gets the `rto_min` an operator sets on a radio's route
+ * (`rtoMinMs` of the slower direction at the start).
+ */
+export function nodeLines (plan: NetPlan, node: PlannedNode, bitsPerSecond: (from: string, to: string) => number): string[] {
+  const ends = plan.links.flatMap(l => l.a === node.name ? [{ l, addr: l.addrA }] : l.b === node.name ? [{ l, addr: l.addrB }] : [])
   return [
     'link set lo up',
     `addr add ${node.mgmtAddr}/30 dev m0`,
     'link set m0 up',
-    ...ends.flatMap(([dev, addr]) => [`addr add ${addr}/30 dev ${dev}`, `link set ${dev} up`]),
+    ...ends.flatMap(({ l, addr }) => {
+      const rto = rtoMinMs(Math.min(bitsPerSecond(l.a, l.b), bitsPerSecond(l.b, l.a)))
+      const lines = [`addr add ${addr}/30 dev ${l.dev}`, `link set ${l.dev} up`]
+      if (rto > tcpRtoMinDefaultMs) lines.push(`route replace ${subnetOf(addr)}/30 dev ${l.dev} src ${addr} rto_min ${rto}ms`)
+      return lines
+    }),
   ]
+}
+
+/** The /30 network of a link address: 10.200.3.1 → 10.200.3.0. */
+function subnetOf (addr: string): string {
+  const octets = addr.split('.').map(Number)
+  octets[3] &= 0xfc
+  return octets.join('.')
 }
 
 export interface DirectionState { up: boolean, bandwidthBitsPerSecond: number }

@@ -71,7 +71,7 @@ export function buildEmulatedNet (nodes: readonly string[], links: readonly Emul
     run('ip', ['-n', plan.wire, '-batch', '-'], wireLines(plan))
     // Shaped before the nodes' ends come up, so that not one packet crosses unshaped.
     if (shaping.length > 0) run('tc', ['-n', plan.wire, '-batch', '-'], shaping)
-    for (const node of plan.nodes) run('ip', ['-n', node.ns, '-batch', '-'], nodeLines(plan, node))
+    for (const node of plan.nodes) run('ip', ['-n', node.ns, '-batch', '-'], nodeLines(plan, node, options.bitsPerSecond))
   } catch (e) {
     teardown()
     throw e

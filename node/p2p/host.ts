@@ -25,7 +25,6 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ping, type Ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { ConfigError } from '../../protocol/errors.ts'
@@ -37,6 +36,7 @@ import * as limits from './limits.ts'
 import { startRedialer, type StaticPeer } from './redial.ts'
 import { boundedWebSockets } from './ws-bounds.ts'
 import type { PeerBackoff } from './backoff.ts'
+import { coalescingTcp } from './coalesce.ts'
 
 export type HostServices = { identify: Identify, identifyPush: IdentifyPush, ping: Ping }
 export type Host = Libp2p<HostServices>
@@ -113,7 +113,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
     privateKey: options.privateKey,
     start: false,
     addresses: { listen: listen.map((ma) => ma.toString()) },
-    transports: [tcp({ dialOpts: { keepAlive: true }, listenOpts: { keepAlive: true }, maxConnections: limits.hostListenerSocketsMax }), boundedWebSockets()],
+    transports: [coalescingTcp({ dialOpts: { keepAlive: true }, listenOpts: { keepAlive: true }, maxConnections: limits.hostListenerSocketsMax }), boundedWebSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: createGater(policy, {

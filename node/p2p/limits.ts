@@ -90,14 +90,15 @@ export const linkPaceShare = 0.9
 
 /**
  * What one frame costs on the wire besides its own bytes, charged to the pacer: a yamux header
- * (12 B) and Noise's length and tag (18 B), written as two TCP segments (Noise's length prefix
- * and its ciphertext reach the socket as two writes, with Nagle off), each with Ethernet, IP and
- * TCP headers with timestamps (66 B): 162 B. Uncharged, a 9.6 kbps radio carrying 1.2 KB
- * envelopes was offered about 103% of itself: its queue grew until it dropped, TCP's
- * retransmission timer grew to 5-9 s, and a flash message waited 9-11 s (`ddil emulate`
- * radio-burst, #26).
+ * (12 B) and Noise's length and tag (18 B), in one TCP segment (coalesce.ts) with Ethernet, IP
+ * and TCP headers with timestamps (66 B): 96 B, as captured on the emulated radio (a 1,114-byte
+ * frame left as a 1,144-byte segment). Uncharged, a 9.6 kbps radio carrying 1.2 KB envelopes
+ * was offered more than it carries: its queue grew until it dropped, TCP's retransmission timer
+ * grew to 5-9 s, and a flash message waited 9-11 s (`ddil emulate` radio-burst, #26). Before
+ * coalescing each frame left as four segments and this was 162 B, still short of the 300 B
+ * the capture showed.
  */
-export const linkFrameOverheadBytes = 162
+export const linkFrameOverheadBytes = 96
 
 /** How far ahead of the wire a paced link takes frames, ms: slack for timers, so the link never idles between frames. */
 export const linkPaceAheadMs = 200

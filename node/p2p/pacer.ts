@@ -10,7 +10,7 @@
  * the wire at a time).
  *
  * @example
- * const pacer = new Pacer(8640, 200, 162)   // 162: what each frame costs below it (headers, tags)
+ * const pacer = new Pacer(8640, 200, 96)   // 96: what each frame costs below it (headers, tags)
  * if (pacer.waitMs(now) === 0) { send(frame); pacer.took(frame.byteLength, now) }
  */
 export class Pacer {
