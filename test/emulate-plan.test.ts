@@ -4,6 +4,7 @@
 import t from 'tap'
 import { directChannelName, planEmulation } from '../node/emulate/plan.ts'
 import { postArrivals } from '../node/emulate/report.ts'
+import { nodeLines, planNet, rtoMinMs } from '../node/emulate/net-commands.ts'
 import { UsageError } from '../protocol/errors.ts'
 import { Rng } from '../sim/rng.ts'
 import { parseScenario } from '../sim/scenario.ts'
@@ -67,4 +68,16 @@ t.test('a post has arrived where all its envelopes have: the message, or every p
   ])
   t.same([...postArrivals([{ id: id(1) }], byId, index)], [10, 12, NaN], 'a text: when it came')
   t.same([...postArrivals([{ id: id(1) }, { id: id(2) }], byId, index)], [30, NaN, NaN], 'a long post: when its last piece came; b lacks one, c both')
+})
+
+t.test('a slow link\'s route gets TCP\'s rto_min for its rate; a fast one keeps the default', async t => {
+  t.equal(rtoMinMs(9_600), 3785, '9.6 kbps: three full packets, 3.8 s')
+  t.equal(rtoMinMs(64_000), 568, '64 kbps: 568 ms')
+  t.equal(rtoMinMs(1_000_000), 200, '1 Mbps: Linux\'s own 200 ms')
+  const plan = planNet(['cp', 'op', 'staff'], [{ a: 'cp', b: 'op' }, { a: 'cp', b: 'staff' }], 7)
+  const rate = (from: string, to: string): number => [from, to].includes('op') ? (from === 'op' ? 9_600 : 64_000) : 100e6
+  const cp = nodeLines(plan, plan.nodes[0], rate)
+  t.same(cp.filter(l => l.startsWith('route')), ['route replace 10.200.0.0/30 dev l0 src 10.200.0.1 rto_min 3785ms'], 'the radio\'s route, at its slower direction; none for the LAN')
+  const op = nodeLines(plan, plan.nodes[1], rate)
+  t.ok(op.includes('route replace 10.200.0.0/30 dev l0 src 10.200.0.2 rto_min 3785ms'), 'both ends')
 })
