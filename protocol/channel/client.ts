@@ -548,8 +548,8 @@ export class ChannelClient {
   async #sendContent (channel: Uint8Array, kind: Kind, contentType: number, payload: Uint8Array, precedence: Precedence, ttlSeconds: number): Promise<Envelope> {
     const { state, local, sending } = this.#sendingKey(channel)
     const { crypto, node } = this.#ports
-    const seq = await this.#ports.reserveSeq(toHex(channel))
-    const hlc = await node.stamp()
+    // Independent round trips (a durable write here, the relay's clock there): taken together.
+    const [seq, hlc] = await Promise.all([this.#ports.reserveSeq(toHex(channel)), node.stamp()])
     // Relays refuse what asks to live longer than the channel retains (authorise.ts).
     const ttl = Math.min(ttlSeconds, kind === Kind.state ? Math.max(state.policy.retentionSeconds, stateTtlSecondsMin) : state.policy.retentionSeconds)
     const header: ContentHeader = { kind, precedence, channel, author: this.me, seq, epoch: sending.epoch }
