@@ -21,13 +21,3 @@ export const emulateStartMsMax = 120_000
 export const emulateSetupMsMax = 180_000
 
 
-/** The largest packet on an emulated link, bytes: a full TCP segment with Ethernet, IP and TCP headers. */
-export const emulateLinkPacketBytesMax = 1514
-/**
- * TCP's least retransmission timeout on a slow link, in full packets' time at the link's rate
- * (docs/OPERATOR.md "Slow links"): a packet may wait behind one the pacer already gave the
- * radio, then takes its own time, then its acknowledgement comes back.
- */
-export const slowLinkRtoPackets = 3
-/** Linux's own least retransmission timeout, ms: faster links (above ~180 kbps) keep it. */
-export const tcpRtoMinDefaultMs = 200

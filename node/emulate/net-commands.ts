@@ -14,7 +14,8 @@
  * plan.links[0].addrA // '10.200.0.1'
  * rootLines(plan) // ['netns add dde12n0', ...], for `ip -batch -`
  */
-import { emulateLinkPacketBytesMax, slowLinkRtoPackets, tcpRtoMinDefaultMs } from './limits.ts'
+import { tcpRtoMinDefaultMs } from '../p2p/limits.ts'
+import { rtoMinAdvisedMs } from '../p2p/route-check.ts'
 
 export interface EmulatedLink { a: string, b: string }
 
@@ -126,20 +127,11 @@ export function wireLines (plan: NetPlan): string[] {
 }
 
 /**
- * TCP's least retransmission timeout for a link of this rate, ms (docs/OPERATOR.md "Slow links"):
- * `slowLinkRtoPackets` full packets' time, and never below Linux's own 200 ms. On a 9.6 kbps
- * radio one full packet takes 1.26 s, while the round trips TCP measured on small packets are
- * a tenth of that: with the default floor it retransmitted packets still queued in the radio,
- * and a flash message waited behind the copies (radio-burst: 3.8 s, 0.7-1.2 s with this).
- */
-export function rtoMinMs (bitsPerSecond: number): number {
-  return Math.max(tcpRtoMinDefaultMs, Math.ceil(slowLinkRtoPackets * emulateLinkPacketBytesMax * 8000 / bitsPerSecond))
-}
-
-/**
  * Lines for `ip -n <node's ns> -batch -`: loopback, the management end and the node's link ends,
  * addressed and up; a slow link's route gets the `rto_min` an operator sets on a radio's route
- * (`rtoMinMs` of the slower direction at the start).
+ * (node/p2p/route-check.ts `rtoMinAdvisedMs`, for the slower direction at the start): on a
+ * 9.6 kbps radio, with Linux's 200 ms, TCP resent packets still queued in the radio and a flash
+ * message waited behind the copies (radio-burst: 3.2 s, 0.87 s with it).
  */
 export function nodeLines (plan: NetPlan, node: PlannedNode, bitsPerSecond: (from: string, to: string) => number): string[] {
   const ends = plan.links.flatMap(l => l.a === node.name ? [{ l, addr: l.addrA }] : l.b === node.name ? [{ l, addr: l.addrB }] : [])
@@ -148,7 +140,7 @@ export function nodeLines (plan: NetPlan, node: PlannedNode, bitsPerSecond: (fro
     `addr add ${node.mgmtAddr}/30 dev m0`,
     'link set m0 up',
     ...ends.flatMap(({ l, addr }) => {
-      const rto = rtoMinMs(Math.min(bitsPerSecond(l.a, l.b), bitsPerSecond(l.b, l.a)))
+      const rto = rtoMinAdvisedMs(Math.min(bitsPerSecond(l.a, l.b), bitsPerSecond(l.b, l.a)))
       const lines = [`addr add ${addr}/30 dev ${l.dev}`, `link set ${l.dev} up`]
       if (rto > tcpRtoMinDefaultMs) lines.push(`route replace ${subnetOf(addr)}/30 dev ${l.dev} src ${addr} rto_min ${rto}ms`)
       return lines

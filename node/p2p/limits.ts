@@ -210,3 +210,19 @@ export const linkLatencyChangeMsMin = 5
 
 /** On a link the operator declared slow (config peers.links), a frame is sized to about this much link time, ms: flash traffic waits at most that long behind a frame already on the wire. */
 export const linkFrameTargetMs = 1000
+
+/** The largest packet on an Ethernet-like link, bytes: a full TCP segment with Ethernet, IP and TCP headers. */
+export const linkPacketBytesMax = 1514
+
+/**
+ * TCP's least retransmission timeout advised on a slow link's route, in full packets' time at
+ * its rate (docs/OPERATOR.md "Pairing two relays"): a packet may wait behind one the pacer
+ * already gave the radio, then takes its own time, then its acknowledgement comes back.
+ */
+export const slowLinkRtoPackets = 3
+
+/** Linux's own least retransmission timeout, ms: links faster than about 180 kbps need nothing more. */
+export const tcpRtoMinDefaultMs = 200
+
+/** How long `ip route get` may take when a relay checks a slow link's route, ms. */
+export const routeCheckTimeoutMs = 5_000

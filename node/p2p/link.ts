@@ -47,6 +47,7 @@ import { FrameStream } from './frame-stream.ts'
 import { LatencyReports, linkInfo, type DeclaredLink } from './link-info.ts'
 import { LivenessWatch, type LivenessLimits } from './liveness.ts'
 import { Pacer } from './pacer.ts'
+import { SlowLinkRoutes } from './route-check.ts'
 import type { PeerBackoff } from './backoff.ts'
 export type { DeclaredLink } from './link-info.ts'
 import * as limits from './limits.ts'
@@ -130,6 +131,7 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
       connection.abort(new Error(`link silent for ${Math.round(quietMs)} ms`))
     },
   })
+  const slowRoutes = new SlowLinkRoutes(options.logger)
   let closed = false
 
   /** The tie-break: the peer whose id string sorts first opens the stream. */
@@ -161,6 +163,7 @@ export function attachFrameTransport (host: Libp2p, handler: LinkHandler, option
     liveness.add(peer, connection, { heardAtMs: () => fs.receivedAtMs, frameMs, rttMs: info.latencyMs === undefined ? undefined : 2 * info.latencyMs })
     handler.linkUp(peer, info)
     fs.start()
+    if (declared !== undefined) void slowRoutes.check(peer, connection.remoteAddr.toString(), declared.bandwidthBitsPerSecond)
     if (measuredMs === undefined) pingNow(peer, fs, connection)
   }
 
