@@ -37,6 +37,7 @@ import { startRedialer, type StaticPeer } from './redial.ts'
 import { boundedWebSockets } from './ws-bounds.ts'
 import type { PeerBackoff } from './backoff.ts'
 import { coalescingTcp } from './coalesce.ts'
+import { economiseYamuxWindowUpdates } from './yamux-window.ts'
 
 export type HostServices = { identify: Identify, identifyPush: IdentifyPush, ping: Ping }
 export type Host = Libp2p<HostServices>
@@ -109,6 +110,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
   const listen = options.listen.map((s) => parseIpMultiaddr(s, 'listen'))
   const staticPeers = groupStaticPeers(options.staticPeers ?? [])
   const policy = validatePolicy(options.peers ?? { mode: 'open' }, staticPeers)
+  economiseYamuxWindowUpdates()
   const host = await createLibp2p({
     privateKey: options.privateKey,
     start: false,
