@@ -110,5 +110,6 @@ t.test('a libp2p connection sends one segment per frame, from the dialled end an
   t.ok(dialled.sent <= rounds * 1.5, `dialled end: ${dialled.sent} segments for ${rounds} frames (uncoalesced: at least ${2 * rounds})`)
   t.ok(accepted.sent <= rounds * 1.5, `accepted end: ${accepted.sent} segments for ${rounds} frames (uncoalesced: at least ${2 * rounds})`)
   // 40 KB is far below half a yamux window: the receiver owes no window update (node/p2p/yamux-window.ts).
-  t.ok(dialled.answered <= 2 && accepted.answered <= 2, `receiving ends sent ${dialled.answered} and ${accepted.answered} segments with data while taking ${rounds} frames each (one window update a frame: ${rounds})`)
+  // A few may carry pings or identify on a loaded machine; one update a frame would be 40.
+  t.ok(dialled.answered <= rounds / 4 && accepted.answered <= rounds / 4, `receiving ends sent ${dialled.answered} and ${accepted.answered} segments with data while taking ${rounds} frames each (one window update a frame: ${rounds})`)
 })
