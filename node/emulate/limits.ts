@@ -19,5 +19,3 @@ export const emulateAdminPort = 7071
 /** How long a relay may take to start (its "admin:" line), and the channel set-up to reach every member, on a loaded machine. */
 export const emulateStartMsMax = 120_000
 export const emulateSetupMsMax = 180_000
-
-
