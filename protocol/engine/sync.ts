@@ -99,13 +99,16 @@ export class SyncHandlers {
     link.heardHello(frame.nowMs, d.clock.nowMs(), frame.frameBytesMax)
     d.peersChanged()
     this.advertiseNeighbours()
-    // Files cut off by a drop are asked for by number; what they bring then holds reconciliation back (filesMoving).
+    // Reconciled first: what was posted while the link was down is found now, whichever side
+    // initiates. Files cut off by a drop are then asked for by number, and what they bring
+    // holds the periodic sessions back until they have passed (filesMoving). Asked first, they
+    // held this session back too when we initiate: posts from the drop waited for the file (#26).
+    this.#reconciler.start(link)
     if (askForFilePieces(link, d.catalog)) {
       d.counters.gapRequests++
       link.filePieceArrived(d.clock.monotonicMs())
       d.output.pump(link)
     }
-    this.#reconciler.start(link)
   }
 
   /** Tells every ready peer who our ready neighbours are. */

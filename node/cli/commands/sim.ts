@@ -1,8 +1,9 @@
 /**
- * `ddil sim SCENARIO [--seed N] [--json] [--out DIR]`: runs a scenario in the
+ * `ddil sim SCENARIO [--seed N] [--mirror] [--json] [--out DIR]`: runs a scenario in the
  * deterministic simulator (brief §5) and prints the report: a table for people, or one
  * JSON object with `--json`. `--out DIR` also writes report.json, messages.csv and
- * SVG plots. Exit 0 when every check and expectation passes; 1 when one fails (stderr
+ * SVG plots. `--mirror` renames the nodes so that their ids sort the other way round
+ * (sim/mirror.ts): every tie the engine breaks by peer id goes the other way. Exit 0 when every check and expectation passes; 1 when one fails (stderr
  * names them and the command that replays the run); 2 on bad usage or an invalid
  * scenario (one sentence with file, line and column). A progress line goes to stderr
  * during long runs, never into the JSON on stdout.
@@ -20,7 +21,7 @@ import { UsageError } from '../../../protocol/errors.ts'
 import { formatDuration } from '../../../protocol/units.ts'
 import type { Progress } from '../../../sim/runner.ts'
 
-export interface SimOptions { seed?: string, json?: boolean, out?: string }
+export interface SimOptions { seed?: string, mirror?: boolean, json?: boolean, out?: string }
 
 export interface SimIo {
   stdout: (text: string) => void
@@ -49,16 +50,17 @@ function progressLine (p: Progress): string {
 /** Runs the command; returns the exit status (errors that mean exit 2 are thrown). */
 export async function runSim (file: string, opts: SimOptions, io: SimIo): Promise<number> {
   // The simulator is loaded here, not at the top: every ddil command loads this module.
-  const [{ buildReport }, { formatReport }, { runScenario }, { parseScenario }, { tuneHeapForSimulation }, { createNodeCrypto }] = await Promise.all([
+  const [{ buildReport }, { formatReport }, { runScenario }, { parseScenario }, { mirrorNodeIds }, { tuneHeapForSimulation }, { createNodeCrypto }] = await Promise.all([
     import('../../../sim/report.ts'), import('../../../sim/report-text.ts'), import('../../../sim/runner.ts'),
-    import('../../../sim/scenario.ts'), import('../../../sim/heap-tuning.ts'), import('../../crypto.ts'),
+    import('../../../sim/scenario.ts'), import('../../../sim/mirror.ts'), import('../../../sim/heap-tuning.ts'), import('../../crypto.ts'),
   ])
   const seed = parseSeed(opts.seed)
-  const scenario = parseScenario(readScenarioText(file), file)
+  const parsed = parseScenario(readScenarioText(file), file)
+  const scenario = opts.mirror === true ? mirrorNodeIds(parsed) : parsed
   for (const w of scenario.warnings) io.stderr(`warning: ${w}\n`)
   tuneHeapForSimulation()
   const result = await runScenario(scenario, { crypto: createNodeCrypto(), seed, progress: p => { if (p.wallMs > 2000) io.stderr(progressLine(p)) } })
-  const bundle = buildReport(result, { command: `npx ddil sim ${file}` })
+  const bundle = buildReport(result, { command: `npx ddil sim ${file}${opts.mirror === true ? ' --mirror' : ''}` })
   const { report } = bundle
   io.stdout(opts.json === true ? JSON.stringify(report) + '\n' : formatReport(report, { governed: scenario.governance === true }))
   if (opts.out !== undefined) {
@@ -81,6 +83,7 @@ export function register (program: Command): void {
     .description('run a scenario in the deterministic simulator (exit 1 if a check or expectation fails)')
     .argument('<scenario>', 'scenario file (YAML or JSON)')
     .option('--seed <n>', "seed for this run (default: the scenario's seed)")
+    .option('--mirror', 'rename the nodes so that their ids sort the other way round: ties broken by peer id go the other way')
     .option('--json', 'print the report as one JSON object on stdout')
     .option('--out <dir>', 'also write report.json, messages.csv and SVG plots into DIR')
     .action(async (file: string, opts: SimOptions) => {
