@@ -218,6 +218,9 @@ export class EagerPush {
     d.output.pump(first.link)
   }
 
+  /** Tells `q` we hold `id`, in the next batch of announcements (`haveBatchMs`). */
+  announce (q: PeerLink, id: Uint8Array): void { this.#announce(q, id) }
+
   #announce (q: PeerLink, id: Uint8Array): void {
     if (!q.announce(id)) return // a flush is scheduled already
     this.#d.schedule(this.#d.config.haveBatchMs, () => {

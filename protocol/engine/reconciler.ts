@@ -238,6 +238,19 @@ export class Reconciler {
     }
   }
 
+  /**
+   * The peer whose reconciliation promised this id, if `link`, which brought it first,
+   * promised nothing of it (it pushed it eagerly) and the promised copy is still to come.
+   * Two bridges of a partition healing a moment apart do this (#26): the first bridge's
+   * catch-up floods one side, and the second bridge's, listed a moment later, sends the
+   * same envelopes in the same order, each just behind the flood's copy.
+   */
+  promisedElsewhere (key: string, link: PeerLink): PeerLink | undefined {
+    const promise = this.#promised.size > 0 ? this.#promised.get(key) : undefined
+    if (promise === undefined || promise.link === link || !this.#d.links.isCurrent(promise.link)) return undefined
+    return this.#repairPushers.get(key)?.includes(link) === true ? undefined : promise.link
+  }
+
   /** An envelope arrived: if a reconciliation promised it, that promise is kept. True if so (its copy is repair). */
   promiseKept (key: string): boolean {
     const promise = this.#promised.size > 0 ? this.#promised.get(key) : undefined

@@ -128,6 +128,14 @@ export class SyncHandlers {
    * it, and may graft a faster announcer (push.ts). True if it was a reconciliation's repair.
    */
   arrived (link: PeerLink, env: Envelope): boolean {
+    // An eager copy beat a promised one. The promiser is told we have it (its copy, if not
+    // sent yet, is cancelled), and the eager sender is asked to announce this author instead,
+    // as a duplicate from it would have: the promiser's catch-up is bringing the backlog.
+    const promiser = this.#reconciler.promisedElsewhere(env.key, link)
+    if (promiser !== undefined) {
+      this.#push.announce(promiser, env.id)
+      this.#push.pruneAfterDuplicate(link, env.author)
+    }
     const repair = this.#reconciler.promiseKept(env.key)
     this.#push.arrived(link, env)
     return repair
