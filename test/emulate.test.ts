@@ -12,6 +12,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { emulateDrainMsMax } from '../node/emulate/limits.ts'
 
 const bin = new URL('../node/cli/bin.js', import.meta.url).pathname
 const scenarios = new URL('../scenarios/', import.meta.url).pathname
@@ -101,6 +102,7 @@ t.test('partition-heal (600x) and radio-burst (real time) against real relays: d
   }
   const healReport = JSON.parse(heal.stdout === '' ? '{}' : heal.stdout)
   t.equal(healReport.time_scale, 600, 'the report says how much faster than written it ran')
+  t.ok(healReport.drain_ms >= 0 && healReport.drain_ms <= emulateDrainMsMax + 500, `and how long it waited after the end for pairs still crossing (${healReport.drain_ms} ms)`)
   t.match(healReport.unemulated?.[0] ?? '', /latency .* not emulated/, 'and which knobs this host did not emulate')
   t.equal(JSON.parse(radio.stdout === '' ? '{}' : radio.stdout).link_drops, 0, 'radio-burst: the saturated 9.6 kbps radio was never cut (no relay logged a peer disconnected)')
   t.ok(healReport.link_drops > 0, `partition-heal: the partition cut the bridges (${healReport.link_drops} link ends saw them go)`)

@@ -28,6 +28,8 @@ export interface EmulationReport extends Slice {
   time_scale: number
   /** The run's length in real ms (the scenario's duration over the time scale). */
   duration_ms: number
+  /** Real ms after the end spent waiting for pairs the oracle delivers within the run (at most `emulateDrainMsMax`). */
+  drain_ms: number
   wall_ms: number
   setup_ms: number
   nodes: number
@@ -46,8 +48,11 @@ export interface EmulationReport extends Slice {
   replay: string
 }
 
+/** What the ledger records and the oracle need of a run. */
+type Ledgered = Pick<EmulationResult, 'plan' | 'nodeIds' | 'sent' | 'arrivals' | 'removals'>
+
 /** The sent posts as the simulator's ledger records, arrivals filled in from the sessions. */
-function records (result: EmulationResult): MessageRecord[] {
+function records (result: Ledgered): MessageRecord[] {
   const index = new Map(result.nodeIds.map((id, i) => [id, i]))
   const n = result.nodeIds.length
   // As the simulator scores governed runs: a removed member's posts above the cut its removal carries are expected nowhere (every relay refuses them).
@@ -83,6 +88,12 @@ export function postArrivals (pieces: readonly { id: Uint8Array }[], byId: Emula
   return at
 }
 
+/** Pairs the oracle delivers within the run that have not arrived yet (the run's drain waits for them). */
+export function pairsOutstanding (result: Ledgered): number {
+  const pairs = analysePairs({ scenario: result.plan.scenario, timeline: result.plan.timeline, nodeIds: result.nodeIds, ledger: { records: records(result) } })
+  return pairs.filter(p => p.deliverable && !p.delivered).length
+}
+
 export function buildEmulationReport (result: EmulationResult, options: { command: string }): { report: EmulationReport, pairs: Pair[], records: MessageRecord[] } {
   const { plan } = result
   const recs = records(result)
@@ -98,7 +109,7 @@ export function buildEmulationReport (result: EmulationResult, options: { comman
   const expect = evaluateExpect(plan.scenario.expect, { ...all, by_precedence: byPrecedence, wire }, pairs)
   const report: EmulationReport = {
     scenario: plan.scenario.name, description: plan.scenario.description, seed: plan.seed, time_scale: plan.timeScale,
-    duration_ms: Math.round(plan.timeline.durationMs), wall_ms: Math.round(result.wallMs), setup_ms: Math.round(result.setupMs), nodes: result.nodeIds.length,
+    duration_ms: Math.round(plan.timeline.durationMs), drain_ms: Math.round(result.drainMs), wall_ms: Math.round(result.wallMs), setup_ms: Math.round(result.setupMs), nodes: result.nodeIds.length,
     posts_skipped: result.postsSkipped, posts_unacknowledged: Object.values(result.refusedAtSource).reduce((a, b) => a + b, 0), refused_at_source: result.refusedAtSource,
     ...all, by_precedence: byPrecedence, wire,
     engine: { stored: c.stored, submitted: c.submitted, duplicates_received: c.duplicatesReceived, reconcile_sessions: c.reconcileSessions, gap_requests: c.gapRequests, evicted: c.evicted },

@@ -16,7 +16,8 @@ import { newCounters, type Counters } from '../../protocol/engine/types.ts'
 import { Membership } from '../../sim/membership.ts'
 import { directedKey, timelineChanges, type TimelineChange } from '../../sim/timeline.ts'
 import { ProtocolError } from '../../protocol/errors.ts'
-import { emulateStartMsMax } from './limits.ts'
+import { emulateDrainCheckEveryMs, emulateDrainMsMax, emulateStartMsMax } from './limits.ts'
+import { pairsOutstanding } from './report.ts'
 import { createNodeCrypto } from '../crypto.ts'
 import { buildEmulatedNet, type EmulatedNet } from './net.ts'
 import type { EmulationPlan } from './plan.ts'
@@ -36,8 +37,9 @@ export interface EmulationResult {
   /** Engine counters summed over every relay and incarnation, and per relay. */
   counters: Counters
   countersByNode: Map<string, Counters>
-  /** Wall time of the timed run (set-up excluded), and of the set-up. */
+  /** Wall time of the timed run (set-up excluded, drain included), of the drain after its end, and of the set-up. */
   wallMs: number
+  drainMs: number
   setupMs: number
 }
 
@@ -89,13 +91,15 @@ export async function runEmulation (plan: EmulationPlan, options: EmulationOptio
     users.start()
     const clock = users
     await play(actions, () => clock.now(), plan.timeline.durationMs)
+    const drainMs = await drain(() => pairsOutstanding({ plan, nodeIds: ids, sent: clock.sent, arrivals: clock.arrivals, removals: clock.removals }))
+    if (drainMs > 0) say(`emulate: waited ${(drainMs / 1000).toFixed(1)} s after the end for pairs still crossing\n`)
     await users.close()
     for (const r of relays.values()) if (r.running) addCounters(countersByNode.get(r.id) as Counters, (await r.status()).counters)
     const counters = newCounters()
     for (const c of countersByNode.values()) addCounters(counters, c as unknown as Record<string, unknown>)
     return {
       plan, nodeIds: ids, sent: users.sent, arrivals: users.arrivals, postsSkipped: users.postsSkipped, refusedAtSource: users.refusedAtSource, removals: users.removals, linkDrops: sumDrops(relays) - dropsBefore,
-      counters, countersByNode, wallMs: users.now(), setupMs,
+      counters, countersByNode, wallMs: users.now(), drainMs, setupMs,
     }
   } finally {
     process.off('SIGINT', onSignal)
@@ -104,6 +108,16 @@ export async function runEmulation (plan: EmulationPlan, options: EmulationOptio
     await users?.close()
     cleanup()
   }
+}
+
+/** Waits until nothing the oracle delivers within the run is still outstanding, or `emulateDrainMsMax`; returns how long it waited, ms. */
+async function drain (outstanding: () => number): Promise<number> {
+  if (outstanding() === 0) return 0
+  const start = performance.now()
+  while (performance.now() - start < emulateDrainMsMax && outstanding() > 0) {
+    await new Promise(resolve => setTimeout(resolve, emulateDrainCheckEveryMs))
+  }
+  return performance.now() - start
 }
 
 /** Resolves once every link up at the start is ready at both its ends (each relay's /status lists the other as a ready peer). */
