@@ -72,10 +72,10 @@ t.test('what it cannot emulate is refused in one sentence naming the feature (ex
 
 /**
  * What real relays must meet in each run: radio-burst all its expectations; partition-heal those on
- * delivery and flash. Not met by real relays, written down in docs/SIMULATOR.md ("Simulator and
- * emulation") and printed here, not checked: partition-heal's `latency_p95_vs_oracle` (2.0; a LAN
+ * delivery and flash. Not met by real relays, written down in docs/SIMULATOR.md ("How far the simulator and the
+ * emulation agree") and printed here, not checked: partition-heal's `latency_p95_vs_oracle` (2.0; a LAN
  * hop through two relays and their client APIs costs about 9 ms against the oracle's 4.8 ms) and
- * `duplicate_share` (2%; the second bridge to heal repairs what the first is already delivering).
+ * `duplicate_share` (2%; the push trees' decisions meet real processing delays: "Duplicates").
  */
 const mustMeet: Record<string, string[] | 'all'> = { 'radio-burst': 'all', 'partition-heal': ['delivered_vs_oracle', 'flash_latency_p95'] }
 
