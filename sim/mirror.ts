@@ -8,7 +8,7 @@
  * scenario mirrored exercises the other side of every tie.
  *
  * @example
- * const mirrored = mirrorNodeIds(parseScenario(text, file))   // 'cp' → 'm1-cp', 'op' → 'm0-op'
+ * const mirrored = mirrorNodeIds(parseScenario(text, file))   // cp, field, op → m2-cp, m1-field, m0-op
  */
 import type { Scenario } from './scenario-types.ts'
 
@@ -25,5 +25,6 @@ export function mirrorNodeIds (scenario: Scenario): Scenario {
     if (value === null || typeof value !== 'object') return value
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, notNodeIdKeys.has(k) ? v : rename(v)]))
   }
-  return { ...(rename(scenario) as Scenario), groups: Object.fromEntries(Object.entries(scenario.groups).map(([g, ids]) => [g, ids.map(id => renamed.get(id) ?? id)])) }
+  // Object keys (group names under `groups`) are kept; every value naming a node is renamed.
+  return rename(scenario) as Scenario
 }
