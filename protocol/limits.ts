@@ -173,7 +173,7 @@ export const pendingBytesMax = 4 * 1024 * 1024
 /** Most neighbours one node advertises; a relay with more links than this is not a field relay. */
 export const neighboursMax = 256
 
-/** Most `wantSeq` frames one gap check sends each peer (one per run of missing numbers; the last spans the rest). */
+/** Most `wantSeq` frames one gap check sends each peer (one per run of missing numbers; later checks ask for the rest). */
 export const gapRunsMax = 32
 
 /**

@@ -12,11 +12,12 @@ import { seqRuns } from '../protocol/engine/gaps.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { crypto } from './helpers/fixtures.ts'
 
-t.test('seqRuns: runs of consecutive numbers, the last spanning the rest past the cap', async t => {
+t.test('seqRuns: runs of consecutive numbers, the first few only: never a run over numbers held', async t => {
   t.same(seqRuns([], 4), [])
   t.same(seqRuns([3], 4), [[3, 3]])
   t.same(seqRuns([3, 5, 6, 7, 9], 4), [[3, 3], [5, 7], [9, 9]])
-  t.same(seqRuns([1, 3, 5, 7, 9], 2), [[1, 1], [3, 9]])
+  t.same(seqRuns([1, 3, 5, 7, 9], 2), [[1, 1], [3, 3]])
+  t.same(seqRuns([1, 3, 4, 5, 9], 2), [[1, 1], [3, 5]], 'the last run taken whole')
 })
 
 t.test('a node back from a crash takes its backlog once, though two neighbours hold it', async t => {

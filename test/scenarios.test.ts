@@ -39,6 +39,9 @@ t.test('mirrored, node ids sort the other way round; channel names, groups and l
   t.same(mirrored.channels.map(c => c.name), scenario.channels.map(c => c.name), 'channel names are not node ids')
   t.same(mirrored.channels[0].members, renamed, 'members renamed')
   t.same(mirrored.links.map(l => [l.a, l.b]), [['m2-cp', 'm0-op'], ['m0-op', 'm1-field']], 'links renamed')
+  const grouped = mirrorNodeIds(parseScenario(readFileSync(dir + 'partition-heal.yaml', 'utf8'), dir + 'partition-heal.yaml'))
+  t.same(Object.keys(grouped.groups), ['north', 'south'], 'group names kept')
+  t.ok(grouped.groups.north.every(id => /^m\d+-north-\d$/.test(id)), `group members renamed: ${grouped.groups.north.join(', ')}`)
 })
 
 for (const file of files) {

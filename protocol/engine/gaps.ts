@@ -121,12 +121,18 @@ export function askForFilePieces (link: PeerLink, catalog: Pick<Catalog, 'missin
   return asked
 }
 
-/** Ascending numbers as runs of consecutive ones, [first, last] each; past `runsMax` the last run spans the rest. */
+/**
+ * The first `runsMax` runs of consecutive numbers among `ascending`, [first, last] each; the
+ * rest is asked for by a later check. A last run spanning the rest asked for numbers held
+ * here: a gap's second ask goes to every peer, and a downstream neighbour served the file
+ * pieces it had from us back to us (file-radio mirrored: 7% of payload bytes duplicated, #26).
+ */
 export function seqRuns (ascending: number[], runsMax: number): Array<[number, number]> {
   const runs: Array<[number, number]> = []
   for (const q of ascending) {
     const last = runs[runs.length - 1]
-    if (last !== undefined && (q === last[1] + 1 || runs.length === runsMax)) last[1] = q
+    if (last !== undefined && q === last[1] + 1) last[1] = q
+    else if (runs.length === runsMax) break
     else runs.push([q, q])
   }
   return runs
