@@ -475,11 +475,22 @@ export const epochGraceMsDefault = 7 * 24 * 3_600_000
 // ---- Channel governance (protocol/channel: governance, resolve, pending, store, authorise) ----
 
 /**
- * Most governance changes one channel may hold. Resolution keeps per-change causal state
- * (O(members) each) and a merge re-resolves its past, so work grows with this; 1,024
- * changes (~300 KB of envelopes) is years of membership churn for a field team.
+ * Most governance changes one channel may hold: a standing channel's years of membership
+ * churn (#25 asks for 100,000). Relays keep every one (they are lasting), about 200 bytes
+ * each plus an index entry, so a full channel costs about 26 MB of envelopes.
  */
-export const governanceChangesMax = 1024
+export const governanceChangesMax = 131_072
+
+/**
+ * Most governance changes resolution works over at once: the window above the compacted root
+ * (protocol/channel/compact.ts). Per-change causal state makes work and memory grow with the
+ * square of this, so it bounds a partition's worth of concurrent changes, not a channel's life:
+ * a change whose resolution would need a longer window is refused ('limit').
+ */
+export const governanceWindowChangesMax = 1024
+
+/** The window is compacted once it holds this many changes, keeping half above the new root. */
+export const governanceCompactAtChanges = 512
 
 /** Most governance changes held waiting for unknown parents (all channels): a partition's worth of churn. */
 export const governancePendingItemsMax = 512

@@ -18,6 +18,7 @@
 import { bytesEqual, compareBytes, toHex } from '../bytes.ts'
 import { authorRefBytes, type Envelope } from '../envelope.ts'
 import { ProtocolError } from '../errors.ts'
+import { CowMap } from './cow-map.ts'
 import type { Change, Policy } from './governance.ts'
 import { mayAdd, mayChangePolicy, mayRevoke, maySetRole, roleRank, type Role } from './roles.ts'
 
@@ -34,13 +35,41 @@ export interface Removed { ed: Uint8Array, cutSeq: number, role: Role }
 /** Membership and policy, keyed by author reference (hex of the key's first 8 bytes). */
 export interface Core {
   policy: Policy
-  members: Map<string, Member>
-  removed: Map<string, Removed>
+  members: CowMap<Member>
+  removed: CowMap<Removed>
+}
+
+/**
+ * Where resolution starts: the genesis, or (in a compacted graph, see compact.ts) the
+ * change every other change of the set descends from, with the state its past and it resolve to.
+ */
+export interface Root {
+  info: Info
+  /** resolve(past(info) ∪ {info}); undefined when `info` is the genesis (the state then starts empty). */
+  core: Core | undefined
+  /** The genesis id: the channel id. */
+  channelId: Uint8Array
+}
+
+/** What a compacted graph keeps of the change it was compacted at (compact.ts). */
+export interface RootSeed {
+  env: Envelope
+  change: Change
+  depth: number
+  rank: number
+  maxSeq: Map<string, number>
+  /** resolve(past(K) ∪ {K}), which compaction requires to agree with the whole set's verdicts on it. */
+  core: Core
+  channelId: Uint8Array
+  /** Status of a change folded into the root: 'accepted', 'discarded', or undefined when not folded. */
+  folded: (key: string) => 'accepted' | 'discarded' | undefined
 }
 
 /** The resolved state of a closed set of changes (internal form). Treat as immutable: states share maps. */
 export interface Resolution extends Core {
-  genesis: Info
+  root: Root
+  /** The genesis id (the channel id), also when the genesis itself was compacted away. */
+  channelId: Uint8Array
   /** gidx → reason, for every change of the set that is not accepted. */
   discarded: Map<number, DiscardReason>
   /** Accepted changes no other accepted change depends on, ascending id. */
@@ -69,6 +98,11 @@ export interface Info {
   problem: DiscardReason | undefined
   /** The author's role rank in `causal` (owner 3 … reader 0; −1 none): removal priority. */
   rank: number
+  /**
+   * A dep that a compaction folded into the root was discarded: this change depends on a
+   * discarded change, as it would in the uncompacted graph (its other deps hold the root).
+   */
+  pastDiscarded: boolean
   after?: Resolution | undefined
 }
 
@@ -173,27 +207,56 @@ export function staticProblem (y: Info, C: Resolution | undefined, pastSeq: Map<
 
 /** resolve(P ∪ {x}) from C = resolve(P), valid when P is exactly x's past (x is then the only head). */
 export function extend (C: Resolution, x: Info): Resolution {
-  const problem = x.problem ?? (x.deps.some(d => C.discarded.has(d.gidx)) ? 'depends-on-discarded' : undefined)
+  const problem = x.problem ?? (x.pastDiscarded || x.deps.some(d => C.discarded.has(d.gidx)) ? 'depends-on-discarded' : undefined)
   if (problem !== undefined) {
     const discarded = new Map(C.discarded).set(x.gidx, problem)
     return { ...C, discarded, size: C.size + 1 }
   }
-  const core: Core = { policy: C.policy, members: new Map(C.members), removed: new Map(C.removed) }
+  const core: Core = { policy: C.policy, members: C.members.fork(), removed: C.removed.fork() }
   applyChange(core, x)
-  return { ...core, genesis: C.genesis, discarded: C.discarded, heads: [x], size: C.size + 1 }
+  return { ...core, root: C.root, channelId: C.channelId, discarded: C.discarded, heads: [x], size: C.size + 1 }
 }
 
-export type ResolveSet = (set: Info[]) => Resolution | undefined
+export type ResolveSet = (set: Info[], root?: Root) => Resolution | undefined
 
 /** Holds the changes of one channel, each with its causal facts. */
 export class ChangeGraph {
   readonly infos: Info[] = []
   readonly byKey = new Map<string, Info>()
   readonly #resolveSet: ResolveSet
+  /** Set when the graph starts at a compacted root rather than at the genesis. */
+  readonly root: Root | undefined
+  readonly #folded: RootSeed['folded'] | undefined
 
-  constructor (resolveSet: ResolveSet) { this.#resolveSet = resolveSet }
+  constructor (resolveSet: ResolveSet, seed?: RootSeed) {
+    this.#resolveSet = resolveSet
+    if (seed === undefined) return
+    const { env } = seed
+    const info: Info = {
+      env, key: toHex(env.id), ref: toHex(env.author), gidx: 0, change: seed.change, deps: [], depth: seed.depth,
+      anc: new Bits(0), ancCount: 0, maxSeq: seed.maxSeq, causal: undefined, problem: undefined, rank: seed.rank, pastDiscarded: false,
+    }
+    this.root = { info, core: seed.core, channelId: seed.channelId }
+    info.after = { ...seed.core, root: this.root, channelId: seed.channelId, discarded: new Map(), heads: [info], size: 1 }
+    this.#folded = seed.folded
+    this.commit(info)
+  }
 
   get size (): number { return this.infos.length }
+
+  /** Whether the graph holds this change, or folded it into its root. */
+  knows (key: string): boolean {
+    return this.byKey.has(key) || this.#folded?.(key) !== undefined
+  }
+
+  /**
+   * Whether `env` descends from the graph's root: always, unless the graph was compacted and
+   * every dep of `env` was folded into the root (it is then concurrent with the root, and only a
+   * graph started further back can hold it: compact.ts rebuilds one).
+   */
+  holds (env: Envelope): boolean {
+    return this.root === undefined || env.deps.some(d => this.byKey.has(toHex(d)))
+  }
 
   /** Everything about `env` as the next change of this graph; its deps must be committed. Not yet added. */
   prepare (env: Envelope, change: Change | undefined): Info {
@@ -202,9 +265,17 @@ export class ChangeGraph {
     const deps: Info[] = []
     const pastSeq = new Map<string, number>()
     let depth = 0
+    let pastDiscarded = false
     for (const d of env.deps) {
-      const info = this.byKey.get(toHex(d))
-      if (info === undefined) throw new ProtocolError('prepare: dependency not in the graph')
+      const key = toHex(d)
+      const info = this.byKey.get(key)
+      if (info === undefined) {
+        // A dep folded into the root is in the root's past, which this change's other deps hold.
+        const folded = this.#folded?.(key)
+        if (folded === undefined || !this.holds(env)) throw new ProtocolError('prepare: dependency not in the graph')
+        pastDiscarded ||= folded === 'discarded'
+        continue
+      }
       deps.push(info)
       anc.or(info.anc); anc.set(info.gidx)
       depth = Math.max(depth, info.depth + 1)
@@ -213,11 +284,11 @@ export class ChangeGraph {
     const ancCount = anc.count()
     const y: Info = {
       env, key: toHex(env.id), ref: toHex(env.author), gidx, change, deps, depth, anc, ancCount,
-      maxSeq: pastSeq, causal: undefined, problem: undefined, rank: -1,
+      maxSeq: pastSeq, causal: undefined, problem: undefined, rank: -1, pastDiscarded,
     }
     if (deps.length > 0) {
       const whole = deps.find(d => d.ancCount + 1 === ancCount)
-      y.causal = whole !== undefined ? this.after(whole) : this.#resolveSet(this.infos.filter(i => anc.has(i.gidx)))
+      y.causal = whole !== undefined ? this.after(whole) : this.#resolveSet(this.infos.filter(i => anc.has(i.gidx)), this.root)
     }
     y.problem = staticProblem(y, y.causal, pastSeq)
     const role = change?.op === 'create' ? 'owner' : y.causal?.members.get(y.ref)?.role
@@ -234,7 +305,7 @@ export class ChangeGraph {
 
   /** resolve(past(y) ∪ {y}), memoised. */
   after (y: Info): Resolution | undefined {
-    if (!('after' in y)) y.after = y.causal !== undefined ? extend(y.causal, y) : this.#resolveSet([y])
+    if (!('after' in y)) y.after = y.causal !== undefined ? extend(y.causal, y) : this.#resolveSet([y], this.root)
     return y.after
   }
 }

@@ -24,7 +24,7 @@ import { compareBytes, toHex } from '../bytes.ts'
 import type { Envelope } from '../envelope.ts'
 import { isDdilError, ProtocolError } from '../errors.ts'
 import { decodeChange, type Change } from './governance.ts'
-import { byDepthThenId, ChangeGraph, type DiscardReason, type Info, type Resolution } from './causal.ts'
+import { byDepthThenId, ChangeGraph, type DiscardReason, type Info, type Resolution, type Root } from './causal.ts'
 import { fold, settleRevocations } from './revocations.ts'
 import { publicState, type GovernanceState } from './state.ts'
 
@@ -37,11 +37,22 @@ function pickGenesis (order: Info[]): Info | undefined {
   return genesis
 }
 
-/** Steps 1–4 over a closed set of changes; undefined when the set holds no valid genesis. */
-export function resolveSet (set: Info[]): Resolution | undefined {
-  const order = [...set].sort(byDepthThenId)
+function genesisRoot (order: Info[]): Root | undefined {
   const genesis = pickGenesis(order)
-  if (genesis === undefined) return undefined
+  return genesis === undefined ? undefined : { info: genesis, core: undefined, channelId: genesis.env.id }
+}
+
+/**
+ * Steps 1–4 over a closed set of changes; undefined when the set holds no valid genesis.
+ * Given a compacted graph's root (compact.ts), the set is every change descending from it, and
+ * resolution starts from the root's state: the same result as over the uncompacted set,
+ * because nothing descending from a root can discard anything in its past ('cut-below-past').
+ */
+export function resolveSet (set: Info[], compactedRoot?: Root): Resolution | undefined {
+  const order = [...set].sort(byDepthThenId)
+  const root = compactedRoot ?? genesisRoot(order)
+  if (root === undefined) return undefined
+  const genesis = root.info
   const k = order.length
   const pos = new Map<number, number>()
   order.forEach((y, i) => pos.set(y.gidx, i))
@@ -59,14 +70,14 @@ export function resolveSet (set: Info[]): Resolution | undefined {
     if (y.change?.op === 'create' && y !== genesis) reason[i] = y.problem ?? 'second-genesis'
     else if (y !== genesis && !y.anc.has(genesis.gidx)) reason[i] = 'no-genesis'
     else if (y.problem !== undefined) reason[i] = y.problem
-    else if (dependsOnDiscarded(i)) reason[i] = 'depends-on-discarded'
+    else if (y.pastDiscarded || dependsOnDiscarded(i)) reason[i] = 'depends-on-discarded'
   }
 
   // Step 3: revocations, in priority order (revocations.ts).
-  settleRevocations({ order, depPos, reason, genesis })
+  settleRevocations({ order, depPos, reason, root })
 
   // Step 4: fold what is accepted.
-  const core = fold(genesis, order, j => reason[j] === undefined)
+  const core = fold(root, order, j => reason[j] === undefined)
   const cited = new Uint8Array(k)
   for (let j = 0; j < k; j++) if (reason[j] === undefined) for (const p of depPos[j]) cited[p] = 1
   const heads: Info[] = []
@@ -77,7 +88,7 @@ export function resolveSet (set: Info[]): Resolution | undefined {
     else if (cited[j] === 0) heads.push(order[j])
   }
   heads.sort((a, b) => compareBytes(a.env.id, b.env.id))
-  return { ...core, genesis, discarded, heads, size: k }
+  return { ...core, root, channelId: root.channelId, discarded, heads, size: k }
 }
 
 /**

@@ -18,11 +18,12 @@
  * (its cut) and per revocation that could touch an owner (the owner check's fold).
  *
  * @example
- * settleRevocations({ order, depPos, reason, genesis })   // fills `reason` for what it discards
+ * settleRevocations({ order, depPos, reason, root })   // fills `reason` for what it discards
  */
 import { compareBytes } from '../bytes.ts'
+import { CowMap } from './cow-map.ts'
 import type { Change } from './governance.ts'
-import { applyChange, ownerCount, refOf, type Core, type DiscardReason, type Info } from './causal.ts'
+import { applyChange, ownerCount, refOf, type Core, type DiscardReason, type Info, type Root } from './causal.ts'
 
 /** The working set of one resolution, in (depth, id) order. */
 export interface Frame {
@@ -31,7 +32,7 @@ export interface Frame {
   depPos: number[][]
   /** Why each change is discarded so far (undefined: still accepted). */
   reason: Array<DiscardReason | undefined>
-  genesis: Info
+  root: Root
 }
 
 function isRevocation (y: Info): boolean {
@@ -47,10 +48,17 @@ function outranks (a: Info, b: Info): boolean {
   return a.rank !== b.rank ? a.rank > b.rank : compareBytes(a.env.id, b.env.id) < 0
 }
 
-export function fold (genesis: Info, order: Info[], include: (j: number) => boolean): Core {
-  const create = genesis.change as Extract<Change, { op: 'create' }>
-  const core: Core = { policy: create.policy, members: new Map(), removed: new Map() }
-  for (let j = 0; j < order.length; j++) if (include(j)) applyChange(core, order[j])
+/** The accepted changes folded, in order, onto the state the root starts from (the root's own when compacted). */
+export function fold (root: Root, order: Info[], include: (j: number) => boolean): Core {
+  const start = root.core
+  if (start === undefined) {
+    const create = root.info.change as Extract<Change, { op: 'create' }>
+    const core: Core = { policy: create.policy, members: new CowMap(), removed: new CowMap() }
+    for (let j = 0; j < order.length; j++) if (include(j)) applyChange(core, order[j])
+    return core
+  }
+  const core: Core = { policy: start.policy, members: start.members.fork(), removed: start.removed.fork() }
+  for (let j = 0; j < order.length; j++) if (order[j] !== root.info && include(j)) applyChange(core, order[j])
   return core
 }
 
@@ -66,8 +74,12 @@ export function settleRevocations (f: Frame): void {
   const { order, reason } = f
   const revs: number[] = []
   const mayOwn = new Set<string>()
+  // A compacted root was settled and applied before the graph was compacted at it; the owners
+  // of its state count as granted here.
+  const start = f.root.core
+  if (start !== undefined) for (const [ref, m] of start.members) if (m.role === 'owner') mayOwn.add(ref)
   for (let i = 0; i < order.length; i++) {
-    if (reason[i] !== undefined) continue
+    if (reason[i] !== undefined || (start !== undefined && order[i] === f.root.info)) continue
     const c = order[i].change
     if (isRevocation(order[i])) revs.push(i)
     if (grantsOwner(c)) mayOwn.add(c?.op === 'create' ? order[i].ref : refOf((c as { memberEd: Uint8Array }).memberEd))
@@ -124,7 +136,7 @@ function tryRevocation (f: Frame, r: number, applied: Uint8Array, unsettled: Set
   if (mayTakeOwner) {
     const pending = [...unsettled].map(u => order[u].gidx)
     const settledPart = (j: number): boolean => j === r || pending.every(g => g !== order[j].gidx && !order[j].anc.has(g))
-    const core = fold(f.genesis, order, j => reason[j] === undefined && cut[j] === 0 && settledPart(j))
+    const core = fold(f.root, order, j => reason[j] === undefined && cut[j] === 0 && settledPart(j))
     if (ownerCount(core) === 0) return 'last-owner'
   }
   for (let j = 0; j < order.length; j++) {

@@ -42,25 +42,45 @@ export interface GovernanceState {
   heads: readonly Uint8Array[]
 }
 
-/** The public view of a resolution over `set`, plus discards decided outside it (missing deps). */
-export function publicState (res: Resolution, set: readonly Info[], extra: ReadonlyMap<string, DiscardReason> = new Map()): GovernanceState {
-  const accepted: Uint8Array[] = []
-  const discarded: Array<[string, DiscardReason]> = [...extra]
-  for (const y of set) {
-    const why = res.discarded.get(y.gidx)
-    if (why === undefined) accepted.push(y.env.id)
-    else discarded.push([y.key, why])
+/**
+ * The public view of a resolution over `set`, plus discards decided outside it (missing deps)
+ * and the verdicts of changes a compaction folded into the root (null: accepted). The id
+ * lists are made when first read: a standing channel holds up to 131,072 of them, and most
+ * readers want only members and policy. `set` and `folded` only grow (or are replaced), so the
+ * view keeps to their lengths now.
+ */
+export function publicState (
+  res: Resolution, set: readonly Info[],
+  extra: ReadonlyMap<string, DiscardReason> = new Map(), folded: ReadonlyArray<readonly [string, DiscardReason | null]> = [],
+): GovernanceState {
+  const setLength = set.length
+  const foldedLength = folded.length
+  let removed: Map<string, Removed> | undefined
+  let lists: { accepted: Uint8Array[], discarded: Map<string, DiscardReason> } | undefined
+  const makeLists = (): { accepted: Uint8Array[], discarded: Map<string, DiscardReason> } => {
+    const accepted: Uint8Array[] = []
+    const discarded: Array<[string, DiscardReason]> = [...extra]
+    for (const [key, why] of folded.slice(0, foldedLength)) {
+      if (why === null) accepted.push(fromHex(key))
+      else discarded.push([key, why])
+    }
+    for (const y of set.slice(0, setLength)) {
+      const why = res.discarded.get(y.gidx)
+      if (why === undefined) accepted.push(y.env.id)
+      else discarded.push([y.key, why])
+    }
+    accepted.sort(compareBytes)
+    discarded.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+    return { accepted, discarded: new Map(discarded) }
   }
-  accepted.sort(compareBytes)
-  discarded.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
   return {
-    channelId: res.genesis.env.id,
-    channel: res.genesis.env.channel.slice(0, channelRefBytes),
+    channelId: res.channelId,
+    channel: res.root.info.env.channel.slice(0, channelRefBytes),
     policy: res.policy,
     members: new Map([...res.members].sort((a, b) => compareBytes(a[1].ed, b[1].ed))),
-    removed: new Map([...res.removed].sort((a, b) => compareBytes(a[1].ed, b[1].ed))),
-    accepted,
-    discarded: new Map(discarded),
+    get removed () { return (removed ??= new Map([...res.removed].sort((a, b) => compareBytes(a[1].ed, b[1].ed)))) },
+    get accepted () { return (lists ??= makeLists()).accepted },
+    get discarded () { return (lists ??= makeLists()).discarded },
     heads: res.heads.map(h => h.env.id),
   }
 }

@@ -19,11 +19,12 @@
 import { fromHex, toHex } from '../bytes.ts'
 import { Kind, verifySignature, type Envelope } from '../envelope.ts'
 import { isDdilError } from '../errors.ts'
-import { governanceChangesMax } from '../limits.ts'
+import { governanceChangesMax, governanceCompactAtChanges, governanceWindowChangesMax } from '../limits.ts'
 import type { Crypto } from '../ports.ts'
 import { genesisProblem } from './builders.ts'
 import { decodeChange, type Change } from './governance.ts'
-import { ChangeGraph, extend, type DiscardReason, type Resolution } from './causal.ts'
+import type { DiscardReason } from './causal.ts'
+import { CompactingGraph } from './compact.ts'
 import { PendingPool, RefusedIds, type Held, type PendingLimits } from './pending.ts'
 import { resolveSet } from './resolve.ts'
 import { publicState, type GovernanceState } from './state.ts'
@@ -46,16 +47,24 @@ export interface Removal {
 }
 
 interface Channel {
-  graph: ChangeGraph
+  graph: CompactingGraph
   authorKeys: Map<string, Uint8Array>
-  /** The resolution of the whole set; undefined when stale (recomputed on demand). */
-  current: Resolution | undefined
+  /** The public view of the whole set's resolution; undefined when stale (made on demand). */
   view: GovernanceState | undefined
 }
 
 type One = AddResult | { status: 'accepted-one', duplicate: boolean, publicKey: Uint8Array, key: string }
 
-export interface GovernanceStoreOptions { pending?: Partial<PendingLimits>, changesMax?: number, refusedMax?: number }
+export interface GovernanceStoreOptions {
+  pending?: Partial<PendingLimits>
+  /** Most changes one channel may hold (`governanceChangesMax`). */
+  changesMax?: number
+  /** Most changes resolution works over at once, above the compacted root (`governanceWindowChangesMax`). */
+  windowMax?: number
+  /** Compact once the window holds this many (`governanceCompactAtChanges`); tests make it small. */
+  compactAt?: number
+  refusedMax?: number
+}
 
 export class GovernanceStore {
   readonly #crypto: Crypto
@@ -63,12 +72,16 @@ export class GovernanceStore {
   readonly #pending: PendingPool
   readonly #refused: RefusedIds
   readonly #changesMax: number
+  readonly #windowMax: number
+  readonly #compactAt: number
 
   constructor (crypto: Crypto, options: GovernanceStoreOptions = {}) {
     this.#crypto = crypto
     this.#pending = new PendingPool(options.pending)
     this.#refused = new RefusedIds(options.refusedMax)
     this.#changesMax = options.changesMax ?? governanceChangesMax
+    this.#windowMax = options.windowMax ?? governanceWindowChangesMax
+    this.#compactAt = options.compactAt ?? governanceCompactAtChanges
   }
 
   /** Add one governance envelope; releases (or refuses) the pending changes that waited on it. */
@@ -105,8 +118,8 @@ export class GovernanceStore {
   #addOne (env: Envelope, receivedMs: number): One {
     const key = toHex(env.id)
     const chKey = toHex(env.channel)
-    const known = this.#channels.get(chKey)?.graph.byKey.get(key)
-    if (known !== undefined) return { status: 'accepted-one', duplicate: true, publicKey: this.#keyOf(chKey, known.ref), key }
+    const knownRef = this.#channels.get(chKey)?.graph.authorOf(key)
+    if (knownRef !== undefined) return { status: 'accepted-one', duplicate: true, publicKey: this.#keyOf(chKey, knownRef), key }
     if (this.#pending.has(key)) return { status: 'pending', reason: 'unknown-parent', missing: this.#pending.get(key)?.missing.size ?? 0 }
     const before = this.#refused.get(key)
     if (before !== undefined) return { status: 'refused', reason: before as RefusalReason, detail: 'refused before', dropped: [] }
@@ -125,7 +138,7 @@ export class GovernanceStore {
       if (this.#refused.get(toHex(d)) !== undefined) return this.#refuse(key, 'depends-on-refused', `parent ${toHex(d)} was refused`)
     }
     const ch = this.#channels.get(chKey)
-    const missing = env.deps.map(toHex).filter(d => ch?.graph.byKey.has(d) !== true)
+    const missing = env.deps.map(toHex).filter(d => ch?.graph.knows(d) !== true)
     if (missing.length > 0 || ch === undefined) {
       this.#pending.hold(env, missing, receivedMs)
       if (!this.#pending.has(key)) return this.#refuse(key, 'limit', 'pending pool full', false)
@@ -139,7 +152,7 @@ export class GovernanceStore {
     if (problem !== undefined) return this.#refuse(key, 'genesis', problem)
     let ch = this.#channels.get(chKey)
     if (ch === undefined) {
-      ch = { graph: new ChangeGraph(resolveSet), authorKeys: new Map(), current: undefined, view: undefined }
+      ch = { graph: new CompactingGraph(resolveSet, { compactAt: this.#compactAt, keep: this.#compactAt >> 1, windowMax: this.#windowMax }), authorKeys: new Map(), view: undefined }
       this.#channels.set(chKey, ch)
     }
     return this.#insert(ch, env, change, key, chKey, change.ownerEd)
@@ -147,7 +160,12 @@ export class GovernanceStore {
 
   #insert (ch: Channel, env: Envelope, change: Change, key: string, chKey: string, genesisKey?: Uint8Array): One {
     if (ch.graph.size >= this.#changesMax) return this.#refuse(key, 'limit', `channel holds ${ch.graph.size} governance changes`, false)
-    const info = ch.graph.prepare(env, change)
+    // Usually the window; a change concurrent with the compacted root gets a window rebuilt further back.
+    const target = ch.graph.target(env)
+    if (target.graph === undefined) {
+      return this.#refuse(key, 'limit', `resolving it would take a window of ${target.windowSize} governance changes (most ${this.#windowMax})`, false)
+    }
+    const info = target.graph.prepare(env, change)
     const publicKey = genesisKey ?? info.causal?.members.get(info.ref)?.ed
     if (publicKey === undefined) return this.#refuse(key, info.problem as RefusalReason, 'author is not a member in the change\'s causal past')
     try {
@@ -157,12 +175,8 @@ export class GovernanceStore {
       return this.#refuse(key, 'signature', e.message)
     }
     if (info.problem !== undefined) return this.#refuse(key, info.problem as RefusalReason, `refused from its causal past: ${info.problem}`)
-    const whole = ch.current !== undefined && info.ancCount === ch.graph.size
-    ch.graph.commit(info)
+    ch.graph.commit({ ...target, graph: target.graph }, info)
     ch.authorKeys.set(info.ref, publicKey)
-    // A change that cites everything known extends the state in O(members); anything else
-    // (a merge, or arrival out of causal order) marks it stale: resolved once, when next read.
-    ch.current = whole ? extend(ch.current as Resolution, info) : undefined
     ch.view = undefined
     return { status: 'accepted-one', duplicate: false, publicKey, key }
   }
@@ -175,9 +189,9 @@ export class GovernanceStore {
   state (channel: Uint8Array): GovernanceState | undefined {
     const ch = this.#channels.get(toHex(channel))
     if (ch === undefined) return undefined
-    ch.current ??= resolveSet(ch.graph.infos)
-    if (ch.current === undefined) return undefined
-    ch.view ??= publicState(ch.current, ch.graph.infos)
+    const current = ch.graph.resolution()
+    if (current === undefined) return undefined
+    ch.view ??= publicState(current, ch.graph.graph.infos, new Map(), ch.graph.foldedVerdicts())
     return ch.view
   }
 
@@ -198,15 +212,21 @@ export class GovernanceStore {
     return [...s.removed.values()].map(r => ({ author: r.ed.slice(0, 8), ed: r.ed, cutSeq: r.cutSeq }))
   }
 
-  /** Every governance envelope kept for a channel (accepted or discarded by resolution), in insertion order. */
+  /** Every governance envelope kept for a channel (accepted or discarded by resolution), parents before children. */
   changes (channel: Uint8Array): Envelope[] {
-    return this.#channels.get(toHex(channel))?.graph.infos.map(i => i.env) ?? []
+    return this.#channels.get(toHex(channel))?.graph.changes() ?? []
+  }
+
+  /** How a channel's governance is held: changes kept, in the resolution window, and compaction counts. */
+  holding (channel: Uint8Array): { kept: number, window: number, compactions: number, rebuilds: number } | undefined {
+    const g = this.#channels.get(toHex(channel))?.graph
+    return g === undefined ? undefined : { kept: g.size, window: g.windowSize, compactions: g.compactions, rebuilds: g.rebuilds }
   }
 
   /** Whether a change is kept, pending, refused or unknown. */
   status (id: Uint8Array, channel: Uint8Array): 'kept' | 'pending' | 'refused' | 'unknown' {
     const key = toHex(id)
-    if (this.#channels.get(toHex(channel))?.graph.byKey.has(key) === true) return 'kept'
+    if (this.#channels.get(toHex(channel))?.graph.knows(key) === true) return 'kept'
     if (this.#pending.has(key)) return 'pending'
     return this.#refused.get(key) !== undefined ? 'refused' : 'unknown'
   }
