@@ -23,10 +23,9 @@ import { exportAuditRecords } from '../node/audit/export.ts'
 import { auditPaths } from '../node/audit/files.ts'
 import { auditExportFormats, exportFormat } from '../node/audit/formats.ts'
 import { verifyAuditLog } from '../node/audit/verify.ts'
-import { createChannel, signChange, type UserKeys } from '../protocol/channel/builders.ts'
-import type { Change, Policy } from '../protocol/channel/governance.ts'
+import { numberedUser, standingHistory } from '../test/helpers/governance-history.ts'
 import { GovernanceStore } from '../protocol/channel/store.ts'
-import { signatureLabel, type Envelope } from '../protocol/envelope.ts'
+import { signatureLabel } from '../protocol/envelope.ts'
 import { governanceChangesMax, governanceWindowChangesMax } from '../protocol/limits.ts'
 import type { BenchOptions, BenchResult } from './types.ts'
 
@@ -37,38 +36,10 @@ const collectGarbage = runInNewContext('gc') as () => void
 type Row = Record<string, string | number | boolean | null>
 const round = (x: number, places = 2): number => Math.round(x * 10 ** places) / 10 ** places
 
-function user (n: number): UserKeys {
-  const seed = new Uint8Array(32)
-  new DataView(seed.buffer).setUint32(0, n + 1)
-  return { ed25519: crypto.ed25519KeyPair(seed), x25519: crypto.x25519KeyPair(seed) }
-}
-
-/** A channel's history of `changes` governance changes by one owner: 50 members join, then members leave and join in turn. */
-function history (changes: number): Envelope[] {
-  const owner = user(0)
-  const policy: Policy = { retentionSeconds: 365 * 24 * 3600, allowedPrecedence: [0, 1, 2, 3], whoMayPost: 'member' }
-  let ms = 1_795_000_000_000
-  const genesis = createChannel(crypto, owner, policy, new Uint8Array(16).fill(3), { ms: ms++, c: 0 })
-  const out = [genesis]
-  const members: UserKeys[] = []
-  for (let i = 1; i < changes; i++) {
-    let change: Change
-    if (i <= 50 || i % 2 === 1) {
-      const m = user(i)
-      members.push(m)
-      change = { op: 'add', memberEd: m.ed25519.publicKey, memberX: m.x25519.publicKey, role: 'member' }
-    } else {
-      change = { op: 'remove', memberEd: (members.shift() as UserKeys).ed25519.publicKey, cutSeq: 0 }
-    }
-    out.push(signChange(crypto, owner, { channel: genesis.channel, heads: [out[out.length - 1].id] }, change, i + 1, { ms: ms++, c: 0 }))
-  }
-  return out
-}
-
 function governanceRow (changes: number): Row {
-  const envs = history(changes)
+  const envs = standingHistory(changes, 50, 1_795_000_000_000)
   const raw = envs.map(e => ({ msg: Buffer.concat([signatureLabel(e.kind), e.bytes.subarray(0, e.signedLength)]), sig: e.signature }))
-  const key = nodeCrypto.createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), user(0).ed25519.publicKey]), format: 'der', type: 'spki' })
+  const key = nodeCrypto.createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), numberedUser(0).ed25519.publicKey]), format: 'der', type: 'spki' })
   let t = performance.now()
   for (const x of raw) if (!nodeCrypto.verify(null, x.msg, key, x.sig)) throw new Error('raw verify failed')
   const rawMs = performance.now() - t

@@ -4,42 +4,14 @@
 import t from 'tap'
 import { TestNet } from './helpers/net.ts'
 import { crypto } from './helpers/fixtures.ts'
-import { createChannel, signChange, type UserKeys } from '../protocol/channel/builders.ts'
-import type { Change, Policy } from '../protocol/channel/governance.ts'
+import { standingHistory } from './helpers/governance-history.ts'
 import { RelayChannelPolicy } from '../protocol/channel/relay.ts'
 import { encodeState } from '../protocol/channel/state.ts'
 import { toHex } from '../protocol/bytes.ts'
-import type { Envelope } from '../protocol/envelope.ts'
 import { MemoryStore } from '../protocol/memory-store.ts'
 import type { Engine } from '../protocol/engine/engine.ts'
 
 const changes = 3_000
-const user = (n: number): UserKeys => {
-  const seed = new Uint8Array(32)
-  new DataView(seed.buffer).setUint32(0, n + 1)
-  return { ed25519: crypto.ed25519KeyPair(seed), x25519: crypto.x25519KeyPair(seed) }
-}
-
-function history (t0: number): Envelope[] {
-  const owner = user(0)
-  const policy: Policy = { retentionSeconds: 365 * 24 * 3600, allowedPrecedence: [0, 1, 2, 3], whoMayPost: 'member' }
-  const genesis = createChannel(crypto, owner, policy, new Uint8Array(16).fill(5), { ms: t0, c: 0 })
-  const out = [genesis]
-  const members: UserKeys[] = []
-  for (let i = 1; i < changes; i++) {
-    let change: Change
-    if (i <= 20 || i % 2 === 1) {
-      const m = user(i)
-      members.push(m)
-      change = { op: 'add', memberEd: m.ed25519.publicKey, memberX: m.x25519.publicKey, role: 'member' }
-    } else {
-      change = { op: 'remove', memberEd: (members.shift() as UserKeys).ed25519.publicKey, cutSeq: 0 }
-    }
-    out.push(signChange(crypto, owner, { channel: genesis.channel, heads: [out[out.length - 1].id] }, change, i + 1, { ms: t0 + i, c: 0 }))
-  }
-  return out
-}
-
 t.test('a relay new to a 3,000-change channel learns it all through reconciliation and agrees', async t => {
   const net = new TestNet()
   const policies = new Map<string, RelayChannelPolicy>()
@@ -54,7 +26,7 @@ t.test('a relay new to a 3,000-change channel learns it all through reconciliati
   const a = policies.get('A') as RelayChannelPolicy
   const engineA = engines.get('A') as Engine
   // Made over the past hour, as the relay's clock sees it.
-  const envs = history(engineA.stamp().ms - 3_600_000)
+  const envs = standingHistory(changes, 20, engineA.stamp().ms - 3_600_000)
   for (const env of envs) await engineA.submit(env.bytes)
   const channel = envs[0].channel
   const stateOf = (name: string): string | undefined => {

@@ -116,3 +116,34 @@ export function invariants (s: GovernanceState, kept: Envelope[]): string | null
   return null
 }
 
+
+/** A user whose keys come from `n` (distinct for every n below 2³²). */
+export function numberedUser (n: number): UserKeys {
+  const seed = new Uint8Array(32)
+  new DataView(seed.buffer).setUint32(0, n + 1)
+  return { ed25519: crypto.ed25519KeyPair(seed), x25519: crypto.x25519KeyPair(seed) }
+}
+
+/**
+ * A standing channel's history of `changes` governance changes by one owner, one a millisecond
+ * from `t0`: `members` join, then members leave and join in turn (each change cites the last).
+ */
+export function standingHistory (changes: number, members: number, t0: number): Envelope[] {
+  const owner = numberedUser(0)
+  const policy: Policy = { retentionSeconds: 365 * 24 * 3600, allowedPrecedence: [0, 1, 2, 3], whoMayPost: 'member' }
+  const genesis = createChannel(crypto, owner, policy, new Uint8Array(16).fill(3), { ms: t0, c: 0 })
+  const out = [genesis]
+  const standing: UserKeys[] = []
+  for (let i = 1; i < changes; i++) {
+    let change: Change
+    if (i <= members || i % 2 === 1) {
+      const m = numberedUser(i)
+      standing.push(m)
+      change = { op: 'add', memberEd: m.ed25519.publicKey, memberX: m.x25519.publicKey, role: 'member' }
+    } else {
+      change = { op: 'remove', memberEd: (standing.shift() as UserKeys).ed25519.publicKey, cutSeq: 0 }
+    }
+    out.push(signChange(crypto, owner, { channel: genesis.channel, heads: [out[out.length - 1].id] }, change, i + 1, { ms: t0 + i, c: 0 }))
+  }
+  return out
+}
