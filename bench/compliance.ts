@@ -4,7 +4,8 @@
  * - A standing channel's governance verified from scratch by a relay that never saw it
  *   (`GovernanceStore.add` of every change, in order: signature, causal verdicts, resolution),
  *   at 1,024, 10,000 and 100,000 changes (#25's standing channel): bytes per channel, time, and the
- *   time as a ratio of bare Ed25519 verification of the same envelopes' signatures.
+ *   time as a ratio of bare Ed25519 verification of the same envelopes' signatures; and a
+ *   relay's intake of the same history (authorisation and removal enforcement).
  * - The audit log: entries written a second, and export rates per format (jsonl, csv,
  *   syslog) as a ratio of reading the same log's lines; `audit verify` entries a second.
  *
@@ -25,6 +26,7 @@ import { auditExportFormats, exportFormat } from '../node/audit/formats.ts'
 import { verifyAuditLog } from '../node/audit/verify.ts'
 import { numberedUser, standingHistory } from '../test/helpers/governance-history.ts'
 import { GovernanceStore } from '../protocol/channel/store.ts'
+import { RelayChannelPolicy, type PolicyEngine } from '../protocol/channel/relay.ts'
 import { signatureLabel } from '../protocol/envelope.ts'
 import { governanceChangesMax, governanceWindowChangesMax } from '../protocol/limits.ts'
 import type { BenchOptions, BenchResult } from './types.ts'
@@ -36,7 +38,7 @@ const collectGarbage = runInNewContext('gc') as () => void
 type Row = Record<string, string | number | boolean | null>
 const round = (x: number, places = 2): number => Math.round(x * 10 ** places) / 10 ** places
 
-function governanceRow (changes: number): Row {
+async function governanceRow (changes: number): Promise<Row> {
   const envs = standingHistory(changes, 50, 1_795_000_000_000)
   const raw = envs.map(e => ({ msg: Buffer.concat([signatureLabel(e.kind), e.bytes.subarray(0, e.signedLength)]), sig: e.signature }))
   const key = nodeCrypto.createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), numberedUser(0).ed25519.publicKey]), format: 'der', type: 'spki' })
@@ -53,10 +55,21 @@ function governanceRow (changes: number): Row {
   const held = store.holding(envs[0].channel)
   collectGarbage()
   const retained = process.memoryUsage().heapUsed - heap
+  // A relay's intake of the same history: authorisation (the store's add) and, for every change
+  // stored, enforcement of removals, with an engine that only counts what it is asked to purge.
+  let purges = 0
+  const engine: PolicyEngine = { retryPending: () => {}, discardStream: async () => { purges++; return 0 } }
+  t = performance.now()
+  const relay = new RelayChannelPolicy(crypto, () => true)
+  for (const env of envs) {
+    if (!relay.authorise(env).ok) throw new Error('the relay refused a change')
+    await relay.stored(engine, env)
+  }
+  const relayMs = performance.now() - t
   return {
     what: `governance, ${changes} changes`, bytes: envs.reduce((n, e) => n + e.bytes.length, 0), verify_ms: round(verifyMs),
     raw_verify_ms: round(rawMs), ratio_to_raw: round(verifyMs / rawMs), heap_mb: round(retained / 1e6, 1), envelope_mb: round(envs.reduce((n, e) => n + e.bytes.length, 0) / 1e6, 1), members: members ?? null,
-    window: held?.window ?? null, compactions: held?.compactions ?? null,
+    window: held?.window ?? null, compactions: held?.compactions ?? null, relay_ms: round(relayMs), relay_ratio_to_raw: round(relayMs / rawMs), purges,
   }
 }
 
@@ -103,7 +116,7 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
   const rows: Row[] = []
   for (const n of sizes) {
     options.log(`governance: ${n} changes…`)
-    rows.push(governanceRow(n))
+    rows.push(await governanceRow(n))
   }
   rows.push(...await auditRows(options.quick ? 2_000 : 50_000, options.log))
   return {

@@ -11,7 +11,7 @@ import { crypto, history, planOf, shuffled, type Plan } from './helpers/governan
 import { toHex } from '../protocol/bytes.ts'
 import type { Envelope } from '../protocol/envelope.ts'
 import { createChannel, signChange, type UserKeys } from '../protocol/channel/builders.ts'
-import { GovernanceStore, type GovernanceStoreOptions } from '../protocol/channel/store.ts'
+import { GovernanceStore, type GovernanceStoreOptions, type RemovalsToken } from '../protocol/channel/store.ts'
 import { resolve } from '../protocol/channel/resolve.ts'
 import { encodeState, type GovernanceState } from '../protocol/channel/state.ts'
 import { authoriseEnvelope } from '../protocol/channel/authorise.ts'
@@ -21,7 +21,19 @@ const often: GovernanceStoreOptions = { compactAt: 2 }
 
 function outcome (order: Envelope[], channel: Uint8Array, posts: Envelope[], options: GovernanceStoreOptions): { text: string, store: GovernanceStore } {
   const store = new GovernanceStore(crypto, options)
-  for (const env of order) store.add(env)
+  // A relay enforces removals as they change (removalsChanged): what it enforced last must be
+  // every removal as it stands (and may name removals a larger set undid since, as before).
+  const enforced = new Map<string, number>()
+  let token: RemovalsToken | undefined
+  for (const env of order) {
+    store.add(env)
+    const r = store.removalsChanged(channel, token)
+    token = r.token ?? token
+    for (const x of r.changed) enforced.set(toHex(x.author), x.cutSeq)
+  }
+  for (const x of store.removals(channel)) {
+    if (enforced.get(toHex(x.author)) !== x.cutSeq) throw new Error('removals enforced step by step miss a removal as it stands')
+  }
   const s = store.state(channel) as GovernanceState
   const verdicts = order.map(e => `${toHex(e.id)}:${store.status(e.id, channel)}`).sort().join(',')
   const answers = posts.map(p => { const r = authoriseEnvelope(store, p, crypto); return r.ok ? 'ok' : r.reason }).join('|')

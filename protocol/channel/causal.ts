@@ -212,7 +212,10 @@ export function extend (C: Resolution, x: Info): Resolution {
     const discarded = new Map(C.discarded).set(x.gidx, problem)
     return { ...C, discarded, size: C.size + 1 }
   }
-  const core: Core = { policy: C.policy, members: C.members.fork(), removed: C.removed.fork() }
+  // Fork only what the change writes: an unchanged map stays the same object, which lets a
+  // relay see cheaply that no removal changed (GovernanceStore.removals).
+  const op = x.change?.op
+  const core: Core = { policy: C.policy, members: op === 'policy' ? C.members : C.members.fork(), removed: op === 'remove' ? C.removed.fork() : C.removed }
   applyChange(core, x)
   return { ...core, root: C.root, channelId: C.channelId, discarded: C.discarded, heads: [x], size: C.size + 1 }
 }

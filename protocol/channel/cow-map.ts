@@ -72,6 +72,16 @@ export class CowMap<V> implements Iterable<[string, V]> {
 
   [Symbol.iterator] (): IterableIterator<[string, V]> { return this.entries() }
 
+  /**
+   * Keys whose value may differ between `earlier` and this map, when both grew from one base
+   * (forks, with no merge between): both overlays' keys. Undefined when they do not share a
+   * base; then only a full comparison tells.
+   */
+  changedSince (earlier: CowMap<V>): string[] | undefined {
+    if (earlier.#base !== this.#base) return undefined
+    return [...new Set([...earlier.#over.keys(), ...this.#over.keys()])]
+  }
+
   #settle (): void {
     if (this.#over.size < overlayMax) return
     this.#base = new Map(this.entries())

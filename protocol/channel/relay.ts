@@ -13,7 +13,7 @@
  */
 import { authoriseEnvelope } from './authorise.ts'
 import { decodeChange } from './governance.ts'
-import { GovernanceStore } from './store.ts'
+import { GovernanceStore, type RemovalsToken } from './store.ts'
 import { bytesEqual, toHex } from '../bytes.ts'
 import { authorRef, Kind, type Envelope } from '../envelope.ts'
 import type { Role } from './roles.ts'
@@ -34,6 +34,8 @@ export class RelayChannelPolicy implements Authoriser {
   readonly #notCarried = new Set<string>()
   /** Cuts already enforced per channel+author, so each removal discards once. */
   readonly #enforced = new Map<string, number>()
+  /** Per channel, the removed members as last enforced: the store then names only what changed since. */
+  readonly #removalsSeen = new Map<string, RemovalsToken>()
 
   constructor (crypto: Crypto, creators: (authorRefHex: string) => boolean) {
     this.store = new GovernanceStore(crypto)
@@ -65,7 +67,10 @@ export class RelayChannelPolicy implements Authoriser {
   /** Call when the engine has stored an envelope: governance may release held envelopes or enforce a removal. */
   async stored (engine: PolicyEngine, env: Envelope): Promise<void> {
     if (env.kind !== Kind.governance) return
-    for (const r of this.store.removals(env.channel)) {
+    const channel = toHex(env.channel)
+    const { changed, token } = this.store.removalsChanged(env.channel, this.#removalsSeen.get(channel))
+    if (token !== undefined) this.#removalsSeen.set(channel, token)
+    for (const r of changed) {
       const key = toHex(env.channel) + toHex(r.author)
       if (this.#enforced.get(key) === r.cutSeq) continue
       this.#enforced.set(key, r.cutSeq)

@@ -19,6 +19,7 @@ import { encodeCanonical, type CborValue } from '../cbor.ts'
 import { channelRefBytes } from '../envelope.ts'
 import { policyCbor, type Policy } from './governance.ts'
 import type { DiscardReason, Info, Member, Removed, Resolution } from './causal.ts'
+import type { CowMap } from './cow-map.ts'
 
 export type { DiscardReason, Member, Removed } from './causal.ts'
 
@@ -55,7 +56,6 @@ export function publicState (
 ): GovernanceState {
   const setLength = set.length
   const foldedLength = folded.length
-  let removed: Map<string, Removed> | undefined
   let lists: { accepted: Uint8Array[], discarded: Map<string, DiscardReason> } | undefined
   const makeLists = (): { accepted: Uint8Array[], discarded: Map<string, DiscardReason> } => {
     const accepted: Uint8Array[] = []
@@ -78,10 +78,30 @@ export function publicState (
     channel: res.root.info.env.channel.slice(0, channelRefBytes),
     policy: res.policy,
     members: new Map([...res.members].sort((a, b) => compareBytes(a[1].ed, b[1].ed))),
-    get removed () { return (removed ??= new Map([...res.removed].sort((a, b) => compareBytes(a[1].ed, b[1].ed)))) },
+    removed: sortedOnIteration(res.removed),
     get accepted () { return (lists ??= makeLists()).accepted },
     get discarded () { return (lists ??= makeLists()).discarded },
     heads: res.heads.map(h => h.env.id),
+  }
+}
+
+/**
+ * A read-only view of removed members: looked up as they are (authorising a post reads one),
+ * iterated in ascending key order, sorted when first iterated (tens of thousands in a
+ * standing channel, and most views are never iterated).
+ */
+function sortedOnIteration (removed: CowMap<Removed>): ReadonlyMap<string, Removed> {
+  let sorted: Map<string, Removed> | undefined
+  const all = (): Map<string, Removed> => (sorted ??= new Map([...removed].sort((a, b) => compareBytes(a[1].ed, b[1].ed))))
+  return {
+    get size () { return removed.size },
+    get: key => removed.get(key),
+    has: key => removed.has(key),
+    entries: () => all().entries(),
+    keys: () => all().keys(),
+    values: () => all().values(),
+    forEach: (fn, thisArg) => { all().forEach(fn, thisArg) },
+    [Symbol.iterator]: () => all()[Symbol.iterator](),
   }
 }
 

@@ -23,7 +23,8 @@ import { governanceChangesMax, governanceCompactAtChanges, governanceWindowChang
 import type { Crypto } from '../ports.ts'
 import { genesisProblem } from './builders.ts'
 import { decodeChange, type Change } from './governance.ts'
-import type { DiscardReason } from './causal.ts'
+import type { DiscardReason, Removed } from './causal.ts'
+import type { CowMap } from './cow-map.ts'
 import { CompactingGraph } from './compact.ts'
 import { PendingPool, RefusedIds, type Held, type PendingLimits } from './pending.ts'
 import { resolveSet } from './resolve.ts'
@@ -38,6 +39,9 @@ export type AddResult =
   | { status: 'accepted', duplicate: boolean, publicKey: Uint8Array, released: Envelope[], dropped: Held[] }
   | { status: 'pending', reason: 'unknown-parent', missing: number }
   | { status: 'refused', reason: RefusalReason, detail: string, dropped: Held[] }
+
+/** What `removalsChanged` compares against: the removed members as they were. */
+export type RemovalsToken = CowMap<Removed>
 
 export interface Removal {
   /** The removed member's 8-byte author reference (what envelope headers carry). */
@@ -207,9 +211,20 @@ export class GovernanceStore {
 
   /** Removed members and their cuts: the engine purges their envelopes with seq > cutSeq. */
   removals (channel: Uint8Array): Removal[] {
-    const s = this.state(channel)
-    if (s === undefined) return []
-    return [...s.removed.values()].map(r => ({ author: r.ed.slice(0, 8), ed: r.ed, cutSeq: r.cutSeq }))
+    return this.removalsChanged(channel).changed
+  }
+
+  /**
+   * The removals that may have changed since `since` (a token this method returned), or all
+   * of them: a standing channel has tens of thousands of removed members, and a relay enforces
+   * each change of them as it comes.
+   */
+  removalsChanged (channel: Uint8Array, since?: RemovalsToken): { changed: Removal[], token: RemovalsToken | undefined } {
+    const removed = this.#channels.get(toHex(channel))?.graph.resolution()?.removed
+    if (removed === undefined) return { changed: [], token: undefined }
+    const keys = since === undefined ? undefined : removed.changedSince(since)
+    const entries = keys === undefined ? [...removed.values()] : keys.map(k => removed.get(k)).filter(r => r !== undefined)
+    return { changed: entries.map(r => ({ author: r.ed.slice(0, 8), ed: r.ed, cutSeq: r.cutSeq })), token: removed }
   }
 
   /** Every governance envelope kept for a channel (accepted or discarded by resolution), parents before children. */
