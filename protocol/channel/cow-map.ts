@@ -73,13 +73,16 @@ export class CowMap<V> implements Iterable<[string, V]> {
   [Symbol.iterator] (): IterableIterator<[string, V]> { return this.entries() }
 
   /**
-   * Keys whose value may differ between `earlier` and this map, when both grew from one base
-   * (forks, with no merge between): both overlays' keys. Undefined when they do not share a
-   * base; then only a full comparison tells.
+   * Keys whose value differs between `earlier` and this map (compared as objects), when both
+   * grew from one base (forks, with no merge between): only the overlays can differ.
+   * Undefined when they do not share a base; then only a full comparison tells.
    */
   changedSince (earlier: CowMap<V>): string[] | undefined {
     if (earlier.#base !== this.#base) return undefined
-    return [...new Set([...earlier.#over.keys(), ...this.#over.keys()])]
+    const changed: string[] = []
+    for (const k of this.#over.keys()) if (this.#over.get(k) !== earlier.#over.get(k)) changed.push(k)
+    for (const k of earlier.#over.keys()) if (!this.#over.has(k)) changed.push(k)
+    return changed
   }
 
   #settle (): void {
