@@ -29,7 +29,7 @@ function outcome (order: Envelope[], channel: Uint8Array, posts: Envelope[], opt
     store.add(env)
     const r = store.removalsChanged(channel, token)
     token = r.token ?? token
-    for (const x of r.changed) enforced.set(toHex(x.author), x.cutSeq)
+    for (const [ref, x] of r.changed) enforced.set(ref, x.cutSeq)
   }
   for (const x of store.removals(channel)) {
     if (enforced.get(toHex(x.author)) !== x.cutSeq) throw new Error('removals enforced step by step miss a removal as it stands')

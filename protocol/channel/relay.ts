@@ -15,7 +15,7 @@ import { authoriseEnvelope } from './authorise.ts'
 import { decodeChange } from './governance.ts'
 import { GovernanceStore, type RemovalsToken } from './store.ts'
 import { bytesEqual, toHex } from '../bytes.ts'
-import { authorRef, Kind, type Envelope } from '../envelope.ts'
+import { authorRef, authorRefBytes, Kind, type Envelope } from '../envelope.ts'
 import type { Role } from './roles.ts'
 import type { Authoriser, AuthoriseResult } from '../engine/types.ts'
 import type { Crypto } from '../ports.ts'
@@ -70,11 +70,11 @@ export class RelayChannelPolicy implements Authoriser {
     const channel = toHex(env.channel)
     const { changed, token } = this.store.removalsChanged(env.channel, this.#removalsSeen.get(channel))
     if (token !== undefined) this.#removalsSeen.set(channel, token)
-    for (const r of changed) {
-      const key = toHex(env.channel) + toHex(r.author)
+    for (const [ref, r] of changed) {
+      const key = channel + ref
       if (this.#enforced.get(key) === r.cutSeq) continue
       this.#enforced.set(key, r.cutSeq)
-      await engine.discardStream(env.channel, r.author, r.cutSeq)
+      await engine.discardStream(env.channel, r.ed.slice(0, authorRefBytes), r.cutSeq)
     }
     engine.retryPending()
   }

@@ -17,7 +17,7 @@
  * store.removals(channelRef)                // [{ author, ed, cutSeq }] to purge later envelopes
  */
 import { fromHex, toHex } from '../bytes.ts'
-import { Kind, verifySignature, type Envelope } from '../envelope.ts'
+import { authorRefBytes, Kind, verifySignature, type Envelope } from '../envelope.ts'
 import { isDdilError } from '../errors.ts'
 import { governanceChangesMax, governanceCompactAtChanges, governanceWindowChangesMax } from '../limits.ts'
 import type { Crypto } from '../ports.ts'
@@ -211,7 +211,7 @@ export class GovernanceStore {
 
   /** Removed members and their cuts: the engine purges their envelopes with seq > cutSeq. */
   removals (channel: Uint8Array): Removal[] {
-    return this.removalsChanged(channel).changed
+    return this.removalsChanged(channel).changed.map(([, r]) => ({ author: r.ed.slice(0, authorRefBytes), ed: r.ed, cutSeq: r.cutSeq }))
   }
 
   /**
@@ -219,12 +219,17 @@ export class GovernanceStore {
    * of them: a standing channel has tens of thousands of removed members, and a relay enforces
    * each change of them as it comes.
    */
-  removalsChanged (channel: Uint8Array, since?: RemovalsToken): { changed: Removal[], token: RemovalsToken | undefined } {
+  removalsChanged (channel: Uint8Array, since?: RemovalsToken): { changed: Array<[ref: string, removed: Removed]>, token: RemovalsToken | undefined } {
     const removed = this.#channels.get(toHex(channel))?.graph.resolution()?.removed
     if (removed === undefined) return { changed: [], token: undefined }
     const keys = since === undefined ? undefined : removed.changedSince(since)
-    const entries = keys === undefined ? [...removed.values()] : keys.map(k => removed.get(k)).filter(r => r !== undefined)
-    return { changed: entries.map(r => ({ author: r.ed.slice(0, 8), ed: r.ed, cutSeq: r.cutSeq })), token: removed }
+    if (keys === undefined) return { changed: [...removed.entries()], token: removed }
+    const changed: Array<[string, Removed]> = []
+    for (const k of keys) {
+      const r = removed.get(k)
+      if (r !== undefined) changed.push([k, r])
+    }
+    return { changed, token: removed }
   }
 
   /** Every governance envelope kept for a channel (accepted or discarded by resolution), parents before children. */
