@@ -8,7 +8,7 @@
  * GovernanceStore, keys into the EpochKeyring, the rest verified and decrypted),
  * and builds, signs and encrypts what the user does: create, add, remove, role,
  * send, board edits, receipts, read receipts, profiles. Admins keep the channel's epoch current
- * (`maintainEpochs`): a new epoch at every removal or addition and on schedule.
+ * (`maintainEpochs`, epoch-upkeep.ts): a new epoch at every removal or addition and on schedule.
  *
  * @example
  * const client = new ChannelClient({ crypto, randomBytes, nowMs, node, reserveSeq }, user)
@@ -21,12 +21,13 @@ import { Board, clientIdFor, type BoardEditor, type BoardView } from './board.ts
 import { createChannel, signChange, type UserKeys } from './builders.ts'
 import { ContentType, contentPayloadBytesMax, decryptContent, encryptContent, type ContentHeader } from './content.ts'
 import { EpochKeyring, type RotationPolicy } from './epochs.ts'
+import { EpochUpkeep } from './epoch-upkeep.ts'
 import type { Change, Policy } from './governance.ts'
 import { decodeKeysBody } from './keys.ts'
 import { decodeReceipt, encodeReceipt } from './receipt.ts'
 import { decodeProfile, encodeProfile, ProfileBook } from './profile.ts'
 import type { Role } from './roles.ts'
-import { openEpoch, sealEpoch } from './seal.ts'
+import { openEpoch } from './seal.ts'
 import { GovernanceStore } from './store.ts'
 import type { GovernanceState } from './state.ts'
 import { bytesEqual, concatBytes, fromUtf8, toHex, utf8 } from '../bytes.ts'
@@ -38,7 +39,7 @@ import { decodeFileProgress, encodeFileProgress } from '../files/progress.ts'
 import { longTextMediaType, longTextName, openPiece, pieceCount, ProgressReports, sealSplit, splitForChannel, type FileToSend, type PieceReceived, type SendOptions } from './files.ts'
 import { compareHlc, type Hlc } from '../hlc.ts'
 import type { Crypto } from '../ports.ts'
-import { lastingTtlSeconds, stateTtlSecondsMin, submitBatchEnvelopesMax, ttlSecondsMax } from '../limits.ts'
+import { stateTtlSecondsMin, submitBatchEnvelopesMax, ttlSecondsMax } from '../limits.ts'
 
 export interface NodeLink {
   submit (bytes: Uint8Array): Promise<{ id: Uint8Array }>
@@ -113,8 +114,7 @@ export class ChannelClient {
   readonly #channels = new Map<string, ChannelLocal>()
   readonly #held = new Map<string, Envelope>()
   readonly #files: FileInbox
-  /** The epoch upkeep running per channel (see maintainEpochs). */
-  readonly #maintaining = new Map<string, Promise<boolean>>()
+  readonly #upkeep: EpochUpkeep
   rotation: RotationPolicy = { intervalMs: 24 * 3600_000 }
 
   constructor (ports: ClientPorts, user: UserKeys) {
@@ -122,6 +122,10 @@ export class ChannelClient {
     this.#user = user
     this.store = new GovernanceStore(ports.crypto)
     this.#files = new FileInbox(ports.crypto)
+    this.#upkeep = new EpochUpkeep({
+      ...ports, stamp: async () => await ports.node.stamp(), user, store: this.store,
+      keyring: channel => this.#local(channel).keyring, publish: async env => { await this.#publish(env) }, rotation: () => this.rotation,
+    })
   }
 
   get me (): Uint8Array { return this.#user.ed25519.publicKey }
@@ -291,24 +295,10 @@ export class ChannelClient {
    */
   async addMember (channel: Uint8Array, member: { ed: Uint8Array, x: Uint8Array }, role: Role = 'member', options: { shareHistory?: boolean } = {}): Promise<void> {
     await this.#change(channel, { op: 'add', memberEd: member.ed, memberX: member.x, role })
-    if (options.shareHistory === true) await this.#shareKeys(channel, member)
+    if (options.shareHistory === true) await this.#upkeep.shareKeys(channel, member)
     await this.maintainEpochs(channel)
     const local = this.#local(channel)
     await this.#sendContent(channel, Kind.state, ContentType.yjsUpdate, local.board.snapshot(), Precedence.routine, ttlSecondsMax)
-  }
-
-  /**
-   * Seals the epoch keys we hold to one member, each as an instance of its own (a fresh
-   * ephemeral key): other members' keyrings gain an instance they cannot open and never
-   * send under, since a higher epoch is current.
-   */
-  async #shareKeys (channel: Uint8Array, member: { ed: Uint8Array, x: Uint8Array }): Promise<void> {
-    const state = this.store.state(channel) as GovernanceState
-    for (const { epoch, key } of this.#local(channel).keyring.heldKeys()) {
-      const { crypto, randomBytes } = this.#ports
-      const bodies = sealEpoch(crypto, { channelId: state.channelId, channelRef: channel, epoch, epochKey: key, ephemeralSeed: randomBytes(32), recipients: [member] })
-      await this.#publishKeys(channel, epoch, bodies)
-    }
   }
 
   async removeMember (channel: Uint8Array, memberEd: Uint8Array): Promise<void> {
@@ -348,43 +338,7 @@ export class ChannelClient {
    * creates and publishes one sealed to every current member. Returns whether it did.
    */
   async maintainEpochs (channel: Uint8Array): Promise<boolean> {
-    // One at a time per channel: two calls that both found a new epoch due would seal two
-    // instances of it, and a reader holding one key could open only half the messages.
-    const key = toHex(channel)
-    const before = this.#maintaining.get(key) ?? Promise.resolve(false)
-    const run = before.catch(() => false).then(async () => await this.#maintainEpochs(channel))
-    this.#maintaining.set(key, run)
-    try { return await run } finally { if (this.#maintaining.get(key) === run) this.#maintaining.delete(key) }
-  }
-
-  async #maintainEpochs (channel: Uint8Array): Promise<boolean> {
-    const state = this.store.state(channel)
-    const mine = state?.members.get(toHex(authorRef(this.me)))
-    if (state === undefined || mine === undefined || (mine.role !== 'owner' && mine.role !== 'admin')) return false
-    const local = this.#local(channel)
-    const removed = [...state.removed.values()].map(r => r.ed)
-    const members = [...state.members.values()].map(m => m.ed)
-    if (!local.keyring.needsNewEpoch(removed, this.#ports.nowMs(), this.rotation, members)) return false
-    const { crypto, randomBytes } = this.#ports
-    const epoch = local.keyring.nextEpoch()
-    const bodies = sealEpoch(crypto, {
-      channelId: state.channelId, channelRef: channel, epoch, epochKey: randomBytes(32), ephemeralSeed: randomBytes(32),
-      recipients: [...state.members.values()].map(m => ({ ed: m.ed, x: m.x })),
-    })
-    await this.#publishKeys(channel, epoch, bodies)
-    return true
-  }
-
-  async #publishKeys (channel: Uint8Array, epoch: number, bodies: Uint8Array[]): Promise<void> {
-    const { crypto, node } = this.#ports
-    for (const body of bodies) {
-      const seq = await this.#ports.reserveSeq(toHex(channel))
-      const env = signEnvelope(crypto, {
-        kind: Kind.keys, precedence: Precedence.flash, channel, author: authorRef(this.me), seq, hlc: await node.stamp(),
-        ttlSeconds: lastingTtlSeconds, epoch, deps: [], body,
-      }, this.#user.ed25519.privateKey)
-      await this.#publish(env)
-    }
+    return await this.#upkeep.maintain(channel)
   }
 
   // ---- Content ------------------------------------------------------------------------
