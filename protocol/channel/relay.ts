@@ -32,8 +32,8 @@ export class RelayChannelPolicy implements Authoriser {
   readonly #creators: (authorRefHex: string) => boolean
   /** Channels whose creation this relay refused (its creator is not in authors.allow), oldest first (bounded). */
   readonly #notCarried = new Set<string>()
-  /** Cuts already enforced per channel+author, so each removal discards once. */
-  readonly #enforced = new Map<string, number>()
+  /** Cuts already enforced, per channel then author reference, so each removal discards once. */
+  readonly #enforced = new Map<string, Map<string, number>>()
   /** Per channel, the removed members as last enforced: the store then names only what changed since. */
   readonly #removalsSeen = new Map<string, RemovalsToken>()
 
@@ -70,10 +70,11 @@ export class RelayChannelPolicy implements Authoriser {
     const channel = toHex(env.channel)
     const { changed, token } = this.store.removalsChanged(env.channel, this.#removalsSeen.get(channel))
     if (token !== undefined) this.#removalsSeen.set(channel, token)
+    let enforced = this.#enforced.get(channel)
+    if (enforced === undefined) this.#enforced.set(channel, enforced = new Map())
     for (const [ref, r] of changed) {
-      const key = channel + ref
-      if (this.#enforced.get(key) === r.cutSeq) continue
-      this.#enforced.set(key, r.cutSeq)
+      if (enforced.get(ref) === r.cutSeq) continue
+      enforced.set(ref, r.cutSeq)
       await engine.discardStream(env.channel, r.ed.slice(0, authorRefBytes), r.cutSeq)
     }
     engine.retryPending()
