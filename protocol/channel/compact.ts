@@ -3,24 +3,26 @@
  * so that a standing channel's years of changes cost memory and time per change, not per
  * pair of changes (docs/CHANNELS.md "Long histories").
  *
- * A change K is a bottleneck of the set when every other change is an ancestor or a
- * descendant of it. Nothing descending from K can discard anything in K's past (a removal
- * may not cut below what its own past holds: 'cut-below-past'), and every revocation in K's
- * past settles before any descending from it, so resolve(set) is resolve(past(K) ∪ {K})
- * continued with K's descendants. The window keeps the changes from the latest such K (its
- * root) on; what came before is folded into the root's state: ids and verdicts only.
- * Resolution semantics do not change: a replica that compacts and one that does not compute
- * byte-identical state (test/governance-compact.test.ts).
+ * A change K can be a root when every other change is an ancestor or a descendant of it,
+ * or dead under it (cut by a removal in K's past, or depending on such a change). Nothing
+ * descending from K can discard anything in K's past (a removal may not cut below what its
+ * own past holds: 'cut-below-past'), every revocation in K's past settles before any
+ * descending from it, and a dead change's verdict was settled before anything above K, so
+ * resolve(set) is resolve(past(K) ∪ {K}) continued with K's descendants. The window keeps the
+ * changes from the latest such K (its root) on; what came before is folded into the root's
+ * state: ids and verdicts only. Resolution semantics do not change: a replica that compacts
+ * and one that does not compute byte-identical state (test/governance-compact.test.ts).
  *
  * A change that arrives concurrent with the root (every dep folded, as from a phone back
- * after months offline) makes the root no bottleneck any more: the window is rebuilt from the
+ * after months offline) makes the root no root any more: the window is rebuilt from the
  * newest earlier root that change descends from, with the change in causal order, and the
  * log of every kept change (what relays serve) supplies the envelopes.
  *
  * @example
- * const ch = new CompactingGraph(genesisEnv, resolveSet, { compactAt: 512, keep: 256 })
- * ch.insert(env, change)            // after verification; may rebuild the window
- * ch.resolution()                   // the whole set's state
+ * const ch = new CompactingGraph(resolveSet, { compactAt: 512, keep: 256, windowMax: 1024 })
+ * const t = ch.target(env)                 // the window, or one rebuilt further back
+ * if (t.graph !== undefined) ch.commit({ ...t, graph: t.graph }, t.graph.prepare(env, change))   // once verified
+ * ch.resolution()                          // the window's state; foldedVerdicts() the rest
  */
 import { toHex } from '../bytes.ts'
 import type { Envelope } from '../envelope.ts'
@@ -141,7 +143,7 @@ export class CompactingGraph {
     }
     t.graph.commit(info)
     // Rebuilt: the changes after `info` in the log re-enter the window, and segments from the
-    // one rebuilt on are gone (their roots are no longer bottlenecks).
+    // one rebuilt on are gone (their roots are roots no longer).
     const above = this.#windowAbove(t.log, t.segment)
     for (const e of above.slice(above.indexOf(info.env) + 1)) t.graph.commit(t.graph.prepare(e, decodeChange(e.body)))
     this.#log = t.log
