@@ -213,7 +213,7 @@ export function extend (C: Resolution, x: Info): Resolution {
     return { ...C, discarded, size: C.size + 1 }
   }
   // Fork only what the change writes: an unchanged map stays the same object, which lets a
-  // relay see cheaply that no removal changed (GovernanceStore.removals).
+  // relay see cheaply that no removal changed (GovernanceStore.removalsChanged).
   const op = x.change?.op
   const core: Core = { policy: C.policy, members: op === 'policy' ? C.members : C.members.fork(), removed: op === 'remove' ? C.removed.fork() : C.removed }
   applyChange(core, x)
@@ -246,11 +246,6 @@ export class ChangeGraph {
   }
 
   get size (): number { return this.infos.length }
-
-  /** Whether the graph holds this change, or folded it into its root. */
-  knows (key: string): boolean {
-    return this.byKey.has(key) || this.#folded?.(key) !== undefined
-  }
 
   /**
    * Whether `env` descends from the graph's root: always, unless the graph was compacted and

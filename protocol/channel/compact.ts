@@ -21,7 +21,7 @@
  * @example
  * const ch = new CompactingGraph(resolveSet, { compactAt: 512, keep: 256, windowMax: 1024 })
  * const t = ch.target(env)                 // the window, or one rebuilt further back
- * if (t.graph !== undefined) ch.commit({ ...t, graph: t.graph }, t.graph.prepare(env, change))   // once verified
+ * if (t.graph !== undefined) ch.commit(t, t.graph.prepare(env, change))   // once verified
  * ch.resolution()                          // the window's state; foldedVerdicts() the rest
  */
 import { toHex } from '../bytes.ts'
@@ -130,27 +130,29 @@ export class CompactingGraph {
   }
 
   /** Add a prepared (and verified) change to the graph `target` gave; finishes a rebuild. */
-  commit (t: Target & { graph: ChangeGraph }, info: Info): void {
+  commit (t: Target, info: Info): void {
+    const graph = t.graph
+    if (graph === undefined) throw new ProtocolError('commit: the change has no window (target refused it)')
     if (t.segment < 0) {
       // A change that cites everything known extends the state in O(members); anything else
       // (a merge, or arrival out of causal order) leaves it to be resolved once, when next read.
       const whole = this.#current !== undefined && info.ancCount === this.graph.size
-      t.graph.commit(info)
+      graph.commit(info)
       this.#log.push(info.env)
       this.#current = whole ? extend(this.#current as Resolution, info) : undefined
       this.#maybeCompact()
       return
     }
-    t.graph.commit(info)
+    graph.commit(info)
     // Rebuilt: the changes after `info` in the log re-enter the window, and segments from the
     // one rebuilt on are gone (their roots are roots no longer).
     const above = this.#windowAbove(t.log, t.segment)
-    for (const e of above.slice(above.indexOf(info.env) + 1)) t.graph.commit(t.graph.prepare(e, decodeChange(e.body)))
+    for (const e of above.slice(above.indexOf(info.env) + 1)) graph.commit(graph.prepare(e, decodeChange(e.body)))
     this.#log = t.log
     for (const [k, f] of this.#folded) if (f.segment >= t.segment) this.#folded.delete(k)
     this.#foldedList = [...this.#folded].map(([k, f]) => [k, f.reason] as const)
     this.#segments = this.#segments.slice(0, t.segment + 1)
-    this.graph = t.graph
+    this.graph = graph
     this.#current = undefined
     this.rebuilds++
     this.#nextCompaction = this.#limits.compactAt

@@ -179,7 +179,7 @@ export class GovernanceStore {
       return this.#refuse(key, 'signature', e.message)
     }
     if (info.problem !== undefined) return this.#refuse(key, info.problem as RefusalReason, `refused from its causal past: ${info.problem}`)
-    ch.graph.commit({ ...target, graph: target.graph }, info)
+    ch.graph.commit(target, info)
     ch.authorKeys.set(info.ref, publicKey)
     ch.view = undefined
     return { status: 'accepted-one', duplicate: false, publicKey, key }
