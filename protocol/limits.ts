@@ -586,3 +586,37 @@ export const bundleHoldsMax = 1_048_576
  * Checked against the file's size before it is read.
  */
 export const bundleBytesMax = bundleEnvelopesMax * (envelopeBytesMax + 2) + 4 + bundleHoldsMax * 8 + 64 * 1024
+
+// ---- Organisations (protocol/org, #29) -----------------------------------------------
+
+/**
+ * Largest organisation certificate or revocation, bytes, checked before it is decoded: a
+ * user's 64-byte key, a 64-character name (at most 256 bytes of UTF-8), the 64-byte signature
+ * and the CBOR framing come to under 460.
+ */
+export const orgDocumentBytesMax = 512
+
+/**
+ * How long a relay that refused a peer at hello waits before cutting the link, ms: long
+ * enough for the `bye` saying why to cross a slow radio (200 B at 9.6 kbps is 170 ms) and
+ * reach the refused relay's operator. Nothing the peer sends meanwhile is read.
+ */
+export const admissionByeGraceMs = 1000
+
+/** Largest credentials a `hello` frame carries (an organisation certificate), bytes. */
+export const helloCredentialsBytesMax = orgDocumentBytesMax
+
+/**
+ * Longest validity one certificate may state, ms (five years). Certificates expire so that a
+ * key lost without anyone noticing stops being trusted on its own; an operator renews them.
+ */
+export const orgCertificateLifetimeMsMax = 5 * 365 * 86_400_000
+
+/** Most partner organisations one relay's operator may accept (`ddil org trust`). */
+export const orgPartnersMax = 256
+
+/**
+ * Most certificate revocations a relay keeps, all organisations together. Serials are
+ * small integers, so 65,536 of them are well under a megabyte of trust store.
+ */
+export const orgRevocationsMax = 65_536
