@@ -32,8 +32,8 @@ const nonceBytes = 12
 const tagBytes = 16
 const keyBytes = 32
 
-export type KeyFileName = 'node.key' | 'user.key'
-const keyFileNames: readonly string[] = ['node.key', 'user.key']
+export type KeyFileName = 'node.key' | 'user.key' | 'org.key'
+const keyFileNames: readonly string[] = ['node.key', 'user.key', 'org.key']
 
 export interface ProtectedKey {
   contains: KeyFileName
@@ -112,7 +112,7 @@ export function decodeProtectedKey (text: string, where: string): ProtectedKey {
   if (r.version !== formatVersion) throw new ConfigError(`${where} has protected-key format version ${JSON.stringify(r.version)}, but this ddil reads version ${formatVersion}; use the ddil release that wrote it`)
   const keys = Object.keys(r)
   if (keys.join() !== fileKeys.join()) throw corrupt(`its keys are not exactly ${fileKeys.join(', ')} in that order`)
-  if (typeof r.contains !== 'string' || !keyFileNames.includes(r.contains)) throw corrupt('"contains" is neither node.key nor user.key')
+  if (typeof r.contains !== 'string' || !keyFileNames.includes(r.contains)) throw corrupt('"contains" is not node.key, user.key or org.key')
   if (typeof r.publicKey !== 'string' || r.publicKey.length > 200) throw corrupt('"publicKey" is not a short text')
   if (r.kdf !== 'scrypt' || r.cipher !== 'aes-256-gcm' || r.r !== scryptR || r.p !== scryptP) throw corrupt(`only scrypt with r = ${scryptR}, p = ${scryptP} and aes-256-gcm are read`)
   if (typeof r.log2N !== 'number' || !Number.isInteger(r.log2N) || r.log2N < scryptLog2NMin || r.log2N > scryptLog2NMax) {

@@ -29,6 +29,7 @@ import { register as registerContacts } from './commands/contacts.ts'
 import { register as registerEmulate } from './commands/emulate.ts'
 import { register as registerBundle } from './commands/bundle.ts'
 import { register as registerVerifyBundle } from './commands/verify-bundle.ts'
+import { register as registerOrg } from './commands/org.ts'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -50,6 +51,7 @@ export function buildProgram (): Command {
   registerAudit(program)
   registerBundle(program)
   registerVerifyBundle(program)
+  registerOrg(program)
   registerSim(program)
   registerContacts(program)
   registerEmulate(program)

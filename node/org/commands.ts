@@ -1,0 +1,172 @@
+/**
+ * What `ddil org …` does (#29), one function per subcommand, each returning the lines it
+ * prints (or the record `--json` prints). The organisation's side runs on its offline
+ * signing directory (org-dir.ts); the relay's side on the relay's data directory
+ * (trust-store.ts). Loaded only when an org command runs (it pulls in libp2p's key codec).
+ *
+ * @example
+ * const out = await certifyRelay({ dir, nodeId: '12D3KooW…', name: 'pump-3', validMs: 365 * day, out: 'pump-3.cert' }, Date.now(), keys)
+ */
+import { readFile } from 'node:fs/promises'
+import { join as joinPath } from 'node:path'
+import { toHex } from '../../protocol/bytes.ts'
+import { orgDocumentBytesMax } from '../../protocol/limits.ts'
+import { ConfigError, UsageError } from '../../protocol/errors.ts'
+import { decodeCertificate, decodeRevocation, orgDocumentKind, type Certificate } from '../../protocol/org/certificate.ts'
+import { judgeCertificate } from '../../protocol/org/trust.ts'
+import { statOrUndefined, writeNewFile } from '../config/files.ts'
+import { createNodeCrypto } from '../crypto.ts'
+import type { KeyAccess } from '../key-files.ts'
+import { nodeKeyFileName, nodeKeyPublicText } from '../p2p/identity.ts'
+import { decodeProtectedKey, isProtectedKey } from '../protected-key.ts'
+import { parseUserPublicKey, formatUserPublicKey } from '../user-identity.ts'
+import { createOrgDir, formatOrgPublicKey, issueCertificate, loadOrgPublicKey, parseOrgPublicKey, readLedger, revokeCertificate, type IssuedRecord } from './org-dir.ts'
+import { nodeIdOfKey, nodeKeyOfId } from './node-ids.ts'
+import { addRevocation, distrustPartner, joinOrg, readTrustStore, toTrustState, trustPartner, type TrustStore } from './trust-store.ts'
+
+const crypto = createNodeCrypto()
+
+function iso (ms: number): string { return new Date(ms).toISOString() }
+
+
+/** This relay's node key, without unlocking node.key (a protected file's header names it). */
+async function nodeKeyOf (dataDir: string): Promise<Uint8Array> {
+  const path = joinPath(dataDir, nodeKeyFileName)
+  if (await statOrUndefined(path) === undefined) throw new UsageError(`${dataDir} has no ${nodeKeyFileName}; run "ddil init --data ${dataDir}" first`)
+  const bytes = new Uint8Array(await readFile(path))
+  const text = isProtectedKey(bytes) ? decodeProtectedKey(Buffer.from(bytes).toString('utf8'), path).publicKey : nodeKeyPublicText(bytes, path)
+  return new Uint8Array(Buffer.from(text, 'base64url'))
+}
+
+async function readDocument (path: string): Promise<Uint8Array> {
+  const stats = await statOrUndefined(path)
+  if (stats === undefined) throw new UsageError(`${path} does not exist`)
+  if (stats.size > orgDocumentBytesMax) throw new UsageError(`${path} is ${stats.size} bytes; a certificate or revocation is at most ${orgDocumentBytesMax}`)
+  return new Uint8Array(await readFile(path))
+}
+
+// ---- The organisation's side (offline) ---------------------------------------------------
+
+export async function initOrg (dir: string, name: string, keys: KeyAccess): Promise<string[]> {
+  const org = await createOrgDir(dir, name, keys, crypto)
+  return [
+    `organisation:     ${org.name}`,
+    `organisation key: ${org.publicKey}`,
+    `created ${joinPath(dir, 'org.key')}${keys.protectWith !== undefined ? ' (encrypted under the passphrase)' : ' (unencrypted, mode 0600)'} and ${joinPath(dir, 'issued.json')}.`,
+    'Keep this directory offline and backed up. Give the organisation key to your relays\' operators ("ddil org join") and to partners ("ddil org trust").',
+  ]
+}
+
+export interface CertifyRequest { dir: string, subject: string, name: string, validMs: number, out: string }
+
+async function certify (kind: 'relay' | 'user', req: CertifyRequest, nowMs: number, keys: KeyAccess): Promise<string[]> {
+  const subject = kind === 'relay' ? nodeKeyOfId(req.subject) : userKeyBytes(req.subject)
+  const subjectText = kind === 'relay' ? nodeIdOfKey(subject) : req.subject.trim()
+  if (await statOrUndefined(req.out) !== undefined) throw new UsageError(`${req.out} exists; choose another file for the certificate`)
+  const { bytes, record, org } = await issueCertificate(req.dir, { kind, subject, subjectText, name: req.name, lifetimeMs: req.validMs }, nowMs, keys, crypto)
+  await writeNewFile(req.out, bytes, 0o644)
+  return [`wrote ${req.out}: ${org.name} certifies ${kind} "${record.name}" (${subjectText}), serial ${record.serial}, valid until ${iso(record.notAfterMs)}`]
+}
+
+function userKeyBytes (text: string): Uint8Array {
+  try {
+    const k = parseUserPublicKey(text)
+    return new Uint8Array([...k.ed25519, ...k.x25519])
+  } catch (e) {
+    throw new UsageError((e as Error).message)
+  }
+}
+
+export const certifyRelay = (req: CertifyRequest, nowMs: number, keys: KeyAccess): Promise<string[]> => certify('relay', req, nowMs, keys)
+export const certifyUser = (req: CertifyRequest, nowMs: number, keys: KeyAccess): Promise<string[]> => certify('user', req, nowMs, keys)
+
+export async function revoke (dir: string, serial: number, out: string, nowMs: number, keys: KeyAccess): Promise<string[]> {
+  if (await statOrUndefined(out) !== undefined) throw new UsageError(`${out} exists; choose another file for the revocation`)
+  const { bytes, record } = await revokeCertificate(dir, serial, nowMs, keys, crypto)
+  await writeNewFile(out, bytes, 0o644)
+  return [`wrote ${out}: revokes serial ${serial}, the ${record.kind} "${record.name}" (${record.subject}). Give it to every relay that trusts this organisation ("ddil org import ${out}").`]
+}
+
+export async function listIssued (dir: string): Promise<{ org: string, issued: IssuedRecord[] }> {
+  return { org: await loadOrgPublicKey(dir), issued: (await readLedger(dir)).issued }
+}
+
+export function formatIssued (list: { org: string, issued: IssuedRecord[] }, nowMs: number): string[] {
+  return [
+    `organisation key: ${list.org}`,
+    ...list.issued.map(r => `${String(r.serial).padStart(5)}  ${r.kind.padEnd(5)}  ${r.name}  ${r.subject}  until ${iso(r.notAfterMs)}${r.revokedMs !== undefined ? `  REVOKED ${iso(r.revokedMs)}` : r.notAfterMs <= nowMs ? '  expired' : ''}`),
+    ...(list.issued.length === 0 ? ['nothing issued yet'] : []),
+  ]
+}
+
+// ---- The relay's side ------------------------------------------------------------------------
+
+export async function join (dataDir: string, orgKey: string, name: string, certificatePath: string, nowMs: number): Promise<string[]> {
+  const store = await joinOrg(dataDir, { orgKey: parseOrgPublicKey(orgKey), name, certificate: await readDocument(certificatePath), nodeKey: await nodeKeyOf(dataDir) }, nowMs, crypto)
+  const c = store.own?.certificate as Certificate
+  return [`this relay belongs to ${name} (${orgKey.trim()}), certified as "${c.name}", serial ${c.serial}, until ${iso(c.notAfterMs)}`]
+}
+
+export async function trust (dataDir: string, key: string, name: string, gateway: boolean, nowMs: number): Promise<string[]> {
+  const { outcome } = await trustPartner(dataDir, parseOrgPublicKey(key), name, gateway, nowMs, crypto)
+  const said = { trusted: 'now trusts', updated: 'already trusted', 'trusted-again': 'trusts again, after cutting it off,' }
+  return [`this relay ${said[outcome]} ${name} (${key.trim()})${gateway ? ', and is a gateway to it: it links with its relays' : ', and is not a gateway to it: it refuses its relays'}`]
+}
+
+export async function distrust (dataDir: string, key: string, nowMs: number): Promise<string[]> {
+  const { partner, already } = await distrustPartner(dataDir, parseOrgPublicKey(key), nowMs, crypto)
+  return [already
+    ? `${partner.name} was cut off already, at ${iso(partner.distrustedMs as number)}`
+    : `this relay no longer trusts ${partner.name}: its certificates are refused from now on`]
+}
+
+export async function importRevocation (dataDir: string, path: string): Promise<string[]> {
+  const bytes = await readDocument(path)
+  if (orgDocumentKind(bytes) !== 'revocation') throw new UsageError(`${path} is not a revocation`)
+  const { revocation, org, already } = await addRevocation(dataDir, bytes, crypto)
+  return [`${already ? 'already held: ' : ''}${org.name} revoked serial ${revocation.serial} at ${iso(revocation.issuedMs)}`]
+}
+
+export async function showTrust (dataDir: string, nowMs: number): Promise<{ store: TrustStore, lines: string[], json: unknown }> {
+  const store = await readTrustStore(dataDir, crypto)
+  const state = toTrustState(store)
+  const nodeKey = await nodeKeyOf(dataDir)
+  const lines: string[] = [`node id:          ${nodeIdOfKey(nodeKey)} (what "ddil org certify-relay" certifies)`]
+  const own = store.own
+  if (own === null) lines.push('own organisation: none ("ddil org join" sets it)')
+  else {
+    const v = judgeCertificate(own.certificate, { kind: 'relay', subject: nodeKey }, state, nowMs, crypto)
+    lines.push(`own organisation: ${own.name} (${formatOrgPublicKey(own.key)})`)
+    lines.push(`this relay:       "${own.certificate.name}", serial ${own.certificate.serial}, until ${iso(own.certificate.notAfterMs)}${v.ok ? '' : ` — NOT VALID: ${v.reason}`}`)
+  }
+  for (const p of store.partners) lines.push(`partner:          ${p.name} (${formatOrgPublicKey(p.key)}), ${p.distrustedMs === undefined ? `trusted since ${iso(p.trustedMs)}${p.gateway ? '; this relay is a gateway to it' : ''}` : `CUT OFF at ${iso(p.distrustedMs)}`}`)
+  if (store.partners.length === 0) lines.push('partners:         none ("ddil org trust" adds one)')
+  lines.push(`revocations:      ${store.revocations.length}`)
+  const json = {
+    nodeId: nodeIdOfKey(nodeKey),
+    own: own === null ? null : { key: formatOrgPublicKey(own.key), name: own.name, certificate: { name: own.certificate.name, serial: own.certificate.serial, notAfterMs: own.certificate.notAfterMs } },
+    partners: store.partners.map(p => ({ key: formatOrgPublicKey(p.key), name: p.name, gateway: p.gateway, trustedMs: p.trustedMs, distrustedMs: p.distrustedMs ?? null })),
+    revocations: store.revocations.map(r => ({ org: formatOrgPublicKey(r.org), serial: r.serial, issuedMs: r.issuedMs })),
+  }
+  return { store, lines, json }
+}
+
+/** What a certificate or revocation file says (no trust decision: `ddil org show` and the relay make that). */
+export async function inspect (path: string): Promise<string[]> {
+  const bytes = await readDocument(path)
+  const kind = orgDocumentKind(bytes)
+  if (kind === 'revocation') {
+    const r = decodeRevocation(bytes)
+    return [`revocation of serial ${r.serial}`, `organisation key: ${formatOrgPublicKey(r.org)}`, `issued:           ${iso(r.issuedMs)}`]
+  }
+  if (kind !== 'certificate') throw new ConfigError(`${path} is neither a certificate nor a revocation`)
+  const c = decodeCertificate(bytes)
+  const subject = c.kind === 'relay' ? nodeIdOfKey(c.subject) : formatUserPublicKey(c.subject.subarray(0, 32), c.subject.subarray(32))
+  return [
+    `${c.kind} certificate, serial ${c.serial}: "${c.name}"`,
+    `organisation key: ${formatOrgPublicKey(c.org)}`,
+    `${c.kind === 'relay' ? 'node id: ' : 'user key:'}         ${subject}`,
+    `valid:            ${iso(c.notBeforeMs)} to ${iso(c.notAfterMs)}`,
+    `fingerprint:      ${toHex(crypto.sha256(bytes)).slice(0, 32)}`,
+  ]
+}
