@@ -13,7 +13,7 @@ import { asArray, asBytes, asText, asUint, decodeStrict, encodeCanonical, type C
 import { transientBytes } from './bytes.ts'
 import { DecodeError, LimitError } from './errors.ts'
 import { authorRefBytes, channelRefBytes, idBytes } from './envelope.ts'
-import { envelopeBytesMax, frameBytesMax, frameBytesMin, idListItemsMax, neighboursMax } from './limits.ts'
+import { envelopeBytesMax, frameBytesMax, frameBytesMin, helloCredentialsBytesMax, idListItemsMax, neighboursMax } from './limits.ts'
 
 /** The link protocol version this code speaks. */
 export const linkVersion = 1
@@ -46,7 +46,8 @@ export type FrameType = (typeof FrameType)[keyof typeof FrameType]
 export const frameTypeNames = ['hello', 'envelope', 'have', 'want', 'reconcile', 'wantSeq', 'refused', 'bye', 'neighbours', 'prune', 'graft'] as const
 
 export type Frame =
-  | { type: typeof FrameType.hello, versionMin: number, versionMax: number, frameBytesMax: number, nowMs: number }
+  /** `credentials`: what the sender presents to be let in, e.g. its organisation certificate (#29); opaque to the engine. */
+  | { type: typeof FrameType.hello, versionMin: number, versionMax: number, frameBytesMax: number, nowMs: number, credentials?: Uint8Array }
   | { type: typeof FrameType.envelope, envelope: Uint8Array }
   | { type: typeof FrameType.have, ids: Uint8Array[] }
   | { type: typeof FrameType.want, ids: Uint8Array[] }
@@ -66,8 +67,15 @@ export interface Neighbour {
 
 export const peerRefBytes = 8
 
-/** Longest reason or code text in a frame: enough for a sentence, not for a payload. */
+/** Longest reason or code text in a frame: enough for a sentence, not for a payload (measured as the decoder does, in UTF-16 units). */
 const frameTextBytesMax = 200
+
+/** `text` cut to what a frame's reason may hold, with an ellipsis when cut (never half a surrogate pair). */
+export function frameText (text: string): string {
+  if (text.length <= frameTextBytesMax) return text
+  const cut = text.slice(0, frameTextBytesMax - 1)
+  return `${/[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut}…`
+}
 
 /** Frames are handed to the transport and dropped, so their buffers are transient (see transientBytes). */
 function withType (type: FrameType, payload: Uint8Array): Uint8Array {
@@ -79,7 +87,10 @@ function withType (type: FrameType, payload: Uint8Array): Uint8Array {
 
 function body (frame: Frame): CborValue {
   switch (frame.type) {
-    case FrameType.hello: return [frame.versionMin, frame.versionMax, frame.frameBytesMax, frame.nowMs]
+    case FrameType.hello: {
+      const head = [frame.versionMin, frame.versionMax, frame.frameBytesMax, frame.nowMs]
+      return frame.credentials === undefined ? head : [...head, frame.credentials]
+    }
     case FrameType.have:
     case FrameType.want: return [frame.ids]
     case FrameType.reconcile: return [frame.session, frame.payload]
@@ -121,11 +132,12 @@ export function decodeFrame (bytes: Uint8Array): Frame {
   const name = `${frameTypeNames[type]} frame`
   switch (type) {
     case FrameType.hello: {
-      const [min, max, limit, now] = asArray(decodeStrict(payload), name, 4)
+      const [min, max, limit, now, credentials] = asArray(decodeStrict(payload), name, { min: 4, max: 5 })
       const versionMin = asUint(min, `${name} versionMin`, 255)
       const versionMax = asUint(max, `${name} versionMax`, 255)
       if (versionMin > versionMax) throw new DecodeError('hello: versionMin above versionMax')
-      return { type, versionMin, versionMax, frameBytesMax: asUint(limit, `${name} frameBytesMax`, frameBytesMax, frameBytesMin), nowMs: asUint(now, `${name} nowMs`, 2 ** 48 - 1) }
+      const hello = { type, versionMin, versionMax, frameBytesMax: asUint(limit, `${name} frameBytesMax`, frameBytesMax, frameBytesMin), nowMs: asUint(now, `${name} nowMs`, 2 ** 48 - 1) }
+      return credentials === undefined ? hello : { ...hello, credentials: asBytes(credentials, `${name} credentials`, { min: 1, max: helloCredentialsBytesMax }) }
     }
     case FrameType.have:
     case FrameType.want: {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { decodeFrame, encodeFrame, FrameType, type Frame } from '../protocol/frames.ts'
 import { fromHex, toHex, concatBytes } from '../protocol/bytes.ts'
 import { encodeCanonical } from '../protocol/cbor.ts'
-import { frameBytesMax, idListItemsMax, envelopeBytesMax } from '../protocol/limits.ts'
+import { frameBytesMax, helloCredentialsBytesMax, idListItemsMax, envelopeBytesMax } from '../protocol/limits.ts'
 
 const fromJson = (v: unknown): any => JSON.parse(JSON.stringify(v), (_k, x) => x !== null && typeof x === 'object' && 'hex' in x ? fromHex(x.hex) : x)
 const vectors = JSON.parse(readFileSync(new URL('./vectors/frames.json', import.meta.url), 'utf8')) as { vectors: Array<{ name: string, frame: unknown, bytes: string }> }
@@ -31,6 +31,10 @@ t.test('junk frames give typed errors', async t => {
     ['hello with tiny frame limit', withType(FrameType.hello, encodeCanonical([1, 1, 100, 0])), 'ERR_DECODE'],
     ['hello without a clock', withType(FrameType.hello, encodeCanonical([1, 1, 4096])), 'ERR_DECODE'],
     ['hello min above max', withType(FrameType.hello, encodeCanonical([2, 1, 4096, 0])), 'ERR_DECODE'],
+    ['hello with empty credentials', withType(FrameType.hello, encodeCanonical([1, 1, 4096, 0, new Uint8Array(0)])), 'ERR_DECODE'],
+    ['hello with oversized credentials', withType(FrameType.hello, encodeCanonical([1, 1, 4096, 0, new Uint8Array(helloCredentialsBytesMax + 1)])), 'ERR_DECODE'],
+    ['hello with credentials as text', withType(FrameType.hello, encodeCanonical([1, 1, 4096, 0, 'cert'])), 'ERR_DECODE'],
+    ['hello with six items', withType(FrameType.hello, encodeCanonical([1, 1, 4096, 0, new Uint8Array(1), 0])), 'ERR_DECODE'],
     ['want with a 31-byte id', withType(FrameType.want, encodeCanonical([[new Uint8Array(31)]])), 'ERR_DECODE'],
     ['want with wrong arity', withType(FrameType.want, encodeCanonical([[], 1])), 'ERR_DECODE'],
     ['over-limit id list', withType(FrameType.want, encodeCanonical([ids(idListItemsMax + 1)])), 'ERR_LIMIT'],

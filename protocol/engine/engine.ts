@@ -122,7 +122,7 @@ export class Engine implements LinkHandler {
     const out = this.#out = new Outbound({ transport, clock, counters, events, logger, networkNowMs, links, refill: link => { this.#sync.refill(link) } })
     const sync = this.#sync = new SyncHandlers({
       config, refKey: this.#peerRef(config.nodeId), clock, networkNowMs, peersChanged: () => { time.peersChanged() },
-      counters, logger, transport, links, catalog, log, set, holds, write, output: out, schedule,
+      counters, logger, transport, links, catalog, log, set, holds, write, output: out, schedule, ...(deps.admission !== undefined ? { admission: deps.admission } : {}),
     })
     const onHold = deps.authoriser.onHold?.bind(deps.authoriser) ?? (() => false)
     const retention = this.#retention = new Retention({ catalog, set, log, storageBytesMax: config.storageBytesMax, clock, networkNowMs, write, counters, events, onHold })
@@ -252,7 +252,8 @@ export class Engine implements LinkHandler {
     // A peer cut for its score is not let back in by reconnecting: its score is remembered, and recovers only with time.
     const score = link.scoreAt(this.#deps.clock.monotonicMs())
     if (score < peerScoreDisconnectBelow) { this.#out.cut(link, `score ${Math.floor(score)} is still below ${peerScoreDisconnectBelow} (it recovers ${peerScorePerHourRecovered} points an hour)`); return }
-    link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: link.frameBytesMax, nowMs: this.#deps.clock.nowMs() })
+    const credentials = this.#deps.admission?.credentials()
+    link.control({ type: FrameType.hello, versionMin: linkVersion, versionMax: linkVersion, frameBytesMax: link.frameBytesMax, nowMs: this.#deps.clock.nowMs(), ...(credentials !== undefined ? { credentials } : {}) })
     this.#out.pump(link)
   }
 

@@ -20,10 +20,10 @@ import type { PeerLink } from './peer.ts'
 import { EagerPush } from './push.ts'
 import { Reconciler } from './reconciler.ts'
 import { streamKey } from './stream-key.ts'
-import type { Counters, EngineConfig, Sender } from './types.ts'
+import type { Counters, EngineConfig, PeerAdmission, Sender } from './types.ts'
 import type { Envelope } from '../envelope.ts'
-import { FrameType, linkVersion, type Frame } from '../frames.ts'
-import { peerPenaltyBadFrame } from '../limits.ts'
+import { FrameType, frameText, linkVersion, type Frame } from '../frames.ts'
+import { admissionByeGraceMs, peerPenaltyBadFrame } from '../limits.ts'
 import type { Clock, Logger, StoreOp, Transport } from '../ports.ts'
 import type { ReconcileSet } from '../reconcile/index.ts'
 
@@ -46,6 +46,8 @@ export interface SyncDeps {
   write (ops: StoreOp[]): Promise<void>
   output: LinkOutput
   schedule (ms: number, fn: () => void): void
+  /** Decides on what a peer presented in its hello (#29); absent: every peer is let in. */
+  admission?: Pick<PeerAdmission, 'admit'>
 }
 
 export class SyncHandlers {
@@ -80,8 +82,12 @@ export class SyncHandlers {
       case FrameType.reconcile: return this.#reconciler.heard(link, frame.session, frame.payload)
       case FrameType.wantSeq:
         return this.#push.serve(link, this.#d.catalog.idsInSeqRange(streamKey(frame), frame.seqFrom, frame.seqTo).map(idFromKey))
-      case FrameType.refused:
       case FrameType.bye:
+        // A peer that refused us at hello (#29) says why: the operator must read it to mend it.
+        if (frame.code === 'ERR_UNAUTHORISED') { this.#d.logger.warn({ peer: link.id, reason: frame.reason }, 'peer refused this relay'); return }
+        this.#d.logger.info({ peer: link.id, frame: frame.type, code: frame.code }, 'peer notice')
+        return
+      case FrameType.refused:
         this.#d.logger.info({ peer: link.id, frame: frame.type, code: frame.code }, 'peer notice')
     }
   }
@@ -96,6 +102,8 @@ export class SyncHandlers {
       d.transport.disconnect(link.id, `no common link version (peer ${frame.versionMin}..${frame.versionMax})`)
       return
     }
+    const admitted = d.admission?.admit(link.id, frame.credentials) ?? { ok: true }
+    if (!admitted.ok) { this.#turnAway(link, admitted.reason); return }
     link.heardHello(frame.nowMs, d.clock.nowMs(), frame.frameBytesMax)
     d.peersChanged()
     this.advertiseNeighbours()
@@ -109,6 +117,22 @@ export class SyncHandlers {
       link.filePieceArrived(d.clock.monotonicMs())
       d.output.pump(link)
     }
+  }
+
+  /**
+   * Ends a link whose peer the admission refused: told why (`bye`), then cut. The link is
+   * forgotten at once, so nothing the peer sends counts; the cut waits `admissionByeGraceMs`
+   * so the bye can arrive (a cut drops what is in flight) and the refused relay's operator
+   * reads the reason. No score is charged: an honest relay whose certificate expired or
+   * whose organisation was cut off is not misbehaving, and the host keeps it away while its
+   * backoff lasts.
+   */
+  #turnAway (link: PeerLink, reason: string): void {
+    const d = this.#d
+    link.control({ type: FrameType.bye, code: 'ERR_UNAUTHORISED', reason: frameText(reason) })
+    d.output.pump(link)
+    d.links.forget(link.id)
+    d.schedule(admissionByeGraceMs, () => { d.transport.disconnect(link.id, `not admitted: ${reason}`) })
   }
 
   /** Tells every ready peer who our ready neighbours are. */

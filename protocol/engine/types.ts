@@ -31,6 +31,18 @@ export interface Authoriser {
   onHold? (channel: Uint8Array): boolean
 }
 
+/**
+ * Who may link (#29): what this node presents in its `hello`, and the decision on what a
+ * peer presented in its own. A refused peer is told why (`bye`, ERR_UNAUTHORISED) and cut,
+ * without a score penalty. Absent: every peer that speaks our link version is let in (the
+ * host's own allowlist, if any, ran before the link came up).
+ */
+export interface PeerAdmission {
+  /** What to present, e.g. this relay's organisation certificate; read at each link-up. */
+  credentials (): Uint8Array | undefined
+  admit (peer: PeerId, credentials: Uint8Array | undefined): { ok: true } | { ok: false, reason: string }
+}
+
 export interface EngineDeps {
   clock: Clock
   crypto: Crypto
@@ -39,6 +51,7 @@ export interface EngineDeps {
   logger: Logger
   authoriser: Authoriser
   events?: EngineEvents
+  admission?: PeerAdmission
   /**
    * Decodes an envelope received or submitted (default: `decodeEnvelope` with
    * `crypto.sha256`). Engines never mutate an Envelope, so a host running many engines

@@ -15,7 +15,7 @@
  * net.connect('a', 'b', { latencyMs: 10 }); await net.run(1000)
  */
 import { createEngine, type Engine } from '../../protocol/engine/engine.ts'
-import type { Authoriser, EngineConfig, EngineEvents } from '../../protocol/engine/types.ts'
+import type { Authoriser, EngineConfig, EngineEvents, PeerAdmission } from '../../protocol/engine/types.ts'
 import { MemoryStore } from '../../protocol/memory-store.ts'
 import type { Clock, Crypto, LinkInfo, Logger, PeerId, Store, Transport } from '../../protocol/ports.ts'
 import { authorRef, signEnvelope, type EnvelopeFields, type Envelope, Kind, Precedence } from '../../protocol/envelope.ts'
@@ -135,7 +135,7 @@ export class TestNet {
   }
 
   /** Starts a node's engine (on `store`: a restart after `crash`); links already connected to it come up after their handshake. */
-  async node (id: PeerId, config: Partial<EngineConfig> = {}, store: Store = new MemoryStore(), authoriser: Authoriser = this.authoriser): Promise<Engine> {
+  async node (id: PeerId, config: Partial<EngineConfig> = {}, store: Store = new MemoryStore(), authoriser: Authoriser = this.authoriser, admission?: PeerAdmission): Promise<Engine> {
     this.#storeOf.set(id, store)
     if (store instanceof MemoryStore) this.stores.set(id, store)
     const wire = this.network.transport(id)
@@ -148,7 +148,7 @@ export class TestNet {
     const clock = new NodeClock(this.scheduler, simEpochMs, noClockFault)
     this.#clocks.set(id, clock)
     const engine = createEngine({
-      clock, crypto: this.crypto, store, transport, logger: silentLogger, authoriser,
+      clock, crypto: this.crypto, store, transport, logger: silentLogger, authoriser, ...(admission !== undefined ? { admission } : {}),
       events: {
         ...this.events,
         stored: (env, from) => {
