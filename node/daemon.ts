@@ -50,6 +50,9 @@ import { auditChannelEntriesPerWindowMax, frameBytesMax } from '../protocol/limi
 import { ConfigError } from '../protocol/errors.ts'
 import type { LinkHandler, Logger } from '../protocol/ports.ts'
 import { firstBusyAddress, listening } from './listen-errors.ts'
+import { createPeerAdmission } from './org/peer-admission.ts'
+import { trustRecheckIntervalMs } from './p2p/limits.ts'
+import { trustStoreFileName } from './org/trust-store.ts'
 
 /**
  * Per-peer write queue for the libp2p link: two frames. Small on purpose: the engine
@@ -155,8 +158,15 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     const policy = new RelayChannelPolicy(crypto, ref => creators.has(ref) || (config.authors.allowEnrolled && enrolledAuthor(ref)))
     const hub = new EngineEventHub()
     let transport: FrameTransport | undefined
+    // peers.mode org (#29): relays are admitted by organisation certificate at hello (the host lets every
+    // handshake through to it), each verdict audited; a changed orgs.json or an expired certificate cuts a link.
+    const admission = config.peers.mode !== 'org' ? undefined : await createPeerAdmission({
+      dataDir, crypto, nowMs: () => clock.nowMs(),
+      admitted: (peer, org, partner) => record({ who: peer, what: 'peer.accepted', outcome: 'ok', detail: { org, ...(partner ? { boundary: 'partner organisation' } : {}) } }),
+      refused: (peer, reason) => record({ who: peer, what: 'peer.refused', outcome: 'refused', detail: { reason } }),
+    })
     const engine = createEngine({
-      clock, crypto, store, logger, authoriser: policy, events: hub.events,
+      clock, crypto, store, logger, authoriser: policy, events: hub.events, ...(admission !== undefined ? { admission } : {}),
       transport: {
         send: (peer, frame) => transport?.send(peer, frame) ?? false,
         disconnect: (peer, reason) => transport?.disconnect(peer, reason),
@@ -184,17 +194,17 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     const backoff = new PeerBackoff() // peers the engine disconnects are kept away for a growing while
     const host = await createHost({
       privateKey: nodeKey, listen: config.node.listen, staticPeers: config.peers.static, mdns: config.discovery.mdns, backoff,
-      peers: { mode: config.peers.mode, allow: allowedPeerIds(config) }, logger, start: false,
+      peers: { mode: config.peers.mode === 'org' ? 'open' : config.peers.mode, allow: allowedPeerIds(config) }, logger, start: false,
       onRefused: (peer, direction, reason, remote) => record({ who: peer, what: 'peer.refused', outcome: 'refused', remote, detail: { direction, reason } }),
     })
     cleanups.push(() => host.stop())
     const handler: LinkHandler = {
       linkUp: (peer, info) => {
         logger.info({ peer, latencyMs: info.latencyMs }, 'peer connected')
-        record({ who: peer, what: 'peer.accepted', outcome: 'ok' })
+        if (admission === undefined) record({ who: peer, what: 'peer.accepted', outcome: 'ok' }) // else audited once its certificate is judged
         engine.linkUp(peer, info)
       },
-      linkDown: (peer) => { logger.info({ peer }, 'peer disconnected'); engine.linkDown(peer) },
+      linkDown: (peer) => { logger.info({ peer }, 'peer disconnected'); admission?.forget(peer); engine.linkDown(peer) },
       receive: (peer, frame) => engine.receive(peer, frame),
       drain: (peer) => engine.drain(peer),
       linkMeasured: (peer, info) => engine.linkMeasured(peer, info),
@@ -206,6 +216,18 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     })
     const ft = transport
     cleanups.push(() => ft.close())
+    if (admission !== undefined) {
+      const recheck = setInterval(() => {
+        admission.recheck().then(cut => {
+          for (const { peer, reason } of cut) {
+            record({ who: peer, what: 'peer.refused', outcome: 'refused', detail: { reason: `link cut: ${reason}` } })
+            ft.disconnect(peer, `no longer admitted: ${reason}`)
+          }
+        }).catch((e: Error) => logger.error({ err: e.message }, `cannot read ${trustStoreFileName}; peers stay as they were`))
+      }, trustRecheckIntervalMs)
+      recheck.unref()
+      cleanups.push(() => { clearInterval(recheck) })
+    }
     await listening(Promise.resolve().then(() => host.start()), 'listen for relays', 'node.listen', '--listen', config.node.listen.join(', '), () => firstBusyAddress(config.node.listen))
     const listen = (): string[] => host.getMultiaddrs().map(String)
     let webStatus: NodeStatus['web']

@@ -148,7 +148,7 @@ t.test('problems name the file line, key path, bad value and a fix', async t => 
     [4, /storage\.quota: "1 gigabyte" is not a size; write e\.g\. 500MB or 1GB/],
     [5, /unknown key storage\.quta \(did you mean "storage\.quota"\?\)/],
     [7, /engine\.purgeInterval: "10 minutes" is not a duration; write e\.g\. 1m or 10m/],
-    [9, /peers\.mode: "allow-list" is not open or allowlist; did you mean "allowlist"\?/],
+    [9, /peers\.mode: "allow-list" is not open, allowlist or org; did you mean "allowlist"\?/],
     [10, /peers\.static\[0\]: .* does not end in \/p2p\/<node id>/],
     [11, /peers\.allow\[0\]: "not-a-peer" is not a node id/],
     [12, /unknown key colour \(expected one of: node, peers/],

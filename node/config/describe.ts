@@ -44,6 +44,8 @@ function peerSentences (config: ResolvedConfig): string[] {
     : `Dial ${plural(peers.static.length, 'relay')} and redial when a link drops: ${and(peers.static)}.`)
   if (peers.mode === 'open') {
     out.push('Accept any relay that completes the encrypted handshake (peers.mode: open).')
+  } else if (peers.mode === 'org') {
+    out.push('Accept only relays certified by this relay\'s organisation, and by the partners it is a gateway for (peers.mode: org; "ddil org show" lists them), refusing and auditing any other.')
   } else {
     const ids = allowedPeerIds(config)
     out.push(ids.length === 0

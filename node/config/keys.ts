@@ -60,12 +60,16 @@ export const configKeys: readonly ConfigKey[] = [
   {
     path: 'peers.mode',
     defaultValue: 'open',
-    what: 'open or allowlist',
-    example: 'open or allowlist',
+    what: 'open, allowlist or org',
+    example: 'open, allowlist or org',
     help: [
       'open: accept any relay that completes the encrypted handshake.',
       'allowlist: accept only relays whose node id is in peers.allow or in',
       'peers.static; others are refused right after the handshake and audited.',
+      'org: accept only relays certified by this relay\'s organisation and, where',
+      'this relay is a gateway for a partner, relays certified by that partner',
+      '("ddil org join", "ddil org trust --gateway"); others are told why, cut',
+      'and audited (docs/FEDERATION.md).',
     ],
   },
   {

@@ -115,7 +115,7 @@ function semanticWarnings (config: ResolvedConfig): string[] {
   if (peers.mode === 'allowlist' && peers.allow.length === 0 && peers.static.length === 0) {
     out.push('peers.mode is allowlist but peers.allow and peers.static are empty, so no relay will be accepted')
   }
-  if (peers.mode === 'open' && peers.allow.length > 0) out.push('peers.allow is ignored while peers.mode is open; set peers.mode: allowlist to use it')
+  if (peers.mode !== 'allowlist' && peers.allow.length > 0) out.push(`peers.allow is ignored while peers.mode is ${peers.mode}; set peers.mode: allowlist to use it`)
   if (!isLoopback(api.listen.host)) out.push(`api.listen ${formatHostPort(api.listen)} is reachable from other machines (only users in clients.allow can use it)`)
   if (config.web.listen !== undefined && isLoopback(config.web.listen.host)) out.push(`web.listen ${formatHostPort(config.web.listen)} is on loopback, so phones on the local network cannot reach it; use 0.0.0.0 or this relay's LAN address`)
   if (!isLoopback(admin.listen.host)) out.push(`admin.listen ${formatHostPort(admin.listen)} has no authentication and is reachable from other machines`)

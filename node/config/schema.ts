@@ -23,7 +23,7 @@ import { requestRatePerSecondMax } from '../api/limits.ts'
 
 export const logLevels = ['trace', 'debug', 'info', 'warn', 'error'] as const
 export type LogLevel = (typeof logLevels)[number]
-export const peerModes = ['open', 'allowlist'] as const
+export const peerModes = ['open', 'allowlist', 'org'] as const
 export type PeerMode = (typeof peerModes)[number]
 
 /** What the daemon runs with. */

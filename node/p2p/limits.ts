@@ -226,3 +226,10 @@ export const tcpRtoMinDefaultMs = 200
 
 /** How long `ip route get` may take when a relay checks a slow link's route, ms. */
 export const routeCheckTimeoutMs = 5_000
+
+/**
+ * How often a relay in `peers.mode: org` reads orgs.json again if it changed and judges its
+ * linked peers' certificates again (#29), ms: `ddil org distrust` or a revocation cuts a
+ * partner's link within this, and a certificate that expires on a long link is noticed.
+ */
+export const trustRecheckIntervalMs = 5_000

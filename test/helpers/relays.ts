@@ -107,7 +107,7 @@ export class Relay {
    * besides the operator; `authorKeys`: more users (by key) whose channels this relay carries; `via`: a data directory with no relay of its own, whose user
    * reaches this relay's client API (its config names this relay's API port).
    */
-  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], authorKeys?: string[], mode?: 'open' | 'allowlist', links?: Array<[Relay, string]>, clients?: string[], logLevel?: string, requestsPerSecond?: number, wsPort?: number, web?: boolean, webRoot?: string, quota?: string }): void {
+  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], authorKeys?: string[], mode?: 'open' | 'allowlist' | 'org', links?: Array<[Relay, string]>, clients?: string[], logLevel?: string, requestsPerSecond?: number, wsPort?: number, web?: boolean, webRoot?: string, quota?: string }): void {
     const list = (xs: string[]): string => xs.length === 0 ? ' []' : '\n' + xs.map(x => `    - "${x}"`).join('\n')
     writeFileSync(join(this.dataDir, 'config.yaml'), [
       'node:', `  listen:${list([`/ip4/${this.host}/tcp/${this.p2pPort}`, ...(o.wsPort === undefined ? [] : [`/ip4/${this.host}/tcp/${o.wsPort}/ws`])])}`,

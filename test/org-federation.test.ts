@@ -1,0 +1,101 @@
+// Organisations as trust roots between real relays (#29), `peers.mode: org` on loopback:
+// two organisations (a water utility and the county's emergency management), each with a
+// gateway to the other. A water relay that is not a gateway refuses the county's relay; a
+// channel created at the water utility, with a county member, carries a message across the
+// gateways; a revoked, an expired and an unknown organisation's relay are each refused with
+// their reason, which the refused relay's operator reads and the gateway audits; and the
+// county cutting the water utility off (`ddil org distrust`) cuts the live link.
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { Relay, waitFor, cleanupRelays, root } from './helpers/relays.ts'
+import { createOrgDir, issueCertificate, revokeCertificate } from '../node/org/org-dir.ts'
+import { nodeKeyOfId } from '../node/org/node-ids.ts'
+import { addRevocation, joinOrg, trustPartner } from '../node/org/trust-store.ts'
+
+const bin = new URL('../node/cli/bin.js', import.meta.url).pathname
+const ddil = (...args: string[]): { code: number | null, stdout: string, stderr: string } => {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 30_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+const day = 86_400_000
+
+t.teardown(cleanupRelays)
+
+/** Certifies `relay` by `orgDir` (valid for `lifetimeMs`) and makes it a member of that organisation. */
+async function member (relay: Relay, orgDir: string, org: { key: Uint8Array, name: string }, lifetimeMs = 30 * day): Promise<{ serial: number, notAfterMs: number }> {
+  const { bytes, record } = await issueCertificate(orgDir, { kind: 'relay', subject: nodeKeyOfId(relay.nodeId), subjectText: relay.nodeId, name: relay.name, lifetimeMs }, Date.now())
+  await joinOrg(relay.dataDir, { orgKey: org.key, name: org.name, certificate: bytes, nodeKey: nodeKeyOfId(relay.nodeId) }, Date.now())
+  return { serial: record.serial, notAfterMs: record.notAfterMs }
+}
+
+const ready = async (relay: Relay, peer: Relay): Promise<boolean> => (await relay.status()).peers.some((p: any) => p.id === peer.nodeId && p.ready === true)
+/** The first audit entry of `relay` about `peer` of this kind (`peer.accepted`, `peer.refused`) whose text matches `detail`. */
+const audited = (relay: Relay, what: string, peer: Relay, detail = /./): string | undefined =>
+  ddil('audit', 'export', '--data', relay.dataDir).stdout.split('\n').find(l => l.includes(`"what":"${what}"`) && l.includes(`"who":"${peer.nodeId}"`) && detail.test(l))
+
+t.test('two organisations, one gateway each, over libp2p', async t => {
+  const waterDir = join(root, 'water-org'); const countyDir = join(root, 'county-org'); const otherDir = join(root, 'other-org')
+  const [water, county, other] = await Promise.all([createOrgDir(waterDir, 'Water utility'), createOrgDir(countyDir, 'County EM'), createOrgDir(otherDir, 'Somebody else')])
+  const waterOrg = { key: water.key.publicKey, name: 'Water utility' }
+  const countyOrg = { key: county.key.publicKey, name: 'County EM' }
+  const [gw, b, cgw, revoked, expired, stranger] = await Promise.all(['gw', 'b', 'cgw', 'revoked', 'expired', 'stranger'].map(n => Relay.init(n)))
+  await member(gw, waterDir, waterOrg); await member(b, waterDir, waterOrg)
+  await member(cgw, countyDir, countyOrg)
+  const { serial } = await member(revoked, waterDir, waterOrg)
+  const shortLived = await member(expired, waterDir, waterOrg, 1_500)
+  await member(stranger, otherDir, { key: other.key.publicKey, name: 'Somebody else' })
+  await trustPartner(gw.dataDir, countyOrg.key, 'County EM', true, Date.now())
+  await trustPartner(b.dataDir, countyOrg.key, 'County EM', false, Date.now())
+  await trustPartner(cgw.dataDir, waterOrg.key, 'Water utility', true, Date.now())
+  // The water utility revokes one relay's certificate; its gateway imports the revocation.
+  const revocation = await revokeCertificate(waterDir, serial, Date.now())
+  await addRevocation(gw.dataDir, revocation.bytes)
+
+  const all = [gw, b, cgw]
+  gw.writeConfig({ authors: all, mode: 'org' })
+  b.writeConfig({ authors: all, mode: 'org', dial: [gw] })
+  cgw.writeConfig({ authors: all, mode: 'org', dial: [gw, b] })
+  for (const r of [revoked, expired, stranger]) r.writeConfig({ authors: [r], mode: 'org', dial: [gw] })
+  t.teardown(async () => { for (const r of [gw, b, cgw, revoked, expired, stranger]) await r.kill('SIGKILL') })
+  await gw.start(); await b.start(); await cgw.start()
+
+  // 1. Inside the water utility, and across its gateway; not across a relay that is not a gateway.
+  await waitFor('the water relays linked', () => ready(b, gw))
+  await waitFor('the county gateway linked to the water gateway', () => ready(cgw, gw))
+  const notGateway = await waitFor('B to refuse the county gateway', () => audited(b, 'peer.refused', cgw, /not a gateway to County EM/))
+  t.match(notGateway, /"outcome":"refused"/, 'B audits the refusal, naming the partner it is no gateway to')
+  await waitFor('the county gateway to hear why B refused it', () => cgw.output.includes('peer refused this relay') && cgw.output.includes('not a gateway to County EM') ? true : undefined)
+  t.notOk(await ready(b, cgw), 'B has no link to the county gateway')
+  const crossing = await waitFor('the water gateway to audit the county relay it admitted', () => audited(gw, 'peer.accepted', cgw))
+  t.match(crossing, /"org":"County EM"/, 'the admission names the partner')
+  t.match(crossing, /"boundary":"partner organisation"/, 'and that it crossed the boundary')
+
+  // 2. A channel of the water utility with a county member: a message sent at B reaches the county gateway's user through the gateways.
+  const created = ddil('channel', 'create', '--data', b.dataDir, 'flood')
+  t.equal(created.code, 0, created.stderr)
+  const ref = /reference ([0-9a-f]{16})/.exec(created.stdout)?.[1] as string
+  t.equal(ddil('channel', 'add', '--data', b.dataDir, 'flood', cgw.user.publicKey).code, 0)
+  t.equal(ddil('send', '--data', b.dataDir, 'flood', 'Levee breach at pump station 3', '--precedence', 'flash').code, 0)
+  await waitFor('the message at the county', () => ddil('tail', '--data', cgw.dataDir, ref, '--json').stdout.includes('Levee breach at pump station 3') ? true : undefined)
+  t.pass('the message crossed from the water utility to the county through the gateways')
+
+  // 3. Revoked, expired, unknown organisation: each refused by the gateway with its reason, heard by its operator.
+  await waitFor('the short-lived certificate to expire', () => Date.now() > shortLived.notAfterMs ? true : undefined)
+  await revoked.start(); await expired.start(); await stranger.start()
+  for (const [relay, reason] of [[revoked, /was revoked by Water utility/], [expired, /expired .* ago/], [stranger, /from an organisation this relay has not accepted/]] as const) {
+    const line = await waitFor(`the gateway to refuse ${relay.name}`, () => audited(gw, 'peer.refused', relay, /"reason"/))
+    t.match(line, reason, `${relay.name}: refused and audited with its reason`)
+    // The stranger's own relay refuses the gateway too (it does not know the water utility), so it forgets the link before the gateway's bye arrives.
+    if (relay === stranger) t.ok(await waitFor('the stranger to refuse the gateway in turn', () => audited(stranger, 'peer.refused', gw, /not accepted/)))
+    else await waitFor(`${relay.name} to hear why`, () => relay.output.includes('peer refused this relay') ? true : undefined)
+    t.notOk(await ready(gw, relay), `${relay.name} has no link`)
+  }
+
+  // 4. The county cuts the water utility off: the live link is cut within a recheck, and audited.
+  const distrust = ddil('org', 'distrust', water.publicKey, '--data', cgw.dataDir)
+  t.equal(distrust.code, 0, distrust.stderr)
+  t.match(distrust.stdout, /no longer trusts Water utility/)
+  await waitFor('the county gateway to cut the water gateway', async () => !(await ready(cgw, gw)) ? true : undefined)
+  t.match(await waitFor('the cut audited', () => audited(cgw, 'peer.refused', gw, /link cut/)), /Water utility, which this relay's operator no longer trusts/)
+})
