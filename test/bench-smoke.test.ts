@@ -4,7 +4,7 @@
 // relay and relay-store, which start real relays, are in bench-smoke-relays.test.ts.
 import { smokeBench } from './helpers/bench-smoke.ts'
 
-for (const name of ['cbor', 'ingest', 'protocol', 'push', 'reconcile', 'sim']) smokeBench(name)
+for (const name of ['cbor', 'ingest', 'org', 'protocol', 'push', 'reconcile', 'sim']) smokeBench(name)
 // Every catch-up converges with each missed envelope sent once and nobody penalised.
 // Governance verified from scratch, and every audit export format, on a small log.
 smokeBench('compliance', [], row => typeof row.what === 'string' && (typeof row.verify_ms === 'number' || typeof row.per_s === 'number'))
