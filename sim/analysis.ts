@@ -11,6 +11,7 @@
  * pairs.filter(p => p.deliverable && p.delivered).length
  */
 import { courierLegs } from './courier.ts'
+import { linkAdmitted } from './organisations.ts'
 import { buildOracleGraph, earliestArrivals, earliestFileArrivals, isDeliverable } from './oracle.ts'
 import type { MessageRecord } from './ledger.ts'
 import type { RunResult } from './run-stats.ts'
@@ -35,7 +36,8 @@ export type ScoredRun = Pick<RunResult, 'scenario' | 'timeline' | 'nodeIds'> & {
 
 /** Every expected (message, recipient) pair of every acknowledged message, in message order. */
 export function analysePairs (result: ScoredRun): Pair[] {
-  const graph = buildOracleGraph(result.timeline, courierLegs(result.scenario, result.timeline))
+  const nodes = new Map(result.scenario.nodes.map(n => [n.id, n]))
+  const graph = buildOracleGraph(result.timeline, courierLegs(result.scenario, result.timeline), (a, b) => linkAdmitted(nodes.get(a) ?? {}, nodes.get(b) ?? {}))
   const endMs = result.scenario.durationMs
   const out: Pair[] = []
   for (const rec of result.ledger.records) {

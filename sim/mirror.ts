@@ -13,7 +13,7 @@
 import type { Scenario } from './scenario-types.ts'
 
 /** Keys whose strings are never node ids: channel and group names, text, positions. */
-const notNodeIdKeys = new Set(['name', 'description', 'fileName', 'channel', 'group', 'key', 'contactsFile', 'warnings', 'pos'])
+const notNodeIdKeys = new Set(['name', 'description', 'fileName', 'channel', 'group', 'org', 'key', 'contactsFile', 'warnings', 'pos'])
 
 export function mirrorNodeIds (scenario: Scenario): Scenario {
   const sorted = scenario.nodes.map(n => n.id).sort()

@@ -123,7 +123,8 @@ function usableSegments (timeline: Timeline, from: string, to: string): UsableSe
   return segments
 }
 
-export function buildOracleGraph (timeline: Timeline, legs: readonly CourierLeg[] = []): OracleGraph {
+/** `admitted`: whether a link between two nodes may carry envelopes at all (organisations, #29); absent: every link may. */
+export function buildOracleGraph (timeline: Timeline, legs: readonly CourierLeg[] = [], admitted: (a: string, b: string) => boolean = () => true): OracleGraph {
   const index = new Map(timeline.nodes.map((n, i) => [n, i]))
   const carriesFrom: OracleGraph['carriesFrom'] = timeline.nodes.map(() => [])
   const carriedTo = timeline.nodes.map(() => false)
@@ -135,7 +136,7 @@ export function buildOracleGraph (timeline: Timeline, legs: readonly CourierLeg[
   }
   const outgoing = new Map<string, OracleEdge[]>()
   for (const [node, links] of timeline.outgoing) {
-    const edges = links.map(l => {
+    const edges = links.filter(l => admitted(l.from, l.to)).map(l => {
       const segments = usableSegments(timeline, l.from, l.to)
       return { from: l.from, to: l.to, toIndex: index.get(l.to) as number, segments, latencyMinMs: segments.reduce((m, s) => Math.min(m, s.latencyMs), Infinity) }
     })

@@ -40,6 +40,7 @@ import { TraceHash } from './trace.ts'
 import { memoisedCrypto, sharedDecoder } from './verify-cache.ts'
 import { buildWorkload, type Post } from './workload.ts'
 import { RunStats, type RunResult } from './run-stats.ts'
+import { simAdmission } from './organisations.ts'
 
 export type { RunResult } from './run-stats.ts'
 
@@ -115,7 +116,9 @@ export async function runScenario (scenario: Scenario, options: RunOptions): Pro
   })
   for (const link of scenario.links) net.addLink(link.a, link.b)
   for (const [i, n] of scenario.nodes.entries()) {
+    const admission = simAdmission(n, () => { stats.refused('not-admitted') })
     nodes.push(new SimNode({
+      ...(admission !== undefined ? { admission } : {}),
       id: n.id, index: i, scheduler: s, epochMs: simEpochMs, clockFault: { skewMs: n.skewMs ?? 0, driftPpm: n.driftPpm ?? 0 },
       crypto, decode: decoder.decode, user: identities.user(n.id), authoriser: governed?.authoriser(i) ?? identities.authoriser, transport: net.transport(n.id), logger: silent, wake,
       storeWriteMs: options.storeWriteMs ?? storeWriteMsDefault, stringPool, engineConfig: { storageBytesMax: n.storageBytes, ...options.engineConfig },

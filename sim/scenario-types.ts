@@ -30,6 +30,14 @@ export interface ResolvedNode {
   skewMs?: number
   /** Clock rate error, parts per million (`drift: 50ppm`); absent means 0. */
   driftPpm?: number
+  /**
+   * The organisation whose relay this is (#29, `org: water`): relays of different
+   * organisations link only when both are gateways (`gateway: true`), as `peers.mode: org`
+   * admits them; every other link between them is refused at hello and is no path for the
+   * oracle. Absent on every node of a scenario without organisations.
+   */
+  org?: string
+  gateway?: boolean
 }
 
 /** An undirected link as configured (its state over time lives in the timeline). */

@@ -111,16 +111,16 @@ function readNodes (v: Val, names: Names, defaults: ScenarioDefaults): ResolvedN
       out.push({ id, storageBytes: defaults.node.storageBytes })
       continue
     }
-    const f = item.map(['id', 'group', 'count', 'storage', 'skew', 'drift'], 'a node id, { id, storage } or { group, count }')
+    const f = item.map(['id', 'group', 'count', 'storage', 'skew', 'drift', 'org', 'gateway'], 'a node id, { id, storage } or { group, count }')
     const storageBytes = f.get('storage')?.unit(parseSize) ?? defaults.node.storageBytes
-    const clock = readClockFault(f)
+    const traits = { ...readClockFault(f), ...readOrg(f) }
     const id = f.get('id')
     const group = f.get('group')
     if ((id === undefined) === (group === undefined)) item.fail('write either { id: truck } or { group: field, count: 6 }')
     if (id !== undefined) {
       if (f.has('count')) f.req('count', '').fail('"count" only goes with "group"')
       names.addNode(id.str('a node id'), id)
-      out.push({ id: id.str(), storageBytes, ...clock })
+      out.push({ id: id.str(), storageBytes, ...traits })
       continue
     }
     const groupName = (group as Val).str('a group name')
@@ -131,13 +131,28 @@ function readNodes (v: Val, names: Names, defaults: ScenarioDefaults): ResolvedN
       const memberId = `${groupName}-${i}`
       names.addNode(memberId, item)
       members.push(memberId)
-      out.push({ id: memberId, storageBytes, group: groupName, ...clock })
+      out.push({ id: memberId, storageBytes, group: groupName, ...traits })
     }
     names.groups.set(groupName, members)
   }
+  const unaffiliated = out.filter(n => n.org === undefined)
+  if (unaffiliated.length > 0 && unaffiliated.length < out.length) v.fail(`once one node names its organisation every node must (org: NAME); these do not: ${unaffiliated.slice(0, 5).map(n => n.id).join(', ')}${unaffiliated.length > 5 ? ', …' : ''}`)
   if (out.length < 2) v.fail('a scenario needs at least two nodes')
   if (out.length > scenarioNodesMax) v.fail(`${out.length} nodes is more than the ${scenarioNodesMax} a scenario may have`)
   return out
+}
+
+/** `org` and `gateway` of a node or group entry (#29), only when written. */
+function readOrg (f: Fields): { org?: string, gateway?: boolean } {
+  const org = f.get('org')
+  const gateway = f.get('gateway')
+  if (gateway !== undefined && org === undefined) gateway.fail('"gateway" needs "org": a gateway is one organisation\'s relay to the others')
+  const isGateway = gateway === undefined ? undefined : gateway.scalar('true or false')
+  if (isGateway !== undefined && typeof isGateway !== 'boolean') (gateway as Val).fail(`expected true or false but found ${JSON.stringify(isGateway)}`)
+  return {
+    ...(org !== undefined ? { org: org.str('an organisation name') } : {}),
+    ...(isGateway === true ? { gateway: true } : {}),
+  }
 }
 
 /** `skew` and `drift` of a node or group entry, only when written (so plain nodes stay plain). */

@@ -54,6 +54,7 @@ t.test('what it cannot emulate is refused in one sentence naming the feature', a
   refuses(base.replace('bandwidth: 64kbps, latency: 20ms', 'loss: 2%'), 1, /sets loss, duplicate or reorder .*no sch_netem/, 'loss')
   refuses(base.replace('nodes: [a, b, c]', 'nodes:\n  - a\n  - { id: b, skew: 5m }\n  - c'), 1, /gives node b a clock skew or drift/, 'clock skew')
   refuses(base.replace('  - { at: 40m, up: [a, b] }', '  - { at: 40m, clog: [a, b] }'), 1, /one-way clog/, 'a one-way clog')
+  refuses(base.replace('nodes: [a, b, c]', 'nodes:\n  - { id: a, org: w }\n  - { id: b, org: w }\n  - { id: c, org: w }'), 1, /puts node a in an organisation; ddil emulate does not yet issue certificates/, 'organisations')
   refuses(base.replace('nodes: [a, b, c]', 'nodes:\n  - a\n  - b\n  - c\n  - { group: x, count: 40 }'), 1, /43 nodes; one machine emulates at most 40/, 'too many relays')
   refuses(base, 0.5, /--time-scale must be from 1 to 1000/, 'slower than written')
   refuses(base, 5000, /--time-scale must be from 1 to 1000/, 'beyond the fastest speed-up')

@@ -71,6 +71,8 @@ function refuseUnsupported (scenario: Scenario, timeScale: number): void {
   if (clog !== undefined) throw new UsageError(`${where} has a one-way clog (line ${clog.pos.line}); ddil emulate cuts links both ways only`)
   const skewed = scenario.nodes.find(n => (n.skewMs ?? 0) !== 0 || (n.driftPpm ?? 0) !== 0)
   if (skewed !== undefined) throw new UsageError(`${where} gives node ${skewed.id} a clock skew or drift; relays in ddil emulate share this machine's clock`)
+  const affiliated = scenario.nodes.find(n => n.org !== undefined)
+  if (affiliated !== undefined) throw new UsageError(`${where} puts node ${affiliated.id} in an organisation; ddil emulate does not yet issue certificates to its relays (test/org-federation.test.ts runs organisations between real relays)`)
   const lossy = [...scenario.links.map(l => ({ p: l.params, line: l.pos.line })), ...scenario.events.flatMap(e => e.kind === 'degrade' ? [{ p: e.params, line: e.pos.line }] : [])]
     .find(x => (x.p.loss ?? 0) > 0 || (x.p.duplicate ?? 0) > 0 || (x.p.reorder ?? 0) > 0)
   if (lossy !== undefined) throw new UsageError(`${where} sets loss, duplicate or reorder (line ${lossy.line}); this kernel has no sch_netem, so ddil emulate cannot drop or reorder packets`)
