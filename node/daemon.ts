@@ -44,12 +44,13 @@ import { checkDataFormat } from './data-format.ts'
 import { removeEndpoints, writeEndpoints } from './endpoints.ts'
 import { createEngine, type Engine } from '../protocol/engine/engine.ts'
 import { RelayChannelPolicy } from '../protocol/channel/relay.ts'
-import { authorRef, kindNames } from '../protocol/envelope.ts'
+import { authorRef, decodeEnvelope, kindNames } from '../protocol/envelope.ts'
 import { bytesEqual, toHex } from '../protocol/bytes.ts'
 import { auditChannelEntriesPerWindowMax, frameBytesMax } from '../protocol/limits.ts'
 import { ConfigError } from '../protocol/errors.ts'
 import type { LinkHandler, Logger } from '../protocol/ports.ts'
 import { firstBusyAddress, listening } from './listen-errors.ts'
+import { auditBoundary } from './org/boundary-audit.ts'
 import { createPeerAdmission } from './org/peer-admission.ts'
 import { trustRecheckIntervalMs } from './p2p/limits.ts'
 import { trustStoreFileName } from './org/trust-store.ts'
@@ -182,8 +183,9 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     })
     hub.refused.add((reason, detail, peer, env) => record({
       who: peer ?? 'local client', what: 'envelope.rejected', outcome: 'refused',
-      detail: { reason, detail, ...(env !== undefined ? { id: toHex(env.id), kind: kindNames[env.kind], channel: toHex(env.channel), author: toHex(env.author) } : {}) },
+      detail: { reason, detail, ...(peer !== undefined && admission?.partnerOf(peer) !== undefined ? { partner: admission.partnerOf(peer) as string } : {}), ...(env !== undefined ? { id: toHex(env.id), kind: kindNames[env.kind], channel: toHex(env.channel), author: toHex(env.author) } : {}) },
     }))
+    if (admission !== undefined) auditBoundary({ hub, partnerOf: (peer) => admission.partnerOf(peer), decode: (bytes) => decodeEnvelope(bytes, (b) => crypto.sha256(b)), record })
     hub.penalised.add((peer, reason) => record({ who: peer, what: 'peer.refused', outcome: 'refused', detail: { reason } }))
     hub.removed.add((ids, why, bytes) => {
       if (why === 'evicted') { const e = evictionAuditEvent(ids.length, bytes ?? 0); budget.record(e.event, e.fold); return }

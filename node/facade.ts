@@ -30,7 +30,7 @@ const trackedSubmissionsMax = 10_000
 /** Fans the engine's single events object out to any number of listeners. */
 export class EngineEventHub {
   readonly stored = new Set<(env: Envelope, from: string) => void>()
-  readonly sent = new Set<(id: Uint8Array, peer: string) => void>()
+  readonly sent = new Set<(id: Uint8Array, peer: string, bytes: Uint8Array) => void>()
   readonly removed = new Set<(ids: Uint8Array[], why: 'evicted' | 'purged' | 'discarded', bytes?: number) => void>()
   readonly refused = new Set<NonNullable<EngineEvents['refused']>>()
   readonly penalised = new Set<NonNullable<EngineEvents['penalised']>>()
@@ -39,7 +39,7 @@ export class EngineEventHub {
 
   readonly events: EngineEvents = {
     stored: (env, from) => { for (const l of this.stored) l(env, from) },
-    sent: (id, peer) => { for (const l of this.sent) l(id, peer) },
+    sent: (id, peer, bytes) => { for (const l of this.sent) l(id, peer, bytes) },
     removed: (ids, why, bytes) => { for (const l of this.removed) l(ids, why, bytes) },
     refused: (reason, detail, peer, env) => { for (const l of this.refused) l(reason, detail, peer, env) },
     penalised: (peer, reason) => { for (const l of this.penalised) l(peer, reason) },

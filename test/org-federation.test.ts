@@ -79,6 +79,12 @@ t.test('two organisations, one gateway each, over libp2p', async t => {
   t.equal(ddil('send', '--data', b.dataDir, 'flood', 'Levee breach at pump station 3', '--precedence', 'flash').code, 0)
   await waitFor('the message at the county', () => ddil('tail', '--data', cgw.dataDir, ref, '--json').stdout.includes('Levee breach at pump station 3') ? true : undefined)
   t.pass('the message crossed from the water utility to the county through the gateways')
+  // Each gateway audits what crossed: out at the water gateway, in at the county's, naming the partner and the channel.
+  // Detail keys are in canonical (sorted) order: bytes, channel, direction, id, kind, partner, precedence.
+  const out = await waitFor('the water gateway to audit the flash message leaving', () => audited(gw, 'boundary.crossed', cgw, new RegExp(`"channel":"${ref}","direction":"out",.*"kind":"message","partner":"County EM","precedence":"flash"`)))
+  t.ok(out, 'out: the partner, the channel, the kind and precedence')
+  const inbound = await waitFor('the county gateway to audit it entering', () => audited(cgw, 'boundary.crossed', gw, new RegExp(`"channel":"${ref}","direction":"in",.*"kind":"message","partner":"Water utility","precedence":"flash"`)))
+  t.equal(JSON.parse(inbound).detail.id, JSON.parse(out).detail.id, 'in at the county gateway: the same envelope')
 
   // 3. Revoked, expired, unknown organisation: each refused by the gateway with its reason, heard by its operator.
   await waitFor('the short-lived certificate to expire', () => Date.now() > shortLived.notAfterMs ? true : undefined)

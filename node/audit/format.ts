@@ -21,7 +21,7 @@ export const auditEventTypes = [
   'key.rotated', 'store.purged', 'store.evicted', 'config.changed', 'node.started', 'node.stopped',
   'client.authenticated', 'client.refused', 'admin.refused',
   'enrolment.issued', 'enrolment.refused', 'enrolment.expired', 'client.enrolled', 'client.revoked',
-  'bundle.exported', 'bundle.imported',
+  'bundle.exported', 'bundle.imported', 'boundary.crossed',
 ] as const
 export type AuditEventType = (typeof auditEventTypes)[number]
 

@@ -40,6 +40,8 @@ export interface RelayAdmission extends PeerAdmission {
   recheck (): Promise<Array<{ peer: PeerId, reason: string }>>
   /** A peer's link ended: forget what it presented. */
   forget (peer: PeerId): void
+  /** The partner organisation an admitted peer belongs to; undefined for our own relays and anyone else. */
+  partnerOf (peer: PeerId): string | undefined
 }
 
 type Verdict = { ok: true, org: string, partner: boolean } | { ok: false, reason: string }
@@ -62,14 +64,14 @@ export async function createPeerAdmission (deps: AdmissionDeps): Promise<RelayAd
   let store = await readTrustStore(deps.dataDir, deps.crypto)
   if (store.own === null) throw new ConfigError(`peers.mode is org, but this relay belongs to no organisation yet: run "ddil org join ORG_KEY --name NAME --certificate FILE --data ${deps.dataDir}" first`)
   let stamp = changeStamp(path)
-  /** What each admitted peer presented, to judge it again when the store changes. */
-  const presented = new Map<PeerId, Uint8Array>()
+  /** What each admitted peer presented, to judge it again when the store changes, and its partner organisation if any. */
+  const presented = new Map<PeerId, { credentials: Uint8Array, partner?: string }>()
   return {
     credentials: () => store.own?.certificate.bytes,
     admit (peer, credentials) {
       const v = judgePeer(store, peer, credentials, deps.nowMs(), deps.crypto)
       if (!v.ok) { presented.delete(peer); deps.refused?.(peer, v.reason); return v }
-      if (credentials !== undefined) presented.set(peer, credentials)
+      if (credentials !== undefined) presented.set(peer, { credentials, ...(v.partner ? { partner: v.org } : {}) })
       deps.admitted?.(peer, v.org, v.partner)
       return { ok: true }
     },
@@ -81,13 +83,14 @@ export async function createPeerAdmission (deps: AdmissionDeps): Promise<RelayAd
       }
       // Judged again even when nothing changed: a certificate may have expired on a long link.
       const cut: Array<{ peer: PeerId, reason: string }> = []
-      for (const [peer, credentials] of presented) {
+      for (const [peer, { credentials }] of presented) {
         const v = judgePeer(store, peer, credentials, deps.nowMs(), deps.crypto)
         if (!v.ok) { presented.delete(peer); cut.push({ peer, reason: v.reason }) }
       }
       return cut
     },
     forget (peer) { presented.delete(peer) },
+    partnerOf: (peer) => presented.get(peer)?.partner,
   }
 }
 

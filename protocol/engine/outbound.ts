@@ -46,7 +46,7 @@ export class Outbound {
     // An idle link's queue is empty, and every id in its map of queued ids is in the queue: no need to ask that map.
     if (link.idle && (force || !link.sentRecently(item.key, nowMs))) {
       const outcome = link.sendNow(item, d.transport, d.counters, nowMs, d.networkNowMs())
-      if (outcome === 'sent') d.events?.sent?.(item.id, link.id)
+      if (outcome === 'sent') d.events?.sent?.(item.id, link.id, item.bytes)
       if (outcome !== 'blocked') return
     }
     if (link.enqueue(precedence, item, force, nowMs)) this.pump(link)
@@ -55,7 +55,7 @@ export class Outbound {
   pump (link: PeerLink): void {
     const d = this.#deps
     if (link.unread) { this.penalise(link, peerPenaltyUnread, `more than ${controlQueueBytesMax} bytes of control frames wait for it: it does not read`); return }
-    for (const sent of link.pump(d.transport, d.counters, d.clock.nowMs(), d.networkNowMs())) d.events?.sent?.(sent.id, link.id)
+    for (const sent of link.pump(d.transport, d.counters, d.clock.nowMs(), d.networkNowMs())) d.events?.sent?.(sent.id, link.id, sent.bytes)
     if (link.backlog.size > 0) d.refill(link)
   }
 

@@ -132,8 +132,8 @@ export interface EngineEvents {
   penalised? (peer: PeerId, reason: string): void
   /** Envelopes removed for quota (evicted), age (purged) or because channel state discarded them; `bytes`: what they counted against the quota (given for evictions). */
   removed? (ids: Uint8Array[], why: 'evicted' | 'purged' | 'discarded', bytes?: number): void
-  /** An envelope was handed to the transport for a peer. */
-  sent? (id: Uint8Array, peer: PeerId): void
+  /** An envelope was handed to the transport for a peer (`bytes`: the envelope's; it may still be on its way to this relay's store). */
+  sent? (id: Uint8Array, peer: PeerId, bytes: Uint8Array): void
   /** During `open`, once per stored envelope (so channel state can be rebuilt before links come up). */
   restored? (env: Envelope): void
 }
