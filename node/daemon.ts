@@ -165,6 +165,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       dataDir, crypto, nowMs: () => clock.nowMs(),
       admitted: (peer, org, partner) => record({ who: peer, what: 'peer.accepted', outcome: 'ok', detail: { org, ...(partner ? { boundary: 'partner organisation' } : {}) } }),
       refused: (peer, reason) => record({ who: peer, what: 'peer.refused', outcome: 'refused', detail: { reason } }),
+      warn: (message) => { logger.warn({}, message) },
     })
     const engine = createEngine({
       clock, crypto, store, logger, authoriser: policy, events: hub.events, ...(admission !== undefined ? { admission } : {}),

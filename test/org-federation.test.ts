@@ -89,6 +89,7 @@ t.test('two organisations, one gateway each, over libp2p', async t => {
   // 3. Revoked, expired, unknown organisation: each refused by the gateway with its reason, heard by its operator.
   await waitFor('the short-lived certificate to expire', () => Date.now() > shortLived.notAfterMs ? true : undefined)
   await revoked.start(); await expired.start(); await stranger.start()
+  t.match(expired.output, /this relay's own certificate \d+ \(\\?"expired\\?"\) expired .* ago: its peers will refuse it; renew it/, 'the expired relay warned its operator at start')
   for (const [relay, reason] of [[revoked, /was revoked by Water utility/], [expired, /expired .* ago/], [stranger, /from an organisation this relay has not accepted/]] as const) {
     const line = await waitFor(`the gateway to refuse ${relay.name}`, () => audited(gw, 'peer.refused', relay, /"reason"/))
     t.match(line, reason, `${relay.name}: refused and audited with its reason`)

@@ -22,6 +22,7 @@ import type { PeerAdmission } from '../../protocol/engine/types.ts'
 import { ConfigError } from '../../protocol/errors.ts'
 import { judgeCertificate, orgRef } from '../../protocol/org/trust.ts'
 import type { Crypto, PeerId } from '../../protocol/ports.ts'
+import { ownCertificateWarnBeforeMs } from '../p2p/limits.ts'
 import { nodeKeyOfId } from './node-ids.ts'
 import { readTrustStore, toTrustState, trustStoreFileName, type TrustStore } from './trust-store.ts'
 
@@ -33,6 +34,8 @@ export interface AdmissionDeps {
   admitted? (peer: PeerId, org: string, partner: boolean): void
   /** A peer was refused, and why (audit). */
   refused? (peer: PeerId, reason: string): void
+  /** This relay's own certificate will not be admitted by its peers (expired, revoked, not yet valid), or expires soon: for the operator's log. */
+  warn? (message: string): void
 }
 
 export interface RelayAdmission extends PeerAdmission {
@@ -63,6 +66,10 @@ export async function createPeerAdmission (deps: AdmissionDeps): Promise<RelayAd
   const path = join(deps.dataDir, trustStoreFileName)
   let store = await readTrustStore(deps.dataDir, deps.crypto)
   if (store.own === null) throw new ConfigError(`peers.mode is org, but this relay belongs to no organisation yet: run "ddil org join ORG_KEY --name NAME --certificate FILE --data ${deps.dataDir}" first`)
+  const own = store.own
+  const ownVerdict = judgeCertificate(own.certificate, { kind: 'relay', subject: own.certificate.subject }, toTrustState(store), deps.nowMs(), deps.crypto)
+  if (!ownVerdict.ok) deps.warn?.(`this relay's own ${ownVerdict.reason}: its peers will refuse it; renew it ("ddil org certify-relay", then "ddil org join")`)
+  else if (own.certificate.notAfterMs - deps.nowMs() < ownCertificateWarnBeforeMs) deps.warn?.(`this relay's certificate ${own.certificate.serial} expires at ${new Date(own.certificate.notAfterMs).toISOString()}: renew it before then ("ddil org certify-relay", then "ddil org join")`)
   let stamp = changeStamp(path)
   /** What each admitted peer presented, to judge it again when the store changes, and its partner organisation if any. */
   const presented = new Map<PeerId, { credentials: Uint8Array, partner?: string }>()

@@ -233,3 +233,6 @@ export const routeCheckTimeoutMs = 5_000
  * partner's link within this, and a certificate that expires on a long link is noticed.
  */
 export const trustRecheckIntervalMs = 5_000
+
+/** How long before this relay's own organisation certificate expires it warns at start-up, ms (two weeks, #29). */
+export const ownCertificateWarnBeforeMs = 14 * 86_400_000
