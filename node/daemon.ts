@@ -51,6 +51,7 @@ import { ConfigError } from '../protocol/errors.ts'
 import type { LinkHandler, Logger } from '../protocol/ports.ts'
 import { firstBusyAddress, listening } from './listen-errors.ts'
 import { auditBoundary } from './org/boundary-audit.ts'
+import { recordTrust } from './org/trust-audit.ts'
 import { createPeerAdmission } from './org/peer-admission.ts'
 import { trustRecheckIntervalMs } from './p2p/limits.ts'
 import { trustStoreFileName } from './org/trust-store.ts'
@@ -166,6 +167,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       admitted: (peer, org, partner) => record({ who: peer, what: 'peer.accepted', outcome: 'ok', detail: { org, ...(partner ? { boundary: 'partner organisation' } : {}) } }),
       refused: (peer, reason) => record({ who: peer, what: 'peer.refused', outcome: 'refused', detail: { reason } }),
       warn: (message) => { logger.warn({}, message) },
+      reloaded: (store) => { recordTrust({ dataDir, store, audit: appendDurable }).catch((e: Error) => logger.error({ err: e.message }, `cannot audit the change to ${trustStoreFileName}`)) },
     })
     const engine = createEngine({
       clock, crypto, store, logger, authoriser: policy, events: hub.events, ...(admission !== undefined ? { admission } : {}),
@@ -297,6 +299,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     await writeEndpoints(dataDir, { api: api.address, admin: admin.address, requestsPerSecond: config.api.requestsPerSecond })
     cleanups.push(() => removeEndpoints(dataDir))
     const configHash = await recordConfig({ dataDir, config, audit: appendDurable })
+    if (admission !== undefined) await recordTrust({ dataDir, store: admission.store(), audit: appendDurable }) // what ddil org changed while the relay was stopped
     await audit.append({ who: 'operator', what: 'node.started', outcome: 'ok', detail: { listen: listen(), api: `${api.address.host}:${api.address.port}`, web: webStatus ?? null, config: configHash } })
     let stopping: Promise<void> | undefined
     return {

@@ -34,6 +34,8 @@ export interface AdmissionDeps {
   admitted? (peer: PeerId, org: string, partner: boolean): void
   /** A peer was refused, and why (audit). */
   refused? (peer: PeerId, reason: string): void
+  /** orgs.json changed and was read again (for the audit log). */
+  reloaded? (store: TrustStore): void
   /** This relay's own certificate will not be admitted by its peers (expired, revoked, not yet valid), or expires soon: for the operator's log. */
   warn? (message: string): void
 }
@@ -45,6 +47,8 @@ export interface RelayAdmission extends PeerAdmission {
   forget (peer: PeerId): void
   /** The partner organisation an admitted peer belongs to; undefined for our own relays and anyone else. */
   partnerOf (peer: PeerId): string | undefined
+  /** The trust store as last read. */
+  store (): TrustStore
 }
 
 type Verdict = { ok: true, org: string, partner: boolean } | { ok: false, reason: string }
@@ -87,6 +91,7 @@ export async function createPeerAdmission (deps: AdmissionDeps): Promise<RelayAd
       if (now !== stamp) {
         stamp = now // before reading: a damaged file is reported once, not at every recheck
         store = await readTrustStore(deps.dataDir, deps.crypto)
+        deps.reloaded?.(store)
       }
       // Judged again even when nothing changed: a certificate may have expired on a long link.
       const cut: Array<{ peer: PeerId, reason: string }> = []
@@ -98,6 +103,7 @@ export async function createPeerAdmission (deps: AdmissionDeps): Promise<RelayAd
     },
     forget (peer) { presented.delete(peer) },
     partnerOf: (peer) => presented.get(peer)?.partner,
+    store: () => store,
   }
 }
 
