@@ -58,7 +58,7 @@ t.test('two organisations, one gateway each, over libp2p', async t => {
   cgw.writeConfig({ authors: all, mode: 'org', dial: [gw, b] })
   for (const r of [revoked, expired, stranger]) r.writeConfig({ authors: [r], mode: 'org', dial: [gw] })
   t.teardown(async () => { for (const r of [gw, b, cgw, revoked, expired, stranger]) await r.kill('SIGKILL') })
-  await gw.start(); await b.start(); await cgw.start()
+  await Promise.all([gw.start(), b.start(), cgw.start()]) // the dialling ones redial until the gateway listens
 
   // 1. Inside the water utility, and across its gateway; not across a relay that is not a gateway.
   await waitFor('the water relays linked', () => ready(b, gw))
@@ -88,7 +88,7 @@ t.test('two organisations, one gateway each, over libp2p', async t => {
 
   // 3. Revoked, expired, unknown organisation: each refused by the gateway with its reason, heard by its operator.
   await waitFor('the short-lived certificate to expire', () => Date.now() > shortLived.notAfterMs ? true : undefined)
-  await revoked.start(); await expired.start(); await stranger.start()
+  await Promise.all([revoked.start(), expired.start(), stranger.start()])
   t.match(expired.output, /this relay's own certificate \d+ \(\\?"expired\\?"\) expired .* ago: its peers will refuse it; renew it/, 'the expired relay warned its operator at start')
   for (const [relay, reason] of [[revoked, /was revoked by Water utility/], [expired, /expired .* ago/], [stranger, /from an organisation this relay has not accepted/]] as const) {
     const line = await waitFor(`the gateway to refuse ${relay.name}`, () => audited(gw, 'peer.refused', relay, /"reason"/))
