@@ -132,7 +132,10 @@ export class SyncHandlers {
     link.control({ type: FrameType.bye, code: 'ERR_UNAUTHORISED', reason: frameText(reason) })
     d.output.pump(link)
     d.links.forget(link.id)
-    d.schedule(admissionByeGraceMs, () => { d.transport.disconnect(link.id, `not admitted: ${reason}`) })
+    d.schedule(admissionByeGraceMs, () => {
+      if (d.links.get(link.id)?.ready === true) return // it came back meanwhile and was let in (the trust store changed)
+      d.transport.disconnect(link.id, `not admitted: ${reason}`)
+    })
   }
 
   /** Tells every ready peer who our ready neighbours are. */
