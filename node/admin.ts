@@ -26,7 +26,8 @@ import * as limits from './api/limits.ts'
 export interface NodeStatus {
   nodeId: string
   listen: string[]
-  peers: Array<{ id: string, ready: boolean, score: number, queued: number[], latencyMs: number | null, costMs: number }>
+  /** `org`, `partner`: in `peers.mode: org`, the organisation whose certificate the peer presented, and whether it is a partner's (#29). */
+  peers: Array<{ id: string, ready: boolean, score: number, queued: number[], latencyMs: number | null, costMs: number, org?: string, partner?: boolean }>
   queuedByPrecedence: number[]
   /** Peers that went away and what waits for them; computed when read (a pass over the store's index). */
   readonly away: AwayPeer[]

@@ -239,7 +239,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     const status = (): NodeStatus => {
       const s = engine.status()
       return {
-        nodeId, listen: listen(), peers: s.peers, queuedByPrecedence: s.queuedByPrecedence,
+        nodeId, listen: listen(), peers: admission === undefined ? s.peers : s.peers.map(p => ({ ...p, ...admission.orgOf(p.id) })), queuedByPrecedence: s.queuedByPrecedence,
         // A getter: JSON (/status) reads it, the metrics do not, so a scrape costs no pass over the store's index.
         get away () { return engine.awayPeers() },
         envelopes: s.envelopes, storeBytes: s.storeBytes, storageBytesMax: s.storageBytesMax, counters: s.counters, uptimeMs: clock.monotonicMs() - started,

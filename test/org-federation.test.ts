@@ -67,6 +67,10 @@ t.test('two organisations, one gateway each, over libp2p', async t => {
   t.match(notGateway, /"outcome":"refused"/, 'B audits the refusal, naming the partner it is no gateway to')
   await waitFor('the county gateway to hear why B refused it', () => cgw.output.includes('peer refused this relay') && cgw.output.includes('not a gateway to County EM') ? true : undefined)
   t.notOk(await ready(b, cgw), 'B has no link to the county gateway')
+  const peers = (await gw.status()).peers as Array<{ id: string, org?: string, partner?: boolean }>
+  t.match(peers.find(p => p.id === cgw.nodeId), { org: 'County EM', partner: true }, 'the gateway\'s status names each peer\'s organisation')
+  t.match(peers.find(p => p.id === b.nodeId), { org: 'Water utility', partner: false })
+  t.match(ddil('peers', '--data', gw.dataDir).stdout, new RegExp(`${cgw.nodeId} .* partner County EM`), 'ddil peers shows it')
   const crossing = await waitFor('the water gateway to audit the county relay it admitted', () => audited(gw, 'peer.accepted', cgw))
   t.match(crossing, /"org":"County EM"/, 'the admission names the partner')
   t.match(crossing, /"boundary":"partner organisation"/, 'and that it crossed the boundary')

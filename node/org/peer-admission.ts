@@ -47,6 +47,8 @@ export interface RelayAdmission extends PeerAdmission {
   forget (peer: PeerId): void
   /** The partner organisation an admitted peer belongs to; undefined for our own relays and anyone else. */
   partnerOf (peer: PeerId): string | undefined
+  /** The organisation an admitted peer belongs to, and whether it is a partner (for `ddil peers`). */
+  orgOf (peer: PeerId): { org: string, partner: boolean } | undefined
   /** The trust store as last read. */
   store (): TrustStore
 }
@@ -75,14 +77,14 @@ export async function createPeerAdmission (deps: AdmissionDeps): Promise<RelayAd
   if (!ownVerdict.ok) deps.warn?.(`this relay's own ${ownVerdict.reason}: its peers will refuse it; renew it ("ddil org certify-relay", then "ddil org join")`)
   else if (own.certificate.notAfterMs - deps.nowMs() < ownCertificateWarnBeforeMs) deps.warn?.(`this relay's certificate ${own.certificate.serial} expires at ${new Date(own.certificate.notAfterMs).toISOString()}: renew it before then ("ddil org certify-relay", then "ddil org join")`)
   let stamp = changeStamp(path)
-  /** What each admitted peer presented, to judge it again when the store changes, and its partner organisation if any. */
-  const presented = new Map<PeerId, { credentials: Uint8Array, partner?: string }>()
+  /** What each admitted peer presented, to judge it again when the store changes, and its organisation. */
+  const presented = new Map<PeerId, { credentials: Uint8Array, org: string, partner: boolean }>()
   return {
     credentials: () => store.own?.certificate.bytes,
     admit (peer, credentials) {
       const v = judgePeer(store, peer, credentials, deps.nowMs(), deps.crypto)
       if (!v.ok) { presented.delete(peer); deps.refused?.(peer, v.reason); return v }
-      if (credentials !== undefined) presented.set(peer, { credentials, ...(v.partner ? { partner: v.org } : {}) })
+      if (credentials !== undefined) presented.set(peer, { credentials, org: v.org, partner: v.partner })
       deps.admitted?.(peer, v.org, v.partner)
       return { ok: true }
     },
@@ -102,7 +104,8 @@ export async function createPeerAdmission (deps: AdmissionDeps): Promise<RelayAd
       return cut
     },
     forget (peer) { presented.delete(peer) },
-    partnerOf: (peer) => presented.get(peer)?.partner,
+    partnerOf: (peer) => { const p = presented.get(peer); return p?.partner === true ? p.org : undefined },
+    orgOf: (peer) => { const p = presented.get(peer); return p === undefined ? undefined : { org: p.org, partner: p.partner } },
     store: () => store,
   }
 }

@@ -47,7 +47,7 @@ export function register (program: Command): void {
       const s = await nodeStatus(opts)
       if (opts.json === true) { process.stdout.write(JSON.stringify(s.peers) + '\n'); return }
       if (s.peers.length === 0 && s.away.length === 0) { process.stdout.write('no peers\n'); return }
-      for (const p of s.peers) process.stdout.write(`${p.id}  ${p.ready ? 'ready' : 'handshaking'}  score ${p.score}  latency ${p.latencyMs === null ? 'not measured yet' : `${p.latencyMs.toFixed(1)} ms`}  queued ${p.queued.join('/')}\n`)
+      for (const p of s.peers) process.stdout.write(`${p.id}  ${p.ready ? 'ready' : 'handshaking'}  score ${p.score}  latency ${p.latencyMs === null ? 'not measured yet' : `${p.latencyMs.toFixed(1)} ms`}  queued ${p.queued.join('/')}${p.org === undefined ? '' : `  ${p.partner === true ? 'partner' : 'org'} ${p.org}`}\n`)
       for (const a of s.away) process.stdout.write(`${awayLine(a).slice('away:      '.length)}\n`)
     })
 }
