@@ -7,7 +7,7 @@
  * const a = await Relay.init('a'); a.writeConfig({ ... }); await a.start(); const c = await a.client()
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -39,22 +39,40 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(sign
  */
 const portsHandedOut = new Set<number>()
 
-/** A TCP port free on 127.0.0.1 now and not handed out before by this process. */
+/**
+ * A TCP port free on 127.0.0.1 now and not handed out before by this process. Chosen below
+ * the kernel's ephemeral range: a port the kernel picks (listen on 0) is one it also gives
+ * outgoing connections, and a relay restarted on it found it taken by one (bench files,
+ * EADDRINUSE at B's restart while another test file ran beside it).
+ */
 export async function freePort (): Promise<number> {
-  for (;;) {
-    const port = await unusedPort()
-    if (!portsHandedOut.has(port)) { portsHandedOut.add(port); return port }
+  for (let tries = 0; ; tries++) {
+    const port = tries < 64 ? belowEphemeral() : 0
+    const bound = await bindable(port)
+    if (bound !== undefined && !portsHandedOut.has(bound)) { portsHandedOut.add(bound); return bound }
   }
 }
 
-function unusedPort (): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** The kernel's first ephemeral port, from /proc (32768 if unreadable). */
+const ephemeralFirst = ((): number => {
+  try { return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768 } catch { return 32_768 }
+})()
+
+/** A random port from 20000 up to the ephemeral range (the ports below 20000 are left to services). */
+function belowEphemeral (): number {
+  const low = 20_000
+  return low + Math.floor(Math.random() * Math.max(1, ephemeralFirst - low))
+}
+
+/** `port` (0: any) if it can be bound on 127.0.0.1 now, else undefined. */
+function bindable (port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
+    s.once('error', () => { resolve(undefined) })
+    s.listen(port, '127.0.0.1', () => {
       const addr = s.address()
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      s.close(() => resolve(port))
+      const bound = typeof addr === 'object' && addr !== null ? addr.port : undefined
+      s.close(() => { resolve(bound) })
     })
   })
 }
