@@ -16,26 +16,22 @@ import { decodeCertificate, decodeRevocation, orgDocumentKind, type Certificate 
 import { judgeCertificate } from '../../protocol/org/trust.ts'
 import { statOrUndefined, writeNewFile } from '../config/files.ts'
 import { createNodeCrypto } from '../crypto.ts'
-import type { KeyAccess } from '../key-files.ts'
+import { protectedNodePublicKey, type KeyAccess } from '../key-files.ts'
 import { nodeKeyFileName, nodeKeyPublicText } from '../p2p/identity.ts'
-import { decodeProtectedKey, isProtectedKey } from '../protected-key.ts'
 import { parseUserPublicKey, formatUserPublicKey } from '../user-identity.ts'
 import { createOrgDir, formatOrgPublicKey, issueCertificate, loadOrgPublicKey, parseOrgPublicKey, readLedger, revokeCertificate, type IssuedRecord } from './org-dir.ts'
 import { nodeIdOfKey, nodeKeyOfId } from './node-ids.ts'
-import { addRevocation, distrustPartner, joinOrg, readTrustStore, toTrustState, trustPartner, type TrustStore } from './trust-store.ts'
+import { addRevocation, distrustPartner, joinOrg, readTrustStore, toTrustState, trustPartner } from './trust-store.ts'
 
 const crypto = createNodeCrypto()
 
 function iso (ms: number): string { return new Date(ms).toISOString() }
 
-
 /** This relay's node key, without unlocking node.key (a protected file's header names it). */
 async function nodeKeyOf (dataDir: string): Promise<Uint8Array> {
   const path = joinPath(dataDir, nodeKeyFileName)
   if (await statOrUndefined(path) === undefined) throw new UsageError(`${dataDir} has no ${nodeKeyFileName}; run "ddil init --data ${dataDir}" first`)
-  const bytes = new Uint8Array(await readFile(path))
-  const text = isProtectedKey(bytes) ? decodeProtectedKey(Buffer.from(bytes).toString('utf8'), path).publicKey : nodeKeyPublicText(bytes, path)
-  return new Uint8Array(Buffer.from(text, 'base64url'))
+  return await protectedNodePublicKey(dataDir) ?? new Uint8Array(Buffer.from(nodeKeyPublicText(new Uint8Array(await readFile(path)), path), 'base64url'))
 }
 
 async function readDocument (path: string): Promise<Uint8Array> {
@@ -127,7 +123,7 @@ export async function importRevocation (dataDir: string, path: string): Promise<
   return [`${already ? 'already held: ' : ''}${org.name} revoked serial ${revocation.serial} at ${iso(revocation.issuedMs)}`]
 }
 
-export async function showTrust (dataDir: string, nowMs: number): Promise<{ store: TrustStore, lines: string[], json: unknown }> {
+export async function showTrust (dataDir: string, nowMs: number): Promise<{ lines: string[], json: unknown }> {
   const store = await readTrustStore(dataDir, crypto)
   const state = toTrustState(store)
   const nodeKey = await nodeKeyOf(dataDir)
@@ -148,7 +144,7 @@ export async function showTrust (dataDir: string, nowMs: number): Promise<{ stor
     partners: store.partners.map(p => ({ key: formatOrgPublicKey(p.key), name: p.name, gateway: p.gateway, trustedMs: p.trustedMs, distrustedMs: p.distrustedMs ?? null })),
     revocations: store.revocations.map(r => ({ org: formatOrgPublicKey(r.org), serial: r.serial, issuedMs: r.issuedMs })),
   }
-  return { store, lines, json }
+  return { lines, json }
 }
 
 /** What a certificate or revocation file says (no trust decision: `ddil org show` and the relay make that). */
