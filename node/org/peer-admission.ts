@@ -20,7 +20,7 @@ import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { PeerAdmission } from '../../protocol/engine/types.ts'
 import { ConfigError } from '../../protocol/errors.ts'
-import { judgeCertificate, orgRef } from '../../protocol/org/trust.ts'
+import { judgeCertificate, orgRef, type TrustState } from '../../protocol/org/trust.ts'
 import type { Crypto, PeerId } from '../../protocol/ports.ts'
 import { ownCertificateWarnBeforeMs } from '../p2p/limits.ts'
 import { nodeKeyOfId } from './node-ids.ts'
@@ -55,12 +55,12 @@ export interface RelayAdmission extends PeerAdmission {
 
 type Verdict = { ok: true, org: string, partner: boolean } | { ok: false, reason: string }
 
-/** The decision, on one trust store: pure apart from reading the peer id's key. */
-export function judgePeer (store: TrustStore, peer: PeerId, credentials: Uint8Array | undefined, nowMs: number, crypto: Crypto): Verdict {
+/** The decision, on one trust store and its `toTrustState` (built once per read of the file, not per peer): pure apart from reading the peer id's key. */
+export function judgePeer (store: TrustStore, state: TrustState, peer: PeerId, credentials: Uint8Array | undefined, nowMs: number, crypto: Crypto): Verdict {
   if (credentials === undefined) return { ok: false, reason: 'presented no organisation certificate (this relay accepts only certified relays: peers.mode org)' }
   let key: Uint8Array
   try { key = nodeKeyOfId(peer) } catch { return { ok: false, reason: 'its node id holds no Ed25519 key' } }
-  const v = judgeCertificate(credentials, { kind: 'relay', subject: key }, toTrustState(store), nowMs, crypto)
+  const v = judgeCertificate(credentials, { kind: 'relay', subject: key }, state, nowMs, crypto)
   if (!v.ok) return { ok: false, reason: v.reason }
   if (v.org.role === 'own') return { ok: true, org: v.org.name, partner: false }
   const partner = store.partners.find(p => orgRef(p.key) === orgRef(v.org.key))
@@ -71,9 +71,10 @@ export function judgePeer (store: TrustStore, peer: PeerId, credentials: Uint8Ar
 export async function createPeerAdmission (deps: AdmissionDeps): Promise<RelayAdmission> {
   const path = join(deps.dataDir, trustStoreFileName)
   let store = await readTrustStore(deps.dataDir, deps.crypto)
+  let state = toTrustState(store)
   if (store.own === null) throw new ConfigError(`peers.mode is org, but this relay belongs to no organisation yet: run "ddil org join ORG_KEY --name NAME --certificate FILE --data ${deps.dataDir}" first`)
   const own = store.own
-  const ownVerdict = judgeCertificate(own.certificate, { kind: 'relay', subject: own.certificate.subject }, toTrustState(store), deps.nowMs(), deps.crypto)
+  const ownVerdict = judgeCertificate(own.certificate, { kind: 'relay', subject: own.certificate.subject }, state, deps.nowMs(), deps.crypto)
   if (!ownVerdict.ok) deps.warn?.(`this relay's own ${ownVerdict.reason}: its peers will refuse it; renew it ("ddil org certify-relay", then "ddil org join")`)
   else if (own.certificate.notAfterMs - deps.nowMs() < ownCertificateWarnBeforeMs) deps.warn?.(`this relay's certificate ${own.certificate.serial} expires at ${new Date(own.certificate.notAfterMs).toISOString()}: renew it before then ("ddil org certify-relay", then "ddil org join")`)
   let stamp = changeStamp(path)
@@ -82,7 +83,7 @@ export async function createPeerAdmission (deps: AdmissionDeps): Promise<RelayAd
   return {
     credentials: () => store.own?.certificate.bytes,
     admit (peer, credentials) {
-      const v = judgePeer(store, peer, credentials, deps.nowMs(), deps.crypto)
+      const v = judgePeer(store, state, peer, credentials, deps.nowMs(), deps.crypto)
       if (!v.ok) { presented.delete(peer); deps.refused?.(peer, v.reason); return v }
       if (credentials !== undefined) presented.set(peer, { credentials, org: v.org, partner: v.partner })
       deps.admitted?.(peer, v.org, v.partner)
@@ -93,12 +94,13 @@ export async function createPeerAdmission (deps: AdmissionDeps): Promise<RelayAd
       if (now !== stamp) {
         stamp = now // before reading: a damaged file is reported once, not at every recheck
         store = await readTrustStore(deps.dataDir, deps.crypto)
+        state = toTrustState(store)
         deps.reloaded?.(store)
       }
       // Judged again even when nothing changed: a certificate may have expired on a long link.
       const cut: Array<{ peer: PeerId, reason: string }> = []
       for (const [peer, { credentials }] of presented) {
-        const v = judgePeer(store, peer, credentials, deps.nowMs(), deps.crypto)
+        const v = judgePeer(store, state, peer, credentials, deps.nowMs(), deps.crypto)
         if (!v.ok) { presented.delete(peer); cut.push({ peer, reason: v.reason }) }
       }
       return cut
