@@ -52,6 +52,7 @@ import type { LinkHandler, Logger } from '../protocol/ports.ts'
 import { firstBusyAddress, listening } from './listen-errors.ts'
 import { auditBoundary } from './org/boundary-audit.ts'
 import { recordTrust } from './org/trust-audit.ts'
+import { createBoundaryPolicy } from './org/boundary-policy.ts'
 import { createPeerAdmission } from './org/peer-admission.ts'
 import { trustRecheckIntervalMs } from './p2p/limits.ts'
 import { trustStoreFileName } from './org/trust-store.ts'
@@ -169,8 +170,15 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       warn: (message) => { logger.warn({}, message) },
       reloaded: (store) => { recordTrust({ dataDir, store, audit: appendDurable }).catch((e: Error) => logger.error({ err: e.message }, `cannot audit the change to ${trustStoreFileName}`)) },
     })
+    // At a gateway, what crosses to and from each partner is judged by its policy (ddil org policy), both ways.
+    const boundary = admission === undefined ? undefined : createBoundaryPolicy({
+      partnerEntryOf: (peer) => admission.partnerEntryOf(peer),
+      ownName: () => admission.store().own?.name ?? 'this organisation',
+      creatorOf: (channel) => policy.creatorOf(channel),
+      monotonicMs: () => clock.monotonicMs(),
+    })
     const engine = createEngine({
-      clock, crypto, store, logger, authoriser: policy, events: hub.events, ...(admission !== undefined ? { admission } : {}),
+      clock, crypto, store, logger, authoriser: policy, events: hub.events, ...(admission !== undefined ? { admission } : {}), ...(boundary !== undefined ? { boundary } : {}),
       transport: {
         send: (peer, frame) => transport?.send(peer, frame) ?? false,
         disconnect: (peer, reason) => transport?.disconnect(peer, reason),

@@ -24,6 +24,9 @@ import type { ChannelMembership } from './api/wire.ts'
 /** Most governance (and, separately, key, board and receipt) envelopes a backlog carries: a channel's whole history of each. */
 const channelHistoryEnvelopesMax = 4096
 
+/** Envelopes whose sends and refusals are kept while submissions are in flight (see `early`): oldest forgotten first. */
+const earlyEventsMax = 4096
+
 /** Submitted envelopes whose status we track (oldest forgotten first). */
 const trackedSubmissionsMax = 10_000
 
@@ -36,6 +39,8 @@ export class EngineEventHub {
   readonly penalised = new Set<NonNullable<EngineEvents['penalised']>>()
   readonly equivocation = new Set<NonNullable<EngineEvents['equivocation']>>()
   readonly restored = new Set<(env: Envelope) => void>()
+  readonly crossingRefused = new Set<NonNullable<EngineEvents['crossingRefused']>>()
+  readonly refusedBeyond = new Set<NonNullable<EngineEvents['refusedBeyond']>>()
 
   readonly events: EngineEvents = {
     stored: (env, from) => { for (const l of this.stored) l(env, from) },
@@ -45,6 +50,8 @@ export class EngineEventHub {
     penalised: (peer, reason) => { for (const l of this.penalised) l(peer, reason) },
     equivocation: (first, second) => { for (const l of this.equivocation) l(first, second) },
     restored: (env) => { for (const l of this.restored) l(env) },
+    crossingRefused: (env, peer, reason, direction) => { for (const l of this.crossingRefused) l(env, peer, reason, direction) },
+    refusedBeyond: (id, reason) => { for (const l of this.refusedBeyond) l(id, reason) },
   }
 }
 
@@ -81,21 +88,45 @@ async function newestMessages (engine: Engine, channel: Uint8Array, limit: numbe
 
 export function createFacade (engine: Engine, hub: EngineEventHub, options: FacadeOptions): NodeFacade {
   const statusListeners = new Set<(id: Uint8Array, s: MessageStatus) => void>()
-  const tracked = new Map<string, { id: Uint8Array, peers: Set<string> }>()
+  const tracked = new Map<string, { id: Uint8Array, peers: Set<string>, boundary?: string }>()
   const emit = (id: Uint8Array, s: MessageStatus): void => { for (const l of statusListeners) l(id, s) }
+  // A refusal at a boundary stays with every later status: the message may still reach this side's members.
+  const withBoundary = (t: { boundary?: string }, s: MessageStatus): MessageStatus => t.boundary === undefined ? s : { ...s, boundary: t.boundary }
 
+  // An envelope stored here goes out on idle links before `engine.submit` resolves (it is
+  // forwarded once durable, in the same turn), so what happens to it before it is tracked is
+  // kept while submissions are in flight, and becomes its first status.
+  let submitting = 0
+  const early = new Map<string, { peers: Set<string>, boundary?: string }>()
+  const trackedOrEarly = (id: Uint8Array): { id?: Uint8Array, peers: Set<string>, boundary?: string } | undefined => {
+    const key = idKey(id)
+    const t = tracked.get(key)
+    if (t !== undefined || submitting === 0) return t
+    let e = early.get(key)
+    if (e === undefined) {
+      early.set(key, e = { peers: new Set() })
+      if (early.size > earlyEventsMax) early.delete(early.keys().next().value as string) // under constant submissions it would never clear
+    }
+    return e
+  }
   hub.sent.add((id, peer) => {
-    const t = tracked.get(idKey(id))
+    const t = trackedOrEarly(id)
     if (t === undefined || t.peers.has(peer)) return
     t.peers.add(peer)
-    emit(t.id, { state: 'relayed', relayedTo: t.peers.size })
+    if (t.id !== undefined) emit(t.id, withBoundary(t, { state: 'relayed', relayedTo: t.peers.size }))
+  })
+  hub.refusedBeyond.add((id, reason) => {
+    const t = trackedOrEarly(id)
+    if (t === undefined || t.boundary !== undefined) return
+    t.boundary = reason
+    if (t.id !== undefined) emit(t.id, withBoundary(t, { state: t.peers.size > 0 ? 'relayed' : 'queued', relayedTo: t.peers.size }))
   })
   hub.removed.add((ids, why) => {
     for (const id of ids) {
       const t = tracked.get(idKey(id))
       if (t === undefined) continue
       tracked.delete(idKey(id))
-      emit(id, why === 'purged' ? { state: 'expired', relayedTo: t.peers.size } : { state: 'refused', reason: why === 'evicted' ? 'evicted under quota' : 'discarded: its author was removed from the channel' })
+      emit(id, withBoundary(t, why === 'purged' ? { state: 'expired', relayedTo: t.peers.size } : { state: 'refused', reason: why === 'evicted' ? 'evicted under quota' : 'discarded: its author was removed from the channel' }))
     }
   })
 
@@ -103,15 +134,26 @@ export function createFacade (engine: Engine, hub: EngineEventHub, options: Faca
     nodeId: options.nodeId,
     async submit (bytes, context) {
       options.admit?.(bytes)
-      const env = await engine.submit(bytes)
+      submitting++
+      let env: Envelope
+      try { env = await engine.submit(bytes) } finally { submitting-- }
       const key = env.key
+      const before = early.get(key)
+      early.delete(key)
+      if (submitting === 0) early.clear() // what went out for envelopes relayed meanwhile, not submitted here
       // A file's chunks are not tracked: its manifest's status speaks for the file, and thousands of chunks would push it out.
       if (context.batch !== true && !tracked.has(key)) {
         if (tracked.size >= trackedSubmissionsMax) tracked.delete(tracked.keys().next().value as string)
-        tracked.set(key, { id: env.id, peers: new Set() })
+        tracked.set(key, { id: env.id, peers: before?.peers ?? new Set(), ...(before?.boundary !== undefined ? { boundary: before.boundary } : {}) })
       }
       options.onSubmitted?.(env, context.user)
-      if (context.batch !== true) queueMicrotask(() => emit(env.id, { state: 'queued', relayedTo: tracked.get(key)?.peers.size ?? 0 }))
+      if (context.batch !== true) {
+        queueMicrotask(() => {
+          const t = tracked.get(key)
+          const relayedTo = t?.peers.size ?? 0
+          emit(env.id, withBoundary(t ?? {}, { state: relayedTo > 0 ? 'relayed' : 'queued', relayedTo }))
+        })
+      }
       return { id: env.id }
     },
     /**

@@ -31,7 +31,11 @@ export const FrameType = {
   reconcile: 4,
   /** Ask for one author's envelopes in a channel by sequence range (gap repair). */
   wantSeq: 5,
-  /** The peer refused envelopes (quota, unauthorised, expired): do not resend them. */
+  /**
+   * The peer refused envelopes (quota, unauthorised, expired): do not resend them. With code
+   * ERR_POLICY and a reason (#29): a gateway's policy kept them from crossing, here or further
+   * on; the reason travels back towards the relay their author submitted them at.
+   */
   refused: 6,
   /** Closing the link, with a reason code. */
   bye: 7,
@@ -53,7 +57,7 @@ export type Frame =
   | { type: typeof FrameType.want, ids: Uint8Array[] }
   | { type: typeof FrameType.reconcile, session: number, payload: Uint8Array }
   | { type: typeof FrameType.wantSeq, channel: Uint8Array, author: Uint8Array, seqFrom: number, seqTo: number }
-  | { type: typeof FrameType.refused, code: string, ids: Uint8Array[] }
+  | { type: typeof FrameType.refused, code: string, ids: Uint8Array[], reason?: string }
   | { type: typeof FrameType.bye, code: string, reason: string }
   | { type: typeof FrameType.neighbours, neighbours: Neighbour[] }
   | { type: typeof FrameType.prune, author: Uint8Array }
@@ -95,7 +99,7 @@ function body (frame: Frame): CborValue {
     case FrameType.want: return [frame.ids]
     case FrameType.reconcile: return [frame.session, frame.payload]
     case FrameType.wantSeq: return [frame.channel, frame.author, frame.seqFrom, frame.seqTo]
-    case FrameType.refused: return [frame.code, frame.ids]
+    case FrameType.refused: return frame.reason === undefined ? [frame.code, frame.ids] : [frame.code, frame.ids, frame.reason]
     case FrameType.bye: return [frame.code, frame.reason]
     case FrameType.neighbours: return [frame.neighbours.map(n => [n.ref, n.costMs])]
     case FrameType.prune:
@@ -157,8 +161,9 @@ export function decodeFrame (bytes: Uint8Array): Frame {
       return { type, channel: asBytes(channel, `${name} channel`, channelRefBytes), author: asBytes(author, `${name} author`, authorRefBytes), seqFrom, seqTo }
     }
     case FrameType.refused: {
-      const [code, ids] = asArray(decodeStrict(payload, { arrayItemsMax: idListItemsMax }), name, 2)
-      return { type, code: asText(code, `${name} code`, { max: frameTextBytesMax }), ids: idList(ids, `${name} ids`) }
+      const [code, ids, reason] = asArray(decodeStrict(payload, { arrayItemsMax: idListItemsMax }), name, { min: 2, max: 3 })
+      const refused = { type, code: asText(code, `${name} code`, { max: frameTextBytesMax }), ids: idList(ids, `${name} ids`) }
+      return reason === undefined ? refused : { ...refused, reason: asText(reason, `${name} reason`, { max: frameTextBytesMax }) }
     }
     case FrameType.bye: {
       const [code, reason] = asArray(decodeStrict(payload), name, 2)

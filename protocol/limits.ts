@@ -620,3 +620,17 @@ export const orgPartnersMax = 256
  * small integers, so 65,536 of them are well under a megabyte of trust store.
  */
 export const orgRevocationsMax = 65_536
+
+/**
+ * Envelopes whose arrival link a relay in `peers.mode: org` remembers, newest kept (#29): a
+ * refusal at a boundary further on travels back the way its envelope came, to the relay its
+ * author submitted it at. About 100 bytes each; an older envelope's refusal stops at the relay
+ * that forgot where it came from (its status there still says so).
+ */
+export const crossingOriginsRememberedMax = 65_536
+
+/** Boundary verdicts remembered (a peer and an envelope refused or withheld), so each is judged, audited and told once. */
+export const crossingVerdictsRememberedMax = 65_536
+
+/** Most channel creators one partner policy lists (`ddil org policy --creators`). */
+export const partnerPolicyCreatorsMax = 1024

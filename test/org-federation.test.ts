@@ -2,7 +2,8 @@
 // two organisations (a water utility and the county's emergency management), each with a
 // gateway to the other. A water relay that is not a gateway refuses the county's relay; a
 // channel created at the water utility, with a county member, carries a message across the
-// gateways; a revoked, an expired and an unknown organisation's relay are each refused with
+// gateways; each side's policy at its own gateway keeps a flash message in and a large one out,
+// and the sender's client reads both reasons; a revoked, an expired and an unknown organisation's relay are each refused with
 // their reason, which the refused relay's operator reads and the gateway audits; and the
 // county cutting the water utility off (`ddil org distrust`) cuts the live link.
 import t from 'tap'
@@ -89,6 +90,49 @@ t.test('two organisations, one gateway each, over libp2p', async t => {
   t.ok(out, 'out: the partner, the channel, the kind and precedence')
   const inbound = await waitFor('the county gateway to audit it entering', () => audited(cgw, 'boundary.crossed', gw, new RegExp(`"channel":"${ref}","direction":"in",.*"kind":"message","partner":"Water utility","precedence":"flash"`)))
   t.equal(JSON.parse(inbound).detail.id, JSON.parse(out).detail.id, 'in at the county gateway: the same envelope')
+
+  // 2b. Each side's policy, enforced at its own gateway both ways, the reason reaching the sender.
+  // The water utility keeps flash traffic inside (both ways); the county takes nothing over 2 KB.
+  const waterPolicy = ddil('org', 'policy', county.publicKey, '--precedences', 'immediate,priority,routine', '--data', gw.dataDir)
+  t.equal(waterPolicy.code, 0, waterPolicy.stderr)
+  t.match(waterPolicy.stdout, /what crosses between this relay and County EM: precedences immediate,priority,routine/)
+  t.equal(ddil('org', 'policy', water.publicKey, '--message-max', '2KB', '--data', cgw.dataDir).code, 0)
+  t.match(ddil('org', 'policy', county.publicKey, '--precedences', 'urgent', '--data', gw.dataDir), { code: 2, stderr: /"urgent" is not a precedence/ }, 'a mistyped rule is refused with a sentence')
+  t.match(ddil('org', 'show', '--data', gw.dataDir).stdout, /what crosses: {3}precedences immediate,priority,routine/)
+  // A running relay reads orgs.json again within 5 s; the new policy is audited as a trust fact when it does.
+  await waitFor('the water gateway to take up its policy', () => ddil('audit', 'export', '--data', gw.dataDir).stdout.includes('policy for County EM: precedences immediate,priority,routine') ? true : undefined)
+  await waitFor('the county gateway to take up its policy', () => ddil('audit', 'export', '--data', cgw.dataDir).stdout.includes('policy for Water utility: messages up to 2KB') ? true : undefined)
+  const session = await b.channels()
+  t.teardown(() => session.close())
+  const boundaryOf = new Map<string, string>()
+  const relayedTo = new Map<string, number>()
+  session.client.onStatus((id, status) => {
+    const key = Buffer.from(id).toString('hex')
+    if (status.boundary !== undefined) boundaryOf.set(key, status.boundary)
+    relayedTo.set(key, Math.max(relayedTo.get(key) ?? 0, status.relayedTo ?? 0))
+  })
+  const flood = await session.open(ref)
+  const flash = await session.cc.sendText(flood, 'Evacuate sector 7 now', { precedence: 0, ttlSeconds: 3600 })
+  const long = await session.cc.sendText(flood, 'Pump telemetry follows. '.repeat(130), { precedence: 1, ttlSeconds: 3600 })
+  const fine = await session.cc.sendText(flood, 'Crews on site at 14:00', { precedence: 1, ttlSeconds: 3600 })
+  const hex = (e: { id: Uint8Array }): string => Buffer.from(e.id).toString('hex')
+  await waitFor('the allowed message at the county', () => ddil('tail', '--data', cgw.dataDir, ref, '--json').stdout.includes('Crews on site at 14:00') ? true : undefined)
+  t.equal(await waitFor('the sender to hear why the flash message stayed inside', () => boundaryOf.get(hex(flash))),
+    'not sent to County EM: Water utility lets only immediate, priority and routine messages cross out to County EM; this one is flash', 'withheld at our own gateway, and the sender reads why')
+  t.equal(await waitFor('the sender to hear why the long message was refused', () => boundaryOf.get(hex(long))),
+    'refused at County EM\'s gateway: County EM lets messages of at most 2KB cross in from Water utility; this one is 3.36KB', 'refused at the partner\'s gateway, and the reason travels back to the sender')
+  t.notOk(boundaryOf.has(hex(fine)), 'nothing said about the one that crossed')
+  const tailCounty = ddil('tail', '--data', cgw.dataDir, ref, '--json').stdout
+  t.notOk(tailCounty.includes('Evacuate sector 7') || tailCounty.includes('Pump telemetry'), 'neither refused message reached the county')
+  t.ok((relayedTo.get(hex(flash)) ?? 0) >= 1, 'the flash message was still relayed on the water side')
+  t.match(await waitFor('the water gateway to audit what it withheld', () => audited(gw, 'boundary.crossed', cgw, new RegExp(`"direction":"out","id":"${hex(flash)}".*"outcome":"refused"|"outcome":"refused".*"direction":"out","id":"${hex(flash)}"`))),
+    /"reason":"Water utility lets only immediate, priority and routine messages cross out to County EM; this one is flash"/)
+  t.match(await waitFor('the county gateway to audit what it refused', () => audited(cgw, 'boundary.crossed', gw, new RegExp(`"direction":"in","id":"${hex(long)}"`))), /"outcome":"refused"/)
+  // The partner cannot send us what our policy keeps out, whatever its members do: a county flash is refused coming in.
+  t.equal(ddil('send', '--data', cgw.dataDir, ref, 'County flash', '--precedence', 'flash').code, 0)
+  t.match(await waitFor('the water gateway to refuse the county\'s flash message', () => audited(gw, 'boundary.crossed', cgw, /"direction":"in".*"precedence":"flash"/)),
+    /"outcome":"refused".*|Water utility lets only immediate, priority and routine messages cross in from County EM/)
+  t.notOk(ddil('tail', '--data', b.dataDir, ref, '--json').stdout.includes('County flash'), 'it did not reach the water side')
 
   // 3. Revoked, expired, unknown organisation: each refused by the gateway with its reason, heard by its operator.
   await waitFor('the short-lived certificate to expire', () => Date.now() > shortLived.notAfterMs ? true : undefined)

@@ -59,7 +59,8 @@ export const messageStates: readonly MessageState[] = ['queued', 'relayed', 'del
 /**
  * Delivery status of one envelope. `relayedTo`: peers it was handed to; `deliveredTo` of `of`:
  * recipients whose receipts arrived ("delivered to k of N"), once receipts exist; `reason`:
- * why it expired or was refused.
+ * why it expired or was refused. `boundary`: why it did not cross to a partner organisation
+ * (#29: a gateway's policy, here or the partner's), while it may still reach everyone on this side.
  */
 export interface MessageStatus {
   state: MessageState
@@ -67,6 +68,7 @@ export interface MessageStatus {
   deliveredTo?: number
   of?: number
   reason?: string
+  boundary?: string
 }
 
 /** A channel whose signed governance lists the user as a current member, as the relay verified it. */
@@ -159,7 +161,7 @@ const serverFields: Record<ServerMessage['type'], Field[]> = {
   bundleExported: [rid, count('envelopes'), count('bytes'), { name: 'hash', kind: 'text', max: 64 }, count('leftOut', true)],
   bundleImported: [rid, { name: 'nodeId', kind: 'text', max: 256 }, count('envelopes'), count('added'), count('held'), count('refused'), { name: 'reasons', kind: 'json' }],
   filePieces: [rid, { name: 'pieces', kind: 'list', max: filePageEnvelopesMax, item: [id, envelope] }, { name: 'more', kind: 'uint', max: 1 }, { name: 'after', kind: 'bytes', length: idBytes, optional: true }],
-  status: [id, { name: 'state', kind: 'state' }, count('relayedTo', true), count('deliveredTo', true), count('of', true), { name: 'reason', kind: 'text', max: 1024, optional: true }],
+  status: [id, { name: 'state', kind: 'state' }, count('relayedTo', true), count('deliveredTo', true), count('of', true), { name: 'reason', kind: 'text', max: 1024, optional: true }, { name: 'boundary', kind: 'text', max: 1024, optional: true }],
   error: [{ name: 'rid', kind: 'ridOrNull' }, { name: 'code', kind: 'code' }, { name: 'message', kind: 'text', max: 4096 }],
 }
 

@@ -3,7 +3,9 @@
  * partner organisation's relay and every one sent to it is one `boundary.crossed` entry
  * (direction, partner, id, kind, channel, precedence, bytes), so an organisation can show an
  * auditor exactly what left and what entered. Entries are never folded: a crossing is a
- * record, not a repeat. Envelopes refused from a partner are `envelope.rejected` as any
+ * record, not a repeat. What the partner policy kept from crossing (refused from the partner,
+ * or withheld from it) is a `boundary.crossed` entry too, outcome `refused`, with the reason;
+ * envelopes refused from a partner for any other cause are `envelope.rejected` as any
  * refusal, with the partner named by the daemon.
  *
  * @example
@@ -15,7 +17,7 @@ import type { AuditEvent } from '../audit/index.ts'
 import type { EngineEventHub } from '../facade.ts'
 
 export interface BoundaryAuditDeps {
-  hub: Pick<EngineEventHub, 'stored' | 'sent'>
+  hub: Pick<EngineEventHub, 'stored' | 'sent' | 'crossingRefused'>
   /** The partner organisation of an admitted peer; undefined for our own relays and local clients. */
   partnerOf (peer: string): string | undefined
   /** Decodes an envelope that was sent (it verified when it arrived or was submitted). */
@@ -31,6 +33,9 @@ export function auditBoundary (d: BoundaryAuditDeps): void {
   d.hub.stored.add((env, from) => {
     const partner = d.partnerOf(from)
     if (partner !== undefined) d.record({ who: from, what: 'boundary.crossed', outcome: 'ok', detail: { direction: 'in', partner, ...described(env) } })
+  })
+  d.hub.crossingRefused.add((env, peer, reason, direction) => {
+    d.record({ who: peer, what: 'boundary.crossed', outcome: 'refused', detail: { direction, partner: d.partnerOf(peer) ?? 'unknown', reason, ...described(env) } })
   })
   d.hub.sent.add((id, peer, bytes) => {
     const partner = d.partnerOf(peer)

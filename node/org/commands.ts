@@ -9,11 +9,14 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join as joinPath } from 'node:path'
-import { toHex } from '../../protocol/bytes.ts'
+import { bytesEqual, toHex } from '../../protocol/bytes.ts'
+import { authorRefBytes, precedenceNames, type PrecedenceName } from '../../protocol/envelope.ts'
 import { orgDocumentBytesMax } from '../../protocol/limits.ts'
 import { ConfigError, UsageError } from '../../protocol/errors.ts'
 import { decodeCertificate, decodeRevocation, orgDocumentKind, type Certificate } from '../../protocol/org/certificate.ts'
+import { describePolicy, type PartnerPolicy } from '../../protocol/org/policy.ts'
 import { judgeCertificate } from '../../protocol/org/trust.ts'
+import { parseDuration, parseSize } from '../../protocol/units.ts'
 import { statOrUndefined, writeNewFile } from '../config/files.ts'
 import { createNodeCrypto } from '../crypto.ts'
 import { protectedNodePublicKey, type KeyAccess } from '../key-files.ts'
@@ -21,7 +24,7 @@ import { nodeKeyFileName, nodeKeyPublicText } from '../p2p/identity.ts'
 import { parseUserPublicKey, formatUserPublicKey } from '../user-identity.ts'
 import { createOrgDir, formatOrgPublicKey, issueCertificate, loadOrgPublicKey, parseOrgPublicKey, readLedger, revokeCertificate, type IssuedRecord } from './org-dir.ts'
 import { nodeIdOfKey, nodeKeyOfId } from './node-ids.ts'
-import { addRevocation, distrustPartner, joinOrg, readTrustStore, toTrustState, trustPartner } from './trust-store.ts'
+import { addRevocation, distrustPartner, joinOrg, readTrustStore, setPartnerPolicy, toTrustState, trustPartner } from './trust-store.ts'
 
 const crypto = createNodeCrypto()
 
@@ -109,6 +112,55 @@ export async function trust (dataDir: string, key: string, name: string, gateway
   return [`this relay ${said[outcome]} ${name} (${key.trim()})${gateway ? ', and is a gateway to it: it links with its relays' : ', and is not a gateway to it: it refuses its relays'}`]
 }
 
+/** Changes to one partner's policy, as the command line gives them: `null` drops a rule, `clear` drops them all first. */
+export interface PolicyChange {
+  clear?: boolean
+  precedences?: string | null
+  messageMax?: string | null
+  creators?: string | null
+  rate?: string | null
+  retentionMax?: string | null
+}
+
+function parsed<T> (what: string, fn: () => T): T {
+  try { return fn() } catch (e) { throw new UsageError(`${what}: ${(e as Error).message}`) }
+}
+
+/** The rules `change` makes of `before` (pure, apart from the sentences it throws). */
+export function changedPolicy (before: PartnerPolicy, change: PolicyChange): PartnerPolicy {
+  const next: PartnerPolicy = change.clear === true ? {} : { ...before }
+  const set = <K extends keyof PartnerPolicy>(key: K, text: string | null | undefined, parse: (t: string) => PartnerPolicy[K]): void => {
+    if (text === undefined) return
+    if (text === null || text === 'any' || text === 'none') { delete next[key]; return }
+    next[key] = parse(text)
+  }
+  set('precedences', change.precedences, t => parsed('--precedences', () => t.split(',').map(name => {
+    const p = precedenceNames.indexOf(name.trim() as PrecedenceName)
+    if (p < 0) throw new UsageError(`"${name.trim()}" is not a precedence (${precedenceNames.join(', ')}, or any)`)
+    return p
+  }).filter((p, i, all) => all.indexOf(p) === i).sort()))
+  set('messageBytesMax', change.messageMax, t => parsed('--message-max', () => parseSize(t)))
+  set('creators', change.creators, t => parsed('--creators', () => t.split(',').map(k => k.trim()).map(k => /^[0-9a-f]{16}$/.test(k) ? k : toHex(parseUserPublicKey(k).ed25519.subarray(0, authorRefBytes)))))
+  set('messagesPerMinuteMax', change.rate, t => parsed('--rate', () => {
+    const n = Number(t.replace(/\/min$/, ''))
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`"${t}" is not a whole number of messages a minute (at least 1), e.g. 60 or 60/min`)
+    return n
+  }))
+  set('retentionMsMax', change.retentionMax, t => parsed('--retention-max', () => parseDuration(t)))
+  return next
+}
+
+export async function policy (dataDir: string, key: string, change: PolicyChange): Promise<string[]> {
+  const orgKey = parseOrgPublicKey(key)
+  const before = (await readTrustStore(dataDir, crypto)).partners.find(p => bytesEqual(p.key, orgKey))
+  const { partner } = await setPartnerPolicy(dataDir, orgKey, changedPolicy(before?.policy ?? {}, change), crypto)
+  const rules = describePolicy(partner.policy)
+  return [
+    `what crosses between this relay and ${partner.name}: ${rules.length === 0 ? 'everything (no rules)' : rules.join('; ')}`,
+    ...(partner.gateway ? [] : [`this relay is not a gateway to ${partner.name}, so nothing crosses here yet: set the same policy on its gateways`]),
+  ]
+}
+
 export async function distrust (dataDir: string, key: string, nowMs: number): Promise<string[]> {
   const { partner, already } = await distrustPartner(dataDir, parseOrgPublicKey(key), nowMs, crypto)
   return [already
@@ -135,13 +187,17 @@ export async function showTrust (dataDir: string, nowMs: number): Promise<{ line
     lines.push(`own organisation: ${own.name} (${formatOrgPublicKey(own.key)})`)
     lines.push(`this relay:       "${own.certificate.name}", serial ${own.certificate.serial}, until ${iso(own.certificate.notAfterMs)}${v.ok ? '' : ` — NOT VALID: ${v.reason}`}`)
   }
-  for (const p of store.partners) lines.push(`partner:          ${p.name} (${formatOrgPublicKey(p.key)}), ${p.distrustedMs === undefined ? `trusted since ${iso(p.trustedMs)}${p.gateway ? '; this relay is a gateway to it' : ''}` : `CUT OFF at ${iso(p.distrustedMs)}`}`)
+  for (const p of store.partners) {
+    lines.push(`partner:          ${p.name} (${formatOrgPublicKey(p.key)}), ${p.distrustedMs === undefined ? `trusted since ${iso(p.trustedMs)}${p.gateway ? '; this relay is a gateway to it' : ''}` : `CUT OFF at ${iso(p.distrustedMs)}`}`)
+    const rules = describePolicy(p.policy)
+    if (p.gateway) lines.push(`  what crosses:   ${rules.length === 0 ? 'everything this relay carries ("ddil org policy" sets rules)' : rules.join('; ')}`)
+  }
   if (store.partners.length === 0) lines.push('partners:         none ("ddil org trust" adds one)')
   lines.push(`revocations:      ${store.revocations.length}`)
   const json = {
     nodeId: nodeIdOfKey(nodeKey),
     own: own === null ? null : { key: formatOrgPublicKey(own.key), name: own.name, certificate: { name: own.certificate.name, serial: own.certificate.serial, notAfterMs: own.certificate.notAfterMs } },
-    partners: store.partners.map(p => ({ key: formatOrgPublicKey(p.key), name: p.name, gateway: p.gateway, trustedMs: p.trustedMs, distrustedMs: p.distrustedMs ?? null })),
+    partners: store.partners.map(p => ({ key: formatOrgPublicKey(p.key), name: p.name, gateway: p.gateway, trustedMs: p.trustedMs, distrustedMs: p.distrustedMs ?? null, policy: p.policy ?? {} })),
     revocations: store.revocations.map(r => ({ org: formatOrgPublicKey(r.org), serial: r.serial, issuedMs: r.issuedMs })),
   }
   return { lines, json }

@@ -24,7 +24,7 @@ import { judgeCertificate, orgRef, type TrustState } from '../../protocol/org/tr
 import type { Crypto, PeerId } from '../../protocol/ports.ts'
 import { ownCertificateWarnBeforeMs } from '../p2p/limits.ts'
 import { nodeKeyOfId } from './node-ids.ts'
-import { readTrustStore, toTrustState, trustStoreFileName, type TrustStore } from './trust-store.ts'
+import { readTrustStore, toTrustState, trustStoreFileName, type Partner, type TrustStore } from './trust-store.ts'
 
 export interface AdmissionDeps {
   dataDir: string
@@ -47,13 +47,15 @@ export interface RelayAdmission extends PeerAdmission {
   forget (peer: PeerId): void
   /** The partner organisation an admitted peer belongs to; undefined for our own relays and anyone else. */
   partnerOf (peer: PeerId): string | undefined
+  /** The partner entry (with its policy) of an admitted partner's relay, as the trust store now says; undefined for anyone else. */
+  partnerEntryOf (peer: PeerId): Partner | undefined
   /** The organisation an admitted peer belongs to, and whether it is a partner (for `ddil peers`). */
   orgOf (peer: PeerId): { org: string, partner: boolean } | undefined
   /** The trust store as last read. */
   store (): TrustStore
 }
 
-type Verdict = { ok: true, org: string, partner: boolean } | { ok: false, reason: string }
+type Verdict = { ok: true, org: string, partner: boolean, ref: string } | { ok: false, reason: string }
 
 /** The decision, on one trust store and its `toTrustState` (built once per read of the file, not per peer): pure apart from reading the peer id's key. */
 export function judgePeer (store: TrustStore, state: TrustState, peer: PeerId, credentials: Uint8Array | undefined, nowMs: number, crypto: Crypto): Verdict {
@@ -62,10 +64,10 @@ export function judgePeer (store: TrustStore, state: TrustState, peer: PeerId, c
   try { key = nodeKeyOfId(peer) } catch { return { ok: false, reason: 'its node id holds no Ed25519 key' } }
   const v = judgeCertificate(credentials, { kind: 'relay', subject: key }, state, nowMs, crypto)
   if (!v.ok) return { ok: false, reason: v.reason }
-  if (v.org.role === 'own') return { ok: true, org: v.org.name, partner: false }
+  if (v.org.role === 'own') return { ok: true, org: v.org.name, partner: false, ref: orgRef(v.org.key) }
   const partner = store.partners.find(p => orgRef(p.key) === orgRef(v.org.key))
   if (partner?.gateway !== true) return { ok: false, reason: `it is ${v.org.name}'s relay "${v.certificate.name}", and this relay is not a gateway to ${v.org.name}` }
-  return { ok: true, org: v.org.name, partner: true }
+  return { ok: true, org: v.org.name, partner: true, ref: orgRef(v.org.key) }
 }
 
 export async function createPeerAdmission (deps: AdmissionDeps): Promise<RelayAdmission> {
@@ -79,13 +81,13 @@ export async function createPeerAdmission (deps: AdmissionDeps): Promise<RelayAd
   else if (own.certificate.notAfterMs - deps.nowMs() < ownCertificateWarnBeforeMs) deps.warn?.(`this relay's certificate ${own.certificate.serial} expires at ${new Date(own.certificate.notAfterMs).toISOString()}: renew it before then ("ddil org certify-relay", then "ddil org join")`)
   let stamp = changeStamp(path)
   /** What each admitted peer presented, to judge it again when the store changes, and its organisation. */
-  const presented = new Map<PeerId, { credentials: Uint8Array, org: string, partner: boolean }>()
+  const presented = new Map<PeerId, { credentials: Uint8Array, org: string, partner: boolean, ref: string }>()
   return {
     credentials: () => store.own?.certificate.bytes,
     admit (peer, credentials) {
       const v = judgePeer(store, state, peer, credentials, deps.nowMs(), deps.crypto)
       if (!v.ok) { presented.delete(peer); deps.refused?.(peer, v.reason); return v }
-      if (credentials !== undefined) presented.set(peer, { credentials, org: v.org, partner: v.partner })
+      if (credentials !== undefined) presented.set(peer, { credentials, org: v.org, partner: v.partner, ref: v.ref })
       deps.admitted?.(peer, v.org, v.partner)
       return { ok: true }
     },
@@ -107,6 +109,10 @@ export async function createPeerAdmission (deps: AdmissionDeps): Promise<RelayAd
     },
     forget (peer) { presented.delete(peer) },
     partnerOf: (peer) => { const p = presented.get(peer); return p?.partner === true ? p.org : undefined },
+    partnerEntryOf: (peer) => {
+      const p = presented.get(peer)
+      return p?.partner === true ? store.partners.find(x => orgRef(x.key) === p.ref) : undefined
+    },
     orgOf: (peer) => { const p = presented.get(peer); return p === undefined ? undefined : { org: p.org, partner: p.partner } },
     store: () => store,
   }

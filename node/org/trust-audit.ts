@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { AuditEvent } from '../audit/index.ts'
 import { writeFileAtomic } from '../fs-durable.ts'
+import { describePolicy } from '../../protocol/org/policy.ts'
 import { formatOrgPublicKey } from './org-dir.ts'
 import { trustStoreFileName, type TrustStore } from './trust-store.ts'
 
@@ -35,6 +36,8 @@ export function trustFacts (store: TrustStore): string[] {
   for (const p of store.partners) {
     nameOf.set(formatOrgPublicKey(p.key), p.name)
     facts.push(`partner ${p.name} (${formatOrgPublicKey(p.key)}), ${p.distrustedMs !== undefined ? `cut off at ${iso(p.distrustedMs)}` : p.gateway ? 'this relay a gateway to it' : 'not a gateway to it'}`)
+    const rules = describePolicy(p.policy)
+    if (rules.length > 0) facts.push(`policy for ${p.name}: ${rules.join('; ')}`)
   }
   for (const r of store.revocations) facts.push(`revoked: ${nameOf.get(formatOrgPublicKey(r.org)) ?? formatOrgPublicKey(r.org)} serial ${r.serial}`)
   return facts

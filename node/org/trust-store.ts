@@ -5,10 +5,12 @@
  *
  *   { "type": "ddil-orgs", "version": 1,
  *     "own": null | { "key": "ddilorg1:…", "name": …, "certificate": <base64url> },
- *     "partners": [{ "key": "ddilorg1:…", "name": …, "gateway": bool, "trustedMs": n, "distrustedMs"?: n }],
+ *     "partners": [{ "key": "ddilorg1:…", "name": …, "gateway": bool, "trustedMs": n, "distrustedMs"?: n, "policy"?: {…} }],
  *     "revocations": [<base64url revocation>, …] }
  *
- * `gateway`: this relay is one of its organisation's gateways to that partner, so it links
+ * `policy`: what this relay lets cross to and from that partner at a gateway (protocol/org/policy.ts;
+ * each rule optional: "precedences": [0..3], "messageBytesMax", "creators": [author ref hex],
+ * "messagesPerMinuteMax", "retentionMsMax"). `gateway`: this relay is one of its organisation's gateways to that partner, so it links
  * with the partner's relays (peers.mode: org); other relays refuse them. A cut-off partner stays listed with the time it was cut off, so refusals name it and an
  * auditor sees when it happened. Every document is checked when it is added (a forged
  * revocation or a certificate for another node is refused with a sentence), and again when
@@ -24,8 +26,9 @@ import { join } from 'node:path'
 import { bytesEqual } from '../../protocol/bytes.ts'
 import { displayNameProblem } from '../../protocol/channel/profile.ts'
 import { ConfigError, isDdilError, UsageError } from '../../protocol/errors.ts'
-import { orgPartnersMax, orgRevocationsMax } from '../../protocol/limits.ts'
+import { orgPartnersMax, orgRevocationsMax, partnerPolicyCreatorsMax } from '../../protocol/limits.ts'
 import { decodeCertificate, decodeRevocation, verifyCertificate, verifyRevocation, type Certificate, type Revocation } from '../../protocol/org/certificate.ts'
+import type { PartnerPolicy } from '../../protocol/org/policy.ts'
 import { judgeCertificate, orgRef, revokedRef, type AcceptedOrg, type TrustState } from '../../protocol/org/trust.ts'
 import type { Crypto } from '../../protocol/ports.ts'
 import { statOrUndefined } from '../config/files.ts'
@@ -39,7 +42,7 @@ const fileType = 'ddil-orgs'
 const formatVersion = 1
 
 export interface OwnOrg { key: Uint8Array, name: string, certificate: Certificate }
-export interface Partner { key: Uint8Array, name: string, gateway: boolean, trustedMs: number, distrustedMs?: number }
+export interface Partner { key: Uint8Array, name: string, gateway: boolean, trustedMs: number, distrustedMs?: number, policy?: PartnerPolicy }
 export interface TrustStore { own: OwnOrg | null, partners: Partner[], revocations: Revocation[] }
 
 const empty = (): TrustStore => ({ own: null, partners: [], revocations: [] })
@@ -60,7 +63,7 @@ function encode (store: TrustStore): string {
     type: fileType,
     version: formatVersion,
     own: store.own === null ? null : { key: formatOrgPublicKey(store.own.key), name: store.own.name, certificate: b64(store.own.certificate.bytes) },
-    partners: store.partners.map(p => ({ key: formatOrgPublicKey(p.key), name: p.name, gateway: p.gateway, trustedMs: p.trustedMs, ...(p.distrustedMs !== undefined ? { distrustedMs: p.distrustedMs } : {}) })),
+    partners: store.partners.map(p => ({ key: formatOrgPublicKey(p.key), name: p.name, gateway: p.gateway, trustedMs: p.trustedMs, ...(p.distrustedMs !== undefined ? { distrustedMs: p.distrustedMs } : {}), ...(p.policy !== undefined ? { policy: p.policy } : {}) })),
     revocations: store.revocations.map(r => b64(r.bytes)),
   }, null, 2) + '\n'
 }
@@ -92,11 +95,39 @@ export async function readTrustStore (dataDir: string, crypto: Crypto = createNo
   })
   const partners = (r.partners as Array<Record<string, unknown>>).map((p, i) => read(`partner ${i + 1}`, () => ({
     key: parseOrgPublicKey(String(p.key)), name: name(p.name), gateway: flag(p.gateway), trustedMs: time(p.trustedMs), ...(p.distrustedMs !== undefined ? { distrustedMs: time(p.distrustedMs) } : {}),
+    ...(p.policy !== undefined ? { policy: checkPolicy(p.policy) } : {}),
   })))
   const store: TrustStore = { own, partners, revocations: (r.revocations as unknown[]).map((x, i) => read(`revocation ${i + 1}`, () => decodeRevocation(bytes(x)))) }
   read('signatures', () => { checkStore(store, crypto) })
   return store
 }
+
+/** A partner policy as the file holds it, every rule checked (a hand-edited file cannot slip in nonsense). */
+export function checkPolicy (raw: unknown): PartnerPolicy {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('"policy" is not an object')
+  const r = raw as Record<string, unknown>
+  const unknown = Object.keys(r).filter(k => !policyRules.includes(k))
+  if (unknown.length > 0) throw new ConfigError(`"policy" has unknown rule ${JSON.stringify(unknown[0])} (rules: ${policyRules.join(', ')})`)
+  const count = (v: unknown, what: string, min: number): number => {
+    if (!Number.isSafeInteger(v) || (v as number) < min) throw new ConfigError(`policy "${what}" is not an integer of at least ${min}`)
+    return v as number
+  }
+  const policy: PartnerPolicy = {}
+  if (r.precedences !== undefined) {
+    if (!Array.isArray(r.precedences) || r.precedences.some(p => !Number.isInteger(p) || p < 0 || p > 3) || new Set(r.precedences).size !== r.precedences.length) throw new ConfigError('policy "precedences" is not a list of distinct precedences 0..3')
+    policy.precedences = [...(r.precedences as number[])].sort()
+  }
+  if (r.messageBytesMax !== undefined) policy.messageBytesMax = count(r.messageBytesMax, 'messageBytesMax', 1)
+  if (r.creators !== undefined) {
+    if (!Array.isArray(r.creators) || r.creators.some(c => typeof c !== 'string' || !/^[0-9a-f]{16}$/.test(c)) || r.creators.length > partnerPolicyCreatorsMax) throw new ConfigError(`policy "creators" is not a list of at most ${partnerPolicyCreatorsMax} author references (16 hex digits)`)
+    policy.creators = r.creators as string[]
+  }
+  if (r.messagesPerMinuteMax !== undefined) policy.messagesPerMinuteMax = count(r.messagesPerMinuteMax, 'messagesPerMinuteMax', 1)
+  if (r.retentionMsMax !== undefined) policy.retentionMsMax = count(r.retentionMsMax, 'retentionMsMax', 1)
+  return policy
+}
+
+const policyRules = ['precedences', 'messageBytesMax', 'creators', 'messagesPerMinuteMax', 'retentionMsMax']
 
 /** What `readTrustStore` insists on: the own certificate signed by the own key, revocations signed by an accepted organisation, limits. */
 function checkStore (store: TrustStore, crypto: Crypto): void {
@@ -150,11 +181,23 @@ export async function trustPartner (dataDir: string, key: Uint8Array, name: stri
   const i = store.partners.findIndex(p => bytesEqual(p.key, key))
   if (i < 0 && store.partners.length >= orgPartnersMax) throw new UsageError(`this relay trusts ${store.partners.length} partner organisations already, the most it may (${orgPartnersMax})`)
   const before = i < 0 ? undefined : store.partners[i]
-  const partner: Partner = { key, name, gateway, trustedMs: before === undefined || before.distrustedMs !== undefined ? nowMs : before.trustedMs }
+  const partner: Partner = { key, name, gateway, trustedMs: before === undefined || before.distrustedMs !== undefined ? nowMs : before.trustedMs, ...(before?.policy !== undefined ? { policy: before.policy } : {}) }
   const partners = i < 0 ? [...store.partners, partner] : store.partners.map((p, j) => j === i ? partner : p)
   const next = { ...store, partners }
   await write(dataDir, next)
   return { store: next, outcome: before === undefined ? 'trusted' : before.distrustedMs !== undefined ? 'trusted-again' : 'updated' }
+}
+
+/** Sets what may cross to and from a partner at this relay (replacing its earlier policy); an empty policy lets everything cross. */
+export async function setPartnerPolicy (dataDir: string, key: Uint8Array, policy: PartnerPolicy, crypto: Crypto = createNodeCrypto()): Promise<{ store: TrustStore, partner: Partner }> {
+  const store = await readTrustStore(dataDir, crypto)
+  const before = store.partners.find(p => bytesEqual(p.key, key))
+  if (before === undefined) throw new UsageError(`${formatOrgPublicKey(key)} is not a partner of this relay; accept it first with "ddil org trust"`)
+  const { policy: _old, ...rest } = before
+  const partner: Partner = Object.keys(policy).length === 0 ? rest : { ...rest, policy: checkPolicy(policy) }
+  const next = { ...store, partners: store.partners.map(p => p === before ? partner : p) }
+  await write(dataDir, next)
+  return { store: next, partner }
 }
 
 /** Cuts a partner off: kept, marked with the time, so its certificates are refused by name. */

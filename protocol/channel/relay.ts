@@ -29,17 +29,19 @@ export interface PolicyEngine {
 
 export class RelayChannelPolicy implements Authoriser {
   readonly store: GovernanceStore
-  readonly #creators: (authorRefHex: string) => boolean
+  readonly #mayCreate: (authorRefHex: string) => boolean
   /** Channels whose creation this relay refused (its creator is not in authors.allow), oldest first (bounded). */
   readonly #notCarried = new Set<string>()
   /** Cuts already enforced, per channel then author reference, so each removal discards once. */
   readonly #enforced = new Map<string, Map<string, number>>()
+  /** Channel (hex) → its creator's author reference (hex), from its genesis: what a gateway's partner policy asks (#29). */
+  readonly #creatorOf = new Map<string, string>()
   /** Per channel, the removed members as last enforced: the store then names only what changed since. */
   readonly #removalsSeen = new Map<string, RemovalsToken>()
 
   constructor (crypto: Crypto, creators: (authorRefHex: string) => boolean) {
     this.store = new GovernanceStore(crypto)
-    this.#creators = creators
+    this.#mayCreate = creators
   }
 
   authorise (env: Envelope): AuthoriseResult {
@@ -50,7 +52,7 @@ export class RelayChannelPolicy implements Authoriser {
     if (env.kind === Kind.governance && env.deps.length === 0 && this.store.state(env.channel) === undefined) {
       let op: string
       try { op = decodeChange(env.body).op } catch (e) { return { ok: false, reason: `undecodable governance change: ${(e as Error).message}` } }
-      if (op === 'create' && !this.#creators(toHex(env.author))) {
+      if (op === 'create' && !this.#mayCreate(toHex(env.author))) {
         this.#notCarried.add(channel)
         if (this.#notCarried.size > notCarriedChannelsRememberedMax) this.#notCarried.delete(this.#notCarried.values().next().value as string)
         return { ok: false, reason: notCarried, carried: false }
@@ -67,6 +69,7 @@ export class RelayChannelPolicy implements Authoriser {
   /** Call when the engine has stored an envelope: governance may release held envelopes or enforce a removal. */
   async stored (engine: PolicyEngine, env: Envelope): Promise<void> {
     if (env.kind !== Kind.governance) return
+    this.#noteCreator(env)
     const channel = toHex(env.channel)
     const { changed, token } = this.store.removalsChanged(env.channel, this.#removalsSeen.get(channel))
     if (token !== undefined) this.#removalsSeen.set(channel, token)
@@ -99,6 +102,15 @@ export class RelayChannelPolicy implements Authoriser {
 
   /** Rebuilds governance from the envelopes a restarted relay holds (engine `restored` event). */
   restored (env: Envelope): void {
-    if (env.kind === Kind.governance) this.store.add(env)
+    if (env.kind !== Kind.governance) return
+    this.store.add(env)
+    this.#noteCreator(env)
+  }
+
+  /** Who created a channel this relay carries (author reference, hex), once its genesis is stored here. */
+  creatorOf (channel: Uint8Array): string | undefined { return this.#creatorOf.get(toHex(channel)) }
+
+  #noteCreator (env: Envelope): void {
+    if (env.deps.length === 0) this.#creatorOf.set(toHex(env.channel), toHex(env.author))
   }
 }

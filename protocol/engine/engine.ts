@@ -17,6 +17,7 @@
  * transportHost.onLinkUp(peer => engine.linkUp(peer, {}))
  * await engine.submit(envelopeBytes)   // resolves once durable
  */
+import { Boundary } from './boundary.ts'
 import { Catalog, idKey } from './catalog.ts'
 import { GroupCommit } from './group-commit.ts'
 import { HeldPool } from './held.ts'
@@ -25,7 +26,7 @@ import { Links } from './links.ts'
 import { MessageLog } from './log.ts'
 import { NetworkClock } from './network-time.ts'
 import { Outbound } from './outbound.ts'
-import { PeerLink } from './peer.ts'
+import { PeerLink, type OutEnvelope } from './peer.ts'
 import { Retention } from './retention.ts'
 import { SyncHandlers } from './sync.ts'
 import { Timers } from './timers.ts'
@@ -119,17 +120,25 @@ export class Engine implements LinkHandler {
     const ownChecks = { ...checks, networkNowMs: () => Math.max(networkNowMs(), this.#issuedMs) }
     const validateOwn = (env: Envelope): Verdict => validate(env, ownChecks)
     const holds = (key: string): boolean => this.#intake.holds(key)
-    const out = this.#out = new Outbound({ transport, clock, counters, events, logger, networkNowMs, links, refill: link => { this.#sync.refill(link) } })
+    const decode = deps.decode ?? ((b: Uint8Array) => decodeEnvelope(b, (x) => crypto.sha256(x)))
+    // Built before Outbound, which asks it before sending; it pumps through Outbound once that exists.
+    const boundary = deps.boundary === undefined ? undefined : new Boundary({ policy: deps.boundary, decode, counters, events, links, output: { pump: link => { out.pump(link) } } })
+    const out = this.#out = new Outbound({
+      transport, clock, counters, events, logger, networkNowMs, links, refill: link => { this.#sync.refill(link) },
+      ...(boundary !== undefined ? { withholds: (link: PeerLink, item: OutEnvelope) => boundary.withholds(link, item) } : {}),
+    })
     const sync = this.#sync = new SyncHandlers({
       config, refKey: this.#peerRef(config.nodeId), clock, networkNowMs, peersChanged: () => { time.peersChanged() },
       counters, logger, transport, links, catalog, log, set, holds, write, output: out, schedule, ...(deps.admission !== undefined ? { admission: deps.admission } : {}),
+      ...(boundary !== undefined ? { boundary } : {}),
     })
     const onHold = deps.authoriser.onHold?.bind(deps.authoriser) ?? (() => false)
     const retention = this.#retention = new Retention({ catalog, set, log, storageBytesMax: config.storageBytesMax, clock, networkNowMs, write, counters, events, onHold })
     const held = this.#held = new HeldPool({
       counters,
       validate: validateEnvelope,
-      accept: (env, from) => this.#intake.accept(env, from, false),
+      // A partner's envelope held for its channel is judged at the boundary once it verifies, as on arrival.
+      accept: (env, from) => from !== 'local' && boundary?.admits(env, from) === false ? Promise.resolve() : this.#intake.accept(env, from, false),
       refuse,
       crowdedBy: (peer) => {
         const link = links.get(peer)
@@ -137,8 +146,8 @@ export class Engine implements LinkHandler {
       },
     })
     this.#intake = new Intake({
-      clock, counters, events, decode: deps.decode ?? ((b) => decodeEnvelope(b, (x) => crypto.sha256(x))), validate: validateEnvelope, validateOwn, refuse,
-      held, catalog, set, log, hlc, write, retention, sync, links, output: out,
+      clock, counters, events, decode, validate: validateEnvelope, validateOwn, refuse,
+      held, catalog, set, log, hlc, write, retention, sync, links, output: out, ...(boundary !== undefined ? { boundary } : {}),
     })
     this.probe = {
       config,

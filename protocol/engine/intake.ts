@@ -14,6 +14,7 @@
  * const env = await intake.submit(bytes)   // custody acknowledged
  * intake.ingest(frame.envelope, link)      // synchronous up to the store write
  */
+import type { Boundary } from './boundary.ts'
 import { entryId, entryOverheadBytes, idFromKey, idKey, type Catalog, type Entry } from './catalog.ts'
 import type { HeldPool } from './held.ts'
 import type { Links } from './links.ts'
@@ -57,6 +58,8 @@ export interface IntakeDeps {
   sync: Pick<SyncHandlers, 'forward' | 'arrived' | 'pruneAfterDuplicate' | 'scheduleGapCheck'>
   links: Pick<Links, 'isCurrent'>
   output: Pick<LinkOutput, 'pump' | 'penalise'>
+  /** The boundary between organisations (#29), in `peers.mode: org`. */
+  boundary?: Pick<Boundary, 'admits' | 'arrived'>
 }
 
 /** Most bytes one file piece is charged against the quota: the largest envelope and its index overhead. */
@@ -158,6 +161,10 @@ export class Intake {
       if (charge === 'untimely' && link.firstUntimely(key)) d.output.penalise(link, peerPenaltyUntimely, `${reason}: ${verdict.message}`)
       else if (charge === 'bad') d.output.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${verdict.message}`)
       return
+    }
+    if (d.boundary !== undefined) {
+      if (!d.boundary.admits(env, link.id)) return
+      d.boundary.arrived(key, link.id)
     }
     const repair = d.sync.arrived(link, env)
     if (env.kind === Kind.file) link.filePieceArrived(d.clock.monotonicMs())

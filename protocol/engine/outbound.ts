@@ -25,6 +25,8 @@ export interface OutboundDeps {
   links: Pick<Links, 'isCurrent' | 'remove'>
   /** A pumped link still owes its peer envelopes: feed its queue (catchup.ts). */
   refill (link: PeerLink): void
+  /** Whether an envelope must not go to this peer (a boundary's policy, #29: boundary.ts); absent: everything may. */
+  withholds? (link: PeerLink, item: OutEnvelope): boolean
 }
 
 /** What the parts that talk to peers use to send and to charge (a narrowing of Outbound). */
@@ -42,6 +44,7 @@ export class Outbound {
    */
   offer (link: PeerLink, precedence: number, item: OutEnvelope, force: boolean): void {
     const d = this.#deps
+    if (d.withholds?.(link, item) === true) return
     const nowMs = d.clock.nowMs()
     // An idle link's queue is empty, and every id in its map of queued ids is in the queue: no need to ask that map.
     if (link.idle && (force || !link.sentRecently(item.key, nowMs))) {

@@ -10,6 +10,7 @@
  * sync.handle(link, frame)          // every frame but envelopes
  * sync.forward(env, from, repair)   // a new envelope
  */
+import type { Boundary } from './boundary.ts'
 import { CatchUp } from './catchup.ts'
 import { idFromKey, idKey, type Catalog } from './catalog.ts'
 import { askForFilePieces, GapRepair } from './gaps.ts'
@@ -48,6 +49,8 @@ export interface SyncDeps {
   schedule (ms: number, fn: () => void): void
   /** Decides on what a peer presented in its hello (#29); absent: every peer is let in. */
   admission?: Pick<PeerAdmission, 'admit'>
+  /** The boundary between organisations (#29): hears refusals made at it or further on. */
+  boundary?: Pick<Boundary, 'heardRefusal'>
 }
 
 export class SyncHandlers {
@@ -88,6 +91,7 @@ export class SyncHandlers {
         this.#d.logger.info({ peer: link.id, frame: frame.type, code: frame.code }, 'peer notice')
         return
       case FrameType.refused:
+        if (frame.code === 'ERR_POLICY' && this.#d.boundary !== undefined) { this.#d.boundary.heardRefusal(link, frame.ids, frame.reason ?? 'no reason given'); return }
         this.#d.logger.info({ peer: link.id, frame: frame.type, code: frame.code }, 'peer notice')
     }
   }

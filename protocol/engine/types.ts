@@ -43,6 +43,24 @@ export interface PeerAdmission {
   admit (peer: PeerId, credentials: Uint8Array | undefined): { ok: true } | { ok: false, reason: string }
 }
 
+/**
+ * What may cross a boundary between organisations (#29): the host's per-partner policy, judged
+ * on links to a partner's relays only. An envelope the policy refuses from such a peer is not
+ * stored (the peer is told why, without a penalty); one it keeps from such a peer is not sent
+ * there. Either way the reason travels back the way the envelope came, to the relay its author
+ * submitted it at (`refused` frames, code ERR_POLICY), whose clients see it.
+ */
+export interface BoundaryPolicy {
+  /** The partner organisation across this peer's link, named for the sender; undefined: no boundary here, nothing is judged. */
+  partner (peer: PeerId): string | undefined
+  /**
+   * Whether `env` may cross from (`in`) or to (`out`) `peer`: undefined when it may; else why
+   * not, and whether it only waits (a rate: it is not stored or sent now, nothing is told, and
+   * reconciliation offers it again) or is refused (told to its sender, once).
+   */
+  judge (peer: PeerId, env: Envelope, direction: 'in' | 'out'): { reason: string, wait: boolean } | undefined
+}
+
 export interface EngineDeps {
   clock: Clock
   crypto: Crypto
@@ -52,6 +70,7 @@ export interface EngineDeps {
   authoriser: Authoriser
   events?: EngineEvents
   admission?: PeerAdmission
+  boundary?: BoundaryPolicy
   /**
    * Decodes an envelope received or submitted (default: `decodeEnvelope` with
    * `crypto.sha256`). Engines never mutate an Envelope, so a host running many engines
@@ -134,6 +153,14 @@ export interface EngineEvents {
   removed? (ids: Uint8Array[], why: 'evicted' | 'purged' | 'discarded', bytes?: number): void
   /** An envelope was handed to the transport for a peer (`bytes`: the envelope's; it may still be on its way to this relay's store). */
   sent? (id: Uint8Array, peer: PeerId, bytes: Uint8Array): void
+  /** The boundary policy refused an envelope from a partner's relay (`in`) or kept it from one (`out`), once per envelope and peer. */
+  crossingRefused? (env: Envelope, peer: PeerId, reason: string, direction: 'in' | 'out'): void
+  /**
+   * An envelope this relay holds did not cross a boundary further on, and why (its own gateway's
+   * policy, or a refusal relayed back to it): once per envelope. The relay the author submitted
+   * it at tells its clients.
+   */
+  refusedBeyond? (id: Uint8Array, reason: string): void
   /** During `open`, once per stored envelope (so channel state can be rebuilt before links come up). */
   restored? (env: Envelope): void
 }
@@ -168,6 +195,8 @@ export interface Counters {
   heldPending: number
   /** Envelopes removed because channel state later discarded them (strong removal). */
   discarded: number
+  /** Envelopes the boundary policy refused from, or kept from, a partner organisation's relays (#29). */
+  crossingsRefused: number
 }
 
 export function newCounters (): Counters {
@@ -175,7 +204,7 @@ export function newCounters (): Counters {
   return {
     framesSent: perType(), bytesSent: perType(), framesReceived: perType(), bytesReceived: perType(),
     payloadBytesSent: 0, duplicatePayloadBytesReceived: 0, duplicatesReceived: 0, submitted: 0, stored: 0,
-    purged: 0, evicted: 0, expiredOnArrival: 0, expiredUnsent: 0, refused: 0, equivocations: 0, gapRequests: 0, reconcileSessions: 0, prunesSent: 0, grafts: 0, peersPenalised: 0, heldPending: 0, discarded: 0,
+    purged: 0, evicted: 0, expiredOnArrival: 0, expiredUnsent: 0, refused: 0, equivocations: 0, gapRequests: 0, reconcileSessions: 0, prunesSent: 0, grafts: 0, peersPenalised: 0, heldPending: 0, discarded: 0, crossingsRefused: 0,
   }
 }
 

@@ -15,7 +15,7 @@
  * net.connect('a', 'b', { latencyMs: 10 }); await net.run(1000)
  */
 import { createEngine, type Engine } from '../../protocol/engine/engine.ts'
-import type { Authoriser, EngineConfig, EngineEvents, PeerAdmission } from '../../protocol/engine/types.ts'
+import type { Authoriser, BoundaryPolicy, EngineConfig, EngineEvents, PeerAdmission } from '../../protocol/engine/types.ts'
 import { MemoryStore } from '../../protocol/memory-store.ts'
 import type { Clock, Crypto, LinkInfo, Logger, PeerId, Store, Transport } from '../../protocol/ports.ts'
 import { authorRef, signEnvelope, type EnvelopeFields, type Envelope, Kind, Precedence } from '../../protocol/envelope.ts'
@@ -105,6 +105,8 @@ export class TestNet {
   readonly listeners = new Map<PeerId, Array<(env: Envelope) => void>>()
   readonly config: Partial<EngineConfig>
   readonly events: Partial<EngineEvents>
+  /** Every node's `refusedBeyond` events (#29), in order. */
+  readonly refusedBeyond: Array<{ node: PeerId, id: string, reason: string }> = []
   /** Whether `delivered` and `arrivals` keep every stored envelope (a million-envelope benchmark turns it off). */
   readonly record: boolean
   /** The engines' crypto port (node:crypto unless a test passes its own). */
@@ -135,7 +137,7 @@ export class TestNet {
   }
 
   /** Starts a node's engine (on `store`: a restart after `crash`); links already connected to it come up after their handshake. */
-  async node (id: PeerId, config: Partial<EngineConfig> = {}, store: Store = new MemoryStore(), authoriser: Authoriser = this.authoriser, admission?: PeerAdmission): Promise<Engine> {
+  async node (id: PeerId, config: Partial<EngineConfig> = {}, store: Store = new MemoryStore(), authoriser: Authoriser = this.authoriser, admission?: PeerAdmission, boundary?: BoundaryPolicy): Promise<Engine> {
     this.#storeOf.set(id, store)
     if (store instanceof MemoryStore) this.stores.set(id, store)
     const wire = this.network.transport(id)
@@ -148,9 +150,13 @@ export class TestNet {
     const clock = new NodeClock(this.scheduler, simEpochMs, noClockFault)
     this.#clocks.set(id, clock)
     const engine = createEngine({
-      clock, crypto: this.crypto, store, transport, logger: silentLogger, authoriser, ...(admission !== undefined ? { admission } : {}),
+      clock, crypto: this.crypto, store, transport, logger: silentLogger, authoriser, ...(admission !== undefined ? { admission } : {}), ...(boundary !== undefined ? { boundary } : {}),
       events: {
         ...this.events,
+        refusedBeyond: (envId, reason) => {
+          this.refusedBeyond.push({ node: id, id: toHex(envId), reason })
+          this.events.refusedBeyond?.(envId, reason)
+        },
         stored: (env, from) => {
           if (this.record) {
             delivered.push(env)

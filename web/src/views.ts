@@ -75,8 +75,17 @@ export function channelSummaries (s: FieldSession): ChannelSummary[] {
 
 export type Tone = 'device' | 'relay' | 'ok' | 'bad'
 
-/** An own message's state, in words, as it moves from the device to its readers. */
+/**
+ * An own message's state, in words, as it moves from the device to its readers; and, when a
+ * gateway kept it from a partner organisation (#29), why: it may still reach this side.
+ */
 export function ownStatus (s: FieldSession, hex: string, item: MessageItem): { text: string, tone: Tone } {
+  const status = deliveryStatus(s, hex, item)
+  const boundary = s.relayStatus.get(item.id)?.boundary
+  return boundary === undefined ? status : { text: `${status.text} · Did not cross: ${boundary}`, tone: 'bad' }
+}
+
+function deliveryStatus (s: FieldSession, hex: string, item: MessageItem): { text: string, tone: Tone } {
   const chunks = s.outbox.chunksWaiting(item.id)
   if (s.outbox.has(item.id) || chunks > 0) {
     const sending = chunks === 0 ? 'Sending to the relay…' : `Sending to the relay: ${chunks} piece${chunks === 1 ? '' : 's'} to go…`

@@ -10,6 +10,7 @@
  * On a relay's data directory (`--data`):
  *   ddil org join ddilorg1:… --name "Water utility" --certificate pump-3.cert
  *   ddil org trust ddilorg1:… --name "County EM" [--gateway]
+ *   ddil org policy ddilorg1:… [--precedences immediate,priority] [--message-max 64KB] [--creators ddil1:…] [--rate 60] [--retention-max 30d] [--clear]
  *   ddil org distrust ddilorg1:…
  *   ddil org import serial-7.revocation
  *   ddil org show [--json]
@@ -116,6 +117,19 @@ export function register (program: Command): void {
     .argument('<org-key>', 'the partner\'s organisation key (ddilorg1:…)')
     .action(async (key: string, opts: DataOpts) => {
       print(await (await actions()).distrust(dataDirOf(opts), key, Date.now()))
+    })
+  dataCommand(org, 'policy')
+    .description('set what this relay lets cross to and from a partner, as its gateway (both ways; refused envelopes are audited and their senders told why)')
+    .argument('<org-key>', 'the partner\'s organisation key (ddilorg1:…)')
+    .option('--precedences <list>', 'precedences that may cross, e.g. immediate,priority,routine (or any)')
+    .option('--message-max <size>', 'largest message or file that may cross, e.g. 64KB (or none)')
+    .option('--creators <keys>', 'only channels created by these users may cross: ddil1:… keys, comma-separated (or any)')
+    .option('--rate <n>', 'messages a minute that may cross each way, e.g. 60 (or none)')
+    .option('--retention-max <duration>', 'only what expires within this may cross, e.g. 30d: how long the other side may keep it (or none)')
+    .option('--clear', 'drop every rule first: everything this relay carries crosses')
+    .action(async (key: string, opts: DataOpts & { precedences?: string, messageMax?: string, creators?: string, rate?: string, retentionMax?: string, clear?: boolean }) => {
+      const { data: _data, json: _json, ...change } = opts
+      print(await (await actions()).policy(dataDirOf(opts), key, change))
     })
   dataCommand(org, 'import')
     .description('take in a revocation signed by this relay\'s organisation or a partner')

@@ -1,0 +1,130 @@
+/**
+ * The engine's side of the boundary between organisations (#29). On a link to a partner's
+ * relay, the host's policy judges every envelope: one it refuses from the partner is not
+ * stored, and the partner is told why (a `refused` frame, ERR_POLICY, no penalty); one it
+ * keeps from the partner is not sent. Either refusal then travels back the way the envelope
+ * came, one relay at a time, each remembering the link an envelope first arrived over, to the
+ * relay its author submitted it at, whose clients see the reason (`refusedBeyond`).
+ *
+ * A verdict that only makes an envelope wait (a rate) is not remembered: it is judged again when
+ * the envelope is offered again. A refusal is judged, audited and told once per peer and
+ * envelope: reconciliation is not
+ * scoped by policy yet, so a refused envelope is offered again at every round, and is then
+ * dropped without a word.
+ *
+ * @example
+ * const boundary = new Boundary({ policy, decode, counters, events, links, output })
+ * if (!boundary.admits(env, link.id)) return   // intake, once the envelope verified
+ * if (boundary.withholds(link, item)) return    // before anything is sent
+ */
+import { idKey } from './catalog.ts'
+import type { Links } from './links.ts'
+import type { LinkOutput } from './outbound.ts'
+import type { OutEnvelope, PeerLink } from './peer.ts'
+import type { BoundaryPolicy, Counters, EngineEvents } from './types.ts'
+import type { Envelope } from '../envelope.ts'
+import { FrameType, frameText } from '../frames.ts'
+import { crossingOriginsRememberedMax, crossingVerdictsRememberedMax } from '../limits.ts'
+import type { PeerId } from '../ports.ts'
+
+export interface BoundaryDeps {
+  policy: BoundaryPolicy
+  decode (bytes: Uint8Array): Envelope
+  counters: Pick<Counters, 'crossingsRefused'>
+  events: Pick<EngineEvents, 'crossingRefused' | 'refusedBeyond'> | undefined
+  links: Pick<Links, 'get'>
+  output: Pick<LinkOutput, 'pump'>
+}
+
+/** Adds to an insertion-ordered set or map, forgetting the oldest past `max`. */
+function remember<K> (set: Set<K>, key: K, max: number): void {
+  set.add(key)
+  if (set.size > max) set.delete(set.values().next().value as K)
+}
+
+export class Boundary {
+  readonly #d: BoundaryDeps
+  /** Id key → the peer the envelope first arrived from. */
+  readonly #cameFrom = new Map<string, PeerId>()
+  /** `peer\0idKey`: refused from, or withheld from, that peer. */
+  readonly #verdicts = new Set<string>()
+  /** Id keys whose refusal was passed on already. */
+  readonly #told = new Set<string>()
+
+  constructor (deps: BoundaryDeps) { this.#d = deps }
+
+  /** Notes the peer an envelope arrived from, to send a refusal further on back to it. */
+  arrived (key: string, from: PeerId): void {
+    if (this.#cameFrom.has(key)) return
+    this.#cameFrom.set(key, from)
+    if (this.#cameFrom.size > crossingOriginsRememberedMax) this.#cameFrom.delete(this.#cameFrom.keys().next().value as string)
+  }
+
+  /** Whether a verified envelope from `peer` may be stored; if not, the peer is told why (once). */
+  admits (env: Envelope, peer: PeerId): boolean {
+    const d = this.#d
+    if (d.policy.partner(peer) === undefined) return true
+    const pair = `${peer}\0${env.key}`
+    if (this.#verdicts.has(pair)) return false
+    const verdict = d.policy.judge(peer, env, 'in')
+    if (verdict === undefined) return true
+    if (verdict.wait) return false // offered again at the next reconciliation
+    const reason = verdict.reason
+    remember(this.#verdicts, pair, crossingVerdictsRememberedMax)
+    d.counters.crossingsRefused++
+    d.events?.crossingRefused?.(env, peer, reason, 'in')
+    this.#tell(peer, env.id, reason)
+    return false
+  }
+
+  /** Whether an envelope must not go to this link: the policy keeps it from the partner, or the partner refused it already. */
+  withholds (link: PeerLink, item: OutEnvelope): boolean {
+    const d = this.#d
+    const partner = d.policy.partner(link.id)
+    if (partner === undefined) return false
+    const pair = `${link.id}\0${item.key}`
+    if (this.#verdicts.has(pair)) return true
+    let env: Envelope
+    try { env = d.decode(item.bytes) } catch { return false } // it verified when it was stored; the partner judges a damaged one
+    const verdict = d.policy.judge(link.id, env, 'out')
+    if (verdict === undefined) return false
+    if (verdict.wait) return true // offered again at the next reconciliation
+    const reason = verdict.reason
+    remember(this.#verdicts, pair, crossingVerdictsRememberedMax)
+    d.counters.crossingsRefused++
+    d.events?.crossingRefused?.(env, link.id, reason, 'out')
+    this.#passBack(item.id, item.key, `not sent to ${partner}: ${reason}`, undefined)
+    return true
+  }
+
+  /**
+   * A peer says envelopes did not cross a boundary, at it or further on (`refused`, ERR_POLICY):
+   * they are not sent to it again, and the reason goes on back. A partner's words are named as
+   * its gateway's.
+   */
+  heardRefusal (link: PeerLink, ids: Uint8Array[], reason: string): void {
+    const partner = this.#d.policy.partner(link.id)
+    const said = partner === undefined ? reason : `refused at ${partner}'s gateway: ${reason}`
+    for (const id of ids) {
+      const key = idKey(id)
+      remember(this.#verdicts, `${link.id}\0${key}`, crossingVerdictsRememberedMax)
+      this.#passBack(id, key, said, link.id)
+    }
+  }
+
+  /** Tells this relay's clients (event) and the peer the envelope came from (once per envelope). */
+  #passBack (id: Uint8Array, key: string, reason: string, heardFrom: PeerId | undefined): void {
+    if (this.#told.has(key)) return
+    remember(this.#told, key, crossingVerdictsRememberedMax)
+    this.#d.events?.refusedBeyond?.(id, reason)
+    const origin = this.#cameFrom.get(key)
+    if (origin !== undefined && origin !== heardFrom) this.#tell(origin, id, reason)
+  }
+
+  #tell (peer: PeerId, id: Uint8Array, reason: string): void {
+    const link = this.#d.links.get(peer)
+    if (link === undefined || !link.ready) return
+    link.control({ type: FrameType.refused, code: 'ERR_POLICY', ids: [id], reason: frameText(reason) })
+    this.#d.output.pump(link)
+  }
+}
