@@ -11,8 +11,9 @@
  * pairs.filter(p => p.deliverable && p.delivered).length
  */
 import { courierLegs } from './courier.ts'
-import { linkAdmitted } from './organisations.ts'
-import { buildOracleGraph, earliestArrivals, earliestFileArrivals, isDeliverable } from './oracle.ts'
+import { closedLinks, linkAdmitted } from './organisations.ts'
+import { buildOracleGraph, earliestArrivals, earliestFileArrivals, isDeliverable, type OracleGraph } from './oracle.ts'
+import type { CrossingFacts } from '../protocol/org/policy.ts'
 import type { MessageRecord } from './ledger.ts'
 import type { RunResult } from './run-stats.ts'
 
@@ -37,11 +38,25 @@ export type ScoredRun = Pick<RunResult, 'scenario' | 'timeline' | 'nodeIds'> & {
 /** Every expected (message, recipient) pair of every acknowledged message, in message order. */
 export function analysePairs (result: ScoredRun): Pair[] {
   const nodes = new Map(result.scenario.nodes.map(n => [n.id, n]))
-  const graph = buildOracleGraph(result.timeline, courierLegs(result.scenario, result.timeline), (a, b) => linkAdmitted(nodes.get(a) ?? {}, nodes.get(b) ?? {}))
+  const legs = courierLegs(result.scenario, result.timeline)
+  const admitted = (a: string, b: string): boolean => linkAdmitted(nodes.get(a) ?? {}, nodes.get(b) ?? {})
+  const graph = buildOracleGraph(result.timeline, legs, admitted)
+  // A gateway's policy (#29) closes its organisation's boundary to the messages it refuses: such
+  // a message gets the graph without the boundary links of the gateways that refuse it, one per
+  // set of refusing gateways.
+  const closedGraphs = new Map<string, OracleGraph>()
+  const graphFor = (facts: CrossingFacts | undefined): OracleGraph => {
+    const c = closedLinks(nodes, facts)
+    if (c === undefined) return graph
+    let g = closedGraphs.get(c.key)
+    if (g === undefined) closedGraphs.set(c.key, g = buildOracleGraph(result.timeline, legs, (a, b) => admitted(a, b) && !c.closed(a, b)))
+    return g
+  }
   const endMs = result.scenario.durationMs
   const out: Pair[] = []
   for (const rec of result.ledger.records) {
     if (!rec.acked || rec.expected.length === 0) continue
+    const graph = graphFor(rec.crossing)
     const expiresAtMs = rec.createdAtMs + rec.post.ttlMs
     const source = result.nodeIds[rec.sender]
     const arrivals = rec.file === undefined

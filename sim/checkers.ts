@@ -15,7 +15,9 @@
 import type { Pair } from './analysis.ts'
 import type { CheckResult } from './check-result.ts'
 import { channelCheckers } from './channel-checkers.ts'
-import type { RunResult } from './run-stats.ts'
+import type { MessageRecord } from './ledger.ts'
+import { closedLinks } from './organisations.ts'
+import { componentsOf, type RunResult } from './run-stats.ts'
 
 export type { CheckResult } from './check-result.ts'
 
@@ -59,15 +61,27 @@ function convergence (r: RunResult): CheckResult {
   const liveAfter = r.scenario.durationMs + skewMax + expiryMarginMs
   let missing = 0
   const ex: string[] = []
-  for (const comp of r.components) {
-    if (comp.length < 2) continue
-    const engines = comp.map(i => r.nodes[i].engine)
-    for (const rec of r.ledger.records) {
-      if (!rec.acked || rec.quotaHit || rec.createdAtMs >= r.quietStartMs || rec.createdAtMs + rec.post.ttlMs <= liveAfter) continue
+  // A message a gateway's policy refuses (#29) converges on each side of that boundary apart.
+  const nodes = new Map(r.scenario.nodes.map(n => [n.id, n]))
+  const closedGroups = new Map<string, number[][]>()
+  const groupsOf = (rec: MessageRecord): number[][] => {
+    const c = closedLinks(nodes, rec.crossing)
+    if (c === undefined) return r.components
+    let groups = closedGroups.get(c.key)
+    if (groups === undefined) {
+      const open = r.endLinks.filter(([a, b]) => !c.closed(r.nodeIds[a], r.nodeIds[b]))
+      closedGroups.set(c.key, groups = componentsOf(r.nodes.map(n => n.running), open))
+    }
+    return groups
+  }
+  for (const rec of r.ledger.records) {
+    if (!rec.acked || rec.quotaHit || rec.createdAtMs >= r.quietStartMs || rec.createdAtMs + rec.post.ttlMs <= liveAfter) continue
+    for (const comp of groupsOf(rec)) {
+      if (comp.length < 2) continue
       // A post sent as file pieces converges piece by piece: every piece is an envelope of its own.
       for (const key of rec.file?.keys ?? [rec.key]) {
         let holders = 0
-        for (const e of engines) if (e?.probe.catalog.has(key) === true) holders++
+        for (const i of comp) if (r.nodes[i].engine?.probe.catalog.has(key) === true) holders++
         if (holders === 0 || holders === comp.length) continue
         missing += comp.length - holders
         if (ex.length < examplesMax) ex.push(`message ${rec.index}${rec.file === undefined ? '' : ` (a piece)`} held by ${holders} of ${comp.length}`)
@@ -78,6 +92,19 @@ function convergence (r: RunResult): CheckResult {
     missing === 0 ? `${r.components.length} connected group(s) at the end hold identical live message sets` : `${missing} copies missing inside connected groups, e.g. ${ex.join('; ')}`)
 }
 
+/**
+ * Nothing crossed a boundary that a gateway's policy closes to it (#29): no pair the oracle,
+ * without the closed links, finds no path for was delivered. Only in scenarios with a policy.
+ */
+function policyRespected (r: RunResult, pairs: readonly Pair[]): CheckResult[] {
+  if (!r.scenario.nodes.some(n => n.policy !== undefined)) return []
+  const leaked = pairs.filter(p => p.rec.crossing !== undefined && !p.deliverable && p.delivered)
+  const ex = leaked.slice(0, examplesMax).map(p => `message ${p.rec.index} ${r.nodeIds[p.rec.sender]}→${r.nodeIds[p.node]}`).join('; ')
+  const closed = pairs.filter(p => p.rec.crossing !== undefined && !p.deliverable).length
+  return [check('policy_respected', leaked.length === 0, leaked.length,
+    leaked.length === 0 ? `none of the ${closed} pairs with no path (the policies' closed boundaries, expiry or the end) was delivered` : `${leaked.length} pairs delivered across a boundary closed to them, e.g. ${ex}`)]
+}
+
 export function runCheckers (result: RunResult, pairs: readonly Pair[]): CheckResult[] {
-  return [noDuplicates(result), boundedQueues(result), withinQuota(result), allDelivered(result, pairs), convergence(result), ...channelCheckers(result, pairs)]
+  return [noDuplicates(result), boundedQueues(result), withinQuota(result), allDelivered(result, pairs), convergence(result), ...policyRespected(result, pairs), ...channelCheckers(result, pairs)]
 }

@@ -21,6 +21,7 @@
  */
 import { idKey } from '../protocol/engine/catalog.ts'
 import type { Envelope } from '../protocol/envelope.ts'
+import type { CrossingFacts } from '../protocol/org/policy.ts'
 import type { Post } from './workload.ts'
 
 export interface MessageRecord {
@@ -51,6 +52,8 @@ export interface MessageRecord {
   firstSent: Float32Array
   /** A post sent as file pieces; absent for a post that fits one envelope. */
   file?: FilePieces
+  /** What a gateway's policy judges of it (#29): kept only in scenarios whose gateways have one. */
+  crossing?: CrossingFacts
 }
 
 /** The pieces of one large post (manifest first) and how many of them each node holds. */
@@ -95,7 +98,13 @@ export class Ledger {
   /** Successful relay transfers: envelopes stored that came from a peer. */
   relayed = 0
 
-  constructor (nodeCount: number) { this.#nodeCount = nodeCount }
+  readonly #crossingFacts: ((env: Envelope) => CrossingFacts) | undefined
+
+  /** `crossingFacts`: record what a gateway's policy judges of each post (its first envelope: a file's manifest). */
+  constructor (nodeCount: number, crossingFacts?: (env: Envelope) => CrossingFacts) {
+    this.#nodeCount = nodeCount
+    this.#crossingFacts = crossingFacts
+  }
 
   /** Registers a post: its envelope, or its file pieces (manifest first). */
   register (post: Post, envOrPieces: Envelope | readonly Envelope[], sender: number, expected: number[], nonMember: boolean, nowMs: number): MessageRecord {
@@ -127,7 +136,7 @@ export class Ledger {
     const b = this.#block
     const rec: MessageRecord = {
       index: this.records.length, key, post, sender, createdAtMs: nowMs, frameBytes: env.bytes.length + 1, envelopeBytes: env.bytes.length,
-      expected, nonMember, acked: false, quotaHit: false,
+      expected, nonMember, acked: false, quotaHit: false, ...(this.#crossingFacts !== undefined ? { crossing: this.#crossingFacts(env) } : {}),
       arrivedAt: b.arrivedAt.subarray(slot * n, (slot + 1) * n),
       hops: b.hops.subarray(slot * n, (slot + 1) * n),
       transit: b.transit.subarray(slot * n, (slot + 1) * n),

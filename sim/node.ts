@@ -15,7 +15,7 @@
  * node.crash()
  */
 import { createEngine, type Engine } from '../protocol/engine/engine.ts'
-import { newCounters, type Authoriser, type Counters, type EngineConfig, type EngineEvents, type PeerAdmission } from '../protocol/engine/types.ts'
+import { newCounters, type Authoriser, type Counters, type EngineConfig, type EngineEvents, type BoundaryPolicy, type PeerAdmission } from '../protocol/engine/types.ts'
 import { authorRef, Kind, signEnvelope, type Envelope, type Precedence } from '../protocol/envelope.ts'
 import type { Crypto, KeyPair, Logger, Transport } from '../protocol/ports.ts'
 import { NodeClock, type ClockFault } from './clock.ts'
@@ -36,6 +36,8 @@ export interface SimNodeDeps {
   authoriser: Authoriser
   /** Who may link (#29: organisations); absent: everyone. */
   admission?: PeerAdmission
+  /** What a gateway lets cross to and from the other organisations (#29); absent: no boundary. */
+  boundary?: BoundaryPolicy
   transport: Transport
   logger: Logger
   wake: Wake
@@ -94,6 +96,7 @@ export class SimNode {
     const engine = createEngine({
       clock: this.#clock, crypto: d.crypto, decode: d.decode, store: this.#store, transport: d.transport, logger: d.logger, authoriser: d.authoriser, events,
       ...(d.admission !== undefined ? { admission: d.admission } : {}),
+      ...(d.boundary !== undefined ? { boundary: d.boundary } : {}),
     }, { ...d.engineConfig, nodeId: d.id })
     d.wake.pending = true
     await engine.open()

@@ -53,6 +53,8 @@ export interface RunResult {
   overQuota: Array<{ atMs: number, node: string, bytes: number, quota: number }>
   /** Running nodes grouped by the links connected at the end (indices). */
   components: number[][]
+  /** The links connected at the end between running nodes (indices, lower first). */
+  endLinks: Array<[number, number]>
   /** The quiet phase runs from here to the end: the last change of any link or node (or the last quarter of a run without faults). */
   quietStartMs: number
   verify: { calls: number, computed: number }
@@ -127,7 +129,7 @@ export class RunStats {
       ledger: this.ledger, events: end.events, traceHash: end.traceHash, wallMs: end.wallMs, wire: this.wire, counters,
       postsSkipped: this.postsSkipped, disconnects: this.disconnects, refusals: this.refusals,
       queueBytesSeen: this.queueBytesSeen, queueBytesLimit: end.nodes[0]?.engine?.probe.config.peerQueueBytesMax ?? defaultEngineConfig.peerQueueBytesMax,
-      overQuota: this.overQuota, components: components(end.nodes, end.net),
+      overQuota: this.overQuota, ...connectedAtEnd(end.nodes, end.net),
       quietStartMs: quietStart(changes.reduce((m, c) => Math.max(m, c.atMs), 0), this.scenario.durationMs), verify: this.verify, digest: this.digest,
     }
   }
@@ -141,21 +143,31 @@ function quietStart (lastChangeMs: number, durationMs: number): number {
   return lastChangeMs > 0 ? lastChangeMs : 0.75 * durationMs
 }
 
-/** Connected components of the running nodes over the links connected now. */
-function components (nodes: readonly SimNode[], net: SimNetwork): number[][] {
+/** The links connected now between running nodes, and the connected components they make. */
+function connectedAtEnd (nodes: readonly SimNode[], net: SimNetwork): { components: number[][], endLinks: Array<[number, number]> } {
+  const endLinks: Array<[number, number]> = []
+  for (let i = 0; i < nodes.length; i++) {
+    if (!nodes[i].running) continue
+    for (let j = i + 1; j < nodes.length; j++) if (nodes[j].running && net.isConnected(nodes[i].id, nodes[j].id)) endLinks.push([i, j])
+  }
+  return { components: componentsOf(nodes.map(n => n.running), endLinks), endLinks }
+}
+
+/** Connected components of the nodes `present` over `links` (indices, each sorted). */
+export function componentsOf (present: readonly boolean[], links: ReadonlyArray<readonly [number, number]>): number[][] {
+  const neighbours: number[][] = present.map(() => [])
+  for (const [a, b] of links) { neighbours[a].push(b); neighbours[b].push(a) }
   const seen = new Set<number>()
   const out: number[][] = []
-  for (let i = 0; i < nodes.length; i++) {
-    if (seen.has(i) || !nodes[i].running) continue
+  for (let i = 0; i < present.length; i++) {
+    if (seen.has(i) || !present[i]) continue
     const comp: number[] = []
     const stack = [i]
     seen.add(i)
     while (stack.length > 0) {
       const k = stack.pop() as number
       comp.push(k)
-      for (let j = 0; j < nodes.length; j++) {
-        if (!seen.has(j) && nodes[j].running && net.isConnected(nodes[k].id, nodes[j].id)) { seen.add(j); stack.push(j) }
-      }
+      for (const j of neighbours[k]) if (!seen.has(j)) { seen.add(j); stack.push(j) }
     }
     out.push(comp.sort((a, b) => a - b))
   }

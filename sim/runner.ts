@@ -40,7 +40,7 @@ import { TraceHash } from './trace.ts'
 import { memoisedCrypto, sharedDecoder } from './verify-cache.ts'
 import { buildWorkload, type Post } from './workload.ts'
 import { RunStats, type RunResult } from './run-stats.ts'
-import { simAdmission } from './organisations.ts'
+import { simAdmission, simBoundary, simCrossingFacts } from './organisations.ts'
 
 export type { RunResult } from './run-stats.ts'
 
@@ -101,7 +101,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions): Pro
   const crypto = memoisedCrypto(options.crypto)
   const decoder = sharedDecoder(crypto)
   const identities = new SimIdentities(crypto, seed, ids)
-  const ledger = new Ledger(ids.length)
+  const ledger = new Ledger(ids.length, scenario.nodes.some(n => n.policy !== undefined) ? simCrossingFacts : undefined)
   const stats = new RunStats(scenario, seed, timeline, ledger, crypto)
   const nodes: SimNode[] = []
   const stringPool = new StringPool()
@@ -117,8 +117,10 @@ export async function runScenario (scenario: Scenario, options: RunOptions): Pro
   for (const link of scenario.links) net.addLink(link.a, link.b)
   for (const [i, n] of scenario.nodes.entries()) {
     const admission = simAdmission(n, () => { stats.refused('not-admitted') })
+    const boundary = simBoundary(n, peer => scenario.nodes[index.get(peer) as number]?.org)
     nodes.push(new SimNode({
       ...(admission !== undefined ? { admission } : {}),
+      ...(boundary !== undefined ? { boundary } : {}),
       id: n.id, index: i, scheduler: s, epochMs: simEpochMs, clockFault: { skewMs: n.skewMs ?? 0, driftPpm: n.driftPpm ?? 0 },
       crypto, decode: decoder.decode, user: identities.user(n.id), authoriser: governed?.authoriser(i) ?? identities.authoriser, transport: net.transport(n.id), logger: silent, wake,
       storeWriteMs: options.storeWriteMs ?? storeWriteMsDefault, stringPool, engineConfig: { storageBytesMax: n.storageBytes, ...options.engineConfig },
@@ -131,6 +133,7 @@ export async function runScenario (scenario: Scenario, options: RunOptions): Pro
         },
         restored: env => governed?.restored(i, env),
         removed: (evicted, why) => { if (why === 'evicted') for (const id of evicted) ledger.quota(id) },
+        crossingRefused: () => { stats.refused('policy') },
         refused: (reason, _detail, _peer, env) => { stats.refused(reason); if (reason === 'quota' && env !== undefined) ledger.quota(env.id); governed?.refused(env) },
       },
     }))

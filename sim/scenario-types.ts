@@ -9,6 +9,7 @@
  * for (const link of s.links) console.log(link.a, link.b, link.params.bandwidthBitsPerSecond)
  */
 import type { PrecedenceName } from '../protocol/envelope.ts'
+import type { PartnerPolicy } from '../protocol/org/policy.ts'
 import type { LinkParams } from './knobs.ts'
 import type { ContactEvent } from './contacts.ts'
 
@@ -38,6 +39,13 @@ export interface ResolvedNode {
    */
   org?: string
   gateway?: boolean
+  /**
+   * A gateway's policy for what crosses to and from the other organisations, both ways
+   * (#29, `policy: { precedences: [immediate, routine], message_max: 2KB, retention_max: 1d }`):
+   * the engine refuses or withholds what it forbids, and the oracle counts no path through a
+   * boundary that either gateway's policy closes to the message.
+   */
+  policy?: PartnerPolicy
 }
 
 /** An undirected link as configured (its state over time lives in the timeline). */

@@ -17,6 +17,8 @@
 import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { isDdilError } from '../protocol/errors.ts'
+import { precedenceNames, type PrecedenceName } from '../protocol/envelope.ts'
+import type { PartnerPolicy } from '../protocol/org/policy.ts'
 import { scenarioNodesMax } from '../protocol/limits.ts'
 import { parseDuration, parseSize } from '../protocol/units.ts'
 import { parseContacts } from './contacts.ts'
@@ -111,7 +113,7 @@ function readNodes (v: Val, names: Names, defaults: ScenarioDefaults): ResolvedN
       out.push({ id, storageBytes: defaults.node.storageBytes })
       continue
     }
-    const f = item.map(['id', 'group', 'count', 'storage', 'skew', 'drift', 'org', 'gateway'], 'a node id, { id, storage } or { group, count }')
+    const f = item.map(['id', 'group', 'count', 'storage', 'skew', 'drift', 'org', 'gateway', 'policy'], 'a node id, { id, storage } or { group, count }')
     const storageBytes = f.get('storage')?.unit(parseSize) ?? defaults.node.storageBytes
     const traits = { ...readClockFault(f), ...readOrg(f) }
     const id = f.get('id')
@@ -142,17 +144,40 @@ function readNodes (v: Val, names: Names, defaults: ScenarioDefaults): ResolvedN
   return out
 }
 
-/** `org` and `gateway` of a node or group entry (#29), only when written. */
-function readOrg (f: Fields): { org?: string, gateway?: boolean } {
+/** `org`, `gateway` and a gateway's `policy` of a node or group entry (#29), only when written. */
+function readOrg (f: Fields): { org?: string, gateway?: boolean, policy?: PartnerPolicy } {
   const org = f.get('org')
   const gateway = f.get('gateway')
   if (gateway !== undefined && org === undefined) gateway.fail('"gateway" needs "org": a gateway is one organisation\'s relay to the others')
   const isGateway = gateway === undefined ? undefined : gateway.scalar('true or false')
   if (isGateway !== undefined && typeof isGateway !== 'boolean') (gateway as Val).fail(`expected true or false but found ${JSON.stringify(isGateway)}`)
+  const policy = f.get('policy')
+  if (policy !== undefined && isGateway !== true) policy.fail('"policy" goes on a gateway (gateway: true): only gateways link across the boundary')
   return {
     ...(org !== undefined ? { org: org.str('an organisation name') } : {}),
     ...(isGateway === true ? { gateway: true } : {}),
+    ...(policy !== undefined ? { policy: readPolicy(policy) } : {}),
   }
+}
+
+/** A gateway's policy (`ddil org policy`'s rules that a scenario can state: precedences, largest message, retention ceiling). */
+function readPolicy (v: Val): PartnerPolicy {
+  const f = v.map(['precedences', 'message_max', 'retention_max'], 'a policy such as { precedences: [immediate, priority, routine], message_max: 2KB }')
+  const policy: PartnerPolicy = {}
+  const precedences = f.get('precedences')
+  if (precedences !== undefined) {
+    policy.precedences = precedences.list('precedences').map(p => {
+      const name = p.str('a precedence')
+      const i = precedenceNames.indexOf(name as PrecedenceName)
+      if (i < 0) p.fail(`unknown precedence "${name}" (expected one of: ${precedenceNames.join(', ')})`)
+      return i
+    }).filter((p, i, all) => all.indexOf(p) === i).sort()
+  }
+  const size = f.get('message_max')
+  if (size !== undefined) policy.messageBytesMax = size.unit(parseSize)
+  const retention = f.get('retention_max')
+  if (retention !== undefined) policy.retentionMsMax = retention.unit(parseDuration)
+  return policy
 }
 
 /** `skew` and `drift` of a node or group entry, only when written (so plain nodes stay plain). */
