@@ -13,6 +13,8 @@ import { encodeCanonical } from '../protocol/cbor.ts'
 import { encodeFrame, FrameType } from '../protocol/frames.ts'
 import { certificateLabel, decodeCertificate, signCertificate, signRevocation } from '../protocol/org/certificate.ts'
 import { judgeCertificate, orgRef, revokedRef, type AcceptedOrg, type TrustState } from '../protocol/org/trust.ts'
+import { authorRef, decodeEnvelope, Kind, Precedence, signEnvelope, verifyEnvelope } from '../protocol/envelope.ts'
+import { crossingFacts, judgeCrossing, type PartnerPolicy } from '../protocol/org/policy.ts'
 import type { BenchOptions, BenchResult } from './types.ts'
 
 const crypto = createNodeCrypto()
@@ -63,6 +65,19 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
     () => { if (!judgeCertificate(relayCert, { kind: 'relay', subject: relay }, trust, nowMs, crypto).ok) throw new Error('the benchmark\'s certificate was refused') },
     () => decodeCertificate(relayCert),
   ], rounds, roundMs)
+  // A gateway's policy (#29): per envelope on a partner's link, the facts and every static rule;
+  // leaving, one decode of the envelope too. Against the envelope's own signature check, which every relay makes on arrival.
+  const author = crypto.ed25519KeyPair(new Uint8Array(32).fill(11))
+  const message = signEnvelope(crypto, { kind: Kind.message, precedence: Precedence.priority, channel: new Uint8Array(8).fill(3), author: authorRef(author.publicKey), seq: 1, hlc: { ms: nowMs, c: 0 }, ttlSeconds: 86_400, epoch: 1, deps: [], body: new Uint8Array(300) }, author.privateKey)
+  const policy: PartnerPolicy = { precedences: [1, 2, 3], messageBytesMax: 64_000, creators: Array.from({ length: 16 }, (_, i) => i.toString(16).padStart(16, '0')).concat(['0303030303030303']), retentionMsMax: 30 * day }
+  const names = { ours: 'Water utility', partner: 'County EM' }
+  const creatorOf = (): string => '0303030303030303'
+  options.log(`judging an envelope at a gateway against verifying its signature, ${rounds} alternating rounds of ${roundMs} ms`)
+  const [envelopeVerify, crossing, decodedCrossing] = alternating([
+    () => { verifyEnvelope(crypto, message, author.publicKey, nowMs) },
+    () => { if (judgeCrossing(policy, crossingFacts(message, creatorOf), 'out', names) !== undefined) throw new Error('the benchmark\'s envelope was refused') },
+    () => judgeCrossing(policy, crossingFacts(decodeEnvelope(message.bytes, b => crypto.sha256(b)), creatorOf), 'out', names),
+  ], rounds, roundMs)
   const rows: BenchResult['rows'] = [
     { what: 'relay certificate', bytes: relayCert.length },
     { what: 'user certificate (26-character name)', bytes: userCert.length },
@@ -71,9 +86,15 @@ export async function bench (options: BenchOptions): Promise<BenchResult> {
     { what: 'bare Ed25519 verification', per_s: Math.round(bare) },
     { what: 'certificate decode alone', per_s: Math.round(decoded) },
     { what: 'certificate judged whole', per_s: Math.round(judged), cost_vs_bare_verify: Number((bare / judged).toFixed(3)) },
+    { what: 'envelope signature verified (every relay, on arrival)', per_s: Math.round(envelopeVerify) },
+    { what: 'gateway policy judged (arriving from a partner)', per_s: Math.round(crossing), cost_vs_envelope_verify: Number((envelopeVerify / crossing).toFixed(4)) },
+    { what: 'gateway policy judged with a decode (leaving to a partner)', per_s: Math.round(decodedCrossing), cost_vs_envelope_verify: Number((envelopeVerify / decodedCrossing).toFixed(4)) },
   ]
   return {
     rows,
-    notes: ['A certificate crosses a link once, in its hello; envelopes carry none (#29 so far). cost_vs_bare_verify: the time to judge one as a multiple of one bare verification, same run.'],
+    notes: [
+      'A certificate crosses a link once, in its hello; envelopes carry none (#29 so far). cost_vs_bare_verify: the time to judge one as a multiple of one bare verification, same run.',
+      'Gateway policy: every rule (17 listed creators), only on links to a partner\'s relays; cost_vs_envelope_verify: its time as a fraction of verifying the envelope\'s signature, same run.',
+    ],
   }
 }

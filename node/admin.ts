@@ -38,6 +38,11 @@ export interface NodeStatus {
   uptimeMs: number
   /** The HTTPS listener for the local network, when on: where, and its certificate's SHA-256 fingerprint. */
   web?: { listen: string, fingerprint: string }
+  /**
+   * In `peers.mode: org` (#29): the organisations this relay accepts, by the hex of their key, with
+   * the names its operator gave them; a device shows a channel member's organisation from these.
+   */
+  orgs?: Array<{ ref: string, name: string, role: 'own' | 'partner', cutOffMs?: number }>
 }
 
 export interface AdminServer {

@@ -53,6 +53,7 @@ import { firstBusyAddress, listening } from './listen-errors.ts'
 import { auditBoundary } from './org/boundary-audit.ts'
 import { recordTrust } from './org/trust-audit.ts'
 import { createBoundaryPolicy } from './org/boundary-policy.ts'
+import { createMemberCheck } from './org/member-check.ts'
 import { createPeerAdmission } from './org/peer-admission.ts'
 import { trustRecheckIntervalMs } from './p2p/limits.ts'
 import { trustStoreFileName } from './org/trust-store.ts'
@@ -170,6 +171,8 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       warn: (message) => { logger.warn({}, message) },
       reloaded: (store) => { recordTrust({ dataDir, store, audit: appendDurable }).catch((e: Error) => logger.error({ err: e.message }, `cannot audit the change to ${trustStoreFileName}`)) },
     })
+    // A member's user certificate on a create or add is judged against the trust store (#29).
+    if (admission !== undefined) policy.memberCheck = createMemberCheck({ trust: () => ({ store: admission.store(), state: admission.trust() }), crypto })
     // At a gateway, what crosses to and from each partner is judged by its policy (ddil org policy), both ways.
     const boundary = admission === undefined ? undefined : createBoundaryPolicy({
       partnerEntryOf: (peer) => admission.partnerEntryOf(peer),
@@ -252,6 +255,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
         get away () { return engine.awayPeers() },
         envelopes: s.envelopes, storeBytes: s.storeBytes, storageBytesMax: s.storageBytesMax, counters: s.counters, uptimeMs: clock.monotonicMs() - started,
         ...(webStatus !== undefined ? { web: webStatus } : {}),
+        ...(admission !== undefined ? { orgs: [...admission.trust().orgs.entries()].map(([ref, o]) => ({ ref, name: o.name, role: o.role, ...(o.distrustedAtMs !== undefined ? { cutOffMs: o.distrustedAtMs } : {}) })) } : {}),
       }
     }
     // Who may use the client API: clients.allow, and devices enrolled with a one-time code (clients.json).

@@ -8,11 +8,15 @@
 // county cutting the water utility off (`ddil org distrust`) cuts the live link.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Relay, waitFor, cleanupRelays, root } from './helpers/relays.ts'
 import { createOrgDir, issueCertificate, revokeCertificate } from '../node/org/org-dir.ts'
 import { nodeKeyOfId } from '../node/org/node-ids.ts'
 import { addRevocation, joinOrg, trustPartner } from '../node/org/trust-store.ts'
+import { createNodeCrypto } from '../node/crypto.ts'
+import { parseUserPublicKey } from '../node/user-identity.ts'
+import { memberOrganisation } from '../protocol/org/member.ts'
 
 const bin = new URL('../node/cli/bin.js', import.meta.url).pathname
 const ddil = (...args: string[]): { code: number | null, stdout: string, stderr: string } => {
@@ -133,6 +137,44 @@ t.test('two organisations, one gateway each, over libp2p', async t => {
   t.match(await waitFor('the water gateway to refuse the county\'s flash message', () => audited(gw, 'boundary.crossed', cgw, /"direction":"in".*"precedence":"flash"/)),
     /"outcome":"refused".*|Water utility lets only immediate, priority and routine messages cross in from County EM/)
   t.notOk(ddil('tail', '--data', b.dataDir, ref, '--json').stdout.includes('County flash'), 'it did not reach the water side')
+
+  // 2c. Members vouched for by their organisation: a county user joins a water channel with the
+  // county's certificate, and relays and devices see whose user they are; an expired certificate,
+  // and a partner's user in a channel our policy keeps from that partner, are refused.
+  const annCert = join(root, 'ann.cert')
+  const certified = ddil('org', 'certify-user', cgw.user.publicKey, '--dir', countyDir, '--name', 'County duty officer', '--out', annCert)
+  t.equal(certified.code, 0, certified.stderr)
+  const leveeCreated = ddil('channel', 'create', '--data', b.dataDir, 'levee')
+  t.equal(leveeCreated.code, 0, leveeCreated.stderr)
+  const leveeRef = /reference ([0-9a-f]{16})/.exec(leveeCreated.stdout)?.[1] as string
+  // Our policy for the county lets its users into channels of listed creators only, and B's own user is not listed.
+  t.equal(ddil('org', 'policy', county.publicKey, '--creators', gw.user.publicKey, '--data', b.dataDir).code, 0)
+  await waitFor('B to take up its policy', () => ddil('audit', 'export', '--data', b.dataDir).stdout.includes('policy for County EM: channels created by') ? true : undefined)
+  const kept = ddil('channel', 'add', '--data', b.dataDir, 'levee', '--certificate', annCert)
+  t.not(kept.code, 0, 'a partner\'s user is refused from a channel our policy does not let cross')
+  t.match(kept.stderr, /Water utility lets County EM's users into channels created by the listed creators only/, '…with the reason')
+  t.equal(ddil('org', 'policy', county.publicKey, '--creators', 'any', '--data', b.dataDir).code, 0)
+  await waitFor('B to drop the creators rule', () => ddil('audit', 'export', '--data', b.dataDir).stdout.split('\n').some(l => l.includes('config.changed') && l.includes('"removed":["policy for County EM: channels created by')) ? true : undefined)
+  const joined = ddil('channel', 'add', '--data', b.dataDir, 'levee', '--certificate', annCert)
+  t.equal(joined.code, 0, joined.stderr)
+  t.match(joined.stdout, /added [0-9a-f]{16} as member/)
+  const orgs = (await b.status()).orgs as Array<{ ref: string, name: string, role: string }>
+  t.same(orgs.map(o => o.name).sort(), ['County EM', 'Water utility'], 'B\'s status names the organisations it accepts, for its devices')
+  const view = await b.channels()
+  t.teardown(() => view.close())
+  const leveeChannel = await view.open(leveeRef)
+  const annEd = parseUserPublicKey(cgw.user.publicKey)
+  const annRef = Buffer.from(annEd.ed25519.subarray(0, 8)).toString('hex')
+  const trust = { orgs: new Map(orgs.map(o => [o.ref, { key: Buffer.from(o.ref, 'hex'), name: o.name, role: o.role as 'own' | 'partner' }])), revoked: new Set<string>() }
+  t.same(memberOrganisation(view.cc.memberCertificate(leveeChannel, annRef), Buffer.concat([annEd.ed25519, annEd.x25519]), trust, Date.now(), createNodeCrypto()), { name: 'County EM', ok: true }, 'a member of the channel reads whose user Ann is')
+  // A certificate that had expired when the member was added is refused by the relay.
+  const lapsed = await issueCertificate(countyDir, { kind: 'user', subject: Buffer.concat([annEd.ed25519, annEd.x25519]), subjectText: cgw.user.publicKey, name: 'Lapsed', lifetimeMs: 1 }, Date.now() - 60_000)
+  const lapsedPath = join(root, 'lapsed.cert')
+  writeFileSync(lapsedPath, lapsed.bytes)
+  t.equal(ddil('channel', 'create', '--data', b.dataDir, 'dykes').code, 0)
+  const expiredAdd = ddil('channel', 'add', '--data', b.dataDir, 'dykes', '--certificate', lapsedPath)
+  t.not(expiredAdd.code, 0)
+  t.match(expiredAdd.stderr, /this relay refuses the member's user certificate \d+ \("Lapsed"\) expired/, 'an expired user certificate is refused, with the reason')
 
   // 3. Revoked, expired, unknown organisation: each refused by the gateway with its reason, heard by its operator.
   await waitFor('the short-lived certificate to expire', () => Date.now() > shortLived.notAfterMs ? true : undefined)

@@ -203,6 +203,15 @@ export async function showTrust (dataDir: string, nowMs: number): Promise<{ line
   return { lines, json }
 }
 
+/** A user certificate file (for `ddil channel add --certificate`): its bytes and the keys it names. Whether its organisation is trusted is each relay's call. */
+export async function readUserCertificate (path: string): Promise<{ certificate: Uint8Array, ed25519: Uint8Array, x25519: Uint8Array }> {
+  const bytes = await readDocument(path)
+  if (orgDocumentKind(bytes) !== 'certificate') throw new UsageError(`${path} is not a certificate`)
+  const c = decodeCertificate(bytes)
+  if (c.kind !== 'user') throw new UsageError(`${path} certifies a ${c.kind}, not a user ("ddil org certify-user" makes one)`)
+  return { certificate: bytes, ed25519: c.subject.slice(0, 32), x25519: c.subject.slice(32) }
+}
+
 /** What a certificate or revocation file says (no trust decision: `ddil org show` and the relay make that). */
 export async function inspect (path: string): Promise<string[]> {
   const bytes = await readDocument(path)

@@ -53,6 +53,8 @@ export interface RelayAdmission extends PeerAdmission {
   orgOf (peer: PeerId): { org: string, partner: boolean } | undefined
   /** The trust store as last read. */
   store (): TrustStore
+  /** Its trust state (built once per read of the file). */
+  trust (): TrustState
 }
 
 type Verdict = { ok: true, org: string, partner: boolean, ref: string } | { ok: false, reason: string }
@@ -115,6 +117,7 @@ export async function createPeerAdmission (deps: AdmissionDeps): Promise<RelayAd
     },
     orgOf: (peer) => { const p = presented.get(peer); return p === undefined ? undefined : { org: p.org, partner: p.partner } },
     store: () => store,
+    trust: () => state,
   }
 }
 

@@ -22,7 +22,7 @@ import { createChannel, signChange, type UserKeys } from './builders.ts'
 import { ContentType, contentPayloadBytesMax, decryptContent, encryptContent, type ContentHeader } from './content.ts'
 import { EpochKeyring, type RotationPolicy } from './epochs.ts'
 import { EpochUpkeep } from './epoch-upkeep.ts'
-import type { Change, Policy } from './governance.ts'
+import { decodeChange, type Change, type Policy } from './governance.ts'
 import { decodeKeysBody } from './keys.ts'
 import { decodeReceipt, encodeReceipt } from './receipt.ts'
 import { decodeProfile, encodeProfile, ProfileBook } from './profile.ts'
@@ -103,6 +103,8 @@ interface ChannelLocal {
   /** What members reported holding of files (#23). */
   progress: ProgressReports
   profiles: ProfileBook
+  /** Member (author ref hex) → the user certificate their create or add carried (#29), newest kept. */
+  certificates: Map<string, Uint8Array>
   /** The epoch this user's newest profile went under, and its name (see `refreshProfile`). */
   myProfile?: { name: string, epoch: number, hlc: Hlc }
 }
@@ -145,6 +147,7 @@ export class ChannelClient {
         reads: new Map(),
         progress: new ProgressReports(),
         profiles: new ProfileBook(),
+        certificates: new Map(),
       }
       this.#channels.set(key, c)
     }
@@ -191,7 +194,10 @@ export class ChannelClient {
     const local = this.#local(env.channel)
     const ref = toHex(env.author)
     if (env.seq > (local.highest.get(ref) ?? 0)) local.highest.set(ref, env.seq)
-    if (env.kind === Kind.governance) return { ...base, type: 'governance', author: auth.publicKey }
+    if (env.kind === Kind.governance) {
+      this.#noteCertificate(local, env)
+      return { ...base, type: 'governance', author: auth.publicKey }
+    }
     const state = this.store.state(env.channel) as GovernanceState
     if (env.kind === Kind.keys) {
       const body = decodeKeysBody(env.body)
@@ -293,8 +299,8 @@ export class ChannelClient {
    * and it gets the board as it stands), unless `shareHistory`: then every epoch key this
    * user holds is sealed to it as well, so it can read the messages still kept under them.
    */
-  async addMember (channel: Uint8Array, member: { ed: Uint8Array, x: Uint8Array }, role: Role = 'member', options: { shareHistory?: boolean } = {}): Promise<void> {
-    await this.#change(channel, { op: 'add', memberEd: member.ed, memberX: member.x, role })
+  async addMember (channel: Uint8Array, member: { ed: Uint8Array, x: Uint8Array }, role: Role = 'member', options: { shareHistory?: boolean, certificate?: Uint8Array } = {}): Promise<void> {
+    await this.#change(channel, { op: 'add', memberEd: member.ed, memberX: member.x, role, ...(options.certificate !== undefined ? { memberCertificate: options.certificate } : {}) })
     if (options.shareHistory === true) await this.#upkeep.shareKeys(channel, member)
     await this.maintainEpochs(channel)
     const local = this.#local(channel)
@@ -465,6 +471,18 @@ export class ChannelClient {
   }
 
   /** Display names known in the channel: author reference (hex of the key's first 8 bytes) → name. */
+  /** The user certificate a member's create or add carried (#29), if any: whose organisation vouches for them is the reader's call (protocol/org/member.ts). */
+  memberCertificate (channel: Uint8Array, ref: string): Uint8Array | undefined {
+    return this.#channels.get(toHex(channel))?.certificates.get(ref)
+  }
+
+  #noteCertificate (local: ChannelLocal, env: Envelope): void {
+    const change = decodeChange(env.body) // the store accepted it, so it decodes
+    const certificate = change.op === 'create' ? change.ownerCertificate : change.op === 'add' ? change.memberCertificate : undefined
+    const ed = change.op === 'create' ? change.ownerEd : change.op === 'add' ? change.memberEd : undefined
+    if (certificate !== undefined && ed !== undefined) local.certificates.set(toHex(authorRef(ed)), certificate)
+  }
+
   profiles (channel: Uint8Array): Map<string, string> {
     return this.#channels.get(toHex(channel))?.profiles.names() ?? new Map()
   }

@@ -3,8 +3,11 @@
  * change its members, roles and policy. A governance envelope's body is the canonical
  * CBOR of one change (integer keys; grammar in docs/CHANNELS.md "Governance"):
  *
- *   create = {0:'create', 1: ownerEd(32), 2: ownerX(32), 3: policy, 4: nonce(16)}
- *   add    = {0:'add',    1: memberEd(32), 2: memberX(32), 3: role}
+ *   create = {0:'create', 1: ownerEd(32), 2: ownerX(32), 3: policy, 4: nonce(16), ? 6: certificate}
+ *   add    = {0:'add',    1: memberEd(32), 2: memberX(32), 3: role, ? 6: certificate}
+ *   certificate = the owner's or member's user certificate from their organisation (#29,
+ *                 protocol/org/certificate.ts): a user certificate whose subject is exactly
+ *                 ed || x; whether its organisation is trusted is each relay's and client's call
  *   remove = {0:'remove', 1: memberEd(32), 5: cutSeq}
  *   role   = {0:'role',   1: memberEd(32), 3: role}
  *   policy = {0:'policy', 3: policy}
@@ -22,9 +25,11 @@
  * decodeChange(body)   // { op: 'remove', memberEd, cutSeq: 7 }
  */
 import { asArray, asBool, asBytes, asMap, asText, asUint, decodeStrict, encodeCanonical, field, onlyKeys, type CborMap, type CborValue } from '../cbor.ts'
+import { bytesEqual } from '../bytes.ts'
 import { DecodeError } from '../errors.ts'
+import { decodeCertificate } from '../org/certificate.ts'
 import { precedenceNames, type Precedence } from '../envelope.ts'
-import { fileBytesMaxDefault, fileChunkBytes, fileChunksMax, longTextBytesMaxDefault, retentionSecondsMax, ttlSecondsMin } from '../limits.ts'
+import { fileBytesMaxDefault, fileChunkBytes, fileChunksMax, longTextBytesMaxDefault, orgDocumentBytesMax, retentionSecondsMax, ttlSecondsMin } from '../limits.ts'
 import { isRole, postRoleNames, type PostRole, type Role } from './roles.ts'
 
 export const edKeyLength = 32
@@ -68,15 +73,16 @@ export function policySizeLimits (p: Policy): { textBytesMax: number, fileBytesM
   return { textBytesMax: p.textBytesMax ?? longTextBytesMaxDefault, fileBytesMax: p.fileBytesMax ?? fileBytesMaxDefault }
 }
 
-export interface CreateChange { op: 'create', ownerEd: Uint8Array, ownerX: Uint8Array, policy: Policy, nonce: Uint8Array }
-export interface AddChange { op: 'add', memberEd: Uint8Array, memberX: Uint8Array, role: Role }
+/** `ownerCertificate`, `memberCertificate` (#29): the user certificate of the owner or member, from their organisation; absent when none was given. */
+export interface CreateChange { op: 'create', ownerEd: Uint8Array, ownerX: Uint8Array, policy: Policy, nonce: Uint8Array, ownerCertificate?: Uint8Array }
+export interface AddChange { op: 'add', memberEd: Uint8Array, memberX: Uint8Array, role: Role, memberCertificate?: Uint8Array }
 export interface RemoveChange { op: 'remove', memberEd: Uint8Array, cutSeq: number }
 export interface RoleChange { op: 'role', memberEd: Uint8Array, role: Role }
 export interface PolicyChange { op: 'policy', policy: Policy }
 export type Change = CreateChange | AddChange | RemoveChange | RoleChange | PolicyChange
 export type ChangeOp = Change['op']
 
-const K = { op: 0, ed: 1, x: 2, value: 3, nonce: 4, cutSeq: 5 } as const
+const K = { op: 0, ed: 1, x: 2, value: 3, nonce: 4, cutSeq: 5, certificate: 6 } as const
 const opKeys: Record<ChangeOp, readonly number[]> = {
   create: [K.op, K.ed, K.x, K.value, K.nonce],
   add: [K.op, K.ed, K.x, K.value],
@@ -84,6 +90,8 @@ const opKeys: Record<ChangeOp, readonly number[]> = {
   role: [K.op, K.ed, K.value],
   policy: [K.op, K.value],
 }
+/** Keys an op may carry besides its own (each written only when set, so older changes keep their byte form). */
+const optionalKeys: Partial<Record<ChangeOp, readonly number[]>> = { create: [K.certificate], add: [K.certificate] }
 
 function checkLength (bytes: Uint8Array, length: number, what: string): Uint8Array {
   if (!(bytes instanceof Uint8Array) || bytes.length !== length) throw new DecodeError(`${what} must be ${length} bytes`)
@@ -108,9 +116,11 @@ function changeValue (c: Change): CborMap {
     case 'create':
       m.set(K.ed, checkLength(c.ownerEd, edKeyLength, 'owner Ed25519 key')).set(K.x, checkLength(c.ownerX, xKeyLength, 'owner X25519 key'))
       m.set(K.value, policyValue(c.policy)).set(K.nonce, checkLength(c.nonce, genesisNonceBytes, 'genesis nonce'))
+      if (c.ownerCertificate !== undefined) m.set(K.certificate, c.ownerCertificate)
       break
     case 'add':
       m.set(K.ed, checkLength(c.memberEd, edKeyLength, 'member Ed25519 key')).set(K.x, checkLength(c.memberX, xKeyLength, 'member X25519 key')).set(K.value, c.role)
+      if (c.memberCertificate !== undefined) m.set(K.certificate, c.memberCertificate)
       break
     case 'remove':
       m.set(K.ed, checkLength(c.memberEd, edKeyLength, 'member Ed25519 key')).set(K.cutSeq, c.cutSeq)
@@ -155,6 +165,20 @@ function readPolicy (v: CborValue | undefined, what: string): Policy {
   return policy
 }
 
+/**
+ * A change's user certificate, when it carries one: it must decode, certify a user, and name
+ * exactly the keys the change names (so it cannot be lifted onto another member). Whether its
+ * organisation is trusted, its signature and its validity are judged by whoever trusts or not.
+ */
+function readCertificate (v: CborValue | undefined, ed: Uint8Array, x: Uint8Array, op: string): Uint8Array | undefined {
+  if (v === undefined) return undefined
+  const bytes = asBytes(v, `${op} certificate`, { min: 1, max: orgDocumentBytesMax })
+  const c = decodeCertificate(bytes)
+  if (c.kind !== 'user') throw new DecodeError(`${op} certificate certifies a ${c.kind}, not a user`)
+  if (!bytesEqual(c.subject.subarray(0, edKeyLength), ed) || !bytesEqual(c.subject.subarray(edKeyLength), x)) throw new DecodeError(`${op} certificate is for other keys than the ${op === 'create' ? 'owner' : 'member'}'s`)
+  return bytes
+}
+
 function readRole (v: CborValue | undefined, what: string): Role {
   const text = asText(v, what)
   if (!isRole(text)) throw new DecodeError(`unknown role ${JSON.stringify(text)} at ${what}`)
@@ -167,15 +191,21 @@ export function decodeChange (bytes: Uint8Array): Change {
   const m = asMap(decodeStrict(bytes), what)
   const op = asText(field(m, K.op, what), `${what} op`)
   if (!Object.hasOwn(opKeys, op)) throw new DecodeError(`unknown governance op ${JSON.stringify(op)}`)
-  onlyKeys(m, opKeys[op as ChangeOp], `${what} ${op}`)
+  onlyKeys(m, [...opKeys[op as ChangeOp], ...(optionalKeys[op as ChangeOp] ?? [])], `${what} ${op}`)
   for (const k of opKeys[op as ChangeOp]) field(m, k, `${what} ${op}`)
   const ed = (): Uint8Array => asBytes(m.get(K.ed), `${op} member key`, edKeyLength)
   const x = (): Uint8Array => asBytes(m.get(K.x), `${op} X25519 key`, xKeyLength)
   switch (op as ChangeOp) {
-    case 'create':
-      return { op: 'create', ownerEd: ed(), ownerX: x(), policy: readPolicy(m.get(K.value), 'create policy'), nonce: asBytes(m.get(K.nonce), 'create nonce', genesisNonceBytes) }
-    case 'add':
-      return { op: 'add', memberEd: ed(), memberX: x(), role: readRole(m.get(K.value), 'add role') }
+    case 'create': {
+      const change: CreateChange = { op: 'create', ownerEd: ed(), ownerX: x(), policy: readPolicy(m.get(K.value), 'create policy'), nonce: asBytes(m.get(K.nonce), 'create nonce', genesisNonceBytes) }
+      const certificate = readCertificate(m.get(K.certificate), change.ownerEd, change.ownerX, 'create')
+      return certificate === undefined ? change : { ...change, ownerCertificate: certificate }
+    }
+    case 'add': {
+      const change: AddChange = { op: 'add', memberEd: ed(), memberX: x(), role: readRole(m.get(K.value), 'add role') }
+      const certificate = readCertificate(m.get(K.certificate), change.memberEd, change.memberX, 'add')
+      return certificate === undefined ? change : { ...change, memberCertificate: certificate }
+    }
     case 'remove':
       return { op: 'remove', memberEd: ed(), cutSeq: asUint(m.get(K.cutSeq), 'remove cutSeq') }
     case 'role':

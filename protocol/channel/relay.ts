@@ -12,9 +12,9 @@
  * const engine = createEngine({ ..., authoriser: policy, events: { stored: env => policy.stored(engine, env) } }, config)
  */
 import { authoriseEnvelope } from './authorise.ts'
-import { decodeChange } from './governance.ts'
+import { decodeChange, type Change } from './governance.ts'
 import { GovernanceStore, type RemovalsToken } from './store.ts'
-import { bytesEqual, toHex } from '../bytes.ts'
+import { bytesEqual, concatBytes, toHex } from '../bytes.ts'
 import { authorRef, authorRefBytes, Kind, type Envelope } from '../envelope.ts'
 import type { Role } from './roles.ts'
 import type { Authoriser, AuthoriseResult } from '../engine/types.ts'
@@ -26,6 +26,13 @@ export interface PolicyEngine {
   retryPending (): void
   discardStream (channel: Uint8Array, author: Uint8Array, afterSeq: number): Promise<number>
 }
+
+/**
+ * Judges the user certificate a `create` or `add` carries (#29, in `peers.mode: org`): why the
+ * relay refuses that owner or member, or undefined. `subject`: the change's ed || x keys;
+ * `creator`: the channel's creator (author ref hex), if known; `stampMs`: when the change was made.
+ */
+export type MemberCheck = (certificate: Uint8Array, subject: Uint8Array, channel: Uint8Array, creator: string | undefined, stampMs: number) => string | undefined
 
 export class RelayChannelPolicy implements Authoriser {
   readonly store: GovernanceStore
@@ -39,6 +46,9 @@ export class RelayChannelPolicy implements Authoriser {
   /** Per channel, the removed members as last enforced: the store then names only what changed since. */
   readonly #removalsSeen = new Map<string, RemovalsToken>()
 
+  /** Set by a relay in `peers.mode: org`: certificates on creates and adds are judged against its trust store. */
+  memberCheck: MemberCheck | undefined
+
   constructor (crypto: Crypto, creators: (authorRefHex: string) => boolean) {
     this.store = new GovernanceStore(crypto)
     this.#mayCreate = creators
@@ -49,16 +59,33 @@ export class RelayChannelPolicy implements Authoriser {
     const channel = toHex(env.channel)
     // A channel whose creation we refused: its other envelopes are refused too, not held as "unknown channel".
     if (this.#notCarried.has(channel)) return { ok: false, reason: notCarried, carried: false }
-    if (env.kind === Kind.governance && env.deps.length === 0 && this.store.state(env.channel) === undefined) {
-      let op: string
-      try { op = decodeChange(env.body).op } catch (e) { return { ok: false, reason: `undecodable governance change: ${(e as Error).message}` } }
-      if (op === 'create' && !this.#mayCreate(toHex(env.author))) {
-        this.#notCarried.add(channel)
-        if (this.#notCarried.size > notCarriedChannelsRememberedMax) this.#notCarried.delete(this.#notCarried.values().next().value as string)
-        return { ok: false, reason: notCarried, carried: false }
-      }
+    if (env.kind !== Kind.governance) return authoriseEnvelope(this.store, env)
+    let change: Change
+    try {
+      change = decodeChange(env.body)
+    } catch (e) {
+      // A genesis is judged here before the channel exists; any other change by the store, as before.
+      if (env.deps.length === 0 && this.store.state(env.channel) === undefined) return { ok: false, reason: `undecodable governance change: ${(e as Error).message}` }
+      return authoriseEnvelope(this.store, env)
     }
+    const genesis = change.op === 'create' && env.deps.length === 0
+    if (genesis && this.store.state(env.channel) === undefined && !this.#mayCreate(toHex(env.author))) {
+      this.#notCarried.add(channel)
+      if (this.#notCarried.size > notCarriedChannelsRememberedMax) this.#notCarried.delete(this.#notCarried.values().next().value as string)
+      return { ok: false, reason: notCarried, carried: false }
+    }
+    const refusal = this.#judgeCertificate(env, change, genesis)
+    if (refusal !== undefined) return { ok: false, reason: refusal, carried: false }
     return authoriseEnvelope(this.store, env)
+  }
+
+  #judgeCertificate (env: Envelope, change: Change, genesis: boolean): string | undefined {
+    if (this.memberCheck === undefined) return undefined
+    const certificate = change.op === 'create' ? change.ownerCertificate : change.op === 'add' ? change.memberCertificate : undefined
+    if (certificate === undefined || (change.op !== 'create' && change.op !== 'add')) return undefined
+    const subject = change.op === 'create' ? concatBytes([change.ownerEd, change.ownerX]) : concatBytes([change.memberEd, change.memberX])
+    const creator = genesis ? toHex(env.author) : this.creatorOf(env.channel)
+    return this.memberCheck(certificate, subject, env.channel, creator, env.hlc.ms)
   }
 
   /** Whether the channel is under a legal hold (its policy says so): the engine's purge then keeps its expired envelopes. */

@@ -10,11 +10,13 @@
  * for (const c of channelSummaries(session)) row(c.name, c.unread)
  * ownStatus(session, hex, item)     // { text: 'Delivered to 1 of 1 · read by 1 of 1', tone: 'ok' }
  */
-import { fromHex, toHex } from '../../protocol/bytes.ts'
+import { concatBytes, fromHex, toHex } from '../../protocol/bytes.ts'
 import { contentPayloadBytesMax } from '../../protocol/channel/content.ts'
 import { policySizeLimits } from '../../protocol/channel/governance.ts'
 import { mayAdd, mayPost, mayRevoke, maySetRole, roleNames, type Role } from '../../protocol/channel/roles.ts'
 import { authorRef, precedenceNames, type Precedence } from '../../protocol/envelope.ts'
+import { memberOrganisation, type MemberOrganisation } from '../../protocol/org/member.ts'
+import type { TrustState } from '../../protocol/org/trust.ts'
 import type { MessageItem } from './messages.ts'
 import type { FieldSession } from './session.ts'
 
@@ -110,6 +112,8 @@ export interface MemberRow {
   ref: string
   ed: Uint8Array
   name: string
+  /** Whose organisation vouches for them (#29): from the certificate their add carried, judged against the organisations the relay accepts. */
+  org?: MemberOrganisation
   role: Role
   me: boolean
   mayRemove: boolean
@@ -124,12 +128,27 @@ export function memberRows (s: FieldSession, hex: string): MemberRow[] {
   const mine = state.members.get(myRef(s))?.role
   return [...state.members.entries()].map(([ref, m]) => {
     const me = ref === myRef(s)
+    const org = organisationOf(s, hex, ref, m)
     return {
-      ref, ed: m.ed, role: m.role, me, name: names.get(ref) ?? '',
+      ref, ed: m.ed, role: m.role, me, name: names.get(ref) ?? '', ...(org !== undefined ? { org } : {}),
       mayRemove: !me && mine !== undefined && mayRevoke(mine, m.role),
       roles: me || mine === undefined ? [] : roleNames.filter(r => r !== m.role && maySetRole(mine, m.role, r)),
     }
   }).sort((a, b) => Number(b.me) - Number(a.me) || roleNames.indexOf(b.role) - roleNames.indexOf(a.role) || a.name.localeCompare(b.name))
+}
+
+/** The organisations the relay said it accepts (its status, `orgs`), as a trust state; empty when it runs without organisations. */
+function relayTrust (s: FieldSession): TrustState {
+  const list = (s.relayInfo?.orgs ?? []) as Array<{ ref: string, name: string, role: 'own' | 'partner', cutOffMs?: number }>
+  return {
+    orgs: new Map(list.map(o => [o.ref, { key: fromHex(o.ref), name: o.name, role: o.role, ...(o.cutOffMs !== undefined ? { distrustedAtMs: o.cutOffMs } : {}) }])),
+    revoked: new Set(), // the relay refuses a revoked member's add; a device holds no revocations of its own
+  }
+}
+
+function organisationOf (s: FieldSession, hex: string, ref: string, m: { ed: Uint8Array, x: Uint8Array }): MemberOrganisation | undefined {
+  const certificate = s.cc.memberCertificate(fromHex(hex), ref)
+  return certificate === undefined ? undefined : memberOrganisation(certificate, concatBytes([m.ed, m.x]), relayTrust(s), s.nowMs(), s.crypto)
 }
 
 /** Roles this user may give a new member. */

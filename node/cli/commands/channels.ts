@@ -9,7 +9,7 @@ import { channelNames, resolveChannel } from '../local-channel.ts'
 import { parseUserPublicKey } from '../../user-identity.ts'
 import { isRole, roleNames, type Role } from '../../../protocol/channel/roles.ts'
 import { authorRef, precedenceNames } from '../../../protocol/envelope.ts'
-import { toHex } from '../../../protocol/bytes.ts'
+import { bytesEqual, toHex } from '../../../protocol/bytes.ts'
 import { UsageError } from '../../../protocol/errors.ts'
 import { resolveDataDir } from '../../config/paths.ts'
 import type { Policy } from '../../../protocol/channel/governance.ts'
@@ -75,6 +75,21 @@ export function describePolicy (p: Policy): string {
   ].join('\n')
 }
 
+/** The member a `channel add` names: by key, by the key its certificate names, or both (then they must agree). */
+async function memberToAdd (key: string | undefined, certificatePath: string | undefined): Promise<{ member: { ed25519: Uint8Array, x25519: Uint8Array }, certificate?: Uint8Array }> {
+  if (certificatePath === undefined) {
+    if (key === undefined) throw new UsageError('name the member: their ddil1:… key, or --certificate FILE')
+    return { member: parseUserPublicKey(key) }
+  }
+  const { readUserCertificate } = await import('../../org/commands.ts')
+  const { certificate, ed25519, x25519 } = await readUserCertificate(certificatePath)
+  if (key !== undefined) {
+    const named = parseUserPublicKey(key)
+    if (!bytesEqual(named.ed25519, ed25519) || !bytesEqual(named.x25519, x25519)) throw new UsageError(`${certificatePath} certifies another user than ${key.trim()}`)
+  }
+  return { member: { ed25519, x25519 }, certificate }
+}
+
 export function register (program: Command): void {
   const channel = program.command('channel').description('create and govern end-to-end encrypted channels')
 
@@ -98,16 +113,17 @@ export function register (program: Command): void {
     })
 
   clientOptions(channel.command('add'))
-    .argument('<channel>', 'channel name or reference').argument('<key>', 'the member\'s ddil1:… key')
+    .argument('<channel>', 'channel name or reference').argument('[key]', 'the member\'s ddil1:… key (or give --certificate)')
     .option('--role <role>', 'owner, admin, member or reader', 'member')
     .option('--share-history', 'let them read the messages still kept under the keys you hold (by default they read from now on)')
+    .option('--certificate <file>', 'the member\'s user certificate from their organisation ("ddil org certify-user"): it names their key, and members and relays see whose organisation vouches for them (#29)')
     .description('add a member (a new key epoch includes them; earlier messages stay unreadable to them unless --share-history)')
-    .action(async (arg: string, key: string, opts: { data?: string, config?: string, role: string, shareHistory?: boolean }) => {
-      const member = parseUserPublicKey(key)
+    .action(async (arg: string, key: string | undefined, opts: { data?: string, config?: string, role: string, shareHistory?: boolean, certificate?: string }) => {
+      const { member, certificate } = await memberToAdd(key, opts.certificate)
       const role = roleOf(opts.role)
       await withChannel(opts, arg, async (s, ch, ref) => {
         const shareHistory = opts.shareHistory === true
-        await s.cc.addMember(ch, { ed: member.ed25519, x: member.x25519 }, role, { shareHistory })
+        await s.cc.addMember(ch, { ed: member.ed25519, x: member.x25519 }, role, { shareHistory, ...(certificate !== undefined ? { certificate } : {}) })
         process.stdout.write(`added ${toHex(authorRef(member.ed25519))} as ${role}. ${shareHistory ? 'They can read the messages still kept under the keys you hold, and everything from now on.' : 'They read messages sent from now on; earlier ones stay unreadable to them (add them with --share-history to change that).'} They read the channel with: ddil tail ${ref}\n`)
       })
     })

@@ -25,7 +25,7 @@ function Member (p: { s: FieldSession, hex: string, m: MemberRow }): VNode {
   const [busy, error, run] = useAction()
   const label = m.name === '' ? `Member ${m.ref.slice(0, 8)}` : m.name
   return html`<li class="member">
-    <div class="member-who"><strong>${label}${m.me ? ' (you)' : ''}</strong> <span class=${`role ${m.role}`}>${m.role}</span> <code class="key-ref" title="first bytes of their key">${m.ref}</code></div>
+    <div class="member-who"><strong>${label}${m.me ? ' (you)' : ''}</strong> <span class=${`role ${m.role}`}>${m.role}</span>${m.org === undefined ? null : html` <span class=${m.org.ok ? 'member-org' : 'member-org bad'} title="the organisation whose certificate vouches for them">${m.org.name}${m.org.problem === undefined ? '' : ` (${m.org.problem})`}</span>`} <code class="key-ref" title="first bytes of their key">${m.ref}</code></div>
     ${m.roles.length > 0 || m.mayRemove ? html`<div class="member-actions">
       ${m.roles.length > 0 ? html`<label class="inline">Role
         <select name="role" disabled=${busy} aria-label=${`Role of ${label}`} onChange=${(e: Event) => { const r = (e.target as HTMLSelectElement).value as Role; void run(async () => { await s.setRole(hex, m.ed, r) }) }}>

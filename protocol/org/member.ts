@@ -1,0 +1,27 @@
+/**
+ * Whose organisation vouches for a channel member (#29), as a reader shows it beside their
+ * name: the user certificate their `create` or `add` carried (protocol/channel/governance.ts),
+ * judged against the organisations the reader's relay accepts, at the time given. A relay
+ * judges the same certificate when the change arrives (node/org/member-check.ts); a device
+ * judges it again to show it, with the organisation names its relay tells it.
+ *
+ * @example
+ * memberOrganisation(cert, ed || x, trust, Date.now(), crypto)   // { name: 'County EM', ok: true }
+ */
+import type { Crypto } from '../ports.ts'
+import { formatDuration } from '../units.ts'
+import { judgeCertificate, orgRef, type TrustState } from './trust.ts'
+import { decodeCertificate } from './certificate.ts'
+
+/** What shows beside a member's name: the organisation's name, and whether its certificate holds now (else why not). */
+export interface MemberOrganisation { name: string, ok: boolean, problem?: string }
+
+export function memberOrganisation (certificate: Uint8Array | undefined, subject: Uint8Array, trust: TrustState, nowMs: number, crypto: Pick<Crypto, 'ed25519Verify'>): MemberOrganisation | undefined {
+  if (certificate === undefined) return undefined
+  const v = judgeCertificate(certificate, { kind: 'user', subject }, trust, nowMs, crypto)
+  if (v.ok) return { name: v.org.name, ok: true }
+  if (v.code === 'untrusted-org' || v.code === 'decode') return { name: 'an organisation this relay does not know', ok: false, problem: v.reason }
+  const c = decodeCertificate(certificate) // it decoded in the judgement
+  const name = trust.orgs.get(orgRef(c.org))?.name ?? 'an unknown organisation'
+  return { name, ok: false, problem: v.code === 'expired' ? `certificate expired ${formatDuration(nowMs - c.notAfterMs)} ago` : v.reason }
+}
