@@ -1,0 +1,76 @@
+// Whose user each channel member is, in the field app (#29), through the real interface: a
+// relay in `peers.mode: org` (the water utility, trusting the county), serving the app to a
+// real headless Chromium. Its operator adds Ana (enrolled in the browser) by key, and two
+// county users with their county certificates: one valid, one that expired a few seconds
+// after it was added. Ana's members view shows "County EM" beside the first and why the
+// second's certificate no longer holds; Ana herself, added without one, shows none.
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { browserMissing } from './helpers/browser.ts'
+import { enrolledPhone } from './helpers/field.ts'
+import { Relay, cleanupRelays, root, waitFor } from './helpers/relays.ts'
+import { createNodeCrypto } from '../node/crypto.ts'
+import { createOrgDir, issueCertificate } from '../node/org/org-dir.ts'
+import { nodeKeyOfId } from '../node/org/node-ids.ts'
+import { joinOrg, trustPartner } from '../node/org/trust-store.ts'
+import { formatUserPublicKey } from '../node/user-identity.ts'
+
+const missing = browserMissing()
+if (missing !== undefined) throw new Error(missing)
+const bin = new URL('../node/cli/bin.js', import.meta.url).pathname
+const ddil = (...args: string[]): { code: number | null, stdout: string, stderr: string } => {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 30_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+const crypto = createNodeCrypto()
+t.teardown(cleanupRelays)
+
+t.test('the members view names each member\'s organisation, or why its certificate does not hold', async t => {
+  const waterDir = join(root, 'water-org'); const countyDir = join(root, 'county-org')
+  const [water, county] = await Promise.all([createOrgDir(waterDir, 'Water utility'), createOrgDir(countyDir, 'County EM')])
+  const relay = await Relay.init('org-web')
+  const cert = await issueCertificate(waterDir, { kind: 'relay', subject: nodeKeyOfId(relay.nodeId), subjectText: relay.nodeId, name: 'hq', lifetimeMs: 30 * 86_400_000 }, Date.now())
+  await joinOrg(relay.dataDir, { orgKey: water.key.publicKey, name: 'Water utility', certificate: cert.bytes, nodeKey: nodeKeyOfId(relay.nodeId) }, Date.now())
+  await trustPartner(relay.dataDir, county.key.publicKey, 'County EM', false, Date.now())
+  relay.writeConfig({ authors: [], mode: 'org', web: true })
+  await relay.start()
+  t.teardown(() => relay.kill('SIGTERM'))
+  const ana = await enrolledPhone(relay, 'Ana')
+  t.teardown(() => ana.close())
+  const anaKey = await ana.key()
+
+  // Two county users, certified by the county (their keys never need to be online here).
+  const countyUser = async (seed: number, name: string, lifetimeMs: number): Promise<string> => {
+    const ed = crypto.ed25519KeyPair(new Uint8Array(32).fill(seed)).publicKey
+    const x = crypto.x25519KeyPair(new Uint8Array(32).fill(seed + 1)).publicKey
+    const issued = await issueCertificate(countyDir, { kind: 'user', subject: new Uint8Array([...ed, ...x]), subjectText: formatUserPublicKey(ed, x), name, lifetimeMs }, Date.now())
+    const path = join(root, `${name.split(' ')[0]}.cert`)
+    writeFileSync(path, issued.bytes)
+    return path
+  }
+  const created = ddil('channel', 'create', '--data', relay.dataDir, 'flood')
+  t.equal(created.code, 0, created.stderr)
+  // Dan's certificate lasts long enough to be valid when he is added (judged at the add's time), and expires soon after.
+  const danLifetimeMs = 20_000
+  const dan = await countyUser(62, 'Dan Liaison', danLifetimeMs)
+  const danExpires = Date.now() + danLifetimeMs
+  const cora = await countyUser(60, 'Cora Duty', 30 * 86_400_000)
+  for (const args of [['--certificate', dan], ['--certificate', cora], [anaKey]]) {
+    const added = ddil('channel', 'add', '--data', relay.dataDir, 'flood', ...args)
+    t.equal(added.code, 0, added.stderr)
+  }
+  await waitFor('Dan\'s certificate to expire', () => Date.now() > danExpires ? true : undefined)
+
+  await ana.page.goto(new URL('#/', ana.page.url()).href)
+  await ana.page.getByRole('link', { name: /flood/ }).click()
+  await ana.page.getByRole('link', { name: 'Members' }).click()
+  await ana.page.getByRole('heading', { name: '4 members' }).waitFor()
+  const row = (ref: string) => ana.page.locator('li.member').filter({ hasText: ref })
+  const refOf = (seed: number): string => Buffer.from(crypto.ed25519KeyPair(new Uint8Array(32).fill(seed)).publicKey.subarray(0, 8)).toString('hex')
+  t.equal(await row(refOf(60)).locator('.member-org').innerText(), 'County EM', 'Cora: vouched for by the county')
+  t.match(await row(refOf(62)).locator('.member-org.bad').innerText(), /^County EM \(certificate expired \S+ ago\)$/, 'Dan: the county\'s, but expired since he was added')
+  t.equal(await ana.page.locator('li.member').filter({ hasText: '(you)' }).locator('.member-org').count(), 0, 'Ana, added without a certificate, shows none')
+  t.same(ana.errors, [], 'no page errors')
+})
