@@ -85,6 +85,9 @@ export class Relay {
   readonly dataDir: string
   nodeId = ''
   user!: UserIdentity
+  /** The options config.yaml was last written with (a start that finds a local port taken writes it again with a new one). */
+  #config: ConfigOptions | undefined
+  #started = false
   p2pPort = 0
   apiPort = 0
   adminPort = 0
@@ -125,7 +128,8 @@ export class Relay {
    * besides the operator; `authorKeys`: more users (by key) whose channels this relay carries; `via`: a data directory with no relay of its own, whose user
    * reaches this relay's client API (its config names this relay's API port).
    */
-  writeConfig (o: { dial?: Relay[], allow?: Relay[], authors: Relay[], authorKeys?: string[], mode?: 'open' | 'allowlist' | 'org', links?: Array<[Relay, string]>, clients?: string[], logLevel?: string, requestsPerSecond?: number, wsPort?: number, web?: boolean, webRoot?: string, quota?: string }): void {
+  writeConfig (o: ConfigOptions): void {
+    this.#config = o
     const list = (xs: string[]): string => xs.length === 0 ? ' []' : '\n' + xs.map(x => `    - "${x}"`).join('\n')
     writeFileSync(join(this.dataDir, 'config.yaml'), [
       'node:', `  listen:${list([`/ip4/${this.host}/tcp/${this.p2pPort}`, ...(o.wsPort === undefined ? [] : [`/ip4/${this.host}/tcp/${o.wsPort}/ws`])])}`,
@@ -143,7 +147,26 @@ export class Relay {
     ].join('\n'), { mode: 0o600 })
   }
 
+  /**
+   * Starts the relay; resolves once it serves. Ports are drawn at random and checked free, but
+   * another test file running beside this one may take one before the relay binds it: at a
+   * relay's first start, a local port (client API, admin, web) found taken is drawn again and
+   * the start retried. Its p2p port is not: other relays' configs may name it already.
+   */
   async start (): Promise<void> {
+    for (let tries = 1; ; tries++) {
+      try { await this.#start(); this.#started = true; return } catch (e) {
+        const busy = /cannot [^:]* on 127\.0\.0\.1:(\d+): the port is in use/.exec((e as Error).message)
+        const port = busy === null ? undefined : Number(busy[1])
+        const local = (['apiPort', 'adminPort', 'webPort'] as const).find(k => this[k] === port)
+        if (this.#started || local === undefined || this.#config === undefined || tries >= 3) throw e
+        this[local] = await freePort()
+        this.writeConfig(this.#config)
+      }
+    }
+  }
+
+  async #start (): Promise<void> {
     this.output = ''
     const [command, ...args] = [...this.wrap, process.execPath, bin, 'start', '--data', this.dataDir]
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DDIL_DATA: '' } })
@@ -182,6 +205,8 @@ export class Relay {
     return await res.json()
   }
 }
+
+export interface ConfigOptions { dial?: Relay[], allow?: Relay[], authors: Relay[], authorKeys?: string[], mode?: 'open' | 'allowlist' | 'org', links?: Array<[Relay, string]>, clients?: string[], logLevel?: string, requestsPerSecond?: number, wsPort?: number, web?: boolean, webRoot?: string, quota?: string }
 
 export function cleanupRelays (): void {
   rmSync(root, { recursive: true, force: true })
