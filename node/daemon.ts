@@ -172,7 +172,11 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       reloaded: (store) => { recordTrust({ dataDir, store, audit: appendDurable }).catch((e: Error) => logger.error({ err: e.message }, `cannot audit the change to ${trustStoreFileName}`)) },
     })
     // A member's user certificate on a create or add is judged against the trust store (#29).
-    if (admission !== undefined) policy.memberCheck = createMemberCheck({ trust: () => ({ store: admission.store(), state: admission.trust() }), crypto })
+    if (admission !== undefined) {
+      policy.memberCheck = createMemberCheck({ trust: () => ({ store: admission.store(), state: admission.trust() }), crypto })
+      // Once our operator cuts a partner off, what its certified users author is refused here (and audited as any refusal).
+      policy.orgCutOff = (ref) => { const org = admission.trust().orgs.get(ref); return org?.distrustedAtMs !== undefined ? org.name : undefined }
+    }
     // At a gateway, what crosses to and from each partner is judged by its policy (ddil org policy), both ways.
     const boundary = admission === undefined ? undefined : createBoundaryPolicy({
       partnerEntryOf: (peer) => admission.partnerEntryOf(peer),

@@ -105,3 +105,22 @@ t.test('beside the name: the organisation, or why its certificate does not hold'
   t.equal(memberOrganisation(undefined, keysOf(ann), trust, nowMs, crypto), undefined, 'no certificate: nothing shown')
   t.equal(fromHex(toHex(keysOf(ann))).length, 64)
 })
+
+t.test('once our operator cuts their organisation off, what its certified users author is refused', async t => {
+  const p = relay()
+  const g = createChannel(crypto, owner, policy, new Uint8Array(16).fill(2), { ms: nowMs - 1000, c: 0 })
+  p.store.add(g); p.restored(g)
+  const add = signChange(crypto, owner, { channel: g.channel, heads: (p.store.state(g.channel) as GovernanceState).heads }, { op: 'add', memberEd: ann.ed25519.publicKey, memberX: ann.x25519.publicKey, role: 'admin', memberCertificate: certify(county, ann) }, 2, { ms: nowMs, c: 0 })
+  t.equal(p.authorise(add).ok, true)
+  p.store.add(add); p.restored(add)
+  const annChange = signChange(crypto, ann, { channel: g.channel, heads: (p.store.state(g.channel) as GovernanceState).heads }, { op: 'add', memberEd: user(30).ed25519.publicKey, memberX: user(30).x25519.publicKey, role: 'member' }, 1, { ms: nowMs + 1000, c: 0 })
+  t.equal(p.authorise(annChange).ok, true, 'Ann, a county admin, may add a member while the county is trusted')
+  let cut = false
+  p.orgCutOff = ref => cut && ref === toHex(county.publicKey) ? 'County EM' : undefined
+  t.equal(p.authorise(annChange).ok, true, 'still, until the cut')
+  cut = true
+  t.same(p.authorise(annChange), { ok: false, reason: 'its author is a user of County EM, which this relay\'s operator cut off', carried: false }, 'refused, naming the organisation')
+  const ownerChange = signChange(crypto, owner, { channel: g.channel, heads: (p.store.state(g.channel) as GovernanceState).heads }, { op: 'role', memberEd: ann.ed25519.publicKey, role: 'reader' }, 3, { ms: nowMs + 2000, c: 0 })
+  const verdict = p.authorise(ownerChange)
+  t.equal(verdict.ok, true, `our owner still governs: demoting the cut-off user is carried ${JSON.stringify(verdict)}`)
+})

@@ -3,7 +3,8 @@
 // real headless Chromium. Its operator adds Ana (enrolled in the browser) by key, and two
 // county users with their county certificates: one valid, one that expired a few seconds
 // after it was added. Ana's members view shows "County EM" beside the first and why the
-// second's certificate no longer holds; Ana herself, added without one, shows none.
+// second's certificate no longer holds; Ana herself, added without one, shows none. Then the
+// operator cuts the county off: Ana, an admin, is told, and removes its users in one step.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -57,7 +58,7 @@ t.test('the members view names each member\'s organisation, or why its certifica
   const dan = await countyUser(62, 'Dan Liaison', danLifetimeMs)
   const danExpires = Date.now() + danLifetimeMs
   const cora = await countyUser(60, 'Cora Duty', 30 * 86_400_000)
-  for (const args of [['--certificate', dan], ['--certificate', cora], [anaKey]]) {
+  for (const args of [['--certificate', dan], ['--certificate', cora], [anaKey, '--role', 'admin']]) {
     const added = ddil('channel', 'add', '--data', relay.dataDir, 'flood', ...args)
     t.equal(added.code, 0, added.stderr)
   }
@@ -72,5 +73,17 @@ t.test('the members view names each member\'s organisation, or why its certifica
   t.equal(await row(refOf(60)).locator('.member-org').innerText(), 'County EM', 'Cora: vouched for by the county')
   t.match(await row(refOf(62)).locator('.member-org.bad').innerText(), /^County EM \(certificate expired \S+ ago\)$/, 'Dan: the county\'s, but expired since he was added')
   t.equal(await ana.page.locator('li.member').filter({ hasText: '(you)' }).locator('.member-org').count(), 0, 'Ana, added without a certificate, shows none')
+
+  // The operator cuts the county off; the relay reads orgs.json again within seconds.
+  t.equal(ddil('org', 'distrust', county.publicKey, '--data', relay.dataDir).code, 0)
+  await waitFor('the relay to cut the county off', async () => ((await relay.status()).orgs as Array<{ name: string, cutOffMs?: number }>).some(o => o.name === 'County EM' && o.cutOffMs !== undefined) ? true : undefined)
+  await ana.page.getByRole('link', { name: 'Messages' }).click()
+  await ana.page.getByRole('link', { name: 'Members' }).click()
+  const notice = ana.page.getByRole('alert').filter({ hasText: 'cut off by your relay\'s operator' })
+  t.match(await notice.innerText(), /County EM was cut off by your relay's operator\. 2 members here are their users/, 'Ana is told which members are the cut-off organisation\'s users')
+  t.match(await row(refOf(60)).locator('.member-org.bad').innerText(), /County EM \(cut off by this relay's operator\)/)
+  await notice.getByRole('button', { name: 'Remove County EM\'s members' }).click()
+  await ana.page.getByRole('heading', { name: '2 members' }).waitFor()
+  t.equal(await ana.page.locator('li.member').filter({ hasText: 'County EM' }).count(), 0, 'both removed: the channel re-keys without them')
   t.same(ana.errors, [], 'no page errors')
 })

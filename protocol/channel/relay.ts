@@ -20,6 +20,7 @@ import type { Role } from './roles.ts'
 import type { Authoriser, AuthoriseResult } from '../engine/types.ts'
 import type { Crypto } from '../ports.ts'
 import { notCarriedChannelsRememberedMax } from '../limits.ts'
+import { decodeCertificate } from '../org/certificate.ts'
 
 /** The engine surface the policy drives after governance changes. */
 export interface PolicyEngine {
@@ -48,6 +49,13 @@ export class RelayChannelPolicy implements Authoriser {
 
   /** Set by a relay in `peers.mode: org`: certificates on creates and adds are judged against its trust store. */
   memberCheck: MemberCheck | undefined
+  /**
+   * Set by a relay in `peers.mode: org`: the name of an organisation (hex key) its operator cut
+   * off, else undefined. What members certified by it author is refused from then on (#29).
+   */
+  orgCutOff: ((orgRefHex: string) => string | undefined) | undefined
+  /** Channel (hex) → member (author ref hex) → the organisation (hex key) whose certificate their create or add carried. */
+  readonly #memberOrgs = new Map<string, Map<string, string>>()
 
   constructor (crypto: Crypto, creators: (authorRefHex: string) => boolean) {
     this.store = new GovernanceStore(crypto)
@@ -59,6 +67,8 @@ export class RelayChannelPolicy implements Authoriser {
     const channel = toHex(env.channel)
     // A channel whose creation we refused: its other envelopes are refused too, not held as "unknown channel".
     if (this.#notCarried.has(channel)) return { ok: false, reason: notCarried, carried: false }
+    const cutOff = this.#authorCutOff(channel, env)
+    if (cutOff !== undefined) return { ok: false, reason: `its author is a user of ${cutOff}, which this relay's operator cut off`, carried: false }
     if (env.kind !== Kind.governance) return authoriseEnvelope(this.store, env)
     let change: Change
     try {
@@ -96,7 +106,7 @@ export class RelayChannelPolicy implements Authoriser {
   /** Call when the engine has stored an envelope: governance may release held envelopes or enforce a removal. */
   async stored (engine: PolicyEngine, env: Envelope): Promise<void> {
     if (env.kind !== Kind.governance) return
-    this.#noteCreator(env)
+    this.#noteGovernance(env)
     const channel = toHex(env.channel)
     const { changed, token } = this.store.removalsChanged(env.channel, this.#removalsSeen.get(channel))
     if (token !== undefined) this.#removalsSeen.set(channel, token)
@@ -131,13 +141,30 @@ export class RelayChannelPolicy implements Authoriser {
   restored (env: Envelope): void {
     if (env.kind !== Kind.governance) return
     this.store.add(env)
-    this.#noteCreator(env)
+    this.#noteGovernance(env)
   }
 
   /** Who created a channel this relay carries (author reference, hex), once its genesis is stored here. */
   creatorOf (channel: Uint8Array): string | undefined { return this.#creatorOf.get(toHex(channel)) }
 
-  #noteCreator (env: Envelope): void {
+  /** A stored governance change: the channel's creator (its genesis), and the organisation of a member a certificate vouches for. */
+  #noteGovernance (env: Envelope): void {
     if (env.deps.length === 0) this.#creatorOf.set(toHex(env.channel), toHex(env.author))
+    let change: Change
+    try { change = decodeChange(env.body) } catch { return } // stored, so it decoded when it was judged
+    const certificate = change.op === 'create' ? change.ownerCertificate : change.op === 'add' ? change.memberCertificate : undefined
+    if (certificate === undefined || (change.op !== 'create' && change.op !== 'add')) return
+    const ed = change.op === 'create' ? change.ownerEd : change.memberEd
+    const channel = toHex(env.channel)
+    let members = this.#memberOrgs.get(channel)
+    if (members === undefined) this.#memberOrgs.set(channel, members = new Map())
+    members.set(toHex(authorRef(ed)), toHex(decodeCertificate(certificate).org))
+  }
+
+  /** The cut-off organisation whose certificate vouched for this envelope's author, if any. */
+  #authorCutOff (channel: string, env: Envelope): string | undefined {
+    if (this.orgCutOff === undefined) return undefined
+    const org = this.#memberOrgs.get(channel)?.get(toHex(env.author))
+    return org === undefined ? undefined : this.orgCutOff(org)
   }
 }

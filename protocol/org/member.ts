@@ -14,7 +14,13 @@ import { judgeCertificate, orgRef, type TrustState } from './trust.ts'
 import { decodeCertificate } from './certificate.ts'
 
 /** What shows beside a member's name: the organisation's name, and whether its certificate holds now (else why not). */
-export interface MemberOrganisation { name: string, ok: boolean, problem?: string }
+export interface MemberOrganisation {
+  name: string
+  ok: boolean
+  problem?: string
+  /** Set when the reader's relay cut that organisation off: its users should leave our channels (remove them; a new key epoch excludes them). */
+  cutOff?: true
+}
 
 export function memberOrganisation (certificate: Uint8Array | undefined, subject: Uint8Array, trust: TrustState, nowMs: number, crypto: Pick<Crypto, 'ed25519Verify'>): MemberOrganisation | undefined {
   if (certificate === undefined) return undefined
@@ -23,5 +29,6 @@ export function memberOrganisation (certificate: Uint8Array | undefined, subject
   if (v.code === 'untrusted-org' || v.code === 'decode') return { name: 'an organisation this relay does not know', ok: false, problem: v.reason }
   const c = decodeCertificate(certificate) // it decoded in the judgement
   const name = trust.orgs.get(orgRef(c.org))?.name ?? 'an unknown organisation'
+  if (v.code === 'distrusted-org') return { name, ok: false, problem: 'cut off by this relay\'s operator', cutOff: true }
   return { name, ok: false, problem: v.code === 'expired' ? `certificate expired ${formatDuration(nowMs - c.notAfterMs)} ago` : v.reason }
 }

@@ -285,6 +285,17 @@ export class FieldSession {
     list?.put({ ...item, file: { ...item.file, heldBytes: 0, state: 'not-fetched' } })
   }
 
+  /**
+   * Asks the relay again what it says of itself (its status: the organisations it accepts,
+   * #29), e.g. when the members view opens: its operator may have cut a partner off since.
+   */
+  async refreshRelayInfo (): Promise<void> {
+    const api = this.link.api
+    if (api === undefined) return
+    this.relayInfo = await api.status()
+    this.#changed()
+  }
+
   /** The content of a whole file this session holds (images and download links are made from it). */
   fileBlob (idHex: string): Blob | undefined { return this.#files.blob(idHex) }
 

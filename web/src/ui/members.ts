@@ -3,14 +3,16 @@
  * role lets them do: add someone by pasting their `ddil1:` key (or scanning its QR code
  * where the browser has a barcode detector and a camera), remove someone (a new key epoch
  * follows, which the removed member never receives), change a role. Also the name this
- * user shows in the channel.
+ * user shows in the channel, and each member's organisation (#29); when the relay's operator
+ * cut an organisation off, its users can be removed in one step, so the channel re-keys
+ * without them.
  *
  * @example
  * html`<${MembersView} s=${session} hex=${channelHex} />`
  */
 import { html } from 'htm/preact'
 import type { VNode } from 'preact'
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import { displayNameCharsMax } from '../../../protocol/limits.ts'
 import type { Role } from '../../../protocol/channel/roles.ts'
 import type { FieldSession } from '../session.ts'
@@ -86,14 +88,35 @@ function MyName (p: { s: FieldSession, hex: string, current: string }): VNode {
   </form>`
 }
 
+/**
+ * Members of organisations the relay's operator cut off, that this user may remove: one button
+ * removes them all (each removal seals the next key epoch without them).
+ */
+function CutOff (p: { s: FieldSession, hex: string, rows: MemberRow[] }): VNode | null {
+  const { s, hex } = p
+  const [busy, error, run] = useAction()
+  const gone = p.rows.filter(r => r.org?.cutOff === true && r.mayRemove)
+  if (gone.length === 0) return null
+  const names = [...new Set(gone.map(r => r.org?.name ?? ''))]
+  const orgs = names.join(', ')
+  return html`<div class="notice bad" role="alert">
+    <p>${orgs} ${names.length === 1 ? 'was' : 'were'} cut off by your relay's operator. ${gone.length} member${gone.length === 1 ? ' here is their user' : 's here are their users'}: remove ${gone.length === 1 ? 'them' : 'them all'} so that new messages use a key they do not have.</p>
+    <button type="button" class="danger" disabled=${busy} onClick=${() => { void run(async () => { for (const m of gone) await s.removeMember(hex, m.ed) }) }}>Remove ${orgs}'s members</button>
+    <${ErrorLine} error=${error} />
+  </div>`
+}
+
 export function MembersView (p: { s: FieldSession, hex: string }): VNode {
   const { s, hex } = p
+  // The relay's organisations, asked again when the view opens: a partner may have been cut off since the device connected.
+  useEffect(() => { s.refreshRelayInfo().catch(() => { /* offline: what the device knew stands */ }) }, [hex])
   const rows = memberRows(s, hex)
   const roles = rolesToAdd(s, hex)
   const me = rows.find(r => r.me)
   return html`<section class="members">
     <${ChannelHeader} s=${s} hex=${hex} tab="members" />
     <h2>${rows.length} member${rows.length === 1 ? '' : 's'}</h2>
+    <${CutOff} s=${s} hex=${hex} rows=${rows} />
     <ul class="member-list">${rows.map(m => html`<${Member} key=${m.ref} s=${s} hex=${hex} m=${m} />`)}</ul>
     ${roles.length > 0 ? html`<${AddMember} s=${s} hex=${hex} roles=${roles} />` : wasRemoved(s, hex) ? null : html`<p class="muted">Your role does not let you add members.</p>`}
     ${me === undefined ? null : html`<${MyName} s=${s} hex=${hex} current=${me.name === '' ? s.me.name : me.name} />`}
