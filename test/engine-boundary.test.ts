@@ -7,7 +7,7 @@ import t from 'tap'
 import { TestNet } from './helpers/net.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { Precedence } from '../protocol/envelope.ts'
-import { decodeFrame, FrameType } from '../protocol/frames.ts'
+import { decodeFrame, encodeFrame, FrameType } from '../protocol/frames.ts'
 import type { BoundaryPolicy, EngineEvents } from '../protocol/engine/types.ts'
 import type { Envelope } from '../protocol/envelope.ts'
 
@@ -87,4 +87,27 @@ t.test('an envelope that waits (a rate) is not refused: it crosses at a later ro
   t.ok(net.engines.get('c1')?.holds(env.id), 'it crossed at a later round')
   t.same(crossings, [], 'no refusal was recorded')
   t.same(net.refusedBeyond, [], 'nobody was told of a refusal')
+})
+
+t.test('a gateway never names to the partner what its policy keeps: no announcement, even for an author the partner pruned', async t => {
+  const { net } = await chain()
+  const author = net.author(3)
+  const first = await net.post('w1', author, 1)
+  await net.run(1_000)
+  t.ok(net.engines.get('cg')?.holds(first.id), 'the first message crossed')
+  // The county gateway asks for this author's envelopes to be announced rather than pushed (as after a duplicate).
+  net.engines.get('wg')?.receive('cg', encodeFrame({ type: FrameType.prune, author: first.author }))
+  const named: string[] = []
+  const link = net.link('wg', 'cg')
+  if (link === undefined) throw new Error('no link')
+  link.tamper = (from, frame) => {
+    if (from === 'wg' && frame[0] === FrameType.have) { const f = decodeFrame(frame); if (f.type === FrameType.have) named.push(...f.ids.map(toHex)) }
+    return frame
+  }
+  const flash = await net.post('w1', author, 2, { precedence: Precedence.flash })
+  const routine = await net.post('w1', author, 3)
+  await net.run(3 * reconcileMs)
+  t.notOk(named.includes(toHex(flash.id)), 'the withheld flash message was never announced to the partner')
+  t.ok(net.engines.get('c1')?.holds(routine.id), 'the routine one crossed')
+  t.notOk(net.engines.get('cg')?.holds(flash.id))
 })

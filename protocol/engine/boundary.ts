@@ -53,6 +53,9 @@ export class Boundary {
 
   constructor (deps: BoundaryDeps) { this.#d = deps }
 
+  /** Whether this link crosses the boundary (to a partner's relay). */
+  crosses (link: PeerLink): boolean { return this.#d.policy.partner(link.id) !== undefined }
+
   /** Notes the peer an envelope arrived from, to send a refusal further on back to it. */
   arrived (key: string, from: PeerId): void {
     if (this.#cameFrom.has(key)) return

@@ -38,6 +38,12 @@ export interface PushDeps {
   /** Whether we hold (or are storing, or hold pending) the envelope with this id key. */
   holds (key: string): boolean
   write (ops: StoreOp[]): Promise<void>
+  /**
+   * Whether a link crosses a boundary between organisations (#29): such a link is always pushed
+   * to, never announced to, so what the boundary policy withholds is never even named there
+   * (a push is judged before it leaves; an announcement is not).
+   */
+  acrossBoundary? (link: PeerLink): boolean
   output: LinkOutput
   schedule (ms: number, fn: () => void): void
 }
@@ -71,7 +77,7 @@ export class EagerPush {
       if (newAuthor && q.prunedUpstream(from)) this.#setLazy(q, env.author, true)
       const lazy = (q.lazyAuthors.size > 0 && q.isLazy(author ??= idKey(env.author))) ||
         (source !== undefined && this.#siblingReaches(source, q) && !q.asked(author ??= idKey(env.author)))
-      switch (pushMode(lazy, repair, d.config.nodeId, q.id)) {
+      switch (d.acrossBoundary?.(q) === true ? 'push' : pushMode(lazy, repair, d.config.nodeId, q.id)) {
         case 'announce': this.#announce(q, env.id); break
         case 'push-after-round-trip': this.#pushAfterRoundTrip(q, env.precedence, out ??= outEnvelope(env)); break
         case 'push': d.output.offer(q, env.precedence, out ??= outEnvelope(env), false)

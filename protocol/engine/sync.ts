@@ -50,7 +50,7 @@ export interface SyncDeps {
   /** Decides on what a peer presented in its hello (#29); absent: every peer is let in. */
   admission?: Pick<PeerAdmission, 'admit'>
   /** The boundary between organisations (#29): hears refusals made at it or further on. */
-  boundary?: Pick<Boundary, 'heardRefusal'>
+  boundary?: Pick<Boundary, 'heardRefusal' | 'crosses'>
 }
 
 export class SyncHandlers {
@@ -65,7 +65,8 @@ export class SyncHandlers {
     this.#d = deps
     this.#catchUp = new CatchUp({ ...deps, resume: link => { this.#reconciler.start(link) } })
     this.#reconciler = new Reconciler({ ...deps, catchUp: this.#catchUp })
-    this.#push = new EagerPush(deps)
+    const boundary = deps.boundary
+    this.#push = new EagerPush(boundary === undefined ? deps : { ...deps, acrossBoundary: link => boundary.crosses(link) })
     this.#gaps = new GapRepair({ ...deps, bringing: link => this.#reconciler.bringing(link) })
   }
 
