@@ -144,7 +144,11 @@ t.test('two organisations, one gateway each, over libp2p', async t => {
   const annCert = join(root, 'ann.cert')
   const certified = ddil('org', 'certify-user', cgw.user.publicKey, '--dir', countyDir, '--name', 'County duty officer', '--out', annCert)
   t.equal(certified.code, 0, certified.stderr)
-  const leveeCreated = ddil('channel', 'create', '--data', b.dataDir, 'levee')
+  // B's operator creates the channel with its own water certificate; someone else's is refused.
+  const ownerCert = join(root, 'b-owner.cert')
+  t.equal(ddil('org', 'certify-user', b.user.publicKey, '--dir', waterDir, '--name', 'Water duty officer', '--out', ownerCert).code, 0)
+  t.match(ddil('channel', 'create', '--data', b.dataDir, 'levee', '--certificate', annCert), { code: 2, stderr: /certifies another user than you/ })
+  const leveeCreated = ddil('channel', 'create', '--data', b.dataDir, 'levee', '--certificate', ownerCert)
   t.equal(leveeCreated.code, 0, leveeCreated.stderr)
   const leveeRef = /reference ([0-9a-f]{16})/.exec(leveeCreated.stdout)?.[1] as string
   // Our policy for the county lets its users into channels of listed creators only, and B's own user is not listed.
@@ -167,6 +171,8 @@ t.test('two organisations, one gateway each, over libp2p', async t => {
   const annRef = Buffer.from(annEd.ed25519.subarray(0, 8)).toString('hex')
   const trust = { orgs: new Map(orgs.map(o => [o.ref, { key: Buffer.from(o.ref, 'hex'), name: o.name, role: o.role as 'own' | 'partner' }])), revoked: new Set<string>() }
   t.same(memberOrganisation(view.cc.memberCertificate(leveeChannel, annRef), Buffer.concat([annEd.ed25519, annEd.x25519]), trust, Date.now(), createNodeCrypto()), { name: 'County EM', ok: true }, 'a member of the channel reads whose user Ann is')
+  const ownerKeys = parseUserPublicKey(b.user.publicKey)
+  t.same(memberOrganisation(view.cc.memberCertificate(leveeChannel, Buffer.from(ownerKeys.ed25519.subarray(0, 8)).toString('hex')), Buffer.concat([ownerKeys.ed25519, ownerKeys.x25519]), trust, Date.now(), createNodeCrypto()), { name: 'Water utility', ok: true }, '…and whose user its owner is')
   // A certificate that had expired when the member was added is refused by the relay.
   const lapsed = await issueCertificate(countyDir, { kind: 'user', subject: Buffer.concat([annEd.ed25519, annEd.x25519]), subjectText: cgw.user.publicKey, name: 'Lapsed', lifetimeMs: 1 }, Date.now() - 60_000)
   const lapsedPath = join(root, 'lapsed.cert')

@@ -34,9 +34,12 @@ export function channelRefOf (crypto: Crypto, body: Uint8Array): Uint8Array {
   return crypto.sha256(body).slice(0, channelRefBytes)
 }
 
-/** Sign a channel's genesis change. `nonce` is 16 random bytes from the Random port. */
-export function createChannel (crypto: Crypto, owner: UserKeys, policy: Policy, nonce: Uint8Array, hlc: Hlc, ttlSeconds: number = lastingTtlSeconds): Envelope {
-  const change: CreateChange = { op: 'create', ownerEd: owner.ed25519.publicKey, ownerX: owner.x25519.publicKey, policy, nonce }
+/**
+ * Sign a channel's genesis change. `nonce` is 16 random bytes from the Random port;
+ * `ownerCertificate`: the owner's user certificate from their organisation (#29), if any.
+ */
+export function createChannel (crypto: Crypto, owner: UserKeys, policy: Policy, nonce: Uint8Array, hlc: Hlc, ttlSeconds: number = lastingTtlSeconds, ownerCertificate?: Uint8Array): Envelope {
+  const change: CreateChange = { op: 'create', ownerEd: owner.ed25519.publicKey, ownerX: owner.x25519.publicKey, policy, nonce, ...(ownerCertificate !== undefined ? { ownerCertificate } : {}) }
   const body = encodeChange(change)
   return signEnvelope(crypto, {
     kind: Kind.governance,

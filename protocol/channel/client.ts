@@ -283,9 +283,10 @@ export class ChannelClient {
 
   // ---- Governance ---------------------------------------------------------------------
 
-  async createChannel (board: { name: string, topic?: string }, policy: Policy = defaultPolicy): Promise<{ channel: Uint8Array, channelId: Uint8Array }> {
+  /** `options.certificate`: this user's certificate from their organisation (#29), carried on the genesis so members see whose user the owner is. */
+  async createChannel (board: { name: string, topic?: string }, policy: Policy = defaultPolicy, options: { certificate?: Uint8Array } = {}): Promise<{ channel: Uint8Array, channelId: Uint8Array }> {
     const { crypto, randomBytes, node } = this.#ports
-    const env = createChannel(crypto, this.#user, policy, randomBytes(16), await node.stamp())
+    const env = createChannel(crypto, this.#user, policy, randomBytes(16), await node.stamp(), undefined, options.certificate)
     const seq = await this.#ports.reserveSeq(toHex(env.channel))
     if (seq !== 1) throw new UnauthorisedError(`channel ${toHex(env.channel)} already has sequence numbers here`)
     await this.#publish(env)

@@ -97,14 +97,17 @@ export function register (program: Command): void {
     .argument('<name>', 'channel name (encrypted: relays never see it)')
     .option('--topic <text>', 'channel topic')
     .option('--force', 'create it even if a channel of this name exists here (the two are then told apart by reference)')
+    .option('--certificate <file>', 'your user certificate from your organisation ("ddil org certify-user"): members and relays see whose user the owner is (#29)')
     .description('create a channel with you as owner; prints its reference')
-    .action(async (name: string, opts: { data?: string, config?: string, topic?: string, force?: boolean }) => {
+    .action(async (name: string, opts: { data?: string, config?: string, topic?: string, force?: boolean, certificate?: string }) => {
       if (name.trim().length === 0 || name.length > 64) throw new UsageError('a channel name is 1 to 64 characters, not all blank')
       const existing = Object.entries(channelNames(resolveDataDir({ dataDir: opts.data, env: process.env }))).filter(([, n]) => n === name).map(([ref]) => ref)
       if (existing.length > 0 && opts.force !== true) throw new UsageError(`a channel named "${name}" exists here already (${existing.join(', ')}); use it, pick another name, or add --force to create a second one`)
+      const certificate = opts.certificate === undefined ? undefined : (await (await import('../../org/commands.ts')).readUserCertificate(opts.certificate))
       const s = await openChannelSession(opts)
       try {
-        const { channel: ref } = await s.cc.createChannel({ name, topic: opts.topic })
+        if (certificate !== undefined && !bytesEqual(certificate.ed25519, s.cc.me)) throw new UsageError(`${opts.certificate as string} certifies another user than you (see "ddil whoami")`)
+        const { channel: ref } = await s.cc.createChannel({ name, topic: opts.topic }, undefined, certificate === undefined ? {} : { certificate: certificate.certificate })
         await s.remember(toHex(ref), name)
         process.stdout.write(`created channel "${name}": reference ${toHex(ref)}\nAdd members with: ddil channel add ${name} <their ddil1:… key from "ddil whoami">\n`)
       } finally {
