@@ -4,7 +4,7 @@
 // the end both relays hold the same envelopes, every message either client was told was
 // stored is in both stores, and neither relay penalised the other. A cycle takes about 6 s on
 // two cores (a start is ~3 s), so 100 real cycles would take ten minutes: this runs
-// DDIL_REAL_CYCLES (default 10, about a minute; 20 took two), and
+// DDIL_REAL_CYCLES (default 6, under a minute on an idle machine; 20 took two), and
 // test/engine-crash-catchup.test.ts runs 100 on the engine with a crash-faithful store.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
@@ -60,7 +60,7 @@ function refusalsOf (relay: Relay, peer: Relay): string[] {
 
 t.test('SIGKILL cycles of a relay under load: both converge, nothing acknowledged is lost, nobody penalised', async t => {
   const rng = prng(testSeed(t))
-  const cycles = Number(process.env.DDIL_REAL_CYCLES ?? 10)
+  const cycles = Number(process.env.DDIL_REAL_CYCLES ?? 6)
   const [a, b] = await Promise.all(['crash-a', 'crash-b'].map(n => Relay.init(n)))
   // A bulk load through one connection: the client API's per-connection rate (50/s by default) raised, as docs/CONFIG.md advises.
   a.writeConfig({ authors: [a, b], requestsPerSecond: 5000 })
