@@ -111,3 +111,11 @@ t.test('a gateway never names to the partner what its policy keeps: no announcem
   t.ok(net.engines.get('c1')?.holds(routine.id), 'the routine one crossed')
   t.notOk(net.engines.get('cg')?.holds(flash.id))
 })
+
+t.test('a refusal naming an envelope this relay does not hold is not passed on', async t => {
+  const { net } = await chain()
+  const invented = new Uint8Array(32).fill(0xee)
+  net.engines.get('wg')?.receive('cg', encodeFrame({ type: FrameType.refused, code: 'ERR_POLICY', ids: [invented], reason: 'a partner making things up' }))
+  await net.run(1_000)
+  t.same(net.refusedBeyond, [], 'nobody was told')
+})

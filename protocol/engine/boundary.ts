@@ -14,7 +14,7 @@
  *
  * @example
  * const boundary = new Boundary({ policy, decode, counters, events, links, output })
- * if (!boundary.admits(env, link.id)) return   // intake, once the envelope verified
+ * if (!boundary.receives(env, link.id)) return   // intake, once the envelope verified
  * if (boundary.withholds(link, item)) return    // before anything is sent
  */
 import { idKey } from './catalog.ts'
@@ -34,6 +34,8 @@ export interface BoundaryDeps {
   events: Pick<EngineEvents, 'crossingRefused' | 'refusedBeyond'> | undefined
   links: Pick<Links, 'get'>
   output: Pick<LinkOutput, 'pump'>
+  /** Whether this relay holds the envelope with this id key (a refusal of anything else is not passed on). */
+  holds (key: string): boolean
 }
 
 /** Adds to an insertion-ordered set or map, forgetting the oldest past `max`. */
@@ -56,15 +58,23 @@ export class Boundary {
   /** Whether this link crosses the boundary (to a partner's relay). */
   crosses (link: PeerLink): boolean { return this.#d.policy.partner(link.id) !== undefined }
 
-  /** Notes the peer an envelope arrived from, to send a refusal further on back to it. */
-  arrived (key: string, from: PeerId): void {
+  #arrived (key: string, from: PeerId): void {
     if (this.#cameFrom.has(key)) return
     this.#cameFrom.set(key, from)
     if (this.#cameFrom.size > crossingOriginsRememberedMax) this.#cameFrom.delete(this.#cameFrom.keys().next().value as string)
   }
 
-  /** Whether a verified envelope from `peer` may be stored; if not, the peer is told why (once). */
-  admits (env: Envelope, peer: PeerId): boolean {
+  /**
+   * A verified envelope arrived from `peer`: whether it may be stored (if not, the peer is told
+   * why, once); if so, where it came from is noted, to send a refusal further on back there.
+   */
+  receives (env: Envelope, peer: PeerId): boolean {
+    if (!this.#admits(env, peer)) return false
+    this.#arrived(env.key, peer)
+    return true
+  }
+
+  #admits (env: Envelope, peer: PeerId): boolean {
     const d = this.#d
     if (d.policy.partner(peer) === undefined) return true
     const pair = `${peer}\0${env.key}`
@@ -110,6 +120,7 @@ export class Boundary {
     const said = partner === undefined ? reason : `refused at ${partner}'s gateway: ${reason}`
     for (const id of ids) {
       const key = idKey(id)
+      if (!this.#d.holds(key)) continue // not ours to hear about: nothing to tell anyone
       remember(this.#verdicts, `${link.id}\0${key}`, crossingVerdictsRememberedMax)
       this.#passBack(id, key, said, link.id)
     }

@@ -122,7 +122,7 @@ export class Engine implements LinkHandler {
     const holds = (key: string): boolean => this.#intake.holds(key)
     const decode = deps.decode ?? ((b: Uint8Array) => decodeEnvelope(b, (x) => crypto.sha256(x)))
     // Built before Outbound, which asks it before sending; it pumps through Outbound once that exists.
-    const boundary = deps.boundary === undefined ? undefined : new Boundary({ policy: deps.boundary, decode, counters, events, links, output: { pump: link => { out.pump(link) } } })
+    const boundary = deps.boundary === undefined ? undefined : new Boundary({ policy: deps.boundary, decode, counters, events, links, output: { pump: link => { out.pump(link) } }, holds: key => this.#intake.holds(key) })
     const out = this.#out = new Outbound({
       transport, clock, counters, events, logger, networkNowMs, links, refill: link => { this.#sync.refill(link) },
       ...(boundary !== undefined ? { withholds: (link: PeerLink, item: OutEnvelope) => boundary.withholds(link, item) } : {}),
@@ -138,7 +138,7 @@ export class Engine implements LinkHandler {
       counters,
       validate: validateEnvelope,
       // A partner's envelope held for its channel is judged at the boundary once it verifies, as on arrival.
-      accept: (env, from) => from !== 'local' && boundary?.admits(env, from) === false ? Promise.resolve() : this.#intake.accept(env, from, false),
+      accept: (env, from) => from !== 'local' && boundary?.receives(env, from) === false ? Promise.resolve() : this.#intake.accept(env, from, false),
       refuse,
       crowdedBy: (peer) => {
         const link = links.get(peer)

@@ -59,7 +59,7 @@ export interface IntakeDeps {
   links: Pick<Links, 'isCurrent'>
   output: Pick<LinkOutput, 'pump' | 'penalise'>
   /** The boundary between organisations (#29), in `peers.mode: org`. */
-  boundary?: Pick<Boundary, 'admits' | 'arrived'>
+  boundary?: Pick<Boundary, 'receives'>
 }
 
 /** Most bytes one file piece is charged against the quota: the largest envelope and its index overhead. */
@@ -162,10 +162,7 @@ export class Intake {
       else if (charge === 'bad') d.output.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${verdict.message}`)
       return
     }
-    if (d.boundary !== undefined) {
-      if (!d.boundary.admits(env, link.id)) return
-      d.boundary.arrived(key, link.id)
-    }
+    if (d.boundary?.receives(env, link.id) === false) return
     const repair = d.sync.arrived(link, env)
     if (env.kind === Kind.file) link.filePieceArrived(d.clock.monotonicMs())
     this.accept(env, link.id, false, repair).catch((e: unknown) => {
