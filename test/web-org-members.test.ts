@@ -5,6 +5,7 @@
 // after it was added. Ana's members view shows "County EM" beside the first and why the
 // second's certificate no longer holds; Ana herself, added without one, shows none. Then the
 // operator cuts the county off: Ana, an admin, is told, and removes its users in one step.
+// Ana also adds a county user herself, by the certificate file the user gave her.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -74,16 +75,30 @@ t.test('the members view names each member\'s organisation, or why its certifica
   t.match(await row(refOf(62)).locator('.member-org.bad').innerText(), /^County EM \(certificate expired \S+ ago\)$/, 'Dan: the county\'s, but expired since he was added')
   t.equal(await ana.page.locator('li.member').filter({ hasText: '(you)' }).locator('.member-org').count(), 0, 'Ana, added without a certificate, shows none')
 
+  // Ana, an admin, adds a county user by the certificate file Eve gave her; a file that is no certificate is refused with a sentence.
+  const junk = join(root, 'junk.cert')
+  writeFileSync(junk, new Uint8Array([1, 2, 3, 4]))
+  const certificateInput = ana.page.locator('input[name="member-certificate"]')
+  await certificateInput.setInputFiles(junk)
+  await ana.page.getByText('junk.cert is not a user certificate').waitFor()
+  const eve = await countyUser(64, 'Eve Hydrologist', 30 * 86_400_000)
+  await certificateInput.setInputFiles(eve)
+  await ana.page.getByText('Certificate for Eve Hydrologist, from the organisation County EM').waitFor()
+  t.match(await ana.page.locator('textarea[name="member-key"]').inputValue(), /^ddil1:/, 'the certificate filled in her key')
+  await ana.page.getByRole('button', { name: 'Add member' }).click()
+  await ana.page.getByRole('heading', { name: '5 members' }).waitFor()
+  t.equal(await row(refOf(64)).locator('.member-org').innerText(), 'County EM', 'Eve, added in the app by her certificate, shows her organisation')
+
   // The operator cuts the county off; the relay reads orgs.json again within seconds.
   t.equal(ddil('org', 'distrust', county.publicKey, '--data', relay.dataDir).code, 0)
   await waitFor('the relay to cut the county off', async () => ((await relay.status()).orgs as Array<{ name: string, cutOffMs?: number }>).some(o => o.name === 'County EM' && o.cutOffMs !== undefined) ? true : undefined)
   await ana.page.getByRole('link', { name: 'Messages' }).click()
   await ana.page.getByRole('link', { name: 'Members' }).click()
   const notice = ana.page.getByRole('alert').filter({ hasText: 'cut off by your relay\'s operator' })
-  t.match(await notice.innerText(), /County EM was cut off by your relay's operator\. 2 members here are their users/, 'Ana is told which members are the cut-off organisation\'s users')
+  t.match(await notice.innerText(), /County EM was cut off by your relay's operator\. 3 members here are their users/, 'Ana is told which members are the cut-off organisation\'s users')
   t.match(await row(refOf(60)).locator('.member-org.bad').innerText(), /County EM \(cut off by this relay's operator\)/)
   await notice.getByRole('button', { name: 'Remove County EM\'s members' }).click()
   await ana.page.getByRole('heading', { name: '2 members' }).waitFor()
-  t.equal(await ana.page.locator('li.member').filter({ hasText: 'County EM' }).count(), 0, 'both removed: the channel re-keys without them')
+  t.equal(await ana.page.locator('li.member').filter({ hasText: 'County EM' }).count(), 0, 'all three removed: the channel re-keys without them')
   t.same(ana.errors, [], 'no page errors')
 })

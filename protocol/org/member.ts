@@ -11,7 +11,15 @@
 import type { Crypto } from '../ports.ts'
 import { formatDuration } from '../units.ts'
 import { judgeCertificate, orgRef, type TrustState } from './trust.ts'
-import { decodeCertificate } from './certificate.ts'
+import { DecodeError } from '../errors.ts'
+import { decodeCertificate, type Certificate } from './certificate.ts'
+
+/** A user certificate as a file or paste gives it: decoded, and a user's (else a DecodeError saying what it is). */
+export function userCertificateKeys (bytes: Uint8Array): Certificate {
+  const c = decodeCertificate(bytes)
+  if (c.kind !== 'user') throw new DecodeError(`this certificate is a ${c.kind}'s, not a user's`)
+  return c
+}
 
 /** What shows beside a member's name: the organisation's name, and whether its certificate holds now (else why not). */
 export interface MemberOrganisation {

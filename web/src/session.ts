@@ -23,7 +23,8 @@
 import { ChannelClient, type Received } from '../../protocol/channel/client.ts'
 import type { BoardEditor } from '../../protocol/channel/board.ts'
 import type { Role } from '../../protocol/channel/roles.ts'
-import { bytesEqual, fromHex, fromUtf8, toHex, utf8 } from '../../protocol/bytes.ts'
+import { bytesEqual, concatBytes, fromHex, fromUtf8, toHex, utf8 } from '../../protocol/bytes.ts'
+import { userCertificateKeys } from '../../protocol/org/member.ts'
 import { authorRef, decodeEnvelope, expiresAtMs, Kind, Precedence, type Envelope } from '../../protocol/envelope.ts'
 import { isDdilError, LimitError, UsageError } from '../../protocol/errors.ts'
 import type { FileProgress } from '../../protocol/files/inbox.ts'
@@ -603,11 +604,16 @@ export class FieldSession {
     this.#afterLocal()
   }
 
-  /** Adds a member by their `ddil1:` key; `shareHistory` seals the keys this user holds to them too, so they read what is still kept. */
-  async addMember (hex: string, keyText: string, role: Role, shareHistory = false): Promise<void> {
+  /**
+   * Adds a member by their `ddil1:` key; `shareHistory` seals the keys this user holds to them
+   * too, so they read what is still kept. `certificate` (#29): their user certificate from their
+   * organisation, which must name that key; relays judge it and members see whose user they are.
+   */
+  async addMember (hex: string, keyText: string, role: Role, shareHistory = false, certificate?: Uint8Array): Promise<void> {
     const key = parseUserKey(this.crypto, keyText)
     if ('problem' in key) throw new UsageError(key.problem)
-    await this.#change(hex, async ref => { await this.cc.addMember(ref, { ed: key.ed, x: key.x }, role, { shareHistory }) })
+    if (certificate !== undefined && !bytesEqual(userCertificateKeys(certificate).subject, concatBytes([key.ed, key.x]))) throw new UsageError('That certificate is for another user than the key given.')
+    await this.#change(hex, async ref => { await this.cc.addMember(ref, { ed: key.ed, x: key.x }, role, { shareHistory, ...(certificate !== undefined ? { certificate } : {}) }) })
   }
 
   async removeMember (hex: string, ed: Uint8Array): Promise<void> {

@@ -146,6 +146,11 @@ function relayTrust (s: FieldSession): TrustState {
   }
 }
 
+/** What the relay calls an organisation (hex key), or that it does not know it. */
+export function organisationName (s: FieldSession, ref: string): string {
+  return relayTrust(s).orgs.get(ref)?.name ?? 'this relay does not know (relays in org mode will refuse it)'
+}
+
 function organisationOf (s: FieldSession, hex: string, ref: string, m: { ed: Uint8Array, x: Uint8Array }): MemberOrganisation | undefined {
   const certificate = s.cc.memberCertificate(fromHex(hex), ref)
   return certificate === undefined ? undefined : memberOrganisation(certificate, concatBytes([m.ed, m.x]), relayTrust(s), s.nowMs(), s.crypto)

@@ -13,10 +13,14 @@
 import { html } from 'htm/preact'
 import type { VNode } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { displayNameCharsMax } from '../../../protocol/limits.ts'
+import { displayNameCharsMax, orgDocumentBytesMax } from '../../../protocol/limits.ts'
 import type { Role } from '../../../protocol/channel/roles.ts'
 import type { FieldSession } from '../session.ts'
-import { memberRows, rolesToAdd, wasRemoved, type MemberRow } from '../views.ts'
+import { memberRows, organisationName, rolesToAdd, wasRemoved, type MemberRow } from '../views.ts'
+import { formatUserKey } from '../user-key.ts'
+import { userCertificateKeys } from '../../../protocol/org/member.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import { UsageError } from '../../../protocol/errors.ts'
 import { ChannelHeader } from './channel.ts'
 import { Dialog, ErrorLine, useAction } from './common.ts'
 import { ScanButton } from './scan.ts'
@@ -47,21 +51,42 @@ function Member (p: { s: FieldSession, hex: string, m: MemberRow }): VNode {
   </li>`
 }
 
+function certificateIn (name: string, bytes: Uint8Array): ReturnType<typeof userCertificateKeys> {
+  try { return userCertificateKeys(bytes) } catch (e) { throw new UsageError(`${name} is not a user certificate: ${(e as Error).message}`) }
+}
+
 function AddMember (p: { s: FieldSession, hex: string, roles: Role[] }): VNode {
   const [key, setKey] = useState('')
+  const [certificate, setCertificate] = useState<{ bytes: Uint8Array, org: string, name: string } | undefined>(undefined)
   const [role, setRole] = useState<Role>(p.roles.includes('member') ? 'member' : p.roles[0])
   const [history, setHistory] = useState(false)
   const [busy, error, run] = useAction()
   const submit = async (ev: Event): Promise<void> => {
     ev.preventDefault()
-    if (await run(async () => { await p.s.addMember(p.hex, key, role, history) })) setKey('')
+    if (await run(async () => { await p.s.addMember(p.hex, key, role, history, certificate?.bytes) })) { setKey(''); setCertificate(undefined) }
+  }
+  // A certificate file names the user's keys: it fills the key in, and rides on the add (#29).
+  const chooseCertificate = (ev: Event): void => {
+    const file = (ev.target as HTMLInputElement).files?.[0]
+    if (file === undefined) return
+    void run(async () => {
+      if (file.size > orgDocumentBytesMax) throw new UsageError(`${file.name} is ${file.size} bytes: not a certificate (at most ${orgDocumentBytesMax})`)
+      const bytes = new Uint8Array(await file.arrayBuffer())
+      const c = certificateIn(file.name, bytes)
+      setKey(formatUserKey(p.s.crypto, c.subject.slice(0, 32), c.subject.slice(32)))
+      setCertificate({ bytes, org: toHex(c.org), name: c.name })
+    })
   }
   return html`<form class="stack add-member" onSubmit=${submit}>
     <h2>Add a member</h2>
     <label>Their key (<code>ddil1:…</code>, from their app's About page or <code>ddil whoami</code>)
       <textarea name="member-key" rows="3" required spellcheck="false" autocapitalize="off" value=${key} onInput=${(e: Event) => { setKey((e.target as HTMLTextAreaElement).value) }}></textarea>
     </label>
-    <${ScanButton} onKey=${setKey} />
+    <${ScanButton} onKey=${(k: string) => { setKey(k); setCertificate(undefined) }} />
+    <label>Or their certificate from their organisation (a <code>.cert</code> file, if they have one)
+      <input type="file" name="member-certificate" accept=".cert,application/octet-stream" onChange=${chooseCertificate} />
+    </label>
+    ${certificate === undefined ? null : html`<p class="muted">Certificate for ${certificate.name}, from the organisation ${organisationName(p.s, certificate.org)}: relays check it, and members see whose user they are.</p>`}
     <label>Role
       <select name="new-role" value=${role} onChange=${(e: Event) => { setRole((e.target as HTMLSelectElement).value as Role) }}>
         ${p.roles.map(r => html`<option value=${r}>${r}</option>`)}
