@@ -18,6 +18,7 @@ import { Registry, Gauge, Counter } from 'prom-client'
 import type { AwayPeer, Counters } from '../protocol/engine/types.ts'
 import { frameTypeNames } from '../protocol/frames.ts'
 import { precedenceNames } from '../protocol/envelope.ts'
+import type { RelayOrg } from '../protocol/org/member.ts'
 import type { Clock } from '../protocol/ports.ts'
 import { Admission, sourceOf, type Ticket } from './admission.ts'
 import { systemClock } from './runtime.ts'
@@ -42,7 +43,7 @@ export interface NodeStatus {
    * In `peers.mode: org` (#29): the organisations this relay accepts, by the hex of their key, with
    * the names its operator gave them; a device shows a channel member's organisation from these.
    */
-  orgs?: Array<{ ref: string, name: string, role: 'own' | 'partner', cutOffMs?: number }>
+  orgs?: RelayOrg[]
 }
 
 export interface AdminServer {

@@ -173,6 +173,10 @@ t.test('two organisations, one gateway each, over libp2p', async t => {
   t.same(memberOrganisation(view.cc.memberCertificate(leveeChannel, annRef), Buffer.concat([annEd.ed25519, annEd.x25519]), trust, Date.now(), createNodeCrypto()), { name: 'County EM', ok: true }, 'a member of the channel reads whose user Ann is')
   const ownerKeys = parseUserPublicKey(b.user.publicKey)
   t.same(memberOrganisation(view.cc.memberCertificate(leveeChannel, Buffer.from(ownerKeys.ed25519.subarray(0, 8)).toString('hex')), Buffer.concat([ownerKeys.ed25519, ownerKeys.x25519]), trust, Date.now(), createNodeCrypto()), { name: 'Water utility', ok: true }, '…and whose user its owner is')
+  const members = ddil('channel', 'members', '--data', b.dataDir, 'levee')
+  t.equal(members.code, 0, members.stderr)
+  t.match(members.stdout, new RegExp(`${annRef}  member .*County EM`), 'ddil channel members names Ann\'s organisation')
+  t.match(members.stdout, /owner .*Water utility/, '…and the owner\'s')
   // A certificate that had expired when the member was added is refused by the relay.
   const lapsed = await issueCertificate(countyDir, { kind: 'user', subject: Buffer.concat([annEd.ed25519, annEd.x25519]), subjectText: cgw.user.publicKey, name: 'Lapsed', lifetimeMs: 1 }, Date.now() - 60_000)
   const lapsedPath = join(root, 'lapsed.cert')

@@ -11,8 +11,23 @@
 import type { Crypto } from '../ports.ts'
 import { formatDuration } from '../units.ts'
 import { judgeCertificate, orgRef, type TrustState } from './trust.ts'
+import { fromHex } from '../bytes.ts'
 import { DecodeError } from '../errors.ts'
 import { decodeCertificate, type Certificate } from './certificate.ts'
+
+/** An organisation as a relay's status lists it (`orgs`, docs/CLIENT-API.md). */
+export interface RelayOrg { ref: string, name: string, role: 'own' | 'partner', cutOffMs?: number }
+
+/**
+ * The trust state a device judges members' certificates against: the organisations its relay
+ * accepts. No revocations: the relay refuses the add of a revoked member; a device holds none.
+ */
+export function trustOfRelay (orgs: readonly RelayOrg[]): TrustState {
+  return {
+    orgs: new Map(orgs.map(o => [o.ref, { key: fromHex(o.ref), name: o.name, role: o.role, ...(o.cutOffMs !== undefined ? { distrustedAtMs: o.cutOffMs } : {}) }])),
+    revoked: new Set(),
+  }
+}
 
 /** A user certificate as a file or paste gives it: decoded, and a user's (else a DecodeError saying what it is). */
 export function userCertificateKeys (bytes: Uint8Array): Certificate {

@@ -15,7 +15,7 @@ import { contentPayloadBytesMax } from '../../protocol/channel/content.ts'
 import { policySizeLimits } from '../../protocol/channel/governance.ts'
 import { mayAdd, mayPost, mayRevoke, maySetRole, roleNames, type Role } from '../../protocol/channel/roles.ts'
 import { authorRef, precedenceNames, type Precedence } from '../../protocol/envelope.ts'
-import { memberOrganisation, type MemberOrganisation } from '../../protocol/org/member.ts'
+import { memberOrganisation, trustOfRelay, type MemberOrganisation, type RelayOrg } from '../../protocol/org/member.ts'
 import type { TrustState } from '../../protocol/org/trust.ts'
 import type { MessageItem } from './messages.ts'
 import type { FieldSession } from './session.ts'
@@ -139,11 +139,7 @@ export function memberRows (s: FieldSession, hex: string): MemberRow[] {
 
 /** The organisations the relay said it accepts (its status, `orgs`), as a trust state; empty when it runs without organisations. */
 function relayTrust (s: FieldSession): TrustState {
-  const list = (s.relayInfo?.orgs ?? []) as Array<{ ref: string, name: string, role: 'own' | 'partner', cutOffMs?: number }>
-  return {
-    orgs: new Map(list.map(o => [o.ref, { key: fromHex(o.ref), name: o.name, role: o.role, ...(o.cutOffMs !== undefined ? { distrustedAtMs: o.cutOffMs } : {}) }])),
-    revoked: new Set(), // the relay refuses a revoked member's add; a device holds no revocations of its own
-  }
+  return trustOfRelay((s.relayInfo?.orgs ?? []) as RelayOrg[])
 }
 
 /** What the relay calls an organisation (hex key), or that it does not know it. */

@@ -9,7 +9,9 @@ import { channelNames, resolveChannel } from '../local-channel.ts'
 import { parseUserPublicKey } from '../../user-identity.ts'
 import { isRole, roleNames, type Role } from '../../../protocol/channel/roles.ts'
 import { authorRef, precedenceNames } from '../../../protocol/envelope.ts'
-import { bytesEqual, toHex } from '../../../protocol/bytes.ts'
+import { bytesEqual, concatBytes, toHex } from '../../../protocol/bytes.ts'
+import { memberOrganisation, trustOfRelay, type MemberOrganisation, type RelayOrg } from '../../../protocol/org/member.ts'
+import { createNodeCrypto } from '../../crypto.ts'
 import { UsageError } from '../../../protocol/errors.ts'
 import { resolveDataDir } from '../../config/paths.ts'
 import type { Policy } from '../../../protocol/channel/governance.ts'
@@ -88,6 +90,18 @@ async function memberToAdd (key: string | undefined, certificatePath: string | u
     if (!bytesEqual(named.ed25519, ed25519) || !bytesEqual(named.x25519, x25519)) throw new UsageError(`${certificatePath} certifies another user than ${key.trim()}`)
   }
   return { member: { ed25519, x25519 }, certificate }
+}
+
+/** A channel's members as this user's client resolved them, with the organisation each one's certificate names, judged against the relay's (its status `orgs`). */
+async function memberList (s: ChannelSession, channel: Uint8Array): Promise<Array<{ ref: string, role: Role, name: string, org?: MemberOrganisation }>> {
+  const state = s.cc.state(channel) as GovernanceState
+  const trust = trustOfRelay(((await s.client.status()).orgs ?? []) as RelayOrg[])
+  const names = s.cc.profiles(channel)
+  const crypto = createNodeCrypto()
+  return [...state.members.entries()].map(([ref, m]) => {
+    const org = memberOrganisation(s.cc.memberCertificate(channel, ref), concatBytes([m.ed, m.x]), trust, Date.now(), crypto)
+    return { ref, role: m.role, name: names.get(ref) ?? '', ...(org !== undefined ? { org } : {}) }
+  })
 }
 
 export function register (program: Command): void {
@@ -183,6 +197,18 @@ export function register (program: Command): void {
       const entries = Object.entries(names)
       if (entries.length === 0) process.stdout.write('no channels yet: ddil channel create NAME\n')
       for (const [ref, name] of entries) process.stdout.write(`${ref}  ${name}\n`)
+    })
+
+  clientOptions(channel.command('members'))
+    .argument('<channel>', 'channel name or reference')
+    .option('--json', 'print JSON')
+    .description('who is in a channel: name, role, key reference, and whose organisation vouches for them (#29)')
+    .action(async (arg: string, opts: { data?: string, config?: string, json?: boolean }) => {
+      await withChannel(opts, arg, async (s, ch) => {
+        const rows = await memberList(s, ch)
+        if (opts.json === true) { process.stdout.write(JSON.stringify(rows) + '\n'); return }
+        for (const r of rows) process.stdout.write(`${r.ref}  ${r.role.padEnd(6)}  ${(r.name === '' ? '(no name)' : r.name).padEnd(24)}  ${r.org === undefined ? '' : `${r.org.name}${r.org.problem === undefined ? '' : ` (${r.org.problem})`}`}\n`.trimEnd() + '\n')
+      })
     })
 
   clientOptions(program.command('board'))
