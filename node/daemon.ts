@@ -44,7 +44,7 @@ import { checkDataFormat } from './data-format.ts'
 import { removeEndpoints, writeEndpoints } from './endpoints.ts'
 import { createEngine, type Engine } from '../protocol/engine/engine.ts'
 import { RelayChannelPolicy } from '../protocol/channel/relay.ts'
-import { authorRef, decodeEnvelope, kindNames } from '../protocol/envelope.ts'
+import { authorRef, decodeEnvelope, Kind, kindNames } from '../protocol/envelope.ts'
 import { bytesEqual, toHex } from '../protocol/bytes.ts'
 import { auditChannelEntriesPerWindowMax, frameBytesMax } from '../protocol/limits.ts'
 import { ConfigError } from '../protocol/errors.ts'
@@ -54,9 +54,10 @@ import { auditBoundary } from './org/boundary-audit.ts'
 import { recordTrust } from './org/trust-audit.ts'
 import { createBoundaryPolicy } from './org/boundary-policy.ts'
 import { createMemberCheck } from './org/member-check.ts'
+import { revocationCheck, revocationImports } from './org/revocations.ts'
 import { createPeerAdmission } from './org/peer-admission.ts'
 import { trustRecheckIntervalMs } from './p2p/limits.ts'
-import { trustStoreFileName } from './org/trust-store.ts'
+import { trustStoreFileName, type TrustStore } from './org/trust-store.ts'
 
 /**
  * Per-peer write queue for the libp2p link: two frames. Small on purpose: the engine
@@ -164,18 +165,24 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     let transport: FrameTransport | undefined
     // peers.mode org (#29): relays are admitted by organisation certificate at hello (the host lets every
     // handshake through to it), each verdict audited; a changed orgs.json or an expired certificate cuts a link.
+    let passOnRevocations: (store: TrustStore) => void = () => {} // set once the engine is open
     const admission = config.peers.mode !== 'org' ? undefined : await createPeerAdmission({
       dataDir, crypto, nowMs: () => clock.nowMs(),
       admitted: (peer, org, partner) => record({ who: peer, what: 'peer.accepted', outcome: 'ok', detail: { org, ...(partner ? { boundary: 'partner organisation' } : {}) } }),
       refused: (peer, reason) => record({ who: peer, what: 'peer.refused', outcome: 'refused', detail: { reason } }),
       warn: (message) => { logger.warn({}, message) },
-      reloaded: (store) => { recordTrust({ dataDir, store, audit: appendDurable }).catch((e: Error) => logger.error({ err: e.message }, `cannot audit the change to ${trustStoreFileName}`)) },
+      reloaded: (store) => {
+        recordTrust({ dataDir, store, audit: appendDurable }).catch((e: Error) => logger.error({ err: e.message }, `cannot audit the change to ${trustStoreFileName}`))
+        passOnRevocations(store)
+      },
     })
     // A member's user certificate on a create or add is judged against the trust store (#29).
     if (admission !== undefined) {
       policy.memberCheck = createMemberCheck({ trust: () => ({ store: admission.store(), state: admission.trust() }), crypto })
       // Once our operator cuts a partner off, what its certified users author is refused here (and audited as any refusal).
       policy.orgCutOff = (ref) => { const org = admission.trust().orgs.get(ref); return org?.distrustedAtMs !== undefined ? org.name : undefined }
+      // Revocations travel as envelopes: judged against the trust store, carried, and taken into it when stored.
+      policy.revocations = revocationCheck({ trust: () => admission.trust(), crypto })
     }
     // At a gateway, what crosses to and from each partner is judged by its policy (ddil org policy), both ways.
     const boundary = admission === undefined ? undefined : createBoundaryPolicy({
@@ -194,6 +201,15 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     hub.restored.add((env) => policy.restored(env))
     await engine.open()
     cleanups.push(() => engine.close())
+    // What orgs.json holds as revocation envelopes goes into the store, to be passed on (at start, and whenever the file changes).
+    passOnRevocations = (store) => {
+      for (const bytes of store.revocationEnvelopes ?? []) engine.submit(bytes).catch((e: Error) => logger.warn({ err: e.message }, `a revocation in ${trustStoreFileName} could not be stored to pass on`))
+    }
+    if (admission !== undefined) {
+      passOnRevocations(admission.store())
+      const imports = revocationImports({ dataDir, crypto, failed: (e) => logger.error({ err: e.message }, `a revocation received could not be added to ${trustStoreFileName}`) })
+      hub.stored.add((env) => { if (env.kind === Kind.revocation) imports.take(env.bytes) })
+    }
     hub.stored.add((env, from) => {
       const audited = channelAuditEvent(env, from)
       if (audited !== undefined) budget.record(audited.event, audited.fold)

@@ -32,9 +32,15 @@ export const Kind = {
   state: 4,
   /** One piece of a long message or file: its manifest (index 0) or a chunk (protocol/files/piece.ts, #23). */
   file: 5,
+  /**
+   * An organisation's revocation of one of its certificates (#29, protocol/org/revocation-envelope.ts):
+   * signed by the organisation key, in that organisation's own channel, so revocations travel
+   * from relay to relay as any envelope does.
+   */
+  revocation: 6,
 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
-export const kindNames = ['message', 'governance', 'receipt', 'keys', 'state', 'file'] as const
+export const kindNames = ['message', 'governance', 'receipt', 'keys', 'state', 'file', 'revocation'] as const
 
 /** ACP 127 precedence, most urgent first: smaller number, earlier service. */
 export const Precedence = {
@@ -104,10 +110,12 @@ export function authorRef (publicKey: Uint8Array): Uint8Array {
  * as long as its owners want; whoever joins it in year two, or comes back after months away,
  * needs every change and the keys to read what is retained, so relays keep and serve them
  * for the channel's whole life whatever their TTL (docs/CHANNELS.md "Lifetime"). Their
- * number is bounded per channel (`governanceChangesMax`, `keysChunksMax` per epoch).
+ * number is bounded per channel (`governanceChangesMax`, `keysChunksMax` per epoch). An
+ * organisation's revocations too (#29): a revoked certificate stays revoked until it would
+ * have expired, and relays met years later must still learn of it (`orgRevocationsMax`).
  */
 export function isLasting (kind: number): boolean {
-  return kind === Kind.governance || kind === Kind.keys
+  return kind === Kind.governance || kind === Kind.keys || kind === Kind.revocation
 }
 
 /** The expiry of a lasting envelope: never, in a form every index can hold (u48 ms: the year 10889). */

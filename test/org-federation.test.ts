@@ -11,9 +11,9 @@ import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Relay, waitFor, cleanupRelays, root } from './helpers/relays.ts'
-import { createOrgDir, issueCertificate, revokeCertificate } from '../node/org/org-dir.ts'
+import { createOrgDir, issueCertificate } from '../node/org/org-dir.ts'
 import { nodeKeyOfId } from '../node/org/node-ids.ts'
-import { addRevocation, joinOrg, trustPartner } from '../node/org/trust-store.ts'
+import { joinOrg, trustPartner } from '../node/org/trust-store.ts'
 import { createNodeCrypto } from '../node/crypto.ts'
 import { parseUserPublicKey } from '../node/user-identity.ts'
 import { memberOrganisation } from '../protocol/org/member.ts'
@@ -53,9 +53,10 @@ t.test('two organisations, one gateway each, over libp2p', async t => {
   await trustPartner(gw.dataDir, countyOrg.key, 'County EM', true, Date.now())
   await trustPartner(b.dataDir, countyOrg.key, 'County EM', false, Date.now())
   await trustPartner(cgw.dataDir, waterOrg.key, 'Water utility', true, Date.now())
-  // The water utility revokes one relay's certificate; its gateway imports the revocation.
-  const revocation = await revokeCertificate(waterDir, serial, Date.now())
-  await addRevocation(gw.dataDir, revocation.bytes)
+  // The water utility revokes one relay's certificate, on its offline machine; the revocation is imported at B alone, later, and travels.
+  const revocationFile = join(root, `serial-${serial}.revocation`)
+  const revoked1 = ddil('org', 'revoke', String(serial), '--dir', waterDir, '--out', revocationFile)
+  t.equal(revoked1.code, 0, revoked1.stderr)
 
   const all = [gw, b, cgw]
   gw.writeConfig({ authors: all, mode: 'org' })
@@ -186,7 +187,16 @@ t.test('two organisations, one gateway each, over libp2p', async t => {
   t.not(expiredAdd.code, 0)
   t.match(expiredAdd.stderr, /this relay refuses the member's user certificate \d+ \("Lapsed"\) expired/, 'an expired user certificate is refused, with the reason')
 
-  // 3. Revoked, expired, unknown organisation: each refused by the gateway with its reason, heard by its operator.
+  // 3. The revocation, imported at B only (a running relay), reaches the gateway and the county's
+  // gateway as an envelope. Then revoked, expired, unknown organisation: each refused by the
+  // gateway with its reason, heard by its operator.
+  const imported = ddil('org', 'import', revocationFile, '--data', b.dataDir)
+  t.equal(imported.code, 0, imported.stderr)
+  t.match(imported.stdout, /Water utility revoked serial \d+ .*passes it on/)
+  for (const relay of [gw, cgw]) {
+    await waitFor(`${relay.name} to learn the revocation imported at B`, () => ddil('audit', 'export', '--data', relay.dataDir).stdout.includes(`revoked: Water utility serial ${serial}`) ? true : undefined)
+  }
+  t.pass('the revocation travelled from B to the water gateway, and across to the county\'s')
   await waitFor('the short-lived certificate to expire', () => Date.now() > shortLived.notAfterMs ? true : undefined)
   await Promise.all([revoked.start(), expired.start(), stranger.start()])
   t.match(expired.output, /this relay's own certificate \d+ \(\\?"expired\\?"\) expired .* ago: its peers will refuse it; renew it/, 'the expired relay warned its operator at start')

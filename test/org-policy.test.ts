@@ -53,6 +53,8 @@ t.test('each rule refuses with a sentence naming whose policy and which way', as
   const keys = crossingFacts(env({ kind: Kind.keys, precedence: Precedence.flash }), creatorIsBob)
   t.equal(judgeCrossing({ precedences: [3], messageBytesMax: 1, retentionMsMax: 1 }, keys, 'in', names), undefined, 'message rules leave keys alone: a channel must stay readable')
   t.match(judgeCrossing({ creators: [alice] }, keys, 'in', names) ?? '', /does not let channels created by/, 'a channel kept out is kept out whole')
+  const revocation = crossingFacts(env({ kind: Kind.revocation, precedence: Precedence.flash }), () => undefined)
+  t.equal(judgeCrossing({ creators: [alice], precedences: [3], retentionMsMax: 1 }, revocation, 'in', names), undefined, 'an organisation\'s revocation always crosses: it is in no channel, and every relay that trusts the organisation needs it')
 })
 
 t.test('the rate paces: over it, a message waits (not refused); chunks are not counted', async t => {

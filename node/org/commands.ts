@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises'
 import { join as joinPath } from 'node:path'
 import { bytesEqual, toHex } from '../../protocol/bytes.ts'
-import { authorRefBytes, precedenceNames, type PrecedenceName } from '../../protocol/envelope.ts'
+import { authorRefBytes, decodeEnvelope, precedenceNames, type PrecedenceName } from '../../protocol/envelope.ts'
 import { orgDocumentBytesMax } from '../../protocol/limits.ts'
 import { ConfigError, UsageError } from '../../protocol/errors.ts'
 import { decodeCertificate, decodeRevocation, orgDocumentKind, type Certificate } from '../../protocol/org/certificate.ts'
@@ -24,7 +24,7 @@ import { nodeKeyFileName, nodeKeyPublicText } from '../p2p/identity.ts'
 import { parseUserPublicKey, formatUserPublicKey } from '../user-identity.ts'
 import { createOrgDir, formatOrgPublicKey, issueCertificate, loadOrgPublicKey, parseOrgPublicKey, readLedger, revokeCertificate, type IssuedRecord } from './org-dir.ts'
 import { nodeIdOfKey, nodeKeyOfId } from './node-ids.ts'
-import { addRevocation, distrustPartner, joinOrg, readTrustStore, setPartnerPolicy, toTrustState, trustPartner } from './trust-store.ts'
+import { addRevocation, addRevocationEnvelope, distrustPartner, joinOrg, readTrustStore, setPartnerPolicy, toTrustState, trustPartner } from './trust-store.ts'
 
 const crypto = createNodeCrypto()
 
@@ -81,9 +81,9 @@ export const certifyUser = (req: CertifyRequest, nowMs: number, keys: KeyAccess)
 
 export async function revoke (dir: string, serial: number, out: string, nowMs: number, keys: KeyAccess): Promise<string[]> {
   if (await statOrUndefined(out) !== undefined) throw new UsageError(`${out} exists; choose another file for the revocation`)
-  const { bytes, record } = await revokeCertificate(dir, serial, nowMs, keys, crypto)
-  await writeNewFile(out, bytes, 0o644)
-  return [`wrote ${out}: revokes serial ${serial}, the ${record.kind} "${record.name}" (${record.subject}). Give it to every relay that trusts this organisation ("ddil org import ${out}").`]
+  const { envelope, record } = await revokeCertificate(dir, serial, nowMs, keys, crypto)
+  await writeNewFile(out, envelope, 0o644)
+  return [`wrote ${out}: revokes serial ${serial}, the ${record.kind} "${record.name}" (${record.subject}). Import it at any relay that trusts this organisation ("ddil org import ${out}"): it travels from there to the others.`]
 }
 
 export async function listIssued (dir: string): Promise<{ org: string, issued: IssuedRecord[] }> {
@@ -170,9 +170,12 @@ export async function distrust (dataDir: string, key: string, nowMs: number): Pr
 
 export async function importRevocation (dataDir: string, path: string): Promise<string[]> {
   const bytes = await readDocument(path)
-  if (orgDocumentKind(bytes) !== 'revocation') throw new UsageError(`${path} is not a revocation`)
-  const { revocation, org, already } = await addRevocation(dataDir, bytes, crypto)
-  return [`${already ? 'already held: ' : ''}${org.name} revoked serial ${revocation.serial} at ${iso(revocation.issuedMs)}`]
+  const kind = orgDocumentKind(bytes)
+  if (kind !== 'revocation' && kind !== 'revocation-envelope') throw new UsageError(`${path} is not a revocation`)
+  // A bare revocation document (from before revocations travelled) stays at this relay; an envelope is passed on.
+  const { revocation, org, already } = kind === 'revocation' ? await addRevocation(dataDir, bytes, crypto) : await addRevocationEnvelope(dataDir, bytes, crypto)
+  const travels = kind === 'revocation-envelope' ? '; a running relay passes it on to the relays it reaches that trust this organisation' : ''
+  return [`${already ? 'already held: ' : ''}${org.name} revoked serial ${revocation.serial} at ${iso(revocation.issuedMs)}${travels}`]
 }
 
 export async function showTrust (dataDir: string, nowMs: number): Promise<{ lines: string[], json: unknown }> {
@@ -216,8 +219,8 @@ export async function readUserCertificate (path: string): Promise<{ certificate:
 export async function inspect (path: string): Promise<string[]> {
   const bytes = await readDocument(path)
   const kind = orgDocumentKind(bytes)
-  if (kind === 'revocation') {
-    const r = decodeRevocation(bytes)
+  if (kind === 'revocation' || kind === 'revocation-envelope') {
+    const r = decodeRevocation(kind === 'revocation' ? bytes : decodeEnvelope(bytes, b => crypto.sha256(b)).body)
     return [`revocation of serial ${r.serial}`, `organisation key: ${formatOrgPublicKey(r.org)}`, `issued:           ${iso(r.issuedMs)}`]
   }
   if (kind !== 'certificate') throw new ConfigError(`${path} is neither a certificate nor a revocation`)

@@ -23,6 +23,7 @@ import { join } from 'node:path'
 import { ConfigError, UsageError } from '../../protocol/errors.ts'
 import { orgCertificateLifetimeMsMax, userKeyFileBytesMax } from '../../protocol/limits.ts'
 import { signCertificate, signRevocation, type CertificateKind } from '../../protocol/org/certificate.ts'
+import { revocationEnvelope } from '../../protocol/org/revocation-envelope.ts'
 import type { Crypto, KeyPair } from '../../protocol/ports.ts'
 import { displayNameProblem } from '../../protocol/channel/profile.ts'
 import { statOrUndefined, writeNewFile } from '../config/files.ts'
@@ -176,13 +177,23 @@ export async function issueCertificate (dir: string, req: IssueRequest, nowMs: n
 }
 
 /** Signs a revocation of an issued serial and marks it in the ledger. */
-export async function revokeCertificate (dir: string, serial: number, nowMs: number, access: KeyAccess = {}, crypto: Crypto = createNodeCrypto()): Promise<{ bytes: Uint8Array, record: IssuedRecord }> {
+/**
+ * Revokes a certificate: the revocation document (`bytes`) and its envelope (`envelope`, #29),
+ * which travels from the relay it is imported at to every relay that trusts this organisation.
+ * Revoking a serial again gives the same bytes (stamped with the first revocation's time), so
+ * no two envelopes of this organisation share a sequence number: each revocation's is its rank
+ * among the revocations in the ledger, by time then serial.
+ */
+export async function revokeCertificate (dir: string, serial: number, nowMs: number, access: KeyAccess = {}, crypto: Crypto = createNodeCrypto()): Promise<{ bytes: Uint8Array, envelope: Uint8Array, record: IssuedRecord }> {
   const org = await loadOrg(dir, access, crypto)
   const ledger = await readLedger(dir)
   const record = ledger.issued.find(r => r.serial === serial)
   if (record === undefined) throw new UsageError(`${org.name} issued no certificate with serial ${serial}; "ddil org list --dir ${dir}" shows what it issued`)
-  const bytes = signRevocation({ org: org.key.publicKey, serial, issuedMs: nowMs }, crypto, org.key.privateKey)
   const revoked = { ...record, revokedMs: record.revokedMs ?? nowMs }
-  await writeLedger(dir, ledger.nextSerial, ledger.issued.map(r => r.serial === serial ? revoked : r))
-  return { bytes, record: revoked }
+  const issued = ledger.issued.map(r => r.serial === serial ? revoked : r)
+  const bytes = signRevocation({ org: org.key.publicKey, serial, issuedMs: revoked.revokedMs }, crypto, org.key.privateKey)
+  const rank = issued.filter(r => r.revokedMs !== undefined).sort((a, b) => (a.revokedMs as number) - (b.revokedMs as number) || a.serial - b.serial).findIndex(r => r.serial === serial) + 1
+  const envelope = revocationEnvelope(crypto, org.key, bytes, rank).bytes
+  await writeLedger(dir, ledger.nextSerial, issued)
+  return { bytes, envelope, record: revoked }
 }

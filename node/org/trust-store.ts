@@ -6,7 +6,12 @@
  *   { "type": "ddil-orgs", "version": 1,
  *     "own": null | { "key": "ddilorg1:…", "name": …, "certificate": <base64url> },
  *     "partners": [{ "key": "ddilorg1:…", "name": …, "gateway": bool, "trustedMs": n, "distrustedMs"?: n, "policy"?: {…} }],
- *     "revocations": [<base64url revocation>, …] }
+ *     "revocations": [<base64url revocation>, …],
+ *     "revocationEnvelopes"?: [<base64url envelope>, …] }
+ *
+ * `revocationEnvelopes` (#29): the revocations that came as envelopes (imported from a file
+ * `ddil org revoke` wrote, or received from a peer); a running relay keeps each in its store
+ * and passes it on, so one import reaches every relay that trusts the organisation.
  *
  * `policy`: what this relay lets cross to and from that partner at a gateway (protocol/org/policy.ts;
  * each rule optional: "precedences": [0..3], "messageBytesMax", "creators": [author ref hex],
@@ -27,7 +32,9 @@ import { bytesEqual } from '../../protocol/bytes.ts'
 import { displayNameProblem } from '../../protocol/channel/profile.ts'
 import { ConfigError, isDdilError, UsageError } from '../../protocol/errors.ts'
 import { orgPartnersMax, orgRevocationsMax, partnerPolicyCreatorsMax } from '../../protocol/limits.ts'
+import { decodeEnvelope, verifySignature, type Envelope } from '../../protocol/envelope.ts'
 import { decodeCertificate, decodeRevocation, verifyCertificate, verifyRevocation, type Certificate, type Revocation } from '../../protocol/org/certificate.ts'
+import { orgChannel, revocationInEnvelope } from '../../protocol/org/revocation-envelope.ts'
 import type { PartnerPolicy } from '../../protocol/org/policy.ts'
 import { judgeCertificate, orgRef, revokedRef, type AcceptedOrg, type TrustState } from '../../protocol/org/trust.ts'
 import type { Crypto } from '../../protocol/ports.ts'
@@ -43,7 +50,7 @@ const formatVersion = 1
 
 export interface OwnOrg { key: Uint8Array, name: string, certificate: Certificate }
 export interface Partner { key: Uint8Array, name: string, gateway: boolean, trustedMs: number, distrustedMs?: number, policy?: PartnerPolicy }
-export interface TrustStore { own: OwnOrg | null, partners: Partner[], revocations: Revocation[] }
+export interface TrustStore { own: OwnOrg | null, partners: Partner[], revocations: Revocation[], revocationEnvelopes?: Uint8Array[] }
 
 const empty = (): TrustStore => ({ own: null, partners: [], revocations: [] })
 
@@ -65,6 +72,7 @@ function encode (store: TrustStore): string {
     own: store.own === null ? null : { key: formatOrgPublicKey(store.own.key), name: store.own.name, certificate: b64(store.own.certificate.bytes) },
     partners: store.partners.map(p => ({ key: formatOrgPublicKey(p.key), name: p.name, gateway: p.gateway, trustedMs: p.trustedMs, ...(p.distrustedMs !== undefined ? { distrustedMs: p.distrustedMs } : {}), ...(p.policy !== undefined ? { policy: p.policy } : {}) })),
     revocations: store.revocations.map(r => b64(r.bytes)),
+    ...(store.revocationEnvelopes !== undefined && store.revocationEnvelopes.length > 0 ? { revocationEnvelopes: store.revocationEnvelopes.map(b64) } : {}),
   }, null, 2) + '\n'
 }
 
@@ -97,7 +105,12 @@ export async function readTrustStore (dataDir: string, crypto: Crypto = createNo
     key: parseOrgPublicKey(String(p.key)), name: name(p.name), gateway: flag(p.gateway), trustedMs: time(p.trustedMs), ...(p.distrustedMs !== undefined ? { distrustedMs: time(p.distrustedMs) } : {}),
     ...(p.policy !== undefined ? { policy: checkPolicy(p.policy) } : {}),
   })))
-  const store: TrustStore = { own, partners, revocations: (r.revocations as unknown[]).map((x, i) => read(`revocation ${i + 1}`, () => decodeRevocation(bytes(x)))) }
+  if (r.revocationEnvelopes !== undefined && !Array.isArray(r.revocationEnvelopes)) throw corrupt('"revocationEnvelopes" is not a list')
+  const envelopes = ((r.revocationEnvelopes ?? []) as unknown[]).map((x, i) => read(`revocation envelope ${i + 1}`, () => bytes(x)))
+  const store: TrustStore = {
+    own, partners, revocations: (r.revocations as unknown[]).map((x, i) => read(`revocation ${i + 1}`, () => decodeRevocation(bytes(x)))),
+    ...(envelopes.length > 0 ? { revocationEnvelopes: envelopes } : {}),
+  }
   read('signatures', () => { checkStore(store, crypto) })
   return store
 }
@@ -211,6 +224,51 @@ export async function distrustPartner (dataDir: string, key: Uint8Array, nowMs: 
   const next = { ...store, partners: store.partners.map(p => p === before ? partner : p) }
   await write(dataDir, next)
   return { store: next, partner, already: false }
+}
+
+/**
+ * Adds a revocation that came as an envelope (#29): from a file `ddil org revoke` wrote, or from
+ * a peer. The envelope must be an accepted organisation's, signed by it, carrying its signed
+ * revocation; the revocation is added (if new) and the envelope kept, for the relay to pass on.
+ */
+export async function addRevocationEnvelope (dataDir: string, envelope: Uint8Array, crypto: Crypto = createNodeCrypto()): Promise<{ store: TrustStore, revocation: Revocation, org: AcceptedOrg, already: boolean }> {
+  const store = await readTrustStore(dataDir, crypto)
+  const v = judgeRevocationEnvelope(envelope, toTrustState(store), crypto)
+  if (!v.ok) throw new UsageError(v.reason)
+  const { env, revocation, org } = v
+  const heldDoc = store.revocations.some(r => bytesEqual(r.org, revocation.org) && r.serial === revocation.serial)
+  const heldEnvelope = (store.revocationEnvelopes ?? []).some(b => bytesEqual(b, env.bytes))
+  if (heldDoc && heldEnvelope) return { store, revocation, org, already: true }
+  if (!heldDoc && store.revocations.length >= orgRevocationsMax) throw new UsageError(`this relay holds ${orgRevocationsMax} revocations, the most it may`)
+  const next: TrustStore = {
+    ...store,
+    revocations: heldDoc ? store.revocations : [...store.revocations, revocation],
+    revocationEnvelopes: heldEnvelope ? store.revocationEnvelopes : [...(store.revocationEnvelopes ?? []), env.bytes],
+  }
+  await write(dataDir, next)
+  return { store: next, revocation, org, already: heldDoc }
+}
+
+export type RevocationEnvelopeVerdict =
+  | { ok: true, env: Envelope, revocation: Revocation, org: AcceptedOrg }
+  /** `unknownOrg`: from an organisation this relay does not accept (no fault of whoever passed it on). */
+  | { ok: false, reason: string, unknownOrg: boolean }
+
+/** Whether `bytes` is a revocation envelope of an organisation in `trust`, signed by it, carrying its own signed revocation. */
+export function judgeRevocationEnvelope (bytes: Uint8Array, trust: TrustState, crypto: Crypto): RevocationEnvelopeVerdict {
+  let env: Envelope
+  try { env = decodeEnvelope(bytes, b => crypto.sha256(b)) } catch (e) { return { ok: false, reason: `not a revocation envelope: ${(e as Error).message}`, unknownOrg: false } }
+  const org = [...trust.orgs.values()].find(o => bytesEqual(orgChannel(crypto, o.key), env.channel))
+  if (org === undefined) return { ok: false, reason: 'that revocation is from an organisation this relay has not accepted; it would change nothing here', unknownOrg: true }
+  try {
+    const revocation = revocationInEnvelope(crypto, env, org.key)
+    verifySignature(crypto, env, org.key)
+    verifyRevocation(revocation, crypto)
+    return { ok: true, env, revocation, org }
+  } catch (e) {
+    if (!isDdilError(e)) throw e
+    return { ok: false, reason: `not a valid revocation of ${org.name}: ${e.message}`, unknownOrg: false }
+  }
 }
 
 /** Adds a revocation signed by the own organisation or a partner. */

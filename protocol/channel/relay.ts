@@ -54,6 +54,11 @@ export class RelayChannelPolicy implements Authoriser {
    * off, else undefined. What members certified by it author is refused from then on (#29).
    */
   orgCutOff: ((orgRefHex: string) => string | undefined) | undefined
+  /**
+   * Set by a relay in `peers.mode: org`: judges an organisation's revocation envelope (#29),
+   * which travels outside any channel's governance. Unset: such envelopes are not carried.
+   */
+  revocations: ((env: Envelope) => AuthoriseResult) | undefined
   /** Channel (hex) → member (author ref hex) → the organisation (hex key) whose certificate their create or add carried. */
   readonly #memberOrgs = new Map<string, Map<string, string>>()
 
@@ -63,6 +68,7 @@ export class RelayChannelPolicy implements Authoriser {
   }
 
   authorise (env: Envelope): AuthoriseResult {
+    if (env.kind === Kind.revocation) return this.revocations?.(env) ?? { ok: false, reason: 'this relay carries no organisation\'s revocations (it runs without organisations: peers.mode is not org)', carried: false }
     const notCarried = 'this relay does not carry channels created by this user (authors.allow)'
     const channel = toHex(env.channel)
     // A channel whose creation we refused: its other envelopes are refused too, not held as "unknown channel".

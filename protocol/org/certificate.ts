@@ -149,8 +149,10 @@ export function verifyRevocation (r: Revocation, crypto: Pick<Crypto, 'ed25519Ve
 }
 
 /** What a document is, from its first bytes, without decoding it whole: a certificate array has 9 items, a revocation 5. */
-export function orgDocumentKind (bytes: Uint8Array): 'certificate' | 'revocation' | undefined {
+export function orgDocumentKind (bytes: Uint8Array): 'certificate' | 'revocation' | 'revocation-envelope' | undefined {
   if (bytes[0] === 0x89) return 'certificate'
   if (bytes[0] === 0x85) return 'revocation'
+  // An envelope's head byte: version 1 (top three bits), kind 6 `revocation` (next three).
+  if (bytes.length > 0 && bytes[0] >> 5 === 1 && ((bytes[0] >> 2) & 7) === 6) return 'revocation-envelope'
   return undefined
 }

@@ -13,7 +13,7 @@
  * if (why !== undefined) withhold(env, why)
  */
 import { toHex } from '../bytes.ts'
-import { authorRefBytes, Kind, precedenceNames, type Envelope } from '../envelope.ts'
+import { authorRefBytes, isLasting, Kind, precedenceNames, type Envelope } from '../envelope.ts'
 import { contentBytesBound, decodePiece } from '../files/piece.ts'
 import { formatBytes, formatDuration } from '../units.ts'
 
@@ -39,7 +39,7 @@ export interface CrossingFacts {
   messageBytes: number
   /** The channel creator's author reference (hex); undefined when this relay does not know the channel's genesis. */
   creator: string | undefined
-  /** How long the envelope lives, ms; undefined for governance and keys, which never expire at relays. */
+  /** How long the envelope lives, ms; undefined for governance, keys and revocations, which never expire at relays. */
   lifetimeMs: number | undefined
   /** It starts a message: a text message, or a long message's or file's manifest (what the rate counts). */
   startsMessage: boolean
@@ -71,7 +71,7 @@ export function crossingFacts (env: Envelope, creatorOf: (channel: Uint8Array) =
     precedence: env.precedence,
     messageBytes: isMessage ? messageBytes : 0,
     creator: genesis ? toHex(env.author.subarray(0, authorRefBytes)) : creatorOf(env.channel),
-    lifetimeMs: env.kind === Kind.governance || env.kind === Kind.keys ? undefined : env.expiresAtMs - env.hlc.ms,
+    lifetimeMs: isLasting(env.kind) ? undefined : env.expiresAtMs - env.hlc.ms,
     startsMessage,
   }
 }
@@ -92,6 +92,8 @@ function listed (items: string[]): string {
  */
 export function judgeCrossing (policy: PartnerPolicy, facts: CrossingFacts, direction: Direction, names: BoundaryNames): string | undefined {
   const across = crossWord(direction, names)
+  // An organisation's revocation belongs to no channel: every relay that trusts the organisation needs it.
+  if (facts.kind === Kind.revocation) return undefined
   if (policy.creators !== undefined && (facts.creator === undefined || !policy.creators.includes(facts.creator))) {
     return facts.creator === undefined
       ? `${names.ours} lets only channels of listed creators cross ${across}, and this relay does not know who created this channel yet`
