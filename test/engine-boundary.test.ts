@@ -66,7 +66,7 @@ t.test('what policy lets cross does; a withheld and a refused envelope are told 
   t.same(crossings.sort(), [[toHex(flash.id), 'cg', 'out'], [toHex(large.id), 'wg', 'in']].sort(), 'each refusal judged and reported once, where it was made')
   const told = net.refusedBeyond.filter(r => r.node === 'w1')
   t.same(told.map(r => [r.id, r.reason]).sort(), [
-    [toHex(flash.id), 'not sent to County EM: no flash out'],
+    [toHex(flash.id), 'kept from County EM by our gateway: no flash out'],
     [toHex(large.id), 'refused at County EM\'s gateway: too large to come in'],
   ].sort(), 'the author\'s relay heard both reasons, once each')
   t.equal(net.engines.get('wg')?.counters.crossingsRefused, 1)

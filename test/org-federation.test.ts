@@ -123,7 +123,7 @@ t.test('two organisations, one gateway each, over libp2p', async t => {
   const hex = (e: { id: Uint8Array }): string => Buffer.from(e.id).toString('hex')
   await waitFor('the allowed message at the county', () => ddil('tail', '--data', cgw.dataDir, ref, '--json').stdout.includes('Crews on site at 14:00') ? true : undefined)
   t.equal(await waitFor('the sender to hear why the flash message stayed inside', () => boundaryOf.get(hex(flash))),
-    'not sent to County EM: Water utility lets only immediate, priority and routine messages cross out to County EM; this one is flash', 'withheld at our own gateway, and the sender reads why')
+    'kept from County EM by our gateway: Water utility lets only immediate, priority and routine messages cross out to County EM; this one is flash', 'withheld at our own gateway, and the sender reads why')
   t.equal(await waitFor('the sender to hear why the long message was refused', () => boundaryOf.get(hex(long))),
     'refused at County EM\'s gateway: County EM lets messages of at most 2KB cross in from Water utility; this one is 3.36KB', 'refused at the partner\'s gateway, and the reason travels back to the sender')
   t.notOk(boundaryOf.has(hex(fine)), 'nothing said about the one that crossed')

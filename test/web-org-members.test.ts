@@ -4,14 +4,16 @@
 // county users with their county certificates: one valid, one that expired a few seconds
 // after it was added. Ana's members view shows "County EM" beside the first and why the
 // second's certificate no longer holds; Ana herself, added without one, shows none. Then the
-// operator cuts the county off: Ana, an admin, is told, and removes its users in one step.
+// relay is also the water utility's gateway to a county relay, and keeps flash traffic in: Ana's
+// flash alert says why it did not cross. Then the operator cuts the county off: Ana, an admin,
+// is told, and removes its users in one step.
 // Ana also adds a county user herself, by the certificate file the user gave her.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { browserMissing } from './helpers/browser.ts'
-import { enrolledPhone } from './helpers/field.ts'
+import { enrolledPhone, post } from './helpers/field.ts'
 import { Relay, cleanupRelays, root, waitFor } from './helpers/relays.ts'
 import { createNodeCrypto } from '../node/crypto.ts'
 import { createOrgDir, issueCertificate } from '../node/org/org-dir.ts'
@@ -32,13 +34,24 @@ t.teardown(cleanupRelays)
 t.test('the members view names each member\'s organisation, or why its certificate does not hold', async t => {
   const waterDir = join(root, 'water-org'); const countyDir = join(root, 'county-org')
   const [water, county] = await Promise.all([createOrgDir(waterDir, 'Water utility'), createOrgDir(countyDir, 'County EM')])
+  // The water utility's relay, a gateway to the county's, which keeps flash traffic on the water side.
   const relay = await Relay.init('org-web')
-  const cert = await issueCertificate(waterDir, { kind: 'relay', subject: nodeKeyOfId(relay.nodeId), subjectText: relay.nodeId, name: 'hq', lifetimeMs: 30 * 86_400_000 }, Date.now())
-  await joinOrg(relay.dataDir, { orgKey: water.key.publicKey, name: 'Water utility', certificate: cert.bytes, nodeKey: nodeKeyOfId(relay.nodeId) }, Date.now())
-  await trustPartner(relay.dataDir, county.key.publicKey, 'County EM', false, Date.now())
+  const countyGw = await Relay.init('county-gw')
+  const member = async (r: Relay, dir: string, key: Uint8Array, name: string): Promise<void> => {
+    const cert = await issueCertificate(dir, { kind: 'relay', subject: nodeKeyOfId(r.nodeId), subjectText: r.nodeId, name: r.name, lifetimeMs: 30 * 86_400_000 }, Date.now())
+    await joinOrg(r.dataDir, { orgKey: key, name, certificate: cert.bytes, nodeKey: nodeKeyOfId(r.nodeId) }, Date.now())
+  }
+  await member(relay, waterDir, water.key.publicKey, 'Water utility')
+  await member(countyGw, countyDir, county.key.publicKey, 'County EM')
+  await trustPartner(relay.dataDir, county.key.publicKey, 'County EM', true, Date.now())
+  await trustPartner(countyGw.dataDir, water.key.publicKey, 'Water utility', true, Date.now())
+  t.equal(ddil('org', 'policy', county.publicKey, '--precedences', 'immediate,priority,routine', '--data', relay.dataDir).code, 0)
   relay.writeConfig({ authors: [], mode: 'org', web: true })
+  countyGw.writeConfig({ authors: [relay], mode: 'org', dial: [relay] })
   await relay.start()
   t.teardown(() => relay.kill('SIGTERM'))
+  await countyGw.start()
+  t.teardown(() => countyGw.kill('SIGTERM'))
   const ana = await enrolledPhone(relay, 'Ana')
   t.teardown(() => ana.close())
   const anaKey = await ana.key()
@@ -88,6 +101,15 @@ t.test('the members view names each member\'s organisation, or why its certifica
   await ana.page.getByRole('button', { name: 'Add member' }).click()
   await ana.page.getByRole('heading', { name: '5 members' }).waitFor()
   t.equal(await row(refOf(64)).locator('.member-org').innerText(), 'County EM', 'Eve, added in the app by her certificate, shows her organisation')
+
+  // Ana posts a flash alert: the water gateway keeps it from the county, and her app says so under it.
+  await waitFor('the county gateway linked', async () => ((await relay.status()).peers as Array<{ ready: boolean }>).some(p => p.ready) ? true : undefined)
+  await ana.page.getByRole('link', { name: 'Messages' }).click()
+  await post(ana.page, 'Dam spillway opening at 15:00', 'FLASH')
+  await ana.page.getByRole('dialog').getByRole('button', { name: 'Send FLASH' }).click()
+  const status = ana.page.locator('li.msg').filter({ hasText: 'Dam spillway opening at 15:00' }).getByText(/Kept from County EM by our gateway/)
+  t.match(await status.innerText(), /Kept from County EM by our gateway: Water utility lets only immediate, priority and routine messages cross out to County EM; this one is flash/, 'the sender reads why her flash alert did not cross')
+  await ana.page.getByRole('link', { name: 'Members' }).click()
 
   // The operator cuts the county off; the relay reads orgs.json again within seconds.
   t.equal(ddil('org', 'distrust', county.publicKey, '--data', relay.dataDir).code, 0)

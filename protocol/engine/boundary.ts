@@ -106,7 +106,7 @@ export class Boundary {
     remember(this.#verdicts, pair, crossingVerdictsRememberedMax)
     d.counters.crossingsRefused++
     d.events?.crossingRefused?.(env, link.id, reason, 'out')
-    this.#passBack(item.id, item.key, `not sent to ${partner}: ${reason}`, undefined)
+    this.#passBack(item.id, item.key, `kept from ${partner} by our gateway: ${reason}`, undefined)
     return true
   }
 

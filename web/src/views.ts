@@ -84,7 +84,7 @@ export type Tone = 'device' | 'relay' | 'ok' | 'bad'
 export function ownStatus (s: FieldSession, hex: string, item: MessageItem): { text: string, tone: Tone } {
   const status = deliveryStatus(s, hex, item)
   const boundary = s.relayStatus.get(item.id)?.boundary
-  return boundary === undefined ? status : { text: `${status.text} · Did not cross: ${boundary}`, tone: 'bad' }
+  return boundary === undefined ? status : { text: `${status.text} · ${boundary.charAt(0).toUpperCase()}${boundary.slice(1)}`, tone: 'bad' }
 }
 
 function deliveryStatus (s: FieldSession, hex: string, item: MessageItem): { text: string, tone: Tone } {
