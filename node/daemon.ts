@@ -55,6 +55,7 @@ import { recordTrust } from './org/trust-audit.ts'
 import { createBoundaryPolicy } from './org/boundary-policy.ts'
 import { createMemberCheck } from './org/member-check.ts'
 import { revocationCheck, revocationImports } from './org/revocations.ts'
+import { orgRef } from '../protocol/org/trust.ts'
 import { createPeerAdmission } from './org/peer-admission.ts'
 import { trustRecheckIntervalMs } from './p2p/limits.ts'
 import { trustStoreFileName, type TrustStore } from './org/trust-store.ts'
@@ -286,6 +287,13 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     })
     cleanups.push(() => { registry.close() })
     enrolledAuthor = (ref) => registry.enrolledAuthor(ref)
+    // A partner's channel adds this relay's own users only with our organisation's certificate for them (#29).
+    if (admission !== undefined) {
+      policy.ownUsers = {
+        org: () => { const own = admission.store().own; return own === null ? undefined : { ref: orgRef(own.key), name: own.name } },
+        isLocal: (ed) => registry.isAllowed(ed),
+      }
+    }
     const bundles = createBundles({
       engine, channels: () => policy.store.channels(), crypto, nodeId, nodeKey: auditKeyFromNodeKey(nodeKey),
       audit: appendDurable, auditReady: gate.require, nowMs: () => clock.nowMs(),

@@ -124,3 +124,26 @@ t.test('once our operator cuts their organisation off, what its certified users 
   const verdict = p.authorise(ownerChange)
   t.equal(verdict.ok, true, `our owner still governs: demoting the cut-off user is carried ${JSON.stringify(verdict)}`)
 })
+
+t.test('a partner\'s channel adds one of this relay\'s own users only with our organisation\'s certificate for them', async t => {
+  const p = relay()
+  const local = user(40) // enrolled at this relay
+  p.ownUsers = { org: () => ({ ref: toHex(water.publicKey), name: 'Water utility' }), isLocal: ed => toHex(ed) === toHex(local.ed25519.publicKey) }
+  // The county's Ann creates a channel, with her county certificate on the genesis.
+  const g = createChannel(crypto, ann, policy, new Uint8Array(16).fill(3), { ms: nowMs - 1000, c: 0 }, undefined, certify(county, ann))
+  t.equal(p.authorise(g).ok, true)
+  p.store.add(g); p.restored(g)
+  let seq = 1
+  const adding = (member: UserKeys, memberCertificate?: Uint8Array): ReturnType<RelayChannelPolicy['authorise']> => p.authorise(signChange(crypto, ann, { channel: g.channel, heads: (p.store.state(g.channel) as GovernanceState).heads },
+    { op: 'add', memberEd: member.ed25519.publicKey, memberX: member.x25519.publicKey, role: 'member', ...(memberCertificate !== undefined ? { memberCertificate } : {}) }, ++seq, { ms: nowMs + seq, c: 0 }))
+  t.same(adding(local), { ok: false, reason: 'a partner organisation\'s channel may add this relay\'s own users only with Water utility\'s certificate for them', carried: false }, 'without a certificate: refused')
+  t.match(adding(local, certify(county, local)), { ok: false, reason: /only with Water utility's certificate/ }, 'the county cannot vouch for our user')
+  t.equal(adding(local, certify(water, local)).ok, true, 'with ours: carried')
+  const stranger = adding(user(50))
+  t.equal(stranger.ok, true, `someone who is not this relay's user: the partner's business ${JSON.stringify(stranger)}`)
+  // Our own channel (its owner certified by us, or not at all) adds our users as ever.
+  const ours = createChannel(crypto, owner, policy, new Uint8Array(16).fill(4), { ms: nowMs - 1000, c: 0 }, undefined, certify(water, owner))
+  p.store.add(ours); p.restored(ours)
+  const ourAdd = signChange(crypto, owner, { channel: ours.channel, heads: (p.store.state(ours.channel) as GovernanceState).heads }, { op: 'add', memberEd: local.ed25519.publicKey, memberX: local.x25519.publicKey, role: 'member' }, 2, { ms: nowMs, c: 0 })
+  t.equal(p.authorise(ourAdd).ok, true, 'our own channel needs no certificate for our user')
+})

@@ -178,6 +178,27 @@ t.test('two organisations, one gateway each, over libp2p', async t => {
   t.equal(members.code, 0, members.stderr)
   t.match(members.stdout, new RegExp(`${annRef}  member .*County EM`), 'ddil channel members names Ann\'s organisation')
   t.match(members.stdout, /owner .*Water utility/, '…and the owner\'s')
+  // The county cannot add our users to its channels without our certificate: B refuses such an add of its own operator,
+  // and carries the add that comes with the water utility's certificate for them.
+  const countyChannel = (name: string): string => {
+    const made = ddil('channel', 'create', '--data', cgw.dataDir, name, '--certificate', annCert)
+    t.equal(made.code, 0, made.stderr)
+    return /reference ([0-9a-f]{16})/.exec(made.stdout)?.[1] as string
+  }
+  countyChannel('county-intel')
+  t.equal(ddil('channel', 'add', '--data', cgw.dataDir, 'county-intel', b.user.publicKey).code, 0, 'the county relay itself carries the add: B\'s user is not its user')
+  t.match(await waitFor('B to refuse the county adding its user without our certificate', () => ddil('audit', 'export', '--data', b.dataDir).stdout.split('\n').find(l => l.includes('"envelope.rejected"') && l.includes('only with Water utility'))),
+    /a partner organisation's channel may add this relay's own users only with Water utility's certificate for them/)
+  const countyOpsRef = countyChannel('county-ops')
+  const bCert = join(root, 'b-user.cert')
+  t.equal(ddil('org', 'certify-user', b.user.publicKey, '--dir', waterDir, '--name', 'Water liaison', '--out', bCert).code, 0)
+  t.equal(ddil('channel', 'add', '--data', cgw.dataDir, 'county-ops', '--certificate', bCert).code, 0)
+  const bRef = Buffer.from(parseUserPublicKey(b.user.publicKey).ed25519.subarray(0, 8)).toString('hex')
+  t.match(await waitFor('B to carry its user\'s membership, now vouched for by us', () => {
+    const listed = ddil('channel', 'members', '--data', b.dataDir, countyOpsRef)
+    return listed.code === 0 && listed.stdout.includes(bRef) ? listed.stdout : undefined
+  }), new RegExp(`${bRef}  member .*Water utility`), 'with our certificate, B carries it: its user is a member, vouched for by the water utility')
+
   // A certificate that had expired when the member was added is refused by the relay.
   const lapsed = await issueCertificate(countyDir, { kind: 'user', subject: Buffer.concat([annEd.ed25519, annEd.x25519]), subjectText: cgw.user.publicKey, name: 'Lapsed', lifetimeMs: 1 }, Date.now() - 60_000)
   const lapsedPath = join(root, 'lapsed.cert')

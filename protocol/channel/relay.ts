@@ -59,6 +59,13 @@ export class RelayChannelPolicy implements Authoriser {
    * which travels outside any channel's governance. Unset: such envelopes are not carried.
    */
   revocations: ((env: Envelope) => AuthoriseResult) | undefined
+  /**
+   * Set by a relay in `peers.mode: org`: its own organisation (hex key and name), and whether a
+   * user (Ed25519 key) is one of this relay's own (the operator, clients.allow, enrolled devices).
+   * A partner organisation's channel (its creator certified by another organisation) may add one
+   * of this relay's users only with our organisation's certificate for them (#29).
+   */
+  ownUsers: { org (): { ref: string, name: string } | undefined, isLocal (ed: Uint8Array): boolean } | undefined
   /** Channel (hex) → member (author ref hex) → the organisation (hex key) whose certificate their create or add carried. */
   readonly #memberOrgs = new Map<string, Map<string, string>>()
 
@@ -90,7 +97,7 @@ export class RelayChannelPolicy implements Authoriser {
       if (this.#notCarried.size > notCarriedChannelsRememberedMax) this.#notCarried.delete(this.#notCarried.values().next().value as string)
       return { ok: false, reason: notCarried, carried: false }
     }
-    const refusal = this.#judgeCertificate(env, change, genesis)
+    const refusal = this.#judgeCertificate(env, change, genesis) ?? this.#judgeOwnUser(env.channel, change)
     if (refusal !== undefined) return { ok: false, reason: refusal, carried: false }
     return authoriseEnvelope(this.store, env)
   }
@@ -102,6 +109,18 @@ export class RelayChannelPolicy implements Authoriser {
     const subject = change.op === 'create' ? concatBytes([change.ownerEd, change.ownerX]) : concatBytes([change.memberEd, change.memberX])
     const creator = genesis ? toHex(env.author) : this.creatorOf(env.channel)
     return this.memberCheck(certificate, subject, env.channel, creator, env.hlc.ms)
+  }
+
+  /** Why a partner's channel may not add one of this relay's own users this way: only with our organisation's certificate for them. */
+  #judgeOwnUser (channel: Uint8Array, change: Change): string | undefined {
+    if (change.op !== 'add' || this.ownUsers === undefined || !this.ownUsers.isLocal(change.memberEd)) return undefined
+    const own = this.ownUsers.org()
+    const creator = this.creatorOf(channel)
+    const creatorOrg = creator === undefined ? undefined : this.#memberOrgs.get(toHex(channel))?.get(creator)
+    if (own === undefined || creatorOrg === undefined || creatorOrg === own.ref) return undefined // not a partner's channel, as far as certificates tell
+    const vouched = change.memberCertificate === undefined ? undefined : toHex(decodeCertificate(change.memberCertificate).org)
+    if (vouched === own.ref) return undefined
+    return `a partner organisation's channel may add this relay's own users only with ${own.name}'s certificate for them`
   }
 
   /** Whether the channel is under a legal hold (its policy says so): the engine's purge then keeps its expired envelopes. */
