@@ -6,7 +6,7 @@
  * judges it again to show it, with the organisation names its relay tells it.
  *
  * @example
- * memberOrganisation(cert, ed || x, trust, Date.now(), crypto)   // { name: 'County EM', ok: true }
+ * memberOrganisation(cert, ed || x, trust, nowMs, crypto)   // { name: 'County EM', ok: true }
  */
 import type { Crypto } from '../ports.ts'
 import { formatDuration } from '../units.ts'
