@@ -11,6 +11,7 @@ import { createOrgDir, issueCertificate, revokeCertificate } from '../node/org/o
 import { revocationCheck } from '../node/org/revocations.ts'
 import { addRevocationEnvelope, joinOrg, judgeRevocationEnvelope, readTrustStore, toTrustState, trustPartner, type TrustStore } from '../node/org/trust-store.ts'
 import { RelayChannelPolicy } from '../protocol/channel/relay.ts'
+import { validate } from '../protocol/engine/validate.ts'
 import { fromHex, toHex } from '../protocol/bytes.ts'
 import { authorRef, decodeEnvelope, Kind, signEnvelope } from '../protocol/envelope.ts'
 import { orgDocumentKind, signRevocation } from '../protocol/org/certificate.ts'
@@ -38,14 +39,17 @@ t.test('pinned: a revocation in its organisation\'s channel, by the organisation
 t.test('judged against the trust store: its organisation\'s, signed by it, carrying its own signed revocation', async t => {
   const doc = fromHex(vectors.revocations[0].bytes)
   const good = revocationEnvelope(crypto, org, doc, 1)
-  t.match(judgeRevocationEnvelope(good.bytes, trustOf(org.publicKey), crypto), { ok: true, revocation: { serial: vectors.revocations[0].serial } })
-  t.match(judgeRevocationEnvelope(good.bytes, trustOf(other.publicKey), crypto), { ok: false, unknownOrg: true }, 'an organisation this relay has not accepted')
-  // Someone else signs an envelope that claims the organisation's channel and author.
-  const forged = signEnvelope(crypto, { ...good, ttlSeconds: 2_592_000 }, other.privateKey)
-  t.match(judgeRevocationEnvelope(forged.bytes, trustOf(org.publicKey), crypto), { ok: false, unknownOrg: false, reason: /signature/ }, 'forged: not signed by the organisation')
+  t.match(judgeRevocationEnvelope(good, trustOf(org.publicKey), crypto), { ok: true, revocation: { serial: vectors.revocations[0].serial } })
+  t.match(judgeRevocationEnvelope(good, trustOf(other.publicKey), crypto), { ok: false, unknownOrg: true }, 'an organisation this relay has not accepted')
   const othersDoc = signRevocation({ org: other.publicKey, serial: 5, issuedMs: 1 }, crypto, other.privateKey)
   const smuggled = signEnvelope(crypto, { ...good, body: othersDoc, ttlSeconds: 2_592_000 }, org.privateKey)
-  t.match(judgeRevocationEnvelope(smuggled.bytes, trustOf(org.publicKey), crypto), { ok: false, reason: /another organisation's/ }, 'another organisation\'s revocation inside')
+  t.match(judgeRevocationEnvelope(smuggled, trustOf(org.publicKey), crypto), { ok: false, reason: /another organisation's/ }, 'another organisation\'s revocation inside')
+  // Someone else signs an envelope that claims the organisation's channel and author: the engine's check under the organisation key refuses it.
+  const forged = signEnvelope(crypto, { ...good, ttlSeconds: 2_592_000 }, other.privateKey)
+  const checking = new RelayChannelPolicy(crypto, () => true)
+  checking.revocations = revocationCheck({ trust: () => trustOf(org.publicKey), crypto })
+  t.match(validate(forged, { crypto, authoriser: checking, networkNowMs: () => Date.now() }), { ok: false, reason: 'signature' }, 'forged: not signed by the organisation')
+  t.same(validate(good, { crypto, authoriser: checking, networkNowMs: () => Date.now() }), { ok: true }, 'the organisation\'s own passes')
   const plain = new RelayChannelPolicy(crypto, () => true)
   t.match(plain.authorise(good), { ok: false, carried: false, reason: /carries no organisation's revocations/ }, 'a relay without organisations does not carry them, and blames nobody')
   plain.revocations = revocationCheck({ trust: () => trustOf(org.publicKey), crypto })
@@ -83,4 +87,6 @@ t.test('the ledger: one sequence per revocation, the same bytes when revoked aga
   t.same((await readTrustStore(data)).revocationEnvelopes, [first.envelope], 'other changes to the trust store keep it')
   const strangers = revocationEnvelope(crypto, crypto.ed25519KeyPair(new Uint8Array(32).fill(99)), signRevocation({ org: crypto.ed25519KeyPair(new Uint8Array(32).fill(99)).publicKey, serial: 1, issuedMs: 1 }, crypto, crypto.ed25519KeyPair(new Uint8Array(32).fill(99)).privateKey), 1)
   await t.rejects(addRevocationEnvelope(data, strangers.bytes), { code: 'ERR_USAGE', message: /has not accepted/ })
+  const forgedFile = signEnvelope(crypto, { ...decodeEnvelope(second.envelope, x => crypto.sha256(x)), ttlSeconds: 2_592_000 }, other.privateKey)
+  await t.rejects(addRevocationEnvelope(data, forgedFile.bytes), { code: 'ERR_USAGE', message: /signature/ }, 'a forged file is refused at import')
 })

@@ -20,7 +20,7 @@ import { addRevocationEnvelope, judgeRevocationEnvelope } from './trust-store.ts
 /** The authoriser's hook: the organisation's key when the envelope is its valid revocation (the engine checks the envelope's signature under it). */
 export function revocationCheck (d: { trust (): TrustState, crypto: Crypto }): (env: Envelope) => AuthoriseResult {
   return (env) => {
-    const v = judgeRevocationEnvelope(env.bytes, d.trust(), d.crypto)
+    const v = judgeRevocationEnvelope(env, d.trust(), d.crypto)
     if (v.ok) return { ok: true, publicKey: v.org.key }
     // An organisation this relay does not know is no fault of the peer that forwarded it; a bad revocation is.
     return v.unknownOrg ? { ok: false, reason: v.reason, carried: false } : { ok: false, reason: v.reason }

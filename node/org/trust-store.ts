@@ -233,38 +233,42 @@ export async function distrustPartner (dataDir: string, key: Uint8Array, nowMs: 
  */
 export async function addRevocationEnvelope (dataDir: string, envelope: Uint8Array, crypto: Crypto = createNodeCrypto()): Promise<{ store: TrustStore, revocation: Revocation, org: AcceptedOrg, already: boolean }> {
   const store = await readTrustStore(dataDir, crypto)
-  const v = judgeRevocationEnvelope(envelope, toTrustState(store), crypto)
+  let env: Envelope
+  try { env = decodeEnvelope(envelope, b => crypto.sha256(b)) } catch (e) { throw new UsageError(`not a revocation envelope: ${(e as Error).message}`) }
+  const v = judgeRevocationEnvelope(env, toTrustState(store), crypto)
   if (!v.ok) throw new UsageError(v.reason)
-  const { env, revocation, org } = v
+  const { revocation, org } = v
+  try { verifySignature(crypto, env, org.key) } catch (e) { throw new UsageError(`not a valid revocation of ${org.name}: ${(e as Error).message}`) }
   const heldDoc = store.revocations.some(r => bytesEqual(r.org, revocation.org) && r.serial === revocation.serial)
-  const heldEnvelope = (store.revocationEnvelopes ?? []).some(b => bytesEqual(b, env.bytes))
+  const heldEnvelope = (store.revocationEnvelopes ?? []).some(b => bytesEqual(b, envelope))
   if (heldDoc && heldEnvelope) return { store, revocation, org, already: true }
   if (!heldDoc && store.revocations.length >= orgRevocationsMax) throw new UsageError(`this relay holds ${orgRevocationsMax} revocations, the most it may`)
   const next: TrustStore = {
     ...store,
     revocations: heldDoc ? store.revocations : [...store.revocations, revocation],
-    revocationEnvelopes: heldEnvelope ? store.revocationEnvelopes : [...(store.revocationEnvelopes ?? []), env.bytes],
+    revocationEnvelopes: heldEnvelope ? store.revocationEnvelopes : [...(store.revocationEnvelopes ?? []), envelope],
   }
   await write(dataDir, next)
   return { store: next, revocation, org, already: heldDoc }
 }
 
 export type RevocationEnvelopeVerdict =
-  | { ok: true, env: Envelope, revocation: Revocation, org: AcceptedOrg }
+  | { ok: true, revocation: Revocation, org: AcceptedOrg }
   /** `unknownOrg`: from an organisation this relay does not accept (no fault of whoever passed it on). */
   | { ok: false, reason: string, unknownOrg: boolean }
 
-/** Whether `bytes` is a revocation envelope of an organisation in `trust`, signed by it, carrying its own signed revocation. */
-export function judgeRevocationEnvelope (bytes: Uint8Array, trust: TrustState, crypto: Crypto): RevocationEnvelopeVerdict {
-  let env: Envelope
-  try { env = decodeEnvelope(bytes, b => crypto.sha256(b)) } catch (e) { return { ok: false, reason: `not a revocation envelope: ${(e as Error).message}`, unknownOrg: false } }
+/**
+ * Whether `env` is a revocation envelope of an organisation in `trust`, carrying that
+ * organisation's own signed revocation. The envelope's signature, under the organisation key
+ * this returns, is the caller's to check (the engine checks every envelope's).
+ */
+export function judgeRevocationEnvelope (env: Envelope, trust: TrustState, crypto: Crypto): RevocationEnvelopeVerdict {
   const org = [...trust.orgs.values()].find(o => bytesEqual(orgChannel(crypto, o.key), env.channel))
   if (org === undefined) return { ok: false, reason: 'that revocation is from an organisation this relay has not accepted; it would change nothing here', unknownOrg: true }
   try {
     const revocation = revocationInEnvelope(crypto, env, org.key)
-    verifySignature(crypto, env, org.key)
     verifyRevocation(revocation, crypto)
-    return { ok: true, env, revocation, org }
+    return { ok: true, revocation, org }
   } catch (e) {
     if (!isDdilError(e)) throw e
     return { ok: false, reason: `not a valid revocation of ${org.name}: ${e.message}`, unknownOrg: false }

@@ -22,7 +22,7 @@ import { createChannel, signChange, type UserKeys } from './builders.ts'
 import { ContentType, contentPayloadBytesMax, decryptContent, encryptContent, type ContentHeader } from './content.ts'
 import { EpochKeyring, type RotationPolicy } from './epochs.ts'
 import { EpochUpkeep } from './epoch-upkeep.ts'
-import { decodeChange, type Change, type Policy } from './governance.ts'
+import { certifiedMember, decodeChange, type Change, type Policy } from './governance.ts'
 import { decodeKeysBody } from './keys.ts'
 import { decodeReceipt, encodeReceipt } from './receipt.ts'
 import { decodeProfile, encodeProfile, ProfileBook } from './profile.ts'
@@ -478,10 +478,8 @@ export class ChannelClient {
   }
 
   #noteCertificate (local: ChannelLocal, env: Envelope): void {
-    const change = decodeChange(env.body) // the store accepted it, so it decodes
-    const certificate = change.op === 'create' ? change.ownerCertificate : change.op === 'add' ? change.memberCertificate : undefined
-    const ed = change.op === 'create' ? change.ownerEd : change.op === 'add' ? change.memberEd : undefined
-    if (certificate !== undefined && ed !== undefined) local.certificates.set(toHex(authorRef(ed)), certificate)
+    const certified = certifiedMember(decodeChange(env.body)) // the store accepted it, so it decodes
+    if (certified !== undefined) local.certificates.set(toHex(authorRef(certified.ed)), certified.certificate)
   }
 
   profiles (channel: Uint8Array): Map<string, string> {

@@ -215,6 +215,13 @@ export function decodeChange (bytes: Uint8Array): Change {
   }
 }
 
+/** The owner's or member's keys and user certificate a `create` or `add` carries (#29); undefined for other changes and for one without a certificate. */
+export function certifiedMember (change: Change): { ed: Uint8Array, x: Uint8Array, certificate: Uint8Array } | undefined {
+  if (change.op === 'create' && change.ownerCertificate !== undefined) return { ed: change.ownerEd, x: change.ownerX, certificate: change.ownerCertificate }
+  if (change.op === 'add' && change.memberCertificate !== undefined) return { ed: change.memberEd, x: change.memberX, certificate: change.memberCertificate }
+  return undefined
+}
+
 /** The canonical CBOR value of a policy, for state encodings. */
 export function policyCbor (p: Policy): CborMap {
   return policyValue(p)

@@ -12,7 +12,7 @@
  * const engine = createEngine({ ..., authoriser: policy, events: { stored: env => policy.stored(engine, env) } }, config)
  */
 import { authoriseEnvelope } from './authorise.ts'
-import { decodeChange, type Change } from './governance.ts'
+import { certifiedMember, decodeChange, type Change } from './governance.ts'
 import { GovernanceStore, type RemovalsToken } from './store.ts'
 import { bytesEqual, concatBytes, toHex } from '../bytes.ts'
 import { authorRef, authorRefBytes, Kind, type Envelope } from '../envelope.ts'
@@ -83,16 +83,19 @@ export class RelayChannelPolicy implements Authoriser {
     const cutOff = this.#authorCutOff(channel, env)
     if (cutOff !== undefined) return { ok: false, reason: `its author is a user of ${cutOff}, which this relay's operator cut off`, carried: false }
     if (env.kind !== Kind.governance) return authoriseEnvelope(this.store, env)
+    // Without organisations only a genesis is judged here (authors.allow); every change is the store's to judge.
+    const genesisCandidate = env.deps.length === 0 && this.store.state(env.channel) === undefined
+    if (!this.#judgesOrganisations && !genesisCandidate) return authoriseEnvelope(this.store, env)
     let change: Change
     try {
       change = decodeChange(env.body)
     } catch (e) {
       // A genesis is judged here before the channel exists; any other change by the store, as before.
-      if (env.deps.length === 0 && this.store.state(env.channel) === undefined) return { ok: false, reason: `undecodable governance change: ${(e as Error).message}` }
+      if (genesisCandidate) return { ok: false, reason: `undecodable governance change: ${(e as Error).message}` }
       return authoriseEnvelope(this.store, env)
     }
     const genesis = change.op === 'create' && env.deps.length === 0
-    if (genesis && this.store.state(env.channel) === undefined && !this.#mayCreate(toHex(env.author))) {
+    if (genesis && genesisCandidate && !this.#mayCreate(toHex(env.author))) {
       this.#notCarried.add(channel)
       if (this.#notCarried.size > notCarriedChannelsRememberedMax) this.#notCarried.delete(this.#notCarried.values().next().value as string)
       return { ok: false, reason: notCarried, carried: false }
@@ -102,13 +105,16 @@ export class RelayChannelPolicy implements Authoriser {
     return authoriseEnvelope(this.store, env)
   }
 
+  /** Whether this relay runs with organisations (#29): then governance changes carry certificates it judges and remembers. */
+  get #judgesOrganisations (): boolean {
+    return this.memberCheck !== undefined || this.orgCutOff !== undefined || this.ownUsers !== undefined
+  }
+
   #judgeCertificate (env: Envelope, change: Change, genesis: boolean): string | undefined {
-    if (this.memberCheck === undefined) return undefined
-    const certificate = change.op === 'create' ? change.ownerCertificate : change.op === 'add' ? change.memberCertificate : undefined
-    if (certificate === undefined || (change.op !== 'create' && change.op !== 'add')) return undefined
-    const subject = change.op === 'create' ? concatBytes([change.ownerEd, change.ownerX]) : concatBytes([change.memberEd, change.memberX])
+    const certified = certifiedMember(change)
+    if (this.memberCheck === undefined || certified === undefined) return undefined
     const creator = genesis ? toHex(env.author) : this.creatorOf(env.channel)
-    return this.memberCheck(certificate, subject, env.channel, creator, env.hlc.ms)
+    return this.memberCheck(certified.certificate, concatBytes([certified.ed, certified.x]), env.channel, creator, env.hlc.ms)
   }
 
   /** Why a partner's channel may not add one of this relay's own users this way: only with our organisation's certificate for them. */
@@ -175,15 +181,15 @@ export class RelayChannelPolicy implements Authoriser {
   /** A stored governance change: the channel's creator (its genesis), and the organisation of a member a certificate vouches for. */
   #noteGovernance (env: Envelope): void {
     if (env.deps.length === 0) this.#creatorOf.set(toHex(env.channel), toHex(env.author))
+    if (!this.#judgesOrganisations) return // no certificate is read without organisations: start-up stays one decode per change
     let change: Change
     try { change = decodeChange(env.body) } catch { return } // stored, so it decoded when it was judged
-    const certificate = change.op === 'create' ? change.ownerCertificate : change.op === 'add' ? change.memberCertificate : undefined
-    if (certificate === undefined || (change.op !== 'create' && change.op !== 'add')) return
-    const ed = change.op === 'create' ? change.ownerEd : change.memberEd
+    const certified = certifiedMember(change)
+    if (certified === undefined) return
     const channel = toHex(env.channel)
     let members = this.#memberOrgs.get(channel)
     if (members === undefined) this.#memberOrgs.set(channel, members = new Map())
-    members.set(toHex(authorRef(ed)), toHex(decodeCertificate(certificate).org))
+    members.set(toHex(authorRef(certified.ed)), toHex(decodeCertificate(certified.certificate).org))
   }
 
   /** The cut-off organisation whose certificate vouched for this envelope's author, if any. */
