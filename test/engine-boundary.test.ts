@@ -72,6 +72,15 @@ t.test('what policy lets cross does; a withheld and a refused envelope are told 
   t.equal(net.engines.get('wg')?.counters.crossingsRefused, 1)
   t.equal(net.engines.get('cg')?.counters.crossingsRefused, 1)
   t.equal(net.engines.get('cg')?.counters.peersPenalised, 0, 'a refusal at a boundary costs the partner nothing')
+  // Reconciliation across the boundary is scoped: the two refused envelopes left wg's view of
+  // its set for cg, so both gateways reconcile equal sets and find no difference any more.
+  const wgSet = net.engines.get('wg')?.probe.set
+  const cgSet = net.engines.get('cg')?.probe.set
+  if (wgSet === undefined || cgSet === undefined) throw new Error('no engines')
+  t.equal(wgSet.size, cgSet.size + 2, 'wg holds the two envelopes cg does not')
+  t.equal(wgSet.forPeer('cg').size, cgSet.forPeer('wg').size, 'but offers cg only what may cross')
+  t.same([...wgSet.forPeer('cg').symbols], [...cgSet.forPeer('wg').symbols], 'the same coded symbols: nothing to find')
+  t.equal(wgSet.forPeer('w1'), wgSet, 'on its own side, wg offers everything')
 })
 
 t.test('an envelope that waits (a rate) is not refused: it crosses at a later round, and nobody is told', async t => {

@@ -8,9 +8,9 @@
  *
  * A verdict that only makes an envelope wait (a rate) is not remembered: it is judged again when
  * the envelope is offered again. A refusal is judged, audited and told once per peer and
- * envelope: reconciliation is not
- * scoped by policy yet, so a refused envelope is offered again at every round, and is then
- * dropped without a word.
+ * envelope, and an envelope we hold that was kept from a peer, or that it refused, leaves that
+ * link's reconciliation (scoped-set.ts): it is not found as a difference there again. Until it
+ * is first judged it may be, once: the partner then learns its id, a hash, and nothing else.
  *
  * @example
  * const boundary = new Boundary({ policy, decode, counters, events, links, output })
@@ -21,6 +21,7 @@ import { idKey } from './catalog.ts'
 import type { Links } from './links.ts'
 import type { LinkOutput } from './outbound.ts'
 import type { OutEnvelope, PeerLink } from './peer.ts'
+import type { ScopedSet } from './scoped-set.ts'
 import type { BoundaryPolicy, Counters, EngineEvents } from './types.ts'
 import type { Envelope } from '../envelope.ts'
 import { FrameType, frameText } from '../frames.ts'
@@ -36,6 +37,8 @@ export interface BoundaryDeps {
   output: Pick<LinkOutput, 'pump'>
   /** Whether this relay holds the envelope with this id key (a refusal of anything else is not passed on). */
   holds (key: string): boolean
+  /** Each link's reconciliation scope: what must not go to a peer leaves it. */
+  scope: Pick<ScopedSet, 'exclude' | 'include'>
 }
 
 /** Adds to an insertion-ordered set or map, forgetting the oldest past `max`. */
@@ -83,7 +86,7 @@ export class Boundary {
     if (verdict === undefined) return true
     if (verdict.wait) return false // offered again at the next reconciliation
     const reason = verdict.reason
-    remember(this.#verdicts, pair, crossingVerdictsRememberedMax)
+    this.#remember(peer, env.key, false)
     d.counters.crossingsRefused++
     d.events?.crossingRefused?.(env, peer, reason, 'in')
     this.#tell(peer, env.id, reason)
@@ -103,7 +106,7 @@ export class Boundary {
     if (verdict === undefined) return false
     if (verdict.wait) return true // offered again at the next reconciliation
     const reason = verdict.reason
-    remember(this.#verdicts, pair, crossingVerdictsRememberedMax)
+    this.#remember(link.id, item.key, true)
     d.counters.crossingsRefused++
     d.events?.crossingRefused?.(env, link.id, reason, 'out')
     this.#passBack(item.id, item.key, `kept from ${partner} by our gateway: ${reason}`, undefined)
@@ -121,9 +124,25 @@ export class Boundary {
     for (const id of ids) {
       const key = idKey(id)
       if (!this.#d.holds(key)) continue // not ours to hear about: nothing to tell anyone
-      remember(this.#verdicts, `${link.id}\0${key}`, crossingVerdictsRememberedMax)
+      this.#remember(link.id, key, true)
       this.#passBack(id, key, said, link.id)
     }
+  }
+
+  /**
+   * Remembers that an envelope did not cross to or from `peer`; one we hold (`held`) leaves that
+   * link's reconciliation. The oldest verdict past the bound is forgotten, and its envelope is
+   * offered there again (judged again if it is owed).
+   */
+  #remember (peer: PeerId, key: string, held: boolean): void {
+    const verdicts = this.#verdicts
+    verdicts.add(`${peer}\0${key}`)
+    if (held) this.#d.scope.exclude(peer, key)
+    if (verdicts.size <= crossingVerdictsRememberedMax) return
+    const oldest = verdicts.values().next().value as string
+    verdicts.delete(oldest)
+    const cut = oldest.indexOf('\0') // a peer id has none; an id key may
+    this.#d.scope.include(oldest.slice(0, cut), oldest.slice(cut + 1))
   }
 
   /** Tells this relay's clients (event) and the peer the envelope came from (once per envelope). */

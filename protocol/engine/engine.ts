@@ -28,6 +28,7 @@ import { NetworkClock } from './network-time.ts'
 import { Outbound } from './outbound.ts'
 import { PeerLink, type OutEnvelope } from './peer.ts'
 import { Retention } from './retention.ts'
+import { ScopedSet } from './scoped-set.ts'
 import { SyncHandlers } from './sync.ts'
 import { Timers } from './timers.ts'
 import { newCounters, defaultEngineConfig, type AwayPeer, type EngineConfig, type EngineDeps, type EngineStatus, type Refuse, type Verdict } from './types.ts'
@@ -37,7 +38,6 @@ import { decodeFrame, FrameType, linkVersion, peerRefBytes, type Frame } from '.
 import { HybridClock, type Hlc } from '../hlc.ts'
 import { lazyAuthorsPerPeerMax, peerPenaltyBadFrame, peerPenaltyWasteful, peerScoreDisconnectBelow, peerScorePerHourRecovered } from '../limits.ts'
 import type { LinkHandler, LinkInfo, PeerId, StoreOp } from '../ports.ts'
-import { ReconcileSet } from '../reconcile/index.ts'
 
 export function createEngine (deps: EngineDeps, config: Partial<EngineConfig> & { nodeId: PeerId }): Engine {
   return new Engine(deps, { ...defaultEngineConfig, ...config })
@@ -54,8 +54,8 @@ export type CatalogView = Pick<Catalog, 'has' | 'get' | 'keys' | 'size' | 'bytes
 export interface EngineProbe {
   readonly config: Readonly<EngineConfig>
   readonly catalog: CatalogView
-  /** What reconciliation offers peers: held ids and tombstones not yet retired. */
-  readonly set: Pick<ReconcileSet, 'has' | 'size'>
+  /** What reconciliation offers peers: held ids and tombstones not yet retired; `forPeer`, less what must not go to that peer. */
+  readonly set: Pick<ScopedSet, 'has' | 'size' | 'forPeer'>
   /** The current link per peer. */
   readonly links: Pick<Links, 'get' | 'has' | 'keys' | 'values' | 'size'>
   /** Network time, ms (network-time.ts). */
@@ -73,7 +73,7 @@ export class Engine implements LinkHandler {
   readonly #deps: EngineDeps
   readonly #config: EngineConfig
   readonly #catalog = new Catalog()
-  readonly #set = new ReconcileSet()
+  readonly #set = new ScopedSet()
   readonly #log: MessageLog
   readonly #links: Links
   readonly #hlc: HybridClock
@@ -122,7 +122,7 @@ export class Engine implements LinkHandler {
     const holds = (key: string): boolean => this.#intake.holds(key)
     const decode = deps.decode ?? ((b: Uint8Array) => decodeEnvelope(b, (x) => crypto.sha256(x)))
     // Built before Outbound, which asks it before sending; it pumps through Outbound once that exists.
-    const boundary = deps.boundary === undefined ? undefined : new Boundary({ policy: deps.boundary, decode, counters, events, links, output: { pump: link => { out.pump(link) } }, holds: key => this.#intake.holds(key) })
+    const boundary = deps.boundary === undefined ? undefined : new Boundary({ policy: deps.boundary, decode, counters, events, links, output: { pump: link => { out.pump(link) } }, holds: key => this.#intake.holds(key), scope: set })
     const out = this.#out = new Outbound({
       transport, clock, counters, events, logger, networkNowMs, links, refill: link => { this.#sync.refill(link) },
       ...(boundary !== undefined ? { withholds: (link: PeerLink, item: OutEnvelope) => boundary.withholds(link, item) } : {}),

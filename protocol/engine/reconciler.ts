@@ -18,11 +18,12 @@ import type { Links } from './links.ts'
 import type { LinkOutput } from './outbound.ts'
 import type { PeerLink } from './peer.ts'
 import { RangeWalk } from './ranges.ts'
+import type { ScopedSet } from './scoped-set.ts'
 import type { Counters, EngineConfig } from './types.ts'
 import { FrameType } from '../frames.ts'
 import { frameBytesMin, peerPenaltyBadFrame, promisedIdsRememberedMax, reconcileSessionsPerMinuteMax, repairPushersRememberedMax } from '../limits.ts'
 import type { Clock, Logger, PeerId } from '../ports.ts'
-import { accept, initiate, type KeyRange, reconcile, reconcileVersion, type ReconcileSet, type ReconcileStep } from '../reconcile/index.ts'
+import { accept, initiate, type KeyRange, reconcile, reconcileVersion, type ReconcileStep } from '../reconcile/index.ts'
 
 /** Bytes a reconcile frame adds around its payload (type, array, session, byte-string head). */
 const reconcileFrameOverheadBytes = 16
@@ -64,8 +65,8 @@ export interface ReconcilerDeps {
   clock: Pick<Clock, 'nowMs' | 'monotonicMs'>
   counters: Pick<Counters, 'reconcileSessions'>
   logger: Logger
-  /** What we hold, as reconciliation sees it. */
-  set: ReconcileSet
+  /** What we hold, as reconciliation sees it, on a link to this peer (scoped-set.ts). */
+  set: Pick<ScopedSet, 'forPeer'>
   links: Pick<Links, 'isCurrent' | 'ready'>
   /** Whether we hold (or are storing, or hold pending) the envelope with this id key. */
   holds (key: string): boolean
@@ -113,7 +114,7 @@ export class Reconciler {
     if (d.catchUp.waits(link, this.#walks.get(link)?.active === true)) return
     const id = this.#nextSession++
     const range = this.#walks.get(link)?.next()
-    const { session, message } = initiate(d.set, { frameBytesMax: payloadMax(link), range })
+    const { session, message } = initiate(d.set.forPeer(link.id), { frameBytesMax: payloadMax(link), range })
     link.sessionStarted({ id, session }, nowMs)
     d.counters.reconcileSessions++
     link.control({ type: FrameType.reconcile, session: id, payload: message })
@@ -133,7 +134,7 @@ export class Reconciler {
         d.output.penalise(link, peerPenaltyBadFrame, `opens reconciliation sessions faster than ${reconcileSessionsPerMinuteMax} a minute`)
         return
       }
-      slot = { id: session, session: accept(d.set, { frameBytesMax: payloadMax(link) }) }
+      slot = { id: session, session: accept(d.set.forPeer(link.id), { frameBytesMax: payloadMax(link) }) }
       link.responding(slot)
     }
     if (slot === undefined || slot.id !== session) return // a stale session's late reply

@@ -20,13 +20,13 @@ import type { LinkOutput } from './outbound.ts'
 import type { PeerLink } from './peer.ts'
 import { EagerPush } from './push.ts'
 import { Reconciler } from './reconciler.ts'
+import type { ScopedSet } from './scoped-set.ts'
 import { streamKey } from './stream-key.ts'
 import type { Counters, EngineConfig, PeerAdmission, Sender } from './types.ts'
 import type { Envelope } from '../envelope.ts'
 import { FrameType, frameText, linkVersion, type Frame } from '../frames.ts'
 import { admissionByeGraceMs, peerPenaltyBadFrame } from '../limits.ts'
 import type { Clock, Logger, StoreOp, Transport } from '../ports.ts'
-import type { ReconcileSet } from '../reconcile/index.ts'
 
 export interface SyncDeps {
   config: EngineConfig
@@ -42,7 +42,7 @@ export interface SyncDeps {
   links: Pick<Links, 'get' | 'isCurrent' | 'values' | 'ready' | 'forget'>
   catalog: Pick<Catalog, 'get' | 'authors' | 'idsInSeqRange' | 'missingSeqs' | 'incompleteFiles'>
   log: Pick<MessageLog, 'get' | 'lazyOp'>
-  set: ReconcileSet
+  set: ScopedSet
   holds (key: string): boolean
   write (ops: StoreOp[]): Promise<void>
   output: LinkOutput

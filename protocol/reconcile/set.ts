@@ -163,6 +163,14 @@ export class ReconcileSet {
     return best === undefined ? undefined : fromBinaryString(best)
   }
 
+  /** Every id held, as its binary string, those kept aside by a shared key included (O(N)). */
+  * ids (): IterableIterator<string> {
+    for (const held of this.#buckets.values()) {
+      if (typeof held === 'string') yield held
+      else yield * held
+    }
+  }
+
   /** Calls `fn` once with every reconciled key (for symbols past the cache: O(N)). */
   forEachKey (fn: (k0: number, k1: number) => void): void {
     for (const held of this.#buckets.values()) {

@@ -1,0 +1,68 @@
+/**
+ * What this relay holds, as reconciliation sees it, with a narrower view per peer where that
+ * peer must not be offered some of it (#29): a gateway's policy keeps an envelope from a
+ * partner's relay, or that relay refused it. Reconciling over the whole set there would find
+ * those envelopes as a difference at every round and offer them again; over the peer's view,
+ * once an envelope is judged, it is no longer a difference on that link. The partner's own
+ * view leaves out what it keeps from us, and what we refused it is not in its set at all, so
+ * both sides' sets agree once every envelope that cannot cross has been judged once.
+ *
+ * A view is a whole `ReconcileSet` (symbols, sketch, journal, ranges all work unchanged), made
+ * at a peer's first exclusion by copying the set: O(N) once, then one more add or delete per
+ * change of the set. Only peers something was kept from have one; what a view leaves out is
+ * bounded by the boundary's memory of verdicts, and returns to the view when that is forgotten.
+ *
+ * @example
+ * const set = new ScopedSet()
+ * set.exclude(peer, key)          // the boundary kept this envelope from peer
+ * initiate(set.forPeer(peer), …)  // reconciliation on that link
+ */
+import { binaryString } from '../bytes.ts'
+import type { PeerId } from '../ports.ts'
+import { ReconcileSet } from '../reconcile/index.ts'
+
+interface View { set: ReconcileSet, out: Set<string> }
+
+export class ScopedSet extends ReconcileSet {
+  readonly #views = new Map<PeerId, View>()
+
+  /** The set reconciliation uses with this peer: the whole set unless something is kept from it. */
+  forPeer (peer: PeerId): ReconcileSet { return this.#views.get(peer)?.set ?? this }
+
+  /** Peers with a narrower view (for tests and counters). */
+  get scopedPeers (): number { return this.#views.size }
+
+  override add (id: Uint8Array | string): boolean {
+    const added = super.add(id)
+    if (added) for (const v of this.#views.values()) if (!v.out.has(keyOf(id))) v.set.add(id)
+    return added
+  }
+
+  override delete (id: Uint8Array | string): boolean {
+    const deleted = super.delete(id)
+    if (deleted) for (const v of this.#views.values()) v.set.delete(id)
+    return deleted
+  }
+
+  /** Leaves this id (an envelope key) out of what reconciliation offers to `peer`. */
+  exclude (peer: PeerId, key: string): void {
+    let v = this.#views.get(peer)
+    if (v === undefined) {
+      v = { set: new ReconcileSet(), out: new Set() }
+      for (const id of this.ids()) v.set.add(id)
+      this.#views.set(peer, v)
+    }
+    v.out.add(key)
+    v.set.delete(key)
+  }
+
+  /** Offers this id to `peer` again, if held (the boundary forgot its verdict); a view left out nothing more is dropped. */
+  include (peer: PeerId, key: string): void {
+    const v = this.#views.get(peer)
+    if (v === undefined || !v.out.delete(key)) return
+    if (v.out.size === 0) { this.#views.delete(peer); return }
+    if (this.has(key)) v.set.add(key)
+  }
+}
+
+function keyOf (id: Uint8Array | string): string { return typeof id === 'string' ? id : binaryString(id) }
