@@ -16,6 +16,12 @@ import { toHex } from '../protocol/bytes.ts'
 import { MemoryStore } from '../protocol/memory-store.ts'
 import type { StoreOp } from '../protocol/ports.ts'
 
+/**
+ * These tests are about settled links, where push trees form; on a link up for less than
+ * `youngLinkMs` relayed envelopes are announced in a mesh instead (test/engine-young-links.test.ts).
+ */
+const settled = { youngLinkMs: 0 }
+
 /** A memory store whose batches wait while the gate is shut, and are lost if dropped first. */
 class GatedStore extends MemoryStore {
   open = true
@@ -37,7 +43,7 @@ class GatedStore extends MemoryStore {
 }
 
 t.test('a relay forwards an envelope before its own write of it lands; a crash then loses only its copy', async t => {
-  const net = new TestNet()
+  const net = new TestNet(settled)
   const disk = new GatedStore()
   await net.node('src'); await net.node('relay', {}, disk); await net.node('dst')
   net.connect('src', 'relay', { latencyMs: 5 })
@@ -68,7 +74,7 @@ t.test('a relay forwards an envelope before its own write of it lands; a crash t
  * is replaced by a 5 ms link.
  */
 async function detour (t: Test, quietMs: number, detourMs = 150): Promise<{ net: TestNet, latencies: (from: number) => number[] }> {
-  const net = new TestNet()
+  const net = new TestNet(settled)
   for (const id of ['src', 'a', 'e', 'r']) await net.node(id)
   net.connect('src', 'a', { latencyMs: 5 })
   net.connect('src', 'e', { latencyMs: 5 })
@@ -94,7 +100,7 @@ async function detour (t: Test, quietMs: number, detourMs = 150): Promise<{ net:
 }
 
 t.test('a local client\'s envelope goes out only once durable: a failed submit must not have been sent', async t => {
-  const net = new TestNet()
+  const net = new TestNet(settled)
   const disk = new GatedStore()
   await net.node('src', {}, disk); await net.node('dst')
   net.connect('src', 'dst', { latencyMs: 5 })
@@ -112,7 +118,7 @@ t.test('a local client\'s envelope goes out only once durable: a failed submit m
 t.test('a relay pushes past the sender\'s own slow link when the path through it is clearly faster', async t => {
   // b reaches d directly over a slow radio hop, and through c over two faster hops (the
   // crash-restart valley): c must push to d although b advertised d as its neighbour.
-  const net = new TestNet()
+  const net = new TestNet(settled)
   for (const id of ['b', 'c', 'd']) await net.node(id)
   net.connect('b', 'c', { latencyMs: 10, bandwidthBps: 512_000 })
   net.connect('c', 'd', { latencyMs: 10, bandwidthBps: 512_000 })
@@ -152,7 +158,7 @@ t.test('no graft within pruneRepeatMs of pruning that author on that link: paths
 })
 
 t.test('a graft frame turns a pruned author eager again on the receiving link', async t => {
-  const net = new TestNet()
+  const net = new TestNet(settled)
   const a = await net.node('a'); await net.node('r')
   net.connect('a', 'r')
   await net.run(100)
@@ -175,7 +181,7 @@ t.test('a graft frame turns a pruned author eager again on the receiving link', 
 
 /** s pushes to siblings b and c, which both reach d (s does not): the kite of #24. */
 async function kite (): Promise<TestNet> {
-  const net = new TestNet()
+  const net = new TestNet(settled)
   for (const id of ['s', 'b', 'c', 'd']) await net.node(id)
   for (const [x, y] of [['s', 'b'], ['s', 'c'], ['b', 'c'], ['b', 'd'], ['c', 'd']]) net.connect(x, y, { latencyMs: 2, bandwidthBps: 2_000_000 })
   await net.run(2_000)

@@ -15,9 +15,13 @@
  * (`want`) if that copy does not come (that sibling may announce too: Q pruned it). The
  * one Q asked then pushes it that author's envelopes (push.ts).
  *
+ * Young links (#24): on a link up for less than `youngLinkMs`, a relayed envelope is
+ * announced where another neighbour of ours reaches the peer too (`announcesRelayed`).
+ *
  * @example
  * if (shouldPush(source, q, ourRefKey)) … // then, unless a sibling goes first (siblingGoesFirst), per author:
  * pushMode(q.isLazy(author), repair, ourId, q.id)   // 'announce' | 'push' | 'push-after-round-trip'
+ * announcesRelayed(nowMs - q.readyAtMs, youngLinkMs, reachedOtherwise)   // a young link in a mesh: announce
  */
 import type { PeerId } from '../ports.ts'
 
@@ -67,6 +71,20 @@ export function siblingGoesFirst (source: SourceView, sibling: SiblingView, targ
   const theirs = toSibling + siblingToTarget
   const ours = (source.neighbours.get(ourRefKey) ?? Math.round(source.costMs)) + Math.round(target.costMs)
   return theirs < ours || (theirs === ours && sibling.id < ourId)
+}
+
+/**
+ * Whether a relayed envelope goes to a peer as an announcement (`have`) rather than a copy,
+ * though the peer did not ask for that (#24): the link to it came up `linkAgeMs` ago, less
+ * than `youngLinkMs`, and another of our neighbours reaches the peer as well
+ * (`anotherNeighbourReaches`), so the same wave likely brings it a copy that way. A young link
+ * has no push tree yet (per-author prunes need an author's envelopes to follow one path
+ * for a while), and on contacts of seconds to minutes it never gets one; the peer asks
+ * (`want`) after `youngLinkGraftDelayMs`, so the cost is a round trip where no other copy
+ * came. A bridge (no other neighbour reaches the peer) and a settled link push as ever.
+ */
+export function announcesRelayed (linkAgeMs: number, youngLinkMs: number, anotherNeighbourReaches: boolean): boolean {
+  return linkAgeMs < youngLinkMs && anotherNeighbourReaches
 }
 
 /**

@@ -107,6 +107,7 @@ export class PeerLink {
   #initiator: SessionSlot | undefined
   #responder: SessionSlot | undefined
   #lastReconcileMs = -Infinity
+  #readyAtMs = Infinity
   #filePieceInMs = -Infinity
   /** The peer's clock minus ours as its hello arrived, whole ms (see network-time.ts). */
   #helloSkewMs = 0
@@ -153,6 +154,8 @@ export class PeerLink {
   get responder (): SessionSlot | undefined { return this.#responder }
   /** When our session on this link last started or heard from the peer (monotonic ms). */
   get lastReconcileMs (): number { return this.#lastReconcileMs }
+  /** When the peer's hello arrived (our clock), ms; Infinity before. */
+  get readyAtMs (): number { return this.#readyAtMs }
   /** The peer's clock minus ours, whole ms: its hello's skew corrected by the link's latency (its contribution to network time). */
   get clockOffsetMs (): number { return clockOffsetMs(this.#helloSkewMs, this.#latencyMs) }
 
@@ -164,6 +167,7 @@ export class PeerLink {
    */
   heardHello (peerNowMs: number, ourNowMs: number, peerFrameBytesMax: number): void {
     this.#ready = true
+    this.#readyAtMs = ourNowMs
     this.#helloSkewMs = helloSkewMs(peerNowMs, ourNowMs)
     this.#frameBytesMax = Math.max(frameBytesMin, Math.min(this.#frameBytesMax, peerFrameBytesMax))
   }

@@ -12,7 +12,7 @@
  * push.heardHave(link, frame.ids)
  */
 import { idFromKey, idKey, type Catalog } from './catalog.ts'
-import { pushMode, roundTripWaitMs, shouldPush, siblingGoesFirst } from './forwarding.ts'
+import { announcesRelayed, pushMode, roundTripWaitMs, shouldPush, siblingGoesFirst } from './forwarding.ts'
 import { streamAuthorKey } from './stream-key.ts'
 import type { Links } from './links.ts'
 import type { MessageLog } from './log.ts'
@@ -25,7 +25,7 @@ import { authorWaysRememberedMax, awaitedIdsMax, lazyAuthorsPerPeerMax, peerPena
 import type { Clock, Logger, StoreOp } from '../ports.ts'
 
 export interface PushDeps {
-  config: Pick<EngineConfig, 'nodeId' | 'haveBatchMs' | 'graftDelayMs' | 'graftLeadMs' | 'pruneRepeatMs'>
+  config: Pick<EngineConfig, 'nodeId' | 'haveBatchMs' | 'graftDelayMs' | 'graftLeadMs' | 'pruneRepeatMs' | 'youngLinkMs' | 'youngLinkHaveBatchMs' | 'youngLinkGraftDelayMs'>
   /** How our neighbours name us in their neighbour lists. */
   refKey: string
   clock: Pick<Clock, 'nowMs' | 'monotonicMs'>
@@ -76,7 +76,8 @@ export class EagerPush {
       if (source !== undefined && !shouldPush(source, q, d.refKey)) continue
       if (newAuthor && q.prunedUpstream(from)) this.#setLazy(q, env.author, true)
       const lazy = (q.lazyAuthors.size > 0 && q.isLazy(author ??= idKey(env.author))) ||
-        (source !== undefined && this.#siblingReaches(source, q) && !q.asked(author ??= idKey(env.author)))
+        (source !== undefined && this.#siblingReaches(source, q) && !q.asked(author ??= idKey(env.author))) ||
+        (source !== undefined && !repair && announcesRelayed(d.clock.nowMs() - q.readyAtMs, d.config.youngLinkMs, this.#otherNeighbourReaches(source, q)))
       switch (d.acrossBoundary?.(q) === true ? 'push' : pushMode(lazy, repair, d.config.nodeId, q.id)) {
         case 'announce': this.#announce(q, env.id); break
         case 'push-after-round-trip': this.#pushAfterRoundTrip(q, env.precedence, out ??= outEnvelope(env)); break
@@ -97,6 +98,17 @@ export class EagerPush {
     }
     return false
   }
+
+  /** Whether a ready neighbour other than the source and `q` advertised `q` as its neighbour. */
+  #otherNeighbourReaches (source: PeerLink, q: PeerLink): boolean {
+    for (const c of this.#d.links.values()) {
+      if (c !== q && c !== source && c.ready && c.neighbours.has(q.refKey)) return true
+    }
+    return false
+  }
+
+  /** Whether a link is young (`youngLinkMs`): announcements on it stand in for pushes, so they go and are answered sooner. */
+  #young (link: PeerLink): boolean { return this.#d.clock.nowMs() - link.readyAtMs < this.#d.config.youngLinkMs }
 
   #pushAfterRoundTrip (q: PeerLink, precedence: number, item: OutEnvelope): void {
     this.#d.schedule(roundTripWaitMs(q.costMs), () => { if (this.#d.links.isCurrent(q)) this.#d.output.offer(q, precedence, item, false) })
@@ -190,7 +202,7 @@ export class EagerPush {
     if (missing.length === 0) return
     const first = { link, atMs: d.clock.nowMs() }
     for (const id of missing) this.#awaiting.set(idKey(id), first)
-    d.schedule(d.config.graftDelayMs, () => {
+    d.schedule(this.#young(link) ? d.config.youngLinkGraftDelayMs : d.config.graftDelayMs, () => {
       for (const id of missing) this.#awaiting.delete(idKey(id))
       const still = missing.filter(id => !d.holds(idKey(id)))
       if (still.length === 0 || !d.links.isCurrent(link)) return
@@ -229,7 +241,8 @@ export class EagerPush {
 
   #announce (q: PeerLink, id: Uint8Array): void {
     if (!q.announce(id)) return // a flush is scheduled already
-    this.#d.schedule(this.#d.config.haveBatchMs, () => {
+    const d = this.#d
+    d.schedule(this.#young(q) ? d.config.youngLinkHaveBatchMs : d.config.haveBatchMs, () => {
       const ids = q.takeAnnouncements()
       if (!this.#d.links.isCurrent(q)) return
       q.controlIds(FrameType.have, ids)
