@@ -167,6 +167,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     // peers.mode org (#29): relays are admitted by organisation certificate at hello (the host lets every
     // handshake through to it), each verdict audited; a changed orgs.json or an expired certificate cuts a link.
     let passOnRevocations: (store: TrustStore) => void = () => {} // set once the engine is open
+    let boundaryChanged: () => void = () => {} // likewise
     const admission = config.peers.mode !== 'org' ? undefined : await createPeerAdmission({
       dataDir, crypto, nowMs: () => clock.nowMs(),
       admitted: (peer, org, partner) => record({ who: peer, what: 'peer.accepted', outcome: 'ok', detail: { org, ...(partner ? { boundary: 'partner organisation' } : {}) } }),
@@ -175,6 +176,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
       reloaded: (store) => {
         recordTrust({ dataDir, store, audit: appendDurable }).catch((e: Error) => logger.error({ err: e.message }, `cannot audit the change to ${trustStoreFileName}`))
         passOnRevocations(store)
+        boundaryChanged() // a partner's rules may have changed: what they refused is judged again
       },
     })
     // A member's user certificate on a create or add is judged against the trust store (#29).
@@ -202,6 +204,7 @@ export async function startNode (options: StartOptions): Promise<RunningNode> {
     hub.restored.add((env) => policy.restored(env))
     await engine.open()
     cleanups.push(() => engine.close())
+    boundaryChanged = () => { engine.boundaryChanged() }
     // What orgs.json holds as revocation envelopes goes into the store, to be passed on (at start, and whenever the file changes).
     passOnRevocations = (store) => {
       for (const bytes of store.revocationEnvelopes ?? []) engine.submit(bytes).catch((e: Error) => logger.warn({ err: e.message }, `a revocation in ${trustStoreFileName} could not be stored to pass on`))

@@ -128,3 +128,22 @@ t.test('a refusal naming an envelope this relay does not hold is not passed on',
   await net.run(1_000)
   t.same(net.refusedBeyond, [], 'nobody was told')
 })
+
+t.test('after the policy changes, what it kept is judged again: a message a looser policy lets out crosses', async t => {
+  const rules: Rules = { across: { cg: 'County EM' }, out: env => env.precedence === Precedence.flash ? 'no flash out' : undefined }
+  const crossings: string[] = []
+  const net = new TestNet({}, { crossingRefused: (env, peer, _reason, direction) => { crossings.push(`${toHex(env.id)} ${peer} ${direction}`) } })
+  await net.node('wg', {}, undefined, undefined, undefined, policy(rules))
+  await net.node('cg', {}, undefined, undefined, undefined, policy({ across: { wg: 'Water utility' } }))
+  net.connect('wg', 'cg')
+  await net.run(1_000)
+  const flash = await net.post('wg', net.author(5), 1, { precedence: Precedence.flash })
+  await net.run(2 * reconcileMs)
+  t.notOk(net.engines.get('cg')?.holds(flash.id), 'kept in')
+  t.equal(net.engines.get('wg')?.probe.set.forPeer('cg').size, 0, 'and out of what wg reconciles with cg')
+  rules.out = undefined
+  net.engines.get('wg')?.boundaryChanged()
+  await net.run(2 * reconcileMs)
+  t.ok(net.engines.get('cg')?.holds(flash.id), 'once flash may leave, it crosses at the next reconciliation')
+  t.same(crossings, [`${toHex(flash.id)} cg out`], 'the one refusal was made under the old policy')
+})

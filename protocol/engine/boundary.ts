@@ -141,8 +141,24 @@ export class Boundary {
     if (verdicts.size <= crossingVerdictsRememberedMax) return
     const oldest = verdicts.values().next().value as string
     verdicts.delete(oldest)
-    const cut = oldest.indexOf('\0') // a peer id has none; an id key may
-    this.#d.scope.include(oldest.slice(0, cut), oldest.slice(cut + 1))
+    this.#include(oldest)
+  }
+
+  /** Offers a verdict's envelope (`peer\0idKey`) to its peer again. */
+  #include (pair: string): void {
+    const cut = pair.indexOf('\0') // a peer id has none; an id key may
+    this.#d.scope.include(pair.slice(0, cut), pair.slice(cut + 1))
+  }
+
+  /**
+   * Forgets every verdict (the policy changed): each envelope refused or kept from a peer goes
+   * back into that link's reconciliation and is judged, audited and told again if it is refused
+   * again. Where envelopes came from is kept, to pass new refusals back.
+   */
+  forgetVerdicts (): void {
+    for (const pair of this.#verdicts) this.#include(pair)
+    this.#verdicts.clear()
+    this.#told.clear()
   }
 
   /** Tells this relay's clients (event) and the peer the envelope came from (once per envelope). */

@@ -91,6 +91,7 @@ export class Engine implements LinkHandler {
   readonly #retention: Retention
   readonly #held: HeldPool
   readonly #intake: Intake
+  readonly #boundary: Boundary | undefined
 
   constructor (deps: EngineDeps, config: EngineConfig) {
     this.#deps = deps
@@ -122,7 +123,7 @@ export class Engine implements LinkHandler {
     const holds = (key: string): boolean => this.#intake.holds(key)
     const decode = deps.decode ?? ((b: Uint8Array) => decodeEnvelope(b, (x) => crypto.sha256(x)))
     // Built before Outbound, which asks it before sending; it pumps through Outbound once that exists.
-    const boundary = deps.boundary === undefined ? undefined : new Boundary({ policy: deps.boundary, decode, counters, events, links, output: { pump: link => { out.pump(link) } }, holds: key => this.#intake.holds(key), scope: set })
+    const boundary = this.#boundary = deps.boundary === undefined ? undefined : new Boundary({ policy: deps.boundary, decode, counters, events, links, output: { pump: link => { out.pump(link) } }, holds: key => this.#intake.holds(key), scope: set })
     const out = this.#out = new Outbound({
       transport, clock, counters, events, logger, networkNowMs, links, refill: link => { this.#sync.refill(link) },
       ...(boundary !== undefined ? { withholds: (link: PeerLink, item: OutEnvelope) => boundary.withholds(link, item) } : {}),
@@ -285,6 +286,13 @@ export class Engine implements LinkHandler {
     if (!this.#links.remove(peer)) return
     this.#sync.advertiseNeighbours()
   }
+
+  /**
+   * The host's boundary policy changed (#29: an operator edited a partner's rules): what it
+   * refused or kept from partners is judged again when next offered, so an envelope a looser
+   * policy lets cross now crosses at the next reconciliation.
+   */
+  boundaryChanged (): void { this.#boundary?.forgetVerdicts() }
 
   drain (peer: PeerId): void {
     const link = this.#links.get(peer)
