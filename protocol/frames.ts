@@ -32,9 +32,10 @@ export const FrameType = {
   /** Ask for one author's envelopes in a channel by sequence range (gap repair). */
   wantSeq: 5,
   /**
-   * The peer refused envelopes (quota, unauthorised, expired): do not resend them. With code
-   * ERR_POLICY and a reason (#29): a gateway's policy kept them from crossing, here or further
-   * on; the reason travels back towards the relay their author submitted them at.
+   * The peer refused envelopes. ERR_UNAUTHORISED: it does not carry their channel; they are
+   * not offered to it again for a while (engine/declined.ts). ERR_POLICY with a reason (#29): a
+   * gateway's policy kept them from crossing, here or further on; the reason travels back
+   * towards the relay their author submitted them at. ERR_QUOTA: its store is full (a notice).
    */
   refused: 6,
   /** Closing the link, with a reason code. */

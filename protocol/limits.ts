@@ -632,5 +632,19 @@ export const crossingOriginsRememberedMax = 65_536
 /** Boundary verdicts remembered (a peer and an envelope refused or withheld), so each is judged, audited and told once. */
 export const crossingVerdictsRememberedMax = 65_536
 
+/**
+ * Envelopes a peer said it does not carry, remembered so that reconciliation stops offering
+ * them to it (engine/declined.ts): about 100 bytes each. Past the bound the oldest is offered
+ * again (and declined again).
+ */
+export const declinedRememberedMax = 65_536
+
+/**
+ * How long a declined envelope stays out of that peer's reconciliation before it is offered once
+ * more, ms: the peer's operator may have let it carry the channel since (a new link forgets at
+ * once). An hour: 120 rounds of 30 s that each re-sent it before.
+ */
+export const declinedForgetMs = 3_600_000
+
 /** Most channel creators one partner policy lists (`ddil org policy --creators`). */
 export const partnerPolicyCreatorsMax = 1024

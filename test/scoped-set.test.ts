@@ -21,15 +21,16 @@ t.test('a view is the set less its exclusions, through random adds, deletes, exc
   const set = new ScopedSet()
   const pool = Array.from({ length: 300 }, () => binaryString(r.bytes(32)))
   const held = new Set<string>()
-  const out: Record<string, Set<string>> = { a: new Set(), b: new Set() }
+  // How many exclusions keep each id out of a peer's view (the boundary and a peer's decline may both).
+  const out: Record<string, Map<string, number>> = { a: new Map(), b: new Map() }
   for (let step = 0; step < 3_000; step++) {
     const id = pool[r.int(pool.length)]
     const peer = r.next() < 0.5 ? 'a' : 'b'
     const op = r.int(4)
     if (op === 0) { set.add(id); held.add(id) }
     if (op === 1) { set.delete(id); held.delete(id) }
-    if (op === 2 && held.has(id)) { set.exclude(peer, id); out[peer].add(id) }
-    if (op === 3) { set.include(peer, id); out[peer].delete(id) }
+    if (op === 2 && held.has(id)) { set.exclude(peer, id); out[peer].set(id, (out[peer].get(id) ?? 0) + 1) }
+    if (op === 3) { set.include(peer, id); const n = out[peer].get(id) ?? 0; if (n > 1) out[peer].set(id, n - 1); else out[peer].delete(id) }
   }
   sameSet(t, set, held, 'the whole set')
   for (const peer of ['a', 'b']) sameSet(t, set.forPeer(peer), [...held].filter(id => !out[peer].has(id)), `peer ${peer}'s view`)
@@ -43,6 +44,9 @@ t.test('a view made late starts from the whole set; one left out nothing more is
   set.exclude('p', ids[0])
   sameSet(t, set.forPeer('p'), ids.slice(1), 'the view')
   t.equal(set.scopedPeers, 1)
+  set.exclude('p', ids[0]) // kept out twice (say by the boundary and by the peer's decline)
+  set.include('p', ids[0])
+  sameSet(t, set.forPeer('p'), ids.slice(1), 'one inclusion is not enough')
   set.delete(ids[0])
   set.include('p', ids[0])
   t.equal(set.scopedPeers, 0, 'nothing left out: no view')

@@ -51,8 +51,8 @@ export class Boundary {
   readonly #d: BoundaryDeps
   /** Id key → the peer the envelope first arrived from. */
   readonly #cameFrom = new Map<string, PeerId>()
-  /** `peer\0idKey`: refused from, or withheld from, that peer. */
-  readonly #verdicts = new Set<string>()
+  /** `peer\0idKey` → refused from, or withheld from, that peer; true if that took it out of the link's scope. */
+  readonly #verdicts = new Map<string, boolean>()
   /** Id keys whose refusal was passed on already. */
   readonly #told = new Set<string>()
 
@@ -136,12 +136,14 @@ export class Boundary {
    */
   #remember (peer: PeerId, key: string, held: boolean): void {
     const verdicts = this.#verdicts
-    verdicts.add(`${peer}\0${key}`)
+    const pair = `${peer}\0${key}`
+    if (verdicts.has(pair)) return // a partner may refuse one twice: it is kept out once
+    verdicts.set(pair, held)
     if (held) this.#d.scope.exclude(peer, key)
     if (verdicts.size <= crossingVerdictsRememberedMax) return
-    const oldest = verdicts.values().next().value as string
+    const [oldest, excluded] = verdicts.entries().next().value as [string, boolean]
     verdicts.delete(oldest)
-    this.#include(oldest)
+    if (excluded) this.#include(oldest)
   }
 
   /** Offers a verdict's envelope (`peer\0idKey`) to its peer again. */
@@ -156,7 +158,7 @@ export class Boundary {
    * again. Where envelopes came from is kept, to pass new refusals back.
    */
   forgetVerdicts (): void {
-    for (const pair of this.#verdicts) this.#include(pair)
+    for (const [pair, excluded] of this.#verdicts) if (excluded) this.#include(pair)
     this.#verdicts.clear()
     this.#told.clear()
   }

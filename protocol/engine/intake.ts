@@ -29,7 +29,7 @@ import { toHex } from '../bytes.ts'
 import { Kind, type Envelope } from '../envelope.ts'
 import { isDdilError, QuotaError, StorageError } from '../errors.ts'
 import { decodePiece, fileIdOf, type PieceHead } from '../files/piece.ts'
-import { FrameType } from '../frames.ts'
+import { FrameType, frameText } from '../frames.ts'
 import type { HybridClock } from '../hlc.ts'
 import { envelopeBytesMax, peerPenaltyBadEnvelope, peerPenaltyUntimely, refusedFilesMax } from '../limits.ts'
 import type { Clock, StoreOp } from '../ports.ts'
@@ -160,6 +160,8 @@ export class Intake {
       const charge = senderCharge(verdict)
       if (charge === 'untimely' && link.firstUntimely(key)) d.output.penalise(link, peerPenaltyUntimely, `${reason}: ${verdict.message}`)
       else if (charge === 'bad') d.output.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${verdict.message}`)
+      // A channel this relay does not carry: say so, or the peer sends it again at every reconciliation (declined.ts).
+      if (verdict.reason === 'not-carried') { link.control({ type: FrameType.refused, code: 'ERR_UNAUTHORISED', ids: [env.id], reason: frameText(verdict.message) }); d.output.pump(link) }
       return
     }
     if (d.boundary?.receives(env, link.id) === false) return

@@ -10,7 +10,8 @@
  * A view is a whole `ReconcileSet` (symbols, sketch, journal, ranges all work unchanged), made
  * at a peer's first exclusion by copying the set: O(N) once, then one more add or delete per
  * change of the set. Only peers something was kept from have one; what a view leaves out is
- * bounded by the boundary's memory of verdicts, and returns to the view when that is forgotten.
+ * bounded by the memories that keep it out (the boundary's verdicts, what the peer declined,
+ * declined.ts), and returns to the view when those forget it.
  *
  * @example
  * const set = new ScopedSet()
@@ -21,7 +22,8 @@ import { binaryString } from '../bytes.ts'
 import type { PeerId } from '../ports.ts'
 import { ReconcileSet } from '../reconcile/index.ts'
 
-interface View { set: ReconcileSet, out: Set<string> }
+/** A peer's view: the set less `out` (id key → how many parts keep it out: the boundary, a peer's decline). */
+interface View { set: ReconcileSet, out: Map<string, number> }
 
 export class ScopedSet extends ReconcileSet {
   readonly #views = new Map<PeerId, View>()
@@ -44,22 +46,25 @@ export class ScopedSet extends ReconcileSet {
     return deleted
   }
 
-  /** Leaves this id (an envelope key) out of what reconciliation offers to `peer`. */
+  /** Leaves this id (an envelope key) out of what reconciliation offers to `peer`, until each exclusion is undone by an `include`. */
   exclude (peer: PeerId, key: string): void {
     let v = this.#views.get(peer)
     if (v === undefined) {
-      v = { set: new ReconcileSet(), out: new Set() }
+      v = { set: new ReconcileSet(), out: new Map() }
       for (const id of this.ids()) v.set.add(id)
       this.#views.set(peer, v)
     }
-    v.out.add(key)
+    v.out.set(key, (v.out.get(key) ?? 0) + 1)
     v.set.delete(key)
   }
 
-  /** Offers this id to `peer` again, if held (the boundary forgot its verdict); a view left out nothing more is dropped. */
+  /** Undoes one `exclude`; once none keeps it out, the id is offered to `peer` again if held. A view left out nothing more is dropped. */
   include (peer: PeerId, key: string): void {
     const v = this.#views.get(peer)
-    if (v === undefined || !v.out.delete(key)) return
+    const n = v?.out.get(key)
+    if (v === undefined || n === undefined) return
+    if (n > 1) { v.out.set(key, n - 1); return }
+    v.out.delete(key)
     if (v.out.size === 0) { this.#views.delete(peer); return }
     if (this.has(key)) v.set.add(key)
   }

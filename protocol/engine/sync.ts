@@ -13,6 +13,7 @@
 import type { Boundary } from './boundary.ts'
 import { CatchUp } from './catchup.ts'
 import { idFromKey, idKey, type Catalog } from './catalog.ts'
+import { Declined } from './declined.ts'
 import { askForFilePieces, GapRepair } from './gaps.ts'
 import type { Links } from './links.ts'
 import type { MessageLog } from './log.ts'
@@ -60,9 +61,12 @@ export class SyncHandlers {
   /** What each peer is owed and has promised, moving at its link's pace. */
   readonly #catchUp: CatchUp
   readonly #gaps: GapRepair
+  /** What peers said they do not carry, kept out of their reconciliation for a while. */
+  readonly #declined: Declined
 
   constructor (deps: SyncDeps) {
     this.#d = deps
+    this.#declined = new Declined({ scope: deps.set, holds: deps.holds })
     this.#catchUp = new CatchUp({ ...deps, resume: link => { this.#reconciler.start(link) } })
     this.#reconciler = new Reconciler({ ...deps, catchUp: this.#catchUp })
     const boundary = deps.boundary
@@ -93,6 +97,7 @@ export class SyncHandlers {
         return
       case FrameType.refused:
         if (frame.code === 'ERR_POLICY' && this.#d.boundary !== undefined) { this.#d.boundary.heardRefusal(link, frame.ids, frame.reason ?? 'no reason given'); return }
+        if (frame.code === 'ERR_UNAUTHORISED') { this.#declinedBy(link, frame.ids); return }
         this.#d.logger.info({ peer: link.id, frame: frame.type, code: frame.code }, 'peer notice')
     }
   }
@@ -110,6 +115,7 @@ export class SyncHandlers {
     const admitted = d.admission?.admit(link.id, frame.credentials) ?? { ok: true }
     if (!admitted.ok) { this.#turnAway(link, admitted.reason); return }
     link.heardHello(frame.nowMs, d.clock.nowMs(), frame.frameBytesMax)
+    this.#declined.forgetPeer(link.id) // it may carry more since we last met: offer everything again
     d.peersChanged()
     this.advertiseNeighbours()
     // Reconciled first: what was posted while the link was down is found now, whichever side
@@ -188,5 +194,15 @@ export class SyncHandlers {
   }
 
   /** The periodic pass: a session with every ready peer we initiate with. */
-  reconcileAll (): void { this.#reconciler.all() }
+  reconcileAll (): void {
+    this.#declined.sweep(this.#d.clock.monotonicMs())
+    this.#reconciler.all()
+  }
+
+  /** The peer does not carry these (ERR_UNAUTHORISED): cancel copies queued to it, and leave them out of its reconciliation. */
+  #declinedBy (link: PeerLink, ids: Uint8Array[]): void {
+    const nowMs = this.#d.clock.nowMs()
+    for (const id of ids) link.peerHolds(idKey(id), nowMs)
+    this.#declined.heard(link.id, ids, this.#d.clock.monotonicMs())
+  }
 }
