@@ -32,8 +32,9 @@ export const FrameType = {
   /** Ask for one author's envelopes in a channel by sequence range (gap repair). */
   wantSeq: 5,
   /**
-   * The peer refused envelopes. ERR_UNAUTHORISED: it does not carry their channel; they are
-   * not offered to it again for a while (engine/declined.ts). ERR_POLICY with a reason (#29): a
+   * The peer refused envelopes. ERR_UNAUTHORISED: its own policy refuses them; ERR_NOT_CARRIED:
+   * it carries nothing of their channels. Neither they (nor, after ERR_NOT_CARRIED, the rest of
+   * those channels) are offered to it again for a while (engine/declined.ts). ERR_POLICY with a reason (#29): a
    * gateway's policy kept them from crossing, here or further on; the reason travels back
    * towards the relay their author submitted them at. ERR_QUOTA: its store is full (a notice).
    */

@@ -639,6 +639,9 @@ export const crossingVerdictsRememberedMax = 65_536
  */
 export const declinedRememberedMax = 65_536
 
+/** Channels a peer said it does not carry, remembered (engine/declined.ts): a peer and a channel each; past the bound the oldest is forgotten. */
+export const declinedChannelsRememberedMax = 4_096
+
 /**
  * How long a declined envelope stays out of that peer's reconciliation before it is offered once
  * more, ms: the peer's operator may have let it carry the channel since (a new link forgets at

@@ -10,19 +10,23 @@ import type { Authoriser } from '../protocol/engine/types.ts'
 
 const reconcileMs = 30_000
 
-/** a carries everything; b carries nothing of author 1's (as a channel its operator does not allow). */
-async function pair (): Promise<{ net: TestNet, sent: () => number }> {
+/**
+ * a carries everything; b refuses every envelope by its own policy, one by one (ERR_UNAUTHORISED),
+ * or as a channel it does not carry at all (`wholeChannel`, ERR_NOT_CARRIED).
+ */
+async function pair (wholeChannel = false): Promise<{ net: TestNet, sent: () => number }> {
   const net = new TestNet()
   await net.node('a')
   const base = net.authoriser
-  const notCarried: Authoriser = { authorise: env => base.authorise(env).ok ? { ok: false, reason: 'a channel this relay does not carry', carried: false } : base.authorise(env) }
+  const refusal = { ok: false as const, reason: 'a channel this relay does not carry', carried: false as const, ...(wholeChannel ? { wholeChannel: true as const } : {}) }
+  const notCarried: Authoriser = { authorise: env => base.authorise(env).ok ? refusal : base.authorise(env) }
   await net.node('b', {}, undefined, notCarried)
   net.connect('a', 'b')
   await net.run(1_000)
   let sent = 0
   const link = net.link('a', 'b')
   if (link === undefined) throw new Error('no link')
-  link.tamper = (from, frame) => { if (from === 'a' && frame[0] === FrameType.envelope) sent++; return frame }
+  link.tamper = (from, frame) => { if (from === 'a' && (frame[0] === FrameType.envelope || frame[0] === FrameType.have)) sent++; return frame }
   return { net, sent: () => sent }
 }
 
@@ -36,6 +40,19 @@ t.test('what a peer declines is sent once, not at every reconciliation', async t
   t.equal(net.engines.get('b')?.counters.peersPenalised, 0, 'declining costs nobody anything')
   await net.run(declinedForgetMs)
   t.equal(sent(), 10, 'an hour on, each is offered once more (b may carry the channel now)')
+})
+
+t.test('a peer that carries nothing of a channel is sent one envelope of it, then none, pushed or announced', async t => {
+  const { net, sent } = await pair(true)
+  await net.post('a', net.author(1), 1, { ttlSeconds: 86_400 })
+  await net.run(reconcileMs)
+  t.equal(sent(), 1, 'the first one went, and was declined for its channel')
+  for (let seq = 2; seq <= 5; seq++) await net.post('a', net.author(1), seq, { ttlSeconds: 86_400 })
+  await net.run(10 * reconcileMs)
+  t.equal(sent(), 1, 'nothing more of that channel went to b')
+  t.equal(net.engines.get('a')?.probe.set.forPeer('b').size, 0, 'a offers b none of it')
+  await net.run(declinedForgetMs)
+  t.equal(sent(), 6, 'an hour on, all five are offered once more')
 })
 
 t.test('a new link offers everything again: the peer may carry more since', async t => {

@@ -75,11 +75,11 @@ export class RelayChannelPolicy implements Authoriser {
   }
 
   authorise (env: Envelope): AuthoriseResult {
-    if (env.kind === Kind.revocation) return this.revocations?.(env) ?? { ok: false, reason: 'this relay carries no organisation\'s revocations (it runs without organisations: peers.mode is not org)', carried: false }
+    if (env.kind === Kind.revocation) return this.revocations?.(env) ?? { ok: false, reason: 'this relay carries no organisation\'s revocations (it runs without organisations: peers.mode is not org)', carried: false, wholeChannel: true }
     const notCarried = 'this relay does not carry channels created by this user (authors.allow)'
     const channel = toHex(env.channel)
     // A channel whose creation we refused: its other envelopes are refused too, not held as "unknown channel".
-    if (this.#notCarried.has(channel)) return { ok: false, reason: notCarried, carried: false }
+    if (this.#notCarried.has(channel)) return { ok: false, reason: notCarried, carried: false, wholeChannel: true }
     const cutOff = this.#authorCutOff(channel, env)
     if (cutOff !== undefined) return { ok: false, reason: `its author is a user of ${cutOff}, which this relay's operator cut off`, carried: false }
     if (env.kind !== Kind.governance) return authoriseEnvelope(this.store, env)
@@ -98,7 +98,7 @@ export class RelayChannelPolicy implements Authoriser {
     if (genesis && genesisCandidate && !this.#mayCreate(toHex(env.author))) {
       this.#notCarried.add(channel)
       if (this.#notCarried.size > notCarriedChannelsRememberedMax) this.#notCarried.delete(this.#notCarried.values().next().value as string)
-      return { ok: false, reason: notCarried, carried: false }
+      return { ok: false, reason: notCarried, carried: false, wholeChannel: true }
     }
     const refusal = this.#judgeCertificate(env, change, genesis) ?? this.#judgeOwnUser(env.channel, change)
     if (refusal !== undefined) return { ok: false, reason: refusal, carried: false }

@@ -161,7 +161,11 @@ export class Intake {
       if (charge === 'untimely' && link.firstUntimely(key)) d.output.penalise(link, peerPenaltyUntimely, `${reason}: ${verdict.message}`)
       else if (charge === 'bad') d.output.penalise(link, peerPenaltyBadEnvelope, `${reason}: ${verdict.message}`)
       // A channel this relay does not carry: say so, or the peer sends it again at every reconciliation (declined.ts).
-      if (verdict.reason === 'not-carried') { link.control({ type: FrameType.refused, code: 'ERR_UNAUTHORISED', ids: [env.id], reason: frameText(verdict.message) }); d.output.pump(link) }
+      if (verdict.reason === 'not-carried') {
+        const code = verdict.wholeChannel === true ? 'ERR_NOT_CARRIED' : 'ERR_UNAUTHORISED'
+        link.control({ type: FrameType.refused, code, ids: [env.id], reason: frameText(verdict.message) })
+        d.output.pump(link)
+      }
       return
     }
     if (d.boundary?.receives(env, link.id) === false) return

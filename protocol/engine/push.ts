@@ -13,7 +13,7 @@
  */
 import { idFromKey, idKey, type Catalog } from './catalog.ts'
 import { announcesRelayed, pushMode, roundTripWaitMs, shouldPush, siblingGoesFirst } from './forwarding.ts'
-import { streamAuthorKey } from './stream-key.ts'
+import { streamAuthorKey, streamChannelKey } from './stream-key.ts'
 import type { Links } from './links.ts'
 import type { MessageLog } from './log.ts'
 import type { LinkOutput } from './outbound.ts'
@@ -22,7 +22,7 @@ import type { Counters, EngineConfig, Sender } from './types.ts'
 import type { Envelope } from '../envelope.ts'
 import { FrameType } from '../frames.ts'
 import { authorWaysRememberedMax, awaitedIdsMax, lazyAuthorsPerPeerMax, peerPenaltyWasteful } from '../limits.ts'
-import type { Clock, Logger, StoreOp } from '../ports.ts'
+import type { Clock, Logger, PeerId, StoreOp } from '../ports.ts'
 
 export interface PushDeps {
   config: Pick<EngineConfig, 'nodeId' | 'haveBatchMs' | 'graftDelayMs' | 'graftLeadMs' | 'pruneRepeatMs' | 'youngLinkMs' | 'youngLinkHaveBatchMs' | 'youngLinkGraftDelayMs'>
@@ -44,6 +44,8 @@ export interface PushDeps {
    * (a push is judged before it leaves; an announcement is not).
    */
   acrossBoundary? (link: PeerLink): boolean
+  /** Whether the peer said it does not carry this channel (an id key; declined.ts): nothing of it is pushed or announced there. */
+  declines? (peer: PeerId, channel: string): boolean
   output: LinkOutput
   schedule (ms: number, fn: () => void): void
 }
@@ -71,8 +73,10 @@ export class EagerPush {
     let author: string | undefined
     let out: OutEnvelope | undefined
     const newAuthor = !this.#streams.has(env.stream) && this.#firstOfAuthor(env, from)
+    const channel = streamChannelKey(env.stream)
     for (const q of d.links.values()) {
       if (!q.ready || q.id === from) continue
+      if (d.declines?.(q.id, channel) === true) continue
       if (source !== undefined && !shouldPush(source, q, d.refKey)) continue
       if (newAuthor && q.prunedUpstream(from)) this.#setLazy(q, env.author, true)
       const lazy = (q.lazyAuthors.size > 0 && q.isLazy(author ??= idKey(env.author))) ||

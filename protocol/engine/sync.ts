@@ -22,12 +22,12 @@ import type { PeerLink } from './peer.ts'
 import { EagerPush } from './push.ts'
 import { Reconciler } from './reconciler.ts'
 import type { ScopedSet } from './scoped-set.ts'
-import { streamKey } from './stream-key.ts'
+import { streamChannelKey, streamKey } from './stream-key.ts'
 import type { Counters, EngineConfig, PeerAdmission, Sender } from './types.ts'
 import type { Envelope } from '../envelope.ts'
 import { FrameType, frameText, linkVersion, type Frame } from '../frames.ts'
 import { admissionByeGraceMs, peerPenaltyBadFrame } from '../limits.ts'
-import type { Clock, Logger, StoreOp, Transport } from '../ports.ts'
+import type { Clock, Logger, PeerId, StoreOp, Transport } from '../ports.ts'
 
 export interface SyncDeps {
   config: EngineConfig
@@ -66,11 +66,16 @@ export class SyncHandlers {
 
   constructor (deps: SyncDeps) {
     this.#d = deps
-    this.#declined = new Declined({ scope: deps.set, holds: deps.holds })
+    const declined = this.#declined = new Declined({
+      scope: deps.set,
+      holds: deps.holds,
+      channelOf: key => { const e = deps.catalog.get(key); return e === undefined ? undefined : streamChannelKey(e.stream) },
+    })
     this.#catchUp = new CatchUp({ ...deps, resume: link => { this.#reconciler.start(link) } })
     this.#reconciler = new Reconciler({ ...deps, catchUp: this.#catchUp })
     const boundary = deps.boundary
-    this.#push = new EagerPush(boundary === undefined ? deps : { ...deps, acrossBoundary: link => boundary.crosses(link) })
+    const declines = (peer: PeerId, channel: string): boolean => declined.declines(peer, channel, deps.clock.monotonicMs())
+    this.#push = new EagerPush(boundary === undefined ? { ...deps, declines } : { ...deps, declines, acrossBoundary: link => boundary.crosses(link) })
     this.#gaps = new GapRepair({ ...deps, bringing: link => this.#reconciler.bringing(link) })
   }
 
@@ -97,7 +102,7 @@ export class SyncHandlers {
         return
       case FrameType.refused:
         if (frame.code === 'ERR_POLICY' && this.#d.boundary !== undefined) { this.#d.boundary.heardRefusal(link, frame.ids, frame.reason ?? 'no reason given'); return }
-        if (frame.code === 'ERR_UNAUTHORISED') { this.#declinedBy(link, frame.ids); return }
+        if (frame.code === 'ERR_UNAUTHORISED' || frame.code === 'ERR_NOT_CARRIED') { this.#declinedBy(link, frame.ids, frame.code === 'ERR_NOT_CARRIED'); return }
         this.#d.logger.info({ peer: link.id, frame: frame.type, code: frame.code }, 'peer notice')
     }
   }
@@ -159,7 +164,10 @@ export class SyncHandlers {
   }
 
   /** Pushes or announces a newly stored envelope to the peers that need it (push.ts). */
-  forward (env: Envelope, from: Sender, repair = false): void { this.#push.forward(env, from, repair) }
+  forward (env: Envelope, from: Sender, repair = false): void {
+    this.#declined.stored(env.key, streamChannelKey(env.stream), this.#d.clock.monotonicMs())
+    this.#push.forward(env, from, repair)
+  }
 
   /**
    * An envelope we lacked arrived from `link`: keeps the promise a reconciliation made for
@@ -199,10 +207,13 @@ export class SyncHandlers {
     this.#reconciler.all()
   }
 
-  /** The peer does not carry these (ERR_UNAUTHORISED): cancel copies queued to it, and leave them out of its reconciliation. */
-  #declinedBy (link: PeerLink, ids: Uint8Array[]): void {
+  /**
+   * The peer does not carry these (ERR_UNAUTHORISED), or anything of their channels
+   * (ERR_NOT_CARRIED): cancel copies queued to it, and leave them out of its reconciliation.
+   */
+  #declinedBy (link: PeerLink, ids: Uint8Array[], wholeChannel: boolean): void {
     const nowMs = this.#d.clock.nowMs()
     for (const id of ids) link.peerHolds(idKey(id), nowMs)
-    this.#declined.heard(link.id, ids, this.#d.clock.monotonicMs())
+    this.#declined.heard(link.id, ids, this.#d.clock.monotonicMs(), wholeChannel)
   }
 }

@@ -8,8 +8,12 @@ import type { Clock, Crypto, Logger, PeerId, Store, Transport } from '../ports.t
 /** Decides whether an author may write an envelope, and supplies the key to verify it with. */
 export type AuthoriseResult =
   | { ok: true, publicKey: Uint8Array }
-  /** `carried: false`: refused by this relay's own policy (a channel it does not carry), no fault of whoever forwarded it. */
-  | { ok: false, reason: string, carried?: false }
+  /**
+   * `carried: false`: refused by this relay's own policy, no fault of whoever forwarded it;
+   * `wholeChannel`: it carries nothing of this envelope's channel (not, say, one author's posts),
+   * so the peer need send none of the channel (engine/declined.ts).
+   */
+  | { ok: false, reason: string, carried?: false, wholeChannel?: true }
   /** Not decidable yet (unknown channel, author or parent): hold it and ask again later. */
   | { ok: false, pending: true, reason: string }
 
@@ -153,7 +157,7 @@ export type RefusalReason = 'decode' | 'signature' | 'unauthorised' | 'expired' 
  * policy, no fault of whoever forwarded it.
  */
 export type Verdict = { ok: true } | Refusal
-export interface Refusal { ok: false, reason: RefusalReason | 'pending' | 'not-carried', message: string }
+export interface Refusal { ok: false, reason: RefusalReason | 'pending' | 'not-carried', message: string, wholeChannel?: true }
 
 /** Hooks for the daemon (client API, audit log) and the simulator (delivery times). Must not throw. */
 export interface EngineEvents {

@@ -24,7 +24,10 @@ export function validate (env: Envelope, deps: ValidateDeps): Verdict {
   try {
     checkTimely(env, deps.networkNowMs())
     const auth = deps.authoriser.authorise(env)
-    if (!auth.ok) return { ok: false, reason: 'pending' in auth ? 'pending' : auth.carried === false ? 'not-carried' : 'unauthorised', message: auth.reason }
+    if (!auth.ok) {
+      const reason = 'pending' in auth ? 'pending' : auth.carried === false ? 'not-carried' : 'unauthorised'
+      return { ok: false, reason, message: auth.reason, ...('wholeChannel' in auth && auth.wholeChannel === true ? { wholeChannel: true } : {}) }
+    }
     verifySignature(deps.crypto, env, auth.publicKey)
     // No sequence window: a relay that was away lacks whatever its peers stored meanwhile, so a
     // far jump is normal for it. What a jump can cost is bounded where the gap is chased (gaps.ts).
