@@ -14,11 +14,12 @@ import { decodeFrame, FrameType } from '../protocol/frames.ts'
 const young = defaultEngineConfig.youngLinkMs
 
 t.test('announcesRelayed: only a young link, and only where another neighbour reaches the peer', async t => {
-  t.ok(announcesRelayed(0, young, true))
-  t.ok(announcesRelayed(young - 1, young, true))
-  t.notOk(announcesRelayed(young, young, true), 'settled')
-  t.notOk(announcesRelayed(0, young, false), 'a bridge')
-  t.notOk(announcesRelayed(Infinity, young, true))
+  const yes = (): boolean => true
+  t.ok(announcesRelayed(0, young, yes))
+  t.ok(announcesRelayed(young - 1, young, yes))
+  t.notOk(announcesRelayed(young, young, () => { t.fail('a settled link does not walk the neighbours'); return true }), 'settled')
+  t.notOk(announcesRelayed(0, young, () => false), 'a bridge')
+  t.notOk(announcesRelayed(Infinity, young, yes))
 })
 
 /** What went over a→q, in order: `copy` of an envelope (its bytes, hex) or `have` of an id (hex). */

@@ -21,7 +21,7 @@ import { idKey } from './catalog.ts'
 import type { Links } from './links.ts'
 import type { LinkOutput } from './outbound.ts'
 import type { OutEnvelope, PeerLink } from './peer.ts'
-import type { ScopedSet } from './scoped-set.ts'
+import { peerKey, splitPeerKey, type ScopedSet } from './scoped-set.ts'
 import type { BoundaryPolicy, Counters, EngineEvents } from './types.ts'
 import type { Envelope } from '../envelope.ts'
 import { FrameType, frameText } from '../frames.ts'
@@ -80,7 +80,7 @@ export class Boundary {
   #admits (env: Envelope, peer: PeerId): boolean {
     const d = this.#d
     if (d.policy.partner(peer) === undefined) return true
-    const pair = `${peer}\0${env.key}`
+    const pair = peerKey(peer, env.key)
     if (this.#verdicts.has(pair)) return false
     const verdict = d.policy.judge(peer, env, 'in')
     if (verdict === undefined) return true
@@ -98,7 +98,7 @@ export class Boundary {
     const d = this.#d
     const partner = d.policy.partner(link.id)
     if (partner === undefined) return false
-    const pair = `${link.id}\0${item.key}`
+    const pair = peerKey(link.id, item.key)
     if (this.#verdicts.has(pair)) return true
     let env: Envelope
     try { env = d.decode(item.bytes) } catch { return false } // it verified when it was stored; the partner judges a damaged one
@@ -136,7 +136,7 @@ export class Boundary {
    */
   #remember (peer: PeerId, key: string, held: boolean): void {
     const verdicts = this.#verdicts
-    const pair = `${peer}\0${key}`
+    const pair = peerKey(peer, key)
     if (verdicts.has(pair)) return // a partner may refuse one twice: it is kept out once
     verdicts.set(pair, held)
     if (held) this.#d.scope.exclude(peer, key)
@@ -148,8 +148,7 @@ export class Boundary {
 
   /** Offers a verdict's envelope (`peer\0idKey`) to its peer again. */
   #include (pair: string): void {
-    const cut = pair.indexOf('\0') // a peer id has none; an id key may
-    this.#d.scope.include(pair.slice(0, cut), pair.slice(cut + 1))
+    this.#d.scope.include(...splitPeerKey(pair))
   }
 
   /**

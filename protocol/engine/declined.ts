@@ -18,7 +18,7 @@
  * declined.forgetPeer(peer)               // on a new link to it
  */
 import { idKey } from './catalog.ts'
-import type { ScopedSet } from './scoped-set.ts'
+import { peerKey, splitPeerKey, type ScopedSet } from './scoped-set.ts'
 import { declinedChannelsRememberedMax, declinedForgetMs, declinedRememberedMax } from '../limits.ts'
 import type { PeerId } from '../ports.ts'
 
@@ -41,8 +41,6 @@ export class Declined {
 
   constructor (deps: DeclinedDeps) { this.#d = deps }
 
-  get size (): number { return this.#at.size }
-
   /** The peer does not carry these envelopes (`wholeChannel`: nor anything of their channels): stop offering them to it for a while. */
   heard (peer: PeerId, ids: Uint8Array[], nowMs: number, wholeChannel: boolean): void {
     for (const id of ids) {
@@ -61,12 +59,12 @@ export class Declined {
 
   /** Whether the peer declined this channel (an id key) within `declinedForgetMs`: nothing of it is pushed or announced to it. */
   declines (peer: PeerId, channel: string, nowMs: number): boolean {
-    const atMs = this.#channels.get(`${peer}\0${channel}`)
+    const atMs = this.#channels.get(peerKey(peer, channel))
     return atMs !== undefined && nowMs - atMs < declinedForgetMs
   }
 
   #exclude (peer: PeerId, key: string, nowMs: number): void {
-    const pair = `${peer}\0${key}`
+    const pair = peerKey(peer, key)
     const again = this.#at.delete(pair) // re-inserted: kept in time order
     this.#at.set(pair, nowMs)
     if (!again) this.#d.scope.exclude(peer, key)
@@ -74,7 +72,7 @@ export class Declined {
   }
 
   #declineChannel (peer: PeerId, channel: string, nowMs: number): void {
-    const pair = `${peer}\0${channel}`
+    const pair = peerKey(peer, channel)
     this.#channels.delete(pair)
     this.#channels.set(pair, nowMs)
     let peers = this.#byChannel.get(channel)
@@ -97,23 +95,21 @@ export class Declined {
 
   /** A new link to the peer: it may carry more now, so everything it declined is offered again. */
   forgetPeer (peer: PeerId): void {
-    const prefix = `${peer}\0`
+    const prefix = peerKey(peer, '')
     for (const pair of this.#channels.keys()) if (pair.startsWith(prefix)) this.#forgetChannel(pair)
     for (const pair of this.#at.keys()) if (pair.startsWith(prefix)) this.#forget(pair)
   }
 
   #forgetChannel (pair: string): void {
     this.#channels.delete(pair)
-    const cut = pair.indexOf('\0') // a peer id has none; a channel key may
-    const channel = pair.slice(cut + 1)
+    const [peer, channel] = splitPeerKey(pair)
     const peers = this.#byChannel.get(channel)
-    peers?.delete(pair.slice(0, cut))
+    peers?.delete(peer)
     if (peers?.size === 0) this.#byChannel.delete(channel)
   }
 
   #forget (pair: string): void {
     this.#at.delete(pair)
-    const cut = pair.indexOf('\0') // a peer id has none; an id key may
-    this.#d.scope.include(pair.slice(0, cut), pair.slice(cut + 1))
+    this.#d.scope.include(...splitPeerKey(pair))
   }
 }

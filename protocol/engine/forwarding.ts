@@ -21,7 +21,7 @@
  * @example
  * if (shouldPush(source, q, ourRefKey)) … // then, unless a sibling goes first (siblingGoesFirst), per author:
  * pushMode(q.isLazy(author), repair, ourId, q.id)   // 'announce' | 'push' | 'push-after-round-trip'
- * announcesRelayed(nowMs - q.readyAtMs, youngLinkMs, reachedOtherwise)   // a young link in a mesh: announce
+ * announcesRelayed(nowMs - q.readyAtMs, youngLinkMs, () => reachedOtherwise)   // a young link in a mesh: announce
  */
 import type { PeerId } from '../ports.ts'
 
@@ -83,8 +83,8 @@ export function siblingGoesFirst (source: SourceView, sibling: SiblingView, targ
  * (`want`) after `youngLinkGraftDelayMs`, so the cost is a round trip where no other copy
  * came. A bridge (no other neighbour reaches the peer) and a settled link push as ever.
  */
-export function announcesRelayed (linkAgeMs: number, youngLinkMs: number, anotherNeighbourReaches: boolean): boolean {
-  return linkAgeMs < youngLinkMs && anotherNeighbourReaches
+export function announcesRelayed (linkAgeMs: number, youngLinkMs: number, anotherNeighbourReaches: () => boolean): boolean {
+  return linkAgeMs < youngLinkMs && anotherNeighbourReaches() // asked only of a young link: it walks the neighbours
 }
 
 /**

@@ -81,7 +81,7 @@ export class EagerPush {
       if (newAuthor && q.prunedUpstream(from)) this.#setLazy(q, env.author, true)
       const lazy = (q.lazyAuthors.size > 0 && q.isLazy(author ??= idKey(env.author))) ||
         (source !== undefined && this.#siblingReaches(source, q) && !q.asked(author ??= idKey(env.author))) ||
-        (source !== undefined && !repair && announcesRelayed(d.clock.nowMs() - q.readyAtMs, d.config.youngLinkMs, this.#otherNeighbourReaches(source, q)))
+        (source !== undefined && !repair && announcesRelayed(d.clock.nowMs() - q.readyAtMs, d.config.youngLinkMs, () => this.#otherNeighbourReaches(source, q)))
       switch (d.acrossBoundary?.(q) === true ? 'push' : pushMode(lazy, repair, d.config.nodeId, q.id)) {
         case 'announce': this.#announce(q, env.id); break
         case 'push-after-round-trip': this.#pushAfterRoundTrip(q, env.precedence, out ??= outEnvelope(env)); break

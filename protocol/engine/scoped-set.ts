@@ -71,3 +71,12 @@ export class ScopedSet extends ReconcileSet {
 }
 
 function keyOf (id: Uint8Array | string): string { return typeof id === 'string' ? id : binaryString(id) }
+
+/** One string naming a peer and a key (an id or channel key), for the memories that exclude from a view: `peer\0key`. */
+export function peerKey (peer: PeerId, key: string): string { return `${peer}\0${key}` }
+
+/** The peer and the key of a `peerKey`: a peer id has no NUL, a key may, so the first one splits them. */
+export function splitPeerKey (pair: string): [PeerId, string] {
+  const cut = pair.indexOf('\0')
+  return [pair.slice(0, cut), pair.slice(cut + 1)]
+}
